@@ -18,7 +18,11 @@ pub struct JwsHeader<'a> {
 /// Serialises `claims` and signs them as a compact JWS with `key`.
 ///
 /// The header's `alg` and `kid` always come from the key, so a caller cannot mislabel a token.
-pub fn encode_jws<C: Serialize>(key: &SigningKey, typ: &str, claims: &C) -> Result<String, KeyError> {
+pub fn encode_jws<C: Serialize>(
+    key: &SigningKey,
+    typ: &str,
+    claims: &C,
+) -> Result<String, KeyError> {
     let header = JwsHeader {
         typ,
         alg: key.algorithm().as_str(),

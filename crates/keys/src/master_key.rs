@@ -13,6 +13,7 @@ const SEALED_V1: u8 = 1;
 /// context (the key id) as associated data, so a sealed key cannot be swapped for another row's.
 pub struct MasterKey {
     key: RandomizedNonceKey,
+    derivation: aws_lc_rs::hmac::Key,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -29,7 +30,8 @@ impl MasterKey {
         }
         let key =
             RandomizedNonceKey::new(&AES_256_GCM, bytes).map_err(|_| KeyError::InvalidMasterKey)?;
-        Ok(Self { key })
+        let derivation = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, bytes);
+        Ok(Self { key, derivation })
     }
 
     /// Parses a master key written as base64 (standard or URL-safe, padding optional).
@@ -48,6 +50,15 @@ impl MasterKey {
         aws_lc_rs::rand::fill(&mut bytes).map_err(|_| KeyError::Generation)?;
         let text = URL_SAFE_NO_PAD.encode(bytes);
         Ok((Self::from_bytes(&bytes)?, text))
+    }
+
+    /// Derives a 32-byte subkey for one purpose (`label`), so the master key itself is used
+    /// only for sealing.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let tag = aws_lc_rs::hmac::sign(&self.derivation, label.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
     }
 
     /// Encrypts `plaintext`, binding it to `context`.

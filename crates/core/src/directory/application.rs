@@ -1,0 +1,134 @@
+use std::fmt;
+use std::str::FromStr;
+
+use crate::clock::UnixTime;
+use crate::ids::{ClientId, TenantId};
+
+/// What kind of client an application is; decides whether it holds a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppKind {
+    /// Server-side web app: confidential, authorization code flow.
+    Web,
+    /// Single-page app: public, authorization code + PKCE.
+    Spa,
+    /// Mobile or desktop app: public, authorization code + PKCE.
+    Native,
+    /// Service without users: confidential, client credentials.
+    Daemon,
+}
+
+impl AppKind {
+    /// Confidential clients authenticate with a secret at the token endpoint.
+    pub fn is_confidential(self) -> bool {
+        matches!(self, Self::Web | Self::Daemon)
+    }
+
+    /// The stored and CLI name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Web => "web",
+            Self::Spa => "spa",
+            Self::Native => "native",
+            Self::Daemon => "daemon",
+        }
+    }
+}
+
+impl fmt::Display for AppKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AppKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "web" => Ok(Self::Web),
+            "spa" => Ok(Self::Spa),
+            "native" => Ok(Self::Native),
+            "daemon" => Ok(Self::Daemon),
+            other => Err(format!(
+                "unknown app kind {other:?} (expected web, spa, native or daemon)"
+            )),
+        }
+    }
+}
+
+/// A registered application (client).
+#[derive(Debug, Clone)]
+pub struct Application {
+    /// The client id.
+    pub client_id: ClientId,
+    /// The owning tenant.
+    pub tenant_id: TenantId,
+    /// Display name.
+    pub name: String,
+    /// Client kind.
+    pub kind: AppKind,
+    /// Digest of the client secret (confidential clients only).
+    pub secret_digest: Option<String>,
+    /// Registered redirect URIs, matched exactly. Also the allowed post-logout redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Application ID URI (`api://...`) for client-credentials scopes; the client id also works.
+    pub identifier_uri: Option<String>,
+    /// Creation time.
+    pub created_at: UnixTime,
+}
+
+/// What an operator supplies to register an application.
+#[derive(Debug, Clone)]
+pub struct NewApplication {
+    /// Display name.
+    pub name: String,
+    /// Client kind.
+    pub kind: AppKind,
+    /// Redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Optional Application ID URI.
+    pub identifier_uri: Option<String>,
+}
+
+/// Redirect URIs must be absolute, without fragments; plain http only for loopback hosts
+/// (RFC 8252 native apps, local development) and custom schemes for native apps.
+pub(crate) fn validate_redirect_uri(kind: AppKind, uri: &str) -> Result<(), String> {
+    let parsed =
+        url::Url::parse(uri).map_err(|e| format!("redirect URI {uri:?} is not a URL: {e}"))?;
+    if parsed.fragment().is_some() {
+        return Err(format!("redirect URI {uri:?} must not contain a fragment"));
+    }
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+            if loopback {
+                Ok(())
+            } else {
+                Err(format!(
+                    "redirect URI {uri:?} must use https (plain http is allowed for localhost only)"
+                ))
+            }
+        }
+        _ if kind == AppKind::Native => Ok(()),
+        other => Err(format!(
+            "redirect URI {uri:?} has scheme {other:?}; only native apps may use custom schemes"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_are_checked() {
+        assert!(validate_redirect_uri(AppKind::Web, "https://app.example/cb").is_ok());
+        assert!(validate_redirect_uri(AppKind::Web, "http://localhost:3000/cb").is_ok());
+        assert!(validate_redirect_uri(AppKind::Web, "http://127.0.0.1/cb").is_ok());
+        assert!(validate_redirect_uri(AppKind::Web, "http://app.example/cb").is_err());
+        assert!(validate_redirect_uri(AppKind::Web, "https://app.example/cb#x").is_err());
+        assert!(validate_redirect_uri(AppKind::Web, "myapp://cb").is_err());
+        assert!(validate_redirect_uri(AppKind::Native, "myapp://cb").is_ok());
+        assert!(validate_redirect_uri(AppKind::Spa, "not a url").is_err());
+    }
+}

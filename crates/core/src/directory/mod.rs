@@ -1,0 +1,11 @@
+//! The directory: tenants, applications, users, and the operations operators perform on them.
+
+mod application;
+mod service;
+mod tenant;
+mod user;
+
+pub use application::{AppKind, Application, NewApplication};
+pub use service::{CreatedApplication, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
+pub use tenant::{Tenant, TenantRef};
+pub use user::{Email, NewUser, User};

@@ -1,0 +1,208 @@
+use portico_keys::SigningAlgorithm;
+
+use super::application::validate_redirect_uri;
+use super::tenant::validate_tenant_name;
+use super::{Application, Email, NewApplication, NewUser, Tenant, TenantRef, User};
+use crate::ids::{ClientId, TenantId, UserId};
+use crate::secret::{digest_secret, random_token};
+use crate::store::KeyState;
+use crate::{CoreError, Portico};
+
+/// A freshly registered application and, for confidential clients, its secret (shown once).
+#[derive(Debug, Clone)]
+pub struct CreatedApplication {
+    /// The stored application.
+    pub application: Application,
+    /// The client secret in clear; only ever returned here.
+    pub client_secret: Option<String>,
+}
+
+/// The longest password accepted; longer input is refused before hashing.
+pub const MAX_PASSWORD_LEN: usize = 256;
+/// The shortest password accepted.
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+/// Directory operations used by the CLI and the admin API.
+impl Portico {
+    /// Creates a tenant with a current and a next signing key, in one transaction.
+    pub async fn create_tenant(
+        &self,
+        name: &str,
+        signing_alg: SigningAlgorithm,
+    ) -> Result<Tenant, CoreError> {
+        let name = name.trim().to_ascii_lowercase();
+        validate_tenant_name(&name).map_err(CoreError::Invalid)?;
+        let now = self.now();
+        let tenant = Tenant {
+            id: TenantId::new_random(),
+            name,
+            signing_alg,
+            created_at: now,
+        };
+        let current = self
+            .keys
+            .generate(tenant.id, signing_alg, KeyState::Current, now)
+            .await?;
+        let next = self
+            .keys
+            .generate(tenant.id, signing_alg, KeyState::Next, now)
+            .await?;
+        self.store.create_tenant(&tenant, &[current, next]).await?;
+        tracing::info!(tenant.id = %tenant.id, tenant.name = %tenant.name, "tenant created");
+        Ok(tenant)
+    }
+
+    /// Finds a tenant by id or name; [`CoreError::NotFound`] if there is none.
+    pub async fn tenant(&self, tenant: &TenantRef) -> Result<Tenant, CoreError> {
+        if let Some(found) = self.tenant_cache_get(tenant) {
+            return Ok(found);
+        }
+        let found = self
+            .store
+            .find_tenant(tenant)
+            .await?
+            .ok_or(CoreError::NotFound("tenant"))?;
+        self.tenant_cache_put(&found);
+        Ok(found)
+    }
+
+    /// All tenants.
+    pub async fn list_tenants(&self) -> Result<Vec<Tenant>, CoreError> {
+        Ok(self.store.list_tenants().await?)
+    }
+
+    /// Creates the `default` tenant if the store has no tenant at all. Returns it if created.
+    pub async fn bootstrap_default_tenant(&self) -> Result<Option<Tenant>, CoreError> {
+        if !self.store.list_tenants().await?.is_empty() {
+            return Ok(None);
+        }
+        match self.create_tenant("default", SigningAlgorithm::Rs256).await {
+            Ok(tenant) => Ok(Some(tenant)),
+            // Another node or process bootstrapped at the same moment.
+            Err(CoreError::Conflict(_)) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Rotates a tenant's signing keys (see [`crate::keyring`]).
+    pub async fn rotate_keys(&self, tenant: &TenantRef) -> Result<(), CoreError> {
+        let tenant = self.tenant(tenant).await?;
+        let now = self.now();
+        let next = self
+            .keys
+            .generate(tenant.id, tenant.signing_alg, KeyState::Next, now)
+            .await?;
+        // Tokens signed by the old key live at most this long.
+        let retired_until = now
+            + self
+                .settings
+                .access_token_lifetime_secs
+                .max(self.settings.retired_key_publish_secs);
+        self.store
+            .rotate_signing_keys(tenant.id, &next, retired_until, now)
+            .await?;
+        self.keys.invalidate(tenant.id);
+        tracing::info!(tenant.id = %tenant.id, "signing keys rotated");
+        Ok(())
+    }
+
+    /// Registers an application; confidential clients get a secret, returned only here.
+    pub async fn create_application(
+        &self,
+        tenant: &TenantRef,
+        new: NewApplication,
+    ) -> Result<CreatedApplication, CoreError> {
+        let tenant = self.tenant(tenant).await?;
+        let name = new.name.trim();
+        if name.is_empty() || name.len() > 256 {
+            return Err(CoreError::Invalid(
+                "application name must be 1-256 characters".into(),
+            ));
+        }
+        for uri in &new.redirect_uris {
+            validate_redirect_uri(new.kind, uri).map_err(CoreError::Invalid)?;
+        }
+        if let Some(uri) = &new.identifier_uri {
+            url::Url::parse(uri).map_err(|_| {
+                CoreError::Invalid(format!("identifier URI {uri:?} is not an absolute URI"))
+            })?;
+        }
+        let client_secret = if new.kind.is_confidential() {
+            Some(random_token()?)
+        } else {
+            None
+        };
+        let application = Application {
+            client_id: ClientId::new_random(),
+            tenant_id: tenant.id,
+            name: name.to_owned(),
+            kind: new.kind,
+            secret_digest: client_secret.as_deref().map(digest_secret),
+            redirect_uris: new.redirect_uris,
+            identifier_uri: new.identifier_uri,
+            created_at: self.now(),
+        };
+        self.store.create_application(&application).await?;
+        Ok(CreatedApplication {
+            application,
+            client_secret,
+        })
+    }
+
+    /// Creates a user, hashing the password (if any) on the blocking pool.
+    pub async fn create_user(&self, tenant: &TenantRef, new: NewUser) -> Result<User, CoreError> {
+        let tenant = self.tenant(tenant).await?;
+        let email = Email::parse(&new.email).map_err(CoreError::Invalid)?;
+        let password_hash = match new.password {
+            Some(password) => {
+                check_password_length(&password)?;
+                Some(self.passwords.hash(password).await?)
+            }
+            None => None,
+        };
+        let display_name = new
+            .display_name
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty());
+        let user = User {
+            id: UserId::new_random(),
+            tenant_id: tenant.id,
+            email: email.as_str().to_owned(),
+            display_name,
+            password_hash,
+            enabled: true,
+            created_at: self.now(),
+        };
+        self.store.create_user(&user).await?;
+        Ok(user)
+    }
+
+    /// Issues a new admin API token; only its digest is stored.
+    pub async fn create_admin_token(&self) -> Result<String, CoreError> {
+        let token = format!("pat_{}", random_token()?);
+        self.store
+            .create_admin_token(&digest_secret(&token), self.now())
+            .await?;
+        Ok(token)
+    }
+
+    /// Whether `token` is a valid admin API token.
+    pub async fn admin_token_is_valid(&self, token: &str) -> Result<bool, CoreError> {
+        if !token.starts_with("pat_") || token.len() > 128 {
+            return Ok(false);
+        }
+        Ok(self.store.admin_token_exists(&digest_secret(token)).await?)
+    }
+}
+
+/// Passwords are 8 to 256 characters.
+pub(crate) fn check_password_length(password: &str) -> Result<(), CoreError> {
+    let len = password.chars().count();
+    if (MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&len) {
+        Ok(())
+    } else {
+        Err(CoreError::Invalid(format!(
+            "password must be {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"
+        )))
+    }
+}

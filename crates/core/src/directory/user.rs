@@ -1,0 +1,74 @@
+use crate::clock::UnixTime;
+use crate::ids::{TenantId, UserId};
+
+/// A normalised email address: trimmed, lower-cased, one `@` with text on both sides.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    /// Parses and normalises an address.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim().to_lowercase();
+        let valid = text.len() <= 254
+            && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+            && matches!(text.split_once('@'), Some((local, domain))
+                if !local.is_empty() && local.len() <= 64 && !domain.is_empty()
+                    && !domain.contains('@') && !domain.starts_with('.') && !domain.ends_with('.'));
+        if valid {
+            Ok(Self(text))
+        } else {
+            Err("invalid email address".to_owned())
+        }
+    }
+
+    /// The normalised text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A customer account.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Object id (`oid`).
+    pub id: UserId,
+    /// Owning tenant.
+    pub tenant_id: TenantId,
+    /// Sign-in email (normalised).
+    pub email: String,
+    /// Display name (`name` claim).
+    pub display_name: Option<String>,
+    /// argon2id PHC string, if the user has a password.
+    pub password_hash: Option<String>,
+    /// Disabled users cannot sign in.
+    pub enabled: bool,
+    /// Creation time.
+    pub created_at: UnixTime,
+}
+
+/// What an operator supplies to create a user.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Sign-in email.
+    pub email: String,
+    /// Optional initial password.
+    pub password: Option<String>,
+    /// Optional display name.
+    pub display_name: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_normalise_and_reject_junk() {
+        assert_eq!(
+            Email::parse(" Alice@Example.COM ").unwrap().as_str(),
+            "alice@example.com"
+        );
+        for bad in ["", "alice", "@x", "a@", "a b@x", "a@b@c", "a@.x"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

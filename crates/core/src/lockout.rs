@@ -1,0 +1,123 @@
+//! Smart lockout for password checks, modelled on Entra's: after 10 counted failures the
+//! account locks for a minute, and each further lockout doubles, up to a cap. Repeating the
+//! same wrong password does not count again (a user retrying a stale saved password is not an
+//! attacker). A success clears everything.
+//!
+//! Updates are compare-and-swap on a version column, so parallel guesses cannot slip past the
+//! counter.
+
+use crate::clock::UnixTime;
+use crate::store::LockoutRecord;
+
+/// How lockout behaves.
+#[derive(Debug, Clone)]
+pub struct LockoutPolicy {
+    /// Counted failures that trigger a lockout.
+    pub threshold: u32,
+    /// Length of the first lockout.
+    pub base_secs: i64,
+    /// Longest lockout.
+    pub max_secs: i64,
+    /// How many recent wrong-password fingerprints are remembered.
+    pub remembered: usize,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        Self {
+            threshold: 10,
+            base_secs: 60,
+            max_secs: 3600,
+            remembered: 8,
+        }
+    }
+}
+
+impl LockoutPolicy {
+    /// If the account is locked now, until when.
+    pub fn locked_until(&self, record: &LockoutRecord, now: UnixTime) -> Option<UnixTime> {
+        (record.locked_until > now).then_some(record.locked_until)
+    }
+
+    /// The record after a wrong password with this fingerprint.
+    pub fn after_failure(
+        &self,
+        record: &LockoutRecord,
+        fingerprint: &str,
+        now: UnixTime,
+    ) -> LockoutRecord {
+        let mut next = record.clone();
+        if next.recent_fingerprints.iter().any(|f| f == fingerprint) {
+            return next;
+        }
+        next.recent_fingerprints.push(fingerprint.to_owned());
+        if next.recent_fingerprints.len() > self.remembered {
+            let excess = next.recent_fingerprints.len() - self.remembered;
+            next.recent_fingerprints.drain(..excess);
+        }
+        next.failures = next.failures.saturating_add(1);
+        if next.failures >= self.threshold {
+            let factor = 1i64 << next.lockouts.min(20);
+            next.locked_until = now + self.base_secs.saturating_mul(factor).min(self.max_secs);
+            next.lockouts = next.lockouts.saturating_add(1);
+            // The next counted failure after this lockout locks again, for longer.
+            next.failures = self.threshold - 1;
+        }
+        next
+    }
+
+    /// The record after a correct password.
+    pub fn after_success(&self, record: &LockoutRecord) -> LockoutRecord {
+        LockoutRecord {
+            version: record.version,
+            ..LockoutRecord::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ten_distinct_failures_lock_and_lockouts_grow() {
+        let policy = LockoutPolicy::default();
+        let mut record = LockoutRecord::default();
+        for i in 0..9 {
+            record = policy.after_failure(&record, &format!("fp{i}"), 1000);
+            assert_eq!(policy.locked_until(&record, 1000), None);
+        }
+        record = policy.after_failure(&record, "fp9", 1000);
+        assert_eq!(policy.locked_until(&record, 1000), Some(1060));
+        assert_eq!(policy.locked_until(&record, 1060), None);
+        record = policy.after_failure(&record, "fp10", 1100);
+        assert_eq!(
+            policy.locked_until(&record, 1100),
+            Some(1220),
+            "second lockout doubles"
+        );
+    }
+
+    #[test]
+    fn repeating_the_same_wrong_password_does_not_count() {
+        let policy = LockoutPolicy::default();
+        let mut record = LockoutRecord::default();
+        for _ in 0..50 {
+            record = policy.after_failure(&record, "same", 1000);
+        }
+        assert_eq!(record.failures, 1);
+        assert_eq!(policy.locked_until(&record, 1000), None);
+    }
+
+    #[test]
+    fn success_clears() {
+        let policy = LockoutPolicy::default();
+        let mut record = LockoutRecord::default();
+        for i in 0..5 {
+            record = policy.after_failure(&record, &i.to_string(), 1000);
+        }
+        let cleared = policy.after_success(&record);
+        assert_eq!(cleared.failures, 0);
+        assert!(cleared.recent_fingerprints.is_empty());
+    }
+}

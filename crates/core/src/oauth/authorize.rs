@@ -1,0 +1,408 @@
+use super::scope::OIDC_SCOPES;
+use super::{OAuthError, OAuthErrorCode, Scope};
+use crate::directory::{Application, Tenant};
+use crate::ids::{ClientId, GrantId};
+use crate::secret::{digest_secret, random_token};
+use crate::signin::ActiveSession;
+use crate::store::AuthCodeRecord;
+use crate::{CoreError, Portico};
+
+/// The raw parameters of an authorization request, as the HTTP layer read them (query string
+/// or form body, each parameter at most once).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct AuthorizeParams {
+    /// `client_id`.
+    pub client_id: Option<String>,
+    /// `redirect_uri`.
+    pub redirect_uri: Option<String>,
+    /// `response_type`.
+    pub response_type: Option<String>,
+    /// `response_mode`.
+    pub response_mode: Option<String>,
+    /// `scope`.
+    pub scope: Option<String>,
+    /// `state`.
+    pub state: Option<String>,
+    /// `nonce`.
+    pub nonce: Option<String>,
+    /// `code_challenge`.
+    pub code_challenge: Option<String>,
+    /// `code_challenge_method`.
+    pub code_challenge_method: Option<String>,
+    /// `prompt`.
+    pub prompt: Option<String>,
+    /// `login_hint`.
+    pub login_hint: Option<String>,
+    /// `max_age`.
+    pub max_age: Option<String>,
+    /// `request` (JAR; not supported).
+    pub request: Option<String>,
+    /// `request_uri` (PAR/JAR; not supported yet).
+    pub request_uri: Option<String>,
+}
+
+/// How the authorization response travels back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// Query string of the redirect URI (default for `code`).
+    Query,
+    /// Fragment of the redirect URI.
+    Fragment,
+    /// An auto-submitting HTML form POSTed to the redirect URI.
+    FormPost,
+}
+
+/// The `prompt` values Portico acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    /// Never show UI; fail with `login_required` if there is no session.
+    None,
+    /// Always re-authenticate.
+    Login,
+    /// Show account selection (treated like a normal request: one account per session).
+    SelectAccount,
+    /// Show consent (first-party apps: nothing to consent to).
+    Consent,
+    /// Open sign-up (OpenID Connect Prompt Create 1.0).
+    Create,
+}
+
+/// A validated authorization request.
+#[derive(Debug, Clone)]
+pub struct AuthorizeRequest {
+    /// The client.
+    pub app: Application,
+    /// The registered redirect URI, matched exactly.
+    pub redirect_uri: String,
+    /// Response mode.
+    pub response_mode: ResponseMode,
+    /// Requested scope.
+    pub scope: Scope,
+    /// `state`, echoed back.
+    pub state: Option<String>,
+    /// `nonce`, put in the id token.
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: Option<String>,
+    /// `prompt`.
+    pub prompt: Option<Prompt>,
+    /// `login_hint`, to prefill the sign-in form.
+    pub login_hint: Option<String>,
+    /// `max_age` in seconds.
+    pub max_age: Option<i64>,
+}
+
+/// An authorization response to deliver to the client's redirect URI.
+#[derive(Debug, Clone)]
+pub struct AuthorizeResponse {
+    /// Where to deliver it.
+    pub redirect_uri: String,
+    /// How.
+    pub mode: ResponseMode,
+    /// Parameters (`code`, `state`, `iss`, or `error`, `error_description`, `state`, `iss`).
+    pub params: Vec<(String, String)>,
+}
+
+impl AuthorizeResponse {
+    /// The redirect target for query and fragment modes.
+    pub fn location(&self) -> String {
+        let encoded = serde_urlencoded::to_string(&self.params).unwrap_or_default();
+        match self.mode {
+            ResponseMode::Fragment => format!("{}#{encoded}", self.redirect_uri),
+            _ => {
+                let sep = if self.redirect_uri.contains('?') {
+                    '&'
+                } else {
+                    '?'
+                };
+                format!("{}{sep}{encoded}", self.redirect_uri)
+            }
+        }
+    }
+}
+
+/// Why an authorization request cannot proceed.
+#[derive(Debug)]
+pub enum AuthorizeFailure {
+    /// The client or redirect URI cannot be trusted: show an error page, never redirect.
+    NoRedirect(String),
+    /// Send this error to the (verified) redirect URI.
+    Redirect(AuthorizeResponse),
+}
+
+/// What to do with a validated request given the browser's session.
+#[derive(Debug)]
+pub enum AuthorizeDecision {
+    /// The session satisfies the request: issue a code.
+    Complete(Box<ActiveSession>),
+    /// Show the sign-in page.
+    SignIn,
+    /// Show the sign-up page (`prompt=create`).
+    SignUp,
+    /// Answer with an error at once (e.g. `login_required` for `prompt=none`).
+    Respond(AuthorizeResponse),
+}
+
+impl Portico {
+    /// Validates an authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1, RFC 7636).
+    /// Client and redirect URI are checked first; only then are errors redirected.
+    pub async fn validate_authorize(
+        &self,
+        tenant: &Tenant,
+        params: &AuthorizeParams,
+    ) -> Result<AuthorizeRequest, AuthorizeFailure> {
+        let no_redirect = |msg: &str| AuthorizeFailure::NoRedirect(msg.to_owned());
+        let client_id: ClientId = params
+            .client_id
+            .as_deref()
+            .ok_or_else(|| no_redirect("The request has no client_id."))?
+            .parse()
+            .map_err(|_| no_redirect("The client_id is not a valid application id."))?;
+        let app = self
+            .store
+            .find_application(tenant.id, client_id)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "application lookup failed");
+                no_redirect("The server could not look up the application. Try again later.")
+            })?
+            .ok_or_else(|| no_redirect("No application with this client_id is registered here."))?;
+        let redirect_uri = params
+            .redirect_uri
+            .as_deref()
+            .ok_or_else(|| no_redirect("The request has no redirect_uri."))?;
+        if !app.redirect_uris.iter().any(|uri| uri == redirect_uri) {
+            return Err(no_redirect(
+                "The redirect_uri does not match any redirect URI registered for this application.",
+            ));
+        }
+        let redirect_uri = redirect_uri.to_owned();
+        let response_mode = match params.response_mode.as_deref() {
+            None | Some("query") => ResponseMode::Query,
+            Some("fragment") => ResponseMode::Fragment,
+            Some("form_post") => ResponseMode::FormPost,
+            Some(_) => ResponseMode::Query,
+        };
+        let fail = |error: OAuthError| {
+            AuthorizeFailure::Redirect(self.authorize_error(
+                tenant,
+                &redirect_uri,
+                response_mode,
+                params.state.as_deref(),
+                error,
+            ))
+        };
+        if params
+            .response_mode
+            .as_deref()
+            .is_some_and(|m| !matches!(m, "query" | "fragment" | "form_post"))
+        {
+            return Err(fail(OAuthError::invalid_request(
+                "unsupported response_mode",
+            )));
+        }
+        if params.request.is_some() {
+            return Err(fail(OAuthError::new(
+                OAuthErrorCode::InvalidRequest,
+                "request objects are not supported",
+            )));
+        }
+        if params.request_uri.is_some() {
+            return Err(fail(OAuthError::invalid_request(
+                "request_uri is not supported",
+            )));
+        }
+        match params.response_type.as_deref() {
+            Some("code") => {}
+            None => {
+                return Err(fail(OAuthError::invalid_request(
+                    "response_type is required",
+                )));
+            }
+            Some(_) => {
+                return Err(fail(OAuthError::new(
+                    OAuthErrorCode::UnsupportedResponseType,
+                    "only response_type=code is supported",
+                )));
+            }
+        }
+        let scope = Scope::parse(params.scope.as_deref().unwrap_or_default()).map_err(fail)?;
+        if scope.is_empty() {
+            return Err(fail(OAuthError::new(
+                OAuthErrorCode::InvalidScope,
+                "scope is required",
+            )));
+        }
+        if let Some(unknown) = scope.iter().find(|s| !OIDC_SCOPES.contains(s)) {
+            return Err(fail(OAuthError::new(
+                OAuthErrorCode::InvalidScope,
+                format!("scope {unknown:?} is not available to this application"),
+            )));
+        }
+        let code_challenge = match (
+            params.code_challenge.as_deref(),
+            params.code_challenge_method.as_deref(),
+        ) {
+            (None, _) if !app.kind.is_confidential() => {
+                return Err(fail(OAuthError::invalid_request(
+                    "PKCE is required for public clients: send code_challenge with code_challenge_method=S256",
+                )));
+            }
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(fail(OAuthError::invalid_request(
+                    "code_challenge_method without code_challenge",
+                )));
+            }
+            (Some(challenge), Some("S256")) => {
+                if !super::pkce::challenge_is_well_formed(challenge) {
+                    return Err(fail(OAuthError::invalid_request(
+                        "code_challenge must be the base64url SHA-256 of the code verifier",
+                    )));
+                }
+                Some(challenge.to_owned())
+            }
+            (Some(_), _) => {
+                return Err(fail(OAuthError::invalid_request(
+                    "code_challenge_method must be S256",
+                )));
+            }
+        };
+        let prompt = match params.prompt.as_deref() {
+            None | Some("") => None,
+            Some("none") => Some(Prompt::None),
+            Some("login") => Some(Prompt::Login),
+            Some("select_account") => Some(Prompt::SelectAccount),
+            Some("consent") => Some(Prompt::Consent),
+            Some("create") => Some(Prompt::Create),
+            Some(_) => {
+                return Err(fail(OAuthError::invalid_request(
+                    "prompt must be one of none, login, select_account, consent, create",
+                )));
+            }
+        };
+        let max_age =
+            match params.max_age.as_deref() {
+                None => None,
+                Some(text) => Some(text.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(
+                    || {
+                        fail(OAuthError::invalid_request(
+                            "max_age must be a non-negative integer",
+                        ))
+                    },
+                )?),
+            };
+        let bounded = |value: &Option<String>, name: &str| match value {
+            Some(v) if v.len() > 2048 => Err(fail(OAuthError::invalid_request(format!(
+                "{name} is too long"
+            )))),
+            other => Ok(other.clone()),
+        };
+        let state = bounded(&params.state, "state")?;
+        let nonce = bounded(&params.nonce, "nonce")?;
+        let login_hint = bounded(&params.login_hint, "login_hint")?;
+        Ok(AuthorizeRequest {
+            app,
+            redirect_uri,
+            response_mode,
+            scope,
+            state,
+            nonce,
+            code_challenge,
+            prompt,
+            login_hint,
+            max_age,
+        })
+    }
+
+    /// Decides between completing silently, showing a page, or failing.
+    pub fn decide_authorize(
+        &self,
+        tenant: &Tenant,
+        request: &AuthorizeRequest,
+        session: Option<ActiveSession>,
+    ) -> AuthorizeDecision {
+        let now = self.now();
+        let fresh_enough = |session: &ActiveSession| {
+            request
+                .max_age
+                .is_none_or(|max| session.record.auth_time + max >= now)
+        };
+        match (request.prompt, session) {
+            (Some(Prompt::Create), _) => AuthorizeDecision::SignUp,
+            (Some(Prompt::Login), _) => AuthorizeDecision::SignIn,
+            (_, Some(session)) if fresh_enough(&session) => {
+                AuthorizeDecision::Complete(Box::new(session))
+            }
+            (Some(Prompt::None), _) => AuthorizeDecision::Respond(self.authorize_error(
+                tenant,
+                &request.redirect_uri,
+                request.response_mode,
+                request.state.as_deref(),
+                OAuthError::new(OAuthErrorCode::LoginRequired, "the user must sign in"),
+            )),
+            _ => AuthorizeDecision::SignIn,
+        }
+    }
+
+    /// Issues an authorization code for a signed-in user (single use, short-lived, bound to
+    /// client, redirect URI and PKCE challenge).
+    pub async fn issue_authorization_code(
+        &self,
+        tenant: &Tenant,
+        request: &AuthorizeRequest,
+        session: &ActiveSession,
+    ) -> Result<AuthorizeResponse, CoreError> {
+        let code = random_token()?;
+        let now = self.now();
+        let record = AuthCodeRecord {
+            code_digest: digest_secret(&code),
+            tenant_id: tenant.id,
+            client_id: request.app.client_id,
+            user_id: session.user.id,
+            grant_id: GrantId::new_random(),
+            session_id: session.record.id,
+            redirect_uri: request.redirect_uri.clone(),
+            scope: request.scope.to_wire(),
+            nonce: request.nonce.clone(),
+            code_challenge: request.code_challenge.clone(),
+            auth_time: session.record.auth_time,
+            expires_at: now + self.settings.code_lifetime_secs.min(60),
+        };
+        self.store.create_authorization_code(&record).await?;
+        let mut params = vec![("code".to_owned(), code)];
+        if let Some(state) = &request.state {
+            params.push(("state".to_owned(), state.clone()));
+        }
+        params.push(("iss".to_owned(), self.issuer(tenant)));
+        Ok(AuthorizeResponse {
+            redirect_uri: request.redirect_uri.clone(),
+            mode: request.response_mode,
+            params,
+        })
+    }
+
+    /// An error response for a verified redirect URI, with `state` and RFC 9207 `iss`.
+    pub fn authorize_error(
+        &self,
+        tenant: &Tenant,
+        redirect_uri: &str,
+        mode: ResponseMode,
+        state: Option<&str>,
+        error: OAuthError,
+    ) -> AuthorizeResponse {
+        let mut params = vec![
+            ("error".to_owned(), error.code.as_str().to_owned()),
+            ("error_description".to_owned(), error.description),
+        ];
+        if let Some(state) = state {
+            params.push(("state".to_owned(), state.to_owned()));
+        }
+        params.push(("iss".to_owned(), self.issuer(tenant)));
+        AuthorizeResponse {
+            redirect_uri: redirect_uri.to_owned(),
+            mode,
+            params,
+        }
+    }
+}

@@ -1,0 +1,152 @@
+use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{OAuthError, OAuthErrorCode};
+use crate::directory::Tenant;
+use crate::ids::{GrantId, UserId};
+use crate::tokens::{AccessTokenClaims, IdTokenClaims};
+use crate::{CoreError, Portico};
+use portico_keys::SigningAlgorithm;
+
+/// The userinfo response (OIDC Core §5.3).
+#[derive(Debug, Clone, Serialize)]
+pub struct UserInfo {
+    /// Same pairwise subject as the id token.
+    pub sub: String,
+    /// Object id.
+    pub oid: String,
+    /// Tenant id.
+    pub tid: String,
+    /// Display name (profile scope).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Sign-in name (profile scope).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    /// Email (email scope).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+fn invalid_token(description: &str) -> OAuthError {
+    OAuthError::new(OAuthErrorCode::InvalidToken, description)
+}
+
+fn jwt_alg(alg: SigningAlgorithm) -> Algorithm {
+    match alg {
+        SigningAlgorithm::Rs256 => Algorithm::RS256,
+        SigningAlgorithm::Es256 => Algorithm::ES256,
+        SigningAlgorithm::EdDsa => Algorithm::EdDSA,
+    }
+}
+
+impl Portico {
+    /// Verifies a JWT this tenant signed: known kid, the key's own algorithm, our issuer, the
+    /// expected `typ`. `check_exp` is off only for `id_token_hint`.
+    async fn verify_own_jwt<C: DeserializeOwned>(
+        &self,
+        tenant: &Tenant,
+        token: &str,
+        typ: &str,
+        check_exp: bool,
+    ) -> Result<C, OAuthError> {
+        let header = decode_header(token).map_err(|_| invalid_token("malformed token"))?;
+        if header.typ.as_deref() != Some(typ) {
+            return Err(invalid_token("wrong token type"));
+        }
+        let kid = header
+            .kid
+            .ok_or_else(|| invalid_token("token has no kid"))?;
+        let keys = self
+            .keys
+            .tenant_keys(self.store.as_ref(), tenant.id, self.now())
+            .await?;
+        let (alg, key) = keys
+            .verifying
+            .get(&kid)
+            .ok_or_else(|| invalid_token("token was not signed by this tenant"))?;
+        let alg = jwt_alg(*alg);
+        if header.alg != alg {
+            return Err(invalid_token("token algorithm does not match its key"));
+        }
+        let mut validation = Validation::new(alg);
+        validation.set_issuer(&[self.issuer(tenant)]);
+        validation.validate_aud = false;
+        validation.validate_exp = check_exp;
+        validation.leeway = 30;
+        validation.set_required_spec_claims(&["iss", "exp"]);
+        decode::<C>(token, key, &validation)
+            .map(|data| data.claims)
+            .map_err(|_| invalid_token("the token is invalid or has expired"))
+    }
+
+    /// Verifies an access token issued by this tenant and still backed by an active grant.
+    pub async fn verify_access_token(
+        &self,
+        tenant: &Tenant,
+        token: &str,
+    ) -> Result<AccessTokenClaims, OAuthError> {
+        let claims: AccessTokenClaims = self.verify_own_jwt(tenant, token, "at+jwt", true).await?;
+        if claims.tid != tenant.id.to_string() {
+            return Err(invalid_token("token belongs to another tenant"));
+        }
+        if let Some(rh) = &claims.rh {
+            let grant: GrantId = rh.parse().map_err(|_| invalid_token("malformed token"))?;
+            let active = self
+                .store
+                .grant_is_active(tenant.id, grant)
+                .await
+                .map_err(CoreError::from)?;
+            if !active {
+                return Err(invalid_token("the token has been revoked"));
+            }
+        }
+        Ok(claims)
+    }
+
+    /// Verifies an id token this tenant issued, ignoring expiry (for `id_token_hint`).
+    pub async fn verify_id_token_hint(
+        &self,
+        tenant: &Tenant,
+        token: &str,
+    ) -> Result<IdTokenClaims, OAuthError> {
+        self.verify_own_jwt(tenant, token, "JWT", false).await
+    }
+
+    /// The userinfo endpoint: claims about the user a delegated access token was issued for.
+    pub async fn userinfo(&self, tenant: &Tenant, token: &str) -> Result<UserInfo, OAuthError> {
+        let claims = self.verify_access_token(tenant, token).await?;
+        let scopes: Vec<&str> = claims
+            .scp
+            .as_deref()
+            .map(|s| s.split(' ').collect())
+            .unwrap_or_default();
+        if !scopes.contains(&"openid") {
+            return Err(OAuthError::new(
+                OAuthErrorCode::InvalidToken,
+                "the token was not issued with the openid scope",
+            ));
+        }
+        let user_id: UserId = claims
+            .oid
+            .parse()
+            .map_err(|_| invalid_token("malformed token"))?;
+        let user = self
+            .store
+            .find_user(tenant.id, user_id)
+            .await
+            .map_err(CoreError::from)?
+            .filter(|user| user.enabled)
+            .ok_or_else(|| invalid_token("the user no longer exists or is disabled"))?;
+        let profile = scopes.contains(&"profile");
+        Ok(UserInfo {
+            sub: claims.sub,
+            oid: claims.oid,
+            tid: claims.tid,
+            name: user.display_name.clone().filter(|_| profile),
+            preferred_username: profile.then(|| user.email.clone()),
+            email: scopes.contains(&"email").then(|| user.email.clone()),
+        })
+    }
+}

@@ -1,0 +1,115 @@
+use std::fmt;
+
+/// The OAuth/OIDC error codes Portico returns (RFC 6749 §4.1.2.1 and §5.2, OIDC Core §3.1.2.6,
+/// RFC 6750 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthErrorCode {
+    /// Malformed or missing parameter.
+    InvalidRequest,
+    /// Client authentication failed.
+    InvalidClient,
+    /// Code, refresh token or credentials invalid, expired, revoked or mismatched.
+    InvalidGrant,
+    /// The client may not use this grant or response type.
+    UnauthorizedClient,
+    /// Unknown grant type.
+    UnsupportedGrantType,
+    /// Unknown or disallowed scope.
+    InvalidScope,
+    /// The user or server denied the request.
+    AccessDenied,
+    /// Unknown response type.
+    UnsupportedResponseType,
+    /// `prompt=none` but the user must sign in.
+    LoginRequired,
+    /// `prompt=none` but the user must interact.
+    InteractionRequired,
+    /// Bearer token invalid (RFC 6750).
+    InvalidToken,
+    /// The server failed.
+    ServerError,
+    /// The server is overloaded.
+    TemporarilyUnavailable,
+}
+
+impl OAuthErrorCode {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::AccessDenied => "access_denied",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::LoginRequired => "login_required",
+            Self::InteractionRequired => "interaction_required",
+            Self::InvalidToken => "invalid_token",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+}
+
+/// An OAuth error with a human-readable description safe to return to the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    /// The error code.
+    pub code: OAuthErrorCode,
+    /// `error_description`.
+    pub description: String,
+}
+
+impl OAuthError {
+    /// Builds an error.
+    pub fn new(code: OAuthErrorCode, description: impl Into<String>) -> Self {
+        Self {
+            code,
+            description: description.into(),
+        }
+    }
+
+    /// `invalid_request` with a description.
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(OAuthErrorCode::InvalidRequest, description)
+    }
+
+    /// `invalid_grant` with a description.
+    pub fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::new(OAuthErrorCode::InvalidGrant, description)
+    }
+
+    /// `invalid_client` with the one description we give (no hint which part was wrong).
+    pub fn invalid_client() -> Self {
+        Self::new(
+            OAuthErrorCode::InvalidClient,
+            "client authentication failed",
+        )
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.description)
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+impl From<crate::CoreError> for OAuthError {
+    fn from(err: crate::CoreError) -> Self {
+        match err {
+            crate::CoreError::Busy => Self::new(
+                OAuthErrorCode::TemporarilyUnavailable,
+                "the server is busy; retry shortly",
+            ),
+            crate::CoreError::Invalid(msg) => Self::invalid_request(msg),
+            other => {
+                tracing::error!(error = %other, "internal error in OAuth handling");
+                Self::new(OAuthErrorCode::ServerError, "internal server error")
+            }
+        }
+    }
+}

@@ -1,0 +1,345 @@
+use super::client_auth::ClientAuthMethod;
+use super::{ClientCredentials, OAuthError, OAuthErrorCode, Scope};
+use crate::directory::{Application, Tenant};
+use crate::ids::ClientId;
+use crate::secret::{digest_secret, random_token};
+use crate::store::{CodeRedemption, RefreshRedemption, RefreshTokenRecord};
+use crate::tokens::{AppGrant, IssuedTokens, UserGrant};
+use crate::{CoreError, Portico};
+
+/// A token request, as the HTTP layer read it.
+#[derive(Debug, Clone, Default)]
+pub struct TokenRequest {
+    /// `grant_type`.
+    pub grant_type: Option<String>,
+    /// `code`.
+    pub code: Option<String>,
+    /// `redirect_uri`.
+    pub redirect_uri: Option<String>,
+    /// `code_verifier`.
+    pub code_verifier: Option<String>,
+    /// `refresh_token`.
+    pub refresh_token: Option<String>,
+    /// `scope`.
+    pub scope: Option<String>,
+    /// `client_info=1` (MSAL asks for `client_info` in the response).
+    pub client_info: bool,
+    /// Client authentication.
+    pub credentials: ClientCredentials,
+}
+
+fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthError> {
+    value
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
+}
+
+fn grant_label(grant_type: &str) -> &'static str {
+    match grant_type {
+        "authorization_code" => "authorization_code",
+        "refresh_token" => "refresh_token",
+        "client_credentials" => "client_credentials",
+        _ => "other",
+    }
+}
+
+impl Portico {
+    /// The token endpoint (RFC 6749 §3.2): authenticates the client, then runs the grant.
+    pub async fn token(
+        &self,
+        tenant: &Tenant,
+        request: TokenRequest,
+    ) -> Result<IssuedTokens, OAuthError> {
+        let grant_type = required(&request.grant_type, "grant_type")?.to_owned();
+        let result = match grant_type.as_str() {
+            "authorization_code" => self.grant_authorization_code(tenant, &request).await,
+            "refresh_token" => self.grant_refresh_token(tenant, &request).await,
+            "client_credentials" => self.grant_client_credentials(tenant, &request).await,
+            _ => Err(OAuthError::new(
+                OAuthErrorCode::UnsupportedGrantType,
+                format!("grant_type {grant_type:?} is not supported"),
+            )),
+        };
+        let outcome = if result.is_ok() { "issued" } else { "refused" };
+        metrics::counter!("portico_token_requests_total",
+            "grant" => grant_label(&grant_type), "outcome" => outcome)
+        .increment(1);
+        result
+    }
+
+    async fn grant_authorization_code(
+        &self,
+        tenant: &Tenant,
+        request: &TokenRequest,
+    ) -> Result<IssuedTokens, OAuthError> {
+        let code = required(&request.code, "code")?;
+        let (app, auth_method) = self
+            .authenticate_client(tenant, &request.credentials)
+            .await?;
+        let now = self.now();
+        // Spend the code first: every presentation burns it, so a verifier cannot be guessed
+        // over several tries.
+        let record = match self
+            .store
+            .redeem_authorization_code(tenant.id, &digest_secret(code), now)
+            .await
+            .map_err(CoreError::from)?
+        {
+            CodeRedemption::Redeemed(record) => record,
+            CodeRedemption::Replayed(grant) => {
+                // RFC 6749 §4.1.2: a replayed code revokes what it granted.
+                self.store
+                    .revoke_grant(tenant.id, grant, now)
+                    .await
+                    .map_err(CoreError::from)?;
+                tracing::warn!(tenant.id = %tenant.id, grant.id = %grant, "authorization code replayed; grant revoked");
+                return Err(OAuthError::invalid_grant(
+                    "the authorization code was already used",
+                ));
+            }
+            CodeRedemption::Unknown => {
+                return Err(OAuthError::invalid_grant(
+                    "the authorization code is not valid",
+                ));
+            }
+        };
+        if record.client_id != app.client_id {
+            self.store
+                .revoke_grant(tenant.id, record.grant_id, now)
+                .await
+                .map_err(CoreError::from)?;
+            return Err(OAuthError::invalid_grant(
+                "the authorization code was issued to another client",
+            ));
+        }
+        if record.expires_at < now {
+            return Err(OAuthError::invalid_grant(
+                "the authorization code has expired",
+            ));
+        }
+        if request.redirect_uri.as_deref() != Some(record.redirect_uri.as_str()) {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ));
+        }
+        match (&record.code_challenge, request.code_verifier.as_deref()) {
+            (Some(challenge), Some(verifier)) if super::verify_s256(verifier, challenge) => {}
+            (Some(_), Some(_)) => {
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier does not match the code_challenge",
+                ));
+            }
+            (Some(_), None) => {
+                return Err(OAuthError::invalid_grant("code_verifier is required"));
+            }
+            // A verifier for a code issued without a challenge is a PKCE downgrade attempt.
+            (None, Some(_)) => {
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier sent, but the authorization request had no code_challenge",
+                ));
+            }
+            (None, None) => {}
+        }
+        let user = self
+            .store
+            .find_user(tenant.id, record.user_id)
+            .await
+            .map_err(CoreError::from)?
+            .filter(|user| user.enabled)
+            .ok_or_else(|| OAuthError::invalid_grant("the user can no longer sign in"))?;
+        let scope = Scope::parse(&record.scope)?;
+        let refresh_token = if scope.contains("offline_access") {
+            let token = random_token()?;
+            self.store
+                .create_refresh_token(&RefreshTokenRecord {
+                    token_digest: digest_secret(&token),
+                    tenant_id: tenant.id,
+                    grant_id: record.grant_id,
+                    client_id: app.client_id,
+                    user_id: user.id,
+                    session_id: record.session_id,
+                    scope: record.scope.clone(),
+                    auth_time: record.auth_time,
+                    issued_at: now,
+                    expires_at: now + self.settings.refresh_token_lifetime_secs,
+                })
+                .await
+                .map_err(CoreError::from)?;
+            Some(token)
+        } else {
+            None
+        };
+        Ok(self
+            .issue_user_tokens(UserGrant {
+                tenant,
+                app: &app,
+                client_auth: auth_method,
+                user: &user,
+                scope: &scope,
+                nonce: record.nonce.as_deref(),
+                auth_time: record.auth_time,
+                session_id: record.session_id,
+                grant_id: record.grant_id,
+                refresh_token,
+                client_info: request.client_info,
+            })
+            .await?)
+    }
+
+    async fn grant_refresh_token(
+        &self,
+        tenant: &Tenant,
+        request: &TokenRequest,
+    ) -> Result<IssuedTokens, OAuthError> {
+        let presented = required(&request.refresh_token, "refresh_token")?;
+        let (app, auth_method) = self
+            .authenticate_client(tenant, &request.credentials)
+            .await?;
+        let now = self.now();
+        let successor = random_token()?;
+        let record = match self
+            .store
+            .rotate_refresh_token(
+                tenant.id,
+                &digest_secret(presented),
+                &digest_secret(&successor),
+                now + self.settings.refresh_token_lifetime_secs,
+                now,
+            )
+            .await
+            .map_err(CoreError::from)?
+        {
+            RefreshRedemption::Rotated(record) => record,
+            RefreshRedemption::Reused(grant) => {
+                // RFC 9700 §4.14.2: reuse of a rotated token means it leaked; end the family.
+                self.store
+                    .revoke_grant(tenant.id, grant, now)
+                    .await
+                    .map_err(CoreError::from)?;
+                tracing::warn!(tenant.id = %tenant.id, grant.id = %grant, "refresh token reused; grant revoked");
+                return Err(OAuthError::invalid_grant(
+                    "the refresh token was already used",
+                ));
+            }
+            RefreshRedemption::Invalid => {
+                return Err(OAuthError::invalid_grant(
+                    "the refresh token is not valid, has expired or was revoked",
+                ));
+            }
+        };
+        if record.client_id != app.client_id {
+            self.store
+                .revoke_grant(tenant.id, record.grant_id, now)
+                .await
+                .map_err(CoreError::from)?;
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was issued to another client",
+            ));
+        }
+        let granted = Scope::parse(&record.scope)?;
+        let scope = match request.scope.as_deref().filter(|s| !s.is_empty()) {
+            Some(requested) => {
+                let requested = Scope::parse(requested)?;
+                if !requested.is_subset_of(&granted) {
+                    return Err(OAuthError::new(
+                        OAuthErrorCode::InvalidScope,
+                        "the requested scope exceeds the scope originally granted",
+                    ));
+                }
+                requested
+            }
+            None => granted,
+        };
+        let user = self
+            .store
+            .find_user(tenant.id, record.user_id)
+            .await
+            .map_err(CoreError::from)?
+            .filter(|user| user.enabled)
+            .ok_or_else(|| OAuthError::invalid_grant("the user can no longer sign in"))?;
+        Ok(self
+            .issue_user_tokens(UserGrant {
+                tenant,
+                app: &app,
+                client_auth: auth_method,
+                user: &user,
+                scope: &scope,
+                nonce: None,
+                auth_time: record.auth_time,
+                session_id: record.session_id,
+                grant_id: record.grant_id,
+                refresh_token: Some(successor),
+                client_info: request.client_info,
+            })
+            .await?)
+    }
+
+    async fn grant_client_credentials(
+        &self,
+        tenant: &Tenant,
+        request: &TokenRequest,
+    ) -> Result<IssuedTokens, OAuthError> {
+        let (client, auth_method) = self
+            .authenticate_client(tenant, &request.credentials)
+            .await?;
+        if auth_method == ClientAuthMethod::None {
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnauthorizedClient,
+                "public clients cannot use the client_credentials grant",
+            ));
+        }
+        let scope = required(&request.scope, "scope")?;
+        let resource_name = scope
+            .strip_suffix("/.default")
+            .filter(|r| !r.is_empty() && !scope.contains(' '))
+            .ok_or_else(|| {
+                OAuthError::new(
+                    OAuthErrorCode::InvalidScope,
+                    "client_credentials requires exactly one scope of the form {resource}/.default",
+                )
+            })?;
+        let resource = self
+            .find_resource(tenant, resource_name)
+            .await?
+            .ok_or_else(|| {
+                OAuthError::new(
+                    OAuthErrorCode::InvalidScope,
+                    format!("no resource {resource_name:?} is registered in this tenant"),
+                )
+            })?;
+        Ok(self
+            .issue_app_token(AppGrant {
+                tenant,
+                client: &client,
+                resource: &resource,
+                scope: scope.to_owned(),
+            })
+            .await?)
+    }
+
+    /// A resource named by Application ID URI, client id, or `api://{client id}`.
+    async fn find_resource(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+    ) -> Result<Option<Application>, OAuthError> {
+        if let Some(found) = self
+            .store
+            .find_application_by_identifier_uri(tenant.id, name)
+            .await
+            .map_err(CoreError::from)?
+        {
+            return Ok(Some(found));
+        }
+        let bare = name.strip_prefix("api://").unwrap_or(name);
+        match bare.parse::<ClientId>() {
+            Ok(client_id) => Ok(self
+                .store
+                .find_application(tenant.id, client_id)
+                .await
+                .map_err(CoreError::from)?),
+            Err(_) => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+use super::OAuthError;
+use crate::directory::Tenant;
+use crate::ids::ClientId;
+use crate::signin::ActiveSession;
+use crate::{CoreError, Portico};
+
+/// What RP-initiated logout leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogoutOutcome {
+    /// Signed out; send the browser here (the verified `post_logout_redirect_uri` + `state`).
+    Redirect(String),
+    /// Signed out; show the "you are signed out" page.
+    SignedOut,
+    /// No proof the request comes from the user's app: ask the user to confirm first.
+    ConfirmationRequired,
+}
+
+impl Portico {
+    /// OpenID Connect RP-Initiated Logout 1.0. The redirect target must be registered for the
+    /// client named by `id_token_hint` (or `client_id`). Without a valid hint for the current
+    /// session, the user confirms on a page (`confirmed`) so a third-party page cannot sign
+    /// them out silently.
+    pub async fn logout(
+        &self,
+        tenant: &Tenant,
+        id_token_hint: Option<&str>,
+        client_id: Option<&str>,
+        post_logout_redirect_uri: Option<&str>,
+        state: Option<&str>,
+        session: Option<&ActiveSession>,
+        confirmed: bool,
+    ) -> Result<LogoutOutcome, OAuthError> {
+        let hint =
+            match id_token_hint {
+                Some(token) => Some(self.verify_id_token_hint(tenant, token).await.map_err(
+                    |_| {
+                        OAuthError::invalid_request(
+                            "id_token_hint is not a valid id token of this tenant",
+                        )
+                    },
+                )?),
+                None => None,
+            };
+        let client = match (hint.as_ref().map(|h| h.aud.as_str()), client_id) {
+            (Some(aud), Some(id)) if aud != id => {
+                return Err(OAuthError::invalid_request(
+                    "client_id does not match the id_token_hint audience",
+                ));
+            }
+            (Some(aud), _) => Some(aud),
+            (None, id) => id,
+        };
+        let redirect = match post_logout_redirect_uri {
+            None => None,
+            Some(uri) => {
+                let client: ClientId = client
+                    .ok_or_else(|| {
+                        OAuthError::invalid_request(
+                            "post_logout_redirect_uri requires id_token_hint or client_id",
+                        )
+                    })?
+                    .parse()
+                    .map_err(|_| OAuthError::invalid_request("client_id is not valid"))?;
+                let app = self
+                    .store
+                    .find_application(tenant.id, client)
+                    .await
+                    .map_err(CoreError::from)?
+                    .ok_or_else(|| OAuthError::invalid_request("unknown client"))?;
+                if !app.redirect_uris.iter().any(|registered| registered == uri) {
+                    return Err(OAuthError::invalid_request(
+                        "post_logout_redirect_uri is not registered for this client",
+                    ));
+                }
+                let mut target = url::Url::parse(uri).map_err(|_| {
+                    OAuthError::invalid_request("post_logout_redirect_uri is not a URL")
+                })?;
+                if let Some(state) = state {
+                    target.query_pairs_mut().append_pair("state", state);
+                }
+                Some(target.to_string())
+            }
+        };
+        if let Some(session) = session {
+            let hint_matches = hint.as_ref().is_some_and(|h| {
+                h.sid.as_deref() == Some(session.record.id.to_string().as_str())
+                    || h.oid == session.user.id.to_string()
+            });
+            if !hint_matches && !confirmed {
+                return Ok(LogoutOutcome::ConfirmationRequired);
+            }
+            self.end_session(tenant, session.record.id).await?;
+        }
+        Ok(match redirect {
+            Some(target) => LogoutOutcome::Redirect(target),
+            None => LogoutOutcome::SignedOut,
+        })
+    }
+}

@@ -1,0 +1,23 @@
+//! OAuth 2.0 and OpenID Connect rules: authorization requests, client authentication, grants,
+//! PKCE, scopes, userinfo and logout. Wire parsing lives in the HTTP crate; the rules live here.
+
+mod authorize;
+mod bearer;
+mod client_auth;
+mod error;
+mod grants;
+mod logout;
+mod pkce;
+mod scope;
+
+pub use authorize::{
+    AuthorizeDecision, AuthorizeFailure, AuthorizeParams, AuthorizeRequest, AuthorizeResponse,
+    Prompt, ResponseMode,
+};
+pub use bearer::UserInfo;
+pub use client_auth::{ClientAuthMethod, ClientCredentials};
+pub use error::{OAuthError, OAuthErrorCode};
+pub use grants::TokenRequest;
+pub use logout::LogoutOutcome;
+pub use pkce::verify_s256;
+pub use scope::Scope;

@@ -1,0 +1,72 @@
+use super::OAuthError;
+
+/// A parsed scope parameter: distinct tokens in request order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope(Vec<String>);
+
+/// The OpenID Connect scopes every app may ask for.
+pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+impl Scope {
+    /// Parses a space-separated scope string (RFC 6749 §3.3 characters only).
+    pub fn parse(text: &str) -> Result<Self, OAuthError> {
+        let mut tokens: Vec<String> = Vec::new();
+        for token in text.split(' ').filter(|t| !t.is_empty()) {
+            let valid = token.len() <= 512
+                && token
+                    .bytes()
+                    .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
+            if !valid {
+                return Err(OAuthError::new(
+                    super::OAuthErrorCode::InvalidScope,
+                    "scope contains invalid characters",
+                ));
+            }
+            if !tokens.iter().any(|t| t == token) {
+                tokens.push(token.to_owned());
+            }
+        }
+        Ok(Self(tokens))
+    }
+
+    /// Whether a scope token is present.
+    pub fn contains(&self, token: &str) -> bool {
+        self.0.iter().any(|t| t == token)
+    }
+
+    /// No tokens.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The tokens.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    /// Whether every token of `self` is in `other`.
+    pub fn is_subset_of(&self, other: &Scope) -> bool {
+        self.iter().all(|t| other.contains(t))
+    }
+
+    /// Space-separated form.
+    pub fn to_wire(&self) -> String {
+        self.0.join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_dedupes_and_rejects_bad_characters() {
+        let scope = Scope::parse("openid  profile openid email").unwrap();
+        assert_eq!(scope.to_wire(), "openid profile email");
+        assert!(scope.contains("profile"));
+        assert!(Scope::parse("open\"id").is_err());
+        assert!(Scope::parse("a\\b").is_err());
+        assert!(Scope::parse("").unwrap().is_empty());
+        assert!(Scope::parse("openid").unwrap().is_subset_of(&scope));
+    }
+}

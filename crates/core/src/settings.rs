@@ -1,0 +1,44 @@
+//! Settings of the domain services (lifetimes and limits). The binary fills them from config.
+
+/// Lifetimes and limits the domain enforces.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The public base URL, without a trailing slash (`https://id.example.com`). Issuers are
+    /// `{public_url}/{tenant_id}/v2.0`.
+    pub public_url: String,
+    /// Authorization codes live at most this long (RFC 9700 asks for short-lived codes).
+    pub code_lifetime_secs: i64,
+    /// Access and id tokens.
+    pub access_token_lifetime_secs: i64,
+    /// Refresh tokens (each rotation starts a new lifetime; the family is bounded by the grant).
+    pub refresh_token_lifetime_secs: i64,
+    /// A browser SSO session without "keep me signed in".
+    pub session_lifetime_secs: i64,
+    /// A browser SSO session with "keep me signed in".
+    pub persistent_session_lifetime_secs: i64,
+    /// How long a retired signing key stays in the JWKS after it stops signing.
+    pub retired_key_publish_secs: i64,
+    /// How often a node reloads signing keys from the store (rotations by another node or the CLI).
+    pub key_reload_secs: i64,
+    /// Concurrent password hashes (the blocking pool's bound).
+    pub password_hash_concurrency: usize,
+}
+
+impl Settings {
+    /// Defaults for a server reachable at `public_url`.
+    pub fn new(public_url: impl Into<String>) -> Self {
+        Self {
+            public_url: public_url.into().trim_end_matches('/').to_owned(),
+            code_lifetime_secs: 60,
+            access_token_lifetime_secs: 3600,
+            refresh_token_lifetime_secs: 90 * 24 * 3600,
+            session_lifetime_secs: 24 * 3600,
+            persistent_session_lifetime_secs: 30 * 24 * 3600,
+            retired_key_publish_secs: 2 * 3600,
+            key_reload_secs: 30,
+            password_hash_concurrency: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+        }
+    }
+}

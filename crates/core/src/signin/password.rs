@@ -1,0 +1,178 @@
+use std::net::IpAddr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::clock::UnixTime;
+use crate::directory::{Email, MAX_PASSWORD_LEN, Tenant, User};
+use crate::ids::UserId;
+use crate::store::LockoutRecord;
+use crate::{CoreError, Portico, StoreError};
+
+/// Why a password sign-in failed. The front door decides how much of this to show.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// Unknown account or wrong password (deliberately indistinguishable).
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    /// Too many failed attempts: locked until this time.
+    #[error("account is locked")]
+    LockedOut {
+        /// End of the lockout.
+        until: UnixTime,
+    },
+    /// The right password, but the account is disabled.
+    #[error("account is disabled")]
+    AccountDisabled,
+    /// Too many attempts from this address or against this account.
+    #[error("too many attempts")]
+    RateLimited,
+    /// Something failed inside.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+impl From<StoreError> for SignInError {
+    fn from(err: StoreError) -> Self {
+        Self::Core(err.into())
+    }
+}
+
+/// Optimistic-concurrency retries before giving up on a lockout update.
+const CAS_ATTEMPTS: usize = 16;
+
+impl Portico {
+    /// Checks an email and password.
+    ///
+    /// Order matters: the rate limit comes first (cheap), then the lockout, which counts the
+    /// attempt *before* the expensive hash, so parallel guesses cannot outrun the counter. A
+    /// success clears the count.
+    pub async fn sign_in_with_password(
+        &self,
+        tenant: &Tenant,
+        email: &str,
+        password: &str,
+        client_ip: IpAddr,
+    ) -> Result<User, SignInError> {
+        let result = self
+            .check_password(tenant, email, password, client_ip)
+            .await;
+        let outcome = match &result {
+            Ok(_) => "success",
+            Err(SignInError::InvalidCredentials) => "invalid_credentials",
+            Err(SignInError::LockedOut { .. }) => "locked_out",
+            Err(SignInError::AccountDisabled) => "disabled",
+            Err(SignInError::RateLimited) => "rate_limited",
+            Err(SignInError::Core(_)) => "error",
+        };
+        metrics::counter!("portico_sign_ins_total", "method" => "password", "outcome" => outcome)
+            .increment(1);
+        result
+    }
+
+    async fn check_password(
+        &self,
+        tenant: &Tenant,
+        email: &str,
+        password: &str,
+        client_ip: IpAddr,
+    ) -> Result<User, SignInError> {
+        let Ok(email) = Email::parse(email) else {
+            return Err(SignInError::InvalidCredentials);
+        };
+        if !self.rate_limits.allow(tenant.id, client_ip, email.as_str()) {
+            return Err(SignInError::RateLimited);
+        }
+        // Longer input can never be a valid password; refuse it before it costs a hash.
+        if password.is_empty() || password.chars().count() > MAX_PASSWORD_LEN {
+            return Err(SignInError::InvalidCredentials);
+        }
+        let Some(user) = self
+            .store
+            .find_user_by_email(tenant.id, email.as_str())
+            .await?
+        else {
+            // Same cost as a wrong password, so timing does not reveal which accounts exist.
+            self.passwords.verify(password.to_owned(), None).await?;
+            return Err(SignInError::InvalidCredentials);
+        };
+        let fingerprint = self.password_fingerprint(user.id, password);
+        let now = self.now();
+        let before = self
+            .count_attempt(tenant, user.id, &fingerprint, now)
+            .await?;
+        if let Some(until) = self.lockout.locked_until(&before, now) {
+            return Err(SignInError::LockedOut { until });
+        }
+        if before.recent_fingerprints.iter().any(|f| *f == fingerprint) {
+            // This exact wrong password was already tried: answer without hashing again.
+            return Err(SignInError::InvalidCredentials);
+        }
+        let matched = self
+            .passwords
+            .verify(password.to_owned(), user.password_hash.clone())
+            .await?;
+        if !matched {
+            return Err(SignInError::InvalidCredentials);
+        }
+        self.clear_attempts(tenant, user.id).await?;
+        if !user.enabled {
+            return Err(SignInError::AccountDisabled);
+        }
+        Ok(user)
+    }
+
+    /// Records one attempt with this fingerprint (unless locked, or a repeat), atomically.
+    /// Returns the record as it was before this attempt.
+    async fn count_attempt(
+        &self,
+        tenant: &Tenant,
+        user: UserId,
+        fingerprint: &str,
+        now: UnixTime,
+    ) -> Result<LockoutRecord, SignInError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let before = self.store.lockout(tenant.id, user).await?;
+            if self.lockout.locked_until(&before, now).is_some() {
+                return Ok(before);
+            }
+            let after = self.lockout.after_failure(&before, fingerprint, now);
+            if after == before {
+                return Ok(before);
+            }
+            match self.store.save_lockout(tenant.id, user, &after).await {
+                Ok(()) => return Ok(before),
+                Err(StoreError::Contended) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(SignInError::Core(CoreError::Busy))
+    }
+
+    async fn clear_attempts(&self, tenant: &Tenant, user: UserId) -> Result<(), SignInError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let before = self.store.lockout(tenant.id, user).await?;
+            let after = self.lockout.after_success(&before);
+            if after == before {
+                return Ok(());
+            }
+            match self.store.save_lockout(tenant.id, user, &after).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Contended) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(SignInError::Core(CoreError::Busy))
+    }
+
+    /// A keyed, truncated digest of a password attempt: enough to recognise a repeat, useless
+    /// for guessing offline without the server's key.
+    fn password_fingerprint(&self, user: UserId, password: &str) -> String {
+        let mut ctx = aws_lc_rs::hmac::Context::with_key(&self.fingerprint_key);
+        ctx.update(user.0.as_bytes());
+        ctx.update(password.as_bytes());
+        let tag = ctx.sign();
+        let truncated = tag.as_ref().get(..16).unwrap_or_default();
+        URL_SAFE_NO_PAD.encode(truncated)
+    }
+}

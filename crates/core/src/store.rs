@@ -1,0 +1,307 @@
+//! The one storage interface. Backends (SQLite, PostgreSQL) live in `portico-store`; nothing
+//! else knows SQL.
+//!
+//! Invariants every backend keeps:
+//! - every method that reads or writes tenant data takes the tenant id and filters by it;
+//! - every method is atomic: a multi-row write is one transaction;
+//! - single-use things (codes, refresh tokens) are consumed with a conditional update, so two
+//!   concurrent redemptions cannot both succeed.
+
+use async_trait::async_trait;
+use portico_keys::SigningAlgorithm;
+
+use crate::StoreError;
+use crate::clock::UnixTime;
+use crate::directory::{Application, Tenant, TenantRef, User};
+use crate::ids::{ClientId, GrantId, SessionId, TenantId, UserId};
+
+/// Lifecycle state of a signing key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    /// Published in the JWKS, not yet signing; becomes current at the next rotation.
+    Next,
+    /// Signs new tokens (exactly one per tenant).
+    Current,
+    /// No longer signs; published until `publish_until` so tokens it signed still verify.
+    Retired,
+}
+
+impl KeyState {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Next => "next",
+            Self::Current => "current",
+            Self::Retired => "retired",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "next" => Some(Self::Next),
+            "current" => Some(Self::Current),
+            "retired" => Some(Self::Retired),
+            _ => None,
+        }
+    }
+}
+
+/// A signing key as stored: the private part sealed by the master key.
+#[derive(Debug, Clone)]
+pub struct StoredSigningKey {
+    /// Owning tenant.
+    pub tenant_id: TenantId,
+    /// Key id (JWK thumbprint).
+    pub kid: String,
+    /// Algorithm.
+    pub alg: SigningAlgorithm,
+    /// Lifecycle state.
+    pub state: KeyState,
+    /// The public JWK as JSON, so publishing needs no decryption.
+    pub public_jwk: String,
+    /// PKCS#8 private key sealed with the master key (context: the kid).
+    pub sealed_private: Vec<u8>,
+    /// Creation time.
+    pub created_at: UnixTime,
+    /// For retired keys: when they leave the JWKS.
+    pub publish_until: Option<UnixTime>,
+}
+
+/// An issued, not yet redeemed authorization code.
+#[derive(Debug, Clone)]
+pub struct AuthCodeRecord {
+    /// Digest of the code.
+    pub code_digest: String,
+    /// Tenant.
+    pub tenant_id: TenantId,
+    /// Client the code was issued to.
+    pub client_id: ClientId,
+    /// Signed-in user.
+    pub user_id: UserId,
+    /// The grant this code starts.
+    pub grant_id: GrantId,
+    /// SSO session the user authenticated in.
+    pub session_id: SessionId,
+    /// The exact redirect URI of the authorization request.
+    pub redirect_uri: String,
+    /// Granted scope (space separated).
+    pub scope: String,
+    /// `nonce` from the authorization request.
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: Option<String>,
+    /// When the user authenticated.
+    pub auth_time: UnixTime,
+    /// Expiry (issue time + at most 60 s).
+    pub expires_at: UnixTime,
+}
+
+/// The outcome of redeeming a code.
+#[derive(Debug)]
+pub enum CodeRedemption {
+    /// First use: the code's data. It is now spent.
+    Redeemed(AuthCodeRecord),
+    /// The code was used before: the caller must revoke this grant.
+    Replayed(GrantId),
+    /// No such code in this tenant.
+    Unknown,
+}
+
+/// A refresh token as stored.
+#[derive(Debug, Clone)]
+pub struct RefreshTokenRecord {
+    /// Digest of the token.
+    pub token_digest: String,
+    /// Tenant.
+    pub tenant_id: TenantId,
+    /// The grant (family) it belongs to.
+    pub grant_id: GrantId,
+    /// Client it was issued to.
+    pub client_id: ClientId,
+    /// User.
+    pub user_id: UserId,
+    /// SSO session of the original sign-in.
+    pub session_id: SessionId,
+    /// Granted scope.
+    pub scope: String,
+    /// Original authentication time.
+    pub auth_time: UnixTime,
+    /// When this token was issued.
+    pub issued_at: UnixTime,
+    /// Expiry.
+    pub expires_at: UnixTime,
+}
+
+/// The outcome of rotating a refresh token.
+#[derive(Debug)]
+pub enum RefreshRedemption {
+    /// The presented token was valid and is now spent; the successor is stored. Holds the
+    /// presented token's record.
+    Rotated(RefreshTokenRecord),
+    /// The token was spent before: reuse. The caller must revoke this grant.
+    Reused(GrantId),
+    /// Unknown, expired, or its grant was revoked.
+    Invalid,
+}
+
+/// A browser SSO session.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    /// Public id (`sid`).
+    pub id: SessionId,
+    /// Digest of the cookie secret.
+    pub secret_digest: String,
+    /// Tenant.
+    pub tenant_id: TenantId,
+    /// Signed-in user.
+    pub user_id: UserId,
+    /// When the user authenticated.
+    pub auth_time: UnixTime,
+    /// Expiry.
+    pub expires_at: UnixTime,
+    /// "Keep me signed in": the cookie outlives the browser session.
+    pub persistent: bool,
+}
+
+/// Password-failure state of one account (smart lockout).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LockoutRecord {
+    /// Counted failures since the last success.
+    pub failures: u32,
+    /// Locked until this time (0: not locked).
+    pub locked_until: UnixTime,
+    /// How many lockouts since the last success (each one longer).
+    pub lockouts: u32,
+    /// Fingerprints of recent wrong passwords; a repeat does not count again.
+    pub recent_fingerprints: Vec<String>,
+    /// Optimistic-concurrency version (0: no row yet).
+    pub version: i64,
+}
+
+/// Storage for everything Portico keeps.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Cheap round trip, for readiness checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Creates a tenant together with its initial signing keys, in one transaction.
+    async fn create_tenant(
+        &self,
+        tenant: &Tenant,
+        keys: &[StoredSigningKey],
+    ) -> Result<(), StoreError>;
+    /// Finds a tenant by id or name.
+    async fn find_tenant(&self, tenant: &TenantRef) -> Result<Option<Tenant>, StoreError>;
+    /// All tenants, by name.
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+
+    /// All stored keys of a tenant (any state).
+    async fn signing_keys(&self, tenant: TenantId) -> Result<Vec<StoredSigningKey>, StoreError>;
+    /// Rotation, in one transaction: current → retired (published until `retired_until`),
+    /// next → current, `new_next` inserted; retired keys past their publication are deleted.
+    async fn rotate_signing_keys(
+        &self,
+        tenant: TenantId,
+        new_next: &StoredSigningKey,
+        retired_until: UnixTime,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+
+    /// Registers an application.
+    async fn create_application(&self, app: &Application) -> Result<(), StoreError>;
+    /// Finds an application of this tenant by client id.
+    async fn find_application(
+        &self,
+        tenant: TenantId,
+        client_id: ClientId,
+    ) -> Result<Option<Application>, StoreError>;
+    /// Finds an application of this tenant by its Application ID URI.
+    async fn find_application_by_identifier_uri(
+        &self,
+        tenant: TenantId,
+        identifier_uri: &str,
+    ) -> Result<Option<Application>, StoreError>;
+
+    /// Creates a user.
+    async fn create_user(&self, user: &User) -> Result<(), StoreError>;
+    /// Finds a user of this tenant by object id.
+    async fn find_user(&self, tenant: TenantId, user: UserId) -> Result<Option<User>, StoreError>;
+    /// Finds a user of this tenant by normalised email.
+    async fn find_user_by_email(
+        &self,
+        tenant: TenantId,
+        email: &str,
+    ) -> Result<Option<User>, StoreError>;
+
+    /// The lockout record of a user (a default one with version 0 if none).
+    async fn lockout(&self, tenant: TenantId, user: UserId) -> Result<LockoutRecord, StoreError>;
+    /// Writes a lockout record if its version is still `record.version`; bumps the version.
+    /// Fails with [`StoreError::Contended`] when another writer came first.
+    async fn save_lockout(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        record: &LockoutRecord,
+    ) -> Result<(), StoreError>;
+
+    /// Starts an SSO session.
+    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    /// Finds a live session by the digest of its cookie secret.
+    async fn find_session(
+        &self,
+        tenant: TenantId,
+        secret_digest: &str,
+        now: UnixTime,
+    ) -> Result<Option<SessionRecord>, StoreError>;
+    /// Ends a session and revokes the grants made in it, in one transaction.
+    async fn end_session(
+        &self,
+        tenant: TenantId,
+        session: SessionId,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+
+    /// Stores a new code and creates its grant, in one transaction.
+    async fn create_authorization_code(&self, code: &AuthCodeRecord) -> Result<(), StoreError>;
+    /// Spends a code (at most once, even under concurrency).
+    async fn redeem_authorization_code(
+        &self,
+        tenant: TenantId,
+        code_digest: &str,
+        now: UnixTime,
+    ) -> Result<CodeRedemption, StoreError>;
+
+    /// Stores the first refresh token of a grant.
+    async fn create_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError>;
+    /// Spends `old_digest` and stores its successor (`new_digest`, same grant and scope), in one
+    /// transaction. Detects reuse of a spent token.
+    async fn rotate_refresh_token(
+        &self,
+        tenant: TenantId,
+        old_digest: &str,
+        new_digest: &str,
+        new_expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<RefreshRedemption, StoreError>;
+
+    /// Revokes a grant: its refresh tokens stop working and its access tokens are refused by
+    /// Portico's own endpoints.
+    async fn revoke_grant(
+        &self,
+        tenant: TenantId,
+        grant: GrantId,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// Whether a grant exists in this tenant and is not revoked.
+    async fn grant_is_active(&self, tenant: TenantId, grant: GrantId) -> Result<bool, StoreError>;
+
+    /// Deletes spent or expired codes, refresh tokens and sessions, and grants with nothing left
+    /// to revoke. Returns how many rows went.
+    async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError>;
+
+    /// Records an admin API token (by digest).
+    async fn create_admin_token(&self, digest: &str, now: UnixTime) -> Result<(), StoreError>;
+    /// Whether an admin token digest is known.
+    async fn admin_token_exists(&self, digest: &str) -> Result<bool, StoreError>;
+}

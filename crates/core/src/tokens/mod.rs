@@ -1,0 +1,8 @@
+//! The token pipeline: one path from "grant approved" to signed tokens, for every grant.
+//! Claim rules (which claims, from which scopes) are written here and nowhere else.
+
+mod claims;
+mod pipeline;
+
+pub use claims::{AccessTokenClaims, IdTokenClaims, pairwise_subject};
+pub use pipeline::{AppGrant, IssuedTokens, UserGrant};

@@ -1,0 +1,738 @@
+//! The queries, written once. `sql_store!` expands them into a `Store` implementation for each
+//! backend type; the SQL text is identical for SQLite and PostgreSQL.
+
+use async_trait::async_trait;
+use portico_core::StoreError;
+use portico_core::clock::UnixTime;
+use portico_core::directory::{Application, Tenant, TenantRef, User};
+use portico_core::ids::{ClientId, GrantId, SessionId, TenantId, UserId};
+use portico_core::store::{
+    AuthCodeRecord, CodeRedemption, KeyState, LockoutRecord, RefreshRedemption, RefreshTokenRecord,
+    SessionRecord, Store, StoredSigningKey,
+};
+use sqlx::Row as _;
+
+use crate::rows::{from_json_list, parse, parse_alg, parse_key_state, to_json_list, to_u32};
+use crate::{PgStore, SqliteStore, db_err};
+
+// Column lists as macros so every query stays a `&'static str` literal (sqlx refuses
+// dynamically built SQL, a guard against injection).
+macro_rules! tenant_columns {
+    () => {
+        "id, name, signing_alg, created_at"
+    };
+}
+macro_rules! app_columns {
+    () => {
+        "client_id, tenant_id, name, kind, secret_digest, redirect_uris, identifier_uri, created_at"
+    };
+}
+macro_rules! user_columns {
+    () => {
+        "id, tenant_id, email, display_name, password_hash, enabled, created_at"
+    };
+}
+macro_rules! session_columns {
+    () => {
+        "id, secret_digest, tenant_id, user_id, auth_time, expires_at, persistent"
+    };
+}
+
+macro_rules! sql_store {
+    ($store:ty, $row:ty) => {
+        impl $store {
+            fn tenant(row: &$row) -> Result<Tenant, StoreError> {
+                Ok(Tenant {
+                    id: parse(&row.try_get::<String, _>("id").map_err(db_err)?, "id")?,
+                    name: row.try_get("name").map_err(db_err)?,
+                    signing_alg: parse_alg(&row.try_get::<String, _>("signing_alg").map_err(db_err)?)?,
+                    created_at: row.try_get("created_at").map_err(db_err)?,
+                })
+            }
+
+            fn application(row: &$row) -> Result<Application, StoreError> {
+                Ok(Application {
+                    client_id: parse(&row.try_get::<String, _>("client_id").map_err(db_err)?, "client_id")?,
+                    tenant_id: parse(&row.try_get::<String, _>("tenant_id").map_err(db_err)?, "tenant_id")?,
+                    name: row.try_get("name").map_err(db_err)?,
+                    kind: parse(&row.try_get::<String, _>("kind").map_err(db_err)?, "kind")?,
+                    secret_digest: row.try_get("secret_digest").map_err(db_err)?,
+                    redirect_uris: from_json_list(&row.try_get::<String, _>("redirect_uris").map_err(db_err)?)?,
+                    identifier_uri: row.try_get("identifier_uri").map_err(db_err)?,
+                    created_at: row.try_get("created_at").map_err(db_err)?,
+                })
+            }
+
+            fn user(row: &$row) -> Result<User, StoreError> {
+                Ok(User {
+                    id: parse(&row.try_get::<String, _>("id").map_err(db_err)?, "id")?,
+                    tenant_id: parse(&row.try_get::<String, _>("tenant_id").map_err(db_err)?, "tenant_id")?,
+                    email: row.try_get("email").map_err(db_err)?,
+                    display_name: row.try_get("display_name").map_err(db_err)?,
+                    password_hash: row.try_get("password_hash").map_err(db_err)?,
+                    enabled: row.try_get("enabled").map_err(db_err)?,
+                    created_at: row.try_get("created_at").map_err(db_err)?,
+                })
+            }
+
+            fn session(row: &$row) -> Result<SessionRecord, StoreError> {
+                Ok(SessionRecord {
+                    id: parse(&row.try_get::<String, _>("id").map_err(db_err)?, "id")?,
+                    secret_digest: row.try_get("secret_digest").map_err(db_err)?,
+                    tenant_id: parse(&row.try_get::<String, _>("tenant_id").map_err(db_err)?, "tenant_id")?,
+                    user_id: parse(&row.try_get::<String, _>("user_id").map_err(db_err)?, "user_id")?,
+                    auth_time: row.try_get("auth_time").map_err(db_err)?,
+                    expires_at: row.try_get("expires_at").map_err(db_err)?,
+                    persistent: row.try_get("persistent").map_err(db_err)?,
+                })
+            }
+
+            fn signing_key(row: &$row) -> Result<StoredSigningKey, StoreError> {
+                Ok(StoredSigningKey {
+                    tenant_id: parse(&row.try_get::<String, _>("tenant_id").map_err(db_err)?, "tenant_id")?,
+                    kid: row.try_get("kid").map_err(db_err)?,
+                    alg: parse_alg(&row.try_get::<String, _>("alg").map_err(db_err)?)?,
+                    state: parse_key_state(&row.try_get::<String, _>("state").map_err(db_err)?)?,
+                    public_jwk: row.try_get("public_jwk").map_err(db_err)?,
+                    sealed_private: row.try_get("sealed_private").map_err(db_err)?,
+                    created_at: row.try_get("created_at").map_err(db_err)?,
+                    publish_until: row.try_get("publish_until").map_err(db_err)?,
+                })
+            }
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            async fn ping(&self) -> Result<(), StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn create_tenant(
+                &self,
+                tenant: &Tenant,
+                keys: &[StoredSigningKey],
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                sqlx::query("INSERT INTO tenants (id, name, signing_alg, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(tenant.id.to_string())
+                    .bind(&tenant.name)
+                    .bind(tenant.signing_alg.as_str())
+                    .bind(tenant.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                for key in keys {
+                    sqlx::query(
+                        "INSERT INTO signing_keys (tenant_id, kid, alg, state, public_jwk, sealed_private, created_at, publish_until) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(tenant.id.to_string())
+                    .bind(&key.kid)
+                    .bind(key.alg.as_str())
+                    .bind(key.state.as_str())
+                    .bind(&key.public_jwk)
+                    .bind(&key.sealed_private)
+                    .bind(key.created_at)
+                    .bind(key.publish_until)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn find_tenant(&self, tenant: &TenantRef) -> Result<Option<Tenant>, StoreError> {
+                let (sql, value) = match tenant {
+                    TenantRef::Id(id) => (
+                        concat!("SELECT ", tenant_columns!(), " FROM tenants WHERE id = $1"),
+                        id.to_string(),
+                    ),
+                    TenantRef::Name(name) => (
+                        concat!("SELECT ", tenant_columns!(), " FROM tenants WHERE name = $1"),
+                        name.clone(),
+                    ),
+                };
+                sqlx::query(sql)
+                    .bind(value)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .map(|row| Self::tenant(&row))
+                    .transpose()
+            }
+
+            async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+                let sql = concat!("SELECT ", tenant_columns!(), " FROM tenants ORDER BY name");
+                sqlx::query(sql)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .iter()
+                    .map(Self::tenant)
+                    .collect()
+            }
+
+            async fn signing_keys(&self, tenant: TenantId) -> Result<Vec<StoredSigningKey>, StoreError> {
+                sqlx::query(
+                    "SELECT tenant_id, kid, alg, state, public_jwk, sealed_private, created_at, publish_until \
+                     FROM signing_keys WHERE tenant_id = $1 ORDER BY created_at, kid",
+                )
+                .bind(tenant.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(Self::signing_key)
+                .collect()
+            }
+
+            async fn rotate_signing_keys(
+                &self,
+                tenant: TenantId,
+                new_next: &StoredSigningKey,
+                retired_until: UnixTime,
+                now: UnixTime,
+            ) -> Result<(), StoreError> {
+                let tenant = tenant.to_string();
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                // Serialise rotations of one tenant (row lock on PostgreSQL, write lock on SQLite).
+                let found = sqlx::query("UPDATE tenants SET name = name WHERE id = $1")
+                    .bind(&tenant)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if found.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("tenant"));
+                }
+                sqlx::query("DELETE FROM signing_keys WHERE tenant_id = $1 AND state = 'retired' AND publish_until <= $2")
+                    .bind(&tenant)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                sqlx::query("UPDATE signing_keys SET state = 'retired', publish_until = $2 WHERE tenant_id = $1 AND state = 'current'")
+                    .bind(&tenant)
+                    .bind(retired_until)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let promoted = sqlx::query("UPDATE signing_keys SET state = 'current' WHERE tenant_id = $1 AND state = 'next'")
+                    .bind(&tenant)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                // Normally a published `next` key is promoted; if there was none, the new key
+                // has to sign at once.
+                let new_state = if promoted.rows_affected() == 0 {
+                    KeyState::Current
+                } else {
+                    KeyState::Next
+                };
+                sqlx::query(
+                    "INSERT INTO signing_keys (tenant_id, kid, alg, state, public_jwk, sealed_private, created_at, publish_until) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
+                )
+                .bind(&tenant)
+                .bind(&new_next.kid)
+                .bind(new_next.alg.as_str())
+                .bind(new_state.as_str())
+                .bind(&new_next.public_jwk)
+                .bind(&new_next.sealed_private)
+                .bind(new_next.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn create_application(&self, app: &Application) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO applications (client_id, tenant_id, name, kind, secret_digest, redirect_uris, identifier_uri, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(app.client_id.to_string())
+                .bind(app.tenant_id.to_string())
+                .bind(&app.name)
+                .bind(app.kind.as_str())
+                .bind(&app.secret_digest)
+                .bind(to_json_list(&app.redirect_uris)?)
+                .bind(&app.identifier_uri)
+                .bind(app.created_at)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn find_application(
+                &self,
+                tenant: TenantId,
+                client_id: ClientId,
+            ) -> Result<Option<Application>, StoreError> {
+                let sql = concat!("SELECT ", app_columns!(), " FROM applications WHERE tenant_id = $1 AND client_id = $2");
+                sqlx::query(sql)
+                    .bind(tenant.to_string())
+                    .bind(client_id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .map(|row| Self::application(&row))
+                    .transpose()
+            }
+
+            async fn find_application_by_identifier_uri(
+                &self,
+                tenant: TenantId,
+                identifier_uri: &str,
+            ) -> Result<Option<Application>, StoreError> {
+                let sql = concat!("SELECT ", app_columns!(), " FROM applications WHERE tenant_id = $1 AND identifier_uri = $2");
+                sqlx::query(sql)
+                    .bind(tenant.to_string())
+                    .bind(identifier_uri)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .map(|row| Self::application(&row))
+                    .transpose()
+            }
+
+            async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO users (id, tenant_id, email, display_name, password_hash, enabled, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(user.id.to_string())
+                .bind(user.tenant_id.to_string())
+                .bind(&user.email)
+                .bind(&user.display_name)
+                .bind(&user.password_hash)
+                .bind(user.enabled)
+                .bind(user.created_at)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn find_user(&self, tenant: TenantId, user: UserId) -> Result<Option<User>, StoreError> {
+                let sql = concat!("SELECT ", user_columns!(), " FROM users WHERE tenant_id = $1 AND id = $2");
+                sqlx::query(sql)
+                    .bind(tenant.to_string())
+                    .bind(user.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .map(|row| Self::user(&row))
+                    .transpose()
+            }
+
+            async fn find_user_by_email(
+                &self,
+                tenant: TenantId,
+                email: &str,
+            ) -> Result<Option<User>, StoreError> {
+                let sql = concat!("SELECT ", user_columns!(), " FROM users WHERE tenant_id = $1 AND email = $2");
+                sqlx::query(sql)
+                    .bind(tenant.to_string())
+                    .bind(email)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .map(|row| Self::user(&row))
+                    .transpose()
+            }
+
+            async fn lockout(&self, tenant: TenantId, user: UserId) -> Result<LockoutRecord, StoreError> {
+                let row = sqlx::query(
+                    "SELECT failures, locked_until, lockouts, recent_fingerprints, version \
+                     FROM password_lockouts WHERE tenant_id = $1 AND user_id = $2",
+                )
+                .bind(tenant.to_string())
+                .bind(user.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                let Some(row) = row else {
+                    return Ok(LockoutRecord::default());
+                };
+                Ok(LockoutRecord {
+                    failures: to_u32(row.try_get("failures").map_err(db_err)?),
+                    locked_until: row.try_get("locked_until").map_err(db_err)?,
+                    lockouts: to_u32(row.try_get("lockouts").map_err(db_err)?),
+                    recent_fingerprints: from_json_list(&row.try_get::<String, _>("recent_fingerprints").map_err(db_err)?)?,
+                    version: row.try_get("version").map_err(db_err)?,
+                })
+            }
+
+            async fn save_lockout(
+                &self,
+                tenant: TenantId,
+                user: UserId,
+                record: &LockoutRecord,
+            ) -> Result<(), StoreError> {
+                let fingerprints = to_json_list(&record.recent_fingerprints)?;
+                let result = if record.version == 0 {
+                    sqlx::query(
+                        "INSERT INTO password_lockouts (tenant_id, user_id, failures, locked_until, lockouts, recent_fingerprints, version) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 1) ON CONFLICT (tenant_id, user_id) DO NOTHING",
+                    )
+                    .bind(tenant.to_string())
+                    .bind(user.to_string())
+                    .bind(i64::from(record.failures))
+                    .bind(record.locked_until)
+                    .bind(i64::from(record.lockouts))
+                    .bind(fingerprints)
+                    .execute(&self.pool)
+                    .await
+                } else {
+                    sqlx::query(
+                        "UPDATE password_lockouts SET failures = $3, locked_until = $4, lockouts = $5, \
+                         recent_fingerprints = $6, version = version + 1 \
+                         WHERE tenant_id = $1 AND user_id = $2 AND version = $7",
+                    )
+                    .bind(tenant.to_string())
+                    .bind(user.to_string())
+                    .bind(i64::from(record.failures))
+                    .bind(record.locked_until)
+                    .bind(i64::from(record.lockouts))
+                    .bind(fingerprints)
+                    .bind(record.version)
+                    .execute(&self.pool)
+                    .await
+                }
+                .map_err(db_err)?;
+                if result.rows_affected() == 1 {
+                    Ok(())
+                } else {
+                    Err(StoreError::Contended)
+                }
+            }
+
+            async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO sessions (id, secret_digest, tenant_id, user_id, auth_time, expires_at, persistent) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(session.id.to_string())
+                .bind(&session.secret_digest)
+                .bind(session.tenant_id.to_string())
+                .bind(session.user_id.to_string())
+                .bind(session.auth_time)
+                .bind(session.expires_at)
+                .bind(session.persistent)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn find_session(
+                &self,
+                tenant: TenantId,
+                secret_digest: &str,
+                now: UnixTime,
+            ) -> Result<Option<SessionRecord>, StoreError> {
+                let sql = concat!("SELECT ", session_columns!(), " FROM sessions WHERE tenant_id = $1 AND secret_digest = $2 \
+                     AND ended_at IS NULL AND expires_at > $3");
+                sqlx::query(sql)
+                    .bind(tenant.to_string())
+                    .bind(secret_digest)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .map(|row| Self::session(&row))
+                    .transpose()
+            }
+
+            async fn end_session(
+                &self,
+                tenant: TenantId,
+                session: SessionId,
+                now: UnixTime,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                sqlx::query("UPDATE sessions SET ended_at = $3 WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL")
+                    .bind(tenant.to_string())
+                    .bind(session.to_string())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                sqlx::query("UPDATE grants SET revoked_at = $3 WHERE tenant_id = $1 AND session_id = $2 AND revoked_at IS NULL")
+                    .bind(tenant.to_string())
+                    .bind(session.to_string())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn create_authorization_code(&self, code: &AuthCodeRecord) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                sqlx::query(
+                    "INSERT INTO grants (tenant_id, id, client_id, user_id, session_id, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(code.tenant_id.to_string())
+                .bind(code.grant_id.to_string())
+                .bind(code.client_id.to_string())
+                .bind(code.user_id.to_string())
+                .bind(code.session_id.to_string())
+                .bind(code.expires_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                sqlx::query(
+                    "INSERT INTO authorization_codes (code_digest, tenant_id, client_id, user_id, grant_id, session_id, \
+                     redirect_uri, scope, nonce, code_challenge, auth_time, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                )
+                .bind(&code.code_digest)
+                .bind(code.tenant_id.to_string())
+                .bind(code.client_id.to_string())
+                .bind(code.user_id.to_string())
+                .bind(code.grant_id.to_string())
+                .bind(code.session_id.to_string())
+                .bind(&code.redirect_uri)
+                .bind(&code.scope)
+                .bind(&code.nonce)
+                .bind(&code.code_challenge)
+                .bind(code.auth_time)
+                .bind(code.expires_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn redeem_authorization_code(
+                &self,
+                tenant: TenantId,
+                code_digest: &str,
+                now: UnixTime,
+            ) -> Result<CodeRedemption, StoreError> {
+                let redeemed = sqlx::query(
+                    "UPDATE authorization_codes SET redeemed_at = $3 \
+                     WHERE tenant_id = $1 AND code_digest = $2 AND redeemed_at IS NULL \
+                     RETURNING client_id, user_id, grant_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, expires_at",
+                )
+                .bind(tenant.to_string())
+                .bind(code_digest)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                if let Some(row) = redeemed {
+                    return Ok(CodeRedemption::Redeemed(AuthCodeRecord {
+                        code_digest: code_digest.to_owned(),
+                        tenant_id: tenant,
+                        client_id: parse(&row.try_get::<String, _>("client_id").map_err(db_err)?, "client_id")?,
+                        user_id: parse(&row.try_get::<String, _>("user_id").map_err(db_err)?, "user_id")?,
+                        grant_id: parse(&row.try_get::<String, _>("grant_id").map_err(db_err)?, "grant_id")?,
+                        session_id: parse(&row.try_get::<String, _>("session_id").map_err(db_err)?, "session_id")?,
+                        redirect_uri: row.try_get("redirect_uri").map_err(db_err)?,
+                        scope: row.try_get("scope").map_err(db_err)?,
+                        nonce: row.try_get("nonce").map_err(db_err)?,
+                        code_challenge: row.try_get("code_challenge").map_err(db_err)?,
+                        auth_time: row.try_get("auth_time").map_err(db_err)?,
+                        expires_at: row.try_get("expires_at").map_err(db_err)?,
+                    }));
+                }
+                let spent = sqlx::query("SELECT grant_id FROM authorization_codes WHERE tenant_id = $1 AND code_digest = $2")
+                    .bind(tenant.to_string())
+                    .bind(code_digest)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                match spent {
+                    Some(row) => Ok(CodeRedemption::Replayed(parse::<GrantId>(
+                        &row.try_get::<String, _>("grant_id").map_err(db_err)?,
+                        "grant_id",
+                    )?)),
+                    None => Ok(CodeRedemption::Unknown),
+                }
+            }
+
+            async fn create_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (token_digest, tenant_id, grant_id, client_id, user_id, session_id, scope, \
+                     auth_time, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(&token.token_digest)
+                .bind(token.tenant_id.to_string())
+                .bind(token.grant_id.to_string())
+                .bind(token.client_id.to_string())
+                .bind(token.user_id.to_string())
+                .bind(token.session_id.to_string())
+                .bind(&token.scope)
+                .bind(token.auth_time)
+                .bind(token.issued_at)
+                .bind(token.expires_at)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn rotate_refresh_token(
+                &self,
+                tenant: TenantId,
+                old_digest: &str,
+                new_digest: &str,
+                new_expires_at: UnixTime,
+                now: UnixTime,
+            ) -> Result<RefreshRedemption, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let spent = sqlx::query(
+                    "UPDATE refresh_tokens SET used_at = $3 \
+                     WHERE tenant_id = $1 AND token_digest = $2 AND used_at IS NULL AND expires_at > $3 \
+                     RETURNING grant_id, client_id, user_id, session_id, scope, auth_time, created_at, expires_at",
+                )
+                .bind(tenant.to_string())
+                .bind(old_digest)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let Some(row) = spent else {
+                    let previous = sqlx::query(
+                        "SELECT grant_id, used_at FROM refresh_tokens WHERE tenant_id = $1 AND token_digest = $2",
+                    )
+                    .bind(tenant.to_string())
+                    .bind(old_digest)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    tx.rollback().await.map_err(db_err)?;
+                    return match previous {
+                        Some(row) if row.try_get::<Option<i64>, _>("used_at").map_err(db_err)?.is_some() => {
+                            Ok(RefreshRedemption::Reused(parse(
+                                &row.try_get::<String, _>("grant_id").map_err(db_err)?,
+                                "grant_id",
+                            )?))
+                        }
+                        _ => Ok(RefreshRedemption::Invalid),
+                    };
+                };
+                let grant_id: String = row.try_get("grant_id").map_err(db_err)?;
+                let active = sqlx::query("SELECT 1 AS one FROM grants WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL")
+                    .bind(tenant.to_string())
+                    .bind(&grant_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if active.is_none() {
+                    tx.rollback().await.map_err(db_err)?;
+                    return Ok(RefreshRedemption::Invalid);
+                }
+                let record = RefreshTokenRecord {
+                    token_digest: old_digest.to_owned(),
+                    tenant_id: tenant,
+                    grant_id: parse(&grant_id, "grant_id")?,
+                    client_id: parse(&row.try_get::<String, _>("client_id").map_err(db_err)?, "client_id")?,
+                    user_id: parse(&row.try_get::<String, _>("user_id").map_err(db_err)?, "user_id")?,
+                    session_id: parse(&row.try_get::<String, _>("session_id").map_err(db_err)?, "session_id")?,
+                    scope: row.try_get("scope").map_err(db_err)?,
+                    auth_time: row.try_get("auth_time").map_err(db_err)?,
+                    issued_at: row.try_get("created_at").map_err(db_err)?,
+                    expires_at: row.try_get("expires_at").map_err(db_err)?,
+                };
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (token_digest, tenant_id, grant_id, client_id, user_id, session_id, scope, \
+                     auth_time, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(new_digest)
+                .bind(tenant.to_string())
+                .bind(&grant_id)
+                .bind(record.client_id.to_string())
+                .bind(record.user_id.to_string())
+                .bind(record.session_id.to_string())
+                .bind(&record.scope)
+                .bind(record.auth_time)
+                .bind(now)
+                .bind(new_expires_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(RefreshRedemption::Rotated(record))
+            }
+
+            async fn revoke_grant(
+                &self,
+                tenant: TenantId,
+                grant: GrantId,
+                now: UnixTime,
+            ) -> Result<(), StoreError> {
+                sqlx::query("UPDATE grants SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL")
+                    .bind(tenant.to_string())
+                    .bind(grant.to_string())
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn grant_is_active(&self, tenant: TenantId, grant: GrantId) -> Result<bool, StoreError> {
+                let row = sqlx::query("SELECT 1 AS one FROM grants WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL")
+                    .bind(tenant.to_string())
+                    .bind(grant.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(row.is_some())
+            }
+
+            async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
+                // Keep spent codes and tokens a while past expiry, so replays are still
+                // recognised (and punished) rather than reported as unknown.
+                let horizon = now - 24 * 3600;
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut purged = 0;
+                for sql in [
+                    "DELETE FROM authorization_codes WHERE expires_at < $1",
+                    "DELETE FROM refresh_tokens WHERE expires_at < $1",
+                    "DELETE FROM sessions WHERE expires_at < $1 OR ended_at < $1",
+                    "DELETE FROM grants WHERE created_at < $1 AND NOT EXISTS \
+                     (SELECT 1 FROM refresh_tokens r WHERE r.tenant_id = grants.tenant_id AND r.grant_id = grants.id) \
+                     AND NOT EXISTS (SELECT 1 FROM authorization_codes c WHERE c.tenant_id = grants.tenant_id AND c.grant_id = grants.id)",
+                ] {
+                    purged += sqlx::query(sql)
+                        .bind(horizon)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?
+                        .rows_affected();
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(purged)
+            }
+
+            async fn create_admin_token(&self, digest: &str, now: UnixTime) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO admin_tokens (digest, created_at) VALUES ($1, $2)")
+                    .bind(digest)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn admin_token_exists(&self, digest: &str) -> Result<bool, StoreError> {
+                let row = sqlx::query("SELECT 1 AS one FROM admin_tokens WHERE digest = $1")
+                    .bind(digest)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(row.is_some())
+            }
+        }
+    };
+}
+
+sql_store!(SqliteStore, sqlx::sqlite::SqliteRow);
+sql_store!(PgStore, sqlx::postgres::PgRow);
