@@ -33,6 +33,8 @@ pub struct Portico {
     pub lockout: LockoutPolicy,
     /// Keys wrong-password fingerprints, so stored fingerprints cannot be guessed offline.
     pub(crate) fingerprint_key: aws_lc_rs::hmac::Key,
+    /// Keys CSRF form tokens.
+    form_key: aws_lc_rs::hmac::Key,
     /// Tenants never change id or name, so found tenants are cached for good.
     tenants: RwLock<HashMap<TenantRef, Tenant>>,
 }
@@ -49,6 +51,10 @@ impl Portico {
             aws_lc_rs::hmac::HMAC_SHA256,
             &master.derive("portico/lockout-fingerprint/v1"),
         );
+        let form_key = aws_lc_rs::hmac::Key::new(
+            aws_lc_rs::hmac::HMAC_SHA256,
+            &master.derive("portico/form-token/v1"),
+        );
         let keys = KeyRing::new(Arc::new(master), settings.key_reload_secs);
         let passwords = PasswordHasher::new(settings.password_hash_concurrency);
         Self {
@@ -60,6 +66,7 @@ impl Portico {
             rate_limits: RateLimits::default(),
             lockout: LockoutPolicy::default(),
             fingerprint_key,
+            form_key,
             tenants: RwLock::new(HashMap::new()),
         }
     }
@@ -72,6 +79,24 @@ impl Portico {
     /// The issuer of a tenant's tokens: `{public_url}/{tenant_id}/v2.0`.
     pub fn issuer(&self, tenant: &Tenant) -> String {
         format!("{}/{}/v2.0", self.settings.public_url, tenant.id)
+    }
+
+    /// A CSRF token for forms, bound to `binding` (the browser's anti-forgery cookie value):
+    /// only a page that could read that cookie's value can produce a matching token.
+    pub fn form_token(&self, binding: &str) -> String {
+        use base64::Engine as _;
+        let tag = aws_lc_rs::hmac::sign(&self.form_key, binding.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+    }
+
+    /// Whether `token` is the form token for `binding` (constant-time).
+    pub fn form_token_matches(&self, binding: &str, token: &str) -> bool {
+        use base64::Engine as _;
+        let Ok(tag) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token) else {
+            return false;
+        };
+        !binding.is_empty()
+            && aws_lc_rs::hmac::verify(&self.form_key, binding.as_bytes(), &tag).is_ok()
     }
 
     pub(crate) fn tenant_cache_get(&self, tenant: &TenantRef) -> Option<Tenant> {

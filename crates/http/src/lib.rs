@@ -1,1 +1,94 @@
-//! stub
+//! Portico's front doors over HTTP: OpenID Connect / OAuth endpoints, hosted pages, the admin
+//! API and operational endpoints. Handlers translate wire formats into calls on
+//! [`portico_core::Portico`] and domain errors into wire errors; they hold no business rules.
+//! This is the only crate that knows axum and status codes.
+
+mod admin;
+mod client_ip;
+mod error;
+mod form;
+mod middleware;
+mod oidc;
+mod ops;
+mod pages;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use portico_core::Portico;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+
+pub use admin::openapi_document;
+
+/// Renders the Prometheus exposition text.
+pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// HTTP-level settings.
+#[derive(Debug, Clone, Default)]
+pub struct HttpConfig {
+    /// Peers whose `X-Forwarded-For` is believed (reverse proxies).
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Whether cookies get the `Secure` attribute (the public URL is https).
+    pub secure_cookies: bool,
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The domain services.
+    pub portico: Arc<Portico>,
+    /// HTTP settings.
+    pub config: Arc<HttpConfig>,
+    /// Prometheus renderer for `/metrics`.
+    pub metrics: Option<MetricsRenderer>,
+}
+
+/// Largest request body accepted anywhere (forms and admin JSON are small).
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// Builds the complete router.
+pub fn router(state: AppState) -> Router {
+    let tenant_routes = Router::new()
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(oidc::discovery::openid_configuration),
+        )
+        .route(
+            "/{tenant}/v2.0/.well-known/oauth-authorization-server",
+            get(oidc::discovery::openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server/{tenant}/v2.0",
+            get(oidc::discovery::openid_configuration),
+        )
+        .route("/{tenant}/discovery/v2.0/keys", get(oidc::discovery::jwks))
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize",
+            get(oidc::authorize::authorize_get).post(oidc::authorize::authorize_post),
+        )
+        .route("/{tenant}/oauth2/v2.0/token", post(oidc::token::token))
+        .route(
+            "/{tenant}/oauth2/v2.0/logout",
+            get(oidc::logout::logout_get).post(oidc::logout::logout_post),
+        )
+        .route(
+            "/{tenant}/oidc/userinfo",
+            get(oidc::userinfo::userinfo).post(oidc::userinfo::userinfo),
+        )
+        .route("/{tenant}/signin", post(pages::signin::submit));
+    Router::new()
+        .merge(tenant_routes)
+        .merge(admin::routes())
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(ops::not_found)
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn(middleware::track_metrics))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .with_state(state)
+}

@@ -1,0 +1,242 @@
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use portico_core::directory::{AppKind, NewApplication, NewUser, Tenant, TenantRef};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AdminAuth;
+use crate::AppState;
+use crate::error::Problem;
+
+/// A JSON body whose rejections become problem documents.
+pub(crate) struct Body<T>(T);
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for Body<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "the body must be application/json",
+            )),
+            Err(rejection) => Err(Problem::new(StatusCode::BAD_REQUEST, rejection.body_text())),
+        }
+    }
+}
+
+/// Request to create a tenant.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    /// URL-friendly name.
+    pub name: String,
+    /// `RS256` (default), `ES256` or `EdDSA`.
+    #[serde(default)]
+    pub signing_alg: Option<String>,
+}
+
+/// A tenant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantOut {
+    /// GUID.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Token signing algorithm.
+    pub signing_alg: String,
+}
+
+impl From<Tenant> for TenantOut {
+    fn from(tenant: Tenant) -> Self {
+        Self {
+            id: tenant.id.to_string(),
+            name: tenant.name,
+            signing_alg: tenant.signing_alg.to_string(),
+        }
+    }
+}
+
+/// Request to register an application.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApplication {
+    /// Display name.
+    pub name: String,
+    /// `web`, `spa`, `native` or `daemon`.
+    pub kind: String,
+    /// Redirect URIs (exact match).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Application ID URI for client-credentials scopes.
+    #[serde(default)]
+    pub identifier_uri: Option<String>,
+}
+
+/// A registered application; the secret is shown only here.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationCreated {
+    /// Client id.
+    pub client_id: String,
+    /// Client secret (web and daemon apps only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+/// Request to create a user.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    /// Sign-in email.
+    pub email: String,
+    /// Initial password (8-256 characters).
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Display name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+/// A user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserOut {
+    /// Object id.
+    pub id: String,
+    /// Email.
+    pub email: String,
+}
+
+/// A new admin token (shown once).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminTokenOut {
+    /// The token.
+    pub token: String,
+}
+
+/// List tenants.
+#[utoipa::path(get, path = "/admin/api/v1/tenants", responses((status = 200, body = [TenantOut]), (status = 401)))]
+pub(crate) async fn list_tenants(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+) -> Result<axum::Json<Vec<TenantOut>>, Problem> {
+    let tenants = state.portico.list_tenants().await?;
+    Ok(axum::Json(
+        tenants.into_iter().map(TenantOut::from).collect(),
+    ))
+}
+
+/// Create a tenant (with its signing keys).
+#[utoipa::path(post, path = "/admin/api/v1/tenants", request_body = CreateTenant,
+    responses((status = 201, body = TenantOut), (status = 400), (status = 401), (status = 409)))]
+pub(crate) async fn create_tenant(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    Body(body): Body<CreateTenant>,
+) -> Result<Response, Problem> {
+    let alg = match body.signing_alg.as_deref() {
+        None => Default::default(),
+        Some(alg) => alg.parse().map_err(|e: portico_keys::KeyError| {
+            Problem::new(StatusCode::BAD_REQUEST, e.to_string())
+        })?,
+    };
+    let tenant = state.portico.create_tenant(&body.name, alg).await?;
+    Ok((StatusCode::CREATED, axum::Json(TenantOut::from(tenant))).into_response())
+}
+
+/// Register an application.
+#[utoipa::path(post, path = "/admin/api/v1/tenants/{tenant}/applications", request_body = CreateApplication,
+    params(("tenant" = String, Path, description = "Tenant name or id")),
+    responses((status = 201, body = ApplicationCreated), (status = 400), (status = 401), (status = 404)))]
+pub(crate) async fn create_application(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    Body(body): Body<CreateApplication>,
+) -> Result<Response, Problem> {
+    let kind: AppKind = body
+        .kind
+        .parse()
+        .map_err(|e: String| Problem::new(StatusCode::BAD_REQUEST, e))?;
+    let created = state
+        .portico
+        .create_application(
+            &TenantRef::parse(&tenant),
+            NewApplication {
+                name: body.name,
+                kind,
+                redirect_uris: body.redirect_uris,
+                identifier_uri: body.identifier_uri,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(ApplicationCreated {
+            client_id: created.application.client_id.to_string(),
+            client_secret: created.client_secret,
+        }),
+    )
+        .into_response())
+}
+
+/// Create a user.
+#[utoipa::path(post, path = "/admin/api/v1/tenants/{tenant}/users", request_body = CreateUser,
+    params(("tenant" = String, Path, description = "Tenant name or id")),
+    responses((status = 201, body = UserOut), (status = 400), (status = 401), (status = 404), (status = 409)))]
+pub(crate) async fn create_user(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    Body(body): Body<CreateUser>,
+) -> Result<Response, Problem> {
+    let user = state
+        .portico
+        .create_user(
+            &TenantRef::parse(&tenant),
+            NewUser {
+                email: body.email,
+                password: body.password,
+                display_name: body.display_name,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(UserOut {
+            id: user.id.to_string(),
+            email: user.email,
+        }),
+    )
+        .into_response())
+}
+
+/// Rotate a tenant's signing keys.
+#[utoipa::path(post, path = "/admin/api/v1/tenants/{tenant}/keys/rotate",
+    params(("tenant" = String, Path, description = "Tenant name or id")),
+    responses((status = 204), (status = 401), (status = 404)))]
+pub(crate) async fn rotate_keys(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<StatusCode, Problem> {
+    state
+        .portico
+        .rotate_keys(&TenantRef::parse(&tenant))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Issue another admin token.
+#[utoipa::path(post, path = "/admin/api/v1/admin-tokens",
+    responses((status = 201, body = AdminTokenOut), (status = 401)))]
+pub(crate) async fn create_admin_token(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+) -> Result<Response, Problem> {
+    let token = state.portico.create_admin_token().await?;
+    Ok((StatusCode::CREATED, axum::Json(AdminTokenOut { token })).into_response())
+}

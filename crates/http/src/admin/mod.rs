@@ -1,0 +1,84 @@
+//! The admin REST API under `/admin/api/v1/` (bearer admin token), described by OpenAPI 3.1.
+
+mod auth;
+mod handlers;
+
+use axum::Router;
+use axum::routing::{get, post};
+use utoipa::OpenApi;
+
+use crate::AppState;
+
+pub(crate) use auth::AdminAuth;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Portico admin API", version = "1", description = "Manage tenants, applications, users and keys."),
+    paths(
+        handlers::list_tenants,
+        handlers::create_tenant,
+        handlers::create_application,
+        handlers::create_user,
+        handlers::rotate_keys,
+        handlers::create_admin_token,
+    ),
+    components(schemas(
+        handlers::CreateTenant,
+        handlers::TenantOut,
+        handlers::CreateApplication,
+        handlers::ApplicationCreated,
+        handlers::CreateUser,
+        handlers::UserOut,
+        handlers::AdminTokenOut,
+    )),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct AdminApi;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document of the admin API.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    AdminApi::openapi()
+}
+
+async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(openapi_document())
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/api/v1/openapi.json", get(openapi_json))
+        .route(
+            "/admin/api/v1/tenants",
+            get(handlers::list_tenants).post(handlers::create_tenant),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/applications",
+            post(handlers::create_application),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/users",
+            post(handlers::create_user),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/keys/rotate",
+            post(handlers::rotate_keys),
+        )
+        .route(
+            "/admin/api/v1/admin-tokens",
+            post(handlers::create_admin_token),
+        )
+}

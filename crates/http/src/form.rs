@@ -1,0 +1,51 @@
+//! Reading form bodies and query strings: content type checked, each parameter at most once,
+//! empty values treated as absent (RFC 6749 §3.1).
+
+use axum::http::{HeaderMap, header};
+
+/// Parsed `application/x-www-form-urlencoded` parameters.
+#[derive(Debug, Default)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// Parses a query string or form body.
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes)
+            .map(Self)
+            .map_err(|_| "the request parameters are not valid form encoding".to_owned())
+    }
+
+    /// Parses a POST body, insisting on the form content type.
+    pub fn from_form(headers: &HeaderMap, body: &[u8]) -> Result<Self, String> {
+        let is_form = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !is_form {
+            return Err("the request body must be application/x-www-form-urlencoded".to_owned());
+        }
+        Self::parse(body)
+    }
+
+    /// The single value of `name`, if present and non-empty; an error if it appears twice.
+    pub fn get(&self, name: &str) -> Result<Option<String>, String> {
+        let mut values = self.0.iter().filter(|(k, _)| k == name);
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(format!("parameter {name} must not be repeated"));
+        }
+        Ok(first.map(|(_, v)| v.clone()).filter(|v| !v.is_empty()))
+    }
+
+    /// Whether a flag parameter is set to a true value.
+    pub fn flag(&self, name: &str) -> Result<bool, String> {
+        Ok(matches!(
+            self.get(name)?.as_deref(),
+            Some("1" | "true" | "on" | "yes")
+        ))
+    }
+}

@@ -1,0 +1,81 @@
+//! Discovery (OIDC Discovery 1.0, RFC 8414) and the JWKS.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::tenant_for_api;
+use crate::AppState;
+use crate::error::OAuthJson;
+
+/// The provider metadata, Entra-shaped, with the tenant GUID in every URL.
+pub async fn openid_configuration(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Response, OAuthJson> {
+    let tenant = tenant_for_api(&state, &tenant).await?;
+    let base = format!("{}/{}", state.portico.settings.public_url, tenant.id);
+    let document = json!({
+        "issuer": state.portico.issuer(&tenant),
+        "authorization_endpoint": format!("{base}/oauth2/v2.0/authorize"),
+        "token_endpoint": format!("{base}/oauth2/v2.0/token"),
+        "jwks_uri": format!("{base}/discovery/v2.0/keys"),
+        "userinfo_endpoint": format!("{base}/oidc/userinfo"),
+        "end_session_endpoint": format!("{base}/oauth2/v2.0/logout"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": [tenant.signing_alg.as_str()],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "claims_supported": [
+            "sub", "iss", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "sid",
+            "name", "preferred_username", "email", "oid", "tid", "ver"
+        ],
+        "prompt_values_supported": ["none", "login", "select_account", "consent", "create"],
+        "authorization_response_iss_parameter_supported": true,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "claims_parameter_supported": false,
+        "frontchannel_logout_supported": false,
+        "http_logout_supported": true,
+        "tenant_region_scope": null,
+        "cloud_instance_name": state.portico.settings.public_url,
+    });
+    let mut response = (StatusCode::OK, axum::Json(document)).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    Ok(response)
+}
+
+/// The tenant's published keys. Kept short-cached: a rotated-in key must reach verifiers
+/// before it signs.
+pub async fn jwks(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Response, OAuthJson> {
+    let tenant = tenant_for_api(&state, &tenant).await?;
+    let keys = state
+        .portico
+        .keys
+        .tenant_keys(state.portico.store.as_ref(), tenant.id, state.portico.now())
+        .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        keys.jwks_json.clone(),
+    )
+        .into_response())
+}

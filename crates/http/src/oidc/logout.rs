@@ -1,0 +1,127 @@
+//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use portico_core::directory::TenantRef;
+use portico_core::oauth::LogoutOutcome;
+
+use super::authorize::current_session;
+use crate::AppState;
+use crate::error::HtmlError;
+use crate::form::Params;
+use crate::pages;
+
+/// `GET /{tenant}/oauth2/v2.0/logout`.
+pub async fn logout_get(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    RawQuery(query): RawQuery,
+    jar: CookieJar,
+) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    logout(state, &tenant, params, jar, false).await
+}
+
+/// `POST /{tenant}/oauth2/v2.0/logout` (also the confirmation form's target).
+pub async fn logout_post(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    body: Bytes,
+) -> Response {
+    let params = Params::from_form(&headers, &body);
+    logout(state, &tenant, params, jar, true).await
+}
+
+async fn logout(
+    state: AppState,
+    tenant: &str,
+    params: Result<Params, String>,
+    jar: CookieJar,
+    is_post: bool,
+) -> Response {
+    let tenant = match state.portico.tenant(&TenantRef::parse(tenant)).await {
+        Ok(tenant) => tenant,
+        Err(err) => return HtmlError::from(err).into_response(),
+    };
+    let fields = params.and_then(|p| {
+        Ok((
+            p.get("id_token_hint")?,
+            p.get("client_id")?,
+            p.get("post_logout_redirect_uri")?,
+            p.get("state")?,
+            p.flag("confirm")?,
+            p.get("csrf_token")?,
+        ))
+    });
+    let (hint, client_id, redirect, logout_state, confirm, csrf_token) = match fields {
+        Ok(fields) => fields,
+        Err(message) => return HtmlError::bad_request(message).into_response(),
+    };
+    let confirmed = is_post && confirm && pages::csrf_ok(&state, &jar, csrf_token.as_deref());
+    let session = match current_session(&state, &tenant, &jar).await {
+        Ok(session) => session,
+        Err(err) => return err.into_response(),
+    };
+    let outcome = state
+        .portico
+        .logout(
+            &tenant,
+            hint.as_deref(),
+            client_id.as_deref(),
+            redirect.as_deref(),
+            logout_state.as_deref(),
+            session.as_ref(),
+            confirmed,
+        )
+        .await;
+    let signed_out = |jar: CookieJar| jar.add(pages::clear_session_cookie(&state, &tenant));
+    match outcome {
+        Ok(LogoutOutcome::Redirect(target)) => {
+            (signed_out(jar), Redirect::to(&target)).into_response()
+        }
+        Ok(LogoutOutcome::SignedOut) => {
+            let jar = signed_out(jar);
+            let nonce = pages::nonce();
+            let page = pages::render(
+                StatusCode::OK,
+                "signed_out.html",
+                minijinja::context! { nonce => nonce.clone() },
+                &nonce,
+                None,
+            );
+            (jar, page).into_response()
+        }
+        Ok(LogoutOutcome::ConfirmationRequired) => {
+            let (jar, csrf_token) = pages::csrf(&state, jar);
+            let hidden: Vec<(&str, String)> = [
+                ("id_token_hint", hint),
+                ("client_id", client_id),
+                ("post_logout_redirect_uri", redirect),
+                ("state", logout_state),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect();
+            let nonce = pages::nonce();
+            let page = pages::render(
+                StatusCode::OK,
+                "logout_confirm.html",
+                minijinja::context! {
+                    action => format!("/{}/oauth2/v2.0/logout", tenant.name),
+                    csrf_token,
+                    hidden,
+                    nonce => nonce.clone(),
+                },
+                &nonce,
+                None,
+            );
+            (jar, page).into_response()
+        }
+        Err(err) => HtmlError::bad_request(err.description).into_response(),
+    }
+}

@@ -1,0 +1,96 @@
+//! The token endpoint.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use portico_core::oauth::{ClientCredentials, TokenRequest};
+
+use super::tenant_for_api;
+use crate::AppState;
+use crate::error::OAuthJson;
+use crate::form::Params;
+
+/// `POST /{tenant}/oauth2/v2.0/token`.
+pub async fn token(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OAuthJson> {
+    let tenant = tenant_for_api(&state, &tenant).await?;
+    let params = Params::from_form(&headers, &body).map_err(OAuthJson::invalid_request)?;
+    let get = |name: &str| params.get(name).map_err(OAuthJson::invalid_request);
+    let request = TokenRequest {
+        grant_type: get("grant_type")?,
+        code: get("code")?,
+        redirect_uri: get("redirect_uri")?,
+        code_verifier: get("code_verifier")?,
+        refresh_token: get("refresh_token")?,
+        scope: get("scope")?,
+        client_info: params
+            .flag("client_info")
+            .map_err(OAuthJson::invalid_request)?,
+        credentials: ClientCredentials {
+            basic: basic_credentials(&headers)?,
+            form_client_id: get("client_id")?,
+            form_client_secret: get("client_secret")?,
+        },
+    };
+    let issued = state.portico.token(&tenant, request).await?;
+    let mut body = serde_json::json!({
+        "token_type": "Bearer",
+        "scope": issued.scope,
+        "expires_in": issued.expires_in,
+        "ext_expires_in": issued.expires_in,
+        "access_token": issued.access_token,
+    });
+    if let Some(map) = body.as_object_mut() {
+        if let Some(refresh) = issued.refresh_token {
+            map.insert("refresh_token".into(), refresh.into());
+        }
+        if let Some(id_token) = issued.id_token {
+            map.insert("id_token".into(), id_token.into());
+        }
+        if let Some(client_info) = issued.client_info {
+            map.insert("client_info".into(), client_info.into());
+        }
+    }
+    let mut response = axum::Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+/// `client_secret_basic`: `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthJson> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let malformed = || OAuthJson::invalid_request("malformed Basic authorization header");
+    let value = value.to_str().map_err(|_| malformed())?;
+    let Some(encoded) = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))
+    else {
+        return Err(OAuthJson::invalid_request(
+            "only Basic authorization is accepted at the token endpoint",
+        ));
+    };
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(Some((unescape(id), unescape(secret))))
+}

@@ -1,0 +1,159 @@
+//! Hosted pages: server-rendered, accessible HTML that works without JavaScript, with a
+//! per-response CSP nonce, CSRF tokens bound to a cookie, and no caching.
+
+pub mod signin;
+
+use std::sync::LazyLock;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use minijinja::Environment;
+use portico_core::directory::Tenant;
+use portico_core::secret::random_token;
+
+use crate::AppState;
+
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in [
+        ("base.html", include_str!("../../templates/base.html")),
+        ("signin.html", include_str!("../../templates/signin.html")),
+        ("error.html", include_str!("../../templates/error.html")),
+        (
+            "form_post.html",
+            include_str!("../../templates/form_post.html"),
+        ),
+        (
+            "signed_out.html",
+            include_str!("../../templates/signed_out.html"),
+        ),
+        (
+            "logout_confirm.html",
+            include_str!("../../templates/logout_confirm.html"),
+        ),
+    ] {
+        if let Err(err) = env.add_template(name, source) {
+            tracing::error!(template = name, error = %err, "template does not compile");
+        }
+    }
+    env
+});
+
+/// Renders a page with security headers. `form_action` widens the CSP's `form-action` to
+/// another origin (for `form_post` responses to the client).
+pub(crate) fn render(
+    status: StatusCode,
+    template: &str,
+    context: minijinja::Value,
+    nonce: &str,
+    form_action: Option<&str>,
+) -> Response {
+    let html = TEMPLATES
+        .get_template(template)
+        .and_then(|t| t.render(context));
+    let html = match html {
+        Ok(html) => html,
+        Err(err) => {
+            tracing::error!(template, error = %err, "template rendering failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response();
+        }
+    };
+    let form_action = match form_action {
+        Some(origin) => format!("'self' {origin}"),
+        None => "'self'".to_owned(),
+    };
+    let csp = format!(
+        "default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; img-src 'self' data:; \
+         form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+    );
+    let mut response = (status, Html(html)).into_response();
+    let headers = response.headers_mut();
+    if let Ok(csp) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A fresh CSP nonce.
+pub(crate) fn nonce() -> String {
+    random_token().unwrap_or_else(|_| "fallback".to_owned())
+}
+
+/// The friendly error page.
+pub(crate) fn render_error(status: StatusCode, title: &str, message: &str) -> Response {
+    let nonce = nonce();
+    render(
+        status,
+        "error.html",
+        minijinja::context! { title, message, nonce => nonce.clone() },
+        &nonce,
+        None,
+    )
+}
+
+/// The SSO cookie's name: one per tenant, whichever URL form (name or GUID) was used.
+pub(crate) fn session_cookie_name(tenant: &Tenant) -> String {
+    format!("portico_session_{}", tenant.id.0.simple())
+}
+
+/// The session cookie: HttpOnly, SameSite=Lax (it must ride along on the app's redirect to
+/// /authorize), Secure on https; persistent only with "keep me signed in".
+pub(crate) fn session_cookie(
+    state: &AppState,
+    tenant: &Tenant,
+    secret: String,
+    max_age_secs: Option<i64>,
+) -> Cookie<'static> {
+    let mut cookie = Cookie::build((session_cookie_name(tenant), secret))
+        .path("/")
+        .http_only(true)
+        .secure(state.config.secure_cookies)
+        .same_site(SameSite::Lax);
+    if let Some(secs) = max_age_secs {
+        cookie = cookie.max_age(cookie::time::Duration::seconds(secs));
+    }
+    cookie.build()
+}
+
+/// Removes the session cookie.
+pub(crate) fn clear_session_cookie(state: &AppState, tenant: &Tenant) -> Cookie<'static> {
+    let mut cookie = session_cookie(state, tenant, String::new(), Some(0));
+    cookie.make_removal();
+    cookie
+}
+
+const CSRF_COOKIE: &str = "portico_csrf";
+
+/// Makes sure the browser has an anti-forgery cookie; returns the jar and the form token
+/// bound to it.
+pub(crate) fn csrf(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+    let existing = jar
+        .get(CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() == 43);
+    let (jar, binding) = match existing {
+        Some(value) => (jar, value),
+        None => {
+            let value = random_token().unwrap_or_default();
+            let cookie = Cookie::build((CSRF_COOKIE, value.clone()))
+                .path("/")
+                .http_only(true)
+                .secure(state.config.secure_cookies)
+                .same_site(SameSite::Strict)
+                .build();
+            (jar.add(cookie), value)
+        }
+    };
+    let token = state.portico.form_token(&binding);
+    (jar, token)
+}
+
+/// Whether a submitted form token matches the browser's anti-forgery cookie.
+pub(crate) fn csrf_ok(state: &AppState, jar: &CookieJar, token: Option<&str>) -> bool {
+    match (jar.get(CSRF_COOKIE), token) {
+        (Some(cookie), Some(token)) => state.portico.form_token_matches(cookie.value(), token),
+        _ => false,
+    }
+}

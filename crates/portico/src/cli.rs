@@ -1,0 +1,334 @@
+//! The operator CLI. With `--json`, each command prints exactly one JSON object on stdout;
+//! these commands and fields are a contract for operators' scripts.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+use clap::{Args, Parser, Subcommand};
+use portico_core::Portico;
+use portico_core::clock::SystemClock;
+use portico_core::directory::{AppKind, NewApplication, NewUser, TenantRef};
+use portico_keys::SigningAlgorithm;
+use serde_json::json;
+
+use crate::data_dir::{DataDir, write_secret_file};
+use crate::logging::LogFormat;
+use crate::server::{self, ServeOptions};
+
+/// Portico: a self-hosted customer identity and access management server.
+#[derive(Debug, Parser)]
+#[command(name = "portico", version, about)]
+pub struct Cli {
+    /// Directory for the SQLite database, master key and initial admin token.
+    #[arg(
+        long,
+        env = "PORTICO_DATA_DIR",
+        default_value = "./portico-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// Database URL (`postgres://…` for PostgreSQL); default: SQLite in the data directory.
+    #[arg(long, env = "PORTICO_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Print exactly one JSON object on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Log format (logs go to stderr).
+    #[arg(long, value_enum, default_value_t = LogFormat::Human, global = true)]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (applies migrations first).
+    Serve(ServeArgs),
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage applications.
+    #[command(subcommand)]
+    App(AppCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Manage admin API tokens.
+    #[command(name = "admin-token", subcommand)]
+    AdminToken(AdminTokenCommand),
+}
+
+/// `serve` options.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PORTICO_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Public base URL (issuer prefix), e.g. https://id.example.com.
+    #[arg(long, env = "PORTICO_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// PEM certificate chain: serve HTTPS.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// A reverse proxy whose X-Forwarded-For is trusted (repeatable).
+    #[arg(long = "trusted-proxy")]
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// Tenant commands.
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        /// URL-friendly name.
+        name: String,
+        /// Token signing algorithm.
+        #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256", "EdDSA"])]
+        signing_alg: String,
+    },
+    /// List tenants.
+    List,
+}
+
+/// Application commands.
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Register an application.
+    Create {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Client kind.
+        #[arg(long, value_parser = ["web", "spa", "native", "daemon"])]
+        kind: String,
+        /// Redirect URI (repeatable).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Application ID URI (for client-credentials scopes).
+        #[arg(long)]
+        identifier_uri: Option<String>,
+    },
+}
+
+/// User commands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user.
+    Create {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// Sign-in email.
+        #[arg(long)]
+        email: String,
+        /// Initial password.
+        #[arg(long)]
+        password: Option<String>,
+        /// Display name.
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+}
+
+/// Key commands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Rotate a tenant's signing keys.
+    Rotate {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+/// Admin token commands.
+#[derive(Debug, Subcommand)]
+pub enum AdminTokenCommand {
+    /// Issue an admin API token.
+    Create,
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let data_dir = DataDir::open(&cli.data_dir)?;
+    let database_url = cli
+        .database_url
+        .clone()
+        .unwrap_or_else(|| data_dir.default_database_url());
+    let store = portico_store::connect(&database_url)
+        .await
+        .with_context(|| format!("cannot open the store at {}", redact(&database_url)))?;
+    let master_env = std::env::var("PORTICO_MASTER_KEY").ok();
+    let master = data_dir.master_key(master_env.as_deref())?;
+    let json = cli.json;
+    match cli.command {
+        Command::Serve(args) => serve(store, master, &data_dir, args).await,
+        command => {
+            let settings = portico_core::Settings::new("http://127.0.0.1:8080");
+            let portico = Portico::new(settings, store, Arc::new(SystemClock), master);
+            let output = manage(&portico, command).await?;
+            print(json, &output);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(
+    store: Arc<dyn portico_core::store::Store>,
+    master: portico_keys::MasterKey,
+    data_dir: &DataDir,
+    args: ServeArgs,
+) -> Result<()> {
+    let options = ServeOptions {
+        listen: args.listen,
+        public_url: args.public_url,
+        tls: args.tls_cert.zip(args.tls_key),
+        trusted_proxies: args.trusted_proxies,
+    };
+    let running =
+        server::spawn(store, master, options, |_| {}, server::termination_signal()).await?;
+    if let Some(tenant) = running.portico.bootstrap_default_tenant().await? {
+        let token = running.portico.create_admin_token().await?;
+        let path = data_dir.join("initial-admin-token");
+        write_secret_file(&path, &format!("{token}\n"))?;
+        tracing::info!(tenant.id = %tenant.id, path = %path.display(),
+            "first start: created tenant 'default' and wrote the initial admin token");
+    }
+    running.wait().await
+}
+
+/// What a management command reports: the JSON object, and a line for people.
+struct Output {
+    json: serde_json::Value,
+    human: String,
+}
+
+async fn manage(portico: &Portico, command: Command) -> Result<Output> {
+    Ok(match command {
+        Command::Serve(_) => anyhow::bail!("serve is not a management command"),
+        Command::Tenant(TenantCommand::Create { name, signing_alg }) => {
+            let alg: SigningAlgorithm = signing_alg.parse()?;
+            let tenant = portico.create_tenant(&name, alg).await?;
+            Output {
+                human: format!(
+                    "created tenant {} ({}), signing with {}",
+                    tenant.name, tenant.id, alg
+                ),
+                json: json!({"id": tenant.id.to_string(), "name": tenant.name}),
+            }
+        }
+        Command::Tenant(TenantCommand::List) => {
+            let tenants = portico.list_tenants().await?;
+            let human = tenants
+                .iter()
+                .map(|t| format!("{}  {}  {}", t.id, t.name, t.signing_alg))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let list: Vec<_> = tenants
+                .iter()
+                .map(|t| json!({"id": t.id.to_string(), "name": t.name, "signing_alg": t.signing_alg.as_str()}))
+                .collect();
+            Output {
+                human,
+                json: json!({"tenants": list}),
+            }
+        }
+        Command::App(AppCommand::Create {
+            tenant,
+            name,
+            kind,
+            redirect_uris,
+            identifier_uri,
+        }) => {
+            let kind: AppKind = kind.parse().map_err(anyhow::Error::msg)?;
+            let created = portico
+                .create_application(
+                    &TenantRef::parse(&tenant),
+                    NewApplication {
+                        name,
+                        kind,
+                        redirect_uris,
+                        identifier_uri,
+                    },
+                )
+                .await?;
+            let client_id = created.application.client_id.to_string();
+            let mut json = json!({"client_id": client_id});
+            let mut human = format!("created {kind} application {client_id}");
+            if let Some(secret) = created.client_secret {
+                human.push_str(&format!("\nclient secret (shown only now): {secret}"));
+                json["client_secret"] = secret.into();
+            }
+            Output { json, human }
+        }
+        Command::User(UserCommand::Create {
+            tenant,
+            email,
+            password,
+            display_name,
+        }) => {
+            let user = portico
+                .create_user(
+                    &TenantRef::parse(&tenant),
+                    NewUser {
+                        email,
+                        password,
+                        display_name,
+                    },
+                )
+                .await?;
+            Output {
+                human: format!("created user {} ({})", user.email, user.id),
+                json: json!({"id": user.id.to_string(), "email": user.email}),
+            }
+        }
+        Command::Keys(KeysCommand::Rotate { tenant }) => {
+            let tenant_ref = TenantRef::parse(&tenant);
+            portico.rotate_keys(&tenant_ref).await?;
+            let tenant = portico.tenant(&tenant_ref).await?;
+            Output {
+                human: format!("rotated signing keys of {}", tenant.name),
+                json: json!({"tenant": tenant.id.to_string(), "rotated": true}),
+            }
+        }
+        Command::AdminToken(AdminTokenCommand::Create) => {
+            let token = portico.create_admin_token().await?;
+            Output {
+                human: token.clone(),
+                json: json!({"token": token}),
+            }
+        }
+    })
+}
+
+fn print(json: bool, output: &Output) {
+    if json {
+        println!("{}", output.json);
+    } else {
+        println!("{}", output.human);
+    }
+}
+
+/// A database URL without its password, for error messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,181 @@
+//! Starting and stopping a server: bind, build the services, serve HTTP or HTTPS until told to
+//! stop, drain in-flight requests.
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use axum::serve::ListenerExt as _;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use portico_core::clock::{Clock, SystemClock};
+use portico_core::store::Store;
+use portico_core::{Portico, Settings};
+use portico_http::{AppState, HttpConfig};
+use portico_keys::MasterKey;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How to serve.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Listen address (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// Public base URL; defaults to the listen address with the right scheme.
+    pub public_url: Option<String>,
+    /// Certificate and key files (PEM) to serve HTTPS.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Reverse proxies whose `X-Forwarded-For` is trusted.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// A running server.
+pub struct RunningServer {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The public base URL.
+    pub public_url: String,
+    /// The domain services it serves.
+    pub portico: Arc<Portico>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets in-flight requests finish, and waits.
+    pub async fn stop(mut self) -> Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.await.context("server task panicked")?
+    }
+
+    /// Waits until the server ends by itself (for `serve`).
+    pub async fn wait(self) -> Result<()> {
+        self.task.await.context("server task panicked")?
+    }
+}
+
+/// The process-wide Prometheus recorder (a recorder can be installed only once).
+fn metrics_handle() -> Option<PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+            Ok(handle) => Some(handle),
+            Err(err) => {
+                tracing::warn!(error = %err, "metrics recorder unavailable");
+                None
+            }
+        })
+        .clone()
+}
+
+/// Binds, builds the services and serves until `shutdown` resolves (or [`RunningServer::stop`]).
+pub async fn spawn(
+    store: Arc<dyn Store>,
+    master: MasterKey,
+    options: ServeOptions,
+    configure: impl FnOnce(&mut Settings),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<RunningServer> {
+    let tcp = TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", options.listen))?;
+    let addr = tcp.local_addr()?;
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let public_url = options
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{addr}"))
+        .trim_end_matches('/')
+        .to_owned();
+    let mut settings = Settings::new(public_url.clone());
+    configure(&mut settings);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let portico = Arc::new(Portico::new(settings, store, clock, master));
+    let metrics = metrics_handle()
+        .map(|handle| Arc::new(move || handle.render()) as portico_http::MetricsRenderer);
+    let state = AppState {
+        portico: Arc::clone(&portico),
+        config: Arc::new(HttpConfig {
+            trusted_proxies: options.trusted_proxies.clone(),
+            secure_cookies: public_url.starts_with("https://"),
+        }),
+        metrics,
+    };
+    let app = portico_http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let (tx, rx) = oneshot::channel::<()>();
+    let stop = async move {
+        tokio::select! {
+            _ = rx => {}
+            () = shutdown => {}
+        }
+    };
+    let housekeeping = tokio::spawn(housekeeping(Arc::clone(&portico)));
+    let task = match &options.tls {
+        Some((cert, key)) => {
+            let config = crate::tls::server_config(cert, key)?;
+            let listener = crate::tls::TlsListener::new(tcp, config)?.tap_io(|_| {});
+            tokio::spawn(async move {
+                let result = axum::serve(listener, app)
+                    .with_graceful_shutdown(stop)
+                    .await;
+                housekeeping.abort();
+                result.context("server failed")
+            })
+        }
+        None => tokio::spawn(async move {
+            let result = axum::serve(tcp, app).with_graceful_shutdown(stop).await;
+            housekeeping.abort();
+            result.context("server failed")
+        }),
+    };
+    tracing::info!(%addr, %public_url, "listening");
+    Ok(RunningServer {
+        addr,
+        public_url,
+        portico,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+/// Deletes expired codes, tokens and sessions now and then.
+async fn housekeeping(portico: Arc<Portico>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        match portico.store.purge_expired(portico.now()).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::debug!(purged, "purged expired records"),
+            Err(err) => tracing::warn!(error = %err, "purging expired records failed"),
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn termination_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
