@@ -1,1 +1,21 @@
+//! The one integration test binary: every test starts a real Portico on 127.0.0.1 (its own
+//! SQLite file, or its own PostgreSQL schema) and talks HTTP to it, with third-party clients
+//! where the protocol allows (the `openidconnect` crate, jsonwebtoken, headless Chromium).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
+mod admin_api;
+mod authorize_errors;
+mod browser;
+mod cli;
+mod discovery;
+mod harness;
+mod oidc_client;
+mod security;
+mod store_suite;
+mod token_errors;

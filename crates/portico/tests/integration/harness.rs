@@ -1,0 +1,305 @@
+//! Starting isolated servers and driving the hosted sign-in form.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use portico::server::{self, RunningServer, ServeOptions};
+use portico_core::Portico;
+use portico_core::directory::{AppKind, NewApplication, NewUser, Tenant, TenantRef, User};
+use portico_core::store::Store;
+use portico_keys::{MasterKey, SigningAlgorithm};
+use portico_store::{PgStore, SqliteStore};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Which store a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn pg_url() -> String {
+    std::env::var("PORTICO_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A fresh store on `backend`, or `None` (with a message) when PostgreSQL is not reachable
+/// and `PORTICO_REQUIRE_POSTGRES` is not set. CI sets it, so there a missing server fails.
+pub async fn fresh_store(backend: Backend) -> Option<(Arc<dyn Store>, StoreGuard)> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let store = SqliteStore::open(&dir.path().join("portico.db")).await.unwrap();
+            Some((Arc::new(store), StoreGuard::Dir(dir)))
+        }
+        Backend::Postgres => {
+            static COUNTER: AtomicU32 = AtomicU32::new(0);
+            let schema = format!(
+                "portico_test_{}_{}_{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::SeqCst),
+                uuid::Uuid::new_v4().simple()
+            );
+            let url = pg_url();
+            let connect = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                PgStore::connect(&url, Some(&schema)),
+            )
+            .await;
+            match connect {
+                Ok(Ok(store)) => Some((Arc::new(store), StoreGuard::Schema(url, schema))),
+                other => {
+                    let reason = match other {
+                        Ok(Err(err)) => err.to_string(),
+                        Err(_) => "timed out".to_owned(),
+                        Ok(Ok(_)) => unreachable!(),
+                    };
+                    if std::env::var_os("PORTICO_REQUIRE_POSTGRES").is_some() {
+                        panic!("PostgreSQL at {url} is required but unavailable: {reason}");
+                    }
+                    eprintln!("SKIPPED: PostgreSQL at {url} unavailable ({reason}); set PORTICO_TEST_POSTGRES_URL");
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// Cleans up a test store.
+pub enum StoreGuard {
+    Dir(#[allow(dead_code)] tempfile::TempDir),
+    Schema(String, String),
+}
+
+impl StoreGuard {
+    pub async fn cleanup(self) {
+        if let Self::Schema(url, schema) = self {
+            let _ = PgStore::drop_schema(&url, &schema).await;
+        }
+    }
+}
+
+/// A running Portico with one tenant.
+pub struct TestServer {
+    pub base: String,
+    pub tenant: Tenant,
+    pub server: RunningServer,
+    guard: StoreGuard,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_on(Backend::Sqlite).await.unwrap()
+    }
+
+    pub async fn start_on(backend: Backend) -> Option<Self> {
+        Self::start_with(backend, SigningAlgorithm::Rs256).await
+    }
+
+    pub async fn start_with(backend: Backend, alg: SigningAlgorithm) -> Option<Self> {
+        let (store, guard) = fresh_store(backend).await?;
+        let (master, _) = MasterKey::generate().unwrap();
+        let options = ServeOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            public_url: None,
+            tls: None,
+            trusted_proxies: Vec::new(),
+        };
+        let server = server::spawn(store, master, options, |_| {}, std::future::pending())
+            .await
+            .unwrap();
+        let tenant = server.portico.create_tenant("contoso", alg).await.unwrap();
+        Some(Self {
+            base: server.public_url.clone(),
+            tenant,
+            server,
+            guard,
+        })
+    }
+
+    pub fn portico(&self) -> &Portico {
+        &self.server.portico
+    }
+
+    /// `{base}/{tenant id}/{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/{}/{}", self.base, self.tenant.id, path)
+    }
+
+    pub fn issuer(&self) -> String {
+        format!("{}/{}/v2.0", self.base, self.tenant.id)
+    }
+
+    pub fn redirect_uri(&self) -> String {
+        format!("{}/healthz", self.base)
+    }
+
+    pub async fn app(&self, kind: AppKind) -> (String, Option<String>) {
+        let created = self
+            .portico()
+            .create_application(
+                &TenantRef::Id(self.tenant.id),
+                NewApplication {
+                    name: format!("{kind} app"),
+                    kind,
+                    redirect_uris: vec![self.redirect_uri()],
+                    identifier_uri: None,
+                },
+            )
+            .await
+            .unwrap();
+        (created.application.client_id.to_string(), created.client_secret)
+    }
+
+    pub async fn user(&self, email: &str) -> User {
+        self.portico()
+            .create_user(
+                &TenantRef::Id(self.tenant.id),
+                NewUser {
+                    email: email.to_owned(),
+                    password: Some(PASSWORD.to_owned()),
+                    display_name: Some("Alice Example".to_owned()),
+                },
+            )
+            .await
+            .unwrap()
+    }
+
+    pub async fn stop(self) {
+        self.server.stop().await.unwrap();
+        self.guard.cleanup().await;
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Adapts reqwest 0.13 to the `openidconnect` crate's HTTP client interface.
+pub fn oidc_http(
+    client: reqwest::Client,
+) -> impl Fn(
+    openidconnect::HttpRequest,
+) -> Pin<Box<dyn Future<Output = Result<openidconnect::HttpResponse, reqwest::Error>> + Send>> {
+    move |request| {
+        let client = client.clone();
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let response = client
+                .request(parts.method, parts.uri.to_string())
+                .headers(parts.headers)
+                .body(body)
+                .send()
+                .await?;
+            let mut builder = http::Response::builder().status(response.status());
+            for (name, value) in response.headers() {
+                builder = builder.header(name, value);
+            }
+            let body = response.bytes().await?;
+            Ok(builder.body(body.to_vec()).unwrap())
+        })
+    }
+}
+
+/// The value of `<input name="{name}" value="...">` in a page.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html_unescape(&html[start..end]))
+}
+
+/// All hidden inputs of a page, in order.
+pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
+    const OPEN: &str = "<input type=\"hidden\" name=\"";
+    html.match_indices(OPEN)
+        .filter_map(|(pos, _)| {
+            let rest = &html[pos + OPEN.len()..];
+            let name = &rest[..rest.find('"')?];
+            let tag = &html[pos..pos + html[pos..].find('>')? + 1];
+            Some((name.to_owned(), input_value(tag, name)?))
+        })
+        .collect()
+}
+
+pub fn html_unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#x2f;", "/")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// Submits the sign-in form on `page` (the HTML of the sign-in page) and returns the response.
+pub async fn submit_sign_in(
+    server: &TestServer,
+    browser: &reqwest::Client,
+    page: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    let mut form = hidden_inputs(page);
+    form.push(("email".into(), email.into()));
+    form.push(("password".into(), password.into()));
+    browser
+        .post(format!("{}/{}/signin", server.base, server.tenant.name))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Query parameters of a redirect's `Location`.
+pub fn location_params(response: &reqwest::Response) -> Vec<(String, String)> {
+    let location = response
+        .headers()
+        .get("location")
+        .expect("a redirect")
+        .to_str()
+        .unwrap();
+    url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// PKCE pair from the openidconnect crate: (verifier, S256 challenge).
+pub fn pkce() -> (String, String) {
+    let (challenge, verifier) = openidconnect::PkceCodeChallenge::new_random_sha256();
+    (verifier.secret().clone(), challenge.as_str().to_owned())
+}
+
+/// Runs the authorization request in `browser` up to a code: GET authorize, sign in.
+/// Returns the redirect's parameters.
+pub async fn authorize_and_sign_in(
+    server: &TestServer,
+    browser: &reqwest::Client,
+    query: &[(&str, &str)],
+    email: &str,
+) -> Vec<(String, String)> {
+    let page = browser
+        .get(server.url("oauth2/v2.0/authorize"))
+        .query(query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200, "sign-in page");
+    let html = page.text().await.unwrap();
+    let response = submit_sign_in(server, browser, &html, email, PASSWORD).await;
+    assert_eq!(response.status(), 303, "redirect after sign-in");
+    location_params(&response)
+}
