@@ -323,10 +323,11 @@ impl Portico {
         session: Option<ActiveSession>,
     ) -> AuthorizeDecision {
         let now = self.now();
+        // Strict: `max_age=0` always re-authenticates (it is used as a `prompt=login`).
         let fresh_enough = |session: &ActiveSession| {
             request
                 .max_age
-                .is_none_or(|max| session.record.auth_time + max >= now)
+                .is_none_or(|max| session.record.auth_time.saturating_add(max) > now)
         };
         match (request.prompt, session) {
             (Some(Prompt::Create), _) => AuthorizeDecision::SignUp,
