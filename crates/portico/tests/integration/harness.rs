@@ -100,6 +100,14 @@ impl TestServer {
     }
 
     pub async fn start_with(backend: Backend, alg: SigningAlgorithm) -> Option<Self> {
+        Self::start_configured(backend, alg, |_| {}).await
+    }
+
+    pub async fn start_configured(
+        backend: Backend,
+        alg: SigningAlgorithm,
+        configure: impl FnOnce(&mut portico_core::Settings),
+    ) -> Option<Self> {
         let (store, guard) = fresh_store(backend).await?;
         let (master, _) = MasterKey::generate().unwrap();
         let options = ServeOptions {
@@ -108,7 +116,7 @@ impl TestServer {
             tls: None,
             trusted_proxies: Vec::new(),
         };
-        let server = server::spawn(store, master, options, |_| {}, std::future::pending())
+        let server = server::spawn(store, master, options, configure, std::future::pending())
             .await
             .unwrap();
         let tenant = server.portico.create_tenant("contoso", alg).await.unwrap();
@@ -302,4 +310,111 @@ pub async fn authorize_and_sign_in(
     let response = submit_sign_in(server, browser, &html, email, PASSWORD).await;
     assert_eq!(response.status(), 303, "redirect after sign-in");
     location_params(&response)
+}
+
+/// Tokens from a full code + PKCE flow with a public client.
+pub struct Tokens {
+    pub client_id: String,
+    pub body: serde_json::Value,
+}
+
+impl Tokens {
+    pub fn access(&self) -> &str {
+        self.body["access_token"].as_str().unwrap()
+    }
+    pub fn refresh(&self) -> &str {
+        self.body["refresh_token"].as_str().unwrap()
+    }
+    pub fn id_token(&self) -> &str {
+        self.body["id_token"].as_str().unwrap()
+    }
+}
+
+/// Signs `email` in through the page and redeems the code for an SPA (public client).
+pub async fn spa_tokens(server: &TestServer, browser: &reqwest::Client, email: &str) -> Tokens {
+    let (client_id, _) = server.app(portico_core::directory::AppKind::Spa).await;
+    let (verifier, challenge) = pkce();
+    let redirect_uri = server.redirect_uri();
+    let params = authorize_and_sign_in(
+        server,
+        browser,
+        &[
+            ("client_id", &client_id),
+            ("response_type", "code"),
+            ("redirect_uri", &redirect_uri),
+            ("scope", "openid profile offline_access"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+        email,
+    )
+    .await;
+    let code = param(&params, "code").unwrap();
+    let (status, body) = redeem(server, &client_id, code, &verifier).await;
+    assert_eq!(status, 200, "{body}");
+    Tokens { client_id, body }
+}
+
+/// Posts an authorization_code grant for a public client.
+pub async fn redeem(
+    server: &TestServer,
+    client_id: &str,
+    code: &str,
+    verifier: &str,
+) -> (u16, serde_json::Value) {
+    token_request(
+        server,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", client_id),
+            ("code", code),
+            ("redirect_uri", &server.redirect_uri()),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await
+}
+
+/// Posts a token request.
+pub async fn token_request(server: &TestServer, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(server.url("oauth2/v2.0/token"))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// Calls userinfo with a bearer token; returns the status.
+pub async fn userinfo_status(server: &TestServer, token: &str) -> u16 {
+    reqwest::Client::new()
+        .get(server.url("oidc/userinfo"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Polls all futures concurrently on this task and collects their outputs in order.
+pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    use std::task::Poll;
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => *output = Some(value),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { Poll::Pending } else { Poll::Ready(()) }
+    })
+    .await;
+    outputs.into_iter().map(|o| o.unwrap()).collect()
 }
