@@ -1,1 +1,197 @@
+//! The admin REST API and its OpenAPI document.
 
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::TestServer;
+
+#[tokio::test]
+async fn admin_api_manages_the_directory_with_a_bearer_token() {
+    let server = TestServer::start().await;
+    let token = server.portico().create_admin_token().await.unwrap();
+    let client = reqwest::Client::new();
+    let api = |path: &str| format!("{}/admin/api/v1{path}", server.base);
+
+    let anonymous = client.get(api("/tenants")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        anonymous.headers()["content-type"],
+        "application/problem+json"
+    );
+    let forged = client
+        .get(api("/tenants"))
+        .bearer_auth("pat_forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+
+    let created = client
+        .post(api("/tenants"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "fabrikam", "signing_alg": "ES256"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let tenant: Value = created.json().await.unwrap();
+    assert_eq!(tenant["name"], "fabrikam");
+    assert_eq!(tenant["signing_alg"], "ES256");
+
+    let duplicate = client
+        .post(api("/tenants"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "fabrikam"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(duplicate.status(), StatusCode::CONFLICT);
+    let invalid = client
+        .post(api("/tenants"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "No Spaces"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invalid.status(), StatusCode::BAD_REQUEST);
+    let unknown_field = client
+        .post(api("/tenants"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "x1", "color": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown_field.status(), StatusCode::BAD_REQUEST);
+    let not_json = client
+        .post(api("/tenants"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
+    let wrong_type = client
+        .post(api("/tenants"))
+        .bearer_auth(&token)
+        .body("name=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_type.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let app: Value = client
+        .post(api("/tenants/fabrikam/applications"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "Web", "kind": "web", "redirect_uris": ["https://app.example/cb"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(app["client_id"].is_string() && app["client_secret"].is_string());
+    let spa: Value = client
+        .post(api(&format!(
+            "/tenants/{}/applications",
+            tenant["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&token)
+        .json(&json!({"name": "SPA", "kind": "spa", "redirect_uris": ["http://localhost:3000/"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        spa.get("client_secret").is_none(),
+        "public clients get no secret"
+    );
+    let bad_redirect = client
+        .post(api("/tenants/fabrikam/applications"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "Bad", "kind": "web", "redirect_uris": ["http://evil.example/cb"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_redirect.status(), StatusCode::BAD_REQUEST);
+
+    let user = client
+        .post(api("/tenants/fabrikam/users"))
+        .bearer_auth(&token)
+        .json(&json!({"email": "Eve@Example.com", "password": "a long enough password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(user.status(), StatusCode::CREATED);
+    assert_eq!(
+        user.json::<Value>().await.unwrap()["email"],
+        "eve@example.com"
+    );
+    let weak = client
+        .post(api("/tenants/fabrikam/users"))
+        .bearer_auth(&token)
+        .json(&json!({"email": "weak@example.com", "password": "short"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(weak.status(), StatusCode::BAD_REQUEST);
+    let missing_tenant = client
+        .post(api("/tenants/nobody/users"))
+        .bearer_auth(&token)
+        .json(&json!({"email": "x@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing_tenant.status(), StatusCode::NOT_FOUND);
+
+    let rotated = client
+        .post(api("/tenants/fabrikam/keys/rotate"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rotated.status(), StatusCode::NO_CONTENT);
+    let another: Value = client
+        .post(api("/admin-tokens"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed = client
+        .get(api("/tenants"))
+        .bearer_auth(another["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), StatusCode::OK);
+    assert_eq!(listed.json::<Vec<Value>>().await.unwrap().len(), 2);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn openapi_document_is_3_1_and_lists_the_operations() {
+    let server = TestServer::start().await;
+    let doc: Value = reqwest::get(format!("{}/admin/api/v1/openapi.json", server.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/admin/api/v1/tenants",
+        "/admin/api/v1/tenants/{tenant}/applications",
+        "/admin/api/v1/tenants/{tenant}/users",
+        "/admin/api/v1/tenants/{tenant}/keys/rotate",
+        "/admin/api/v1/admin-tokens",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing");
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    server.stop().await;
+}

@@ -22,27 +22,48 @@ async fn untrusted_client_or_redirect_shows_a_page_and_never_redirects() {
     let (_, challenge) = pkce();
     let slashed = format!("{redirect}/");
     let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
-        ("no client_id", vec![("redirect_uri", &redirect), ("response_type", "code")]),
-        ("malformed client_id", vec![("client_id", "xyz"), ("redirect_uri", &redirect)]),
+        (
+            "no client_id",
+            vec![("redirect_uri", &redirect), ("response_type", "code")],
+        ),
+        (
+            "malformed client_id",
+            vec![("client_id", "xyz"), ("redirect_uri", &redirect)],
+        ),
         (
             "unknown client_id",
-            vec![("client_id", "6f1c2a2e-0000-4000-8000-000000000000"), ("redirect_uri", &redirect)],
+            vec![
+                ("client_id", "6f1c2a2e-0000-4000-8000-000000000000"),
+                ("redirect_uri", &redirect),
+            ],
         ),
         (
             "unregistered redirect_uri",
-            vec![("client_id", &client_id), ("redirect_uri", "https://evil.example/cb")],
+            vec![
+                ("client_id", &client_id),
+                ("redirect_uri", "https://evil.example/cb"),
+            ],
         ),
         (
             "redirect_uri differing by a trailing slash",
             vec![("client_id", &client_id), ("redirect_uri", &slashed)],
         ),
-        ("missing redirect_uri", vec![("client_id", &client_id), ("code_challenge", &challenge)]),
+        (
+            "missing redirect_uri",
+            vec![("client_id", &client_id), ("code_challenge", &challenge)],
+        ),
     ];
     for (name, query) in cases {
         let response = authorize(&server, &query).await;
         assert_eq!(response.status(), 400, "{name}");
-        assert!(response.headers().get("location").is_none(), "{name}: must not redirect");
-        let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(
+            response.headers().get("location").is_none(),
+            "{name}: must not redirect"
+        );
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(csp.contains("frame-ancestors 'none'"), "{name}");
         let html = response.text().await.unwrap();
         assert!(html.contains("<h1>"), "{name}: friendly page");
@@ -71,11 +92,21 @@ async fn request_errors_go_back_to_the_client() {
         ]
     };
     let cases: Vec<(&str, &str, Vec<(&str, &str)>, &str)> = vec![
-        ("public client without PKCE", &spa, vec![("response_type", "code"), ("scope", "openid")], "invalid_request"),
+        (
+            "public client without PKCE",
+            &spa,
+            vec![("response_type", "code"), ("scope", "openid")],
+            "invalid_request",
+        ),
         (
             "plain PKCE",
             &spa,
-            vec![("response_type", "code"), ("scope", "openid"), ("code_challenge", &challenge), ("code_challenge_method", "plain")],
+            vec![
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "plain"),
+            ],
             "invalid_request",
         ),
         (
@@ -84,39 +115,82 @@ async fn request_errors_go_back_to_the_client() {
             vec![("response_type", "token"), ("scope", "openid")],
             "unsupported_response_type",
         ),
-        ("missing response_type", &web, vec![("scope", "openid")], "invalid_request"),
-        ("missing scope", &web, vec![("response_type", "code")], "invalid_scope"),
-        ("unknown scope", &web, vec![("response_type", "code"), ("scope", "openid admin")], "invalid_scope"),
+        (
+            "missing response_type",
+            &web,
+            vec![("scope", "openid")],
+            "invalid_request",
+        ),
+        (
+            "missing scope",
+            &web,
+            vec![("response_type", "code")],
+            "invalid_scope",
+        ),
+        (
+            "unknown scope",
+            &web,
+            vec![("response_type", "code"), ("scope", "openid admin")],
+            "invalid_scope",
+        ),
         (
             "bad prompt",
             &web,
-            vec![("response_type", "code"), ("scope", "openid"), ("prompt", "sometimes")],
+            vec![
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("prompt", "sometimes"),
+            ],
             "invalid_request",
         ),
         (
             "request object",
             &web,
-            vec![("response_type", "code"), ("scope", "openid"), ("request", "eyJ.x.y")],
+            vec![
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("request", "eyJ.x.y"),
+            ],
             "invalid_request",
         ),
         (
             "prompt=none without a session",
             &web,
-            vec![("response_type", "code"), ("scope", "openid"), ("prompt", "none")],
+            vec![
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("prompt", "none"),
+            ],
             "login_required",
         ),
     ];
     for (name, client, extra, error) in cases {
         let mut query = base(client);
-        query.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        query.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let query: Vec<(&str, &str)> = query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let response = authorize(&server, &query).await;
         assert_eq!(response.status(), 302, "{name}");
         let params = location_params(&response);
         assert_eq!(param(&params, "error"), Some(error), "{name}");
         assert_eq!(param(&params, "state"), Some("st-1"), "{name}");
-        assert_eq!(param(&params, "iss"), Some(server.issuer().as_str()), "{name}");
-        assert!(response.headers()["location"].to_str().unwrap().starts_with(&redirect));
+        assert_eq!(
+            param(&params, "iss"),
+            Some(server.issuer().as_str()),
+            "{name}"
+        );
+        assert!(
+            response.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with(&redirect)
+        );
     }
     server.stop().await;
 }
@@ -145,17 +219,36 @@ async fn form_post_response_mode_posts_the_code() {
         .text()
         .await
         .unwrap();
-    let response =
-        crate::harness::submit_sign_in(&server, &browser, &page, "carol@example.com", crate::harness::PASSWORD).await;
+    let response = crate::harness::submit_sign_in(
+        &server,
+        &browser,
+        &page,
+        "carol@example.com",
+        crate::harness::PASSWORD,
+    )
+    .await;
     assert_eq!(response.status(), 200);
-    let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(csp.contains(&format!("form-action 'self' {}", server.base)), "{csp}");
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains(&format!("form-action 'self' {}", server.base)),
+        "{csp}"
+    );
     let html = response.text().await.unwrap();
-    assert!(html.contains(&format!("action=\"{}", redirect.replace('/', "&#x2f;"))) || html.contains(&format!("action=\"{redirect}")));
+    assert!(
+        html.contains(&format!("action=\"{}", redirect.replace('/', "&#x2f;")))
+            || html.contains(&format!("action=\"{redirect}"))
+    );
     let fields = crate::harness::hidden_inputs(&html);
     assert!(fields.iter().any(|(k, _)| k == "code"));
     assert!(fields.iter().any(|(k, v)| k == "state" && v == "s1"));
-    assert!(fields.iter().any(|(k, v)| k == "iss" && *v == server.issuer()));
+    assert!(
+        fields
+            .iter()
+            .any(|(k, v)| k == "iss" && *v == server.issuer())
+    );
     server.stop().await;
 }
 
@@ -173,7 +266,8 @@ async fn sso_session_makes_second_authorize_silent() {
         ("response_type", "code"),
         ("scope", "openid"),
     ];
-    let first = crate::harness::authorize_and_sign_in(&server, &browser, &query, "dave@example.com").await;
+    let first =
+        crate::harness::authorize_and_sign_in(&server, &browser, &query, "dave@example.com").await;
     assert!(param(&first, "code").is_some());
     let silent = browser
         .get(server.url("oauth2/v2.0/authorize"))
@@ -183,7 +277,10 @@ async fn sso_session_makes_second_authorize_silent() {
         .await
         .unwrap();
     assert_eq!(silent.status(), 302);
-    assert!(param(&location_params(&silent), "code").is_some(), "silent SSO");
+    assert!(
+        param(&location_params(&silent), "code").is_some(),
+        "silent SSO"
+    );
     for extra in [("prompt", "login"), ("max_age", "0")] {
         let forced = browser
             .get(server.url("oauth2/v2.0/authorize"))

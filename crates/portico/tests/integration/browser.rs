@@ -1,1 +1,228 @@
+//! The hosted page in a real browser: headless Chromium driven over WebDriver (chromedriver).
+//! Skips with a message when Chromium is not installed, unless `PORTICO_REQUIRE_BROWSER` is set
+//! (CI sets it after installing Debian's chromium and chromium-driver).
 
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use portico_core::directory::AppKind;
+
+use crate::harness::{PASSWORD, TestServer, param};
+
+struct Driver {
+    process: Child,
+    client: Client,
+    _profile: tempfile::TempDir,
+}
+
+impl Driver {
+    async fn start() -> Option<Self> {
+        let missing = ["/usr/bin/chromium", "/usr/bin/chromedriver"]
+            .into_iter()
+            .find(|path| !std::path::Path::new(path).exists());
+        if let Some(path) = missing {
+            if std::env::var_os("PORTICO_REQUIRE_BROWSER").is_some() {
+                panic!("{path} is required (apt-get install chromium chromium-driver)");
+            }
+            eprintln!(
+                "SKIPPED: {path} not installed; browser tests need Debian's chromium and chromium-driver"
+            );
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let process = Command::new("/usr/bin/chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Short path: Chromium refuses DevTools sockets with long paths.
+        let profile = tempfile::Builder::new()
+            .prefix("pc")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let capabilities = serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        });
+        let serde_json::Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last_error = String::new();
+        for _ in 0..100 {
+            match ClientBuilder::rustls()
+                .unwrap()
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Some(Self {
+                        process,
+                        client,
+                        _profile: profile,
+                    });
+                }
+                Err(err) => last_error = err.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not start: {last_error}");
+    }
+
+    async fn stop(mut self) {
+        let _ = self.client.close().await;
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+async fn wait_for_url(client: &Client, prefix: &str) -> url::Url {
+    for _ in 0..100 {
+        let url = client.current_url().await.unwrap();
+        if url.as_str().starts_with(prefix) {
+            return url;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "browser never reached {prefix}: at {}",
+        client.current_url().await.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn hosted_sign_in_page_works_in_chromium() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = TestServer::start().await;
+    server.user("alice@example.com").await;
+    let (client_id, secret) = server.app(AppKind::Web).await;
+    let redirect = server.redirect_uri();
+    let mut authorize = url::Url::parse(&server.url("oauth2/v2.0/authorize")).unwrap();
+    authorize
+        .query_pairs_mut()
+        .append_pair("client_id", &client_id)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("scope", "openid profile")
+        .append_pair("state", "browser-state");
+    let browser = &driver.client;
+    browser.goto(authorize.as_str()).await.unwrap();
+
+    // Accessible, labelled form.
+    let email = browser.find(Locator::Css("input#email")).await.unwrap();
+    assert_eq!(email.attr("type").await.unwrap().as_deref(), Some("email"));
+    assert_eq!(
+        email.attr("autocomplete").await.unwrap().as_deref(),
+        Some("username")
+    );
+    let password = browser.find(Locator::Css("input#password")).await.unwrap();
+    assert_eq!(
+        password.attr("autocomplete").await.unwrap().as_deref(),
+        Some("current-password")
+    );
+    assert_eq!(
+        browser
+            .find(Locator::Css("label[for=email]"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "Email address"
+    );
+    assert_eq!(
+        browser
+            .find(Locator::Css("label[for=password]"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "Password"
+    );
+
+    // A wrong password is reported inline, with the email kept.
+    email.send_keys("alice@example.com").await.unwrap();
+    password.send_keys("not the password").await.unwrap();
+    browser
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let error = browser
+        .find(Locator::Css("[role=alert]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(error.contains("incorrect"), "{error}");
+    let kept = browser
+        .find(Locator::Css("input#email"))
+        .await
+        .unwrap()
+        .attr("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("alice@example.com"));
+
+    browser
+        .find(Locator::Css("input#password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let landed = wait_for_url(browser, &redirect).await;
+    let params: Vec<(String, String)> = landed
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    assert_eq!(param(&params, "state"), Some("browser-state"));
+    let code = param(&params, "code").expect("code").to_owned();
+    let tokens = reqwest::Client::new()
+        .post(server.url("oauth2/v2.0/token"))
+        .basic_auth(&client_id, secret.as_deref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tokens.status(), 200);
+
+    // The SSO cookie makes the second authorization silent.
+    browser.goto(authorize.as_str()).await.unwrap();
+    let silent = wait_for_url(browser, &redirect).await;
+    assert!(silent.query_pairs().any(|(k, _)| k == "code"));
+
+    server.stop().await;
+    driver.stop().await;
+}

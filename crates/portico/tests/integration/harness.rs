@@ -32,7 +32,9 @@ pub async fn fresh_store(backend: Backend) -> Option<(Arc<dyn Store>, StoreGuard
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
-            let store = SqliteStore::open(&dir.path().join("portico.db")).await.unwrap();
+            let store = SqliteStore::open(&dir.path().join("portico.db"))
+                .await
+                .unwrap();
             Some((Arc::new(store), StoreGuard::Dir(dir)))
         }
         Backend::Postgres => {
@@ -60,7 +62,9 @@ pub async fn fresh_store(backend: Backend) -> Option<(Arc<dyn Store>, StoreGuard
                     if std::env::var_os("PORTICO_REQUIRE_POSTGRES").is_some() {
                         panic!("PostgreSQL at {url} is required but unavailable: {reason}");
                     }
-                    eprintln!("SKIPPED: PostgreSQL at {url} unavailable ({reason}); set PORTICO_TEST_POSTGRES_URL");
+                    eprintln!(
+                        "SKIPPED: PostgreSQL at {url} unavailable ({reason}); set PORTICO_TEST_POSTGRES_URL"
+                    );
                     None
                 }
             }
@@ -159,7 +163,10 @@ impl TestServer {
             )
             .await
             .unwrap();
-        (created.application.client_id.to_string(), created.client_secret)
+        (
+            created.application.client_id.to_string(),
+            created.client_secret,
+        )
     }
 
     pub async fn user(&self, email: &str) -> User {
@@ -196,7 +203,8 @@ pub fn oidc_http(
     client: reqwest::Client,
 ) -> impl Fn(
     openidconnect::HttpRequest,
-) -> Pin<Box<dyn Future<Output = Result<openidconnect::HttpResponse, reqwest::Error>> + Send>> {
+)
+    -> Pin<Box<dyn Future<Output = Result<openidconnect::HttpResponse, reqwest::Error>> + Send>> {
     move |request| {
         let client = client.clone();
         Box::pin(async move {
@@ -282,7 +290,10 @@ pub fn location_params(response: &reqwest::Response) -> Vec<(String, String)> {
 }
 
 pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// PKCE pair from the openidconnect crate: (verifier, S256 challenge).
@@ -413,7 +424,11 @@ pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
                 }
             }
         }
-        if pending { Poll::Pending } else { Poll::Ready(()) }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
     })
     .await;
     outputs.into_iter().map(|o| o.unwrap()).collect()

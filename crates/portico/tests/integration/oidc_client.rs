@@ -56,10 +56,17 @@ async fn full_flow(backend: Backend, alg: SigningAlgorithm) {
         .query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let query: Vec<(&str, &str)> = query
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let redirect = authorize_and_sign_in(&server, &browser(), &query, "alice@example.com").await;
     assert_eq!(param(&redirect, "state"), Some(csrf.secret().as_str()));
-    assert_eq!(param(&redirect, "iss"), Some(server.issuer().as_str()), "RFC 9207 iss");
+    assert_eq!(
+        param(&redirect, "iss"),
+        Some(server.issuer().as_str()),
+        "RFC 9207 iss"
+    );
     let code = param(&redirect, "code").expect("code").to_owned();
 
     let tokens = client
@@ -71,18 +78,24 @@ async fn full_flow(backend: Backend, alg: SigningAlgorithm) {
         .expect("code exchange");
     let id_token = tokens.id_token().expect("id token");
     let claims = id_token
-        .claims(&client.id_token_verifier().set_allowed_algs(vec![
-            openidconnect::core::CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-            openidconnect::core::CoreJwsSigningAlgorithm::EcdsaP256Sha256,
-            openidconnect::core::CoreJwsSigningAlgorithm::EdDsa,
-        ]), &nonce)
+        .claims(
+            &client.id_token_verifier().set_allowed_algs(vec![
+                openidconnect::core::CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+                openidconnect::core::CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+                openidconnect::core::CoreJwsSigningAlgorithm::EdDsa,
+            ]),
+            &nonce,
+        )
         .expect("id token verifies");
     assert_eq!(claims.issuer().as_str(), server.issuer());
     assert_eq!(
         claims.preferred_username().map(|u| u.as_str()),
         Some("alice@example.com")
     );
-    assert_eq!(claims.email().map(|e| e.as_str()), Some("alice@example.com"));
+    assert_eq!(
+        claims.email().map(|e| e.as_str()),
+        Some("alice@example.com")
+    );
 
     // Entra-shaped claims, checked from the raw token with an independent JOSE library.
     let jwks: JwkSet = http
@@ -95,12 +108,16 @@ async fn full_flow(backend: Backend, alg: SigningAlgorithm) {
         .unwrap();
     let verify = |token: &str| -> serde_json::Value {
         let header = decode_header(token).unwrap();
-        let jwk = jwks.find(header.kid.as_deref().unwrap()).expect("kid in JWKS");
+        let jwk = jwks
+            .find(header.kid.as_deref().unwrap())
+            .expect("kid in JWKS");
         let key = DecodingKey::from_jwk(jwk).unwrap();
         let mut validation = Validation::new(header.alg);
         validation.validate_aud = false;
         validation.set_issuer(&[server.issuer()]);
-        decode::<serde_json::Value>(token, &key, &validation).unwrap().claims
+        decode::<serde_json::Value>(token, &key, &validation)
+            .unwrap()
+            .claims
     };
     let id = verify(&id_token.to_string());
     assert_eq!(id["aud"], client_id.as_str());
@@ -111,7 +128,11 @@ async fn full_flow(backend: Backend, alg: SigningAlgorithm) {
     for claim in ["sub", "iat", "nbf", "exp", "nonce", "auth_time", "sid"] {
         assert!(id.get(claim).is_some(), "id token lacks {claim}");
     }
-    assert_ne!(id["sub"], user.id.to_string(), "sub is pairwise, not the oid");
+    assert_ne!(
+        id["sub"],
+        user.id.to_string(),
+        "sub is pairwise, not the oid"
+    );
     let access_header = decode_header(tokens.access_token().secret()).unwrap();
     assert_eq!(access_header.typ.as_deref(), Some("at+jwt"));
     let access = verify(tokens.access_token().secret());
@@ -120,13 +141,26 @@ async fn full_flow(backend: Backend, alg: SigningAlgorithm) {
     assert_eq!(access["scp"], "openid profile email");
     assert_eq!(access["ver"], "2.0");
     assert_eq!(access["sub"], id["sub"]);
-    for claim in ["aud", "oid", "tid", "uti", "jti", "iat", "nbf", "exp", "client_id"] {
+    for claim in [
+        "aud",
+        "oid",
+        "tid",
+        "uti",
+        "jti",
+        "iat",
+        "nbf",
+        "exp",
+        "client_id",
+    ] {
         assert!(access.get(claim).is_some(), "access token lacks {claim}");
     }
 
     // Userinfo, through the client library.
     let info: CoreUserInfoClaims = client
-        .user_info(AccessToken::new(tokens.access_token().secret().clone()), None)
+        .user_info(
+            AccessToken::new(tokens.access_token().secret().clone()),
+            None,
+        )
         .unwrap()
         .request_async(&http_client)
         .await
@@ -134,7 +168,11 @@ async fn full_flow(backend: Backend, alg: SigningAlgorithm) {
     assert_eq!(info.subject().as_str(), id["sub"].as_str().unwrap());
 
     // Refresh: a new refresh token each time.
-    let first_refresh = tokens.refresh_token().expect("refresh token").secret().clone();
+    let first_refresh = tokens
+        .refresh_token()
+        .expect("refresh token")
+        .secret()
+        .clone();
     let refreshed = client
         .exchange_refresh_token(&RefreshToken::new(first_refresh.clone()))
         .unwrap()
@@ -148,9 +186,12 @@ async fn full_flow(backend: Backend, alg: SigningAlgorithm) {
     // Client credentials with the Entra-style `.default` scope.
     let (daemon_id, daemon_secret) = server.app(AppKind::Daemon).await;
     let daemon = CoreClient::from_provider_metadata(
-        CoreProviderMetadata::discover_async(IssuerUrl::new(server.issuer()).unwrap(), &http_client)
-            .await
-            .unwrap(),
+        CoreProviderMetadata::discover_async(
+            IssuerUrl::new(server.issuer()).unwrap(),
+            &http_client,
+        )
+        .await
+        .unwrap(),
         ClientId::new(daemon_id.clone()),
         Some(ClientSecret::new(daemon_secret.unwrap())),
     );

@@ -4,8 +4,8 @@ use portico_core::directory::AppKind;
 use portico_keys::SigningAlgorithm;
 
 use crate::harness::{
-    Backend, PASSWORD, TestServer, authorize_and_sign_in, browser, param, pkce, redeem,
-    spa_tokens, submit_sign_in, token_request, userinfo_status,
+    Backend, PASSWORD, TestServer, authorize_and_sign_in, browser, param, pkce, redeem, spa_tokens,
+    submit_sign_in, token_request, userinfo_status,
 };
 
 #[tokio::test]
@@ -36,8 +36,15 @@ async fn authorization_code_replay_revokes_what_it_granted() {
     assert_eq!(userinfo_status(&server, access).await, 200);
 
     let (status, replay) = redeem(&server, &client_id, code, &verifier).await;
-    assert_eq!((status, replay["error"].as_str()), (400, Some("invalid_grant")));
-    assert_eq!(userinfo_status(&server, access).await, 401, "access token revoked");
+    assert_eq!(
+        (status, replay["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(
+        userinfo_status(&server, access).await,
+        401,
+        "access token revoked"
+    );
     let (status, refreshed) = token_request(
         &server,
         &[
@@ -47,7 +54,10 @@ async fn authorization_code_replay_revokes_what_it_granted() {
         ],
     )
     .await;
-    assert_eq!((status, refreshed["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, refreshed["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     server.stop().await;
 }
 
@@ -85,9 +95,15 @@ async fn code_is_bound_to_verifier_redirect_and_client_and_burns_on_failure() {
     let code = fresh_code(challenge).await;
     let (wrong_verifier, _) = pkce();
     let (status, body) = redeem(&server, &client_id, &code, &wrong_verifier).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     let (status, _) = redeem(&server, &client_id, &code, &verifier).await;
-    assert_eq!(status, 400, "a failed attempt burns the code (no verifier guessing)");
+    assert_eq!(
+        status, 400,
+        "a failed attempt burns the code (no verifier guessing)"
+    );
 
     let (verifier, challenge) = pkce();
     let code = fresh_code(challenge).await;
@@ -102,12 +118,20 @@ async fn code_is_bound_to_verifier_redirect_and_client_and_burns_on_failure() {
         ],
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "redirect_uri bound");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "redirect_uri bound"
+    );
 
     let (verifier, challenge) = pkce();
     let code = fresh_code(challenge).await;
     let (status, body) = redeem(&server, &other_client, &code, &verifier).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "client bound");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "client bound"
+    );
 
     let (_, challenge) = pkce();
     let code = fresh_code(challenge).await;
@@ -121,7 +145,11 @@ async fn code_is_bound_to_verifier_redirect_and_client_and_burns_on_failure() {
         ],
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "verifier required");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "verifier required"
+    );
     server.stop().await;
 }
 
@@ -157,7 +185,10 @@ async fn pkce_downgrade_is_refused() {
         ],
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     server.stop().await;
 }
 
@@ -186,9 +217,23 @@ async fn expired_authorization_code_is_refused() {
         "alice@example.com",
     )
     .await;
-    let (status, body) = redeem(&server, &client_id, param(&params, "code").unwrap(), &verifier).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
-    assert!(body["error_description"].as_str().unwrap().contains("expired"));
+    let (status, body) = redeem(
+        &server,
+        &client_id,
+        param(&params, "code").unwrap(),
+        &verifier,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("expired")
+    );
     server.stop().await;
 }
 
@@ -203,7 +248,11 @@ async fn refresh_token_reuse_revokes_the_family() {
         async move {
             token_request(
                 server,
-                &[("grant_type", "refresh_token"), ("client_id", &client_id), ("refresh_token", &token)],
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", &client_id),
+                    ("refresh_token", &token),
+                ],
             )
             .await
         }
@@ -215,10 +264,17 @@ async fn refresh_token_reuse_revokes_the_family() {
     assert_eq!(userinfo_status(&server, &second_access).await, 200);
 
     let (status, reuse) = refresh(tokens.refresh().to_owned()).await;
-    assert_eq!((status, reuse["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, reuse["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     let (status, _) = refresh(second_refresh).await;
     assert_eq!(status, 400, "the legitimate successor dies with the family");
-    assert_eq!(userinfo_status(&server, &second_access).await, 401, "and its access tokens");
+    assert_eq!(
+        userinfo_status(&server, &second_access).await,
+        401,
+        "and its access tokens"
+    );
     server.stop().await;
 }
 
@@ -237,7 +293,10 @@ async fn refresh_scope_can_narrow_but_not_widen() {
         ],
     )
     .await;
-    assert_eq!((status, wider["error"].as_str()), (400, Some("invalid_scope")));
+    assert_eq!(
+        (status, wider["error"].as_str()),
+        (400, Some("invalid_scope"))
+    );
     server.stop().await;
 }
 
@@ -268,7 +327,8 @@ async fn account_lockout_after_ten_distinct_wrong_passwords() {
     let server = TestServer::start().await;
     server.user("victim@example.com").await;
     for i in 0..10 {
-        let (status, html) = sign_in_status(&server, "victim@example.com", &format!("guess-{i}-xyz")).await;
+        let (status, html) =
+            sign_in_status(&server, "victim@example.com", &format!("guess-{i}-xyz")).await;
         assert_eq!(status, 401, "attempt {i}");
         assert!(html.contains("incorrect"));
     }
@@ -287,7 +347,10 @@ async fn repeating_the_same_wrong_password_does_not_lock() {
         assert_eq!(status, 401);
     }
     let (status, _) = sign_in_status(&server, "forgetful@example.com", PASSWORD).await;
-    assert_eq!(status, 303, "stale saved password must not lock the owner out");
+    assert_eq!(
+        status, 303,
+        "stale saved password must not lock the owner out"
+    );
     server.stop().await;
 }
 
@@ -298,14 +361,24 @@ async fn parallel_guesses_cannot_outrun_the_lockout_counter() {
     let attempts = (0..25)
         .map(|i| {
             let server = &server;
-            async move { sign_in_status(server, "target@example.com", &format!("parallel-{i}")).await.0 }
+            async move {
+                sign_in_status(server, "target@example.com", &format!("parallel-{i}"))
+                    .await
+                    .0
+            }
         })
         .collect();
     let statuses = crate::harness::join_all(attempts).await;
     let checked = statuses.iter().filter(|s| **s == 401).count();
-    assert!(checked <= 10, "{checked} guesses were checked: {statuses:?}");
+    assert!(
+        checked <= 10,
+        "{checked} guesses were checked: {statuses:?}"
+    );
     let (status, _) = sign_in_status(&server, "target@example.com", PASSWORD).await;
-    assert!(status == 403 || status == 429, "locked or throttled, got {status}");
+    assert!(
+        status == 403 || status == 429,
+        "locked or throttled, got {status}"
+    );
     server.stop().await;
 }
 
@@ -374,7 +447,10 @@ async fn pages_and_cookies_carry_security_attributes() {
         .unwrap();
     let headers = page.headers().clone();
     let csp = headers["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("'nonce-"), "{csp}");
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("'nonce-"),
+        "{csp}"
+    );
     assert!(!csp.contains("unsafe-inline"));
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["x-frame-options"], "DENY");
@@ -392,8 +468,14 @@ async fn pages_and_cookies_carry_security_attributes() {
         .map(|v| v.to_str().unwrap().to_owned())
         .find(|c| c.starts_with("portico_session_"))
         .expect("session cookie");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(!cookie.contains("Max-Age"), "not persistent without keep-me-signed-in: {cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Max-Age"),
+        "not persistent without keep-me-signed-in: {cookie}"
+    );
     server.stop().await;
 }
 
@@ -425,12 +507,25 @@ async fn tokens_of_one_tenant_are_worthless_at_another() {
         .send()
         .await
         .unwrap();
-    assert_eq!(refresh_at_other.status(), 401, "the client does not exist in the other tenant");
+    assert_eq!(
+        refresh_at_other.status(),
+        401,
+        "the client does not exist in the other tenant"
+    );
     // An id token is not an access token.
     assert_eq!(userinfo_status(&server, tokens.id_token()).await, 401);
-    let none = client.get(server.url("oidc/userinfo")).send().await.unwrap();
+    let none = client
+        .get(server.url("oidc/userinfo"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(none.status(), 401);
-    assert!(none.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+    assert!(
+        none.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
     server.stop().await;
 }
 
@@ -464,7 +559,11 @@ async fn logout_ends_the_session_and_checks_the_redirect() {
     assert_eq!(out.status(), 303);
     let location = out.headers()["location"].to_str().unwrap();
     assert_eq!(location, format!("{}?state=bye", server.redirect_uri()));
-    assert_eq!(userinfo_status(&server, tokens.access()).await, 401, "grants of the session end");
+    assert_eq!(
+        userinfo_status(&server, tokens.access()).await,
+        401,
+        "grants of the session end"
+    );
     let silent = browser
         .get(server.url("oauth2/v2.0/authorize"))
         .query(&[
@@ -490,11 +589,19 @@ async fn logout_without_proof_asks_the_user() {
     server.user("alice@example.com").await;
     let browser = browser();
     let tokens = spa_tokens(&server, &browser, "alice@example.com").await;
-    let page = browser.get(server.url("oauth2/v2.0/logout")).send().await.unwrap();
+    let page = browser
+        .get(server.url("oauth2/v2.0/logout"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("Sign out?"));
-    assert_eq!(userinfo_status(&server, tokens.access()).await, 200, "nothing ended yet");
+    assert_eq!(
+        userinfo_status(&server, tokens.access()).await,
+        200,
+        "nothing ended yet"
+    );
     let form = crate::harness::hidden_inputs(&html);
     let confirmed = browser
         .post(server.url("oauth2/v2.0/logout"))

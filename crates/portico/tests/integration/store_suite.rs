@@ -1,1 +1,428 @@
+//! The store contract, run against SQLite and PostgreSQL alike.
 
+use std::sync::Arc;
+
+use portico_core::StoreError;
+use portico_core::directory::{AppKind, Application, Tenant, TenantRef, User};
+use portico_core::ids::{ClientId, GrantId, SessionId, TenantId, UserId};
+use portico_core::store::{
+    AuthCodeRecord, CodeRedemption, KeyState, LockoutRecord, RefreshRedemption, RefreshTokenRecord,
+    SessionRecord, Store, StoredSigningKey,
+};
+use portico_keys::SigningAlgorithm;
+
+use crate::harness::{Backend, fresh_store, join_all};
+
+fn tenant(name: &str) -> Tenant {
+    Tenant {
+        id: TenantId::new_random(),
+        name: name.to_owned(),
+        signing_alg: SigningAlgorithm::Rs256,
+        created_at: 1_000,
+    }
+}
+
+fn key(tenant: TenantId, kid: &str, state: KeyState) -> StoredSigningKey {
+    StoredSigningKey {
+        tenant_id: tenant,
+        kid: kid.to_owned(),
+        alg: SigningAlgorithm::Rs256,
+        state,
+        public_jwk: "{}".to_owned(),
+        sealed_private: vec![1, 2, 3],
+        created_at: 1_000,
+        publish_until: None,
+    }
+}
+
+fn user(tenant: TenantId, email: &str) -> User {
+    User {
+        id: UserId::new_random(),
+        tenant_id: tenant,
+        email: email.to_owned(),
+        display_name: None,
+        password_hash: None,
+        enabled: true,
+        created_at: 1_000,
+    }
+}
+
+async fn setup(store: &dyn Store) -> (Tenant, User, Application) {
+    let t = tenant(&format!("t{}", uuid::Uuid::new_v4().simple()));
+    store
+        .create_tenant(
+            &t,
+            &[
+                key(t.id, "k1", KeyState::Current),
+                key(t.id, "k2", KeyState::Next),
+            ],
+        )
+        .await
+        .unwrap();
+    let u = user(t.id, "a@example.com");
+    store.create_user(&u).await.unwrap();
+    let app = Application {
+        client_id: ClientId::new_random(),
+        tenant_id: t.id,
+        name: "app".into(),
+        kind: AppKind::Spa,
+        secret_digest: None,
+        redirect_uris: vec!["https://app.example/cb".into()],
+        identifier_uri: Some("api://orders".into()),
+        created_at: 1_000,
+    };
+    store.create_application(&app).await.unwrap();
+    (t, u, app)
+}
+
+fn code(t: &Tenant, u: &User, app: &Application, digest: &str) -> AuthCodeRecord {
+    AuthCodeRecord {
+        code_digest: digest.to_owned(),
+        tenant_id: t.id,
+        client_id: app.client_id,
+        user_id: u.id,
+        grant_id: GrantId::new_random(),
+        session_id: SessionId::new_random(),
+        redirect_uri: "https://app.example/cb".into(),
+        scope: "openid".into(),
+        nonce: Some("n".into()),
+        code_challenge: None,
+        auth_time: 1_000,
+        expires_at: 1_060,
+    }
+}
+
+async fn directory_and_isolation(store: Arc<dyn Store>) {
+    let (t, u, app) = setup(store.as_ref()).await;
+    let by_name = store
+        .find_tenant(&TenantRef::Name(t.name.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_name.id, t.id);
+    assert!(
+        store
+            .find_tenant(&TenantRef::Id(t.id))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(matches!(
+        store
+            .create_tenant(
+                &Tenant {
+                    id: TenantId::new_random(),
+                    ..t.clone()
+                },
+                &[]
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.create_user(&user(t.id, "a@example.com")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let found = store
+        .find_application(t.id, app.client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.redirect_uris, app.redirect_uris);
+    assert!(
+        store
+            .find_application_by_identifier_uri(t.id, "api://orders")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .find_user_by_email(t.id, "a@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        u.id
+    );
+
+    // Another tenant sees none of it.
+    let (other, _, _) = setup(store.as_ref()).await;
+    assert!(
+        store
+            .find_application(other.id, app.client_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .find_application_by_identifier_uri(other.id, "api://orders")
+            .await
+            .unwrap()
+            .is_some_and(|a| a.tenant_id == other.id)
+    );
+    assert!(store.find_user(other.id, u.id).await.unwrap().is_none());
+    let c = code(&t, &u, &app, "code-iso");
+    store.create_authorization_code(&c).await.unwrap();
+    assert!(matches!(
+        store
+            .redeem_authorization_code(other.id, "code-iso", 1_001)
+            .await
+            .unwrap(),
+        CodeRedemption::Unknown
+    ));
+    assert!(!store.grant_is_active(other.id, c.grant_id).await.unwrap());
+    assert!(store.grant_is_active(t.id, c.grant_id).await.unwrap());
+}
+
+async fn codes_redeem_exactly_once(store: Arc<dyn Store>) {
+    let (t, u, app) = setup(store.as_ref()).await;
+    let c = code(&t, &u, &app, "code-race");
+    store.create_authorization_code(&c).await.unwrap();
+    let attempts = (0..8)
+        .map(|_| store.redeem_authorization_code(t.id, "code-race", 1_001))
+        .collect();
+    let results = join_all(attempts).await;
+    let redeemed = results
+        .iter()
+        .filter(|r| matches!(r, Ok(CodeRedemption::Redeemed(_))))
+        .count();
+    let replayed = results
+        .iter()
+        .filter(|r| matches!(r, Ok(CodeRedemption::Replayed(g)) if *g == c.grant_id))
+        .count();
+    assert_eq!((redeemed, replayed), (1, 7), "{results:?}");
+}
+
+async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
+    let (t, u, app) = setup(store.as_ref()).await;
+    let c = code(&t, &u, &app, "code-rt");
+    store.create_authorization_code(&c).await.unwrap();
+    store
+        .create_refresh_token(&RefreshTokenRecord {
+            token_digest: "rt-1".into(),
+            tenant_id: t.id,
+            grant_id: c.grant_id,
+            client_id: app.client_id,
+            user_id: u.id,
+            session_id: c.session_id,
+            scope: "openid offline_access".into(),
+            auth_time: 1_000,
+            issued_at: 1_000,
+            expires_at: 9_000,
+        })
+        .await
+        .unwrap();
+    let attempts = (0..6)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            async move {
+                store
+                    .rotate_refresh_token(t.id, "rt-1", &format!("rt-2-{i}"), 9_500, 1_010)
+                    .await
+            }
+        })
+        .collect();
+    let results = join_all(attempts).await;
+    let rotated = results
+        .iter()
+        .filter(|r| matches!(r, Ok(RefreshRedemption::Rotated(_))))
+        .count();
+    assert_eq!(
+        rotated, 1,
+        "exactly one concurrent rotation wins: {results:?}"
+    );
+    assert!(results.iter().all(|r| matches!(
+        r,
+        Ok(RefreshRedemption::Rotated(_) | RefreshRedemption::Reused(_))
+    )));
+    assert!(
+        matches!(store.rotate_refresh_token(t.id, "rt-1", "rt-x", 9_500, 1_020).await.unwrap(), RefreshRedemption::Reused(g) if g == c.grant_id)
+    );
+    assert!(matches!(
+        store
+            .rotate_refresh_token(t.id, "nope", "rt-y", 9_500, 1_020)
+            .await
+            .unwrap(),
+        RefreshRedemption::Invalid
+    ));
+    store.revoke_grant(t.id, c.grant_id, 1_030).await.unwrap();
+    assert!(!store.grant_is_active(t.id, c.grant_id).await.unwrap());
+    // A revoked grant's surviving token is dead too.
+    for i in 0..6 {
+        let r = store
+            .rotate_refresh_token(t.id, &format!("rt-2-{i}"), "rt-z", 9_500, 1_040)
+            .await
+            .unwrap();
+        assert!(matches!(r, RefreshRedemption::Invalid), "{r:?}");
+    }
+    // Expired tokens are invalid.
+    let c2 = code(&t, &u, &app, "code-rt2");
+    store.create_authorization_code(&c2).await.unwrap();
+    store
+        .create_refresh_token(&RefreshTokenRecord {
+            token_digest: "rt-old".into(),
+            tenant_id: t.id,
+            grant_id: c2.grant_id,
+            client_id: app.client_id,
+            user_id: u.id,
+            session_id: c2.session_id,
+            scope: "openid".into(),
+            auth_time: 1_000,
+            issued_at: 1_000,
+            expires_at: 1_100,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .rotate_refresh_token(t.id, "rt-old", "rt-new", 9_000, 1_200)
+            .await
+            .unwrap(),
+        RefreshRedemption::Invalid
+    ));
+}
+
+async fn lockout_compare_and_swap(store: Arc<dyn Store>) {
+    let (t, u, _) = setup(store.as_ref()).await;
+    let empty = store.lockout(t.id, u.id).await.unwrap();
+    assert_eq!(empty, LockoutRecord::default());
+    let first = LockoutRecord {
+        failures: 1,
+        recent_fingerprints: vec!["a".into()],
+        ..empty.clone()
+    };
+    store.save_lockout(t.id, u.id, &first).await.unwrap();
+    assert!(
+        matches!(
+            store.save_lockout(t.id, u.id, &first).await,
+            Err(StoreError::Contended)
+        ),
+        "stale version"
+    );
+    let stored = store.lockout(t.id, u.id).await.unwrap();
+    assert_eq!((stored.failures, stored.version), (1, 1));
+    let second = LockoutRecord {
+        failures: 2,
+        ..stored.clone()
+    };
+    let racers = (0..5)
+        .map(|_| store.save_lockout(t.id, u.id, &second))
+        .collect();
+    let results = join_all(racers).await;
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "one writer per version"
+    );
+}
+
+async fn sessions_and_key_rotation(store: Arc<dyn Store>) {
+    let (t, u, app) = setup(store.as_ref()).await;
+    let session = SessionRecord {
+        id: SessionId::new_random(),
+        secret_digest: format!("sd-{}", uuid::Uuid::new_v4()),
+        tenant_id: t.id,
+        user_id: u.id,
+        auth_time: 1_000,
+        expires_at: 2_000,
+        persistent: false,
+    };
+    store.create_session(&session).await.unwrap();
+    assert!(
+        store
+            .find_session(t.id, &session.secret_digest, 1_500)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .find_session(t.id, &session.secret_digest, 2_000)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    let mut c = code(&t, &u, &app, "code-sess");
+    c.session_id = session.id;
+    store.create_authorization_code(&c).await.unwrap();
+    store.end_session(t.id, session.id, 1_600).await.unwrap();
+    assert!(
+        store
+            .find_session(t.id, &session.secret_digest, 1_601)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        !store.grant_is_active(t.id, c.grant_id).await.unwrap(),
+        "ending a session revokes its grants"
+    );
+
+    store
+        .rotate_signing_keys(t.id, &key(t.id, "k3", KeyState::Next), 5_000, 2_000)
+        .await
+        .unwrap();
+    let states = |keys: Vec<StoredSigningKey>| {
+        let mut s: Vec<(String, KeyState)> = keys.into_iter().map(|k| (k.kid, k.state)).collect();
+        s.sort_by(|a, b| a.0.cmp(&b.0));
+        s
+    };
+    assert_eq!(
+        states(store.signing_keys(t.id).await.unwrap()),
+        vec![
+            ("k1".into(), KeyState::Retired),
+            ("k2".into(), KeyState::Current),
+            ("k3".into(), KeyState::Next)
+        ]
+    );
+    store
+        .rotate_signing_keys(t.id, &key(t.id, "k4", KeyState::Next), 7_000, 6_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        states(store.signing_keys(t.id).await.unwrap()),
+        vec![
+            ("k2".into(), KeyState::Retired),
+            ("k3".into(), KeyState::Current),
+            ("k4".into(), KeyState::Next)
+        ],
+        "k1's publication ended and it was deleted"
+    );
+    assert!(store.purge_expired(1_000_000).await.unwrap() > 0);
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (store, guard) = super::fresh_store(super::Backend::Sqlite).await.unwrap();
+                    super::$name(store).await;
+                    guard.cleanup().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some((store, guard)) = super::fresh_store(super::Backend::Postgres).await else { return };
+                    super::$name(store).await;
+                    guard.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    directory_and_isolation,
+    codes_redeem_exactly_once,
+    refresh_rotation_and_reuse,
+    lockout_compare_and_swap,
+    sessions_and_key_rotation,
+);

@@ -14,7 +14,8 @@ async fn post_token(server: &TestServer, form: &[(&str, &str)]) -> (u16, Value) 
         .unwrap();
     let status = response.status().as_u16();
     assert_eq!(
-        response.headers()["cache-control"], "no-store",
+        response.headers()["cache-control"],
+        "no-store",
         "token responses are never cached"
     );
     (status, response.json().await.unwrap())
@@ -28,7 +29,12 @@ async fn token_endpoint_errors_follow_rfc6749() {
     let (spa_id, _) = server.app(AppKind::Spa).await;
 
     let cases: Vec<(&str, Vec<(&str, &str)>, u16, &str)> = vec![
-        ("no grant_type", vec![("client_id", &spa_id)], 400, "invalid_request"),
+        (
+            "no grant_type",
+            vec![("client_id", &spa_id)],
+            400,
+            "invalid_request",
+        ),
         (
             "unknown grant_type",
             vec![("grant_type", "password"), ("client_id", &spa_id)],
@@ -58,13 +64,20 @@ async fn token_endpoint_errors_follow_rfc6749() {
         ),
         (
             "malformed client id",
-            vec![("grant_type", "client_credentials"), ("client_id", "not-a-guid")],
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", "not-a-guid"),
+            ],
             401,
             "invalid_client",
         ),
         (
             "confidential client without secret",
-            vec![("grant_type", "refresh_token"), ("client_id", &web_id), ("refresh_token", "x")],
+            vec![
+                ("grant_type", "refresh_token"),
+                ("client_id", &web_id),
+                ("refresh_token", "x"),
+            ],
             401,
             "invalid_client",
         ),
@@ -81,7 +94,11 @@ async fn token_endpoint_errors_follow_rfc6749() {
         ),
         (
             "public client using client_credentials",
-            vec![("grant_type", "client_credentials"), ("client_id", &spa_id), ("scope", "x/.default")],
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", &spa_id),
+                ("scope", "x/.default"),
+            ],
             400,
             "unauthorized_client",
         ),
@@ -126,13 +143,20 @@ async fn token_endpoint_errors_follow_rfc6749() {
         ),
         (
             "unknown refresh token",
-            vec![("grant_type", "refresh_token"), ("client_id", &spa_id), ("refresh_token", "nope")],
+            vec![
+                ("grant_type", "refresh_token"),
+                ("client_id", &spa_id),
+                ("refresh_token", "nope"),
+            ],
             400,
             "invalid_grant",
         ),
         (
             "repeated parameter",
-            vec![("grant_type", "refresh_token"), ("grant_type", "refresh_token")],
+            vec![
+                ("grant_type", "refresh_token"),
+                ("grant_type", "refresh_token"),
+            ],
             400,
             "invalid_request",
         ),
@@ -159,7 +183,10 @@ async fn token_endpoint_rejects_bad_transport() {
         .await
         .unwrap();
     assert_eq!(json.status(), 400);
-    assert_eq!(json.json::<Value>().await.unwrap()["error"], "invalid_request");
+    assert_eq!(
+        json.json::<Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
 
     let garbage = client
         .post(&url)
@@ -209,7 +236,10 @@ async fn client_secret_basic_works_for_client_credentials() {
     let response = reqwest::Client::new()
         .post(server.url("oauth2/v2.0/token"))
         .basic_auth(&daemon_id, secret.as_deref())
-        .form(&[("grant_type", "client_credentials"), ("scope", &format!("{daemon_id}/.default"))])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", &format!("{daemon_id}/.default")),
+        ])
         .send()
         .await
         .unwrap();
@@ -230,6 +260,10 @@ async fn client_secret_basic_works_for_client_credentials() {
         .send()
         .await
         .unwrap();
-    assert_eq!(both.status(), 400, "two client authentication methods at once");
+    assert_eq!(
+        both.status(),
+        400,
+        "two client authentication methods at once"
+    );
     server.stop().await;
 }
