@@ -97,18 +97,18 @@ impl KeyRing {
             .read()
             .ok()
             .and_then(|cache| cache.get(&tenant).cloned());
-        if let Some(keys) = &cached {
-            if now - keys.checked_at.load(Ordering::Relaxed) < self.reload_secs {
-                return Ok(Arc::clone(keys));
-            }
+        if let Some(keys) = &cached
+            && now - keys.checked_at.load(Ordering::Relaxed) < self.reload_secs
+        {
+            return Ok(Arc::clone(keys));
         }
         let rows = store.signing_keys(tenant).await?;
         let fingerprint = fingerprint(&rows, now);
-        if let Some(keys) = cached {
-            if keys.fingerprint == fingerprint {
-                keys.checked_at.store(now, Ordering::Relaxed);
-                return Ok(keys);
-            }
+        if let Some(keys) = cached
+            && keys.fingerprint == fingerprint
+        {
+            keys.checked_at.store(now, Ordering::Relaxed);
+            return Ok(keys);
         }
         let loaded = Arc::new(self.load(&rows, fingerprint, now)?);
         if let Ok(mut cache) = self.cache.write() {

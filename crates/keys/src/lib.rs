@@ -5,6 +5,8 @@
 //! key per token costs about two thirds of the throughput). Private keys leave this crate only
 //! sealed by a [`MasterKey`] (AES-256-GCM, bound to the key id).
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing))]
+
 mod algorithm;
 mod error;
 mod jwk;

@@ -266,12 +266,14 @@ async fn manage(portico: &Portico, command: Command) -> Result<Output> {
                 )
                 .await?;
             let client_id = created.application.client_id.to_string();
-            let mut json = json!({"client_id": client_id});
             let mut human = format!("created {kind} application {client_id}");
-            if let Some(secret) = created.client_secret {
-                human.push_str(&format!("\nclient secret (shown only now): {secret}"));
-                json["client_secret"] = secret.into();
-            }
+            let json = match created.client_secret {
+                Some(secret) => {
+                    human.push_str(&format!("\nclient secret (shown only now): {secret}"));
+                    json!({"client_id": client_id, "client_secret": secret})
+                }
+                None => json!({"client_id": client_id}),
+            };
             Output { json, human }
         }
         Command::User(UserCommand::Create {

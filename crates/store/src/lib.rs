@@ -35,10 +35,10 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
 }
 
 pub(crate) fn db_err(err: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &err {
-        if db.is_unique_violation() {
-            return StoreError::Conflict(conflict_subject(db.message()));
-        }
+    if let sqlx::Error::Database(db) = &err
+        && db.is_unique_violation()
+    {
+        return StoreError::Conflict(conflict_subject(db.message()));
     }
     StoreError::Backend(err.to_string())
 }

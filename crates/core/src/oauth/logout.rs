@@ -4,6 +4,21 @@ use crate::ids::ClientId;
 use crate::signin::ActiveSession;
 use crate::{CoreError, Portico};
 
+/// An RP-initiated logout request, as read from the wire.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogoutRequest<'a> {
+    /// `id_token_hint`.
+    pub id_token_hint: Option<&'a str>,
+    /// `client_id`.
+    pub client_id: Option<&'a str>,
+    /// `post_logout_redirect_uri`.
+    pub post_logout_redirect_uri: Option<&'a str>,
+    /// `state`, echoed to the redirect.
+    pub state: Option<&'a str>,
+    /// The user confirmed on Portico's own page (CSRF-checked by the caller).
+    pub confirmed: bool,
+}
+
 /// What RP-initiated logout leads to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogoutOutcome {
@@ -23,13 +38,16 @@ impl Portico {
     pub async fn logout(
         &self,
         tenant: &Tenant,
-        id_token_hint: Option<&str>,
-        client_id: Option<&str>,
-        post_logout_redirect_uri: Option<&str>,
-        state: Option<&str>,
+        request: LogoutRequest<'_>,
         session: Option<&ActiveSession>,
-        confirmed: bool,
     ) -> Result<LogoutOutcome, OAuthError> {
+        let LogoutRequest {
+            id_token_hint,
+            client_id,
+            post_logout_redirect_uri,
+            state,
+            confirmed,
+        } = request;
         let hint =
             match id_token_hint {
                 Some(token) => Some(self.verify_id_token_hint(tenant, token).await.map_err(

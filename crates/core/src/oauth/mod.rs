@@ -18,6 +18,6 @@ pub use bearer::UserInfo;
 pub use client_auth::{ClientAuthMethod, ClientCredentials};
 pub use error::{OAuthError, OAuthErrorCode};
 pub use grants::TokenRequest;
-pub use logout::LogoutOutcome;
+pub use logout::{LogoutOutcome, LogoutRequest};
 pub use pkce::verify_s256;
 pub use scope::Scope;

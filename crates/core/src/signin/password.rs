@@ -104,7 +104,7 @@ impl Portico {
         if let Some(until) = self.lockout.locked_until(&before, now) {
             return Err(SignInError::LockedOut { until });
         }
-        if before.recent_fingerprints.iter().any(|f| *f == fingerprint) {
+        if before.recent_fingerprints.contains(&fingerprint) {
             // This exact wrong password was already tried: answer without hashing again.
             return Err(SignInError::InvalidCredentials);
         }

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use portico_core::directory::TenantRef;
-use portico_core::oauth::LogoutOutcome;
+use portico_core::oauth::{LogoutOutcome, LogoutRequest};
 
 use super::authorize::current_session;
 use crate::AppState;
@@ -71,12 +71,14 @@ async fn logout(
         .portico
         .logout(
             &tenant,
-            hint.as_deref(),
-            client_id.as_deref(),
-            redirect.as_deref(),
-            logout_state.as_deref(),
+            LogoutRequest {
+                id_token_hint: hint.as_deref(),
+                client_id: client_id.as_deref(),
+                post_logout_redirect_uri: redirect.as_deref(),
+                state: logout_state.as_deref(),
+                confirmed,
+            },
             session.as_ref(),
-            confirmed,
         )
         .await;
     let signed_out = |jar: CookieJar| jar.add(pages::clear_session_cookie(&state, &tenant));
