@@ -1,1 +1,352 @@
-fn main() {}
+//! Portico load benchmark: `cargo run --release -p portico-bench`.
+//!
+//! Builds and starts a release Portico on a fresh SQLite data directory, then measures:
+//! client_credentials tokens/s with p50/p99 latency at several concurrencies (RS256 and ES256
+//! tenants), discovery and JWKS requests/s, idle RSS, and, in the same run, the raw signing
+//! rate of one core. The floor ratio is tokens/s ÷ (raw rate × cores the server used), where
+//! cores used = the server's CPU seconds ÷ wall seconds over the window (read from /proc), so
+//! the load generator sharing the machine does not distort it.
+
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+
+const WINDOW: Duration = Duration::from_secs(4);
+
+fn main() -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(run())
+}
+
+async fn run() -> Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    eprintln!("building release portico…");
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "portico",
+            "--bin",
+            "portico",
+        ])
+        .current_dir(&root)
+        .status()?;
+    if !status.success() {
+        bail!("cargo build failed");
+    }
+    let binary = root.join("target/release/portico");
+    let data = std::env::temp_dir().join(format!("portico-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let cli = |args: &[&str]| -> Result<serde_json::Value> {
+        let out = Command::new(&binary)
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--json")
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .output()?;
+        if !out.status.success() {
+            bail!("{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(serde_json::from_slice(&out.stdout)?)
+    };
+    let mut tenants = Vec::new();
+    for (name, alg) in [("bench-rs", "RS256"), ("bench-es", "ES256")] {
+        cli(&["tenant", "create", name, "--signing-alg", alg])?;
+        let app = cli(&[
+            "app", "create", "--tenant", name, "--name", "daemon", "--kind", "daemon",
+        ])?;
+        let id = app
+            .get("client_id")
+            .and_then(|v| v.as_str())
+            .context("client_id")?
+            .to_owned();
+        let secret = app
+            .get("client_secret")
+            .and_then(|v| v.as_str())
+            .context("secret")?
+            .to_owned();
+        tenants.push((name, alg, id, secret));
+    }
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut server = Server::start(&binary, &data, port)?;
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+    wait_ready(&http, &base).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle_rss_kb = server.rss_kb()?;
+
+    println!(
+        "# Portico benchmark ({} cores on this machine)\n",
+        num_cpus()
+    );
+    println!(
+        "idle RSS after start: {:.1} MB (target ≤ 20 MB)\n",
+        idle_rss_kb as f64 / 1024.0
+    );
+    let raw_rs = raw_sign_rate("RS256");
+    let raw_es = raw_sign_rate("ES256");
+    println!("raw signing rate, one core (aws-lc-rs): RS256 {raw_rs:.0}/s, ES256 {raw_es:.0}/s\n");
+
+    println!("| alg | concurrency | tokens/s | p50 ms | p99 ms | server cores | floor ratio |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (name, alg, id, secret) in &tenants {
+        let raw = if *alg == "RS256" { raw_rs } else { raw_es };
+        let url = format!("{base}/{name}/oauth2/v2.0/token");
+        let form = Arc::new(vec![
+            ("grant_type".to_owned(), "client_credentials".to_owned()),
+            ("client_id".to_owned(), id.clone()),
+            ("client_secret".to_owned(), secret.clone()),
+            ("scope".to_owned(), format!("{id}/.default")),
+        ]);
+        for concurrency in [1usize, 4, 16, 64] {
+            let request = {
+                let http = http.clone();
+                let url = url.clone();
+                let form = Arc::clone(&form);
+                move || {
+                    let http = http.clone();
+                    let url = url.clone();
+                    let form = Arc::clone(&form);
+                    async move { http.post(&url).form(form.as_slice()).send().await }
+                }
+            };
+            let result = load(&mut server, concurrency, request).await?;
+            println!(
+                "| {alg} | {concurrency} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                result.rate,
+                result.p50_ms,
+                result.p99_ms,
+                result.cores,
+                result.rate / (raw * result.cores.max(0.01))
+            );
+        }
+    }
+    println!();
+    println!("| endpoint | concurrency | requests/s | p50 ms | p99 ms |");
+    println!("|---|---:|---:|---:|---:|");
+    for (label, path) in [
+        (
+            "discovery",
+            "bench-rs/v2.0/.well-known/openid-configuration",
+        ),
+        ("jwks", "bench-rs/discovery/v2.0/keys"),
+    ] {
+        let url = format!("{base}/{path}");
+        let request = {
+            let http = http.clone();
+            move || {
+                let http = http.clone();
+                let url = url.clone();
+                async move { http.get(&url).send().await }
+            }
+        };
+        let result = load(&mut server, 16, request).await?;
+        println!(
+            "| {label} | 16 | {:.0} | {:.2} | {:.2} |",
+            result.rate, result.p50_ms, result.p99_ms
+        );
+    }
+    server.stop();
+    let _ = std::fs::remove_dir_all(&data);
+    Ok(())
+}
+
+struct LoadResult {
+    rate: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    cores: f64,
+}
+
+/// Runs `concurrency` closed-loop workers for the window; every response must be 200.
+async fn load<F, Fut>(server: &mut Server, concurrency: usize, request: F) -> Result<LoadResult>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = reqwest::Result<reqwest::Response>> + Send,
+{
+    // Warm-up: connections, caches.
+    for _ in 0..concurrency.max(8) {
+        let response = request().await?;
+        if !response.status().is_success() {
+            bail!("warm-up request failed: {}", response.status());
+        }
+        response.bytes().await?;
+    }
+    let cpu_before = server.cpu_seconds()?;
+    let started = Instant::now();
+    let deadline = started + WINDOW;
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let request = request.clone();
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                let response = request().await?;
+                let ok = response.status().is_success();
+                response.bytes().await?;
+                if !ok {
+                    bail!("request failed");
+                }
+                latencies.push(sent.elapsed());
+            }
+            Ok::<_, anyhow::Error>(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for worker in workers {
+        latencies.extend(worker.await??);
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = server.cpu_seconds()? - cpu_before;
+    latencies.sort();
+    let pick = |q: f64| {
+        let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
+        latencies
+            .get(index)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    Ok(LoadResult {
+        rate: latencies.len() as f64 / wall,
+        p50_ms: pick(0.50),
+        p99_ms: pick(0.99),
+        cores: cpu / wall,
+    })
+}
+
+/// Signatures per second of one thread over a JWS-sized input, with a cached key pair.
+fn raw_sign_rate(alg: &str) -> f64 {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _, RsaKeyPair};
+    let message = vec![b'x'; 600];
+    let rng = SystemRandom::new();
+    let started = Instant::now();
+    let mut count = 0u64;
+    match alg {
+        "RS256" => {
+            let Ok(pair) = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048) else {
+                return 0.0;
+            };
+            let mut sig = vec![0u8; pair.public_modulus_len()];
+            while started.elapsed() < Duration::from_secs(2) {
+                let _ = pair.sign(&signature::RSA_PKCS1_SHA256, &rng, &message, &mut sig);
+                count += 1;
+            }
+        }
+        _ => {
+            let Ok(doc) =
+                EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            else {
+                return 0.0;
+            };
+            let Ok(pair) =
+                EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, doc.as_ref())
+            else {
+                return 0.0;
+            };
+            let _ = pair.public_key();
+            while started.elapsed() < Duration::from_secs(2) {
+                let _ = pair.sign(&rng, &message);
+                count += 1;
+            }
+        }
+    }
+    count as f64 / started.elapsed().as_secs_f64()
+}
+
+struct Server {
+    child: Child,
+}
+
+impl Server {
+    fn start(binary: &Path, data: &PathBuf, port: u16) -> Result<Self> {
+        let child = Command::new(binary)
+            .arg("--data-dir")
+            .arg(data)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        Ok(Self { child })
+    }
+
+    fn stat_field(&self, index: usize) -> Result<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        // Fields after the parenthesised command name.
+        let rest = stat
+            .rsplit_once(')')
+            .map(|(_, r)| r)
+            .context("stat format")?;
+        rest.split_whitespace()
+            .nth(index)
+            .context("stat field")?
+            .parse()
+            .context("stat number")
+    }
+
+    fn cpu_seconds(&self) -> Result<f64> {
+        // utime and stime are fields 14 and 15 (1-based), i.e. 11 and 12 after the name.
+        let ticks = self.stat_field(11)? + self.stat_field(12)?;
+        Ok(ticks as f64 / 100.0)
+    }
+
+    fn rss_kb(&self) -> Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .context("VmRSS")?
+            .parse()
+            .context("VmRSS number")
+    }
+
+    fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+async fn wait_ready(http: &reqwest::Client, base: &str) -> Result<()> {
+    for _ in 0..200 {
+        if http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("server did not become ready")
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}

@@ -10,6 +10,7 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+pub mod cache;
 pub mod clock;
 pub mod directory;
 pub mod error;

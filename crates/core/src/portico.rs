@@ -5,14 +5,17 @@ use std::sync::{Arc, RwLock};
 
 use portico_keys::MasterKey;
 
+use crate::cache::TtlCache;
 use crate::clock::{Clock, UnixTime};
-use crate::directory::{Tenant, TenantRef};
+use crate::directory::{Application, Tenant, TenantRef};
+use crate::ids::{ClientId, TenantId};
 use crate::keyring::KeyRing;
 use crate::lockout::LockoutPolicy;
 use crate::password::PasswordHasher;
 use crate::ratelimit::RateLimits;
 use crate::settings::Settings;
 use crate::store::Store;
+use crate::{CoreError, StoreError};
 
 /// The domain services, shared by all front doors (cheap to clone behind an `Arc`).
 #[derive(Debug)]
@@ -37,7 +40,14 @@ pub struct Portico {
     form_key: aws_lc_rs::hmac::Key,
     /// Tenants never change id or name, so found tenants are cached for good.
     tenants: RwLock<HashMap<TenantRef, Tenant>>,
+    /// Applications by client id (every token request reads one or two).
+    applications: TtlCache<(TenantId, ClientId), Option<Application>>,
+    /// Client ids by Application ID URI.
+    identifier_uris: TtlCache<(TenantId, String), Option<ClientId>>,
 }
+
+/// How long another node's change to an application may take to show here.
+const APPLICATION_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Portico {
     /// Assembles the services.
@@ -68,6 +78,8 @@ impl Portico {
             fingerprint_key,
             form_key,
             tenants: RwLock::new(HashMap::new()),
+            applications: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),
+            identifier_uris: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),
         }
     }
 
@@ -97,6 +109,57 @@ impl Portico {
         };
         !binding.is_empty()
             && aws_lc_rs::hmac::verify(&self.form_key, binding.as_bytes(), &tag).is_ok()
+    }
+
+    /// An application of this tenant by client id (cached for a few seconds).
+    pub async fn application(
+        &self,
+        tenant: TenantId,
+        client_id: ClientId,
+    ) -> Result<Option<Application>, StoreError> {
+        let key = (tenant, client_id);
+        if let Some(found) = self.applications.get(&key) {
+            return Ok(found);
+        }
+        let found = self.store.find_application(tenant, client_id).await?;
+        self.applications.put(key, found.clone());
+        Ok(found)
+    }
+
+    /// An application of this tenant by Application ID URI (cached for a few seconds).
+    pub async fn application_by_identifier_uri(
+        &self,
+        tenant: TenantId,
+        identifier_uri: &str,
+    ) -> Result<Option<Application>, CoreError> {
+        let key = (tenant, identifier_uri.to_owned());
+        let client_id = match self.identifier_uris.get(&key) {
+            Some(client_id) => client_id,
+            None => {
+                let found = self
+                    .store
+                    .find_application_by_identifier_uri(tenant, identifier_uri)
+                    .await?;
+                let client_id = found.as_ref().map(|app| app.client_id);
+                self.identifier_uris.put(key, client_id);
+                if let Some(app) = found {
+                    self.applications
+                        .put((tenant, app.client_id), Some(app.clone()));
+                    return Ok(Some(app));
+                }
+                client_id
+            }
+        };
+        match client_id {
+            Some(client_id) => Ok(self.application(tenant, client_id).await?),
+            None => Ok(None),
+        }
+    }
+
+    /// Forgets cached applications after a write on this node.
+    pub(crate) fn applications_changed(&self) {
+        self.applications.clear();
+        self.identifier_uris.clear();
     }
 
     pub(crate) fn tenant_cache_get(&self, tenant: &TenantRef) -> Option<Tenant> {

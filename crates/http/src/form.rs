@@ -49,3 +49,26 @@ impl Params {
         ))
     }
 }
+
+#[cfg(test)]
+mod properties {
+    #![allow(clippy::unwrap_used)]
+    use proptest::prelude::*;
+
+    use super::Params;
+
+    proptest! {
+        /// Arbitrary bytes parse or fail cleanly; encoded pairs come back exactly, and a repeated
+        /// name is always an error.
+        #[test]
+        fn parse_is_total_and_faithful(bytes in proptest::collection::vec(any::<u8>(), 0..512),
+                                       name in "[a-z_]{1,12}", value in ".{1,40}") {
+            let _ = Params::parse(&bytes);
+            let encoded = serde_urlencoded::to_string([(&name, &value)]).unwrap();
+            let parsed = Params::parse(encoded.as_bytes()).unwrap();
+            prop_assert_eq!(parsed.get(&name).unwrap(), Some(value.clone()));
+            let twice = format!("{encoded}&{encoded}");
+            prop_assert!(Params::parse(twice.as_bytes()).unwrap().get(&name).is_err());
+        }
+    }
+}

@@ -6,7 +6,7 @@
 mod admin;
 mod client_ip;
 mod error;
-mod form;
+pub mod form;
 mod middleware;
 mod oidc;
 mod ops;

@@ -122,3 +122,29 @@ mod tests {
         assert!(MasterKey::from_base64("not base64 at all!").is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    #![allow(clippy::unwrap_used)]
+    use proptest::prelude::*;
+
+    use super::MasterKey;
+
+    proptest! {
+        /// Sealing round-trips; any other blob (truncated, flipped, random) fails cleanly.
+        #[test]
+        fn open_rejects_everything_but_what_was_sealed(plain in proptest::collection::vec(any::<u8>(), 0..256),
+                                                       junk in proptest::collection::vec(any::<u8>(), 0..300),
+                                                       flip in any::<usize>()) {
+            let key = MasterKey::from_bytes(&[7u8; 32]).unwrap();
+            let sealed = key.seal("ctx", &plain).unwrap();
+            prop_assert_eq!(key.open("ctx", &sealed).unwrap(), plain);
+            let _ = key.open("ctx", &junk);
+            let mut tampered = sealed.clone();
+            let i = flip % tampered.len();
+            tampered[i] ^= 0x01;
+            prop_assert!(key.open("ctx", &tampered).is_err());
+            prop_assert!(key.open("ctx", &sealed[..sealed.len() - 1]).is_err());
+        }
+    }
+}

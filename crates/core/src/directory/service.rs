@@ -143,6 +143,7 @@ impl Portico {
             created_at: self.now(),
         };
         self.store.create_application(&application).await?;
+        self.applications_changed();
         Ok(CreatedApplication {
             application,
             client_secret,

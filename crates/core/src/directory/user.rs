@@ -72,3 +72,22 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::Email;
+
+    proptest! {
+        /// Normalisation is idempotent and never yields whitespace or a missing `@`.
+        #[test]
+        fn email_parse_is_idempotent(input in ".{0,300}") {
+            if let Ok(email) = Email::parse(&input) {
+                prop_assert_eq!(Email::parse(email.as_str()).ok(), Some(email.clone()));
+                prop_assert!(email.as_str().contains('@'));
+                prop_assert!(!email.as_str().chars().any(char::is_whitespace));
+            }
+        }
+    }
+}

@@ -159,8 +159,7 @@ impl Portico {
             .parse()
             .map_err(|_| no_redirect("The client_id is not a valid application id."))?;
         let app = self
-            .store
-            .find_application(tenant.id, client_id)
+            .application(tenant.id, client_id)
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "application lookup failed");

@@ -70,8 +70,7 @@ impl Portico {
             .parse()
             .map_err(|_| OAuthError::invalid_client())?;
         let app = self
-            .store
-            .find_application(tenant.id, client_id)
+            .application(tenant.id, client_id)
             .await
             .map_err(crate::CoreError::from)?
             .ok_or_else(OAuthError::invalid_client)?;

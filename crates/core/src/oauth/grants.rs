@@ -324,19 +324,13 @@ impl Portico {
         tenant: &Tenant,
         name: &str,
     ) -> Result<Option<Application>, OAuthError> {
-        if let Some(found) = self
-            .store
-            .find_application_by_identifier_uri(tenant.id, name)
-            .await
-            .map_err(CoreError::from)?
-        {
+        if let Some(found) = self.application_by_identifier_uri(tenant.id, name).await? {
             return Ok(Some(found));
         }
         let bare = name.strip_prefix("api://").unwrap_or(name);
         match bare.parse::<ClientId>() {
             Ok(client_id) => Ok(self
-                .store
-                .find_application(tenant.id, client_id)
+                .application(tenant.id, client_id)
                 .await
                 .map_err(CoreError::from)?),
             Err(_) => Ok(None),

@@ -80,8 +80,7 @@ impl Portico {
                     .parse()
                     .map_err(|_| OAuthError::invalid_request("client_id is not valid"))?;
                 let app = self
-                    .store
-                    .find_application(tenant.id, client)
+                    .application(tenant.id, client)
                     .await
                     .map_err(CoreError::from)?
                     .ok_or_else(|| OAuthError::invalid_request("unknown client"))?;

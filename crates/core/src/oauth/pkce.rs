@@ -44,3 +44,26 @@ mod tests {
         assert!(!verify_s256("short", challenge));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Only the verifier whose digest is the challenge verifies.
+        #[test]
+        fn s256_accepts_only_the_matching_verifier(verifier in "[A-Za-z0-9._~-]{43,128}", other in "[A-Za-z0-9._~-]{43,128}") {
+            let challenge = crate::secret::sha256_b64(verifier.as_bytes());
+            prop_assert!(challenge_is_well_formed(&challenge));
+            prop_assert!(verify_s256(&verifier, &challenge));
+            prop_assert_eq!(verify_s256(&other, &challenge), other == verifier);
+        }
+
+        #[test]
+        fn arbitrary_input_never_panics(verifier in ".{0,200}", challenge in ".{0,100}") {
+            let _ = verify_s256(&verifier, &challenge);
+        }
+    }
+}

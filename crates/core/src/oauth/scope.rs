@@ -70,3 +70,22 @@ mod tests {
         assert!(Scope::parse("openid").unwrap().is_subset_of(&scope));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::Scope;
+
+    proptest! {
+        /// Any input either fails cleanly or parses to tokens that re-parse to themselves.
+        #[test]
+        fn parse_never_panics_and_round_trips(input in ".{0,300}") {
+            if let Ok(scope) = Scope::parse(&input) {
+                let wire = scope.to_wire();
+                prop_assert_eq!(Scope::parse(&wire).ok(), Some(scope.clone()));
+                prop_assert!(scope.iter().all(|t| !t.is_empty() && !t.contains(' ')));
+            }
+        }
+    }
+}
