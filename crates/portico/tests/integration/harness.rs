@@ -89,6 +89,8 @@ impl StoreGuard {
 /// A running Portico with one tenant.
 pub struct TestServer {
     pub base: String,
+    /// The master key (base64url), to inspect what is stored encrypted.
+    pub master_key: String,
     pub tenant: Tenant,
     pub server: RunningServer,
     guard: StoreGuard,
@@ -112,20 +114,35 @@ impl TestServer {
         alg: SigningAlgorithm,
         configure: impl FnOnce(&mut portico_core::Settings),
     ) -> Option<Self> {
+        Self::start_serving(
+            backend,
+            alg,
+            configure,
+            ServeOptions {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                public_url: None,
+                tls: None,
+                trusted_proxies: Vec::new(),
+            },
+        )
+        .await
+    }
+
+    pub async fn start_serving(
+        backend: Backend,
+        alg: SigningAlgorithm,
+        configure: impl FnOnce(&mut portico_core::Settings),
+        options: ServeOptions,
+    ) -> Option<Self> {
         let (store, guard) = fresh_store(backend).await?;
-        let (master, _) = MasterKey::generate().unwrap();
-        let options = ServeOptions {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            public_url: None,
-            tls: None,
-            trusted_proxies: Vec::new(),
-        };
+        let (master, master_key) = MasterKey::generate().unwrap();
         let server = server::spawn(store, master, options, configure, std::future::pending())
             .await
             .unwrap();
         let tenant = server.portico.create_tenant("contoso", alg).await.unwrap();
         Some(Self {
             base: server.public_url.clone(),
+            master_key,
             tenant,
             server,
             guard,

@@ -16,6 +16,7 @@ mod browser;
 mod cli;
 mod discovery;
 mod harness;
+mod https;
 mod oidc_client;
 mod security;
 mod store_suite;
