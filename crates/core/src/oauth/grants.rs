@@ -1,7 +1,7 @@
 use super::client_auth::ClientAuthMethod;
 use super::{ClientCredentials, OAuthError, OAuthErrorCode, Scope};
-use crate::directory::{Application, Tenant};
-use crate::ids::ClientId;
+use crate::directory::{Application, Tenant, User};
+use crate::ids::{ClientId, GrantId, UserId};
 use crate::secret::{digest_secret, random_token};
 use crate::store::{CodeRedemption, RefreshRedemption, RefreshTokenRecord};
 use crate::tokens::{AppGrant, IssuedTokens, UserGrant};
@@ -89,14 +89,9 @@ impl Portico {
             CodeRedemption::Redeemed(record) => record,
             CodeRedemption::Replayed(grant) => {
                 // RFC 6749 §4.1.2: a replayed code revokes what it granted.
-                self.store
-                    .revoke_grant(tenant.id, grant, now)
-                    .await
-                    .map_err(CoreError::from)?;
-                tracing::warn!(tenant.id = %tenant.id, grant.id = %grant, "authorization code replayed; grant revoked");
-                return Err(OAuthError::invalid_grant(
-                    "the authorization code was already used",
-                ));
+                return Err(self
+                    .revoke_and_refuse(tenant, grant, "the authorization code was already used")
+                    .await);
             }
             CodeRedemption::Unknown => {
                 return Err(OAuthError::invalid_grant(
@@ -105,13 +100,13 @@ impl Portico {
             }
         };
         if record.client_id != app.client_id {
-            self.store
-                .revoke_grant(tenant.id, record.grant_id, now)
-                .await
-                .map_err(CoreError::from)?;
-            return Err(OAuthError::invalid_grant(
-                "the authorization code was issued to another client",
-            ));
+            return Err(self
+                .revoke_and_refuse(
+                    tenant,
+                    record.grant_id,
+                    "the authorization code was issued to another client",
+                )
+                .await);
         }
         if record.expires_at < now {
             return Err(OAuthError::invalid_grant(
@@ -141,13 +136,7 @@ impl Portico {
             }
             (None, None) => {}
         }
-        let user = self
-            .store
-            .find_user(tenant.id, record.user_id)
-            .await
-            .map_err(CoreError::from)?
-            .filter(|user| user.enabled)
-            .ok_or_else(|| OAuthError::invalid_grant("the user can no longer sign in"))?;
+        let user = self.grant_user(tenant, record.user_id).await?;
         let scope = Scope::parse(&record.scope)?;
         let refresh_token = if scope.contains("offline_access") {
             let token = random_token()?;
@@ -213,14 +202,9 @@ impl Portico {
             RefreshRedemption::Rotated(record) => record,
             RefreshRedemption::Reused(grant) => {
                 // RFC 9700 §4.14.2: reuse of a rotated token means it leaked; end the family.
-                self.store
-                    .revoke_grant(tenant.id, grant, now)
-                    .await
-                    .map_err(CoreError::from)?;
-                tracing::warn!(tenant.id = %tenant.id, grant.id = %grant, "refresh token reused; grant revoked");
-                return Err(OAuthError::invalid_grant(
-                    "the refresh token was already used",
-                ));
+                return Err(self
+                    .revoke_and_refuse(tenant, grant, "the refresh token was already used")
+                    .await);
             }
             RefreshRedemption::Invalid => {
                 return Err(OAuthError::invalid_grant(
@@ -229,13 +213,13 @@ impl Portico {
             }
         };
         if record.client_id != app.client_id {
-            self.store
-                .revoke_grant(tenant.id, record.grant_id, now)
-                .await
-                .map_err(CoreError::from)?;
-            return Err(OAuthError::invalid_grant(
-                "the refresh token was issued to another client",
-            ));
+            return Err(self
+                .revoke_and_refuse(
+                    tenant,
+                    record.grant_id,
+                    "the refresh token was issued to another client",
+                )
+                .await);
         }
         let granted = Scope::parse(&record.scope)?;
         let scope = match request.scope.as_deref().filter(|s| !s.is_empty()) {
@@ -251,13 +235,7 @@ impl Portico {
             }
             None => granted,
         };
-        let user = self
-            .store
-            .find_user(tenant.id, record.user_id)
-            .await
-            .map_err(CoreError::from)?
-            .filter(|user| user.enabled)
-            .ok_or_else(|| OAuthError::invalid_grant("the user can no longer sign in"))?;
+        let user = self.grant_user(tenant, record.user_id).await?;
         Ok(self
             .issue_user_tokens(UserGrant {
                 tenant,
@@ -316,6 +294,25 @@ impl Portico {
                 scope: scope.to_owned(),
             })
             .await?)
+    }
+
+    /// Revokes a grant whose code or token was misused, and says why the request fails.
+    async fn revoke_and_refuse(&self, tenant: &Tenant, grant: GrantId, reason: &str) -> OAuthError {
+        tracing::warn!(tenant.id = %tenant.id, grant.id = %grant, reason, "grant revoked");
+        match self.store.revoke_grant(tenant.id, grant, self.now()).await {
+            Ok(()) => OAuthError::invalid_grant(reason),
+            Err(err) => CoreError::from(err).into(),
+        }
+    }
+
+    /// The user a grant was made for, if they may still sign in.
+    async fn grant_user(&self, tenant: &Tenant, user: UserId) -> Result<User, OAuthError> {
+        self.store
+            .find_user(tenant.id, user)
+            .await
+            .map_err(CoreError::from)?
+            .filter(|user| user.enabled)
+            .ok_or_else(|| OAuthError::invalid_grant("the user can no longer sign in"))
     }
 
     /// A resource named by Application ID URI, client id, or `api://{client id}`.

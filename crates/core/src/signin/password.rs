@@ -131,33 +131,38 @@ impl Portico {
         fingerprint: &str,
         now: UnixTime,
     ) -> Result<LockoutRecord, SignInError> {
+        self.update_lockout(tenant, user, |before| {
+            if self.lockout.locked_until(before, now).is_some() {
+                before.clone()
+            } else {
+                self.lockout.after_failure(before, fingerprint, now)
+            }
+        })
+        .await
+    }
+
+    async fn clear_attempts(&self, tenant: &Tenant, user: UserId) -> Result<(), SignInError> {
+        self.update_lockout(tenant, user, |before| self.lockout.after_success(before))
+            .await
+            .map(drop)
+    }
+
+    /// Applies `change` to the user's lockout record with compare-and-swap, retrying when a
+    /// parallel attempt wrote first. Returns the record as it was before the change.
+    async fn update_lockout(
+        &self,
+        tenant: &Tenant,
+        user: UserId,
+        change: impl Fn(&LockoutRecord) -> LockoutRecord,
+    ) -> Result<LockoutRecord, SignInError> {
         for _ in 0..CAS_ATTEMPTS {
             let before = self.store.lockout(tenant.id, user).await?;
-            if self.lockout.locked_until(&before, now).is_some() {
-                return Ok(before);
-            }
-            let after = self.lockout.after_failure(&before, fingerprint, now);
+            let after = change(&before);
             if after == before {
                 return Ok(before);
             }
             match self.store.save_lockout(tenant.id, user, &after).await {
                 Ok(()) => return Ok(before),
-                Err(StoreError::Contended) => continue,
-                Err(err) => return Err(err.into()),
-            }
-        }
-        Err(SignInError::Core(CoreError::Busy))
-    }
-
-    async fn clear_attempts(&self, tenant: &Tenant, user: UserId) -> Result<(), SignInError> {
-        for _ in 0..CAS_ATTEMPTS {
-            let before = self.store.lockout(tenant.id, user).await?;
-            let after = self.lockout.after_success(&before);
-            if after == before {
-                return Ok(());
-            }
-            match self.store.save_lockout(tenant.id, user, &after).await {
-                Ok(()) => return Ok(()),
                 Err(StoreError::Contended) => continue,
                 Err(err) => return Err(err.into()),
             }

@@ -319,6 +319,26 @@ pub fn pkce() -> (String, String) {
     (verifier.secret().clone(), challenge.as_str().to_owned())
 }
 
+/// GETs a plain code-flow authorization request for `client_id` (a web app, no PKCE) in
+/// `browser`: the sign-in page when there is no session.
+pub async fn sign_in_page(
+    server: &TestServer,
+    browser: &reqwest::Client,
+    client_id: &str,
+) -> reqwest::Response {
+    browser
+        .get(server.url("oauth2/v2.0/authorize"))
+        .query(&[
+            ("client_id", client_id),
+            ("response_type", "code"),
+            ("redirect_uri", &server.redirect_uri()),
+            ("scope", "openid"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Runs the authorization request in `browser` up to a code: GET authorize, sign in.
 /// Returns the redirect's parameters.
 pub async fn authorize_and_sign_in(

@@ -92,17 +92,7 @@ async fn serves_https_with_an_https_issuer_and_secure_cookies() {
     assert_eq!(token.status(), 200);
 
     let (web, _) = server.app(AppKind::Web).await;
-    let page = client
-        .get(server.url("oauth2/v2.0/authorize"))
-        .query(&[
-            ("client_id", web.as_str()),
-            ("response_type", "code"),
-            ("redirect_uri", &server.redirect_uri()),
-            ("scope", "openid"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let page = crate::harness::sign_in_page(&server, &client, &web).await;
     let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.contains("Secure"), "{cookie}");
 

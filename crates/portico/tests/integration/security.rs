@@ -303,17 +303,8 @@ async fn refresh_scope_can_narrow_but_not_widen() {
 async fn sign_in_status(server: &TestServer, email: &str, password: &str) -> (u16, String) {
     let (client_id, _) = server.app(AppKind::Web).await;
     let browser = browser();
-    let page = browser
-        .get(server.url("oauth2/v2.0/authorize"))
-        .query(&[
-            ("client_id", client_id.as_str()),
-            ("response_type", "code"),
-            ("redirect_uri", &server.redirect_uri()),
-            ("scope", "openid"),
-        ])
-        .send()
+    let page = crate::harness::sign_in_page(server, &browser, &client_id)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -388,17 +379,8 @@ async fn sign_in_form_without_csrf_token_is_refused() {
     server.user("alice@example.com").await;
     let (client_id, _) = server.app(AppKind::Web).await;
     let browser = browser();
-    let page = browser
-        .get(server.url("oauth2/v2.0/authorize"))
-        .query(&[
-            ("client_id", client_id.as_str()),
-            ("response_type", "code"),
-            ("redirect_uri", &server.redirect_uri()),
-            ("scope", "openid"),
-        ])
-        .send()
+    let page = crate::harness::sign_in_page(&server, &browser, &client_id)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -434,17 +416,7 @@ async fn pages_and_cookies_carry_security_attributes() {
     server.user("alice@example.com").await;
     let (client_id, _) = server.app(AppKind::Web).await;
     let browser = browser();
-    let page = browser
-        .get(server.url("oauth2/v2.0/authorize"))
-        .query(&[
-            ("client_id", client_id.as_str()),
-            ("response_type", "code"),
-            ("redirect_uri", &server.redirect_uri()),
-            ("scope", "openid"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let page = crate::harness::sign_in_page(&server, &browser, &client_id).await;
     let headers = page.headers().clone();
     let csp = headers["content-security-policy"].to_str().unwrap();
     assert!(
