@@ -20,6 +20,7 @@ use axum::routing::{get, post};
 use portico_core::Portico;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
 
 pub use admin::openapi_document;
 
@@ -88,6 +89,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::track_metrics))
+        // Per-request spans and events at DEBUG: free at the default INFO level.
+        .layer(TraceLayer::new_for_http())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         .with_state(state)

@@ -114,7 +114,7 @@ async fn logout(
                 StatusCode::OK,
                 "logout_confirm.html",
                 minijinja::context! {
-                    action => format!("/{}/oauth2/v2.0/logout", tenant.name),
+                    action => format!("{}/{}/oauth2/v2.0/logout", state.portico.settings.public_url, tenant.id),
                     csrf_token,
                     hidden,
                     nonce => nonce.clone(),

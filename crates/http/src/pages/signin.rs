@@ -46,7 +46,7 @@ pub(crate) fn page(
         page.status.unwrap_or(StatusCode::OK),
         "signin.html",
         minijinja::context! {
-            action => format!("/{}/signin", tenant.name),
+            action => format!("{}/{}/signin", state.portico.settings.public_url, tenant.id),
             csrf_token,
             hidden,
             email,
