@@ -293,3 +293,28 @@ async fn sso_session_makes_second_authorize_silent() {
     }
     server.stop().await;
 }
+
+/// `login_hint` prefills the email field (and moves focus to the password).
+#[tokio::test]
+async fn login_hint_prefills_the_email() {
+    let server = TestServer::start().await;
+    let (web, _) = server.app(AppKind::Web).await;
+    let html = browser()
+        .get(server.url("oauth2/v2.0/authorize"))
+        .query(&[
+            ("client_id", web.as_str()),
+            ("redirect_uri", &server.redirect_uri()),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("login_hint", "hinted@example.com"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"value="hinted@example.com""#), "{html}");
+    assert!(html.contains(r#"autocomplete="current-password" required autofocus"#));
+    server.stop().await;
+}
