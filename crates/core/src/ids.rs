@@ -56,3 +56,11 @@ guid_id!(
     /// access tokens). Revoking it revokes all of them.
     GrantId
 );
+guid_id!(
+    /// A one-time passcode challenge.
+    OtpChallengeId
+);
+guid_id!(
+    /// A queued outbound message.
+    OutboxId
+);

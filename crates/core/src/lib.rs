@@ -18,6 +18,8 @@ pub mod ids;
 pub mod keyring;
 pub mod lockout;
 pub mod oauth;
+pub mod otp;
+pub mod outbox;
 pub mod password;
 pub mod portico;
 pub mod ratelimit;

@@ -38,6 +38,8 @@ pub struct Portico {
     pub(crate) fingerprint_key: aws_lc_rs::hmac::Key,
     /// Keys CSRF form tokens.
     form_key: aws_lc_rs::hmac::Key,
+    /// Keys one-time passcode digests.
+    pub(crate) otp_key: aws_lc_rs::hmac::Key,
     /// Tenants never change id or name, so found tenants are cached for good.
     tenants: RwLock<HashMap<TenantRef, Tenant>>,
     /// Applications by client id (every token request reads one or two).
@@ -65,6 +67,10 @@ impl Portico {
             aws_lc_rs::hmac::HMAC_SHA256,
             &master.derive("portico/form-token/v1"),
         );
+        let otp_key = aws_lc_rs::hmac::Key::new(
+            aws_lc_rs::hmac::HMAC_SHA256,
+            &master.derive("portico/otp/v1"),
+        );
         let keys = KeyRing::new(Arc::new(master), settings.key_reload_secs);
         let passwords = PasswordHasher::new(settings.password_hash_concurrency);
         Self {
@@ -77,6 +83,7 @@ impl Portico {
             lockout: LockoutPolicy::default(),
             fingerprint_key,
             form_key,
+            otp_key,
             tenants: RwLock::new(HashMap::new()),
             applications: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),
             identifier_uris: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),

@@ -22,6 +22,8 @@ pub struct Settings {
     pub key_reload_secs: i64,
     /// Concurrent password hashes (the blocking pool's bound).
     pub password_hash_concurrency: usize,
+    /// One-time passcode limits.
+    pub otp: crate::otp::OtpPolicy,
 }
 
 impl Settings {
@@ -39,6 +41,7 @@ impl Settings {
             password_hash_concurrency: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
+            otp: crate::otp::OtpPolicy::default(),
         }
     }
 }

@@ -13,7 +13,9 @@ use portico_keys::SigningAlgorithm;
 use crate::StoreError;
 use crate::clock::UnixTime;
 use crate::directory::{Application, Tenant, TenantRef, User};
-use crate::ids::{ClientId, GrantId, SessionId, TenantId, UserId};
+use crate::ids::{ClientId, GrantId, OtpChallengeId, OutboxId, SessionId, TenantId, UserId};
+use crate::otp::{OtpPurpose, OtpSendStats};
+use crate::outbox::OutboxRecord;
 
 /// Lifecycle state of a signing key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +181,38 @@ pub struct LockoutRecord {
     pub version: i64,
 }
 
+/// A one-time passcode challenge as stored.
+#[derive(Debug, Clone)]
+pub struct OtpChallengeRecord {
+    /// Id (handed to the front door; the code goes to the person).
+    pub id: OtpChallengeId,
+    /// Tenant.
+    pub tenant_id: TenantId,
+    /// What the code is for.
+    pub purpose: OtpPurpose,
+    /// Normalised email or phone number.
+    pub subject: String,
+    /// Keyed digest of the code.
+    pub code_digest: String,
+    /// Issue time.
+    pub created_at: UnixTime,
+    /// Expiry.
+    pub expires_at: UnixTime,
+}
+
+/// A counted try against a live challenge.
+#[derive(Debug, Clone)]
+pub struct OtpAttempt {
+    /// What the code is for.
+    pub purpose: OtpPurpose,
+    /// Keyed digest of the code.
+    pub code_digest: String,
+    /// Tries so far, including this one.
+    pub attempts: u32,
+    /// Expiry.
+    pub expires_at: UnixTime,
+}
+
 /// Storage for everything Portico keeps.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
@@ -299,6 +333,57 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Deletes spent or expired codes, refresh tokens and sessions, and grants with nothing left
     /// to revoke. Returns how many rows went.
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError>;
+
+    /// Issues a code in one transaction: earlier live codes for the same tenant, purpose and
+    /// subject are spent, the challenge is stored, and its message is queued.
+    async fn create_otp_challenge(
+        &self,
+        challenge: &OtpChallengeRecord,
+        message: &OutboxRecord,
+    ) -> Result<(), StoreError>;
+    /// How many codes went to `subject` for `purpose` since `since`.
+    async fn otp_send_stats(
+        &self,
+        tenant: TenantId,
+        purpose: OtpPurpose,
+        subject: &str,
+        since: UnixTime,
+    ) -> Result<OtpSendStats, StoreError>;
+    /// Counts one try against a live (unspent) challenge and returns it; `None` if there is no
+    /// live challenge with this id in this tenant.
+    async fn attempt_otp(
+        &self,
+        tenant: TenantId,
+        challenge: OtpChallengeId,
+        now: UnixTime,
+    ) -> Result<Option<OtpAttempt>, StoreError>;
+    /// Spends a challenge; `false` if it was already spent.
+    async fn consume_otp(
+        &self,
+        tenant: TenantId,
+        challenge: OtpChallengeId,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Queues a message on its own (no challenge).
+    async fn enqueue_message(&self, message: &OutboxRecord) -> Result<(), StoreError>;
+    /// Claims up to `limit` messages due at `now` for delivery, hiding them from other workers
+    /// until `lease_until`, and counts the attempt. The outbox serves all tenants.
+    async fn claim_outbox(
+        &self,
+        now: UnixTime,
+        lease_until: UnixTime,
+        limit: u32,
+    ) -> Result<Vec<OutboxRecord>, StoreError>;
+    /// Marks a message delivered.
+    async fn outbox_delivered(&self, id: OutboxId, now: UnixTime) -> Result<(), StoreError>;
+    /// Records a failed delivery; the message is due again at `retry_at`.
+    async fn outbox_failed(
+        &self,
+        id: OutboxId,
+        retry_at: UnixTime,
+        error: &str,
+    ) -> Result<(), StoreError>;
 
     /// Records an admin API token (by digest).
     async fn create_admin_token(&self, digest: &str, now: UnixTime) -> Result<(), StoreError>;

@@ -83,6 +83,20 @@ pub struct ServeArgs {
     /// A reverse proxy whose X-Forwarded-For is trusted (repeatable).
     #[arg(long = "trusted-proxy")]
     pub trusted_proxies: Vec<IpAddr>,
+    /// Mail delivery: smtp://host:port, smtps://user:pass@host:port, or file:///dir
+    /// (default: .eml files in DATA_DIR/outbox/mail).
+    #[arg(long, env = "PORTICO_MAIL_URL")]
+    pub mail_url: Option<String>,
+    /// SMS delivery: an https:// JSON webhook, or file:///dir (default: DATA_DIR/outbox/sms).
+    #[arg(long, env = "PORTICO_SMS_URL")]
+    pub sms_url: Option<String>,
+    /// Sender of mail.
+    #[arg(
+        long,
+        env = "PORTICO_MAIL_FROM",
+        default_value = "Portico <no-reply@localhost>"
+    )]
+    pub mail_from: String,
 }
 
 /// Tenant commands.
@@ -192,11 +206,32 @@ async fn serve(
     data_dir: &DataDir,
     args: ServeArgs,
 ) -> Result<()> {
+    let outbox_dir = |kind: &str| -> Result<String> {
+        let dir = data_dir.join("outbox").join(kind);
+        std::fs::create_dir_all(&dir)?;
+        let dir = dir.canonicalize()?;
+        Ok(url::Url::from_directory_path(&dir)
+            .map_err(|()| anyhow::anyhow!("{} is not an absolute path", dir.display()))?
+            .to_string())
+    };
+    let mail_url = match args.mail_url {
+        Some(url) => url,
+        None => outbox_dir("mail")?,
+    };
+    let sms_url = match args.sms_url {
+        Some(url) => url,
+        None => outbox_dir("sms")?,
+    };
     let options = ServeOptions {
         listen: args.listen,
         public_url: args.public_url,
         tls: args.tls_cert.zip(args.tls_key),
         trusted_proxies: args.trusted_proxies,
+        delivery: Some(server::DeliveryOptions {
+            mail_url,
+            sms_url,
+            mail_from: args.mail_from,
+        }),
     };
     let running =
         server::spawn(store, master, options, |_| {}, server::termination_signal()).await?;

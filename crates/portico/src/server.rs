@@ -30,6 +30,19 @@ pub struct ServeOptions {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Reverse proxies whose `X-Forwarded-For` is trusted.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Outbox delivery (mail and SMS); `None` leaves messages queued.
+    pub delivery: Option<DeliveryOptions>,
+}
+
+/// Where queued messages go.
+#[derive(Debug, Clone)]
+pub struct DeliveryOptions {
+    /// `smtp://`, `smtps://` or `file:///dir`.
+    pub mail_url: String,
+    /// `https://` webhook or `file:///dir`.
+    pub sms_url: String,
+    /// Sender of mail, e.g. `Contoso <no-reply@contoso.example>`.
+    pub mail_from: String,
 }
 
 /// A running server.
@@ -118,7 +131,20 @@ pub async fn spawn(
             () = shutdown => {}
         }
     };
-    let housekeeping = tokio::spawn(housekeeping(Arc::clone(&portico)));
+    let mut background = vec![tokio::spawn(housekeeping(Arc::clone(&portico)))];
+    if let Some(delivery) = &options.delivery {
+        let worker = portico_delivery::Worker::new(
+            Arc::clone(&portico.store),
+            Arc::clone(&portico.clock),
+            portico_delivery::MailTransport::from_url(&delivery.mail_url)?,
+            portico_delivery::SmsTransport::from_url(&delivery.sms_url)?,
+            delivery.mail_from.parse().with_context(|| {
+                format!("--mail-from {:?} is not a mailbox", delivery.mail_from)
+            })?,
+        );
+        background.push(tokio::spawn(worker.run()));
+    }
+    let stop_background = move || background.iter().for_each(JoinHandle::abort);
     let task = match &options.tls {
         Some((cert, key)) => {
             let config = crate::tls::server_config(cert, key)?;
@@ -127,13 +153,13 @@ pub async fn spawn(
                 let result = axum::serve(listener, app)
                     .with_graceful_shutdown(stop)
                     .await;
-                housekeeping.abort();
+                stop_background();
                 result.context("server failed")
             })
         }
         None => tokio::spawn(async move {
             let result = axum::serve(tcp, app).with_graceful_shutdown(stop).await;
-            housekeeping.abort();
+            stop_background();
             result.context("server failed")
         }),
     };

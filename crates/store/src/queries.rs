@@ -5,10 +5,12 @@ use async_trait::async_trait;
 use portico_core::StoreError;
 use portico_core::clock::UnixTime;
 use portico_core::directory::{Application, Tenant, TenantRef, User};
-use portico_core::ids::{ClientId, GrantId, SessionId, TenantId, UserId};
+use portico_core::ids::{ClientId, GrantId, OtpChallengeId, OutboxId, SessionId, TenantId, UserId};
+use portico_core::otp::{OtpPurpose, OtpSendStats};
+use portico_core::outbox::{Channel, OutboxRecord};
 use portico_core::store::{
-    AuthCodeRecord, CodeRedemption, KeyState, LockoutRecord, RefreshRedemption, RefreshTokenRecord,
-    SessionRecord, Store, StoredSigningKey,
+    AuthCodeRecord, CodeRedemption, KeyState, LockoutRecord, OtpAttempt, OtpChallengeRecord,
+    RefreshRedemption, RefreshTokenRecord, SessionRecord, Store, StoredSigningKey,
 };
 use sqlx::Row as _;
 
@@ -85,6 +87,26 @@ macro_rules! sql_store {
                     expires_at: row.try_get("expires_at").map_err(db_err)?,
                     persistent: row.try_get("persistent").map_err(db_err)?,
                 })
+            }
+
+            async fn insert_outbox<'c, E>(executor: E, message: &OutboxRecord) -> Result<(), StoreError>
+            where
+                E: sqlx::Executor<'c, Database = <$row as sqlx::Row>::Database>,
+            {
+                sqlx::query(
+                    "INSERT INTO outbox (id, tenant_id, channel, recipient, payload, created_at, attempts, next_attempt_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
+                )
+                .bind(message.id.to_string())
+                .bind(message.tenant_id.map(|t| t.to_string()))
+                .bind(message.channel.as_str())
+                .bind(&message.recipient)
+                .bind(&message.payload)
+                .bind(message.created_at)
+                .execute(executor)
+                .await
+                .map_err(db_err)?;
+                Ok(())
             }
 
             fn signing_key(row: &$row) -> Result<StoredSigningKey, StoreError> {
@@ -697,6 +719,8 @@ macro_rules! sql_store {
                     "DELETE FROM authorization_codes WHERE expires_at < $1",
                     "DELETE FROM refresh_tokens WHERE expires_at < $1",
                     "DELETE FROM sessions WHERE expires_at < $1 OR ended_at < $1",
+                    "DELETE FROM otp_challenges WHERE expires_at < $1",
+                    "DELETE FROM outbox WHERE delivered_at < $1",
                     "DELETE FROM grants WHERE created_at < $1 AND NOT EXISTS \
                      (SELECT 1 FROM refresh_tokens r WHERE r.tenant_id = grants.tenant_id AND r.grant_id = grants.id) \
                      AND NOT EXISTS (SELECT 1 FROM authorization_codes c WHERE c.tenant_id = grants.tenant_id AND c.grant_id = grants.id)",
@@ -710,6 +734,173 @@ macro_rules! sql_store {
                 }
                 tx.commit().await.map_err(db_err)?;
                 Ok(purged)
+            }
+
+            async fn create_otp_challenge(
+                &self,
+                challenge: &OtpChallengeRecord,
+                message: &OutboxRecord,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                sqlx::query(
+                    "UPDATE otp_challenges SET consumed_at = $4 \
+                     WHERE tenant_id = $1 AND purpose = $2 AND subject = $3 AND consumed_at IS NULL",
+                )
+                .bind(challenge.tenant_id.to_string())
+                .bind(challenge.purpose.as_str())
+                .bind(&challenge.subject)
+                .bind(challenge.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                sqlx::query(
+                    "INSERT INTO otp_challenges (tenant_id, id, purpose, subject, code_digest, attempts, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, 0, $6, $7)",
+                )
+                .bind(challenge.tenant_id.to_string())
+                .bind(challenge.id.to_string())
+                .bind(challenge.purpose.as_str())
+                .bind(&challenge.subject)
+                .bind(&challenge.code_digest)
+                .bind(challenge.created_at)
+                .bind(challenge.expires_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                Self::insert_outbox(&mut *tx, message).await?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn otp_send_stats(
+                &self,
+                tenant: TenantId,
+                purpose: OtpPurpose,
+                subject: &str,
+                since: UnixTime,
+            ) -> Result<OtpSendStats, StoreError> {
+                let row = sqlx::query(
+                    "SELECT COUNT(*) AS sent, MAX(created_at) AS newest, MIN(created_at) AS oldest FROM otp_challenges \
+                     WHERE tenant_id = $1 AND purpose = $2 AND subject = $3 AND created_at > $4",
+                )
+                .bind(tenant.to_string())
+                .bind(purpose.as_str())
+                .bind(subject)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(OtpSendStats {
+                    sent_last_hour: to_u32(row.try_get("sent").map_err(db_err)?),
+                    last_sent_at: row.try_get("newest").map_err(db_err)?,
+                    oldest_in_hour: row.try_get("oldest").map_err(db_err)?,
+                })
+            }
+
+            async fn attempt_otp(
+                &self,
+                tenant: TenantId,
+                challenge: OtpChallengeId,
+                _now: UnixTime,
+            ) -> Result<Option<OtpAttempt>, StoreError> {
+                let row = sqlx::query(
+                    "UPDATE otp_challenges SET attempts = attempts + 1 \
+                     WHERE tenant_id = $1 AND id = $2 AND consumed_at IS NULL \
+                     RETURNING purpose, code_digest, attempts, expires_at",
+                )
+                .bind(tenant.to_string())
+                .bind(challenge.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                let Some(row) = row else { return Ok(None) };
+                Ok(Some(OtpAttempt {
+                    purpose: parse(&row.try_get::<String, _>("purpose").map_err(db_err)?, "purpose")?,
+                    code_digest: row.try_get("code_digest").map_err(db_err)?,
+                    attempts: to_u32(row.try_get("attempts").map_err(db_err)?),
+                    expires_at: row.try_get("expires_at").map_err(db_err)?,
+                }))
+            }
+
+            async fn consume_otp(
+                &self,
+                tenant: TenantId,
+                challenge: OtpChallengeId,
+                now: UnixTime,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE otp_challenges SET consumed_at = $3 WHERE tenant_id = $1 AND id = $2 AND consumed_at IS NULL",
+                )
+                .bind(tenant.to_string())
+                .bind(challenge.to_string())
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn enqueue_message(&self, message: &OutboxRecord) -> Result<(), StoreError> {
+                let mut conn = self.pool.acquire().await.map_err(db_err)?;
+                Self::insert_outbox(&mut *conn, message).await
+            }
+
+            async fn claim_outbox(
+                &self,
+                now: UnixTime,
+                lease_until: UnixTime,
+                limit: u32,
+            ) -> Result<Vec<OutboxRecord>, StoreError> {
+                // The outer `next_attempt_at <= $1` is re-checked on the locked row, so two
+                // workers (or nodes) never claim the same message.
+                let rows = sqlx::query(
+                    "UPDATE outbox SET next_attempt_at = $2, attempts = attempts + 1 \
+                     WHERE delivered_at IS NULL AND next_attempt_at <= $1 AND id IN \
+                     (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
+                      ORDER BY next_attempt_at LIMIT $3) \
+                     RETURNING id, tenant_id, channel, recipient, payload, created_at, attempts",
+                )
+                .bind(now)
+                .bind(lease_until)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.iter()
+                    .map(|row| {
+                        let tenant: Option<String> = row.try_get("tenant_id").map_err(db_err)?;
+                        Ok(OutboxRecord {
+                            id: parse(&row.try_get::<String, _>("id").map_err(db_err)?, "id")?,
+                            tenant_id: tenant.map(|t| parse(&t, "tenant_id")).transpose()?,
+                            channel: Channel::parse(&row.try_get::<String, _>("channel").map_err(db_err)?)
+                                .ok_or_else(|| StoreError::Backend("unreadable channel".into()))?,
+                            recipient: row.try_get("recipient").map_err(db_err)?,
+                            payload: row.try_get("payload").map_err(db_err)?,
+                            created_at: row.try_get("created_at").map_err(db_err)?,
+                            attempts: to_u32(row.try_get("attempts").map_err(db_err)?),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn outbox_delivered(&self, id: OutboxId, now: UnixTime) -> Result<(), StoreError> {
+                sqlx::query("UPDATE outbox SET delivered_at = $2, last_error = NULL WHERE id = $1")
+                    .bind(id.to_string())
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn outbox_failed(&self, id: OutboxId, retry_at: UnixTime, error: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE outbox SET next_attempt_at = $2, last_error = $3 WHERE id = $1 AND delivered_at IS NULL")
+                    .bind(id.to_string())
+                    .bind(retry_at)
+                    .bind(error)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
             }
 
             async fn create_admin_token(&self, digest: &str, now: UnixTime) -> Result<(), StoreError> {

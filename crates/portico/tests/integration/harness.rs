@@ -123,6 +123,7 @@ impl TestServer {
                 public_url: None,
                 tls: None,
                 trusted_proxies: Vec::new(),
+                delivery: None,
             },
         )
         .await

@@ -42,6 +42,7 @@ async fn https_server(cert: &TestCert) -> TestServer {
             public_url: None,
             tls: Some((cert.cert_path.clone(), cert.key_path.clone())),
             trusted_proxies: Vec::new(),
+            delivery: None,
         },
     )
     .await
@@ -170,6 +171,7 @@ async fn public_url_fixes_the_issuer() {
             public_url: Some("https://id.example.com/".to_owned()),
             tls: None,
             trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+            delivery: None,
         },
     )
     .await

@@ -18,6 +18,7 @@ mod discovery;
 mod harness;
 mod https;
 mod oidc_client;
+mod otp_delivery;
 mod security;
 mod store_suite;
 mod token_errors;

@@ -4,7 +4,11 @@ use std::sync::Arc;
 
 use portico_core::StoreError;
 use portico_core::directory::{AppKind, Application, Tenant, TenantRef, User};
+use portico_core::ids::OtpChallengeId;
 use portico_core::ids::{ClientId, GrantId, SessionId, TenantId, UserId};
+use portico_core::otp::OtpPurpose;
+use portico_core::outbox::{Channel, OutboundMessage};
+use portico_core::store::OtpChallengeRecord;
 use portico_core::store::{
     AuthCodeRecord, CodeRedemption, KeyState, LockoutRecord, RefreshRedemption, RefreshTokenRecord,
     SessionRecord, Store, StoredSigningKey,
@@ -394,6 +398,148 @@ async fn sessions_and_key_rotation(store: Arc<dyn Store>) {
     assert!(store.purge_expired(1_000_000).await.unwrap() > 0);
 }
 
+fn challenge(t: &Tenant, subject: &str, created_at: i64) -> OtpChallengeRecord {
+    OtpChallengeRecord {
+        id: OtpChallengeId::new_random(),
+        tenant_id: t.id,
+        purpose: OtpPurpose::SignIn,
+        subject: subject.to_owned(),
+        code_digest: "digest".into(),
+        created_at,
+        expires_at: created_at + 600,
+    }
+}
+
+fn mail(to: &str, t: &Tenant, now: i64) -> portico_core::outbox::OutboxRecord {
+    OutboundMessage {
+        channel: Channel::Mail,
+        to: to.to_owned(),
+        subject: "Your code".into(),
+        text: "12345678".into(),
+        html: None,
+    }
+    .into_record(Some(t.id), now)
+    .unwrap()
+}
+
+async fn otp_challenges_and_outbox(store: Arc<dyn Store>) {
+    let (t, _, _) = setup(store.as_ref()).await;
+    let first = challenge(&t, "a@example.com", 1_000);
+    store
+        .create_otp_challenge(&first, &mail("a@example.com", &t, 1_000))
+        .await
+        .unwrap();
+    let second = challenge(&t, "a@example.com", 1_040);
+    store
+        .create_otp_challenge(&second, &mail("a@example.com", &t, 1_040))
+        .await
+        .unwrap();
+    let stats = store
+        .otp_send_stats(t.id, OtpPurpose::SignIn, "a@example.com", 900)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            stats.sent_last_hour,
+            stats.last_sent_at,
+            stats.oldest_in_hour
+        ),
+        (2, Some(1_040), Some(1_000))
+    );
+    assert!(
+        store
+            .attempt_otp(t.id, first.id, 1_050)
+            .await
+            .unwrap()
+            .is_none(),
+        "a new code replaces the old"
+    );
+    let (other, _, _) = setup(store.as_ref()).await;
+    assert!(
+        store
+            .attempt_otp(other.id, second.id, 1_050)
+            .await
+            .unwrap()
+            .is_none(),
+        "tenant isolation"
+    );
+    let tries = (0..6)
+        .map(|_| store.attempt_otp(t.id, second.id, 1_050))
+        .collect();
+    let mut counts: Vec<u32> = join_all(tries)
+        .await
+        .into_iter()
+        .map(|a| a.unwrap().unwrap().attempts)
+        .collect();
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        vec![1, 2, 3, 4, 5, 6],
+        "every try is counted exactly once"
+    );
+    assert!(store.consume_otp(t.id, second.id, 1_060).await.unwrap());
+    assert!(
+        !store.consume_otp(t.id, second.id, 1_061).await.unwrap(),
+        "spent once"
+    );
+    assert!(
+        store
+            .attempt_otp(t.id, second.id, 1_062)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Outbox: both messages are due; parallel claimers split them without overlap.
+    let claims = (0..4)
+        .map(|_| store.claim_outbox(2_000, 2_060, 10))
+        .collect();
+    let claimed: Vec<_> = join_all(claims)
+        .await
+        .into_iter()
+        .flat_map(|c| c.unwrap())
+        .collect();
+    let mine: Vec<_> = claimed
+        .iter()
+        .filter(|m| m.tenant_id == Some(t.id))
+        .collect();
+    assert_eq!(mine.len(), 2, "{claimed:?}");
+    assert!(
+        mine.iter()
+            .all(|m| m.attempts == 1 && m.channel == Channel::Mail)
+    );
+    assert!(
+        store
+            .claim_outbox(2_010, 2_070, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| m.tenant_id != Some(t.id)),
+        "leased"
+    );
+    store.outbox_delivered(mine[0].id, 2_020).await.unwrap();
+    store
+        .outbox_failed(mine[1].id, 3_000, "smtp down")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_outbox(2_100, 2_160, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| m.tenant_id != Some(t.id))
+    );
+    let retried = store.claim_outbox(3_000, 3_060, 10).await.unwrap();
+    let retried: Vec<_> = retried
+        .iter()
+        .filter(|m| m.tenant_id == Some(t.id))
+        .collect();
+    assert_eq!(retried.len(), 1);
+    assert_eq!((retried[0].id, retried[0].attempts), (mine[1].id, 2));
+    assert_eq!(retried[0].message().unwrap().text, "12345678");
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -425,4 +571,5 @@ on_both_backends!(
     refresh_rotation_and_reuse,
     lockout_compare_and_swap,
     sessions_and_key_rotation,
+    otp_challenges_and_outbox,
 );

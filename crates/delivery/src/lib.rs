@@ -1,0 +1,42 @@
+//! Delivery of queued messages. The domain writes messages to the outbox (in the same
+//! transaction as whatever they announce); the [`Worker`] claims due messages, sends them
+//! through the configured transports, and reschedules failures with backoff. Delivery is
+//! at-least-once: a crash between sending and recording can send a message twice, never zero
+//! times.
+
+mod mail;
+mod sms;
+mod worker;
+
+pub use mail::MailTransport;
+pub use sms::SmsTransport;
+pub use worker::Worker;
+
+/// Why a transport could not be set up or a message not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// The transport URL is not one Portico understands.
+    #[error("unsupported {what} URL {url:?}: {hint}")]
+    BadUrl {
+        /// mail or sms.
+        what: &'static str,
+        /// The URL.
+        url: String,
+        /// What would work.
+        hint: &'static str,
+    },
+    /// The message itself is unusable (bad address): retrying will not help.
+    #[error("undeliverable: {0}")]
+    Permanent(String),
+    /// The transport failed (server down, refused): try again later.
+    #[error("delivery failed: {0}")]
+    Transient(String),
+}
+
+/// Reads a `file:///DIR` URL into a directory path.
+fn file_dir(url: &str) -> Option<std::path::PathBuf> {
+    url::Url::parse(url)
+        .ok()
+        .filter(|u| u.scheme() == "file")
+        .and_then(|u| u.to_file_path().ok())
+}

@@ -1,0 +1,433 @@
+//! One-time codes and their durable delivery: .eml files, and SMTP to a real server (Python's
+//! aiosmtpd), including a server that is down at first.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use portico::server::{DeliveryOptions, ServeOptions};
+use portico_core::clock::ManualClock;
+use portico_core::ids::OtpChallengeId;
+use portico_core::otp::{OtpCheck, OtpPurpose, OtpSendError};
+use portico_core::outbox::{Channel, OutboundMessage};
+use portico_delivery::{MailTransport, SmsTransport, Worker};
+use portico_keys::SigningAlgorithm;
+
+use crate::harness::{Backend, TestServer};
+
+fn code_mail(to: &str) -> impl FnOnce(&str) -> OutboundMessage {
+    let to = to.to_owned();
+    move |code| OutboundMessage {
+        channel: Channel::Mail,
+        to,
+        subject: "Your Contoso code".into(),
+        text: format!("Your code is {code}. It expires in 10 minutes."),
+        html: Some(format!("<p>Your code is <strong>{code}</strong>.</p>")),
+    }
+}
+
+async fn server_with_outbox(
+    dir: &Path,
+    configure: impl FnOnce(&mut portico_core::Settings),
+) -> TestServer {
+    let url = |kind: &str| {
+        url::Url::from_directory_path(dir.join(kind))
+            .unwrap()
+            .to_string()
+    };
+    TestServer::start_serving(
+        Backend::Sqlite,
+        SigningAlgorithm::Rs256,
+        configure,
+        ServeOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            public_url: None,
+            tls: None,
+            trusted_proxies: Vec::new(),
+            delivery: Some(DeliveryOptions {
+                mail_url: url("mail"),
+                sms_url: url("sms"),
+                mail_from: "Contoso <no-reply@contoso.example>".into(),
+            }),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// Waits for the worker to write a file into `dir`; returns its contents.
+async fn next_file(dir: &Path, extension: &str) -> String {
+    for _ in 0..200 {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            let found = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|e| e == extension));
+            if let Some(path) = found {
+                let text = std::fs::read_to_string(&path).unwrap();
+                std::fs::remove_file(&path).unwrap();
+                return text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("nothing delivered to {}", dir.display());
+}
+
+/// The 8-digit code in a delivered message.
+fn code_in(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 8)
+        .expect("an 8-digit code")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn codes_arrive_as_eml_files_and_obey_their_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |s| s.otp.resend_interval_secs = 0).await;
+    let portico = server.portico();
+    let tenant = &server.tenant;
+    let mail_dir = dir.path().join("mail");
+
+    let challenge = portico
+        .issue_otp(
+            tenant,
+            OtpPurpose::SignIn,
+            "alice@example.com",
+            code_mail("alice@example.com"),
+        )
+        .await
+        .unwrap();
+    let eml = next_file(&mail_dir, "eml").await;
+    assert!(eml.contains("To: alice@example.com"), "{eml}");
+    assert!(eml.contains("From: Contoso <no-reply@contoso.example>"));
+    assert!(eml.contains("Subject: Your Contoso code"));
+    assert!(eml.contains("multipart/alternative"));
+    let code = code_in(&eml);
+
+    assert_eq!(
+        portico
+            .check_otp(tenant, challenge, OtpPurpose::PasswordReset, &code)
+            .await
+            .unwrap(),
+        OtpCheck::Unknown,
+        "a code for one purpose never satisfies another"
+    );
+    let wrong = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
+    assert_eq!(
+        portico
+            .check_otp(tenant, challenge, OtpPurpose::SignIn, wrong)
+            .await
+            .unwrap(),
+        OtpCheck::Wrong { attempts_left: 3 }
+    );
+    assert_eq!(
+        portico
+            .check_otp(tenant, challenge, OtpPurpose::SignIn, &code)
+            .await
+            .unwrap(),
+        OtpCheck::Valid
+    );
+    assert_eq!(
+        portico
+            .check_otp(tenant, challenge, OtpPurpose::SignIn, &code)
+            .await
+            .unwrap(),
+        OtpCheck::Unknown,
+        "single use"
+    );
+
+    // Five wrong tries kill a code, even for the right one afterwards.
+    let challenge = portico
+        .issue_otp(
+            tenant,
+            OtpPurpose::SignIn,
+            "bob@example.com",
+            code_mail("bob@example.com"),
+        )
+        .await
+        .unwrap();
+    let code = code_in(&next_file(&mail_dir, "eml").await);
+    let wrong = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
+    for left in (1..=4).rev() {
+        assert_eq!(
+            portico
+                .check_otp(tenant, challenge, OtpPurpose::SignIn, wrong)
+                .await
+                .unwrap(),
+            OtpCheck::Wrong {
+                attempts_left: left
+            }
+        );
+    }
+    assert_eq!(
+        portico
+            .check_otp(tenant, challenge, OtpPurpose::SignIn, wrong)
+            .await
+            .unwrap(),
+        OtpCheck::Exhausted
+    );
+    assert_eq!(
+        portico
+            .check_otp(tenant, challenge, OtpPurpose::SignIn, &code)
+            .await
+            .unwrap(),
+        OtpCheck::Exhausted
+    );
+
+    // A new code invalidates the previous one.
+    let old = portico
+        .issue_otp(
+            tenant,
+            OtpPurpose::SignIn,
+            "carol@example.com",
+            code_mail("carol@example.com"),
+        )
+        .await
+        .unwrap();
+    let old_code = code_in(&next_file(&mail_dir, "eml").await);
+    let new = portico
+        .issue_otp(
+            tenant,
+            OtpPurpose::SignIn,
+            "carol@example.com",
+            code_mail("carol@example.com"),
+        )
+        .await
+        .unwrap();
+    let new_code = code_in(&next_file(&mail_dir, "eml").await);
+    assert_eq!(
+        portico
+            .check_otp(tenant, old, OtpPurpose::SignIn, &old_code)
+            .await
+            .unwrap(),
+        OtpCheck::Unknown
+    );
+    assert_eq!(
+        portico
+            .check_otp(tenant, new, OtpPurpose::SignIn, &new_code)
+            .await
+            .unwrap(),
+        OtpCheck::Valid
+    );
+    assert_eq!(
+        portico
+            .check_otp(
+                tenant,
+                OtpChallengeId::new_random(),
+                OtpPurpose::SignIn,
+                "12345678"
+            )
+            .await
+            .unwrap(),
+        OtpCheck::Unknown
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn resends_are_throttled_and_codes_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |s| s.otp.lifetime_secs = -1).await;
+    let portico = server.portico();
+    let tenant = &server.tenant;
+    let challenge = portico
+        .issue_otp(
+            tenant,
+            OtpPurpose::SignUp,
+            "dave@example.com",
+            code_mail("dave@example.com"),
+        )
+        .await
+        .unwrap();
+    let code = code_in(&next_file(&dir.path().join("mail"), "eml").await);
+    assert_eq!(
+        portico
+            .check_otp(tenant, challenge, OtpPurpose::SignUp, &code)
+            .await
+            .unwrap(),
+        OtpCheck::Expired
+    );
+    let again = portico
+        .issue_otp(
+            tenant,
+            OtpPurpose::SignUp,
+            "dave@example.com",
+            code_mail("dave@example.com"),
+        )
+        .await;
+    assert!(
+        matches!(again, Err(OtpSendError::Throttled { retry_after_secs }) if retry_after_secs > 0 && retry_after_secs <= 30)
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sms_codes_arrive_as_json_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    server
+        .portico()
+        .issue_otp(&server.tenant, OtpPurpose::Mfa, "+15551234567", |code| {
+            OutboundMessage {
+                channel: Channel::Sms,
+                to: "+15551234567".into(),
+                subject: String::new(),
+                text: format!("Your Contoso code: {code}"),
+                html: None,
+            }
+        })
+        .await
+        .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&next_file(&dir.path().join("sms"), "json").await).unwrap();
+    assert_eq!(json["to"], "+15551234567");
+    assert_eq!(code_in(json["body"].as_str().unwrap()).len(), 8);
+    server.stop().await;
+}
+
+struct SmtpSink {
+    child: Child,
+    maildir: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    /// Python's aiosmtpd with its Mailbox handler, or `None` (skip) when it is not installed.
+    fn start(port: u16) -> Option<Self> {
+        let installed = Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !installed {
+            if std::env::var_os("PORTICO_REQUIRE_SMTP").is_some() {
+                panic!("python3 with aiosmtpd is required (pip install aiosmtpd)");
+            }
+            eprintln!(
+                "SKIPPED: python3 -c 'import aiosmtpd' failed; pip install aiosmtpd to run SMTP tests"
+            );
+            return None;
+        }
+        let maildir = tempfile::tempdir().unwrap();
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(maildir.path().join("box"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Some(Self { child, maildir })
+    }
+
+    async fn wait_listening(&self, port: u16) {
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("aiosmtpd did not start");
+    }
+
+    fn messages(&self) -> Vec<String> {
+        let new = self.maildir.path().join("box").join("new");
+        std::fs::read_dir(new)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| std::fs::read_to_string(e.path()).unwrap())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// SMTP down when the code is issued: the message waits in the outbox and arrives, once the
+/// server is up, at the next retry.
+#[tokio::test]
+async fn smtp_outage_delays_mail_but_loses_none() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = TestServer::start().await;
+    let store = Arc::clone(&server.portico().store);
+    let clock = ManualClock::new(server.portico().now());
+    let smtp_url = format!("smtp://127.0.0.1:{port}");
+    let worker = || {
+        Worker::new(
+            Arc::clone(&store),
+            Arc::new(clock.clone()),
+            MailTransport::from_url(&smtp_url).unwrap(),
+            SmsTransport::from_url("file:///tmp/portico-unused-sms").unwrap(),
+            "Contoso <no-reply@contoso.example>".parse().unwrap(),
+        )
+    };
+    server
+        .portico()
+        .issue_otp(
+            &server.tenant,
+            OtpPurpose::SignIn,
+            "erin@example.com",
+            code_mail("erin@example.com"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        worker().run_once().await.unwrap(),
+        1,
+        "claimed, and failed: nothing listens"
+    );
+
+    let Some(sink) = SmtpSink::start(port) else {
+        server.stop().await;
+        return;
+    };
+    sink.wait_listening(port).await;
+    assert_eq!(
+        worker().run_once().await.unwrap(),
+        0,
+        "not due before its retry time"
+    );
+    clock.advance(11);
+    assert_eq!(worker().run_once().await.unwrap(), 1);
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1, "delivered exactly once");
+    assert!(messages[0].contains("erin@example.com") && messages[0].contains("Your Contoso code"));
+    assert_eq!(code_in(&messages[0]).len(), 8);
+    clock.advance(3600);
+    assert_eq!(
+        worker().run_once().await.unwrap(),
+        0,
+        "delivered messages stay delivered"
+    );
+    server.stop().await;
+}
