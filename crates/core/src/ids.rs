@@ -64,3 +64,7 @@ guid_id!(
     /// A queued outbound message.
     OutboxId
 );
+guid_id!(
+    /// A user flow.
+    UserFlowId
+);

@@ -12,7 +12,7 @@ use portico_keys::SigningAlgorithm;
 
 use crate::StoreError;
 use crate::clock::UnixTime;
-use crate::directory::{Application, Tenant, TenantRef, User};
+use crate::directory::{Application, Tenant, TenantRef, User, UserFlow};
 use crate::ids::{ClientId, GrantId, OtpChallengeId, OutboxId, SessionId, TenantId, UserId};
 use crate::otp::{OtpPurpose, OtpSendStats};
 use crate::outbox::OutboxRecord;
@@ -219,11 +219,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Cheap round trip, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
 
-    /// Creates a tenant together with its initial signing keys, in one transaction.
+    /// Creates a tenant together with its initial signing keys and default user flow, in one
+    /// transaction.
     async fn create_tenant(
         &self,
         tenant: &Tenant,
         keys: &[StoredSigningKey],
+        default_flow: &UserFlow,
     ) -> Result<(), StoreError>;
     /// Finds a tenant by id or name.
     async fn find_tenant(&self, tenant: &TenantRef) -> Result<Option<Tenant>, StoreError>;
@@ -256,6 +258,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         tenant: TenantId,
         identifier_uri: &str,
     ) -> Result<Option<Application>, StoreError>;
+
+    /// Creates a user flow and attaches its apps (moving them from any other flow), in one
+    /// transaction.
+    async fn create_user_flow(&self, flow: &UserFlow) -> Result<(), StoreError>;
+    /// The tenant's user flows with their attached apps, default first.
+    async fn user_flows(&self, tenant: TenantId) -> Result<Vec<UserFlow>, StoreError>;
 
     /// Creates a user.
     async fn create_user(&self, user: &User) -> Result<(), StoreError>;

@@ -49,6 +49,8 @@ fn conflict_subject(message: &str) -> &'static str {
         "tenant"
     } else if message.contains("users") {
         "user with this email"
+    } else if message.contains("user_flows") {
+        "user flow with this name"
     } else if message.contains("applications") {
         "application with this identifier URI"
     } else {

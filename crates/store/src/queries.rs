@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use portico_core::StoreError;
 use portico_core::clock::UnixTime;
-use portico_core::directory::{Application, Tenant, TenantRef, User};
+use portico_core::directory::{Application, Tenant, TenantRef, User, UserFlow, UserFlowConfig};
 use portico_core::ids::{ClientId, GrantId, OtpChallengeId, OutboxId, SessionId, TenantId, UserId};
 use portico_core::otp::{OtpPurpose, OtpSendStats};
 use portico_core::outbox::{Channel, OutboxRecord};
@@ -89,6 +89,43 @@ macro_rules! sql_store {
                 })
             }
 
+            async fn insert_user_flow(
+                tx: &mut sqlx::Transaction<'_, <$row as sqlx::Row>::Database>,
+                flow: &UserFlow,
+            ) -> Result<(), StoreError> {
+                let config = serde_json::to_string(&flow.config())
+                    .map_err(|e| StoreError::Backend(format!("flow config: {e}")))?;
+                sqlx::query(
+                    "INSERT INTO user_flows (tenant_id, id, name, config, is_default, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(flow.tenant_id.to_string())
+                .bind(flow.id.to_string())
+                .bind(&flow.name)
+                .bind(config)
+                .bind(flow.is_default)
+                .bind(flow.created_at)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                for app in &flow.apps {
+                    sqlx::query("DELETE FROM user_flow_apps WHERE tenant_id = $1 AND client_id = $2")
+                        .bind(flow.tenant_id.to_string())
+                        .bind(app.to_string())
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db_err)?;
+                    sqlx::query("INSERT INTO user_flow_apps (tenant_id, client_id, flow_id) VALUES ($1, $2, $3)")
+                        .bind(flow.tenant_id.to_string())
+                        .bind(app.to_string())
+                        .bind(flow.id.to_string())
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                Ok(())
+            }
+
             async fn insert_outbox<'c, E>(executor: E, message: &OutboxRecord) -> Result<(), StoreError>
             where
                 E: sqlx::Executor<'c, Database = <$row as sqlx::Row>::Database>,
@@ -134,6 +171,7 @@ macro_rules! sql_store {
                 &self,
                 tenant: &Tenant,
                 keys: &[StoredSigningKey],
+                default_flow: &UserFlow,
             ) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
                 sqlx::query("INSERT INTO tenants (id, name, signing_alg, created_at) VALUES ($1, $2, $3, $4)")
@@ -161,7 +199,57 @@ macro_rules! sql_store {
                     .await
                     .map_err(db_err)?;
                 }
+                Self::insert_user_flow(&mut tx, default_flow).await?;
                 tx.commit().await.map_err(db_err)
+            }
+
+            async fn create_user_flow(&self, flow: &UserFlow) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                Self::insert_user_flow(&mut tx, flow).await?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn user_flows(&self, tenant: TenantId) -> Result<Vec<UserFlow>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT id, name, config, is_default, created_at FROM user_flows WHERE tenant_id = $1 \
+                     ORDER BY is_default DESC, name",
+                )
+                .bind(tenant.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                let attached = sqlx::query("SELECT client_id, flow_id FROM user_flow_apps WHERE tenant_id = $1 ORDER BY client_id")
+                    .bind(tenant.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                let mut links: Vec<(String, ClientId)> = Vec::with_capacity(attached.len());
+                for row in &attached {
+                    links.push((
+                        row.try_get("flow_id").map_err(db_err)?,
+                        parse(&row.try_get::<String, _>("client_id").map_err(db_err)?, "client_id")?,
+                    ));
+                }
+                rows.iter()
+                    .map(|row| {
+                        let id: String = row.try_get("id").map_err(db_err)?;
+                        let config: UserFlowConfig = serde_json::from_str(&row.try_get::<String, _>("config").map_err(db_err)?)
+                            .map_err(|e| StoreError::Backend(format!("unreadable flow config: {e}")))?;
+                        Ok(UserFlow {
+                            id: parse(&id, "id")?,
+                            tenant_id: tenant,
+                            name: row.try_get("name").map_err(db_err)?,
+                            methods: config.methods,
+                            sign_up: config.sign_up,
+                            attributes: config.attributes,
+                            mfa: config.mfa,
+                            mfa_methods: config.mfa_methods,
+                            is_default: row.try_get("is_default").map_err(db_err)?,
+                            apps: links.iter().filter(|(flow, _)| *flow == id).map(|(_, app)| *app).collect(),
+                            created_at: row.try_get("created_at").map_err(db_err)?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn find_tenant(&self, tenant: &TenantRef) -> Result<Option<Tenant>, StoreError> {

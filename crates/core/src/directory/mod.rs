@@ -4,8 +4,13 @@ mod application;
 mod service;
 mod tenant;
 mod user;
+mod user_flow;
 
 pub use application::{AppKind, Application, NewApplication};
 pub use service::{CreatedApplication, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 pub use tenant::{Tenant, TenantRef};
 pub use user::{Email, NewUser, User};
+pub use user_flow::{
+    AttributeSpec, AttributeType, BUILT_IN_ATTRIBUTES, InputKind, MfaMethod, MfaPolicy,
+    NewUserFlow, SignInMethod, UserFlow, UserFlowConfig,
+};

@@ -2,7 +2,10 @@ use portico_keys::SigningAlgorithm;
 
 use super::application::validate_redirect_uri;
 use super::tenant::validate_tenant_name;
-use super::{Application, Email, NewApplication, NewUser, Tenant, TenantRef, User};
+use super::{
+    Application, Email, NewApplication, NewUser, NewUserFlow, Tenant, TenantRef, User, UserFlow,
+};
+use crate::ids::UserFlowId;
 use crate::ids::{ClientId, TenantId, UserId};
 use crate::secret::{digest_secret, random_token};
 use crate::store::KeyState;
@@ -47,7 +50,10 @@ impl Portico {
             .keys
             .generate(tenant.id, signing_alg, KeyState::Next, now)
             .await?;
-        self.store.create_tenant(&tenant, &[current, next]).await?;
+        let default_flow = UserFlow::default_for(tenant.id, now);
+        self.store
+            .create_tenant(&tenant, &[current, next], &default_flow)
+            .await?;
         tracing::info!(tenant.id = %tenant.id, tenant.name = %tenant.name, "tenant created");
         Ok(tenant)
     }
@@ -148,6 +154,61 @@ impl Portico {
             application,
             client_secret,
         })
+    }
+
+    /// Creates a user flow; the listed apps move to it from whichever flow served them.
+    pub async fn create_user_flow(
+        &self,
+        tenant: &TenantRef,
+        new: NewUserFlow,
+    ) -> Result<UserFlow, CoreError> {
+        let tenant = self.tenant(tenant).await?;
+        for client_id in &new.apps {
+            if self.application(tenant.id, *client_id).await?.is_none() {
+                return Err(CoreError::Invalid(format!(
+                    "application {client_id} is not registered in this tenant"
+                )));
+            }
+        }
+        let flow = UserFlow {
+            id: UserFlowId::new_random(),
+            tenant_id: tenant.id,
+            name: new.name.trim().to_owned(),
+            methods: new.methods,
+            sign_up: new.sign_up,
+            attributes: new.attributes,
+            mfa: new.mfa,
+            mfa_methods: new.mfa_methods,
+            is_default: false,
+            apps: new.apps,
+            created_at: self.now(),
+        };
+        flow.validate().map_err(CoreError::Invalid)?;
+        self.store.create_user_flow(&flow).await?;
+        Ok(flow)
+    }
+
+    /// The tenant's user flows, default first.
+    pub async fn user_flows(&self, tenant: &TenantRef) -> Result<Vec<UserFlow>, CoreError> {
+        let tenant = self.tenant(tenant).await?;
+        Ok(self.store.user_flows(tenant.id).await?)
+    }
+
+    /// The flow that serves an application: the one it is attached to, else the default.
+    pub async fn user_flow_for_app(
+        &self,
+        tenant: &Tenant,
+        client_id: crate::ids::ClientId,
+    ) -> Result<UserFlow, CoreError> {
+        let flows = self.store.user_flows(tenant.id).await?;
+        let attached = flows.iter().find(|f| f.apps.contains(&client_id));
+        attached
+            .or_else(|| flows.iter().find(|f| f.is_default))
+            .cloned()
+            .map_or_else(
+                || Ok(UserFlow::default_for(tenant.id, tenant.created_at)),
+                Ok,
+            )
     }
 
     /// Creates a user, hashing the password (if any) on the blocking pool.

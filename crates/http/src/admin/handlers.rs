@@ -2,7 +2,10 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use portico_core::directory::{AppKind, NewApplication, NewUser, Tenant, TenantRef};
+use portico_core::directory::{
+    AppKind, AttributeSpec, MfaMethod, MfaPolicy, NewApplication, NewUser, NewUserFlow,
+    SignInMethod, Tenant, TenantRef, UserFlow,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -239,4 +242,114 @@ pub(crate) async fn create_admin_token(
 ) -> Result<Response, Problem> {
     let token = state.portico.create_admin_token().await?;
     Ok((StatusCode::CREATED, axum::Json(AdminTokenOut { token })).into_response())
+}
+
+/// A user flow, as created and listed. Attributes follow Entra's model: built-in names
+/// (displayName, givenName, surname, city, country, postalCode, state, streetAddress, jobTitle)
+/// or custom ones, with `type` string|int|bool, `input` TextBox|RadioSingleSelect|
+/// CheckboxMultiSelect|CheckboxSingleSelect|NumericTextBox, `required`, `regex`, `options`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserFlowBody {
+    /// Id (output only).
+    #[serde(default, skip_deserializing)]
+    pub id: Option<String>,
+    /// Name, unique in the tenant.
+    pub name: String,
+    /// First-factor methods: "password", "email-otp".
+    #[schema(value_type = Vec<String>)]
+    pub methods: Vec<SignInMethod>,
+    /// Self-service sign-up on or off.
+    #[serde(default = "yes")]
+    pub sign_up: bool,
+    /// Attributes collected at sign-up.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub attributes: Vec<AttributeSpec>,
+    /// "off" or "required".
+    #[serde(default)]
+    #[schema(value_type = String)]
+    pub mfa: MfaPolicy,
+    /// Second factors: "email-otp", "sms", "totp".
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub mfa_methods: Vec<MfaMethod>,
+    /// Client ids of the apps this flow serves.
+    #[serde(default)]
+    pub apps: Vec<String>,
+    /// Whether this is the tenant's default flow (output only).
+    #[serde(default, skip_deserializing)]
+    pub is_default: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl From<UserFlow> for UserFlowBody {
+    fn from(flow: UserFlow) -> Self {
+        Self {
+            id: Some(flow.id.to_string()),
+            name: flow.name,
+            methods: flow.methods,
+            sign_up: flow.sign_up,
+            attributes: flow.attributes,
+            mfa: flow.mfa,
+            mfa_methods: flow.mfa_methods,
+            apps: flow.apps.iter().map(ToString::to_string).collect(),
+            is_default: flow.is_default,
+        }
+    }
+}
+
+/// Create a user flow (apps listed move to it).
+#[utoipa::path(post, path = "/admin/api/v1/tenants/{tenant}/user-flows", request_body = UserFlowBody,
+    params(("tenant" = String, Path, description = "Tenant name or id")),
+    responses((status = 201, body = UserFlowBody), (status = 400), (status = 401), (status = 404), (status = 409)))]
+pub(crate) async fn create_user_flow(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    Body(body): Body<UserFlowBody>,
+) -> Result<Response, Problem> {
+    let apps = body
+        .apps
+        .iter()
+        .map(|a| {
+            a.parse().map_err(|_| {
+                Problem::new(StatusCode::BAD_REQUEST, format!("{a:?} is not a client id"))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let flow = state
+        .portico
+        .create_user_flow(
+            &TenantRef::parse(&tenant),
+            NewUserFlow {
+                name: body.name,
+                methods: body.methods,
+                sign_up: body.sign_up,
+                attributes: body.attributes,
+                mfa: body.mfa,
+                mfa_methods: body.mfa_methods,
+                apps,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(UserFlowBody::from(flow))).into_response())
+}
+
+/// List a tenant's user flows, default first.
+#[utoipa::path(get, path = "/admin/api/v1/tenants/{tenant}/user-flows",
+    params(("tenant" = String, Path, description = "Tenant name or id")),
+    responses((status = 200, body = [UserFlowBody]), (status = 401), (status = 404)))]
+pub(crate) async fn list_user_flows(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<axum::Json<Vec<UserFlowBody>>, Problem> {
+    let flows = state.portico.user_flows(&TenantRef::parse(&tenant)).await?;
+    Ok(axum::Json(
+        flows.into_iter().map(UserFlowBody::from).collect(),
+    ))
 }

@@ -20,6 +20,8 @@ pub(crate) use auth::AdminAuth;
         handlers::create_application,
         handlers::create_user,
         handlers::rotate_keys,
+        handlers::create_user_flow,
+        handlers::list_user_flows,
         handlers::create_admin_token,
     ),
     components(schemas(
@@ -30,6 +32,7 @@ pub(crate) use auth::AdminAuth;
         handlers::CreateUser,
         handlers::UserOut,
         handlers::AdminTokenOut,
+        handlers::UserFlowBody,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -72,6 +75,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/admin/api/v1/tenants/{tenant}/users",
             post(handlers::create_user),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/user-flows",
+            get(handlers::list_user_flows).post(handlers::create_user_flow),
         )
         .route(
             "/admin/api/v1/tenants/{tenant}/keys/rotate",

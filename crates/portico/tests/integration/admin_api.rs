@@ -188,6 +188,7 @@ async fn openapi_document_is_3_1_and_lists_the_operations() {
         "/admin/api/v1/tenants/{tenant}/applications",
         "/admin/api/v1/tenants/{tenant}/users",
         "/admin/api/v1/tenants/{tenant}/keys/rotate",
+        "/admin/api/v1/tenants/{tenant}/user-flows",
         "/admin/api/v1/admin-tokens",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");

@@ -116,6 +116,45 @@ async fn cli_commands_print_one_json_object_each() {
     assert_eq!(user["email"], "alice@example.com");
     assert!(user["id"].as_str().unwrap().parse::<uuid::Uuid>().is_ok());
 
+    let flow = portico(
+        &data,
+        &[
+            "flow",
+            "create",
+            "--tenant",
+            "contoso",
+            "--name",
+            "members",
+            "--methods",
+            "password,email-otp",
+            "--attribute",
+            "displayName:required",
+            "--attribute",
+            "loyaltyNumber:int",
+            "--mfa",
+            "required",
+            "--mfa-methods",
+            "email-otp,totp",
+            "--app",
+            web["client_id"].as_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(flow["name"], "members");
+    assert_eq!(flow["mfa"], "required");
+    assert_eq!(
+        flow["mfa_methods"],
+        serde_json::json!(["email-otp", "totp"])
+    );
+    assert_eq!(flow["apps"], serde_json::json!([web["client_id"]]));
+    assert_eq!(flow["attributes"][1]["type"], "int");
+    let flows = portico(&data, &["flow", "list", "--tenant", "contoso", "--json"]);
+    assert_eq!(flows["flows"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        flows["flows"][0]["is_default"], true,
+        "every tenant has a default flow"
+    );
+
     let rotated = portico(&data, &["keys", "rotate", "--tenant", "contoso", "--json"]);
     assert_eq!(rotated["rotated"], true);
     let token = portico(&data, &["admin-token", "create", "--json"]);

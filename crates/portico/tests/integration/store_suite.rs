@@ -3,8 +3,11 @@
 use std::sync::Arc;
 
 use portico_core::StoreError;
-use portico_core::directory::{AppKind, Application, Tenant, TenantRef, User};
+use portico_core::directory::{
+    AppKind, Application, AttributeSpec, MfaPolicy, SignInMethod, Tenant, TenantRef, User, UserFlow,
+};
 use portico_core::ids::OtpChallengeId;
+use portico_core::ids::UserFlowId;
 use portico_core::ids::{ClientId, GrantId, SessionId, TenantId, UserId};
 use portico_core::otp::OtpPurpose;
 use portico_core::outbox::{Channel, OutboundMessage};
@@ -60,6 +63,7 @@ async fn setup(store: &dyn Store) -> (Tenant, User, Application) {
                 key(t.id, "k1", KeyState::Current),
                 key(t.id, "k2", KeyState::Next),
             ],
+            &UserFlow::default_for(t.id, 1_000),
         )
         .await
         .unwrap();
@@ -118,7 +122,8 @@ async fn directory_and_isolation(store: Arc<dyn Store>) {
                     id: TenantId::new_random(),
                     ..t.clone()
                 },
-                &[]
+                &[],
+                &UserFlow::default_for(TenantId::new_random(), 1_000),
             )
             .await,
         Err(StoreError::Conflict(_))
@@ -540,6 +545,51 @@ async fn otp_challenges_and_outbox(store: Arc<dyn Store>) {
     assert_eq!(retried[0].message().unwrap().text, "12345678");
 }
 
+async fn user_flows_and_app_attachment(store: Arc<dyn Store>) {
+    let (t, _, app) = setup(store.as_ref()).await;
+    let flows = store.user_flows(t.id).await.unwrap();
+    assert_eq!(flows.len(), 1);
+    assert!(flows[0].is_default && flows[0].sign_up && flows[0].apps.is_empty());
+    assert_eq!(
+        flows[0].methods,
+        vec![SignInMethod::Password, SignInMethod::EmailOtp]
+    );
+    let custom = |name: &str| UserFlow {
+        id: UserFlowId::new_random(),
+        name: name.to_owned(),
+        is_default: false,
+        methods: vec![SignInMethod::EmailOtp],
+        attributes: vec![AttributeSpec::parse_cli("loyalty:int:required").unwrap()],
+        mfa: MfaPolicy::Required,
+        apps: vec![app.client_id],
+        ..UserFlow::default_for(t.id, 2_000)
+    };
+    let first = custom("otp-only");
+    store.create_user_flow(&first).await.unwrap();
+    let second = custom("moved");
+    store.create_user_flow(&second).await.unwrap();
+    let flows = store.user_flows(t.id).await.unwrap();
+    assert_eq!(flows.len(), 3);
+    let by_name = |n: &str| flows.iter().find(|f| f.name == n).unwrap().clone();
+    assert!(
+        by_name("otp-only").apps.is_empty(),
+        "an app serves one flow: it moved"
+    );
+    assert_eq!(by_name("moved").apps, vec![app.client_id]);
+    assert_eq!(by_name("moved").attributes, first.attributes);
+    assert_eq!(by_name("moved").mfa, MfaPolicy::Required);
+    assert!(matches!(
+        store.create_user_flow(&custom("moved")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let (other, _, _) = setup(store.as_ref()).await;
+    assert_eq!(
+        store.user_flows(other.id).await.unwrap().len(),
+        1,
+        "tenant isolation"
+    );
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -572,4 +622,5 @@ on_both_backends!(
     lockout_compare_and_swap,
     sessions_and_key_rotation,
     otp_challenges_and_outbox,
+    user_flows_and_app_attachment,
 );
