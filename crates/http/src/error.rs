@@ -130,24 +130,34 @@ impl IntoResponse for Problem {
     }
 }
 
+/// What an error page says: a localized message, or technical detail shown as is (problems
+/// with the app's request, written for its developers).
+#[derive(Debug)]
+pub enum PageMessage {
+    /// A message key.
+    Key(&'static str),
+    /// Text as given.
+    Detail(String),
+}
+
 /// A friendly HTML error page for browsers.
 #[derive(Debug)]
 pub struct HtmlError {
     /// HTTP status.
     pub status: StatusCode,
-    /// One-line summary.
+    /// Message key of the one-line summary.
     pub title: &'static str,
     /// What happened and what to do.
-    pub message: String,
+    pub message: PageMessage,
 }
 
 impl HtmlError {
     /// A 400 page about a bad sign-in request.
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    pub fn bad_request(detail: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
-            title: "We can't complete this sign-in request",
-            message: message.into(),
+            title: "error-bad-request-title",
+            message: PageMessage::Detail(detail.into()),
         }
     }
 }
@@ -157,20 +167,20 @@ impl From<CoreError> for HtmlError {
         match err {
             CoreError::NotFound("tenant") => Self {
                 status: StatusCode::NOT_FOUND,
-                title: "Unknown organisation",
-                message: "This sign-in address does not belong to any organisation here. Check the link you followed.".into(),
+                title: "error-unknown-tenant-title",
+                message: PageMessage::Key("error-unknown-tenant"),
             },
             CoreError::Busy => Self {
                 status: StatusCode::SERVICE_UNAVAILABLE,
-                title: "We're busy right now",
-                message: "Too many people are signing in at once. Wait a moment and try again.".into(),
+                title: "error-busy-title",
+                message: PageMessage::Key("error-busy"),
             },
             other => {
                 tracing::error!(error = %other, "page internal error");
                 Self {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
-                    title: "Something went wrong",
-                    message: "An unexpected error occurred on our side. Try again in a little while.".into(),
+                    title: "error-internal-title",
+                    message: PageMessage::Key("error-internal"),
                 }
             }
         }
@@ -179,6 +189,10 @@ impl From<CoreError> for HtmlError {
 
 impl IntoResponse for HtmlError {
     fn into_response(self) -> Response {
-        pages::render_error(self.status, self.title, &self.message)
+        let message = match self.message {
+            PageMessage::Key(key) => pages::i18n::text(key),
+            PageMessage::Detail(text) => text,
+        };
+        pages::render_error(self.status, self.title, &message)
     }
 }

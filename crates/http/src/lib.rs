@@ -3,6 +3,8 @@
 //! [`portico_core::Portico`] and domain errors into wire errors; they hold no business rules.
 //! This is the only crate that knows axum and status codes.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing))]
+
 mod admin;
 mod client_ip;
 mod error;
@@ -66,22 +68,26 @@ pub fn router(state: AppState) -> Router {
             get(oidc::discovery::openid_configuration),
         )
         .route("/{tenant}/discovery/v2.0/keys", get(oidc::discovery::jwks))
+        .route("/{tenant}/oauth2/v2.0/token", post(oidc::token::token))
+        .route(
+            "/{tenant}/oidc/userinfo",
+            get(oidc::userinfo::userinfo).post(oidc::userinfo::userinfo),
+        );
+    // Pages render in the language the request negotiates.
+    let page_routes = Router::new()
         .route(
             "/{tenant}/oauth2/v2.0/authorize",
             get(oidc::authorize::authorize_get).post(oidc::authorize::authorize_post),
         )
-        .route("/{tenant}/oauth2/v2.0/token", post(oidc::token::token))
         .route(
             "/{tenant}/oauth2/v2.0/logout",
             get(oidc::logout::logout_get).post(oidc::logout::logout_post),
         )
-        .route(
-            "/{tenant}/oidc/userinfo",
-            get(oidc::userinfo::userinfo).post(oidc::userinfo::userinfo),
-        )
-        .route("/{tenant}/signin", post(pages::signin::submit));
+        .route("/{tenant}/signin", post(pages::signin::submit))
+        .route_layer(axum::middleware::from_fn(pages::i18n::language_scope));
     Router::new()
         .merge(tenant_routes)
+        .merge(page_routes)
         .merge(admin::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

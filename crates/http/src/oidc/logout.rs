@@ -114,7 +114,12 @@ async fn logout(
                 StatusCode::OK,
                 "logout_confirm.html",
                 minijinja::context! {
-                    action => format!("{}/{}/oauth2/v2.0/logout", state.portico.settings.public_url, tenant.id),
+                    action => format!(
+                        "{}/{}/oauth2/v2.0/logout?ui_locales={}",
+                        state.portico.settings.public_url,
+                        tenant.id,
+                        pages::i18n::current()
+                    ),
                     csrf_token,
                     hidden,
                     nonce => nonce.clone(),

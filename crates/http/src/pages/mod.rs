@@ -1,6 +1,7 @@
 //! Hosted pages: server-rendered, accessible HTML that works without JavaScript, with a
 //! per-response CSP nonce, CSRF tokens bound to a cookie, and no caching.
 
+pub mod i18n;
 pub mod signin;
 
 use std::sync::LazyLock;
@@ -16,6 +17,8 @@ use crate::AppState;
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
+    env.add_function("t", |key: &str| i18n::text(key));
+    env.add_function("lang", i18n::current);
     for (name, source) in [
         ("base.html", include_str!("../../templates/base.html")),
         ("signin.html", include_str!("../../templates/signin.html")),
@@ -81,13 +84,13 @@ pub(crate) fn nonce() -> String {
     random_token().unwrap_or_else(|_| "fallback".to_owned())
 }
 
-/// The friendly error page.
+/// The friendly error page; `title` is a message key, `message` is shown as given.
 pub(crate) fn render_error(status: StatusCode, title: &str, message: &str) -> Response {
     let nonce = nonce();
     render(
         status,
         "error.html",
-        minijinja::context! { title, message, nonce => nonce.clone() },
+        minijinja::context! { title => i18n::text(title), message, nonce => nonce.clone() },
         &nonce,
         None,
     )

@@ -17,7 +17,7 @@ use crate::form::Params;
 use crate::oidc::authorize::{authorize_params, deliver, failure_response};
 use crate::pages;
 
-/// What the page shows besides the form.
+/// What the page shows besides the form (messages are keys of the page catalogs).
 #[derive(Debug, Default)]
 pub(crate) struct PageState {
     pub error: Option<&'static str>,
@@ -46,7 +46,12 @@ pub(crate) fn page(
         page.status.unwrap_or(StatusCode::OK),
         "signin.html",
         minijinja::context! {
-            action => format!("{}/{}/signin", state.portico.settings.public_url, tenant.id),
+            action => format!(
+                "{}/{}/signin?ui_locales={}",
+                state.portico.settings.public_url,
+                tenant.id,
+                pages::i18n::current()
+            ),
             csrf_token,
             hidden,
             email,
@@ -120,18 +125,10 @@ pub async fn submit(
         )
     };
     if !pages::csrf_ok(&state, &jar, csrf_token.as_deref()) {
-        return retry(
-            "Your sign-in page expired. Enter your details again.",
-            StatusCode::FORBIDDEN,
-            jar,
-        );
+        return retry("signin-error-expired", StatusCode::FORBIDDEN, jar);
     }
     if email.is_empty() || password.is_empty() {
-        return retry(
-            "Enter your email address and password.",
-            StatusCode::BAD_REQUEST,
-            jar,
-        );
+        return retry("signin-error-missing", StatusCode::BAD_REQUEST, jar);
     }
     let user = match state
         .portico
@@ -140,32 +137,16 @@ pub async fn submit(
     {
         Ok(user) => user,
         Err(SignInError::InvalidCredentials) => {
-            return retry(
-                "Your email address or password is incorrect.",
-                StatusCode::UNAUTHORIZED,
-                jar,
-            );
+            return retry("signin-error-incorrect", StatusCode::UNAUTHORIZED, jar);
         }
         Err(SignInError::LockedOut { .. }) => {
-            return retry(
-                "Your account is temporarily locked to prevent unauthorized use. Try again later.",
-                StatusCode::FORBIDDEN,
-                jar,
-            );
+            return retry("signin-error-locked", StatusCode::FORBIDDEN, jar);
         }
         Err(SignInError::AccountDisabled) => {
-            return retry(
-                "Your account has been disabled. Contact the organisation that gave you access.",
-                StatusCode::FORBIDDEN,
-                jar,
-            );
+            return retry("signin-error-disabled", StatusCode::FORBIDDEN, jar);
         }
         Err(SignInError::RateLimited) => {
-            return retry(
-                "Too many sign-in attempts. Wait a minute and try again.",
-                StatusCode::TOO_MANY_REQUESTS,
-                jar,
-            );
+            return retry("signin-error-throttled", StatusCode::TOO_MANY_REQUESTS, jar);
         }
         Err(SignInError::Core(err)) => return HtmlError::from(err).into_response(),
     };

@@ -318,3 +318,80 @@ async fn login_hint_prefills_the_email() {
     assert!(html.contains(r#"autocomplete="current-password" required autofocus"#));
     server.stop().await;
 }
+
+/// Pages speak English, German or Polish: `ui_locales` first, then Accept-Language; the choice
+/// survives the form POST, and error pages follow it too.
+#[tokio::test]
+async fn pages_are_localized() {
+    let server = TestServer::start().await;
+    server.user("anna@example.com").await;
+    let (web, _) = server.app(AppKind::Web).await;
+    let redirect = server.redirect_uri();
+    let query = [
+        ("client_id", web.as_str()),
+        ("redirect_uri", redirect.as_str()),
+        ("response_type", "code"),
+        ("scope", "openid"),
+    ];
+    let browser = browser();
+    let page = |extra: Vec<(&'static str, &'static str)>, accept: Option<&'static str>| {
+        let browser = browser.clone();
+        let url = server.url("oauth2/v2.0/authorize");
+        async move {
+            let mut request = browser.get(url).query(&query).query(&extra);
+            if let Some(accept) = accept {
+                request = request.header("accept-language", accept);
+            }
+            request.send().await.unwrap().text().await.unwrap()
+        }
+    };
+    let german = page(vec![("ui_locales", "de-DE en")], Some("pl")).await;
+    assert!(german.contains(r#"<html lang="de">"#) && german.contains("<h1>Anmelden</h1>"));
+    assert!(german.contains("E-Mail-Adresse") && german.contains("Kennwort"));
+    let polish = page(vec![], Some("fr;q=0.9, pl;q=0.8, en;q=0.1")).await;
+    assert!(polish.contains(r#"<html lang="pl">"#) && polish.contains("Zaloguj się"));
+    let english = page(vec![], Some("ja")).await;
+    assert!(english.contains(r#"<html lang="en">"#) && english.contains("<h1>Sign in</h1>"));
+
+    // The German form posts back in German, and its error is German.
+    let mut form = crate::harness::hidden_inputs(&german);
+    form.push(("email".into(), "anna@example.com".into()));
+    form.push(("password".into(), "definitely wrong".into()));
+    let action = crate::harness::html_unescape(
+        german
+            .split(r#"action=""#)
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap(),
+    );
+    assert!(action.contains("ui_locales=de"), "{action}");
+    let retry = browser
+        .post(&action)
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        retry.contains("Ihre E-Mail-Adresse oder Ihr Kennwort ist falsch."),
+        "{retry}"
+    );
+
+    let unknown = reqwest::Client::new()
+        .get(format!(
+            "{}/nobody/oauth2/v2.0/authorize?ui_locales=pl",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(unknown.contains("Nieznana organizacja"), "{unknown}");
+    server.stop().await;
+}
