@@ -46,6 +46,8 @@ pub struct Portico {
     applications: TtlCache<(TenantId, ClientId), Option<Application>>,
     /// Client ids by Application ID URI.
     identifier_uris: TtlCache<(TenantId, String), Option<ClientId>>,
+    /// Branding, read on every page.
+    brandings: TtlCache<TenantId, std::sync::Arc<crate::directory::Branding>>,
 }
 
 /// How long another node's change to an application may take to show here.
@@ -87,6 +89,7 @@ impl Portico {
             tenants: RwLock::new(HashMap::new()),
             applications: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),
             identifier_uris: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),
+            brandings: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
         }
     }
 
@@ -161,6 +164,41 @@ impl Portico {
             Some(client_id) => Ok(self.application(tenant, client_id).await?),
             None => Ok(None),
         }
+    }
+
+    /// A tenant's branding (cached for a few seconds).
+    pub async fn branding(
+        &self,
+        tenant: TenantId,
+    ) -> Result<std::sync::Arc<crate::directory::Branding>, CoreError> {
+        if let Some(found) = self.brandings.get(&tenant) {
+            return Ok(found);
+        }
+        let found = std::sync::Arc::new(self.store.branding(tenant).await?);
+        self.brandings.put(tenant, std::sync::Arc::clone(&found));
+        Ok(found)
+    }
+
+    /// Replaces a tenant's branding after checking it (`known_text` says which page-text keys
+    /// exist; the catalogs live with the pages).
+    pub async fn set_branding(
+        &self,
+        tenant: &TenantRef,
+        mut branding: crate::directory::Branding,
+        known_text: impl Fn(&str) -> bool,
+    ) -> Result<crate::directory::Branding, CoreError> {
+        let tenant = self.tenant(tenant).await?;
+        branding.validate(known_text).map_err(CoreError::Invalid)?;
+        branding.logo_type = branding
+            .logo
+            .as_deref()
+            .and_then(crate::directory::sniff_image)
+            .map(str::to_owned);
+        self.store
+            .set_branding(tenant.id, &branding, self.now())
+            .await?;
+        self.brandings.clear();
+        Ok(branding)
     }
 
     /// Forgets cached applications after a write on this node.

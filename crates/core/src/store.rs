@@ -12,7 +12,7 @@ use portico_keys::SigningAlgorithm;
 
 use crate::StoreError;
 use crate::clock::UnixTime;
-use crate::directory::{Application, Tenant, TenantRef, User, UserFlow};
+use crate::directory::{Application, Branding, Tenant, TenantRef, User, UserFlow};
 use crate::ids::{ClientId, GrantId, OtpChallengeId, OutboxId, SessionId, TenantId, UserId};
 use crate::otp::{OtpPurpose, OtpSendStats};
 use crate::outbox::OutboxRecord;
@@ -231,6 +231,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn find_tenant(&self, tenant: &TenantRef) -> Result<Option<Tenant>, StoreError>;
     /// All tenants, by name.
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+
+    /// Replaces a tenant's branding.
+    async fn set_branding(
+        &self,
+        tenant: TenantId,
+        branding: &Branding,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// A tenant's branding (default if none was set).
+    async fn branding(&self, tenant: TenantId) -> Result<Branding, StoreError>;
 
     /// All stored keys of a tenant (any state).
     async fn signing_keys(&self, tenant: TenantId) -> Result<Vec<StoredSigningKey>, StoreError>;

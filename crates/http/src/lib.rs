@@ -26,6 +26,11 @@ use tower_http::trace::TraceLayer;
 
 pub use admin::openapi_document;
 
+/// Whether `key` names a page text a tenant's branding may override.
+pub fn is_page_text_key(key: &str) -> bool {
+    pages::i18n::is_known_key(key)
+}
+
 /// Renders the Prometheus exposition text.
 pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
 
@@ -68,6 +73,7 @@ pub fn router(state: AppState) -> Router {
             get(oidc::discovery::openid_configuration),
         )
         .route("/{tenant}/discovery/v2.0/keys", get(oidc::discovery::jwks))
+        .route("/{tenant}/branding/logo", get(pages::logo))
         .route("/{tenant}/oauth2/v2.0/token", post(oidc::token::token))
         .route(
             "/{tenant}/oidc/userinfo",

@@ -117,6 +117,27 @@ pub enum TenantCommand {
     },
     /// List tenants.
     List,
+    /// Set how the hosted pages look for this tenant (options not given stay as they are).
+    Branding {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// Logo image (PNG, JPEG or WebP, at most 256 KiB).
+        #[arg(long)]
+        logo: Option<PathBuf>,
+        /// Buttons and focus colour, #rrggbb.
+        #[arg(long)]
+        primary_color: Option<String>,
+        /// Page background colour, #rrggbb.
+        #[arg(long)]
+        background_color: Option<String>,
+        /// A CSS file appended to the pages' styles.
+        #[arg(long)]
+        css: Option<PathBuf>,
+        /// Replace a page text: KEY=TEXT, e.g. signin-title="Welcome to Contoso" (repeatable).
+        #[arg(long = "text")]
+        texts: Vec<String>,
+    },
 }
 
 /// Application commands.
@@ -322,6 +343,56 @@ async fn manage(portico: &Portico, command: Command) -> Result<Output> {
             Output {
                 human,
                 json: json!({"tenants": list}),
+            }
+        }
+        Command::Tenant(TenantCommand::Branding {
+            tenant,
+            logo,
+            primary_color,
+            background_color,
+            css,
+            texts,
+        }) => {
+            let tenant_ref = TenantRef::parse(&tenant);
+            let found = portico.tenant(&tenant_ref).await?;
+            let mut branding = (*portico.branding(found.id).await?).clone();
+            if let Some(path) = logo {
+                branding.logo = Some(
+                    std::fs::read(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?,
+                );
+            }
+            if let Some(color) = primary_color {
+                branding.primary_color = Some(color);
+            }
+            if let Some(color) = background_color {
+                branding.background_color = Some(color);
+            }
+            if let Some(path) = css {
+                branding.custom_css = Some(
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?,
+                );
+            }
+            for text in texts {
+                let (key, value) = text
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("--text {text:?} must be KEY=TEXT"))?;
+                branding
+                    .texts
+                    .insert(key.trim().to_owned(), value.to_owned());
+            }
+            let saved = portico
+                .set_branding(&tenant_ref, branding, portico_http::is_page_text_key)
+                .await?;
+            let mut json = serde_json::to_value(&saved)?;
+            if let Some(map) = json.as_object_mut() {
+                map.insert("tenant".into(), found.id.to_string().into());
+                map.insert("logo".into(), saved.logo.is_some().into());
+            }
+            Output {
+                human: format!("updated branding of {}", found.name),
+                json,
             }
         }
         Command::App(AppCommand::Create {

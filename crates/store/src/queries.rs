@@ -4,7 +4,9 @@
 use async_trait::async_trait;
 use portico_core::StoreError;
 use portico_core::clock::UnixTime;
-use portico_core::directory::{Application, Tenant, TenantRef, User, UserFlow, UserFlowConfig};
+use portico_core::directory::{
+    Application, Branding, Tenant, TenantRef, User, UserFlow, UserFlowConfig,
+};
 use portico_core::ids::{ClientId, GrantId, OtpChallengeId, OutboxId, SessionId, TenantId, UserId};
 use portico_core::otp::{OtpPurpose, OtpSendStats};
 use portico_core::outbox::{Channel, OutboxRecord};
@@ -281,6 +283,36 @@ macro_rules! sql_store {
                     .iter()
                     .map(Self::tenant)
                     .collect()
+            }
+
+            async fn set_branding(&self, tenant: TenantId, branding: &Branding, now: UnixTime) -> Result<(), StoreError> {
+                let config = serde_json::to_string(branding)
+                    .map_err(|e| StoreError::Backend(format!("branding: {e}")))?;
+                sqlx::query(
+                    "INSERT INTO tenant_branding (tenant_id, config, logo, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (tenant_id) DO UPDATE SET config = $2, logo = $3, updated_at = $4",
+                )
+                .bind(tenant.to_string())
+                .bind(config)
+                .bind(branding.logo.as_deref())
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn branding(&self, tenant: TenantId) -> Result<Branding, StoreError> {
+                let row = sqlx::query("SELECT config, logo FROM tenant_branding WHERE tenant_id = $1")
+                    .bind(tenant.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                let Some(row) = row else { return Ok(Branding::default()) };
+                let mut branding: Branding = serde_json::from_str(&row.try_get::<String, _>("config").map_err(db_err)?)
+                    .map_err(|e| StoreError::Backend(format!("unreadable branding: {e}")))?;
+                branding.logo = row.try_get("logo").map_err(db_err)?;
+                Ok(branding)
             }
 
             async fn signing_keys(&self, tenant: TenantId) -> Result<Vec<StoredSigningKey>, StoreError> {

@@ -1,12 +1,14 @@
 //! The directory: tenants, applications, users, and the operations operators perform on them.
 
 mod application;
+mod branding;
 mod service;
 mod tenant;
 mod user;
 mod user_flow;
 
 pub use application::{AppKind, Application, NewApplication};
+pub use branding::{Branding, MAX_CSS_BYTES, MAX_LOGO_BYTES, sniff_image};
 pub use service::{CreatedApplication, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 pub use tenant::{Tenant, TenantRef};
 pub use user::{Email, NewUser, User};

@@ -3,7 +3,7 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portico_core::directory::{
-    AppKind, AttributeSpec, MfaMethod, MfaPolicy, NewApplication, NewUser, NewUserFlow,
+    AppKind, AttributeSpec, Branding, MfaMethod, MfaPolicy, NewApplication, NewUser, NewUserFlow,
     SignInMethod, Tenant, TenantRef, UserFlow,
 };
 use serde::de::DeserializeOwned;
@@ -352,4 +352,62 @@ pub(crate) async fn list_user_flows(
     Ok(axum::Json(
         flows.into_iter().map(UserFlowBody::from).collect(),
     ))
+}
+
+/// A tenant's branding. PUT replaces it whole; omitted parts are cleared.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BrandingBody {
+    /// `#rrggbb`.
+    #[serde(default)]
+    pub primary_color: Option<String>,
+    /// `#rrggbb`.
+    #[serde(default)]
+    pub background_color: Option<String>,
+    /// Extra CSS (no `<`), at most 32 KiB.
+    #[serde(default)]
+    pub custom_css: Option<String>,
+    /// Page texts by message key (e.g. `signin-title`).
+    #[serde(default)]
+    pub texts: std::collections::BTreeMap<String, String>,
+    /// PNG, JPEG or WebP logo, base64, at most 256 KiB.
+    #[serde(default)]
+    pub logo_base64: Option<String>,
+}
+
+/// Set a tenant's branding of the hosted pages.
+#[utoipa::path(put, path = "/admin/api/v1/tenants/{tenant}/branding", request_body = BrandingBody,
+    params(("tenant" = String, Path, description = "Tenant name or id")),
+    responses((status = 204), (status = 400), (status = 401), (status = 404)))]
+pub(crate) async fn set_branding(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    Body(body): Body<BrandingBody>,
+) -> Result<StatusCode, Problem> {
+    use base64::Engine as _;
+    let logo = body
+        .logo_base64
+        .map(|text| {
+            base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map_err(|_| Problem::new(StatusCode::BAD_REQUEST, "logo_base64 is not base64"))
+        })
+        .transpose()?;
+    state
+        .portico
+        .set_branding(
+            &TenantRef::parse(&tenant),
+            Branding {
+                primary_color: body.primary_color,
+                background_color: body.background_color,
+                custom_css: body.custom_css,
+                texts: body.texts,
+                logo_type: None,
+                logo,
+            },
+            crate::pages::i18n::is_known_key,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

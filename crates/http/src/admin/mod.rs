@@ -22,6 +22,7 @@ pub(crate) use auth::AdminAuth;
         handlers::rotate_keys,
         handlers::create_user_flow,
         handlers::list_user_flows,
+        handlers::set_branding,
         handlers::create_admin_token,
     ),
     components(schemas(
@@ -33,6 +34,7 @@ pub(crate) use auth::AdminAuth;
         handlers::UserOut,
         handlers::AdminTokenOut,
         handlers::UserFlowBody,
+        handlers::BrandingBody,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -79,6 +81,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/admin/api/v1/tenants/{tenant}/user-flows",
             get(handlers::list_user_flows).post(handlers::create_user_flow),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/branding",
+            axum::routing::put(handlers::set_branding),
         )
         .route(
             "/admin/api/v1/tenants/{tenant}/keys/rotate",

@@ -73,20 +73,21 @@ async fn authorize(
             }
         }
         AuthorizeDecision::SignIn => {
-            signin::page(&state, &tenant, &params, jar, signin::PageState::default())
+            signin::page(&state, &tenant, &params, jar, signin::PageState::default()).await
         }
-        AuthorizeDecision::SignUp => signin::page(
-            &state,
-            &tenant,
-            &params,
-            jar,
-            signin::PageState {
-                notice: Some(
-                    "Self-service sign-up is not available yet. Sign in with an existing account.",
-                ),
-                ..Default::default()
-            },
-        ),
+        AuthorizeDecision::SignUp => {
+            signin::page(
+                &state,
+                &tenant,
+                &params,
+                jar,
+                signin::PageState {
+                    notice: Some("signin-notice-no-signup"),
+                    ..Default::default()
+                },
+            )
+            .await
+        }
         AuthorizeDecision::Respond(response) => deliver(response, StatusCode::FOUND),
     }
 }

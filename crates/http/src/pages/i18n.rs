@@ -74,6 +74,13 @@ pub(crate) fn current() -> &'static str {
     LANGUAGE.try_with(|l| *l).unwrap_or("en")
 }
 
+/// Whether `key` is a page text (tenants may override those).
+pub(crate) fn is_known_key(key: &str) -> bool {
+    LOCALES
+        .try_lookup(&fluent_templates::langid!("en"), key)
+        .is_some()
+}
+
 /// A message in the current language.
 pub(crate) fn text(key: &str) -> String {
     let lang =

@@ -10,14 +10,21 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use minijinja::Environment;
-use portico_core::directory::Tenant;
+use portico_core::directory::{Branding, Tenant};
 use portico_core::secret::random_token;
 
 use crate::AppState;
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
-    env.add_function("t", |key: &str| i18n::text(key));
+    // A tenant's own text for a key (from its branding, in the render context) wins.
+    env.add_function("t", |state: &minijinja::State, key: &str| {
+        state
+            .lookup("texts")
+            .and_then(|texts| texts.get_attr(key).ok())
+            .and_then(|text| text.as_str().map(str::to_owned))
+            .unwrap_or_else(|| i18n::text(key))
+    });
     env.add_function("lang", i18n::current);
     for (name, source) in [
         ("base.html", include_str!("../../templates/base.html")),
@@ -77,6 +84,62 @@ pub(crate) fn render(
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// The branding part of a page's context: colours, CSS, text overrides and the logo URL.
+pub(crate) fn brand_context(
+    state: &AppState,
+    tenant: &Tenant,
+    branding: &Branding,
+) -> minijinja::Value {
+    minijinja::context! {
+        brand_primary => branding.primary_color.clone(),
+        brand_background => branding.background_color.clone(),
+        brand_css => branding.custom_css.clone(),
+        texts => branding.texts.clone(),
+        logo_url => branding.logo.is_some().then(|| {
+            format!("{}/{}/branding/logo", state.portico.settings.public_url, tenant.id)
+        }),
+        tenant_name => tenant.name.clone(),
+    }
+}
+
+/// A tenant's branding, or none when it cannot be read (pages still render, unbranded).
+pub(crate) async fn branding(state: &AppState, tenant: &Tenant) -> std::sync::Arc<Branding> {
+    match state.portico.branding(tenant.id).await {
+        Ok(branding) => branding,
+        Err(err) => {
+            tracing::warn!(error = %err, "branding unavailable");
+            std::sync::Arc::default()
+        }
+    }
+}
+
+/// `GET /{tenant}/branding/logo`.
+pub async fn logo(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::Path(tenant): axum::extract::Path<String>,
+) -> Response {
+    let tenant = match state
+        .portico
+        .tenant(&portico_core::directory::TenantRef::parse(&tenant))
+        .await
+    {
+        Ok(tenant) => tenant,
+        Err(err) => return crate::error::HtmlError::from(err).into_response(),
+    };
+    let branding = branding(&state, &tenant).await;
+    match (&branding.logo, &branding.logo_type) {
+        (Some(bytes), Some(kind)) => (
+            [
+                (header::CONTENT_TYPE, kind.clone()),
+                (header::CACHE_CONTROL, "public, max-age=300".to_owned()),
+            ],
+            bytes.clone(),
+        )
+            .into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// A fresh CSP nonce.

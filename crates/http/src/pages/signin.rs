@@ -28,13 +28,14 @@ pub(crate) struct PageState {
 
 /// Renders the sign-in page for an authorization request (carried in hidden fields, and
 /// validated again on submit).
-pub(crate) fn page(
+pub(crate) async fn page(
     state: &AppState,
     tenant: &Tenant,
     params: &AuthorizeParams,
     jar: CookieJar,
     page: PageState,
 ) -> Response {
+    let branding = pages::branding(state, tenant).await;
     let (jar, csrf_token) = pages::csrf(state, jar);
     let hidden = hidden_fields(params);
     let email = page
@@ -58,6 +59,7 @@ pub(crate) fn page(
             error => page.error,
             notice => page.notice,
             nonce => nonce.clone(),
+            ..pages::brand_context(state, tenant, &branding)
         },
         &nonce,
         None,
@@ -110,7 +112,7 @@ pub async fn submit(
         Ok(request) => request,
         Err(failure) => return failure_response(failure, StatusCode::SEE_OTHER),
     };
-    let retry = |error: &'static str, status: StatusCode, jar: CookieJar| {
+    let retry = async |error: &'static str, status: StatusCode, jar: CookieJar| {
         page(
             &state,
             &tenant,
@@ -123,12 +125,13 @@ pub async fn submit(
                 ..Default::default()
             },
         )
+        .await
     };
     if !pages::csrf_ok(&state, &jar, csrf_token.as_deref()) {
-        return retry("signin-error-expired", StatusCode::FORBIDDEN, jar);
+        return retry("signin-error-expired", StatusCode::FORBIDDEN, jar).await;
     }
     if email.is_empty() || password.is_empty() {
-        return retry("signin-error-missing", StatusCode::BAD_REQUEST, jar);
+        return retry("signin-error-missing", StatusCode::BAD_REQUEST, jar).await;
     }
     let user = match state
         .portico
@@ -137,16 +140,16 @@ pub async fn submit(
     {
         Ok(user) => user,
         Err(SignInError::InvalidCredentials) => {
-            return retry("signin-error-incorrect", StatusCode::UNAUTHORIZED, jar);
+            return retry("signin-error-incorrect", StatusCode::UNAUTHORIZED, jar).await;
         }
         Err(SignInError::LockedOut { .. }) => {
-            return retry("signin-error-locked", StatusCode::FORBIDDEN, jar);
+            return retry("signin-error-locked", StatusCode::FORBIDDEN, jar).await;
         }
         Err(SignInError::AccountDisabled) => {
-            return retry("signin-error-disabled", StatusCode::FORBIDDEN, jar);
+            return retry("signin-error-disabled", StatusCode::FORBIDDEN, jar).await;
         }
         Err(SignInError::RateLimited) => {
-            return retry("signin-error-throttled", StatusCode::TOO_MANY_REQUESTS, jar);
+            return retry("signin-error-throttled", StatusCode::TOO_MANY_REQUESTS, jar).await;
         }
         Err(SignInError::Core(err)) => return HtmlError::from(err).into_response(),
     };

@@ -196,3 +196,83 @@ async fn openapi_document_is_3_1_and_lists_the_operations() {
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     server.stop().await;
 }
+
+/// Branding set through the admin API shows on the sign-in page; bad branding is refused.
+#[tokio::test]
+async fn branding_changes_the_hosted_pages() {
+    use base64::Engine as _;
+    let server = TestServer::start().await;
+    let token = server.portico().create_admin_token().await.unwrap();
+    let (web, _) = server.app(portico_core::directory::AppKind::Web).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/admin/api/v1/tenants/contoso/branding", server.base);
+    let png = [
+        &[0x89u8, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a][..],
+        &[0u8; 64],
+    ]
+    .concat();
+    let response = client
+        .put(&url)
+        .bearer_auth(&token)
+        .json(&json!({
+            "primary_color": "#aa0033",
+            "background_color": "#fafafa",
+            "custom_css": "h1 { letter-spacing: 0.1em; }",
+            "texts": {"signin-title": "Welcome to Contoso"},
+            "logo_base64": base64::engine::general_purpose::STANDARD.encode(&png),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let page = crate::harness::sign_in_page(&server, &crate::harness::browser(), &web)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<h1>Welcome to Contoso</h1>"), "{page}");
+    assert!(page.contains("--primary: #aa0033") && page.contains("background: #fafafa"));
+    assert!(page.contains("h1 { letter-spacing: 0.1em; }"));
+    let logo_url = format!("{}/{}/branding/logo", server.base, server.tenant.id);
+    assert!(
+        page.contains(&format!(
+            r#"<img class="logo" src="{}""#,
+            logo_url.replace('/', "&#x2f;")
+        )) || page.contains(&logo_url)
+    );
+    let logo = client.get(&logo_url).send().await.unwrap();
+    assert_eq!(logo.headers()["content-type"], "image/png");
+    assert_eq!(logo.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(logo.bytes().await.unwrap().to_vec(), png);
+
+    for bad in [
+        json!({"primary_color": "red"}),
+        json!({"custom_css": "</style><script>alert(1)</script>"}),
+        json!({"texts": {"no-such-text": "x"}}),
+        json!({"logo_base64": base64::engine::general_purpose::STANDARD.encode("<svg onload=alert(1)>")}),
+        json!({"logo_base64": "%%%"}),
+    ] {
+        let response = client
+            .put(&url)
+            .bearer_auth(&token)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    // Clearing branding brings the built-in look back.
+    let cleared = client
+        .put(&url)
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        client.get(&logo_url).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    server.stop().await;
+}

@@ -352,6 +352,11 @@ async fn pages_are_localized() {
     assert!(polish.contains(r#"<html lang="pl">"#) && polish.contains("Zaloguj się"));
     let english = page(vec![], Some("ja")).await;
     assert!(english.contains(r#"<html lang="en">"#) && english.contains("<h1>Sign in</h1>"));
+    let create = page(vec![("prompt", "create"), ("ui_locales", "de")], None).await;
+    assert!(
+        create.contains("Die Selbstregistrierung ist noch nicht verfügbar."),
+        "{create}"
+    );
 
     // The German form posts back in German, and its error is German.
     let mut form = crate::harness::hidden_inputs(&german);

@@ -155,6 +155,40 @@ async fn cli_commands_print_one_json_object_each() {
         "every tenant has a default flow"
     );
 
+    let branded = portico(
+        &data,
+        &[
+            "tenant",
+            "branding",
+            "--tenant",
+            "contoso",
+            "--primary-color",
+            "#112233",
+            "--text",
+            "signin-title=Welcome back",
+            "--json",
+        ],
+    );
+    assert_eq!(branded["primary_color"], "#112233");
+    assert_eq!(branded["texts"]["signin-title"], "Welcome back");
+    let branded = portico(
+        &data,
+        &[
+            "tenant",
+            "branding",
+            "--tenant",
+            "contoso",
+            "--background-color",
+            "#ffffff",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        branded["primary_color"], "#112233",
+        "options not given stay as they were"
+    );
+    assert_eq!(branded["background_color"], "#ffffff");
+
     let rotated = portico(&data, &["keys", "rotate", "--tenant", "contoso", "--json"]);
     assert_eq!(rotated["rotated"], true);
     let token = portico(&data, &["admin-token", "create", "--json"]);
