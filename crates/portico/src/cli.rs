@@ -11,6 +11,7 @@ use portico_core::Portico;
 use portico_core::clock::SystemClock;
 use portico_core::directory::{
     AppKind, AttributeSpec, MfaPolicy, NewApplication, NewUser, NewUserFlow, TenantRef, UserFlow,
+    UserFlowConfig,
 };
 use portico_keys::SigningAlgorithm;
 use serde_json::json;
@@ -456,8 +457,7 @@ async fn manage(portico: &Portico, command: Command) -> Result<Output> {
             mfa_methods,
             apps,
         }) => {
-            let new = NewUserFlow {
-                name,
+            let config = UserFlowConfig {
                 methods: methods
                     .iter()
                     .map(|m| {
@@ -484,6 +484,10 @@ async fn manage(portico: &Portico, command: Command) -> Result<Output> {
                         })
                     })
                     .collect::<Result<_>>()?,
+            };
+            let new = NewUserFlow {
+                name,
+                config,
                 apps: apps
                     .iter()
                     .map(|a| {
@@ -551,7 +555,7 @@ fn from_word<T: serde::de::DeserializeOwned>(word: &str) -> serde_json::Result<T
 
 /// The JSON form of a flow (the same shape the admin API returns).
 fn flow_json(flow: &UserFlow) -> serde_json::Value {
-    let mut value = serde_json::to_value(flow.config()).unwrap_or_default();
+    let mut value = serde_json::to_value(&flow.config).unwrap_or_default();
     if let Some(map) = value.as_object_mut() {
         map.insert("id".into(), flow.id.to_string().into());
         map.insert("name".into(), flow.name.clone().into());

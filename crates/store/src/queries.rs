@@ -95,7 +95,7 @@ macro_rules! sql_store {
                 tx: &mut sqlx::Transaction<'_, <$row as sqlx::Row>::Database>,
                 flow: &UserFlow,
             ) -> Result<(), StoreError> {
-                let config = serde_json::to_string(&flow.config())
+                let config = serde_json::to_string(&flow.config)
                     .map_err(|e| StoreError::Backend(format!("flow config: {e}")))?;
                 sqlx::query(
                     "INSERT INTO user_flows (tenant_id, id, name, config, is_default, created_at) \
@@ -241,11 +241,7 @@ macro_rules! sql_store {
                             id: parse(&id, "id")?,
                             tenant_id: tenant,
                             name: row.try_get("name").map_err(db_err)?,
-                            methods: config.methods,
-                            sign_up: config.sign_up,
-                            attributes: config.attributes,
-                            mfa: config.mfa,
-                            mfa_methods: config.mfa_methods,
+                            config,
                             is_default: row.try_get("is_default").map_err(db_err)?,
                             apps: links.iter().filter(|(flow, _)| *flow == id).map(|(_, app)| *app).collect(),
                             created_at: row.try_get("created_at").map_err(db_err)?,

@@ -220,16 +220,8 @@ pub struct UserFlow {
     pub tenant_id: TenantId,
     /// Name, unique in the tenant.
     pub name: String,
-    /// First-factor methods offered (at least one).
-    pub methods: Vec<SignInMethod>,
-    /// Whether customers may create accounts.
-    pub sign_up: bool,
-    /// Attributes collected at sign-up.
-    pub attributes: Vec<AttributeSpec>,
-    /// MFA policy.
-    pub mfa: MfaPolicy,
-    /// Second factors offered (when MFA is required).
-    pub mfa_methods: Vec<MfaMethod>,
+    /// What the flow offers and asks for.
+    pub config: UserFlowConfig,
     /// The tenant's default flow serves every app not attached elsewhere.
     pub is_default: bool,
     /// Applications attached to this flow.
@@ -243,16 +235,8 @@ pub struct UserFlow {
 pub struct NewUserFlow {
     /// Name.
     pub name: String,
-    /// First-factor methods.
-    pub methods: Vec<SignInMethod>,
-    /// Sign-up on or off.
-    pub sign_up: bool,
-    /// Attributes.
-    pub attributes: Vec<AttributeSpec>,
-    /// MFA policy.
-    pub mfa: MfaPolicy,
-    /// Second factors.
-    pub mfa_methods: Vec<MfaMethod>,
+    /// What the flow offers and asks for.
+    pub config: UserFlowConfig,
     /// Apps to attach (moved from their current flow).
     pub apps: Vec<ClientId>,
 }
@@ -265,11 +249,7 @@ impl UserFlow {
             id: UserFlowId(tenant.0),
             tenant_id: tenant,
             name: "default".to_owned(),
-            methods: vec![SignInMethod::Password, SignInMethod::EmailOtp],
-            sign_up: true,
-            attributes: Vec::new(),
-            mfa: MfaPolicy::Off,
-            mfa_methods: vec![MfaMethod::EmailOtp],
+            config: UserFlowConfig::default(),
             is_default: true,
             apps: Vec::new(),
             created_at: now,
@@ -287,18 +267,22 @@ impl UserFlow {
         {
             return Err("flow name must be 1-64 letters, digits, - or _".into());
         }
-        if self.methods.is_empty() {
+        let config = &self.config;
+        if config.methods.is_empty() {
             return Err("a flow needs at least one sign-in method".into());
         }
-        if self.mfa == MfaPolicy::Required && self.mfa_methods.is_empty() {
+        if config.mfa == MfaPolicy::Required && config.mfa_methods.is_empty() {
             return Err("MFA is required but no MFA method is offered".into());
         }
-        let mut names: Vec<&str> = self.attributes.iter().map(|a| a.name.as_str()).collect();
+        let mut names: Vec<&str> = config.attributes.iter().map(|a| a.name.as_str()).collect();
         names.sort_unstable();
         if names.windows(2).any(|w| w.first() == w.get(1)) {
             return Err("an attribute is listed twice".into());
         }
-        self.attributes.iter().try_for_each(AttributeSpec::validate)
+        config
+            .attributes
+            .iter()
+            .try_for_each(AttributeSpec::validate)
     }
 }
 
@@ -330,11 +314,11 @@ mod tests {
     #[test]
     fn invalid_flows_are_refused() {
         let mut f = flow();
-        f.methods.clear();
+        f.config.methods.clear();
         assert!(f.validate().is_err());
         let mut f = flow();
-        f.mfa = MfaPolicy::Required;
-        f.mfa_methods.clear();
+        f.config.mfa = MfaPolicy::Required;
+        f.config.mfa_methods.clear();
         assert!(f.validate().is_err());
         for bad in [
             AttributeSpec {
@@ -353,11 +337,11 @@ mod tests {
             },
         ] {
             let mut f = flow();
-            f.attributes = vec![bad.clone()];
+            f.config.attributes = vec![bad.clone()];
             assert!(f.validate().is_err(), "{bad:?}");
         }
         let mut f = flow();
-        f.attributes = vec![
+        f.config.attributes = vec![
             AttributeSpec::parse_cli("city").unwrap(),
             AttributeSpec::parse_cli("city").unwrap(),
         ];
@@ -365,7 +349,7 @@ mod tests {
     }
 }
 
-/// The stored settings of a flow (everything but identity and attachments), as JSON.
+/// What a flow offers and asks for (everything but identity and attachments); stored as JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserFlowConfig {
     /// First-factor methods.
@@ -380,15 +364,15 @@ pub struct UserFlowConfig {
     pub mfa_methods: Vec<MfaMethod>,
 }
 
-impl UserFlow {
-    /// The settings part.
-    pub fn config(&self) -> UserFlowConfig {
-        UserFlowConfig {
-            methods: self.methods.clone(),
-            sign_up: self.sign_up,
-            attributes: self.attributes.clone(),
-            mfa: self.mfa,
-            mfa_methods: self.mfa_methods.clone(),
+impl Default for UserFlowConfig {
+    /// What every tenant's default flow offers: password and email OTP, sign-up, no MFA.
+    fn default() -> Self {
+        Self {
+            methods: vec![SignInMethod::Password, SignInMethod::EmailOtp],
+            sign_up: true,
+            attributes: Vec::new(),
+            mfa: MfaPolicy::Off,
+            mfa_methods: vec![MfaMethod::EmailOtp],
         }
     }
 }

@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portico_core::directory::{
     AppKind, AttributeSpec, Branding, MfaMethod, MfaPolicy, NewApplication, NewUser, NewUserFlow,
-    SignInMethod, Tenant, TenantRef, UserFlow,
+    SignInMethod, Tenant, TenantRef, UserFlow, UserFlowConfig,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -291,11 +291,11 @@ impl From<UserFlow> for UserFlowBody {
         Self {
             id: Some(flow.id.to_string()),
             name: flow.name,
-            methods: flow.methods,
-            sign_up: flow.sign_up,
-            attributes: flow.attributes,
-            mfa: flow.mfa,
-            mfa_methods: flow.mfa_methods,
+            methods: flow.config.methods,
+            sign_up: flow.config.sign_up,
+            attributes: flow.config.attributes,
+            mfa: flow.config.mfa,
+            mfa_methods: flow.config.mfa_methods,
             apps: flow.apps.iter().map(ToString::to_string).collect(),
             is_default: flow.is_default,
         }
@@ -327,11 +327,13 @@ pub(crate) async fn create_user_flow(
             &TenantRef::parse(&tenant),
             NewUserFlow {
                 name: body.name,
-                methods: body.methods,
-                sign_up: body.sign_up,
-                attributes: body.attributes,
-                mfa: body.mfa,
-                mfa_methods: body.mfa_methods,
+                config: UserFlowConfig {
+                    methods: body.methods,
+                    sign_up: body.sign_up,
+                    attributes: body.attributes,
+                    mfa: body.mfa,
+                    mfa_methods: body.mfa_methods,
+                },
                 apps,
             },
         )

@@ -167,8 +167,11 @@ async fn hosted_sign_in_page_works_in_chromium() {
         .click()
         .await
         .unwrap();
+    // The click navigates: wait for the new page's error rather than racing its load.
     let error = browser
-        .find(Locator::Css("[role=alert]"))
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("[role=alert]"))
         .await
         .unwrap()
         .text()

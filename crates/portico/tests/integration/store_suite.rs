@@ -549,18 +549,21 @@ async fn user_flows_and_app_attachment(store: Arc<dyn Store>) {
     let (t, _, app) = setup(store.as_ref()).await;
     let flows = store.user_flows(t.id).await.unwrap();
     assert_eq!(flows.len(), 1);
-    assert!(flows[0].is_default && flows[0].sign_up && flows[0].apps.is_empty());
+    assert!(flows[0].is_default && flows[0].config.sign_up && flows[0].apps.is_empty());
     assert_eq!(
-        flows[0].methods,
+        flows[0].config.methods,
         vec![SignInMethod::Password, SignInMethod::EmailOtp]
     );
     let custom = |name: &str| UserFlow {
         id: UserFlowId::new_random(),
         name: name.to_owned(),
         is_default: false,
-        methods: vec![SignInMethod::EmailOtp],
-        attributes: vec![AttributeSpec::parse_cli("loyalty:int:required").unwrap()],
-        mfa: MfaPolicy::Required,
+        config: portico_core::directory::UserFlowConfig {
+            methods: vec![SignInMethod::EmailOtp],
+            attributes: vec![AttributeSpec::parse_cli("loyalty:int:required").unwrap()],
+            mfa: MfaPolicy::Required,
+            ..Default::default()
+        },
         apps: vec![app.client_id],
         ..UserFlow::default_for(t.id, 2_000)
     };
@@ -576,8 +579,7 @@ async fn user_flows_and_app_attachment(store: Arc<dyn Store>) {
         "an app serves one flow: it moved"
     );
     assert_eq!(by_name("moved").apps, vec![app.client_id]);
-    assert_eq!(by_name("moved").attributes, first.attributes);
-    assert_eq!(by_name("moved").mfa, MfaPolicy::Required);
+    assert_eq!(by_name("moved").config, first.config);
     assert!(matches!(
         store.create_user_flow(&custom("moved")).await,
         Err(StoreError::Conflict(_))
