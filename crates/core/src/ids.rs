@@ -68,3 +68,11 @@ guid_id!(
     /// A user flow.
     UserFlowId
 );
+guid_id!(
+    /// One run of the sign-in engine (a sign-in, sign-up or password reset in progress).
+    FlowId
+);
+guid_id!(
+    /// A registered second factor of a user.
+    AuthMethodId
+);

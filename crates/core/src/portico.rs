@@ -40,6 +40,8 @@ pub struct Portico {
     form_key: aws_lc_rs::hmac::Key,
     /// Keys one-time passcode digests.
     pub(crate) otp_key: aws_lc_rs::hmac::Key,
+    /// Seals secrets kept at rest (authenticator-app secrets).
+    pub(crate) master: Arc<MasterKey>,
     /// Tenants never change id or name, so found tenants are cached for good.
     tenants: RwLock<HashMap<TenantRef, Tenant>>,
     /// Applications by client id (every token request reads one or two).
@@ -73,7 +75,8 @@ impl Portico {
             aws_lc_rs::hmac::HMAC_SHA256,
             &master.derive("portico/otp/v1"),
         );
-        let keys = KeyRing::new(Arc::new(master), settings.key_reload_secs);
+        let master = Arc::new(master);
+        let keys = KeyRing::new(Arc::clone(&master), settings.key_reload_secs);
         let passwords = PasswordHasher::new(settings.password_hash_concurrency);
         Self {
             settings,
@@ -86,6 +89,7 @@ impl Portico {
             fingerprint_key,
             form_key,
             otp_key,
+            master,
             tenants: RwLock::new(HashMap::new()),
             applications: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),
             identifier_uris: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),

@@ -12,8 +12,11 @@ use portico_keys::SigningAlgorithm;
 
 use crate::StoreError;
 use crate::clock::UnixTime;
+use crate::directory::MfaMethod;
 use crate::directory::{Application, Branding, Tenant, TenantRef, User, UserFlow};
-use crate::ids::{ClientId, GrantId, OtpChallengeId, OutboxId, SessionId, TenantId, UserId};
+use crate::ids::{
+    AuthMethodId, ClientId, FlowId, GrantId, OtpChallengeId, OutboxId, SessionId, TenantId, UserId,
+};
 use crate::otp::{OtpPurpose, OtpSendStats};
 use crate::outbox::OutboxRecord;
 
@@ -213,6 +216,44 @@ pub struct OtpAttempt {
     pub expires_at: UnixTime,
 }
 
+/// A sign-in engine flow as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowRecord {
+    /// Id.
+    pub id: FlowId,
+    /// Tenant.
+    pub tenant_id: TenantId,
+    /// The application the flow signs in to.
+    pub client_id: Option<ClientId>,
+    /// The flow and where it came from, as JSON (the core owns the format).
+    pub state: String,
+    /// Optimistic-concurrency version: 1 when created, +1 on each save.
+    pub version: i64,
+    /// Start time.
+    pub created_at: UnixTime,
+    /// The flow is gone after this time.
+    pub expires_at: UnixTime,
+}
+
+/// A registered second factor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthMethodRecord {
+    /// Id.
+    pub id: AuthMethodId,
+    /// Tenant.
+    pub tenant_id: TenantId,
+    /// Owner.
+    pub user_id: UserId,
+    /// Kind.
+    pub kind: MfaMethod,
+    /// Email address or E.164 number (none for an authenticator app).
+    pub target: Option<String>,
+    /// Authenticator-app secret, sealed by the master key.
+    pub sealed_secret: Option<Vec<u8>>,
+    /// Registration time.
+    pub created_at: UnixTime,
+}
+
 /// Storage for everything Portico keeps.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
@@ -279,6 +320,72 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn create_user(&self, user: &User) -> Result<(), StoreError>;
     /// Finds a user of this tenant by object id.
     async fn find_user(&self, tenant: TenantId, user: UserId) -> Result<Option<User>, StoreError>;
+    /// Enables or disables a user; [`StoreError::NotFound`] if there is no such user.
+    async fn set_user_enabled(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        enabled: bool,
+    ) -> Result<(), StoreError>;
+    /// Replaces a user's password in one transaction: the old hash joins the history (of which
+    /// the newest `keep` stay), and the lockout count is cleared.
+    async fn set_password(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        password_hash: &str,
+        keep: u32,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// The user's earlier password hashes, newest first.
+    async fn password_history(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Registers a second factor; with `recovery_digests`, replaces the user's recovery codes in
+    /// the same transaction.
+    async fn add_auth_method(
+        &self,
+        method: &AuthMethodRecord,
+        recovery_digests: &[String],
+    ) -> Result<(), StoreError>;
+    /// A user's second factors, oldest first.
+    async fn auth_methods(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<Vec<AuthMethodRecord>, StoreError>;
+    /// Records that an authenticator-app code of time step `step` was used, if no code of this
+    /// or a later step was; `false` means a replay.
+    async fn use_totp_step(
+        &self,
+        tenant: TenantId,
+        method: AuthMethodId,
+        step: i64,
+    ) -> Result<bool, StoreError>;
+    /// Spends one unused recovery code; `false` if there is none with this digest.
+    async fn use_recovery_code(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        digest: &str,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Stores a new flow.
+    async fn create_flow(&self, flow: &FlowRecord) -> Result<(), StoreError>;
+    /// A live flow of this tenant.
+    async fn find_flow(
+        &self,
+        tenant: TenantId,
+        flow: FlowId,
+        now: UnixTime,
+    ) -> Result<Option<FlowRecord>, StoreError>;
+    /// Writes a flow's new state if its stored version is still `flow.version - 1`; fails with
+    /// [`StoreError::Contended`] when another request moved it first.
+    async fn save_flow(&self, flow: &FlowRecord) -> Result<(), StoreError>;
+
     /// Finds a user of this tenant by normalised email.
     async fn find_user_by_email(
         &self,

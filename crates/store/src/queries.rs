@@ -7,12 +7,15 @@ use portico_core::clock::UnixTime;
 use portico_core::directory::{
     Application, Branding, Tenant, TenantRef, User, UserFlow, UserFlowConfig,
 };
-use portico_core::ids::{ClientId, GrantId, OtpChallengeId, OutboxId, SessionId, TenantId, UserId};
+use portico_core::ids::{
+    AuthMethodId, ClientId, FlowId, GrantId, OtpChallengeId, OutboxId, SessionId, TenantId, UserId,
+};
 use portico_core::otp::{OtpPurpose, OtpSendStats};
 use portico_core::outbox::{Channel, OutboxRecord};
 use portico_core::store::{
-    AuthCodeRecord, CodeRedemption, KeyState, LockoutRecord, OtpAttempt, OtpChallengeRecord,
-    RefreshRedemption, RefreshTokenRecord, SessionRecord, Store, StoredSigningKey,
+    AuthCodeRecord, AuthMethodRecord, CodeRedemption, FlowRecord, KeyState, LockoutRecord,
+    OtpAttempt, OtpChallengeRecord, RefreshRedemption, RefreshTokenRecord, SessionRecord, Store,
+    StoredSigningKey,
 };
 use sqlx::Row as _;
 
@@ -33,7 +36,7 @@ macro_rules! app_columns {
 }
 macro_rules! user_columns {
     () => {
-        "id, tenant_id, email, display_name, password_hash, enabled, created_at"
+        "id, tenant_id, email, display_name, password_hash, enabled, attributes, created_at"
     };
 }
 macro_rules! session_columns {
@@ -75,7 +78,34 @@ macro_rules! sql_store {
                     display_name: row.try_get("display_name").map_err(db_err)?,
                     password_hash: row.try_get("password_hash").map_err(db_err)?,
                     enabled: row.try_get("enabled").map_err(db_err)?,
+                    attributes: serde_json::from_str(&row.try_get::<String, _>("attributes").map_err(db_err)?)
+                        .map_err(|e| StoreError::Backend(format!("unreadable attributes: {e}")))?,
                     created_at: row.try_get("created_at").map_err(db_err)?,
+                })
+            }
+
+            fn auth_method(row: &$row) -> Result<AuthMethodRecord, StoreError> {
+                Ok(AuthMethodRecord {
+                    id: parse(&row.try_get::<String, _>("id").map_err(db_err)?, "id")?,
+                    tenant_id: parse(&row.try_get::<String, _>("tenant_id").map_err(db_err)?, "tenant_id")?,
+                    user_id: parse(&row.try_get::<String, _>("user_id").map_err(db_err)?, "user_id")?,
+                    kind: parse(&row.try_get::<String, _>("kind").map_err(db_err)?, "kind")?,
+                    target: row.try_get("target").map_err(db_err)?,
+                    sealed_secret: row.try_get("sealed_secret").map_err(db_err)?,
+                    created_at: row.try_get("created_at").map_err(db_err)?,
+                })
+            }
+
+            fn flow(row: &$row) -> Result<FlowRecord, StoreError> {
+                let client_id: Option<String> = row.try_get("client_id").map_err(db_err)?;
+                Ok(FlowRecord {
+                    id: parse(&row.try_get::<String, _>("id").map_err(db_err)?, "id")?,
+                    tenant_id: parse(&row.try_get::<String, _>("tenant_id").map_err(db_err)?, "tenant_id")?,
+                    client_id: client_id.map(|c| parse(&c, "client_id")).transpose()?,
+                    state: row.try_get("state").map_err(db_err)?,
+                    version: row.try_get("version").map_err(db_err)?,
+                    created_at: row.try_get("created_at").map_err(db_err)?,
+                    expires_at: row.try_get("expires_at").map_err(db_err)?,
                 })
             }
 
@@ -437,8 +467,8 @@ macro_rules! sql_store {
 
             async fn create_user(&self, user: &User) -> Result<(), StoreError> {
                 sqlx::query(
-                    "INSERT INTO users (id, tenant_id, email, display_name, password_hash, enabled, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO users (id, tenant_id, email, display_name, password_hash, enabled, created_at, attributes) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(user.id.to_string())
                 .bind(user.tenant_id.to_string())
@@ -447,6 +477,7 @@ macro_rules! sql_store {
                 .bind(&user.password_hash)
                 .bind(user.enabled)
                 .bind(user.created_at)
+                .bind(serde_json::to_string(&user.attributes).map_err(|e| StoreError::Backend(e.to_string()))?)
                 .execute(&self.pool)
                 .await
                 .map_err(db_err)?;
@@ -479,6 +510,224 @@ macro_rules! sql_store {
                     .map_err(db_err)?
                     .map(|row| Self::user(&row))
                     .transpose()
+            }
+
+            async fn set_user_enabled(&self, tenant: TenantId, user: UserId, enabled: bool) -> Result<(), StoreError> {
+                let result = sqlx::query("UPDATE users SET enabled = $3 WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.to_string())
+                    .bind(user.to_string())
+                    .bind(enabled)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                if result.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("user"));
+                }
+                Ok(())
+            }
+
+            async fn set_password(
+                &self,
+                tenant: TenantId,
+                user: UserId,
+                password_hash: &str,
+                keep: u32,
+                now: UnixTime,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let old: Option<Option<String>> = sqlx::query_scalar(
+                    "SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant.to_string())
+                .bind(user.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let Some(old) = old else {
+                    return Err(StoreError::NotFound("user"));
+                };
+                if let Some(old) = old {
+                    sqlx::query(
+                        "INSERT INTO password_history (tenant_id, user_id, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(tenant.to_string())
+                    .bind(user.to_string())
+                    .bind(old)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+                sqlx::query(
+                    "DELETE FROM password_history WHERE tenant_id = $1 AND user_id = $2 AND password_hash NOT IN \
+                     (SELECT password_hash FROM password_history WHERE tenant_id = $1 AND user_id = $2 \
+                      ORDER BY created_at DESC LIMIT $3)",
+                )
+                .bind(tenant.to_string())
+                .bind(user.to_string())
+                .bind(i64::from(keep))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                sqlx::query("UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.to_string())
+                    .bind(user.to_string())
+                    .bind(password_hash)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                sqlx::query("DELETE FROM password_lockouts WHERE tenant_id = $1 AND user_id = $2")
+                    .bind(tenant.to_string())
+                    .bind(user.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn password_history(&self, tenant: TenantId, user: UserId) -> Result<Vec<String>, StoreError> {
+                sqlx::query_scalar(
+                    "SELECT password_hash FROM password_history WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at DESC",
+                )
+                .bind(tenant.to_string())
+                .bind(user.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)
+            }
+
+            async fn add_auth_method(&self, method: &AuthMethodRecord, recovery_digests: &[String]) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                sqlx::query(
+                    "INSERT INTO auth_methods (tenant_id, id, user_id, kind, target, sealed_secret, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(method.tenant_id.to_string())
+                .bind(method.id.to_string())
+                .bind(method.user_id.to_string())
+                .bind(method.kind.as_str())
+                .bind(&method.target)
+                .bind(&method.sealed_secret)
+                .bind(method.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                if !recovery_digests.is_empty() {
+                    sqlx::query("DELETE FROM recovery_codes WHERE tenant_id = $1 AND user_id = $2")
+                        .bind(method.tenant_id.to_string())
+                        .bind(method.user_id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    for digest in recovery_digests {
+                        sqlx::query("INSERT INTO recovery_codes (tenant_id, user_id, code_digest) VALUES ($1, $2, $3)")
+                            .bind(method.tenant_id.to_string())
+                            .bind(method.user_id.to_string())
+                            .bind(digest)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                    }
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn auth_methods(&self, tenant: TenantId, user: UserId) -> Result<Vec<AuthMethodRecord>, StoreError> {
+                sqlx::query(
+                    "SELECT id, tenant_id, user_id, kind, target, sealed_secret, created_at FROM auth_methods \
+                     WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at, id",
+                )
+                .bind(tenant.to_string())
+                .bind(user.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(Self::auth_method)
+                .collect()
+            }
+
+            async fn use_totp_step(&self, tenant: TenantId, method: AuthMethodId, step: i64) -> Result<bool, StoreError> {
+                let result = sqlx::query(
+                    "UPDATE auth_methods SET last_used_step = $3 WHERE tenant_id = $1 AND id = $2 AND last_used_step < $3",
+                )
+                .bind(tenant.to_string())
+                .bind(method.to_string())
+                .bind(step)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            async fn use_recovery_code(&self, tenant: TenantId, user: UserId, digest: &str, now: UnixTime) -> Result<bool, StoreError> {
+                let result = sqlx::query(
+                    "UPDATE recovery_codes SET used_at = $4 \
+                     WHERE tenant_id = $1 AND user_id = $2 AND code_digest = $3 AND used_at IS NULL",
+                )
+                .bind(tenant.to_string())
+                .bind(user.to_string())
+                .bind(digest)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            async fn create_flow(&self, flow: &FlowRecord) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO signin_flows (tenant_id, id, client_id, state, version, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(flow.tenant_id.to_string())
+                .bind(flow.id.to_string())
+                .bind(flow.client_id.map(|c| c.to_string()))
+                .bind(&flow.state)
+                .bind(flow.version)
+                .bind(flow.created_at)
+                .bind(flow.expires_at)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn find_flow(&self, tenant: TenantId, flow: FlowId, now: UnixTime) -> Result<Option<FlowRecord>, StoreError> {
+                sqlx::query(
+                    "SELECT tenant_id, id, client_id, state, version, created_at, expires_at FROM signin_flows \
+                     WHERE tenant_id = $1 AND id = $2 AND expires_at > $3",
+                )
+                .bind(tenant.to_string())
+                .bind(flow.to_string())
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?
+                .map(|row| Self::flow(&row))
+                .transpose()
+            }
+
+            async fn save_flow(&self, flow: &FlowRecord) -> Result<(), StoreError> {
+                let result = sqlx::query(
+                    "UPDATE signin_flows SET state = $3, version = $4, expires_at = $5 \
+                     WHERE tenant_id = $1 AND id = $2 AND version = $4 - 1",
+                )
+                .bind(flow.tenant_id.to_string())
+                .bind(flow.id.to_string())
+                .bind(&flow.state)
+                .bind(flow.version)
+                .bind(flow.expires_at)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                if result.rows_affected() == 1 {
+                    Ok(())
+                } else {
+                    Err(StoreError::Contended)
+                }
             }
 
             async fn lockout(&self, tenant: TenantId, user: UserId) -> Result<LockoutRecord, StoreError> {
@@ -837,6 +1086,7 @@ macro_rules! sql_store {
                     "DELETE FROM sessions WHERE expires_at < $1 OR ended_at < $1",
                     "DELETE FROM otp_challenges WHERE expires_at < $1",
                     "DELETE FROM outbox WHERE delivered_at < $1",
+                    "DELETE FROM signin_flows WHERE expires_at < $1",
                     "DELETE FROM grants WHERE created_at < $1 AND NOT EXISTS \
                      (SELECT 1 FROM refresh_tokens r WHERE r.tenant_id = grants.tenant_id AND r.grant_id = grants.id) \
                      AND NOT EXISTS (SELECT 1 FROM authorization_codes c WHERE c.tenant_id = grants.tenant_id AND c.grant_id = grants.id)",

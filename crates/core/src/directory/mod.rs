@@ -1,6 +1,7 @@
 //! The directory: tenants, applications, users, and the operations operators perform on them.
 
 mod application;
+mod attributes;
 mod branding;
 mod service;
 mod tenant;
@@ -8,6 +9,7 @@ mod user;
 mod user_flow;
 
 pub use application::{AppKind, Application, NewApplication};
+pub use attributes::{AttributeError, AttributeReason, MAX_ATTRIBUTE_LEN, check_attributes};
 pub use branding::{Branding, MAX_CSS_BYTES, MAX_LOGO_BYTES, sniff_image};
 pub use service::{CreatedApplication, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 pub use tenant::{Tenant, TenantRef};

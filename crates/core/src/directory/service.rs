@@ -229,6 +229,7 @@ impl Portico {
             display_name,
             password_hash,
             enabled: true,
+            attributes: Default::default(),
             created_at: self.now(),
         };
         self.store.create_user(&user).await?;

@@ -42,6 +42,8 @@ pub struct User {
     pub password_hash: Option<String>,
     /// Disabled users cannot sign in.
     pub enabled: bool,
+    /// Attributes collected at sign-up (built-in and custom), by name.
+    pub attributes: std::collections::BTreeMap<String, serde_json::Value>,
     /// Creation time.
     pub created_at: UnixTime,
 }

@@ -29,6 +29,31 @@ pub enum MfaMethod {
     Totp,
 }
 
+impl MfaMethod {
+    /// Stored and command-line name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EmailOtp => "email-otp",
+            Self::Sms => "sms",
+            Self::Totp => "totp",
+        }
+    }
+}
+
+impl std::str::FromStr for MfaMethod {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "email-otp" => Ok(Self::EmailOtp),
+            "sms" => Ok(Self::Sms),
+            "totp" => Ok(Self::Totp),
+            other => Err(format!(
+                "unknown MFA method {other:?} (use email-otp, sms or totp)"
+            )),
+        }
+    }
+}
+
 /// Whether the flow asks for a second factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]

@@ -9,7 +9,7 @@ use crate::{CoreError, Portico};
 
 /// The raw parameters of an authorization request, as the HTTP layer read them (query string
 /// or form body, each parameter at most once).
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuthorizeParams {
     /// `client_id`.
     pub client_id: Option<String>,

@@ -2,8 +2,17 @@
 //! federation callbacks later) checks credentials and starts sessions through these calls, so
 //! rate limits, lockout and session rules are written once.
 
+pub mod engine;
+mod flows;
+mod messages;
 mod password;
+mod password_policy;
+mod second_factor;
 mod session;
 
+pub use flows::{Advanced, Caller, FlowError, FlowOrigin, SignInFlow};
+pub use messages::{CodeMessage, MessageTexts, PlainTexts, compose};
 pub use password::SignInError;
+pub use password_policy::{PASSWORD_HISTORY, check_new_password};
+pub use second_factor::{RECOVERY_CODES, TotpEnrolment};
 pub use session::ActiveSession;

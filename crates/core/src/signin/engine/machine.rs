@@ -1,0 +1,578 @@
+//! The transitions. `Flow::handle` is the only way a flow changes.
+
+use crate::directory::{Email, MfaMethod, MfaPolicy, SignInMethod, check_attributes};
+use crate::otp::OtpPurpose;
+use crate::outbox::Channel;
+
+use super::{
+    CodeCheck, CredentialProblem, Effect, Event, FirstFactor, Flow, Illegal, Journey, MessageKind,
+    MethodFacts, Problem, Reaction, Rules, Step, normalize_phone,
+};
+
+impl Flow {
+    /// Applies one event. On `Ok` the flow may have moved and the reaction lists effects to
+    /// carry out and the problem to show; on `Err` nothing changed (the event does not belong
+    /// to this step).
+    pub fn handle(&mut self, event: Event, rules: &Rules<'_>) -> Result<Reaction, Illegal> {
+        let illegal = Illegal {
+            step: self.step.name(),
+            event: event.name(),
+        };
+        let mut next = self.clone();
+        let reaction = next.apply(event, rules).ok_or(illegal)?;
+        *self = next;
+        Ok(reaction)
+    }
+
+    /// The transition table. `None`: illegal here.
+    fn apply(&mut self, event: Event, rules: &Rules<'_>) -> Option<Reaction> {
+        let config = rules.config;
+        match (self.step.clone(), event) {
+            // Identify.
+            (
+                Step::Identify,
+                Event::Identify {
+                    email,
+                    keep_signed_in,
+                },
+            ) => {
+                if self.journey == Journey::SignUp && !config.sign_up {
+                    return Some(problem(Problem::SignUpDisabled));
+                }
+                let Ok(email) = Email::parse(&email) else {
+                    return Some(problem(Problem::InvalidEmail));
+                };
+                self.email = Some(email.as_str().to_owned());
+                self.keep_signed_in = keep_signed_in;
+                Some(effect(Effect::LookUpUser))
+            }
+            (Step::Identify, Event::UserLookedUp(found)) => {
+                let email = self.email.clone()?;
+                match (self.journey, found) {
+                    (Journey::SignIn, None) if rules.reveal_accounts => {
+                        Some(self.forget_email(Problem::UserNotFound))
+                    }
+                    (Journey::SignIn, found) => {
+                        self.decoy = found.is_none();
+                        self.user = found;
+                        if config.methods.contains(&SignInMethod::Password) {
+                            self.step = Step::Password;
+                            Some(Reaction::default())
+                        } else {
+                            Some(self.start_sign_in_code(email))
+                        }
+                    }
+                    (Journey::SignUp, Some(_)) if rules.reveal_accounts => {
+                        Some(self.forget_email(Problem::UserExists))
+                    }
+                    (Journey::SignUp, found) => {
+                        // A taken address goes on to a code step like any other; its owner is
+                        // told someone tried, and no code that could work is sent.
+                        self.decoy = found.is_some();
+                        self.step = Step::VerifyEmail;
+                        let message = if self.decoy {
+                            MessageKind::AccountExists
+                        } else {
+                            MessageKind::Code
+                        };
+                        Some(send(OtpPurpose::SignUp, Channel::Mail, email, message))
+                    }
+                    (Journey::ResetPassword, None) if rules.reveal_accounts => {
+                        Some(self.forget_email(Problem::UserNotFound))
+                    }
+                    (Journey::ResetPassword, found) => {
+                        self.decoy = found.is_none();
+                        self.user = found;
+                        self.step = Step::ResetCode;
+                        let message = if self.decoy {
+                            MessageKind::NoAccount
+                        } else {
+                            MessageKind::Code
+                        };
+                        Some(send(
+                            OtpPurpose::PasswordReset,
+                            Channel::Mail,
+                            email,
+                            message,
+                        ))
+                    }
+                }
+            }
+
+            // Sign-in with a password, or a switch to an emailed code.
+            (Step::Password, Event::Password { password }) => {
+                if password.is_empty() {
+                    return Some(problem(Problem::Credentials(CredentialProblem::Invalid)));
+                }
+                Some(effect(Effect::CheckPassword { password }))
+            }
+            (Step::Password, Event::PasswordChecked(Ok(user))) => {
+                self.user = Some(user);
+                self.first_factor = Some(FirstFactor::Password);
+                Some(self.after_first_factor(rules))
+            }
+            (Step::Password, Event::PasswordChecked(Err(why))) => {
+                Some(problem(Problem::Credentials(why)))
+            }
+            (Step::Password, Event::UseEmailCode)
+                if config.methods.contains(&SignInMethod::EmailOtp) =>
+            {
+                let email = self.email.clone()?;
+                Some(self.start_sign_in_code(email))
+            }
+
+            // Steps that wait for an emailed or texted code.
+            (
+                Step::SignInCode
+                | Step::VerifyEmail
+                | Step::ResetCode
+                | Step::VerifyEnrolment { .. },
+                Event::Code { code },
+            ) => {
+                let purpose = self.code_purpose()?;
+                Some(effect(Effect::CheckCode { purpose, code }))
+            }
+            (Step::SecondFactor { method, kind }, Event::Code { code }) => {
+                Some(effect(match kind {
+                    MfaMethod::Totp => Effect::CheckTotp { method, code },
+                    MfaMethod::EmailOtp | MfaMethod::Sms => Effect::CheckCode {
+                        purpose: OtpPurpose::Mfa,
+                        code,
+                    },
+                }))
+            }
+            (
+                Step::SignInCode
+                | Step::VerifyEmail
+                | Step::ResetCode
+                | Step::VerifyEnrolment { .. }
+                | Step::SecondFactor { .. },
+                Event::ResendCode,
+            ) => self.resend(),
+            (
+                Step::SignInCode
+                | Step::VerifyEmail
+                | Step::ResetCode
+                | Step::VerifyEnrolment { .. }
+                | Step::SecondFactor { .. },
+                Event::CodeSent(sent),
+            ) => match sent {
+                Ok(challenge) => {
+                    self.challenge = Some(challenge);
+                    Some(Reaction::default())
+                }
+                Err(retry_after_secs) => Some(problem(Problem::SendThrottled { retry_after_secs })),
+            },
+            (
+                Step::SignInCode
+                | Step::VerifyEmail
+                | Step::ResetCode
+                | Step::VerifyEnrolment { .. }
+                | Step::SecondFactor { .. }
+                | Step::EnrolTotp,
+                Event::CodeChecked(check),
+            ) => match check {
+                CodeCheck::Valid => self.code_proven(rules),
+                other => Some(problem(code_problem(other))),
+            },
+
+            // Sign-up and reset: the new password.
+            (Step::NewPassword, Event::NewPassword { password }) => {
+                Some(effect(Effect::CheckNewPassword { password }))
+            }
+            (Step::NewPassword, Event::NewPasswordChecked(Ok(hash))) => {
+                self.password_hash = Some(hash);
+                match self.journey {
+                    Journey::SignUp => Some(self.next_sign_up_step(rules)),
+                    Journey::ResetPassword => Some(effect(Effect::SetPassword)),
+                    Journey::SignIn => None,
+                }
+            }
+            (Step::NewPassword, Event::NewPasswordChecked(Err(why))) => {
+                Some(problem(Problem::Password(why)))
+            }
+            (Step::NewPassword, Event::PasswordSet) if self.journey == Journey::ResetPassword => {
+                // Proving the mailbox and setting a password is a first factor of its own.
+                self.first_factor = Some(FirstFactor::EmailCode);
+                Some(self.after_first_factor(rules))
+            }
+
+            // Sign-up: attributes, then the account.
+            (Step::Attributes, Event::Attributes { values }) => {
+                match check_attributes(&config.attributes, &values) {
+                    Ok(values) => {
+                        self.attributes = values;
+                        self.attributes_done = true;
+                        Some(self.next_sign_up_step(rules))
+                    }
+                    Err(errors) => Some(problem(Problem::Attributes(errors))),
+                }
+            }
+            (
+                Step::NewPassword | Step::Attributes | Step::VerifyEmail,
+                Event::UserCreated(user),
+            ) if self.journey == Journey::SignUp => {
+                self.user = Some(user);
+                self.first_factor = Some(FirstFactor::EmailCode);
+                Some(self.after_first_factor(rules))
+            }
+
+            // MFA: the user's methods, then a challenge.
+            (step, Event::MethodsLoaded(methods))
+                if self.first_factor.is_some() && step != Step::Done =>
+            {
+                self.methods = methods;
+                Some(self.choose_second_factor(rules))
+            }
+            (
+                Step::ChooseSecondFactor | Step::SecondFactor { .. },
+                Event::ChooseMethod { method },
+            ) => {
+                let chosen = self.methods.iter().find(|m| m.id == method)?.clone();
+                if !self.usable_second_factors(rules).contains(&chosen) {
+                    return None;
+                }
+                Some(self.begin_second_factor(&chosen))
+            }
+            (Step::SecondFactor { .. }, Event::RecoveryCode { code }) => {
+                Some(effect(Effect::CheckRecoveryCode { code }))
+            }
+
+            // Just-in-time registration.
+            (Step::ChooseEnrolment | Step::EnrolPhone | Step::EnrolTotp, Event::Enrol { kind }) => {
+                if !self.enrolment_choices(rules).contains(&kind) {
+                    return None;
+                }
+                Some(self.begin_enrolment(kind))
+            }
+            (Step::EnrolPhone, Event::Phone { number }) => {
+                let Some(number) = normalize_phone(&number) else {
+                    return Some(problem(Problem::InvalidPhone));
+                };
+                self.step = Step::VerifyEnrolment {
+                    kind: MfaMethod::Sms,
+                    target: number.clone(),
+                };
+                Some(send(
+                    OtpPurpose::VerifyContact,
+                    Channel::Sms,
+                    number,
+                    MessageKind::Code,
+                ))
+            }
+            (Step::EnrolTotp, Event::TotpSecretMade(sealed)) => {
+                self.pending_totp = Some(sealed);
+                Some(Reaction::default())
+            }
+            (Step::EnrolTotp, Event::Code { code }) if self.pending_totp.is_some() => {
+                Some(effect(Effect::CheckPendingTotp { code }))
+            }
+            (
+                Step::VerifyEnrolment { .. } | Step::EnrolTotp | Step::ChooseEnrolment,
+                Event::MethodAdded {
+                    method,
+                    recovery_codes,
+                },
+            ) => {
+                self.methods.push(method);
+                self.pending_totp = None;
+                self.mfa_done = true;
+                self.challenge = None;
+                self.step = if recovery_codes {
+                    Step::RecoveryCodes
+                } else {
+                    Step::Done
+                };
+                Some(Reaction::default())
+            }
+            (Step::RecoveryCodes, Event::Acknowledge) => {
+                self.step = Step::Done;
+                Some(Reaction::default())
+            }
+
+            _ => None,
+        }
+    }
+
+    /// Sign-in by emailed code (a notice instead, for an address without an account).
+    fn start_sign_in_code(&mut self, email: String) -> Reaction {
+        self.step = Step::SignInCode;
+        self.challenge = None;
+        let message = if self.user.is_some() {
+            MessageKind::Code
+        } else {
+            MessageKind::NoAccount
+        };
+        self.decoy = self.user.is_none();
+        send(OtpPurpose::SignIn, Channel::Mail, email, message)
+    }
+
+    fn forget_email(&mut self, why: Problem) -> Reaction {
+        self.email = None;
+        problem(why)
+    }
+
+    /// What the current step's code is for.
+    fn code_purpose(&self) -> Option<OtpPurpose> {
+        match self.step {
+            Step::SignInCode => Some(OtpPurpose::SignIn),
+            Step::VerifyEmail => Some(OtpPurpose::SignUp),
+            Step::ResetCode => Some(OtpPurpose::PasswordReset),
+            Step::VerifyEnrolment { .. } => Some(OtpPurpose::VerifyContact),
+            Step::SecondFactor { .. } => Some(OtpPurpose::Mfa),
+            _ => None,
+        }
+    }
+
+    /// Sends the current step's code again (the previous one stops working).
+    fn resend(&mut self) -> Option<Reaction> {
+        let email = self.email.clone();
+        match &self.step {
+            Step::SignInCode => {
+                let message = if self.decoy {
+                    MessageKind::NoAccount
+                } else {
+                    MessageKind::Code
+                };
+                Some(send(OtpPurpose::SignIn, Channel::Mail, email?, message))
+            }
+            Step::VerifyEmail => {
+                let message = if self.decoy {
+                    MessageKind::AccountExists
+                } else {
+                    MessageKind::Code
+                };
+                Some(send(OtpPurpose::SignUp, Channel::Mail, email?, message))
+            }
+            Step::ResetCode => {
+                let message = if self.decoy {
+                    MessageKind::NoAccount
+                } else {
+                    MessageKind::Code
+                };
+                Some(send(
+                    OtpPurpose::PasswordReset,
+                    Channel::Mail,
+                    email?,
+                    message,
+                ))
+            }
+            Step::VerifyEnrolment { kind, target } => Some(send(
+                OtpPurpose::VerifyContact,
+                channel_of(*kind)?,
+                target.clone(),
+                MessageKind::Code,
+            )),
+            Step::SecondFactor { method, .. } => {
+                let method = self.methods.iter().find(|m| m.id == *method)?;
+                Some(send(
+                    OtpPurpose::Mfa,
+                    channel_of(method.kind)?,
+                    method.target.clone()?,
+                    MessageKind::Code,
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// The current step's code was right.
+    fn code_proven(&mut self, rules: &Rules<'_>) -> Option<Reaction> {
+        self.challenge = None;
+        match self.step.clone() {
+            Step::SignInCode => {
+                self.email_verified = true;
+                self.first_factor = Some(FirstFactor::EmailCode);
+                Some(self.after_first_factor(rules))
+            }
+            Step::VerifyEmail => {
+                self.email_verified = true;
+                Some(self.next_sign_up_step(rules))
+            }
+            Step::ResetCode => {
+                self.email_verified = true;
+                self.step = Step::NewPassword;
+                Some(Reaction::default())
+            }
+            Step::VerifyEnrolment { kind, target } => Some(effect(Effect::AddMethod {
+                kind,
+                target: Some(target),
+            })),
+            Step::EnrolTotp => Some(effect(Effect::AddMethod {
+                kind: MfaMethod::Totp,
+                target: None,
+            })),
+            Step::SecondFactor { .. } => {
+                self.mfa_done = true;
+                self.step = Step::Done;
+                Some(Reaction::default())
+            }
+            _ => None,
+        }
+    }
+
+    /// Sign-up: password (if the flow uses passwords), attributes (if it collects any), then
+    /// the account.
+    fn next_sign_up_step(&mut self, rules: &Rules<'_>) -> Reaction {
+        let config = rules.config;
+        if config.methods.contains(&SignInMethod::Password) && self.password_hash.is_none() {
+            self.step = Step::NewPassword;
+            Reaction::default()
+        } else if !config.attributes.is_empty() && !self.attributes_done {
+            self.step = Step::Attributes;
+            Reaction::default()
+        } else {
+            effect(Effect::CreateUser)
+        }
+    }
+
+    /// The first factor is proven: MFA if the flow requires it, else done.
+    fn after_first_factor(&mut self, rules: &Rules<'_>) -> Reaction {
+        if self.user.as_ref().is_some_and(|u| !u.enabled) {
+            return problem(Problem::AccountDisabled);
+        }
+        if rules.config.mfa == MfaPolicy::Required {
+            effect(Effect::LoadMethods)
+        } else {
+            self.step = Step::Done;
+            Reaction::default()
+        }
+    }
+
+    /// Registered methods that may serve as this sign-in's second factor. An emailed code
+    /// cannot be the second factor when the mailbox was the first.
+    fn usable_second_factors(&self, rules: &Rules<'_>) -> Vec<MethodFacts> {
+        self.methods
+            .iter()
+            .filter(|m| rules.config.mfa_methods.contains(&m.kind))
+            .filter(|m| {
+                m.kind != MfaMethod::EmailOtp || self.first_factor == Some(FirstFactor::Password)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Kinds the user may register now (same rule as above).
+    pub fn enrolment_choices(&self, rules: &Rules<'_>) -> Vec<MfaMethod> {
+        rules
+            .config
+            .mfa_methods
+            .iter()
+            .copied()
+            .filter(|k| {
+                *k != MfaMethod::EmailOtp || self.first_factor == Some(FirstFactor::Password)
+            })
+            .collect()
+    }
+
+    fn choose_second_factor(&mut self, rules: &Rules<'_>) -> Reaction {
+        let usable = self.usable_second_factors(rules);
+        match usable.as_slice() {
+            [] => match self.enrolment_choices(rules).as_slice() {
+                [] => problem(Problem::NoSecondFactor),
+                [only] => self.begin_enrolment(*only),
+                _ => {
+                    self.step = Step::ChooseEnrolment;
+                    Reaction::default()
+                }
+            },
+            [only] => self.begin_second_factor(only),
+            _ => {
+                self.step = Step::ChooseSecondFactor;
+                Reaction::default()
+            }
+        }
+    }
+
+    fn begin_second_factor(&mut self, method: &MethodFacts) -> Reaction {
+        self.step = Step::SecondFactor {
+            method: method.id,
+            kind: method.kind,
+        };
+        self.challenge = None;
+        match (channel_of(method.kind), &method.target) {
+            (Some(channel), Some(target)) => {
+                send(OtpPurpose::Mfa, channel, target.clone(), MessageKind::Code)
+            }
+            _ => Reaction::default(),
+        }
+    }
+
+    fn begin_enrolment(&mut self, kind: MfaMethod) -> Reaction {
+        self.challenge = None;
+        self.pending_totp = None;
+        match kind {
+            MfaMethod::EmailOtp => {
+                let Some(email) = self.email.clone() else {
+                    return problem(Problem::NoSecondFactor);
+                };
+                if self.email_verified {
+                    // Proven in this very flow: no second code ("preverified").
+                    self.step = Step::ChooseEnrolment;
+                    return effect(Effect::AddMethod {
+                        kind,
+                        target: Some(email),
+                    });
+                }
+                self.step = Step::VerifyEnrolment {
+                    kind,
+                    target: email.clone(),
+                };
+                send(
+                    OtpPurpose::VerifyContact,
+                    Channel::Mail,
+                    email,
+                    MessageKind::Code,
+                )
+            }
+            MfaMethod::Sms => {
+                self.step = Step::EnrolPhone;
+                Reaction::default()
+            }
+            MfaMethod::Totp => {
+                self.step = Step::EnrolTotp;
+                effect(Effect::MakeTotpSecret)
+            }
+        }
+    }
+}
+
+fn channel_of(kind: MfaMethod) -> Option<Channel> {
+    match kind {
+        MfaMethod::EmailOtp => Some(Channel::Mail),
+        MfaMethod::Sms => Some(Channel::Sms),
+        MfaMethod::Totp => None,
+    }
+}
+
+fn code_problem(check: CodeCheck) -> Problem {
+    match check {
+        CodeCheck::Wrong { attempts_left } => Problem::WrongCode { attempts_left },
+        CodeCheck::Expired => Problem::CodeExpired,
+        CodeCheck::Dead => Problem::CodeDead,
+        CodeCheck::RateLimited | CodeCheck::Valid => Problem::RateLimited,
+    }
+}
+
+fn effect(effect: Effect) -> Reaction {
+    Reaction {
+        effects: vec![effect],
+        problem: None,
+    }
+}
+
+fn problem(problem: Problem) -> Reaction {
+    Reaction {
+        effects: Vec::new(),
+        problem: Some(problem),
+    }
+}
+
+fn send(purpose: OtpPurpose, channel: Channel, to: String, message: MessageKind) -> Reaction {
+    effect(Effect::SendCode {
+        purpose,
+        channel,
+        to,
+        message,
+    })
+}

@@ -1,0 +1,553 @@
+//! The sign-in engine's state machine: pure, no IO.
+//!
+//! A [`Flow`] is one sign-in, sign-up or password reset in progress. Front doors (hosted pages,
+//! the native-authentication API) turn what a person submitted into an [`Event`];
+//! [`Flow::handle`] moves the flow to its next [`Step`] and answers with [`Effect`]s for the
+//! driver (`signin::flows`) to carry out: look up a user, check a password, send a code. Each
+//! effect's result comes back as another event. So every flow rule is here, once, and every
+//! transition is unit-tested without a database.
+
+mod contact;
+mod machine;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+pub use contact::{mask_email, mask_phone, normalize_phone};
+use serde::{Deserialize, Serialize};
+
+use crate::directory::{AttributeError, MfaMethod, UserFlowConfig};
+use crate::ids::{AuthMethodId, OtpChallengeId, UserId};
+use crate::otp::OtpPurpose;
+use crate::outbox::Channel;
+
+/// What the person set out to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Journey {
+    /// Sign in to an existing account.
+    SignIn,
+    /// Create an account.
+    SignUp,
+    /// Reset a forgotten password.
+    ResetPassword,
+}
+
+/// Where a flow stands: what it waits for next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// Waiting for the email address.
+    Identify,
+    /// Sign-in: waiting for the password (or a switch to an emailed code).
+    Password,
+    /// Sign-in: waiting for the emailed sign-in code.
+    SignInCode,
+    /// Sign-up: waiting for the code that proves the address.
+    VerifyEmail,
+    /// Sign-up or reset: waiting for a new password.
+    NewPassword,
+    /// Sign-up: waiting for the attributes the flow collects.
+    Attributes,
+    /// Reset: waiting for the emailed code.
+    ResetCode,
+    /// MFA: the user has several second factors; waiting for a choice.
+    ChooseSecondFactor,
+    /// MFA: waiting for a code from this method (or a recovery code).
+    SecondFactor {
+        /// The method.
+        method: AuthMethodId,
+        /// Its kind.
+        kind: MfaMethod,
+    },
+    /// Just-in-time registration: the user has no second factor; waiting for a choice.
+    ChooseEnrolment,
+    /// Registration of SMS: waiting for the phone number.
+    EnrolPhone,
+    /// Registration: waiting for the code sent to the new contact.
+    VerifyEnrolment {
+        /// Email or SMS.
+        kind: MfaMethod,
+        /// The address or number being proven.
+        target: String,
+    },
+    /// Registration of an authenticator app: waiting for its first code.
+    EnrolTotp,
+    /// Registration done; recovery codes were shown once; waiting for the person to go on.
+    RecoveryCodes,
+    /// The user is authenticated.
+    Done,
+}
+
+impl Step {
+    /// A stable name (for templates, logs and continuation-token binding).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Identify => "identify",
+            Self::Password => "password",
+            Self::SignInCode => "sign_in_code",
+            Self::VerifyEmail => "verify_email",
+            Self::NewPassword => "new_password",
+            Self::Attributes => "attributes",
+            Self::ResetCode => "reset_code",
+            Self::ChooseSecondFactor => "choose_second_factor",
+            Self::SecondFactor { .. } => "second_factor",
+            Self::ChooseEnrolment => "choose_enrolment",
+            Self::EnrolPhone => "enrol_phone",
+            Self::VerifyEnrolment { .. } => "verify_enrolment",
+            Self::EnrolTotp => "enrol_totp",
+            Self::RecoveryCodes => "recovery_codes",
+            Self::Done => "done",
+        }
+    }
+}
+
+/// How the first factor was proven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FirstFactor {
+    /// The account's password.
+    Password,
+    /// A code sent to the account's email (sign-in code, sign-up verification, reset).
+    EmailCode,
+}
+
+/// What the engine knows of an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserFacts {
+    /// Object id.
+    pub id: UserId,
+    /// Disabled accounts cannot finish signing in.
+    pub enabled: bool,
+    /// Whether the account has a password.
+    pub has_password: bool,
+}
+
+/// A registered second factor, as the engine sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MethodFacts {
+    /// Id.
+    pub id: AuthMethodId,
+    /// Kind.
+    pub kind: MfaMethod,
+    /// Where codes go (email address or phone number); none for an authenticator app.
+    pub target: Option<String>,
+}
+
+impl MethodFacts {
+    /// The masked target, safe to show (`j***e@ex*****.com`, `+*******4567`).
+    pub fn label(&self) -> Option<String> {
+        self.target.as_deref().map(|t| match self.kind {
+            MfaMethod::Sms => mask_phone(t),
+            _ => mask_email(t),
+        })
+    }
+}
+
+/// One sign-in, sign-up or password reset in progress. Serialised into the store between
+/// requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flow {
+    /// What the person set out to do.
+    pub journey: Journey,
+    /// Where it stands.
+    pub step: Step,
+    /// The normalised email address, once given.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The account, once known (sign-in, reset) or created (sign-up).
+    #[serde(default)]
+    pub user: Option<UserFacts>,
+    /// No account can come of this flow (sign-up of a taken address, a code for an address
+    /// without an account): it behaves like any other flow, but its codes were never sent, so
+    /// nobody learns from the pages whether an account exists.
+    #[serde(default)]
+    pub decoy: bool,
+    /// The live code challenge of the current step.
+    #[serde(default)]
+    pub challenge: Option<OtpChallengeId>,
+    /// How the first factor was proven.
+    #[serde(default)]
+    pub first_factor: Option<FirstFactor>,
+    /// The email address was proven in this flow.
+    #[serde(default)]
+    pub email_verified: bool,
+    /// Sign-up and reset: the chosen password, already hashed (argon2id), until it is stored.
+    #[serde(default)]
+    pub password_hash: Option<String>,
+    /// Sign-up: collected attributes, validated.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, serde_json::Value>,
+    /// Sign-up: the attributes step was completed.
+    #[serde(default)]
+    pub attributes_done: bool,
+    /// The user's registered second factors, once loaded.
+    #[serde(default)]
+    pub methods: Vec<MethodFacts>,
+    /// Registration of an authenticator app: its secret, sealed by the master key.
+    #[serde(default)]
+    pub pending_totp: Option<String>,
+    /// A second factor was proven (or registered) in this flow.
+    #[serde(default)]
+    pub mfa_done: bool,
+    /// "Keep me signed in".
+    #[serde(default)]
+    pub keep_signed_in: bool,
+}
+
+/// What happened: something a person submitted, or the result of an [`Effect`].
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The email address (and, on the hosted page, "keep me signed in").
+    Identify {
+        /// As typed.
+        email: String,
+        /// Persistent session wanted.
+        keep_signed_in: bool,
+    },
+    /// The current password (sign-in).
+    Password {
+        /// As typed.
+        password: String,
+    },
+    /// Sign in with an emailed code instead of the password.
+    UseEmailCode,
+    /// Send the current step's code again.
+    ResendCode,
+    /// A code: emailed, texted, or from an authenticator app.
+    Code {
+        /// As typed.
+        code: String,
+    },
+    /// A recovery code instead of the second factor.
+    RecoveryCode {
+        /// As typed.
+        code: String,
+    },
+    /// A new password (sign-up, reset).
+    NewPassword {
+        /// As typed.
+        password: String,
+    },
+    /// Sign-up attributes, as submitted (multi-select values comma-joined).
+    Attributes {
+        /// Name → raw value.
+        values: BTreeMap<String, String>,
+    },
+    /// Use this registered second factor.
+    ChooseMethod {
+        /// The method.
+        method: AuthMethodId,
+    },
+    /// Register a second factor of this kind.
+    Enrol {
+        /// The kind.
+        kind: MfaMethod,
+    },
+    /// The phone number to register for SMS.
+    Phone {
+        /// As typed.
+        number: String,
+    },
+    /// The person saw the recovery codes.
+    Acknowledge,
+
+    /// Result of [`Effect::LookUpUser`].
+    UserLookedUp(Option<UserFacts>),
+    /// Result of [`Effect::CheckPassword`].
+    PasswordChecked(Result<UserFacts, CredentialProblem>),
+    /// Result of [`Effect::SendCode`].
+    CodeSent(Result<OtpChallengeId, i64>),
+    /// Result of [`Effect::CheckCode`], [`Effect::CheckTotp`], [`Effect::CheckPendingTotp`]
+    /// and [`Effect::CheckRecoveryCode`].
+    CodeChecked(CodeCheck),
+    /// Result of [`Effect::CheckNewPassword`]: the argon2id hash, or why it was refused.
+    NewPasswordChecked(Result<String, PasswordProblem>),
+    /// Result of [`Effect::CreateUser`].
+    UserCreated(UserFacts),
+    /// Result of [`Effect::SetPassword`].
+    PasswordSet,
+    /// Result of [`Effect::LoadMethods`].
+    MethodsLoaded(Vec<MethodFacts>),
+    /// Result of [`Effect::MakeTotpSecret`]: the sealed secret.
+    TotpSecretMade(String),
+    /// Result of [`Effect::AddMethod`]: the method, and whether recovery codes were issued.
+    MethodAdded {
+        /// The new method.
+        method: MethodFacts,
+        /// Recovery codes were issued with it (the driver shows them once).
+        recovery_codes: bool,
+    },
+}
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Find the account with the flow's email.
+    LookUpUser,
+    /// Check the flow's email with this password (rate limit, lockout, hash).
+    CheckPassword {
+        /// As typed.
+        password: String,
+    },
+    /// Issue a code (or, for a decoy, a notice without it) and queue its message.
+    SendCode {
+        /// What the code is for.
+        purpose: OtpPurpose,
+        /// Mail or SMS.
+        channel: Channel,
+        /// Address or number.
+        to: String,
+        /// What the message says.
+        message: MessageKind,
+    },
+    /// Check a code against the flow's challenge.
+    CheckCode {
+        /// What it must be for.
+        purpose: OtpPurpose,
+        /// As typed.
+        code: String,
+    },
+    /// Check an authenticator-app code of a registered method.
+    CheckTotp {
+        /// The method.
+        method: AuthMethodId,
+        /// As typed.
+        code: String,
+    },
+    /// Check an authenticator-app code against the secret being registered.
+    CheckPendingTotp {
+        /// As typed.
+        code: String,
+    },
+    /// Spend a recovery code of the flow's user.
+    CheckRecoveryCode {
+        /// As typed.
+        code: String,
+    },
+    /// Check a new password against the policy (and the user's history) and hash it.
+    CheckNewPassword {
+        /// As typed.
+        password: String,
+    },
+    /// Create the account from the flow (email, password hash, attributes), in one
+    /// transaction.
+    CreateUser,
+    /// Store the flow's password hash as the user's password (reset).
+    SetPassword,
+    /// Load the user's registered second factors.
+    LoadMethods,
+    /// Make and seal a new authenticator-app secret.
+    MakeTotpSecret,
+    /// Register a second factor (with recovery codes if it is the user's first).
+    AddMethod {
+        /// Kind.
+        kind: MfaMethod,
+        /// Address or number (none for an authenticator app: the pending secret is used).
+        target: Option<String>,
+    },
+}
+
+/// What a queued message says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// The code.
+    Code,
+    /// "Someone tried to create an account with your address" (to the existing owner).
+    AccountExists,
+    /// "Someone asked for a code, but no account uses this address".
+    NoAccount,
+}
+
+/// Why a password sign-in failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialProblem {
+    /// Unknown account or wrong password (indistinguishable).
+    Invalid,
+    /// Locked out after too many failures.
+    LockedOut,
+    /// The account is disabled.
+    Disabled,
+    /// Too many attempts from here or against this account.
+    RateLimited,
+}
+
+/// The result of checking a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// Right.
+    Valid,
+    /// Wrong; tries left (none for codes without a try limit).
+    Wrong {
+        /// Tries left before the code dies.
+        attempts_left: Option<u32>,
+    },
+    /// The code expired.
+    Expired,
+    /// Too many wrong tries, or replaced by a newer code: a new one is needed.
+    Dead,
+    /// Too many checks from here or against this account.
+    RateLimited,
+}
+
+/// Why a new password was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordProblem {
+    /// Shorter than 8 characters.
+    TooShort,
+    /// Longer than 256 characters.
+    TooLong,
+    /// On the list of breached or common passwords, or made of the email address.
+    Banned,
+    /// One of the account's recent passwords.
+    RecentlyUsed,
+}
+
+/// What went wrong with the last event; the flow stays on its step. The front door decides how
+/// to say it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// Not an email address.
+    InvalidEmail,
+    /// The flow does not allow sign-up.
+    SignUpDisabled,
+    /// No account with this address (only where the wire contract forces saying so).
+    UserNotFound,
+    /// An account with this address exists (only where the wire contract forces saying so).
+    UserExists,
+    /// The password check failed.
+    Credentials(CredentialProblem),
+    /// The account is disabled.
+    AccountDisabled,
+    /// Wrong code.
+    WrongCode {
+        /// Tries left, when limited.
+        attempts_left: Option<u32>,
+    },
+    /// The code expired: ask for a new one.
+    CodeExpired,
+    /// The code is used up (too many tries or replaced): ask for a new one.
+    CodeDead,
+    /// Too many checks.
+    RateLimited,
+    /// Too many codes requested; wait this many seconds.
+    SendThrottled {
+        /// Seconds.
+        retry_after_secs: i64,
+    },
+    /// The new password was refused.
+    Password(PasswordProblem),
+    /// Attribute values were refused.
+    Attributes(Vec<AttributeError>),
+    /// Not a phone number in international form.
+    InvalidPhone,
+    /// MFA is required but no method this flow offers can serve this user.
+    NoSecondFactor,
+}
+
+/// An event this step does not take (a stale page, a replayed request, a client out of order).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{event} is not expected at step {step}")]
+pub struct Illegal {
+    /// The step.
+    pub step: &'static str,
+    /// The event.
+    pub event: &'static str,
+}
+
+/// The engine's answer to one event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reaction {
+    /// For the driver to carry out, in order; each result comes back as an event.
+    pub effects: Vec<Effect>,
+    /// What went wrong, if anything.
+    pub problem: Option<Problem>,
+}
+
+/// The rules a flow runs under.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    /// The user flow serving the app.
+    pub config: &'a UserFlowConfig,
+    /// Whether answers may reveal that an account exists or not. Off on the hosted pages; on
+    /// only where a wire contract forces it (the native API's `user_not_found`).
+    pub reveal_accounts: bool,
+}
+
+impl Flow {
+    /// A new flow at its first step.
+    pub fn new(journey: Journey) -> Self {
+        Self {
+            journey,
+            step: Step::Identify,
+            email: None,
+            user: None,
+            decoy: false,
+            challenge: None,
+            first_factor: None,
+            email_verified: false,
+            password_hash: None,
+            attributes: BTreeMap::new(),
+            attributes_done: false,
+            methods: Vec::new(),
+            pending_totp: None,
+            mfa_done: false,
+            keep_signed_in: false,
+        }
+    }
+
+    /// Whether the user is authenticated.
+    pub fn is_done(&self) -> bool {
+        self.step == Step::Done
+    }
+
+    /// Authentication methods references (RFC 8176) for the tokens.
+    pub fn amr(&self) -> Vec<&'static str> {
+        let mut amr = Vec::new();
+        match self.first_factor {
+            Some(FirstFactor::Password) => amr.push("pwd"),
+            Some(FirstFactor::EmailCode) => {
+                amr.push("otp");
+                if self.password_hash.is_some() {
+                    amr.push("pwd");
+                }
+            }
+            None => {}
+        }
+        if self.mfa_done {
+            amr.push("mfa");
+        }
+        amr
+    }
+}
+
+impl Event {
+    /// A stable name, for errors and logs (never the value, which may be a secret).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Identify { .. } => "identify",
+            Self::Password { .. } => "password",
+            Self::UseEmailCode => "use_email_code",
+            Self::ResendCode => "resend_code",
+            Self::Code { .. } => "code",
+            Self::RecoveryCode { .. } => "recovery_code",
+            Self::NewPassword { .. } => "new_password",
+            Self::Attributes { .. } => "attributes",
+            Self::ChooseMethod { .. } => "choose_method",
+            Self::Enrol { .. } => "enrol",
+            Self::Phone { .. } => "phone",
+            Self::Acknowledge => "acknowledge",
+            Self::UserLookedUp(_) => "user_looked_up",
+            Self::PasswordChecked(_) => "password_checked",
+            Self::CodeSent(_) => "code_sent",
+            Self::CodeChecked(_) => "code_checked",
+            Self::NewPasswordChecked(_) => "new_password_checked",
+            Self::UserCreated(_) => "user_created",
+            Self::PasswordSet => "password_set",
+            Self::MethodsLoaded(_) => "methods_loaded",
+            Self::TotpSecretMade(_) => "totp_secret_made",
+            Self::MethodAdded { .. } => "method_added",
+        }
+    }
+}

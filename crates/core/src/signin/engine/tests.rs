@@ -1,0 +1,897 @@
+//! Every transition of the engine, and the events each step refuses.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::directory::{AttributeSpec, MfaPolicy, SignInMethod};
+use crate::ids::{AuthMethodId, OtpChallengeId, UserId};
+
+fn config() -> UserFlowConfig {
+    UserFlowConfig::default()
+}
+
+fn rules(config: &UserFlowConfig) -> Rules<'_> {
+    Rules {
+        config,
+        reveal_accounts: false,
+    }
+}
+
+fn user() -> UserFacts {
+    UserFacts {
+        id: UserId::new_random(),
+        enabled: true,
+        has_password: true,
+    }
+}
+
+fn ok(flow: &mut Flow, event: Event, config: &UserFlowConfig) -> Reaction {
+    flow.handle(event, &rules(config)).unwrap()
+}
+
+fn effects(flow: &mut Flow, event: Event, config: &UserFlowConfig) -> Vec<Effect> {
+    let reaction = ok(flow, event, config);
+    assert_eq!(reaction.problem, None);
+    reaction.effects
+}
+
+fn identify(journey: Journey, config: &UserFlowConfig) -> Flow {
+    let mut flow = Flow::new(journey);
+    let out = effects(
+        &mut flow,
+        Event::Identify {
+            email: " Ada@Example.com ".into(),
+            keep_signed_in: true,
+        },
+        config,
+    );
+    assert_eq!(out, vec![Effect::LookUpUser]);
+    assert_eq!(flow.email.as_deref(), Some("ada@example.com"));
+    assert!(flow.keep_signed_in);
+    flow
+}
+
+fn sent(flow: &mut Flow, config: &UserFlowConfig) -> OtpChallengeId {
+    let id = OtpChallengeId::new_random();
+    assert_eq!(effects(flow, Event::CodeSent(Ok(id)), config), vec![]);
+    assert_eq!(flow.challenge, Some(id));
+    id
+}
+
+fn send_effect(purpose: OtpPurpose, to: &str, message: MessageKind) -> Effect {
+    Effect::SendCode {
+        purpose,
+        channel: Channel::Mail,
+        to: to.into(),
+        message,
+    }
+}
+
+fn mfa_config(methods: Vec<MfaMethod>) -> UserFlowConfig {
+    UserFlowConfig {
+        mfa: MfaPolicy::Required,
+        mfa_methods: methods,
+        ..config()
+    }
+}
+
+fn method(kind: MfaMethod, target: Option<&str>) -> MethodFacts {
+    MethodFacts {
+        id: AuthMethodId::new_random(),
+        kind,
+        target: target.map(str::to_owned),
+    }
+}
+
+/// A sign-in that got past the password.
+fn signed_in_with_password(config: &UserFlowConfig) -> (Flow, Vec<Effect>) {
+    let mut flow = identify(Journey::SignIn, config);
+    ok(&mut flow, Event::UserLookedUp(Some(user())), config);
+    effects(
+        &mut flow,
+        Event::Password {
+            password: "pw".into(),
+        },
+        config,
+    );
+    let out = effects(&mut flow, Event::PasswordChecked(Ok(user())), config);
+    (flow, out)
+}
+
+#[test]
+fn password_sign_in_without_mfa_is_done() {
+    let config = config();
+    let mut flow = identify(Journey::SignIn, &config);
+    assert_eq!(
+        effects(&mut flow, Event::UserLookedUp(Some(user())), &config),
+        vec![]
+    );
+    assert_eq!(flow.step, Step::Password);
+    let out = effects(
+        &mut flow,
+        Event::Password {
+            password: "secret".into(),
+        },
+        &config,
+    );
+    assert_eq!(
+        out,
+        vec![Effect::CheckPassword {
+            password: "secret".into()
+        }]
+    );
+    assert_eq!(
+        effects(&mut flow, Event::PasswordChecked(Ok(user())), &config),
+        vec![]
+    );
+    assert!(flow.is_done());
+    assert_eq!(flow.amr(), vec!["pwd"]);
+}
+
+#[test]
+fn wrong_passwords_keep_the_step_and_say_why() {
+    let config = config();
+    let mut flow = identify(Journey::SignIn, &config);
+    ok(&mut flow, Event::UserLookedUp(None), &config);
+    assert_eq!(flow.step, Step::Password, "unknown accounts look the same");
+    for why in [
+        CredentialProblem::Invalid,
+        CredentialProblem::LockedOut,
+        CredentialProblem::Disabled,
+        CredentialProblem::RateLimited,
+    ] {
+        let reaction = ok(&mut flow, Event::PasswordChecked(Err(why)), &config);
+        assert_eq!(reaction.problem, Some(Problem::Credentials(why)));
+        assert_eq!(flow.step, Step::Password);
+    }
+    let empty = ok(
+        &mut flow,
+        Event::Password {
+            password: String::new(),
+        },
+        &config,
+    );
+    assert_eq!(empty.effects, vec![]);
+    assert!(empty.problem.is_some());
+}
+
+#[test]
+fn a_bad_email_is_a_problem_not_a_move() {
+    let config = config();
+    let mut flow = Flow::new(Journey::SignIn);
+    let reaction = ok(
+        &mut flow,
+        Event::Identify {
+            email: "not-an-address".into(),
+            keep_signed_in: false,
+        },
+        &config,
+    );
+    assert_eq!(reaction.problem, Some(Problem::InvalidEmail));
+    assert_eq!(flow.step, Step::Identify);
+}
+
+#[test]
+fn email_code_sign_in() {
+    let config = config();
+    let mut flow = identify(Journey::SignIn, &config);
+    ok(&mut flow, Event::UserLookedUp(Some(user())), &config);
+    let out = effects(&mut flow, Event::UseEmailCode, &config);
+    assert_eq!(
+        out,
+        vec![send_effect(
+            OtpPurpose::SignIn,
+            "ada@example.com",
+            MessageKind::Code
+        )]
+    );
+    assert_eq!(flow.step, Step::SignInCode);
+    sent(&mut flow, &config);
+    let out = effects(
+        &mut flow,
+        Event::Code {
+            code: "12345678".into(),
+        },
+        &config,
+    );
+    assert_eq!(
+        out,
+        vec![Effect::CheckCode {
+            purpose: OtpPurpose::SignIn,
+            code: "12345678".into()
+        }]
+    );
+    effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    assert!(flow.is_done());
+    assert!(flow.email_verified);
+    assert_eq!(flow.amr(), vec!["otp"]);
+}
+
+#[test]
+fn passwordless_flows_go_straight_to_the_code() {
+    let config = UserFlowConfig {
+        methods: vec![SignInMethod::EmailOtp],
+        ..config()
+    };
+    let mut flow = identify(Journey::SignIn, &config);
+    let out = effects(&mut flow, Event::UserLookedUp(Some(user())), &config);
+    assert_eq!(
+        out,
+        vec![send_effect(
+            OtpPurpose::SignIn,
+            "ada@example.com",
+            MessageKind::Code
+        )]
+    );
+    assert_eq!(flow.step, Step::SignInCode);
+    assert!(
+        flow.handle(
+            Event::Password {
+                password: "x".into()
+            },
+            &rules(&config)
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn codes_for_unknown_addresses_are_notices() {
+    let config = UserFlowConfig {
+        methods: vec![SignInMethod::EmailOtp],
+        ..config()
+    };
+    let mut flow = identify(Journey::SignIn, &config);
+    let out = effects(&mut flow, Event::UserLookedUp(None), &config);
+    assert_eq!(
+        out,
+        vec![send_effect(
+            OtpPurpose::SignIn,
+            "ada@example.com",
+            MessageKind::NoAccount
+        )]
+    );
+    assert!(flow.decoy);
+    // The resend sends the notice again, never a code.
+    assert_eq!(
+        effects(&mut flow, Event::ResendCode, &config),
+        vec![send_effect(
+            OtpPurpose::SignIn,
+            "ada@example.com",
+            MessageKind::NoAccount
+        )]
+    );
+}
+
+#[test]
+fn the_native_contract_may_reveal_accounts() {
+    let config = config();
+    let reveal = Rules {
+        config: &config,
+        reveal_accounts: true,
+    };
+    for (journey, found, expected) in [
+        (Journey::SignIn, None, Problem::UserNotFound),
+        (Journey::ResetPassword, None, Problem::UserNotFound),
+        (Journey::SignUp, Some(user()), Problem::UserExists),
+    ] {
+        let mut flow = identify(journey, &config);
+        let reaction = flow.handle(Event::UserLookedUp(found), &reveal).unwrap();
+        assert_eq!(reaction.problem, Some(expected));
+        assert_eq!(flow.step, Step::Identify);
+        assert_eq!(flow.email, None);
+    }
+}
+
+#[test]
+fn code_failures_keep_the_step() {
+    let config = config();
+    let mut flow = identify(Journey::SignIn, &config);
+    ok(&mut flow, Event::UserLookedUp(Some(user())), &config);
+    effects(&mut flow, Event::UseEmailCode, &config);
+    for (check, expected) in [
+        (
+            CodeCheck::Wrong {
+                attempts_left: Some(4),
+            },
+            Problem::WrongCode {
+                attempts_left: Some(4),
+            },
+        ),
+        (CodeCheck::Expired, Problem::CodeExpired),
+        (CodeCheck::Dead, Problem::CodeDead),
+        (CodeCheck::RateLimited, Problem::RateLimited),
+    ] {
+        let reaction = ok(&mut flow, Event::CodeChecked(check), &config);
+        assert_eq!(reaction.problem, Some(expected));
+        assert_eq!(flow.step, Step::SignInCode);
+    }
+    let throttled = ok(&mut flow, Event::CodeSent(Err(25)), &config);
+    assert_eq!(
+        throttled.problem,
+        Some(Problem::SendThrottled {
+            retry_after_secs: 25
+        })
+    );
+}
+
+#[test]
+fn sign_up_with_password_and_attributes() {
+    let mut config = config();
+    config.attributes = vec![
+        AttributeSpec::parse_cli("displayName:required").unwrap(),
+        AttributeSpec::parse_cli("loyalty:int").unwrap(),
+    ];
+    let mut flow = identify(Journey::SignUp, &config);
+    let out = effects(&mut flow, Event::UserLookedUp(None), &config);
+    assert_eq!(
+        out,
+        vec![send_effect(
+            OtpPurpose::SignUp,
+            "ada@example.com",
+            MessageKind::Code
+        )]
+    );
+    assert_eq!(flow.step, Step::VerifyEmail);
+    sent(&mut flow, &config);
+    effects(&mut flow, Event::Code { code: "1".into() }, &config);
+    effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    assert_eq!(flow.step, Step::NewPassword);
+    assert!(flow.email_verified);
+    let out = effects(
+        &mut flow,
+        Event::NewPassword {
+            password: "correct horse".into(),
+        },
+        &config,
+    );
+    assert_eq!(
+        out,
+        vec![Effect::CheckNewPassword {
+            password: "correct horse".into()
+        }]
+    );
+    let refused = ok(
+        &mut flow,
+        Event::NewPasswordChecked(Err(PasswordProblem::Banned)),
+        &config,
+    );
+    assert_eq!(
+        refused.problem,
+        Some(Problem::Password(PasswordProblem::Banned))
+    );
+    assert_eq!(flow.step, Step::NewPassword);
+    effects(
+        &mut flow,
+        Event::NewPasswordChecked(Ok("$argon2id$x".into())),
+        &config,
+    );
+    assert_eq!(flow.step, Step::Attributes);
+    let missing = ok(
+        &mut flow,
+        Event::Attributes {
+            values: BTreeMap::new(),
+        },
+        &config,
+    );
+    assert!(matches!(missing.problem, Some(Problem::Attributes(ref e)) if e.len() == 1));
+    let values = BTreeMap::from([("displayName".to_owned(), "Ada".to_owned())]);
+    let out = effects(&mut flow, Event::Attributes { values }, &config);
+    assert_eq!(out, vec![Effect::CreateUser]);
+    assert_eq!(flow.attributes["displayName"], "Ada");
+    effects(&mut flow, Event::UserCreated(user()), &config);
+    assert!(flow.is_done());
+    assert_eq!(flow.amr(), vec!["otp", "pwd"]);
+}
+
+#[test]
+fn passwordless_sign_up_creates_the_account_after_the_code() {
+    let config = UserFlowConfig {
+        methods: vec![SignInMethod::EmailOtp],
+        ..config()
+    };
+    let mut flow = identify(Journey::SignUp, &config);
+    effects(&mut flow, Event::UserLookedUp(None), &config);
+    sent(&mut flow, &config);
+    let out = effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    assert_eq!(out, vec![Effect::CreateUser]);
+    effects(&mut flow, Event::UserCreated(user()), &config);
+    assert!(flow.is_done());
+}
+
+#[test]
+fn sign_up_of_a_taken_address_tells_the_owner_and_goes_nowhere() {
+    let config = config();
+    let mut flow = identify(Journey::SignUp, &config);
+    let out = effects(&mut flow, Event::UserLookedUp(Some(user())), &config);
+    assert_eq!(
+        out,
+        vec![send_effect(
+            OtpPurpose::SignUp,
+            "ada@example.com",
+            MessageKind::AccountExists
+        )]
+    );
+    assert_eq!(flow.step, Step::VerifyEmail, "looks like any sign-up");
+    assert!(flow.decoy);
+    assert_eq!(
+        effects(&mut flow, Event::ResendCode, &config),
+        vec![send_effect(
+            OtpPurpose::SignUp,
+            "ada@example.com",
+            MessageKind::AccountExists
+        )]
+    );
+}
+
+#[test]
+fn sign_up_can_be_switched_off() {
+    let config = UserFlowConfig {
+        sign_up: false,
+        ..config()
+    };
+    let mut flow = Flow::new(Journey::SignUp);
+    let reaction = ok(
+        &mut flow,
+        Event::Identify {
+            email: "a@b.c".into(),
+            keep_signed_in: false,
+        },
+        &config,
+    );
+    assert_eq!(reaction.problem, Some(Problem::SignUpDisabled));
+}
+
+#[test]
+fn password_reset() {
+    let config = config();
+    let mut flow = identify(Journey::ResetPassword, &config);
+    let out = effects(&mut flow, Event::UserLookedUp(Some(user())), &config);
+    assert_eq!(
+        out,
+        vec![send_effect(
+            OtpPurpose::PasswordReset,
+            "ada@example.com",
+            MessageKind::Code
+        )]
+    );
+    sent(&mut flow, &config);
+    effects(&mut flow, Event::Code { code: "1".into() }, &config);
+    effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    assert_eq!(flow.step, Step::NewPassword);
+    let recent = ok(
+        &mut flow,
+        Event::NewPasswordChecked(Err(PasswordProblem::RecentlyUsed)),
+        &config,
+    );
+    assert_eq!(
+        recent.problem,
+        Some(Problem::Password(PasswordProblem::RecentlyUsed))
+    );
+    let out = effects(
+        &mut flow,
+        Event::NewPasswordChecked(Ok("hash".into())),
+        &config,
+    );
+    assert_eq!(out, vec![Effect::SetPassword]);
+    effects(&mut flow, Event::PasswordSet, &config);
+    assert!(flow.is_done());
+}
+
+#[test]
+fn reset_for_an_unknown_address_sends_a_notice() {
+    let config = config();
+    let mut flow = identify(Journey::ResetPassword, &config);
+    let out = effects(&mut flow, Event::UserLookedUp(None), &config);
+    assert_eq!(
+        out,
+        vec![send_effect(
+            OtpPurpose::PasswordReset,
+            "ada@example.com",
+            MessageKind::NoAccount
+        )]
+    );
+    assert_eq!(flow.step, Step::ResetCode);
+}
+
+#[test]
+fn disabled_accounts_stop_after_the_first_factor() {
+    let config = config();
+    let mut flow = identify(Journey::SignIn, &config);
+    let disabled = UserFacts {
+        enabled: false,
+        ..user()
+    };
+    ok(
+        &mut flow,
+        Event::UserLookedUp(Some(disabled.clone())),
+        &config,
+    );
+    effects(&mut flow, Event::UseEmailCode, &config);
+    let reaction = ok(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    assert_eq!(reaction.problem, Some(Problem::AccountDisabled));
+    assert!(!flow.is_done());
+}
+
+#[test]
+fn mfa_with_one_method_challenges_it() {
+    let config = mfa_config(vec![MfaMethod::EmailOtp, MfaMethod::Sms]);
+    let (mut flow, out) = signed_in_with_password(&config);
+    assert_eq!(out, vec![Effect::LoadMethods]);
+    let sms = method(MfaMethod::Sms, Some("+15551234567"));
+    let out = effects(&mut flow, Event::MethodsLoaded(vec![sms.clone()]), &config);
+    assert_eq!(
+        out,
+        vec![Effect::SendCode {
+            purpose: OtpPurpose::Mfa,
+            channel: Channel::Sms,
+            to: "+15551234567".into(),
+            message: MessageKind::Code,
+        }]
+    );
+    assert_eq!(
+        flow.step,
+        Step::SecondFactor {
+            method: sms.id,
+            kind: MfaMethod::Sms
+        }
+    );
+    sent(&mut flow, &config);
+    assert_eq!(
+        effects(&mut flow, Event::Code { code: "1".into() }, &config),
+        vec![Effect::CheckCode {
+            purpose: OtpPurpose::Mfa,
+            code: "1".into()
+        }]
+    );
+    effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    assert!(flow.is_done());
+    assert_eq!(flow.amr(), vec!["pwd", "mfa"]);
+}
+
+#[test]
+fn mfa_with_several_methods_asks_which() {
+    let config = mfa_config(vec![MfaMethod::Totp, MfaMethod::Sms]);
+    let (mut flow, _) = signed_in_with_password(&config);
+    let totp = method(MfaMethod::Totp, None);
+    let sms = method(MfaMethod::Sms, Some("+15551234567"));
+    effects(
+        &mut flow,
+        Event::MethodsLoaded(vec![totp.clone(), sms.clone()]),
+        &config,
+    );
+    assert_eq!(flow.step, Step::ChooseSecondFactor);
+    // A method that is not the user's is refused.
+    assert!(
+        flow.handle(
+            Event::ChooseMethod {
+                method: AuthMethodId::new_random()
+            },
+            &rules(&config)
+        )
+        .is_err()
+    );
+    assert_eq!(
+        effects(&mut flow, Event::ChooseMethod { method: totp.id }, &config),
+        vec![]
+    );
+    assert_eq!(
+        effects(
+            &mut flow,
+            Event::Code {
+                code: "123456".into()
+            },
+            &config
+        ),
+        vec![Effect::CheckTotp {
+            method: totp.id,
+            code: "123456".into()
+        }]
+    );
+    // A recovery code serves instead.
+    assert_eq!(
+        effects(
+            &mut flow,
+            Event::RecoveryCode {
+                code: "abcd".into()
+            },
+            &config
+        ),
+        vec![Effect::CheckRecoveryCode {
+            code: "abcd".into()
+        }]
+    );
+    effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    assert!(flow.is_done());
+}
+
+#[test]
+fn email_cannot_be_the_second_factor_after_an_email_code() {
+    let config = mfa_config(vec![MfaMethod::EmailOtp]);
+    let mut flow = identify(Journey::SignIn, &config);
+    ok(&mut flow, Event::UserLookedUp(Some(user())), &config);
+    effects(&mut flow, Event::UseEmailCode, &config);
+    let out = effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    assert_eq!(out, vec![Effect::LoadMethods]);
+    let email = method(MfaMethod::EmailOtp, Some("ada@example.com"));
+    let reaction = ok(&mut flow, Event::MethodsLoaded(vec![email]), &config);
+    assert_eq!(reaction.problem, Some(Problem::NoSecondFactor));
+}
+
+#[test]
+fn jit_registration_of_email_needs_a_code_unless_proven_here() {
+    let config = mfa_config(vec![MfaMethod::EmailOtp]);
+    let (mut flow, _) = signed_in_with_password(&config);
+    let out = effects(&mut flow, Event::MethodsLoaded(vec![]), &config);
+    assert_eq!(
+        out,
+        vec![send_effect(
+            OtpPurpose::VerifyContact,
+            "ada@example.com",
+            MessageKind::Code
+        )]
+    );
+    assert!(matches!(
+        flow.step,
+        Step::VerifyEnrolment {
+            kind: MfaMethod::EmailOtp,
+            ..
+        }
+    ));
+    sent(&mut flow, &config);
+    let out = effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    assert_eq!(
+        out,
+        vec![Effect::AddMethod {
+            kind: MfaMethod::EmailOtp,
+            target: Some("ada@example.com".into())
+        }]
+    );
+    let added = method(MfaMethod::EmailOtp, Some("ada@example.com"));
+    effects(
+        &mut flow,
+        Event::MethodAdded {
+            method: added,
+            recovery_codes: true,
+        },
+        &config,
+    );
+    assert_eq!(flow.step, Step::RecoveryCodes);
+    effects(&mut flow, Event::Acknowledge, &config);
+    assert!(flow.is_done());
+    assert!(flow.mfa_done);
+}
+
+#[test]
+fn jit_registration_of_a_phone() {
+    let config = mfa_config(vec![MfaMethod::Sms, MfaMethod::Totp]);
+    let (mut flow, _) = signed_in_with_password(&config);
+    effects(&mut flow, Event::MethodsLoaded(vec![]), &config);
+    assert_eq!(flow.step, Step::ChooseEnrolment);
+    assert!(
+        flow.handle(
+            Event::Enrol {
+                kind: MfaMethod::EmailOtp
+            },
+            &rules(&config)
+        )
+        .is_err(),
+        "not offered by this flow"
+    );
+    effects(
+        &mut flow,
+        Event::Enrol {
+            kind: MfaMethod::Sms,
+        },
+        &config,
+    );
+    assert_eq!(flow.step, Step::EnrolPhone);
+    let bad = ok(
+        &mut flow,
+        Event::Phone {
+            number: "555".into(),
+        },
+        &config,
+    );
+    assert_eq!(bad.problem, Some(Problem::InvalidPhone));
+    let out = effects(
+        &mut flow,
+        Event::Phone {
+            number: "+1 555 123 4567".into(),
+        },
+        &config,
+    );
+    assert_eq!(
+        out,
+        vec![Effect::SendCode {
+            purpose: OtpPurpose::VerifyContact,
+            channel: Channel::Sms,
+            to: "+15551234567".into(),
+            message: MessageKind::Code,
+        }]
+    );
+    sent(&mut flow, &config);
+    let out = effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    assert_eq!(
+        out,
+        vec![Effect::AddMethod {
+            kind: MfaMethod::Sms,
+            target: Some("+15551234567".into())
+        }]
+    );
+    effects(
+        &mut flow,
+        Event::MethodAdded {
+            method: method(MfaMethod::Sms, Some("+15551234567")),
+            recovery_codes: false,
+        },
+        &config,
+    );
+    assert!(flow.is_done());
+}
+
+#[test]
+fn jit_registration_of_an_authenticator_app() {
+    let config = mfa_config(vec![MfaMethod::Totp]);
+    let (mut flow, _) = signed_in_with_password(&config);
+    let out = effects(&mut flow, Event::MethodsLoaded(vec![]), &config);
+    assert_eq!(out, vec![Effect::MakeTotpSecret]);
+    assert_eq!(flow.step, Step::EnrolTotp);
+    assert!(
+        flow.handle(Event::Code { code: "1".into() }, &rules(&config))
+            .is_err(),
+        "no secret yet"
+    );
+    effects(&mut flow, Event::TotpSecretMade("sealed".into()), &config);
+    assert_eq!(
+        effects(
+            &mut flow,
+            Event::Code {
+                code: "123456".into()
+            },
+            &config
+        ),
+        vec![Effect::CheckPendingTotp {
+            code: "123456".into()
+        }]
+    );
+    let wrong = ok(
+        &mut flow,
+        Event::CodeChecked(CodeCheck::Wrong {
+            attempts_left: None,
+        }),
+        &config,
+    );
+    assert!(wrong.problem.is_some());
+    let out = effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    assert_eq!(
+        out,
+        vec![Effect::AddMethod {
+            kind: MfaMethod::Totp,
+            target: None
+        }]
+    );
+    effects(
+        &mut flow,
+        Event::MethodAdded {
+            method: method(MfaMethod::Totp, None),
+            recovery_codes: true,
+        },
+        &config,
+    );
+    assert_eq!(flow.pending_totp, None);
+    assert_eq!(flow.step, Step::RecoveryCodes);
+}
+
+#[test]
+fn an_address_proven_in_this_flow_registers_without_a_second_code() {
+    let config = mfa_config(vec![MfaMethod::EmailOtp]);
+    let (mut flow, _) = signed_in_with_password(&config);
+    flow.email_verified = true;
+    let out = effects(&mut flow, Event::MethodsLoaded(vec![]), &config);
+    assert_eq!(
+        out,
+        vec![Effect::AddMethod {
+            kind: MfaMethod::EmailOtp,
+            target: Some("ada@example.com".into())
+        }]
+    );
+}
+
+#[test]
+fn illegal_events_change_nothing() {
+    let config = config();
+    let cases: Vec<(Flow, Event)> = vec![
+        (
+            Flow::new(Journey::SignIn),
+            Event::Password {
+                password: "x".into(),
+            },
+        ),
+        (Flow::new(Journey::SignIn), Event::Code { code: "1".into() }),
+        (
+            Flow::new(Journey::SignIn),
+            Event::PasswordChecked(Ok(user())),
+        ),
+        (Flow::new(Journey::SignIn), Event::MethodsLoaded(vec![])),
+        (
+            Flow::new(Journey::SignUp),
+            Event::NewPassword {
+                password: "x".into(),
+            },
+        ),
+        (Flow::new(Journey::SignUp), Event::Acknowledge),
+        (Flow::new(Journey::ResetPassword), Event::ResendCode),
+        (Flow::new(Journey::ResetPassword), Event::PasswordSet),
+        (identify(Journey::SignUp, &config), Event::UseEmailCode),
+        (
+            Flow {
+                step: Step::Done,
+                ..Flow::new(Journey::SignIn)
+            },
+            Event::Code { code: "1".into() },
+        ),
+        (
+            Flow {
+                step: Step::Done,
+                ..Flow::new(Journey::SignIn)
+            },
+            Event::MethodsLoaded(vec![]),
+        ),
+        (
+            Flow {
+                step: Step::Password,
+                ..Flow::new(Journey::SignIn)
+            },
+            Event::Attributes {
+                values: BTreeMap::new(),
+            },
+        ),
+        (
+            Flow {
+                step: Step::NewPassword,
+                ..Flow::new(Journey::SignIn)
+            },
+            Event::NewPasswordChecked(Ok("h".into())),
+        ),
+        (
+            Flow {
+                step: Step::RecoveryCodes,
+                ..Flow::new(Journey::SignIn)
+            },
+            Event::Code { code: "1".into() },
+        ),
+    ];
+    for (flow, event) in cases {
+        let name = event.name();
+        let mut changed = flow.clone();
+        let result = changed.handle(event, &rules(&config));
+        assert!(result.is_err(), "{name} at {}", flow.step.name());
+        assert_eq!(changed, flow, "{name} changed the flow");
+    }
+}
+
+#[test]
+fn the_code_step_refuses_a_switch_when_the_flow_has_no_codes() {
+    let config = UserFlowConfig {
+        methods: vec![SignInMethod::Password],
+        ..config()
+    };
+    let mut flow = identify(Journey::SignIn, &config);
+    ok(&mut flow, Event::UserLookedUp(Some(user())), &config);
+    assert!(flow.handle(Event::UseEmailCode, &rules(&config)).is_err());
+}
+
+#[test]
+fn flows_survive_serialisation() {
+    let config = mfa_config(vec![MfaMethod::Sms]);
+    let (mut flow, _) = signed_in_with_password(&config);
+    effects(
+        &mut flow,
+        Event::MethodsLoaded(vec![method(MfaMethod::Sms, Some("+15551234567"))]),
+        &config,
+    );
+    let json = serde_json::to_string(&flow).unwrap();
+    let back: Flow = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, flow);
+}

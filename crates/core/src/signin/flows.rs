@@ -1,0 +1,578 @@
+//! The engine's driver: loads a flow, feeds it events, carries out the effects it asks for
+//! (the only place the engine touches the store, the mail queue or the password pool), and
+//! saves it with a version check so two requests cannot both move it.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+
+use super::SignInError;
+use super::engine::{
+    CodeCheck, CredentialProblem, Effect, Event, Flow, Illegal, Journey, MethodFacts, Problem,
+    Rules, UserFacts,
+};
+use super::messages::{CodeMessage, MessageTexts, compose};
+use super::password_policy::{PASSWORD_HISTORY, check_new_password};
+use super::second_factor::recovery_digest;
+use crate::directory::{Tenant, User, UserFlowConfig};
+use crate::ids::{AuthMethodId, ClientId, FlowId, UserId};
+use crate::oauth::AuthorizeParams;
+use crate::otp::{OtpCheck, OtpSendError};
+use crate::store::{AuthMethodRecord, FlowRecord};
+use crate::{CoreError, Portico, StoreError};
+
+/// A flow lives this long after its last step...
+const IDLE_SECS: i64 = 30 * 60;
+/// ...and never longer than this in all.
+const MAX_SECS: i64 = 2 * 3600;
+/// Events of one request (the hosted sign-in form sends the email and password together).
+const MAX_EVENTS_PER_REQUEST: usize = 4;
+
+/// Where a flow came from and where it goes when done.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowOrigin {
+    /// Hosted pages: the authorization request the flow completes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorize: Option<AuthorizeParams>,
+    /// Hosted pages: binds the flow to one browser (a digest of its anti-forgery cookie), so a
+    /// flow id seen elsewhere is useless.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<String>,
+}
+
+/// A flow with its identity, version and rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInFlow {
+    /// Id (the handle front doors carry).
+    pub id: FlowId,
+    /// The app it signs in to.
+    pub client_id: Option<ClientId>,
+    /// Version (bumped on every save).
+    pub version: i64,
+    /// Start time.
+    pub created_at: i64,
+    /// The state machine.
+    pub flow: Flow,
+    /// Where it came from.
+    pub origin: FlowOrigin,
+    /// The user flow's rules, fixed when the flow started.
+    pub config: UserFlowConfig,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    flow: Flow,
+    origin: FlowOrigin,
+    config: UserFlowConfig,
+}
+
+/// Who is asking, for rate limits and messages.
+#[derive(Clone, Copy)]
+pub struct Caller<'a> {
+    /// Client address.
+    pub ip: IpAddr,
+    /// Message texts in the person's language.
+    pub texts: &'a dyn MessageTexts,
+    /// Whether answers may reveal whether an account exists (see [`Rules`]).
+    pub reveal_accounts: bool,
+}
+
+impl std::fmt::Debug for Caller<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("ip", &self.ip)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The result of advancing a flow.
+#[derive(Debug, Clone)]
+pub struct Advanced {
+    /// The flow as saved.
+    pub flow: SignInFlow,
+    /// What went wrong with the last event, if anything.
+    pub problem: Option<Problem>,
+    /// Recovery codes issued just now: shown once, never stored in the clear.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Why a flow could not be advanced.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// No live flow with this id in this tenant (expired, or never existed).
+    #[error("sign-in flow not found or expired")]
+    NotFound,
+    /// The event does not belong to the flow's current step.
+    #[error(transparent)]
+    Illegal(#[from] Illegal),
+    /// Another request moved the flow first.
+    #[error("the flow changed in another request")]
+    Contended,
+    /// Something failed inside.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+impl From<StoreError> for FlowError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Contended => Self::Contended,
+            other => Self::Core(other.into()),
+        }
+    }
+}
+
+impl Portico {
+    /// Starts a flow for `client` under the user flow that serves it.
+    pub async fn start_flow(
+        &self,
+        tenant: &Tenant,
+        client: Option<ClientId>,
+        journey: Journey,
+        origin: FlowOrigin,
+    ) -> Result<SignInFlow, CoreError> {
+        let config = match client {
+            Some(client) => self.user_flow_for_app(tenant, client).await?.config,
+            None => self
+                .user_flows(&crate::directory::TenantRef::Id(tenant.id))
+                .await?
+                .into_iter()
+                .find(|f| f.is_default)
+                .map(|f| f.config)
+                .unwrap_or_default(),
+        };
+        let now = self.now();
+        let flow = SignInFlow {
+            id: FlowId::new_random(),
+            client_id: client,
+            version: 1,
+            created_at: now,
+            flow: Flow::new(journey),
+            origin,
+            config,
+        };
+        let record = self.flow_record(tenant, &flow)?;
+        self.store.create_flow(&record).await?;
+        metrics::counter!("portico_flows_started_total", "journey" => journey_label(journey))
+            .increment(1);
+        Ok(flow)
+    }
+
+    /// A live flow of this tenant.
+    pub async fn find_flow(
+        &self,
+        tenant: &Tenant,
+        id: FlowId,
+    ) -> Result<Option<SignInFlow>, CoreError> {
+        let Some(record) = self.store.find_flow(tenant.id, id, self.now()).await? else {
+            return Ok(None);
+        };
+        let stored: Stored = serde_json::from_str(&record.state)
+            .map_err(|e| CoreError::Internal(format!("unreadable flow state: {e}")))?;
+        Ok(Some(SignInFlow {
+            id: record.id,
+            client_id: record.client_id,
+            version: record.version,
+            created_at: record.created_at,
+            flow: stored.flow,
+            origin: stored.origin,
+            config: stored.config,
+        }))
+    }
+
+    /// Feeds the person's events to the flow in order (stopping at the first problem), carries
+    /// out the effects, and saves the flow if its stored version is still `flow.version`.
+    pub async fn advance_flow(
+        &self,
+        tenant: &Tenant,
+        mut current: SignInFlow,
+        events: Vec<Event>,
+        caller: Caller<'_>,
+    ) -> Result<Advanced, FlowError> {
+        let config = current.config.clone();
+        let rules = Rules {
+            config: &config,
+            reveal_accounts: caller.reveal_accounts,
+        };
+        let mut problem = None;
+        let mut recovery_codes = Vec::new();
+        for event in events.into_iter().take(MAX_EVENTS_PER_REQUEST) {
+            let reaction = current.flow.handle(event, &rules)?;
+            let mut effects: VecDeque<Effect> = reaction.effects.into();
+            problem = reaction.problem;
+            while let Some(effect) = effects.pop_front() {
+                let outcome = self
+                    .carry_out(tenant, &current, effect, caller, &mut recovery_codes)
+                    .await?;
+                let reaction = current.flow.handle(outcome, &rules)?;
+                effects.extend(reaction.effects);
+                if reaction.problem.is_some() {
+                    problem = reaction.problem;
+                }
+            }
+            if problem.is_some() {
+                break;
+            }
+        }
+        current.version += 1;
+        let record = self.flow_record(tenant, &current)?;
+        self.store.save_flow(&record).await?;
+        if current.flow.is_done() {
+            metrics::counter!("portico_flows_completed_total", "journey" => journey_label(current.flow.journey))
+                .increment(1);
+        }
+        Ok(Advanced {
+            flow: current,
+            problem,
+            recovery_codes,
+        })
+    }
+
+    /// The signed-in user of a finished flow (enabled, as of now).
+    pub async fn flow_user(
+        &self,
+        tenant: &Tenant,
+        flow: &SignInFlow,
+    ) -> Result<Option<User>, CoreError> {
+        let Some(facts) = flow.flow.user.as_ref().filter(|_| flow.flow.is_done()) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .find_user(tenant.id, facts.id)
+            .await?
+            .filter(|user| user.enabled))
+    }
+
+    fn flow_record(&self, tenant: &Tenant, flow: &SignInFlow) -> Result<FlowRecord, CoreError> {
+        let state = serde_json::to_string(&Stored {
+            flow: flow.flow.clone(),
+            origin: flow.origin.clone(),
+            config: flow.config.clone(),
+        })
+        .map_err(|e| CoreError::Internal(format!("flow state: {e}")))?;
+        Ok(FlowRecord {
+            id: flow.id,
+            tenant_id: tenant.id,
+            client_id: flow.client_id,
+            state,
+            version: flow.version,
+            created_at: flow.created_at,
+            expires_at: (self.now() + IDLE_SECS).min(flow.created_at + MAX_SECS),
+        })
+    }
+
+    /// Carries out one effect and returns its result as an event.
+    async fn carry_out(
+        &self,
+        tenant: &Tenant,
+        current: &SignInFlow,
+        effect: Effect,
+        caller: Caller<'_>,
+        recovery_codes: &mut Vec<String>,
+    ) -> Result<Event, CoreError> {
+        let flow = &current.flow;
+        let email = flow.email.clone().unwrap_or_default();
+        let user_id = flow.user.as_ref().map(|u| u.id);
+        Ok(match effect {
+            Effect::LookUpUser => Event::UserLookedUp(
+                self.store
+                    .find_user_by_email(tenant.id, &email)
+                    .await?
+                    .map(|u| facts(&u)),
+            ),
+            Effect::CheckPassword { password } => Event::PasswordChecked(
+                match self
+                    .sign_in_with_password(tenant, &email, &password, caller.ip)
+                    .await
+                {
+                    Ok(user) => Ok(facts(&user)),
+                    Err(SignInError::InvalidCredentials) => Err(CredentialProblem::Invalid),
+                    Err(SignInError::LockedOut { .. }) => Err(CredentialProblem::LockedOut),
+                    Err(SignInError::AccountDisabled) => Err(CredentialProblem::Disabled),
+                    Err(SignInError::RateLimited) => Err(CredentialProblem::RateLimited),
+                    Err(SignInError::Core(err)) => return Err(err),
+                },
+            ),
+            Effect::SendCode {
+                purpose,
+                channel,
+                to,
+                message,
+            } => {
+                // Per address and per client IP, on top of the per-address code throttle.
+                if !self
+                    .rate_limits
+                    .allow(tenant.id, caller.ip, &format!("send:{to}"))
+                {
+                    return Ok(Event::CodeSent(Err(60)));
+                }
+                let letter = CodeMessage {
+                    organisation: &tenant.name,
+                    purpose,
+                    channel,
+                    to: &to,
+                    kind: message,
+                    lifetime_secs: self.settings.otp.lifetime_secs,
+                };
+                let sent = self
+                    .issue_otp(tenant, purpose, &to, |code| {
+                        compose(caller.texts, letter, code)
+                    })
+                    .await;
+                Event::CodeSent(match sent {
+                    Ok(challenge) => Ok(challenge),
+                    Err(OtpSendError::Throttled { retry_after_secs }) => Err(retry_after_secs),
+                    Err(OtpSendError::Core(err)) => return Err(err),
+                })
+            }
+            Effect::CheckCode { purpose, code } => {
+                let subject = flow.email.as_deref().unwrap_or("-");
+                if !self.rate_limits.allow(tenant.id, caller.ip, subject) {
+                    return Ok(Event::CodeChecked(CodeCheck::RateLimited));
+                }
+                let Some(challenge) = flow.challenge else {
+                    return Ok(Event::CodeChecked(CodeCheck::Dead));
+                };
+                Event::CodeChecked(
+                    match self.check_otp(tenant, challenge, purpose, &code).await? {
+                        OtpCheck::Valid => CodeCheck::Valid,
+                        OtpCheck::Wrong { attempts_left } => CodeCheck::Wrong {
+                            attempts_left: Some(attempts_left),
+                        },
+                        OtpCheck::Expired => CodeCheck::Expired,
+                        OtpCheck::Exhausted | OtpCheck::Unknown => CodeCheck::Dead,
+                    },
+                )
+            }
+            Effect::CheckTotp { method, code } => {
+                let user = user_id.ok_or_else(|| missing("user"))?;
+                if !self
+                    .rate_limits
+                    .allow(tenant.id, caller.ip, &format!("mfa:{user}"))
+                {
+                    return Ok(Event::CodeChecked(CodeCheck::RateLimited));
+                }
+                Event::CodeChecked(
+                    self.check_registered_totp(tenant, user, method, &code)
+                        .await?,
+                )
+            }
+            Effect::CheckPendingTotp { code } => {
+                let user = user_id.ok_or_else(|| missing("user"))?;
+                if !self
+                    .rate_limits
+                    .allow(tenant.id, caller.ip, &format!("mfa:{user}"))
+                {
+                    return Ok(Event::CodeChecked(CodeCheck::RateLimited));
+                }
+                let sealed = pending_secret(flow.pending_totp.as_deref())?;
+                Event::CodeChecked(match self.check_totp_code(tenant, user, &sealed, &code)? {
+                    Some(_) => CodeCheck::Valid,
+                    None => CodeCheck::Wrong {
+                        attempts_left: None,
+                    },
+                })
+            }
+            Effect::CheckRecoveryCode { code } => {
+                let user = user_id.ok_or_else(|| missing("user"))?;
+                if !self
+                    .rate_limits
+                    .allow(tenant.id, caller.ip, &format!("mfa:{user}"))
+                {
+                    return Ok(Event::CodeChecked(CodeCheck::RateLimited));
+                }
+                let spent = self
+                    .store
+                    .use_recovery_code(tenant.id, user, &recovery_digest(&code), self.now())
+                    .await?;
+                Event::CodeChecked(if spent {
+                    CodeCheck::Valid
+                } else {
+                    CodeCheck::Wrong {
+                        attempts_left: None,
+                    }
+                })
+            }
+            Effect::CheckNewPassword { password } => Event::NewPasswordChecked(
+                self.check_and_hash_new_password(tenant, user_id, &email, password)
+                    .await?,
+            ),
+            Effect::CreateUser => {
+                let display_name = flow
+                    .attributes
+                    .get("displayName")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned);
+                let user = User {
+                    id: UserId::new_random(),
+                    tenant_id: tenant.id,
+                    email: email.clone(),
+                    display_name,
+                    password_hash: flow.password_hash.clone(),
+                    enabled: true,
+                    attributes: flow.attributes.clone(),
+                    created_at: self.now(),
+                };
+                self.store.create_user(&user).await?;
+                metrics::counter!("portico_sign_ups_total").increment(1);
+                Event::UserCreated(facts(&user))
+            }
+            Effect::SetPassword => {
+                let user = user_id.ok_or_else(|| missing("user"))?;
+                let hash = flow
+                    .password_hash
+                    .clone()
+                    .ok_or_else(|| missing("password"))?;
+                self.store
+                    .set_password(tenant.id, user, &hash, PASSWORD_HISTORY, self.now())
+                    .await?;
+                Event::PasswordSet
+            }
+            Effect::LoadMethods => {
+                let user = user_id.ok_or_else(|| missing("user"))?;
+                Event::MethodsLoaded(
+                    self.store
+                        .auth_methods(tenant.id, user)
+                        .await?
+                        .iter()
+                        .map(method_facts)
+                        .collect(),
+                )
+            }
+            Effect::MakeTotpSecret => {
+                let user = user_id.ok_or_else(|| missing("user"))?;
+                Event::TotpSecretMade(self.new_totp_secret(tenant, user)?)
+            }
+            Effect::AddMethod { kind, target } => {
+                let user = user_id.ok_or_else(|| missing("user"))?;
+                let sealed_secret = match kind {
+                    crate::directory::MfaMethod::Totp => {
+                        Some(pending_secret(flow.pending_totp.as_deref())?)
+                    }
+                    _ => None,
+                };
+                let record = AuthMethodRecord {
+                    id: AuthMethodId::new_random(),
+                    tenant_id: tenant.id,
+                    user_id: user,
+                    kind,
+                    target,
+                    sealed_secret,
+                    created_at: self.now(),
+                };
+                // The first second factor comes with recovery codes, for the day it is lost.
+                let first = self.store.auth_methods(tenant.id, user).await?.is_empty();
+                let (codes, digests) = if first {
+                    self.new_recovery_codes()?
+                } else {
+                    (Vec::new(), Vec::new())
+                };
+                self.store.add_auth_method(&record, &digests).await?;
+                *recovery_codes = codes;
+                Event::MethodAdded {
+                    method: method_facts(&record),
+                    recovery_codes: first,
+                }
+            }
+        })
+    }
+
+    async fn check_registered_totp(
+        &self,
+        tenant: &Tenant,
+        user: UserId,
+        method: AuthMethodId,
+        code: &str,
+    ) -> Result<CodeCheck, CoreError> {
+        let methods = self.store.auth_methods(tenant.id, user).await?;
+        let Some(sealed) = methods
+            .into_iter()
+            .find(|m| m.id == method)
+            .and_then(|m| m.sealed_secret)
+        else {
+            return Ok(CodeCheck::Dead);
+        };
+        let wrong = CodeCheck::Wrong {
+            attempts_left: None,
+        };
+        let Some(step) = self.check_totp_code(tenant, user, &sealed, code)? else {
+            return Ok(wrong);
+        };
+        // Each time step's code works once (RFC 6238 §5.2): a replayed code is wrong.
+        Ok(
+            if self.store.use_totp_step(tenant.id, method, step).await? {
+                CodeCheck::Valid
+            } else {
+                wrong
+            },
+        )
+    }
+
+    /// The policy, then the account's current and recent passwords, then the hash.
+    async fn check_and_hash_new_password(
+        &self,
+        tenant: &Tenant,
+        user: Option<UserId>,
+        email: &str,
+        password: String,
+    ) -> Result<Result<String, super::engine::PasswordProblem>, CoreError> {
+        if let Err(problem) = check_new_password(&password, Some(email)) {
+            return Ok(Err(problem));
+        }
+        if let Some(user) = user {
+            let mut earlier = self.store.password_history(tenant.id, user).await?;
+            if let Some(current) = self
+                .store
+                .find_user(tenant.id, user)
+                .await?
+                .and_then(|u| u.password_hash)
+            {
+                earlier.insert(0, current);
+            }
+            for hash in earlier {
+                if self.passwords.verify(password.clone(), Some(hash)).await? {
+                    return Ok(Err(super::engine::PasswordProblem::RecentlyUsed));
+                }
+            }
+        }
+        Ok(Ok(self.passwords.hash(password).await?))
+    }
+}
+
+fn facts(user: &User) -> UserFacts {
+    UserFacts {
+        id: user.id,
+        enabled: user.enabled,
+        has_password: user.password_hash.is_some(),
+    }
+}
+
+fn method_facts(record: &AuthMethodRecord) -> MethodFacts {
+    MethodFacts {
+        id: record.id,
+        kind: record.kind,
+        target: record.target.clone(),
+    }
+}
+
+fn pending_secret(sealed: Option<&str>) -> Result<Vec<u8>, CoreError> {
+    sealed
+        .and_then(|s| STANDARD.decode(s).ok())
+        .ok_or_else(|| missing("pending authenticator secret"))
+}
+
+fn missing(what: &str) -> CoreError {
+    CoreError::Internal(format!("flow has no {what} at this step"))
+}
+
+fn journey_label(journey: Journey) -> &'static str {
+    match journey {
+        Journey::SignIn => "sign_in",
+        Journey::SignUp => "sign_up",
+        Journey::ResetPassword => "reset_password",
+    }
+}
