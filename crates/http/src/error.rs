@@ -160,6 +160,15 @@ impl HtmlError {
             message: PageMessage::Detail(detail.into()),
         }
     }
+
+    /// A page with a localized title and message.
+    pub fn page(status: StatusCode, title: &'static str, message: &'static str) -> Self {
+        Self {
+            status,
+            title,
+            message: PageMessage::Key(message),
+        }
+    }
 }
 
 impl From<CoreError> for HtmlError {

@@ -41,6 +41,28 @@ impl Params {
         Ok(first.map(|(_, v)| v.clone()).filter(|v| !v.is_empty()))
     }
 
+    /// Every value of the parameters whose names start with `prefix`, grouped by the rest of
+    /// the name (repeats joined with commas: checkbox groups), in first-seen order.
+    pub fn grouped(&self, prefix: &str) -> Vec<(String, String)> {
+        let mut groups: Vec<(String, String)> = Vec::new();
+        for (name, value) in &self.0 {
+            let Some(rest) = name.strip_prefix(prefix) else {
+                continue;
+            };
+            match groups.iter_mut().find(|(n, _)| n == rest) {
+                Some((_, joined)) if !value.is_empty() => {
+                    if !joined.is_empty() {
+                        joined.push(',');
+                    }
+                    joined.push_str(value);
+                }
+                Some(_) => {}
+                None => groups.push((rest.to_owned(), value.clone())),
+            }
+        }
+        groups
+    }
+
     /// Whether a flag parameter is set to a true value.
     pub fn flag(&self, name: &str) -> Result<bool, String> {
         Ok(matches!(

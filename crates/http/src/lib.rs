@@ -89,7 +89,11 @@ pub fn router(state: AppState) -> Router {
             "/{tenant}/oauth2/v2.0/logout",
             get(oidc::logout::logout_get).post(oidc::logout::logout_post),
         )
-        .route("/{tenant}/signin", post(pages::signin::submit))
+        .route(
+            "/{tenant}/signin",
+            get(pages::signin::show).post(pages::signin::submit),
+        )
+        .route("/{tenant}/signin/switch", get(pages::signin::switch))
         .route_layer(axum::middleware::from_fn(pages::i18n::language_scope));
     Router::new()
         .merge(tenant_routes)

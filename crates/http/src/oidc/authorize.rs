@@ -10,6 +10,7 @@ use portico_core::oauth::{
     AuthorizeDecision, AuthorizeFailure, AuthorizeParams, AuthorizeResponse, ResponseMode,
 };
 use portico_core::signin::ActiveSession;
+use portico_core::signin::engine::Journey;
 
 use crate::AppState;
 use crate::error::HtmlError;
@@ -73,20 +74,12 @@ async fn authorize(
             }
         }
         AuthorizeDecision::SignIn => {
-            signin::page(&state, &tenant, &params, jar, signin::PageState::default()).await
+            let client = request.app.client_id;
+            signin::begin(&state, &tenant, &params, client, Journey::SignIn, jar).await
         }
         AuthorizeDecision::SignUp => {
-            signin::page(
-                &state,
-                &tenant,
-                &params,
-                jar,
-                signin::PageState {
-                    notice: Some("signin-notice-no-signup"),
-                    ..Default::default()
-                },
-            )
-            .await
+            let client = request.app.client_id;
+            signin::begin(&state, &tenant, &params, client, Journey::SignUp, jar).await
         }
         AuthorizeDecision::Respond(response) => deliver(response, StatusCode::FOUND),
     }

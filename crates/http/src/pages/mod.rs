@@ -2,6 +2,7 @@
 //! per-response CSP nonce, CSRF tokens bound to a cookie, and no caching.
 
 pub mod i18n;
+mod qr;
 pub mod signin;
 
 use std::sync::LazyLock;
@@ -28,7 +29,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env.add_function("lang", i18n::current);
     for (name, source) in [
         ("base.html", include_str!("../../templates/base.html")),
-        ("signin.html", include_str!("../../templates/signin.html")),
+        ("flow.html", include_str!("../../templates/flow.html")),
         ("error.html", include_str!("../../templates/error.html")),
         (
             "form_post.html",
@@ -195,11 +196,23 @@ const CSRF_COOKIE: &str = "portico_csrf";
 /// Makes sure the browser has an anti-forgery cookie; returns the jar and the form token
 /// bound to it.
 pub(crate) fn csrf(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
-    let existing = jar
-        .get(CSRF_COOKIE)
+    let (jar, binding) = csrf_binding(state, jar);
+    let token = state.portico.form_token(&binding);
+    (jar, token)
+}
+
+/// The browser's anti-forgery cookie value, if it has a well-formed one.
+pub(crate) fn csrf_cookie(jar: &CookieJar) -> Option<String> {
+    jar.get(CSRF_COOKIE)
         .map(|c| c.value().to_owned())
-        .filter(|v| v.len() == 43);
-    let (jar, binding) = match existing {
+        .filter(|v| v.len() == 43)
+}
+
+/// Makes sure the browser has an anti-forgery cookie; returns the jar and the cookie's value
+/// (what flows and form tokens are bound to).
+pub(crate) fn csrf_binding(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+    let existing = csrf_cookie(&jar);
+    match existing {
         Some(value) => (jar, value),
         None => {
             let value = random_token().unwrap_or_default();
@@ -211,9 +224,7 @@ pub(crate) fn csrf(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
                 .build();
             (jar.add(cookie), value)
         }
-    };
-    let token = state.portico.form_token(&binding);
-    (jar, token)
+    }
 }
 
 /// Whether a submitted form token matches the browser's anti-forgery cookie.

@@ -397,7 +397,8 @@ async fn sign_in_form_without_csrf_token_is_refused() {
         .await
         .unwrap();
     assert_eq!(missing.status(), 403);
-    // A token taken from one browser is useless in another (it is bound to a cookie).
+    // A token and flow taken from one browser are useless in another (both are bound to its
+    // anti-forgery cookie): the other browser gets the "page expired" page.
     let token = crate::harness::input_value(&page, "csrf_token").unwrap();
     form.push(("csrf_token".into(), token));
     let foreign = crate::harness::browser()
@@ -406,7 +407,8 @@ async fn sign_in_form_without_csrf_token_is_refused() {
         .send()
         .await
         .unwrap();
-    assert_eq!(foreign.status(), 403);
+    assert_eq!(foreign.status(), 400);
+    assert!(foreign.text().await.unwrap().contains("Your sign-in page expired"));
     server.stop().await;
 }
 
