@@ -99,6 +99,15 @@ pub struct Advanced {
     pub recovery_codes: Vec<String>,
 }
 
+/// What effects of one request hand to each other and to the front door.
+#[derive(Default)]
+struct Scratch {
+    /// Recovery codes issued just now (shown once).
+    recovery_codes: Vec<String>,
+    /// The time step of an authenticator code that was just accepted for registration.
+    totp_step: Option<i64>,
+}
+
 /// Why a flow could not be advanced.
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
@@ -198,14 +207,14 @@ impl Portico {
             reveal_accounts: caller.reveal_accounts,
         };
         let mut problem = None;
-        let mut recovery_codes = Vec::new();
+        let mut scratch = Scratch::default();
         for event in events.into_iter().take(MAX_EVENTS_PER_REQUEST) {
             let reaction = current.flow.handle(event, &rules)?;
             let mut effects: VecDeque<Effect> = reaction.effects.into();
             problem = reaction.problem;
             while let Some(effect) = effects.pop_front() {
                 let outcome = self
-                    .carry_out(tenant, &current, effect, caller, &mut recovery_codes)
+                    .carry_out(tenant, &current, effect, caller, &mut scratch)
                     .await?;
                 let reaction = current.flow.handle(outcome, &rules)?;
                 effects.extend(reaction.effects);
@@ -227,7 +236,7 @@ impl Portico {
         Ok(Advanced {
             flow: current,
             problem,
-            recovery_codes,
+            recovery_codes: scratch.recovery_codes,
         })
     }
 
@@ -272,7 +281,7 @@ impl Portico {
         current: &SignInFlow,
         effect: Effect,
         caller: Caller<'_>,
-        recovery_codes: &mut Vec<String>,
+        scratch: &mut Scratch,
     ) -> Result<Event, CoreError> {
         let flow = &current.flow;
         let email = flow.email.clone().unwrap_or_default();
@@ -370,7 +379,8 @@ impl Portico {
                     return Ok(Event::CodeChecked(CodeCheck::RateLimited));
                 }
                 let sealed = pending_secret(flow.pending_totp.as_deref())?;
-                Event::CodeChecked(match self.check_totp_code(tenant, user, &sealed, &code)? {
+                scratch.totp_step = self.check_totp_code(tenant, user, &sealed, &code)?;
+                Event::CodeChecked(match scratch.totp_step {
                     Some(_) => CodeCheck::Valid,
                     None => CodeCheck::Wrong {
                         attempts_left: None,
@@ -472,7 +482,11 @@ impl Portico {
                     (Vec::new(), Vec::new())
                 };
                 self.store.add_auth_method(&record, &digests).await?;
-                *recovery_codes = codes;
+                // The code that proved the new app is spent like any later one.
+                if let Some(step) = scratch.totp_step.take() {
+                    self.store.use_totp_step(tenant.id, record.id, step).await?;
+                }
+                scratch.recovery_codes = codes;
                 Event::MethodAdded {
                     method: method_facts(&record),
                     recovery_codes: first,

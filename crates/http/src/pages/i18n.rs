@@ -92,7 +92,10 @@ pub(crate) fn text(key: &str) -> String {
 pub(crate) fn text_with_args(key: &str, args: &[(&str, &str)]) -> String {
     let lang =
         LanguageIdentifier::from_str(current()).unwrap_or_else(|_| fluent_templates::langid!("en"));
-    let args: std::collections::HashMap<std::borrow::Cow<'static, str>, fluent_templates::fluent_bundle::FluentValue<'_>> = args
+    let args: std::collections::HashMap<
+        std::borrow::Cow<'static, str>,
+        fluent_templates::fluent_bundle::FluentValue<'_>,
+    > = args
         .iter()
         .map(|(k, v)| (std::borrow::Cow::Owned((*k).to_owned()), (*v).into()))
         .collect();
@@ -135,10 +138,17 @@ mod tests {
             .filter(|key| !key.starts_with(' ') && !key.is_empty())
             .collect();
         assert!(keys.len() > 80, "{}", keys.len());
+        let args: std::collections::HashMap<
+            std::borrow::Cow<'static, str>,
+            fluent_templates::fluent_bundle::FluentValue<'_>,
+        > = ["organisation", "code", "minutes"]
+            .into_iter()
+            .map(|name| (std::borrow::Cow::Borrowed(name), "x".into()))
+            .collect();
         for lang in SUPPORTED {
             let id = LanguageIdentifier::from_str(lang).unwrap();
             for key in &keys {
-                let text = LOCALES.try_lookup(&id, key);
+                let text = LOCALES.try_lookup_with_args(&id, key, &args);
                 assert!(
                     text.as_ref().is_some_and(|t| !t.is_empty() && t != key),
                     "{lang}: {key}"
@@ -149,7 +159,10 @@ mod tests {
 
     #[test]
     fn message_texts_fill_their_arguments() {
-        let text = text_with_args("sms-code", &[("code", "12345678"), ("organisation", "Contoso")]);
+        let text = text_with_args(
+            "sms-code",
+            &[("code", "12345678"), ("organisation", "Contoso")],
+        );
         assert_eq!(text, "12345678 is your Contoso verification code.");
     }
 }

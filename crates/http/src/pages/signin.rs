@@ -79,7 +79,15 @@ pub async fn show(
         Ok(found) => found,
         Err(response) => return response,
     };
-    render(&state, &tenant, jar, &flow, Shown::default(), StatusCode::OK).await
+    render(
+        &state,
+        &tenant,
+        jar,
+        &flow,
+        Shown::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// `GET /{tenant}/signin/switch?flow=ID&to=sign_up|reset_password|sign_in`: the "Create
@@ -167,7 +175,15 @@ pub async fn submit(
         Err(FlowError::Illegal(_) | FlowError::Contended) => {
             return match state.portico.find_flow(&tenant, flow.id).await {
                 Ok(Some(now)) => {
-                    render(&state, &tenant, jar, &now, Shown::default(), StatusCode::CONFLICT).await
+                    render(
+                        &state,
+                        &tenant,
+                        jar,
+                        &now,
+                        Shown::default(),
+                        StatusCode::CONFLICT,
+                    )
+                    .await
                 }
                 Ok(None) => expired(),
                 Err(err) => HtmlError::from(err).into_response(),
@@ -204,7 +220,9 @@ fn events_for(
         return Ok(vec![Event::ChooseMethod { method }]);
     }
     if let Some(kind) = form.get("enrol").ok().flatten() {
-        let kind = kind.parse::<MfaMethod>().map_err(|_| "signin-error-expired")?;
+        let kind = kind
+            .parse::<MfaMethod>()
+            .map_err(|_| "signin-error-expired")?;
         return Ok(vec![Event::Enrol { kind }]);
     }
     let identify = || Event::Identify {
@@ -298,7 +316,12 @@ fn expired() -> Response {
 }
 
 /// The flow is done: start the SSO session and answer the authorization request.
-async fn complete(state: &AppState, tenant: &Tenant, jar: CookieJar, flow: &SignInFlow) -> Response {
+async fn complete(
+    state: &AppState,
+    tenant: &Tenant,
+    jar: CookieJar,
+    flow: &SignInFlow,
+) -> Response {
     let Some(params) = &flow.origin.authorize else {
         return expired();
     };
@@ -396,10 +419,20 @@ fn title_of(flow: &SignInFlow) -> String {
         (Step::Identify, Journey::ResetPassword) => "reset-title".into(),
         (Step::NewPassword, journey) => format!(
             "newpw-title-{}",
-            if journey == Journey::SignUp { "sign_up" } else { "reset_password" }
+            if journey == Journey::SignUp {
+                "sign_up"
+            } else {
+                "reset_password"
+            }
         ),
         (Step::Attributes, _) => "attributes-title".into(),
-        (Step::SecondFactor { kind: MfaMethod::Totp, .. }, _) => "code-title-second_factor".into(),
+        (
+            Step::SecondFactor {
+                kind: MfaMethod::Totp,
+                ..
+            },
+            _,
+        ) => "code-title-second_factor".into(),
         (Step::ChooseSecondFactor, _) => "mfa-choose-title".into(),
         (Step::ChooseEnrolment, _) => "enrol-title".into(),
         (Step::EnrolPhone, _) => "enrol-phone-title".into(),
@@ -468,7 +501,10 @@ async fn render(
         .collect();
     let totp = match (&engine.step, &engine.pending_totp, &engine.user) {
         (Step::EnrolTotp, Some(sealed), Some(user)) => {
-            match state.portico.totp_enrolment(tenant, user.id, &email, sealed) {
+            match state
+                .portico
+                .totp_enrolment(tenant, user.id, &email, sealed)
+            {
                 Ok(enrolment) => Some(minijinja::context! {
                     secret => enrolment.secret,
                     qr => super::qr::svg(&enrolment.uri),
@@ -490,9 +526,7 @@ async fn render(
             i18n::current()
         )
     };
-    let error = shown
-        .error
-        .or_else(|| shown.problem.map(message_of));
+    let error = shown.error.or_else(|| shown.problem.map(message_of));
     let nonce = pages::nonce();
     let response = pages::render(
         status,
@@ -551,13 +585,16 @@ fn attribute_context(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let chosen: Vec<String> = value.split(',').map(str::to_owned).collect();
-    let error = errors.iter().find(|e| e.name == spec.name).map(|e| match e.reason {
-        AttributeReason::Required => "required",
-        AttributeReason::WrongType => "wrong_type",
-        AttributeReason::Pattern => "pattern",
-        AttributeReason::NotAnOption => "not_an_option",
-        AttributeReason::TooLong => "too_long",
-    });
+    let error = errors
+        .iter()
+        .find(|e| e.name == spec.name)
+        .map(|e| match e.reason {
+            AttributeReason::Required => "required",
+            AttributeReason::WrongType => "wrong_type",
+            AttributeReason::Pattern => "pattern",
+            AttributeReason::NotAnOption => "not_an_option",
+            AttributeReason::TooLong => "too_long",
+        });
     // Browsers fill what they know of the person (WCAG 1.3.5).
     let autocomplete = match spec.name.as_str() {
         "displayName" => Some("name"),

@@ -17,6 +17,7 @@ mod cli;
 mod discovery;
 mod harness;
 mod https;
+mod journeys;
 mod oidc_client;
 mod otp_delivery;
 mod security;

@@ -27,7 +27,7 @@ fn code_mail(to: &str) -> impl FnOnce(&str) -> OutboundMessage {
     }
 }
 
-async fn server_with_outbox(
+pub(crate) async fn server_with_outbox(
     dir: &Path,
     configure: impl FnOnce(&mut portico_core::Settings),
 ) -> TestServer {
@@ -57,7 +57,7 @@ async fn server_with_outbox(
 }
 
 /// Waits for the worker to write a file into `dir`; returns its contents.
-async fn next_file(dir: &Path, extension: &str) -> String {
+pub(crate) async fn next_file(dir: &Path, extension: &str) -> String {
     for _ in 0..200 {
         if let Ok(entries) = std::fs::read_dir(dir) {
             let found = entries
@@ -76,7 +76,7 @@ async fn next_file(dir: &Path, extension: &str) -> String {
 }
 
 /// The 8-digit code in a delivered message.
-fn code_in(text: &str) -> String {
+pub(crate) fn code_in(text: &str) -> String {
     text.split(|c: char| !c.is_ascii_digit())
         .find(|w| w.len() == 8)
         .expect("an 8-digit code")

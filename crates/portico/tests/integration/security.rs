@@ -408,7 +408,13 @@ async fn sign_in_form_without_csrf_token_is_refused() {
         .await
         .unwrap();
     assert_eq!(foreign.status(), 400);
-    assert!(foreign.text().await.unwrap().contains("Your sign-in page expired"));
+    assert!(
+        foreign
+            .text()
+            .await
+            .unwrap()
+            .contains("Your sign-in page expired")
+    );
     server.stop().await;
 }
 
