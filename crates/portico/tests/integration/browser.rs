@@ -178,14 +178,15 @@ async fn hosted_sign_in_page_works_in_chromium() {
         .await
         .unwrap();
     assert!(error.contains("incorrect"), "{error}");
+    // The flow now asks only for the password, showing whose it is.
     let kept = browser
-        .find(Locator::Css("input#email"))
+        .find(Locator::Css(".identity"))
         .await
         .unwrap()
-        .attr("value")
+        .text()
         .await
         .unwrap();
-    assert_eq!(kept.as_deref(), Some("alice@example.com"));
+    assert_eq!(kept, "alice@example.com");
 
     browser
         .find(Locator::Css("input#password"))
