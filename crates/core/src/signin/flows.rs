@@ -286,6 +286,21 @@ impl Portico {
         let flow = &current.flow;
         let email = flow.email.clone().unwrap_or_default();
         let user_id = flow.user.as_ref().map(|u| u.id);
+        // Second-factor checks share one limit per user and client address.
+        let second_factor_check = matches!(
+            effect,
+            Effect::CheckTotp { .. }
+                | Effect::CheckPendingTotp { .. }
+                | Effect::CheckRecoveryCode { .. }
+        );
+        if second_factor_check
+            && let Some(user) = user_id
+            && !self
+                .rate_limits
+                .allow(tenant.id, caller.ip, &format!("mfa:{user}"))
+        {
+            return Ok(Event::CodeChecked(CodeCheck::RateLimited));
+        }
         Ok(match effect {
             Effect::LookUpUser => Event::UserLookedUp(
                 self.store
@@ -359,12 +374,6 @@ impl Portico {
             }
             Effect::CheckTotp { method, code } => {
                 let user = user_id.ok_or_else(|| missing("user"))?;
-                if !self
-                    .rate_limits
-                    .allow(tenant.id, caller.ip, &format!("mfa:{user}"))
-                {
-                    return Ok(Event::CodeChecked(CodeCheck::RateLimited));
-                }
                 Event::CodeChecked(
                     self.check_registered_totp(tenant, user, method, &code)
                         .await?,
@@ -372,12 +381,6 @@ impl Portico {
             }
             Effect::CheckPendingTotp { code } => {
                 let user = user_id.ok_or_else(|| missing("user"))?;
-                if !self
-                    .rate_limits
-                    .allow(tenant.id, caller.ip, &format!("mfa:{user}"))
-                {
-                    return Ok(Event::CodeChecked(CodeCheck::RateLimited));
-                }
                 let sealed = pending_secret(flow.pending_totp.as_deref())?;
                 scratch.totp_step = self.check_totp_code(tenant, user, &sealed, &code)?;
                 Event::CodeChecked(match scratch.totp_step {
@@ -389,12 +392,6 @@ impl Portico {
             }
             Effect::CheckRecoveryCode { code } => {
                 let user = user_id.ok_or_else(|| missing("user"))?;
-                if !self
-                    .rate_limits
-                    .allow(tenant.id, caller.ip, &format!("mfa:{user}"))
-                {
-                    return Ok(Event::CodeChecked(CodeCheck::RateLimited));
-                }
                 let spent = self
                     .store
                     .use_recovery_code(tenant.id, user, &recovery_digest(&code), self.now())

@@ -123,6 +123,19 @@ async fn authorize(
     Page::from(response).await
 }
 
+/// Opens the sign-in page and submits the email and the harness's password.
+async fn sign_in_with_password(
+    server: &TestServer,
+    browser: &reqwest::Client,
+    client_id: &str,
+    email: &str,
+) -> Page {
+    authorize(server, browser, client_id, &[])
+        .await
+        .submit(browser, &[("email", email), ("password", PASSWORD)])
+        .await
+}
+
 async fn mail_code(dir: &Path) -> String {
     code_in(&next_file(&dir.join("mail"), "eml").await)
 }
@@ -417,13 +430,7 @@ async fn password_reset_then_sign_in_with_the_new_password() {
         .await;
     assert!(done.signed_in());
     let other = crate::harness::browser();
-    let old = authorize(&server, &other, &client_id, &[])
-        .await
-        .submit(
-            &other,
-            &[("email", "forgetful@example.com"), ("password", PASSWORD)],
-        )
-        .await;
+    let old = sign_in_with_password(&server, &other, &client_id, "forgetful@example.com").await;
     assert_eq!(old.status, 401);
     let new = old
         .submit(&other, &[("password", "brand new passphrase")])
@@ -461,13 +468,7 @@ async fn authenticator_app_registration_recovery_codes_and_replay() {
     )
     .await;
     let browser = browser();
-    let page = authorize(&server, &browser, &client_id, &[])
-        .await
-        .submit(
-            &browser,
-            &[("email", "careful@example.com"), ("password", PASSWORD)],
-        )
-        .await;
+    let page = sign_in_with_password(&server, &browser, &client_id, "careful@example.com").await;
     assert_eq!(page.h1(), "Set up your authenticator app");
     assert!(page.html.contains("<svg"), "QR code");
     let secret = page
@@ -498,13 +499,7 @@ async fn authenticator_app_registration_recovery_codes_and_replay() {
 
     // Next sign-in asks for the app's code; the code just used does not work twice.
     let second = crate::harness::browser();
-    let page = authorize(&server, &second, &client_id, &[])
-        .await
-        .submit(
-            &second,
-            &[("email", "careful@example.com"), ("password", PASSWORD)],
-        )
-        .await;
+    let page = sign_in_with_password(&server, &second, &client_id, "careful@example.com").await;
     assert_eq!(page.h1(), "Verify it's you");
     let replay = page
         .submit(&second, &[("action", "verify"), ("code", &code)])
@@ -527,13 +522,7 @@ async fn authenticator_app_registration_recovery_codes_and_replay() {
     assert!(done.signed_in(), "recovery code");
     // A recovery code works once.
     let third = crate::harness::browser();
-    let page = authorize(&server, &third, &client_id, &[])
-        .await
-        .submit(
-            &third,
-            &[("email", "careful@example.com"), ("password", PASSWORD)],
-        )
-        .await;
+    let page = sign_in_with_password(&server, &third, &client_id, "careful@example.com").await;
     let spent = page
         .submit(
             &third,
@@ -562,13 +551,7 @@ async fn sms_registration_verifies_the_phone() {
     )
     .await;
     let browser = browser();
-    let page = authorize(&server, &browser, &client_id, &[])
-        .await
-        .submit(
-            &browser,
-            &[("email", "mobile@example.com"), ("password", PASSWORD)],
-        )
-        .await;
+    let page = sign_in_with_password(&server, &browser, &client_id, "mobile@example.com").await;
     assert_eq!(page.h1(), "Add your phone number");
     let bad = page
         .submit(&browser, &[("action", "phone"), ("phone", "555 1234")])
@@ -598,13 +581,7 @@ async fn sms_registration_verifies_the_phone() {
 
     // The next sign-in texts a code to the registered phone.
     let second = crate::harness::browser();
-    let page = authorize(&server, &second, &client_id, &[])
-        .await
-        .submit(
-            &second,
-            &[("email", "mobile@example.com"), ("password", PASSWORD)],
-        )
-        .await;
+    let page = sign_in_with_password(&server, &second, &client_id, "mobile@example.com").await;
     assert_eq!(page.h1(), "Verify it's you");
     let sms: serde_json::Value =
         serde_json::from_str(&next_file(&dir.path().join("sms"), "json").await).unwrap();
@@ -629,13 +606,7 @@ async fn disabled_accounts_are_told_so() {
         .unwrap();
     let (client_id, _) = server.app(AppKind::Web).await;
     let browser = browser();
-    let page = authorize(&server, &browser, &client_id, &[])
-        .await
-        .submit(
-            &browser,
-            &[("email", "gone@example.com"), ("password", PASSWORD)],
-        )
-        .await;
+    let page = sign_in_with_password(&server, &browser, &client_id, "gone@example.com").await;
     assert_eq!(page.status, 403);
     assert!(page.html.contains("Your account has been disabled"));
     server.stop().await;
