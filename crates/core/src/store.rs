@@ -98,6 +98,8 @@ pub struct AuthCodeRecord {
     pub code_challenge: Option<String>,
     /// When the user authenticated.
     pub auth_time: UnixTime,
+    /// How the user authenticated: RFC 8176 method values, space-separated.
+    pub amr: String,
     /// Expiry (issue time + at most 60 s).
     pub expires_at: UnixTime,
 }
@@ -106,7 +108,7 @@ pub struct AuthCodeRecord {
 #[derive(Debug)]
 pub enum CodeRedemption {
     /// First use: the code's data. It is now spent.
-    Redeemed(AuthCodeRecord),
+    Redeemed(Box<AuthCodeRecord>),
     /// The code was used before: the caller must revoke this grant.
     Replayed(GrantId),
     /// No such code in this tenant.
@@ -132,6 +134,8 @@ pub struct RefreshTokenRecord {
     pub scope: String,
     /// Original authentication time.
     pub auth_time: UnixTime,
+    /// How the user authenticated: RFC 8176 method values, space-separated.
+    pub amr: String,
     /// When this token was issued.
     pub issued_at: UnixTime,
     /// Expiry.
@@ -163,6 +167,8 @@ pub struct SessionRecord {
     pub user_id: UserId,
     /// When the user authenticated.
     pub auth_time: UnixTime,
+    /// How the user authenticated: RFC 8176 method values, space-separated.
+    pub amr: String,
     /// Expiry.
     pub expires_at: UnixTime,
     /// "Keep me signed in": the cookie outlives the browser session.
@@ -320,15 +326,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn create_user(&self, user: &User) -> Result<(), StoreError>;
     /// Finds a user of this tenant by object id.
     async fn find_user(&self, tenant: TenantId, user: UserId) -> Result<Option<User>, StoreError>;
-    /// Enables or disables a user; [`StoreError::NotFound`] if there is no such user.
+    /// Enables or disables a user; [`StoreError::NotFound`] if there is no such user. Disabling
+    /// also ends the user's sessions and revokes their grants, in the same transaction.
     async fn set_user_enabled(
         &self,
         tenant: TenantId,
         user: UserId,
         enabled: bool,
+        now: UnixTime,
     ) -> Result<(), StoreError>;
     /// Replaces a user's password in one transaction: the old hash joins the history (of which
-    /// the newest `keep` stay), and the lockout count is cleared.
+    /// the newest `keep` stay), the lockout count is cleared, and the user's sessions end and
+    /// grants are revoked (a new password signs out everywhere).
     async fn set_password(
         &self,
         tenant: TenantId,

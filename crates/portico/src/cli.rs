@@ -161,6 +161,10 @@ pub enum AppCommand {
         /// Application ID URI (for client-credentials scopes).
         #[arg(long)]
         identifier_uri: Option<String>,
+        /// A user attribute to put into this app's tokens, e.g. givenName or a custom
+        /// attribute (repeatable; Entra's optional claims).
+        #[arg(long = "optional-claim")]
+        optional_claims: Vec<String>,
     },
 }
 
@@ -181,6 +185,22 @@ pub enum UserCommand {
         /// Display name.
         #[arg(long)]
         display_name: Option<String>,
+    },
+    /// Block a user from signing in; ends their sessions and revokes their tokens' grants.
+    Disable {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// The user's object id or sign-in email.
+        user: String,
+    },
+    /// Let a disabled user sign in again.
+    Enable {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// The user's object id or sign-in email.
+        user: String,
     },
 }
 
@@ -402,6 +422,7 @@ async fn manage(portico: &Portico, command: Command) -> Result<Output> {
             kind,
             redirect_uris,
             identifier_uri,
+            optional_claims,
         }) => {
             let kind: AppKind = kind.parse().map_err(anyhow::Error::msg)?;
             let created = portico
@@ -412,6 +433,7 @@ async fn manage(portico: &Portico, command: Command) -> Result<Output> {
                         kind,
                         redirect_uris,
                         identifier_uri,
+                        optional_claims,
                     },
                 )
                 .await?;
@@ -447,6 +469,16 @@ async fn manage(portico: &Portico, command: Command) -> Result<Output> {
                 json: json!({"id": user.id.to_string(), "email": user.email}),
             }
         }
+        Command::User(UserCommand::Disable { tenant, user }) => user_enabled_output(
+            portico
+                .set_user_enabled(&TenantRef::parse(&tenant), &user, false)
+                .await?,
+        ),
+        Command::User(UserCommand::Enable { tenant, user }) => user_enabled_output(
+            portico
+                .set_user_enabled(&TenantRef::parse(&tenant), &user, true)
+                .await?,
+        ),
         Command::Flow(FlowCommand::Create {
             tenant,
             name,
@@ -588,5 +620,13 @@ fn redact(url: &str) -> String {
             parsed.to_string()
         }
         _ => url.to_owned(),
+    }
+}
+
+fn user_enabled_output(user: portico_core::directory::User) -> Output {
+    let state = if user.enabled { "enabled" } else { "disabled" };
+    Output {
+        human: format!("{state} user {} ({})", user.email, user.id),
+        json: json!({"id": user.id.to_string(), "email": user.email, "enabled": user.enabled}),
     }
 }

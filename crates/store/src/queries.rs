@@ -31,7 +31,7 @@ macro_rules! tenant_columns {
 }
 macro_rules! app_columns {
     () => {
-        "client_id, tenant_id, name, kind, secret_digest, redirect_uris, identifier_uri, created_at"
+        "client_id, tenant_id, name, kind, secret_digest, redirect_uris, identifier_uri, optional_claims, created_at"
     };
 }
 macro_rules! user_columns {
@@ -41,7 +41,7 @@ macro_rules! user_columns {
 }
 macro_rules! session_columns {
     () => {
-        "id, secret_digest, tenant_id, user_id, auth_time, expires_at, persistent"
+        "id, secret_digest, tenant_id, user_id, auth_time, amr, expires_at, persistent"
     };
 }
 
@@ -66,6 +66,7 @@ macro_rules! sql_store {
                     secret_digest: row.try_get("secret_digest").map_err(db_err)?,
                     redirect_uris: from_json_list(&row.try_get::<String, _>("redirect_uris").map_err(db_err)?)?,
                     identifier_uri: row.try_get("identifier_uri").map_err(db_err)?,
+                    optional_claims: from_json_list(&row.try_get::<String, _>("optional_claims").map_err(db_err)?)?,
                     created_at: row.try_get("created_at").map_err(db_err)?,
                 })
             }
@@ -116,9 +117,36 @@ macro_rules! sql_store {
                     tenant_id: parse(&row.try_get::<String, _>("tenant_id").map_err(db_err)?, "tenant_id")?,
                     user_id: parse(&row.try_get::<String, _>("user_id").map_err(db_err)?, "user_id")?,
                     auth_time: row.try_get("auth_time").map_err(db_err)?,
+                    amr: row.try_get("amr").map_err(db_err)?,
                     expires_at: row.try_get("expires_at").map_err(db_err)?,
                     persistent: row.try_get("persistent").map_err(db_err)?,
                 })
+            }
+
+            /// Ends every live session of a user and revokes every grant made to them, inside
+            /// the caller's transaction (a disabled account or a new password signs out
+            /// everywhere).
+            async fn end_user_sessions(
+                tx: &mut sqlx::Transaction<'_, <$row as sqlx::Row>::Database>,
+                tenant: TenantId,
+                user: UserId,
+                now: UnixTime,
+            ) -> Result<(), StoreError> {
+                sqlx::query("UPDATE sessions SET ended_at = $3 WHERE tenant_id = $1 AND user_id = $2 AND ended_at IS NULL")
+                    .bind(tenant.to_string())
+                    .bind(user.to_string())
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+                sqlx::query("UPDATE grants SET revoked_at = $3 WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL")
+                    .bind(tenant.to_string())
+                    .bind(user.to_string())
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
             }
 
             async fn insert_user_flow(
@@ -416,8 +444,8 @@ macro_rules! sql_store {
 
             async fn create_application(&self, app: &Application) -> Result<(), StoreError> {
                 sqlx::query(
-                    "INSERT INTO applications (client_id, tenant_id, name, kind, secret_digest, redirect_uris, identifier_uri, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO applications (client_id, tenant_id, name, kind, secret_digest, redirect_uris, identifier_uri, created_at, \
+                     optional_claims) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(app.client_id.to_string())
                 .bind(app.tenant_id.to_string())
@@ -427,6 +455,7 @@ macro_rules! sql_store {
                 .bind(to_json_list(&app.redirect_uris)?)
                 .bind(&app.identifier_uri)
                 .bind(app.created_at)
+                .bind(to_json_list(&app.optional_claims)?)
                 .execute(&self.pool)
                 .await
                 .map_err(db_err)?;
@@ -512,18 +541,28 @@ macro_rules! sql_store {
                     .transpose()
             }
 
-            async fn set_user_enabled(&self, tenant: TenantId, user: UserId, enabled: bool) -> Result<(), StoreError> {
+            async fn set_user_enabled(
+                &self,
+                tenant: TenantId,
+                user: UserId,
+                enabled: bool,
+                now: UnixTime,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
                 let result = sqlx::query("UPDATE users SET enabled = $3 WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant.to_string())
                     .bind(user.to_string())
                     .bind(enabled)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
                 if result.rows_affected() == 0 {
                     return Err(StoreError::NotFound("user"));
                 }
-                Ok(())
+                if !enabled {
+                    Self::end_user_sessions(&mut tx, tenant, user, now).await?;
+                }
+                tx.commit().await.map_err(db_err)
             }
 
             async fn set_password(
@@ -582,6 +621,7 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
+                Self::end_user_sessions(&mut tx, tenant, user, now).await?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(())
             }
@@ -798,8 +838,8 @@ macro_rules! sql_store {
 
             async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
                 sqlx::query(
-                    "INSERT INTO sessions (id, secret_digest, tenant_id, user_id, auth_time, expires_at, persistent) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO sessions (id, secret_digest, tenant_id, user_id, auth_time, expires_at, persistent, amr) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(session.id.to_string())
                 .bind(&session.secret_digest)
@@ -808,6 +848,7 @@ macro_rules! sql_store {
                 .bind(session.auth_time)
                 .bind(session.expires_at)
                 .bind(session.persistent)
+                .bind(&session.amr)
                 .execute(&self.pool)
                 .await
                 .map_err(db_err)?;
@@ -874,8 +915,8 @@ macro_rules! sql_store {
                 .map_err(db_err)?;
                 sqlx::query(
                     "INSERT INTO authorization_codes (code_digest, tenant_id, client_id, user_id, grant_id, session_id, \
-                     redirect_uri, scope, nonce, code_challenge, auth_time, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                     redirect_uri, scope, nonce, code_challenge, auth_time, expires_at, amr) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 )
                 .bind(&code.code_digest)
                 .bind(code.tenant_id.to_string())
@@ -889,6 +930,7 @@ macro_rules! sql_store {
                 .bind(&code.code_challenge)
                 .bind(code.auth_time)
                 .bind(code.expires_at)
+                .bind(&code.amr)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -904,7 +946,7 @@ macro_rules! sql_store {
                 let redeemed = sqlx::query(
                     "UPDATE authorization_codes SET redeemed_at = $3 \
                      WHERE tenant_id = $1 AND code_digest = $2 AND redeemed_at IS NULL \
-                     RETURNING client_id, user_id, grant_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, expires_at",
+                     RETURNING client_id, user_id, grant_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, amr, expires_at",
                 )
                 .bind(tenant.to_string())
                 .bind(code_digest)
@@ -913,7 +955,7 @@ macro_rules! sql_store {
                 .await
                 .map_err(db_err)?;
                 if let Some(row) = redeemed {
-                    return Ok(CodeRedemption::Redeemed(AuthCodeRecord {
+                    return Ok(CodeRedemption::Redeemed(Box::new(AuthCodeRecord {
                         code_digest: code_digest.to_owned(),
                         tenant_id: tenant,
                         client_id: parse(&row.try_get::<String, _>("client_id").map_err(db_err)?, "client_id")?,
@@ -925,8 +967,9 @@ macro_rules! sql_store {
                         nonce: row.try_get("nonce").map_err(db_err)?,
                         code_challenge: row.try_get("code_challenge").map_err(db_err)?,
                         auth_time: row.try_get("auth_time").map_err(db_err)?,
+                        amr: row.try_get("amr").map_err(db_err)?,
                         expires_at: row.try_get("expires_at").map_err(db_err)?,
-                    }));
+                    })));
                 }
                 let spent = sqlx::query("SELECT grant_id FROM authorization_codes WHERE tenant_id = $1 AND code_digest = $2")
                     .bind(tenant.to_string())
@@ -946,7 +989,7 @@ macro_rules! sql_store {
             async fn create_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError> {
                 sqlx::query(
                     "INSERT INTO refresh_tokens (token_digest, tenant_id, grant_id, client_id, user_id, session_id, scope, \
-                     auth_time, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                     auth_time, created_at, expires_at, amr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(&token.token_digest)
                 .bind(token.tenant_id.to_string())
@@ -958,6 +1001,7 @@ macro_rules! sql_store {
                 .bind(token.auth_time)
                 .bind(token.issued_at)
                 .bind(token.expires_at)
+                .bind(&token.amr)
                 .execute(&self.pool)
                 .await
                 .map_err(db_err)?;
@@ -976,7 +1020,7 @@ macro_rules! sql_store {
                 let spent = sqlx::query(
                     "UPDATE refresh_tokens SET used_at = $3 \
                      WHERE tenant_id = $1 AND token_digest = $2 AND used_at IS NULL AND expires_at > $3 \
-                     RETURNING grant_id, client_id, user_id, session_id, scope, auth_time, created_at, expires_at",
+                     RETURNING grant_id, client_id, user_id, session_id, scope, auth_time, amr, created_at, expires_at",
                 )
                 .bind(tenant.to_string())
                 .bind(old_digest)
@@ -1024,12 +1068,13 @@ macro_rules! sql_store {
                     session_id: parse(&row.try_get::<String, _>("session_id").map_err(db_err)?, "session_id")?,
                     scope: row.try_get("scope").map_err(db_err)?,
                     auth_time: row.try_get("auth_time").map_err(db_err)?,
+                    amr: row.try_get("amr").map_err(db_err)?,
                     issued_at: row.try_get("created_at").map_err(db_err)?,
                     expires_at: row.try_get("expires_at").map_err(db_err)?,
                 };
                 sqlx::query(
                     "INSERT INTO refresh_tokens (token_digest, tenant_id, grant_id, client_id, user_id, session_id, scope, \
-                     auth_time, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                     auth_time, created_at, expires_at, amr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(new_digest)
                 .bind(tenant.to_string())
@@ -1041,6 +1086,7 @@ macro_rules! sql_store {
                 .bind(record.auth_time)
                 .bind(now)
                 .bind(new_expires_at)
+                .bind(&record.amr)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;

@@ -72,6 +72,8 @@ pub struct Application {
     pub redirect_uris: Vec<String>,
     /// Application ID URI (`api://...`) for client-credentials scopes; the client id also works.
     pub identifier_uri: Option<String>,
+    /// User attributes this app wants as claims in its tokens (Entra's optional claims).
+    pub optional_claims: Vec<String>,
     /// Creation time.
     pub created_at: UnixTime,
 }
@@ -87,6 +89,57 @@ pub struct NewApplication {
     pub redirect_uris: Vec<String>,
     /// Optional Application ID URI.
     pub identifier_uri: Option<String>,
+    /// User attributes to put into this app's tokens (built-in or custom attribute names).
+    pub optional_claims: Vec<String>,
+}
+
+/// Claims Portico sets itself; an optional claim may not take their names.
+const RESERVED_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "uti",
+    "oid",
+    "tid",
+    "ver",
+    "azp",
+    "azpacr",
+    "client_id",
+    "scp",
+    "roles",
+    "nonce",
+    "auth_time",
+    "sid",
+    "rh",
+    "amr",
+    "acr",
+    "name",
+    "preferred_username",
+    "at_hash",
+    "c_hash",
+    "cnf",
+    "typ",
+];
+
+/// An optional claim names a user attribute: `email`, a built-in attribute or a custom one
+/// (1-64 letters, digits and `_`, starting with a letter), never a claim Portico sets.
+pub(crate) fn validate_optional_claim(name: &str) -> Result<(), String> {
+    let shaped = name.len() <= 64
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !shaped {
+        return Err(format!(
+            "optional claim {name:?} must be an attribute name: 1-64 letters, digits and _, starting with a letter"
+        ));
+    }
+    if RESERVED_CLAIMS.contains(&name) {
+        return Err(format!("optional claim {name:?} is set by Portico itself"));
+    }
+    Ok(())
 }
 
 /// Redirect URIs must be absolute, without fragments; plain http only for loopback hosts
@@ -130,5 +183,16 @@ mod tests {
         assert!(validate_redirect_uri(AppKind::Web, "myapp://cb").is_err());
         assert!(validate_redirect_uri(AppKind::Native, "myapp://cb").is_ok());
         assert!(validate_redirect_uri(AppKind::Spa, "not a url").is_err());
+    }
+
+    #[test]
+    fn optional_claims_name_attributes_not_protocol_claims() {
+        assert!(validate_optional_claim("givenName").is_ok());
+        assert!(validate_optional_claim("loyalty_number").is_ok());
+        assert!(validate_optional_claim("email").is_ok());
+        assert!(validate_optional_claim("sub").is_err());
+        assert!(validate_optional_claim("1st").is_err());
+        assert!(validate_optional_claim("a-b").is_err());
+        assert!(validate_optional_claim(&"x".repeat(65)).is_err());
     }
 }

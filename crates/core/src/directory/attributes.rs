@@ -218,4 +218,91 @@ mod tests {
             check_attributes(&[multi], &submit(&[("hobbies", "Dancing, Swimming")])).unwrap();
         assert_eq!(values["hobbies"], "Dancing,Swimming");
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn specs() -> Vec<AttributeSpec> {
+            let mut code = spec("memberCode:required");
+            code.regex = Some("[A-Z]{2}[0-9]+".into());
+            let mut radio = spec("tier");
+            radio.input = InputKind::RadioSingleSelect;
+            radio.options = vec!["gold".into(), "silver".into()];
+            let mut multi = spec("hobbies");
+            multi.input = InputKind::CheckboxMultiSelect;
+            multi.options = vec!["a".into(), "b".into()];
+            vec![
+                code,
+                spec("age:int:required"),
+                spec("terms:bool:required"),
+                spec("newsletter:bool"),
+                radio,
+                multi,
+                spec("city"),
+            ]
+        }
+
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just(String::new()),
+                Just("true".to_owned()),
+                Just("AB12".to_owned()),
+                Just("a, b".to_owned()),
+                Just("gold".to_owned()),
+                "-?[0-9]{1,20}",
+                "\\PC{0,300}",
+                ".{0,3}",
+            ]
+        }
+
+        proptest! {
+            /// Whatever is submitted, the answer is typed values for exactly the attributes
+            /// the flow collects, or errors that each name one of them; never a panic.
+            #[test]
+            fn answers_are_about_the_flows_attributes(
+                submitted in proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("memberCode".to_owned()), Just("age".to_owned()),
+                        Just("terms".to_owned()), Just("newsletter".to_owned()),
+                        Just("tier".to_owned()), Just("hobbies".to_owned()),
+                        Just("city".to_owned()), "[a-z]{1,8}",
+                    ],
+                    value(),
+                    0..10,
+                )
+            ) {
+                let specs = specs();
+                match check_attributes(&specs, &submitted) {
+                    Ok(values) => {
+                        for (name, value) in &values {
+                            let spec = specs.iter().find(|s| &s.name == name);
+                            prop_assert!(spec.is_some(), "unknown {name}");
+                            match spec.map(|s| s.value_type) {
+                                Some(AttributeType::Int) => prop_assert!(value.is_i64()),
+                                Some(AttributeType::Bool) => prop_assert!(value.is_boolean()),
+                                _ => {
+                                    let fits = value.as_str().is_some_and(|v| {
+                                        !v.is_empty() && v.chars().count() <= MAX_ATTRIBUTE_LEN
+                                    });
+                                    prop_assert!(fits, "{name}: {value}");
+                                }
+                            }
+                        }
+                        for spec in specs.iter().filter(|s| s.required) {
+                            prop_assert!(values.contains_key(&spec.name), "{}", spec.name);
+                        }
+                        prop_assert_eq!(&values["terms"], &serde_json::Value::Bool(true));
+                    }
+                    Err(errors) => {
+                        prop_assert!(!errors.is_empty());
+                        for error in &errors {
+                            prop_assert!(specs.iter().any(|s| s.name == error.name));
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -1,6 +1,6 @@
 use portico_keys::SigningAlgorithm;
 
-use super::application::validate_redirect_uri;
+use super::application::{validate_optional_claim, validate_redirect_uri};
 use super::tenant::validate_tenant_name;
 use super::{
     Application, Email, NewApplication, NewUser, NewUserFlow, Tenant, TenantRef, User, UserFlow,
@@ -133,6 +133,13 @@ impl Portico {
                 CoreError::Invalid(format!("identifier URI {uri:?} is not an absolute URI"))
             })?;
         }
+        let mut optional_claims = Vec::new();
+        for claim in new.optional_claims {
+            validate_optional_claim(&claim).map_err(CoreError::Invalid)?;
+            if !optional_claims.contains(&claim) {
+                optional_claims.push(claim);
+            }
+        }
         let client_secret = if new.kind.is_confidential() {
             Some(random_token()?)
         } else {
@@ -146,6 +153,7 @@ impl Portico {
             secret_digest: client_secret.as_deref().map(digest_secret),
             redirect_uris: new.redirect_uris,
             identifier_uri: new.identifier_uri,
+            optional_claims,
             created_at: self.now(),
         };
         self.store.create_application(&application).await?;
@@ -234,6 +242,44 @@ impl Portico {
         };
         self.store.create_user(&user).await?;
         Ok(user)
+    }
+
+    /// A user of the tenant named by object id or by sign-in email.
+    pub async fn find_user(&self, tenant: &TenantRef, user: &str) -> Result<User, CoreError> {
+        let tenant = self.tenant(tenant).await?;
+        self.find_tenant_user(&tenant, user).await
+    }
+
+    async fn find_tenant_user(&self, tenant: &Tenant, user: &str) -> Result<User, CoreError> {
+        let found = match user.parse::<UserId>() {
+            Ok(id) => self.store.find_user(tenant.id, id).await?,
+            Err(_) => match Email::parse(user) {
+                Ok(email) => {
+                    self.store
+                        .find_user_by_email(tenant.id, email.as_str())
+                        .await?
+                }
+                Err(_) => None,
+            },
+        };
+        found.ok_or(CoreError::NotFound("user"))
+    }
+
+    /// Enables or disables a user (by object id or email). Disabling signs the user out
+    /// everywhere: sessions end and grants are revoked, so refresh tokens stop working too.
+    pub async fn set_user_enabled(
+        &self,
+        tenant: &TenantRef,
+        user: &str,
+        enabled: bool,
+    ) -> Result<User, CoreError> {
+        let tenant = self.tenant(tenant).await?;
+        let mut found = self.find_tenant_user(&tenant, user).await?;
+        self.store
+            .set_user_enabled(tenant.id, found.id, enabled, self.now())
+            .await?;
+        found.enabled = enabled;
+        Ok(found)
     }
 
     /// Issues a new admin API token; only its digest is stored.

@@ -367,6 +367,7 @@ impl Portico {
             nonce: request.nonce.clone(),
             code_challenge: request.code_challenge.clone(),
             auth_time: session.record.auth_time,
+            amr: session.record.amr.clone(),
             expires_at: now + self.settings.code_lifetime_secs.min(60),
         };
         self.store.create_authorization_code(&record).await?;

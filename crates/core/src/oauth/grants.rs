@@ -150,6 +150,7 @@ impl Portico {
                     session_id: record.session_id,
                     scope: record.scope.clone(),
                     auth_time: record.auth_time,
+                    amr: record.amr.clone(),
                     issued_at: now,
                     expires_at: now + self.settings.refresh_token_lifetime_secs,
                 })
@@ -168,6 +169,7 @@ impl Portico {
                 scope: &scope,
                 nonce: record.nonce.as_deref(),
                 auth_time: record.auth_time,
+                amr: &record.amr,
                 session_id: record.session_id,
                 grant_id: record.grant_id,
                 refresh_token,
@@ -245,6 +247,7 @@ impl Portico {
                 scope: &scope,
                 nonce: None,
                 auth_time: record.auth_time,
+                amr: &record.amr,
                 session_id: record.session_id,
                 grant_id: record.grant_id,
                 refresh_token: Some(successor),

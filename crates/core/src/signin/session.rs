@@ -14,13 +14,14 @@ pub struct ActiveSession {
 }
 
 impl Portico {
-    /// Starts an SSO session for a user who just authenticated. Returns the cookie secret
-    /// (only its digest is stored) and the session.
+    /// Starts an SSO session for a user who just authenticated by the methods `amr` (RFC 8176
+    /// values). Returns the cookie secret (only its digest is stored) and the session.
     pub async fn start_session(
         &self,
         tenant: &Tenant,
         user: &User,
         persistent: bool,
+        amr: &[&str],
     ) -> Result<(String, SessionRecord), CoreError> {
         let secret = random_token()?;
         let now = self.now();
@@ -35,6 +36,7 @@ impl Portico {
             tenant_id: tenant.id,
             user_id: user.id,
             auth_time: now,
+            amr: amr.join(" "),
             expires_at: now + lifetime,
             persistent,
         };

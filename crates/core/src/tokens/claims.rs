@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
+use crate::directory::{Application, User};
 use crate::ids::{ClientId, TenantId, UserId};
 use crate::secret::sha256_b64;
 
@@ -41,6 +43,12 @@ pub struct IdTokenClaims {
     /// Email (email scope).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub email: Option<String>,
+    /// How the user authenticated (RFC 8176 values).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub amr: Option<Vec<String>>,
+    /// The app's optional claims (user attributes).
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 /// Claims of an access token: Entra v2.0 shape plus the RFC 9068 registered claims.
@@ -92,10 +100,101 @@ pub struct AccessTokenClaims {
     /// Opaque grant handle, so Portico can refuse tokens of a revoked grant (Entra's `rh`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub rh: Option<String>,
+    /// How the user authenticated (RFC 8176 values; user tokens).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub amr: Option<Vec<String>>,
+    /// The app's optional claims (user attributes; user tokens).
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `amr` claim from the stored space-separated list; absent when nothing is known (an
+/// account created by an operator and signed in before Portico recorded methods).
+pub fn amr_claim(amr: &str) -> Option<Vec<String>> {
+    let methods: Vec<String> = amr.split_whitespace().map(str::to_owned).collect();
+    (!methods.is_empty()).then_some(methods)
+}
+
+/// The optional claims an app asked for, from the user's attributes. Built-in attributes with
+/// an OpenID Connect name take it (`givenName` → `given_name`, `surname` → `family_name`);
+/// `email` is the sign-in email; other attributes keep their names. Attributes the user has no
+/// value for are left out rather than sent empty. (`displayName` is handled by the caller:
+/// it fills `name`.)
+pub fn optional_claims(app: &Application, user: &User) -> Map<String, Value> {
+    let mut claims = Map::new();
+    for attribute in &app.optional_claims {
+        let (claim, value) = match attribute.as_str() {
+            "email" => ("email", Some(Value::String(user.email.clone()))),
+            "displayName" => continue,
+            "givenName" => ("given_name", user.attributes.get("givenName").cloned()),
+            "surname" => ("family_name", user.attributes.get("surname").cloned()),
+            other => (other, user.attributes.get(other).cloned()),
+        };
+        if let Some(value) = value.filter(|v| !v.is_null()) {
+            claims.insert(claim.to_owned(), value);
+        }
+    }
+    claims
 }
 
 /// The subject identifier a user has at one application: stable, and different per app, so
 /// two apps cannot correlate users by `sub` (Entra's `sub` is pairwise in the same way).
 pub fn pairwise_subject(tenant: TenantId, client: ClientId, user: UserId) -> String {
     sha256_b64(format!("portico-sub:v1:{tenant}:{client}:{user}").as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::AppKind;
+
+    #[test]
+    fn optional_claims_come_from_attributes_with_oidc_names() {
+        let tenant = TenantId::new_random();
+        let app = Application {
+            client_id: ClientId::new_random(),
+            tenant_id: tenant,
+            name: "app".into(),
+            kind: AppKind::Spa,
+            secret_digest: None,
+            redirect_uris: Vec::new(),
+            identifier_uri: None,
+            optional_claims: [
+                "givenName",
+                "surname",
+                "loyalty",
+                "missing",
+                "email",
+                "displayName",
+            ]
+            .map(String::from)
+            .to_vec(),
+            created_at: 0,
+        };
+        let mut user = User {
+            id: UserId::new_random(),
+            tenant_id: tenant,
+            email: "ada@example.com".into(),
+            display_name: Some("Ada".into()),
+            password_hash: None,
+            enabled: true,
+            attributes: Default::default(),
+            created_at: 0,
+        };
+        user.attributes.insert("givenName".into(), "Ada".into());
+        user.attributes.insert("surname".into(), "Lovelace".into());
+        user.attributes.insert("loyalty".into(), 42.into());
+        let claims = optional_claims(&app, &user);
+        assert_eq!(
+            Value::Object(claims),
+            serde_json::json!({
+                "given_name": "Ada",
+                "family_name": "Lovelace",
+                "loyalty": 42,
+                "email": "ada@example.com",
+            })
+        );
+        assert_eq!(amr_claim("pwd mfa"), Some(vec!["pwd".into(), "mfa".into()]));
+        assert_eq!(amr_claim(""), None);
+    }
 }

@@ -2,7 +2,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portico_keys::encode_jws;
 
-use super::claims::{AccessTokenClaims, IdTokenClaims, pairwise_subject};
+use super::claims::{
+    AccessTokenClaims, IdTokenClaims, amr_claim, optional_claims, pairwise_subject,
+};
 use crate::directory::{Application, Tenant, User};
 use crate::ids::{GrantId, SessionId};
 use crate::oauth::{ClientAuthMethod, Scope};
@@ -25,6 +27,8 @@ pub struct UserGrant<'a> {
     pub nonce: Option<&'a str>,
     /// When the user authenticated.
     pub auth_time: i64,
+    /// How the user authenticated (RFC 8176 values, space-separated).
+    pub amr: &'a str,
     /// SSO session.
     pub session_id: SessionId,
     /// The grant (for revocation).
@@ -80,7 +84,11 @@ impl Portico {
         let issuer = self.issuer(grant.tenant);
         let sub = pairwise_subject(grant.tenant.id, grant.app.client_id, grant.user.id);
         let profile = grant.scope.contains("profile");
-        let display_name = grant.user.display_name.clone();
+        // An app that asked for displayName gets `name` whatever the scope.
+        let wants_name = profile || grant.app.optional_claims.iter().any(|c| c == "displayName");
+        let display_name = grant.user.display_name.clone().filter(|_| wants_name);
+        let extra = optional_claims(grant.app, grant.user);
+        let amr = amr_claim(grant.amr);
         let uti = crate::secret::random_token()?;
         let scp: Vec<&str> = grant
             .scope
@@ -104,13 +112,20 @@ impl Portico {
             ver: "2.0".to_owned(),
             jti: uti.clone(),
             uti,
-            name: display_name.clone().filter(|_| profile),
+            name: display_name.clone(),
             preferred_username: profile.then(|| grant.user.email.clone()),
             sid: Some(grant.session_id.to_string()),
             rh: Some(grant.grant_id.to_string()),
+            amr: amr.clone(),
+            extra: extra.clone(),
         };
         let access_token = encode_jws(&keys.signing, ACCESS_TOKEN_TYP, &access)?;
         let id_token = if grant.scope.contains("openid") {
+            // The email scope already sets `email`; a claim must not appear twice.
+            let mut id_extra = extra;
+            if grant.scope.contains("email") {
+                id_extra.remove("email");
+            }
             let claims = IdTokenClaims {
                 iss: issuer,
                 aud: grant.app.client_id.to_string(),
@@ -124,12 +139,14 @@ impl Portico {
                 nonce: grant.nonce.map(str::to_owned),
                 auth_time: grant.auth_time,
                 sid: Some(grant.session_id.to_string()),
-                name: display_name.filter(|_| profile),
+                name: display_name,
                 preferred_username: profile.then(|| grant.user.email.clone()),
                 email: grant
                     .scope
                     .contains("email")
                     .then(|| grant.user.email.clone()),
+                amr,
+                extra: id_extra,
             };
             Some(encode_jws(&keys.signing, "JWT", &claims)?)
         } else {
@@ -184,6 +201,8 @@ impl Portico {
             preferred_username: None,
             sid: None,
             rh: None,
+            amr: None,
+            extra: Default::default(),
         };
         let access_token = encode_jws(&keys.signing, ACCESS_TOKEN_TYP, &claims)?;
         Ok(IssuedTokens {

@@ -45,6 +45,10 @@ code-label = Code
 code-submit = Bestätigen
 code-resend = Neuen Code senden
 code-error-wrong = Dieser Code ist falsch. Prüfen Sie ihn und versuchen Sie es erneut.
+code-attempts-left = { $count ->
+    [one] Sie haben noch 1 Versuch.
+   *[other] Sie haben noch { $count } Versuche.
+}
 code-error-expired = Dieser Code ist abgelaufen. Fordern Sie einen neuen Code an.
 code-error-dead = Dieser Code kann nicht mehr verwendet werden. Fordern Sie einen neuen Code an.
 code-error-throttled = Es wurden zu viele Codes angefordert. Warten Sie eine Minute, bevor Sie einen weiteren anfordern.

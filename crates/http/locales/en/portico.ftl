@@ -45,6 +45,10 @@ code-label = Code
 code-submit = Verify
 code-resend = Send a new code
 code-error-wrong = That code is incorrect. Check it and try again.
+code-attempts-left = { $count ->
+    [one] You have 1 more try.
+   *[other] You have { $count } more tries.
+}
 code-error-expired = That code has expired. Send a new code.
 code-error-dead = That code can no longer be used. Send a new code.
 code-error-throttled = Too many codes were requested. Wait a minute before asking for another.

@@ -45,6 +45,11 @@ code-label = Kod
 code-submit = Potwierdź
 code-resend = Wyślij nowy kod
 code-error-wrong = Ten kod jest nieprawidłowy. Sprawdź go i spróbuj ponownie.
+code-attempts-left = { $count ->
+    [one] Pozostała 1 próba.
+    [few] Pozostały { $count } próby.
+   *[many] Pozostało { $count } prób.
+}
 code-error-expired = Ten kod wygasł. Wyślij nowy kod.
 code-error-dead = Tego kodu nie można już użyć. Wyślij nowy kod.
 code-error-throttled = Zażądano zbyt wielu kodów. Odczekaj minutę, zanim poprosisz o kolejny.

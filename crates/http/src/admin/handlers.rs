@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portico_core::directory::{
     AppKind, AttributeSpec, Branding, MfaMethod, MfaPolicy, NewApplication, NewUser, NewUserFlow,
-    SignInMethod, Tenant, TenantRef, UserFlow, UserFlowConfig,
+    SignInMethod, Tenant, TenantRef, User, UserFlow, UserFlowConfig,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -78,6 +78,9 @@ pub struct CreateApplication {
     /// Application ID URI for client-credentials scopes.
     #[serde(default)]
     pub identifier_uri: Option<String>,
+    /// User attributes to put into the app's tokens as claims (built-in or custom names).
+    #[serde(default)]
+    pub optional_claims: Vec<String>,
 }
 
 /// A registered application; the secret is shown only here.
@@ -111,6 +114,31 @@ pub struct UserOut {
     pub id: String,
     /// Email.
     pub email: String,
+    /// Display name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Whether the user may sign in.
+    pub enabled: bool,
+}
+
+impl From<User> for UserOut {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id.to_string(),
+            email: user.email,
+            display_name: user.display_name,
+            enabled: user.enabled,
+        }
+    }
+}
+
+/// Changes to a user; fields left out stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    /// `false` blocks sign-in, ends the user's sessions and revokes their grants.
+    #[serde(default)]
+    pub enabled: Option<bool>,
 }
 
 /// A new admin token (shown once).
@@ -173,6 +201,7 @@ pub(crate) async fn create_application(
                 kind,
                 redirect_uris: body.redirect_uris,
                 identifier_uri: body.identifier_uri,
+                optional_claims: body.optional_claims,
             },
         )
         .await?;
@@ -207,14 +236,48 @@ pub(crate) async fn create_user(
             },
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(UserOut {
-            id: user.id.to_string(),
-            email: user.email,
-        }),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, axum::Json(UserOut::from(user))).into_response())
+}
+
+/// Read a user.
+#[utoipa::path(get, path = "/admin/api/v1/tenants/{tenant}/users/{user}",
+    params(("tenant" = String, Path, description = "Tenant name or id"),
+           ("user" = String, Path, description = "Object id or sign-in email")),
+    responses((status = 200, body = UserOut), (status = 401), (status = 404)))]
+pub(crate) async fn get_user(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    Path((tenant, user)): Path<(String, String)>,
+) -> Result<axum::Json<UserOut>, Problem> {
+    let user = state
+        .portico
+        .find_user(&TenantRef::parse(&tenant), &user)
+        .await?;
+    Ok(axum::Json(user.into()))
+}
+
+/// Change a user (enable or disable sign-in).
+#[utoipa::path(patch, path = "/admin/api/v1/tenants/{tenant}/users/{user}", request_body = UpdateUser,
+    params(("tenant" = String, Path, description = "Tenant name or id"),
+           ("user" = String, Path, description = "Object id or sign-in email")),
+    responses((status = 200, body = UserOut), (status = 400), (status = 401), (status = 404)))]
+pub(crate) async fn update_user(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    Path((tenant, user)): Path<(String, String)>,
+    Body(body): Body<UpdateUser>,
+) -> Result<axum::Json<UserOut>, Problem> {
+    let tenant = TenantRef::parse(&tenant);
+    let user = match body.enabled {
+        Some(enabled) => {
+            state
+                .portico
+                .set_user_enabled(&tenant, &user, enabled)
+                .await?
+        }
+        None => state.portico.find_user(&tenant, &user).await?,
+    };
+    Ok(axum::Json(user.into()))
 }
 
 /// Rotate a tenant's signing keys.

@@ -19,6 +19,8 @@ pub(crate) use auth::AdminAuth;
         handlers::create_tenant,
         handlers::create_application,
         handlers::create_user,
+        handlers::get_user,
+        handlers::update_user,
         handlers::rotate_keys,
         handlers::create_user_flow,
         handlers::list_user_flows,
@@ -32,6 +34,7 @@ pub(crate) use auth::AdminAuth;
         handlers::ApplicationCreated,
         handlers::CreateUser,
         handlers::UserOut,
+        handlers::UpdateUser,
         handlers::AdminTokenOut,
         handlers::UserFlowBody,
         handlers::BrandingBody,
@@ -77,6 +80,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/admin/api/v1/tenants/{tenant}/users",
             post(handlers::create_user),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/users/{user}",
+            get(handlers::get_user).patch(handlers::update_user),
         )
         .route(
             "/admin/api/v1/tenants/{tenant}/user-flows",

@@ -33,7 +33,7 @@ pub async fn openid_configuration(
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "sid",
-            "name", "preferred_username", "email", "oid", "tid", "ver"
+            "name", "preferred_username", "email", "oid", "tid", "ver", "amr"
         ],
         "prompt_values_supported": ["none", "login", "select_account", "consent", "create"],
         "authorization_response_iss_parameter_supported": true,

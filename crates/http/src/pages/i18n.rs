@@ -102,6 +102,19 @@ pub(crate) fn text_with_args(key: &str, args: &[(&str, &str)]) -> String {
     LOCALES.lookup_with_args(&lang, key, &args)
 }
 
+/// A message with a `{ $count }` number in the current language, so its plural forms apply.
+pub(crate) fn text_with_count(key: &str, count: u32) -> String {
+    let lang =
+        LanguageIdentifier::from_str(current()).unwrap_or_else(|_| fluent_templates::langid!("en"));
+    let args: std::collections::HashMap<
+        std::borrow::Cow<'static, str>,
+        fluent_templates::fluent_bundle::FluentValue<'_>,
+    > = [(std::borrow::Cow::Borrowed("count"), count.into())]
+        .into_iter()
+        .collect();
+    LOCALES.lookup_with_args(&lang, key, &args)
+}
+
 /// Message texts (mail, SMS) in the current request's language, for the sign-in engine.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct RequestTexts;
@@ -141,7 +154,7 @@ mod tests {
         let args: std::collections::HashMap<
             std::borrow::Cow<'static, str>,
             fluent_templates::fluent_bundle::FluentValue<'_>,
-        > = ["organisation", "code", "minutes"]
+        > = ["organisation", "code", "minutes", "count"]
             .into_iter()
             .map(|name| (std::borrow::Cow::Borrowed(name), "x".into()))
             .collect();
@@ -164,5 +177,32 @@ mod tests {
             &[("code", "12345678"), ("organisation", "Contoso")],
         );
         assert_eq!(text, "12345678 is your Contoso verification code.");
+    }
+
+    #[test]
+    fn counts_take_plural_forms() {
+        assert_eq!(
+            text_with_count("code-attempts-left", 1),
+            "You have 1 more try."
+        );
+        assert_eq!(
+            text_with_count("code-attempts-left", 3),
+            "You have 3 more tries."
+        );
+        let polish = |n: u32| {
+            LOCALES.lookup_with_args(
+                &fluent_templates::langid!("pl"),
+                "code-attempts-left",
+                &[(std::borrow::Cow::Borrowed("count"), n.into())]
+                    .into_iter()
+                    .collect::<std::collections::HashMap<
+                        std::borrow::Cow<'static, str>,
+                        fluent_templates::fluent_bundle::FluentValue<'_>,
+                    >>(),
+            )
+        };
+        assert_eq!(polish(3), "Pozostały 3 próby.");
+        assert_eq!(polish(4), "Pozostały 4 próby.");
+        assert_eq!(polish(1), "Pozostała 1 próba.");
     }
 }

@@ -342,7 +342,11 @@ async fn complete(
         Err(err) => return HtmlError::from(err).into_response(),
     };
     let persistent = flow.flow.keep_signed_in;
-    let (secret, record) = match state.portico.start_session(tenant, &user, persistent).await {
+    let (secret, record) = match state
+        .portico
+        .start_session(tenant, &user, persistent, &flow.flow.amr())
+        .await
+    {
         Ok(started) => started,
         Err(err) => return HtmlError::from(err).into_response(),
     };
@@ -527,6 +531,12 @@ async fn render(
         )
     };
     let error = shown.error.or_else(|| shown.problem.map(message_of));
+    let error_detail = match shown.problem {
+        Some(Problem::WrongCode {
+            attempts_left: Some(left),
+        }) => Some(i18n::text_with_count("code-attempts-left", *left)),
+        _ => None,
+    };
     let nonce = pages::nonce();
     let response = pages::render(
         status,
@@ -557,6 +567,7 @@ async fn render(
             totp,
             recovery_codes => shown.recovery_codes.to_vec(),
             error,
+            error_detail,
             offers_password => flow.config.methods.contains(&SignInMethod::Password),
             offers_code => flow.config.methods.contains(&SignInMethod::EmailOtp),
             sign_up => flow.config.sign_up,

@@ -6,9 +6,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use portico_core::directory::AppKind;
+use portico_core::directory::{AppKind, AttributeSpec, MfaMethod, MfaPolicy, UserFlowConfig};
 
 use crate::harness::{PASSWORD, TestServer, param};
+use crate::journeys::{flow_for, mail_code, totp_now};
+use crate::otp_delivery::server_with_outbox;
 
 struct Driver {
     process: Child,
@@ -102,6 +104,161 @@ async fn wait_for_url(client: &Client, prefix: &str) -> url::Url {
         "browser never reached {prefix}: at {}",
         client.current_url().await.unwrap()
     );
+}
+
+/// Waits for the page that shows `ready` (the click before it navigates), types into the
+/// named inputs, and presses the button.
+async fn fill_and_press(client: &Client, ready: &str, inputs: &[(&str, &str)], button: &str) {
+    client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(ready))
+        .await
+        .unwrap_or_else(|e| panic!("{ready} never appeared: {e}"));
+    for (css, text) in inputs {
+        client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+    client
+        .find(Locator::Css(button))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn text_of(client: &Client, css: &str) -> String {
+    client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sign_up_with_emailed_code_then_authenticator_app_in_chromium() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let outbox = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(outbox.path(), |_| {}).await;
+    let (client_id, _) = server.app(AppKind::Web).await;
+    flow_for(
+        &server,
+        &client_id,
+        UserFlowConfig {
+            attributes: vec![AttributeSpec::parse_cli("displayName:required").unwrap()],
+            mfa: MfaPolicy::Required,
+            mfa_methods: vec![MfaMethod::Totp],
+            ..UserFlowConfig::default()
+        },
+    )
+    .await;
+    let redirect = server.redirect_uri();
+    let mut authorize = url::Url::parse(&server.url("oauth2/v2.0/authorize")).unwrap();
+    authorize
+        .query_pairs_mut()
+        .append_pair("client_id", &client_id)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("scope", "openid");
+    let browser = &driver.client;
+    browser.goto(authorize.as_str()).await.unwrap();
+
+    // From the sign-in page to sign-up by its link.
+    browser
+        .find(Locator::Css("a#create-account"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill_and_press(
+        browser,
+        "button[value=identify]",
+        &[("input#email", "chrome.user@example.com")],
+        "button[value=identify]",
+    )
+    .await;
+    let code = mail_code(outbox.path()).await;
+    fill_and_press(
+        browser,
+        "input#code[autocomplete=one-time-code]",
+        &[("input#code", &code)],
+        "button[value=verify]",
+    )
+    .await;
+    fill_and_press(
+        browser,
+        "input#new_password[autocomplete=new-password]",
+        &[
+            ("input#new_password", "chromium passphrase 1"),
+            ("input#confirm_password", "chromium passphrase 1"),
+        ],
+        "button[value=new_password]",
+    )
+    .await;
+    fill_and_press(
+        browser,
+        "input#attr-displayName",
+        &[("input#attr-displayName", "Chrome User")],
+        "button[value=attributes]",
+    )
+    .await;
+
+    // MFA is required and the new account has no method: register the authenticator app
+    // from the secret shown as text (the QR code is beside it).
+    let secret = text_of(browser, "code#totp-secret").await;
+    browser
+        .find(Locator::Css(".qr svg"))
+        .await
+        .expect("a QR code");
+    fill_and_press(
+        browser,
+        "code#totp-secret",
+        &[("input#code", &totp_now(&secret))],
+        "button[value=verify]",
+    )
+    .await;
+    let codes = text_of(browser, "#recovery-codes").await;
+    assert_eq!(codes.lines().count(), 10, "{codes}");
+    browser
+        .find(Locator::Css("button[value=acknowledge]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let landed = wait_for_url(browser, &redirect).await;
+    assert!(landed.query_pairs().any(|(k, _)| k == "code"));
+
+    // Signed out, the password and the app's next code sign in again.
+    let fresh = crate::harness::browser();
+    let page = crate::harness::sign_in_page(&server, &fresh, &client_id).await;
+    let page = crate::harness::submit_sign_in(
+        &server,
+        &fresh,
+        &page.text().await.unwrap(),
+        "chrome.user@example.com",
+        "chromium passphrase 1",
+    )
+    .await;
+    assert_eq!(page.status(), 200);
+    let html = crate::harness::html_unescape(&page.text().await.unwrap());
+    assert!(html.contains("Verify it's you"), "{html}");
+
+    server.stop().await;
+    driver.stop().await;
 }
 
 #[tokio::test]

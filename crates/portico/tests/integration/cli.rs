@@ -115,6 +115,31 @@ async fn cli_commands_print_one_json_object_each() {
     );
     assert_eq!(user["email"], "alice@example.com");
     assert!(user["id"].as_str().unwrap().parse::<uuid::Uuid>().is_ok());
+    let disabled = portico(
+        &data,
+        &[
+            "user",
+            "disable",
+            "--tenant",
+            "contoso",
+            "ALICE@example.com",
+            "--json",
+        ],
+    );
+    assert_eq!(disabled["enabled"], false);
+    assert_eq!(disabled["id"], user["id"]);
+    let enabled = portico(
+        &data,
+        &[
+            "user",
+            "enable",
+            "--tenant",
+            "contoso",
+            user["id"].as_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(enabled["enabled"], true);
 
     let flow = portico(
         &data,

@@ -168,6 +168,15 @@ impl TestServer {
     }
 
     pub async fn app(&self, kind: AppKind) -> (String, Option<String>) {
+        self.app_with_claims(kind, &[]).await
+    }
+
+    /// An app whose tokens carry these optional claims.
+    pub async fn app_with_claims(
+        &self,
+        kind: AppKind,
+        optional_claims: &[&str],
+    ) -> (String, Option<String>) {
         let created = self
             .portico()
             .create_application(
@@ -177,6 +186,7 @@ impl TestServer {
                     kind,
                     redirect_uris: vec![self.redirect_uri()],
                     identifier_uri: None,
+                    optional_claims: optional_claims.iter().map(|c| c.to_string()).collect(),
                 },
             )
             .await
@@ -470,4 +480,58 @@ pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
     })
     .await;
     outputs.into_iter().map(|o| o.unwrap()).collect()
+}
+
+/// A token's claims after checking its signature against the tenant's published JWKS with an
+/// independent JOSE library (jsonwebtoken).
+pub async fn verified_claims(server: &TestServer, token: &str) -> serde_json::Value {
+    let jwks: jsonwebtoken::jwk::JwkSet = reqwest::get(server.url("discovery/v2.0/keys"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    let jwk = jwks
+        .find(header.kid.as_deref().unwrap())
+        .expect("kid in JWKS");
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.validate_aud = false;
+    validation.set_issuer(&[server.issuer()]);
+    jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation)
+        .unwrap()
+        .claims
+}
+
+/// Redeems the code in a sign-in's redirect `location` for a confidential web app and returns
+/// the verified id token and access token claims.
+pub async fn web_app_tokens(
+    server: &TestServer,
+    client_id: &str,
+    secret: &str,
+    location: &str,
+) -> (serde_json::Value, serde_json::Value) {
+    let params: Vec<(String, String)> = url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    let code = param(&params, "code").expect("a code");
+    let (status, body) = token_request(
+        server,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+            ("code", code),
+            ("redirect_uri", &server.redirect_uri()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    (
+        verified_claims(server, body["id_token"].as_str().unwrap()).await,
+        verified_claims(server, body["access_token"].as_str().unwrap()).await,
+    )
 }

@@ -136,11 +136,11 @@ async fn sign_in_with_password(
         .await
 }
 
-async fn mail_code(dir: &Path) -> String {
+pub(crate) async fn mail_code(dir: &Path) -> String {
     code_in(&next_file(&dir.join("mail"), "eml").await)
 }
 
-async fn flow_for(server: &TestServer, client_id: &str, config: UserFlowConfig) {
+pub(crate) async fn flow_for(server: &TestServer, client_id: &str, config: UserFlowConfig) {
     server
         .portico()
         .create_user_flow(
@@ -159,7 +159,9 @@ async fn flow_for(server: &TestServer, client_id: &str, config: UserFlowConfig) 
 async fn sign_up_with_password_and_attributes() {
     let dir = tempfile::tempdir().unwrap();
     let server = server_with_outbox(dir.path(), |_| {}).await;
-    let (client_id, _) = server.app(AppKind::Web).await;
+    let (client_id, secret) = server
+        .app_with_claims(AppKind::Web, &["loyaltyNumber", "displayName", "city"])
+        .await;
     let mut loyalty = AttributeSpec::parse_cli("loyaltyNumber:int").unwrap();
     loyalty.label = Some("Loyalty number".into());
     flow_for(
@@ -263,6 +265,25 @@ async fn sign_up_with_password_and_attributes() {
         .expect("the account exists");
     assert_eq!(user.display_name.as_deref(), Some("New Person"));
     assert_eq!(user.attributes["loyaltyNumber"], 42);
+
+    // The app asked for the attributes as optional claims; `amr` says how the user proved
+    // who they are (an emailed code, then a password).
+    let (id, access) = crate::harness::web_app_tokens(
+        &server,
+        &client_id,
+        secret.as_deref().unwrap(),
+        done.location.as_deref().unwrap(),
+    )
+    .await;
+    for claims in [&id, &access] {
+        assert_eq!(claims["loyaltyNumber"], 42);
+        assert_eq!(
+            claims["name"], "New Person",
+            "displayName asked for: name without profile scope"
+        );
+        assert!(claims.get("city").is_none(), "no value, no claim");
+        assert_eq!(claims["amr"], serde_json::json!(["otp", "pwd"]));
+    }
     server.stop().await;
 }
 
@@ -320,7 +341,7 @@ async fn email_code_sign_in_and_its_limits() {
     let dir = tempfile::tempdir().unwrap();
     let server = server_with_outbox(dir.path(), |s| s.otp.resend_interval_secs = 0).await;
     server.user("coder@example.com").await;
-    let (client_id, _) = server.app(AppKind::Web).await;
+    let (client_id, secret) = server.app(AppKind::Web).await;
     let browser = browser();
     let page = authorize(&server, &browser, &client_id, &[]).await;
     let page = page
@@ -335,6 +356,11 @@ async fn email_code_sign_in_and_its_limits() {
     let mut last = page
         .submit(&browser, &[("action", "verify"), ("code", "00000000")])
         .await;
+    assert!(
+        last.html.contains("You have 4 more tries."),
+        "{}",
+        last.html
+    );
     for _ in 0..4 {
         last = last
             .submit(&browser, &[("action", "verify"), ("code", "00000000")])
@@ -353,6 +379,14 @@ async fn email_code_sign_in_and_its_limits() {
         .submit(&browser, &[("action", "verify"), ("code", &second)])
         .await;
     assert!(done.signed_in(), "{}", done.html);
+    let (id, _) = crate::harness::web_app_tokens(
+        &server,
+        &client_id,
+        secret.as_deref().unwrap(),
+        done.location.as_deref().unwrap(),
+    )
+    .await;
+    assert_eq!(id["amr"], serde_json::json!(["otp"]));
     server.stop().await;
 }
 
@@ -388,6 +422,9 @@ async fn password_reset_then_sign_in_with_the_new_password() {
     let server = server_with_outbox(dir.path(), |_| {}).await;
     server.user("forgetful@example.com").await;
     let (client_id, _) = server.app(AppKind::Web).await;
+    // Signed in elsewhere before the reset (say, a lost phone).
+    let elsewhere = crate::harness::browser();
+    let stale = crate::harness::spa_tokens(&server, &elsewhere, "forgetful@example.com").await;
     let browser = browser();
     let start = authorize(&server, &browser, &client_id, &[]).await;
     let reset = start.follow(&browser, "forgot-password").await;
@@ -429,6 +466,22 @@ async fn password_reset_then_sign_in_with_the_new_password() {
         )
         .await;
     assert!(done.signed_in());
+    // The new password signed the other device out: its session and its refresh token end.
+    let (status, _) = crate::harness::token_request(
+        &server,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", &stale.client_id),
+            ("refresh_token", stale.refresh()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    let again = authorize(&server, &elsewhere, &client_id, &[]).await;
+    assert_eq!(
+        again.status, 200,
+        "asked to sign in again, not signed in silently"
+    );
     let other = crate::harness::browser();
     let old = sign_in_with_password(&server, &other, &client_id, "forgetful@example.com").await;
     assert_eq!(old.status, 401);
@@ -439,7 +492,7 @@ async fn password_reset_then_sign_in_with_the_new_password() {
     server.stop().await;
 }
 
-fn totp_now(secret: &str) -> String {
+pub(crate) fn totp_now(secret: &str) -> String {
     let totp = totp_rs::Builder::new()
         .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
         .build()
@@ -456,7 +509,7 @@ async fn authenticator_app_registration_recovery_codes_and_replay() {
     let dir = tempfile::tempdir().unwrap();
     let server = server_with_outbox(dir.path(), |_| {}).await;
     server.user("careful@example.com").await;
-    let (client_id, _) = server.app(AppKind::Web).await;
+    let (client_id, secret_of_app) = server.app(AppKind::Web).await;
     flow_for(
         &server,
         &client_id,
@@ -496,6 +549,14 @@ async fn authenticator_app_registration_recovery_codes_and_replay() {
     assert_eq!(codes.len(), 10);
     let done = page.submit(&browser, &[("action", "acknowledge")]).await;
     assert!(done.signed_in());
+    let (_, access) = crate::harness::web_app_tokens(
+        &server,
+        &client_id,
+        secret_of_app.as_deref().unwrap(),
+        done.location.as_deref().unwrap(),
+    )
+    .await;
+    assert_eq!(access["amr"], serde_json::json!(["pwd", "mfa"]));
 
     // Next sign-in asks for the app's code; the code just used does not work twice.
     let second = crate::harness::browser();
@@ -595,20 +656,81 @@ async fn sms_registration_verifies_the_phone() {
 }
 
 #[tokio::test]
-async fn disabled_accounts_are_told_so() {
+async fn disabled_accounts_are_signed_out_and_told_so() {
     let server = TestServer::start().await;
-    let user = server.user("gone@example.com").await;
-    server
-        .portico()
-        .store
-        .set_user_enabled(server.tenant.id, user.id, false)
-        .await
-        .unwrap();
-    let (client_id, _) = server.app(AppKind::Web).await;
+    server.user("gone@example.com").await;
+    let admin = server.portico().create_admin_token().await.unwrap();
     let browser = browser();
-    let page = sign_in_with_password(&server, &browser, &client_id, "gone@example.com").await;
+    let tokens = crate::harness::spa_tokens(&server, &browser, "gone@example.com").await;
+    let set_enabled = |enabled: bool| {
+        reqwest::Client::new()
+            .patch(format!(
+                "{}/admin/api/v1/tenants/{}/users/gone@example.com",
+                server.base, server.tenant.name
+            ))
+            .bearer_auth(&admin)
+            .json(&serde_json::json!({ "enabled": enabled }))
+            .send()
+    };
+
+    // The operator disables the account: tokens' grants and the session end at once.
+    let response = set_enabled(false).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["enabled"], false);
+    assert_eq!(body["email"], "gone@example.com");
+    assert_eq!(
+        crate::harness::userinfo_status(&server, tokens.access()).await,
+        401
+    );
+    let (status, body) = crate::harness::token_request(
+        &server,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", &tokens.client_id),
+            ("refresh_token", tokens.refresh()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    // The browser is not signed in silently any more, and signing in says why it fails.
+    let (web, _) = server.app(AppKind::Web).await;
+    let page = sign_in_with_password(&server, &browser, &web, "gone@example.com").await;
     assert_eq!(page.status, 403);
     assert!(page.html.contains("Your account has been disabled"));
+
+    // Enabled again, the same password works.
+    assert_eq!(set_enabled(true).await.unwrap().status(), 200);
+    let page = sign_in_with_password(&server, &browser, &web, "gone@example.com").await;
+    assert!(page.signed_in());
+
+    // Unknown users and bad bodies get problem documents.
+    let missing = reqwest::Client::new()
+        .patch(format!(
+            "{}/admin/api/v1/tenants/{}/users/nobody@example.com",
+            server.base, server.tenant.name
+        ))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({ "enabled": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let bad = reqwest::Client::new()
+        .patch(format!(
+            "{}/admin/api/v1/tenants/{}/users/gone@example.com",
+            server.base, server.tenant.name
+        ))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({ "enabled": "no" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
     server.stop().await;
 }
 

@@ -78,6 +78,7 @@ async fn setup(store: &dyn Store) -> (Tenant, User, Application) {
         secret_digest: None,
         redirect_uris: vec!["https://app.example/cb".into()],
         identifier_uri: Some("api://orders".into()),
+        optional_claims: vec!["loyaltyNumber".into()],
         created_at: 1_000,
     };
     store.create_application(&app).await.unwrap();
@@ -97,6 +98,7 @@ fn code(t: &Tenant, u: &User, app: &Application, digest: &str) -> AuthCodeRecord
         nonce: Some("n".into()),
         code_challenge: None,
         auth_time: 1_000,
+        amr: "pwd".into(),
         expires_at: 1_060,
     }
 }
@@ -139,6 +141,7 @@ async fn directory_and_isolation(store: Arc<dyn Store>) {
         .unwrap()
         .unwrap();
     assert_eq!(found.redirect_uris, app.redirect_uris);
+    assert_eq!(found.optional_claims, app.optional_claims);
     assert!(
         store
             .find_application_by_identifier_uri(t.id, "api://orders")
@@ -196,7 +199,7 @@ async fn codes_redeem_exactly_once(store: Arc<dyn Store>) {
     let results = join_all(attempts).await;
     let redeemed = results
         .iter()
-        .filter(|r| matches!(r, Ok(CodeRedemption::Redeemed(_))))
+        .filter(|r| matches!(r, Ok(CodeRedemption::Redeemed(won)) if won.amr == "pwd"))
         .count();
     let replayed = results
         .iter()
@@ -219,6 +222,7 @@ async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
             session_id: c.session_id,
             scope: "openid offline_access".into(),
             auth_time: 1_000,
+            amr: "pwd mfa".into(),
             issued_at: 1_000,
             expires_at: 9_000,
         })
@@ -237,7 +241,7 @@ async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
     let results = join_all(attempts).await;
     let rotated = results
         .iter()
-        .filter(|r| matches!(r, Ok(RefreshRedemption::Rotated(_))))
+        .filter(|r| matches!(r, Ok(RefreshRedemption::Rotated(won)) if won.amr == "pwd mfa"))
         .count();
     assert_eq!(
         rotated, 1,
@@ -280,6 +284,7 @@ async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
             session_id: c2.session_id,
             scope: "openid".into(),
             auth_time: 1_000,
+            amr: "pwd mfa".into(),
             issued_at: 1_000,
             expires_at: 1_100,
         })
@@ -336,16 +341,18 @@ async fn sessions_and_key_rotation(store: Arc<dyn Store>) {
         tenant_id: t.id,
         user_id: u.id,
         auth_time: 1_000,
+        amr: "otp".into(),
         expires_at: 2_000,
         persistent: false,
     };
     store.create_session(&session).await.unwrap();
-    assert!(
+    assert_eq!(
         store
             .find_session(t.id, &session.secret_digest, 1_500)
             .await
             .unwrap()
-            .is_some()
+            .map(|found| found.amr),
+        Some("otp".to_owned())
     );
     assert!(
         store
@@ -750,7 +757,10 @@ async fn engine_state(store: Arc<dyn Store>) {
     ));
 
     // Disabling.
-    store.set_user_enabled(t.id, user.id, false).await.unwrap();
+    store
+        .set_user_enabled(t.id, user.id, false, 3_000)
+        .await
+        .unwrap();
     assert!(
         !store
             .find_user(t.id, user.id)
@@ -760,9 +770,101 @@ async fn engine_state(store: Arc<dyn Store>) {
             .enabled
     );
     assert!(matches!(
-        store.set_user_enabled(other.id, user.id, false).await,
+        store
+            .set_user_enabled(other.id, user.id, false, 3_000)
+            .await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+/// A new password or a disabled account ends every session of the user and revokes every
+/// grant, and touches no one else's.
+async fn signing_out_everywhere(store: Arc<dyn Store>) {
+    let (t, u, app) = setup(store.as_ref()).await;
+    let bystander = user(t.id, "b@example.com");
+    store.create_user(&bystander).await.unwrap();
+    let live = |who: &User, n: u32| {
+        let session = SessionRecord {
+            id: SessionId::new_random(),
+            secret_digest: format!("sd-{}", uuid::Uuid::new_v4()),
+            tenant_id: t.id,
+            user_id: who.id,
+            auth_time: 1_000,
+            amr: "pwd".into(),
+            expires_at: 9_000,
+            persistent: false,
+        };
+        let mut c = code(&t, who, &app, &format!("c-{n}-{}", uuid::Uuid::new_v4()));
+        c.session_id = session.id;
+        (session, c)
+    };
+    let mut mine = Vec::new();
+    for n in 0..2 {
+        let (session, c) = live(&u, n);
+        store.create_session(&session).await.unwrap();
+        store.create_authorization_code(&c).await.unwrap();
+        mine.push((session, c));
+    }
+    let (their_session, their_code) = live(&bystander, 9);
+    store.create_session(&their_session).await.unwrap();
+    store.create_authorization_code(&their_code).await.unwrap();
+
+    store
+        .set_password(t.id, u.id, "new", 5, 1_500)
+        .await
+        .unwrap();
+    for (session, c) in &mine {
+        assert!(
+            store
+                .find_session(t.id, &session.secret_digest, 1_600)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(!store.grant_is_active(t.id, c.grant_id).await.unwrap());
+    }
+    assert!(
+        store
+            .find_session(t.id, &their_session.secret_digest, 1_600)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .grant_is_active(t.id, their_code.grant_id)
+            .await
+            .unwrap()
+    );
+
+    // Enabling touches nothing; disabling signs out everywhere.
+    store
+        .set_user_enabled(t.id, bystander.id, true, 1_700)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .grant_is_active(t.id, their_code.grant_id)
+            .await
+            .unwrap()
+    );
+    store
+        .set_user_enabled(t.id, bystander.id, false, 1_700)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .find_session(t.id, &their_session.secret_digest, 1_800)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        !store
+            .grant_is_active(t.id, their_code.grant_id)
+            .await
+            .unwrap()
+    );
 }
 
 macro_rules! on_both_backends {
@@ -799,4 +901,5 @@ on_both_backends!(
     otp_challenges_and_outbox,
     user_flows_and_app_attachment,
     engine_state,
+    signing_out_everywhere,
 );

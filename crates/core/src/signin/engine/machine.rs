@@ -19,9 +19,22 @@ impl Flow {
             event: event.name(),
         };
         let mut next = self.clone();
-        let reaction = next.apply(event, rules).ok_or(illegal)?;
+        let reaction = next.apply(event, rules).ok_or(illegal.clone())?;
+        // Whatever the table says, a flow only finishes for a real, enabled account that
+        // passed every check the rules ask for; an effect result the engine never asked for
+        // (a driver bug, a forged answer) cannot finish a decoy or skip the second factor.
+        if next.is_done() && !next.may_finish(rules) {
+            return Err(illegal);
+        }
         *self = next;
         Ok(reaction)
+    }
+
+    fn may_finish(&self, rules: &Rules<'_>) -> bool {
+        !self.decoy
+            && self.user.as_ref().is_some_and(|u| u.enabled)
+            && self.first_factor.is_some()
+            && (rules.config.mfa != MfaPolicy::Required || self.mfa_done)
     }
 
     /// The transition table. `None`: illegal here.

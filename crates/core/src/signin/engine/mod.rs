@@ -10,6 +10,8 @@
 mod contact;
 mod machine;
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
