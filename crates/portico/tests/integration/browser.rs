@@ -10,7 +10,7 @@ use portico_core::directory::{AppKind, AttributeSpec, MfaMethod, MfaPolicy, User
 
 use crate::harness::{PASSWORD, TestServer, param};
 use crate::journeys::{flow_for, mail_code, totp_now};
-use crate::otp_delivery::server_with_outbox;
+use crate::otp_delivery::{code_in, next_file, server_with_outbox};
 
 struct Driver {
     process: Child,
@@ -256,6 +256,139 @@ async fn sign_up_with_emailed_code_then_authenticator_app_in_chromium() {
     assert_eq!(page.status(), 200);
     let html = crate::harness::html_unescape(&page.text().await.unwrap());
     assert!(html.contains("Verify it's you"), "{html}");
+
+    server.stop().await;
+    driver.stop().await;
+}
+
+async fn texted_code(outbox: &std::path::Path) -> String {
+    let sms: serde_json::Value =
+        serde_json::from_str(&next_file(&outbox.join("sms"), "json").await).unwrap();
+    code_in(sms["body"].as_str().unwrap())
+}
+
+#[tokio::test]
+async fn password_reset_sms_registration_and_email_code_sign_in_in_chromium() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let outbox = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(outbox.path(), |_| {}).await;
+    server.user("reset.me@example.com").await;
+    let (client_id, _) = server.app(AppKind::Web).await;
+    flow_for(
+        &server,
+        &client_id,
+        UserFlowConfig {
+            mfa: MfaPolicy::Required,
+            mfa_methods: vec![MfaMethod::Sms],
+            ..UserFlowConfig::default()
+        },
+    )
+    .await;
+    let redirect = server.redirect_uri();
+    let mut authorize = url::Url::parse(&server.url("oauth2/v2.0/authorize")).unwrap();
+    authorize
+        .query_pairs_mut()
+        .append_pair("client_id", &client_id)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("scope", "openid")
+        .append_pair("prompt", "login");
+    let browser = &driver.client;
+    browser.goto(authorize.as_str()).await.unwrap();
+
+    // Forgot the password: prove the mailbox (one wrong try first), choose a new one.
+    browser
+        .find(Locator::Css("a#forgot-password"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill_and_press(
+        browser,
+        "button[value=identify]",
+        &[("input#email", "reset.me@example.com")],
+        "button[value=identify]",
+    )
+    .await;
+    let code = mail_code(outbox.path()).await;
+    fill_and_press(
+        browser,
+        "input#code",
+        &[("input#code", "00000000")],
+        "button[value=verify]",
+    )
+    .await;
+    assert_eq!(
+        text_of(browser, "#attempts-left").await,
+        "You have 4 more tries."
+    );
+    fill_and_press(
+        browser,
+        "input#code",
+        &[("input#code", &code)],
+        "button[value=verify]",
+    )
+    .await;
+    fill_and_press(
+        browser,
+        "input#new_password",
+        &[
+            ("input#new_password", "reset in chromium 7"),
+            ("input#confirm_password", "reset in chromium 7"),
+        ],
+        "button[value=new_password]",
+    )
+    .await;
+
+    // MFA is required and texts are the only method: register a phone, verified by a code.
+    fill_and_press(
+        browser,
+        "input#phone[autocomplete=tel]",
+        &[("input#phone", "+1 555 010 4477")],
+        "button[value=phone]",
+    )
+    .await;
+    let texted = texted_code(outbox.path()).await;
+    fill_and_press(
+        browser,
+        "input#code",
+        &[("input#code", &texted)],
+        "button[value=verify]",
+    )
+    .await;
+    fill_and_press(browser, "#recovery-codes", &[], "button[value=acknowledge]").await;
+    wait_for_url(browser, &redirect).await;
+
+    // Sign in again with an emailed code instead of the password, then the texted code.
+    browser.goto(authorize.as_str()).await.unwrap();
+    fill_and_press(
+        browser,
+        "button[value=use_code]",
+        &[("input#email", "reset.me@example.com")],
+        "button[value=use_code]",
+    )
+    .await;
+    let code = mail_code(outbox.path()).await;
+    fill_and_press(
+        browser,
+        "input#code",
+        &[("input#code", &code)],
+        "button[value=verify]",
+    )
+    .await;
+    let texted = texted_code(outbox.path()).await;
+    fill_and_press(
+        browser,
+        "input#recovery_code",
+        &[("input#code", &texted)],
+        "button[value=verify]",
+    )
+    .await;
+    let landed = wait_for_url(browser, &redirect).await;
+    assert!(landed.query_pairs().any(|(k, _)| k == "code"));
 
     server.stop().await;
     driver.stop().await;
