@@ -6,7 +6,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use portico_core::directory::{AppKind, AttributeSpec, MfaMethod, MfaPolicy, UserFlowConfig};
+use portico_core::directory::{
+    AppKind, AttributeSpec, MfaMethod, MfaPolicy, SignInMethod, UserFlowConfig,
+};
 
 use crate::harness::{PASSWORD, TestServer, param};
 use crate::journeys::{flow_for, mail_code, totp_now};
@@ -109,12 +111,15 @@ async fn wait_for_url(client: &Client, prefix: &str) -> url::Url {
 /// Waits for the page that shows `ready` (the click before it navigates), types into the
 /// named inputs, and presses the button.
 async fn fill_and_press(client: &Client, ready: &str, inputs: &[(&str, &str)], button: &str) {
-    client
+    if let Err(e) = client
         .wait()
         .at_most(Duration::from_secs(15))
         .for_element(Locator::Css(ready))
         .await
-        .unwrap_or_else(|e| panic!("{ready} never appeared: {e}"));
+    {
+        let page = client.source().await.unwrap_or_default();
+        panic!("{ready} never appeared: {e}\n{page}");
+    }
     for (css, text) in inputs {
         client
             .find(Locator::Css(css))
@@ -384,6 +389,96 @@ async fn password_reset_sms_registration_and_email_code_sign_in_in_chromium() {
         browser,
         "input#recovery_code",
         &[("input#code", &texted)],
+        "button[value=verify]",
+    )
+    .await;
+    let landed = wait_for_url(browser, &redirect).await;
+    assert!(landed.query_pairs().any(|(k, _)| k == "code"));
+
+    server.stop().await;
+    driver.stop().await;
+}
+
+#[tokio::test]
+async fn passwordless_sign_up_and_sign_in_in_chromium() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let outbox = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(outbox.path(), |_| {}).await;
+    let (client_id, _) = server.app(AppKind::Web).await;
+    flow_for(
+        &server,
+        &client_id,
+        UserFlowConfig {
+            methods: vec![SignInMethod::EmailOtp],
+            ..UserFlowConfig::default()
+        },
+    )
+    .await;
+    let redirect = server.redirect_uri();
+    let mut authorize = url::Url::parse(&server.url("oauth2/v2.0/authorize")).unwrap();
+    authorize
+        .query_pairs_mut()
+        .append_pair("client_id", &client_id)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("scope", "openid")
+        .append_pair("prompt", "create");
+    let browser = &driver.client;
+    browser.goto(authorize.as_str()).await.unwrap();
+
+    // Sign-up: the emailed code is all it takes; no password is asked for.
+    fill_and_press(
+        browser,
+        "button[value=identify]",
+        &[("input#email", "no.password@example.com")],
+        "button[value=identify]",
+    )
+    .await;
+    let code = mail_code(outbox.path()).await;
+    fill_and_press(
+        browser,
+        "input#code",
+        &[("input#code", &code)],
+        "button[value=verify]",
+    )
+    .await;
+    wait_for_url(browser, &redirect).await;
+    let user = server
+        .portico()
+        .store
+        .find_user_by_email(server.tenant.id, "no.password@example.com")
+        .await
+        .unwrap()
+        .expect("the account exists");
+    assert!(user.password_hash.is_none());
+
+    // Sign-in (forced with prompt=login): the page offers only the code.
+    let login = authorize.as_str().replace("prompt=create", "prompt=login");
+    browser.goto(&login).await.unwrap();
+    browser
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("button[value=use_code]"))
+        .await
+        .unwrap();
+    assert!(
+        browser.find(Locator::Css("input#password")).await.is_err(),
+        "no password field in a passwordless flow"
+    );
+    fill_and_press(
+        browser,
+        "button[value=use_code]",
+        &[("input#email", "no.password@example.com")],
+        "button[value=use_code]",
+    )
+    .await;
+    let code = mail_code(outbox.path()).await;
+    fill_and_press(
+        browser,
+        "input#code",
+        &[("input#code", &code)],
         "button[value=verify]",
     )
     .await;

@@ -127,6 +127,9 @@ impl Flow {
             (Step::Password, Event::PasswordChecked(Err(why))) => {
                 Some(problem(Problem::Credentials(why)))
             }
+            // A flow without passwords goes straight from the address to the code, so the
+            // "email me a code" button that sent the address finds the code already sent.
+            (Step::SignInCode, Event::UseEmailCode) => Some(Reaction::default()),
             (Step::Password, Event::UseEmailCode)
                 if config.methods.contains(&SignInMethod::EmailOtp) =>
             {

@@ -883,6 +883,22 @@ fn the_code_step_refuses_a_switch_when_the_flow_has_no_codes() {
 }
 
 #[test]
+fn passwordless_flows_go_from_the_address_to_the_code() {
+    let config = UserFlowConfig {
+        methods: vec![SignInMethod::EmailOtp],
+        ..config()
+    };
+    let mut flow = identify(Journey::SignIn, &config);
+    let out = effects(&mut flow, Event::UserLookedUp(Some(user())), &config);
+    assert!(matches!(out.as_slice(), [Effect::SendCode { .. }]), "{out:?}");
+    assert_eq!(flow.step, Step::SignInCode);
+    // The button that sent the address asks for the code too: nothing more to do.
+    let before = flow.clone();
+    assert_eq!(effects(&mut flow, Event::UseEmailCode, &config), vec![]);
+    assert_eq!(flow, before);
+}
+
+#[test]
 fn flows_survive_serialisation() {
     let config = mfa_config(vec![MfaMethod::Sms]);
     let (mut flow, _) = signed_in_with_password(&config);
