@@ -108,6 +108,17 @@ async fn wait_for_url(client: &Client, prefix: &str) -> url::Url {
     );
 }
 
+/// The authorization request for `client_id` (code flow to the harness's redirect URI).
+fn authorize_url(server: &TestServer, client_id: &str, query: &[(&str, &str)]) -> url::Url {
+    let mut url = url::Url::parse(&server.url("oauth2/v2.0/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", client_id)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", &server.redirect_uri())
+        .extend_pairs(query);
+    url
+}
+
 /// Waits for the page that shows `ready` (the click before it navigates), types into the
 /// named inputs, and presses the button.
 async fn fill_and_press(client: &Client, ready: &str, inputs: &[(&str, &str)], button: &str) {
@@ -170,13 +181,7 @@ async fn sign_up_with_emailed_code_then_authenticator_app_in_chromium() {
     )
     .await;
     let redirect = server.redirect_uri();
-    let mut authorize = url::Url::parse(&server.url("oauth2/v2.0/authorize")).unwrap();
-    authorize
-        .query_pairs_mut()
-        .append_pair("client_id", &client_id)
-        .append_pair("response_type", "code")
-        .append_pair("redirect_uri", &redirect)
-        .append_pair("scope", "openid");
+    let authorize = authorize_url(&server, &client_id, &[("scope", "openid")]);
     let browser = &driver.client;
     browser.goto(authorize.as_str()).await.unwrap();
 
@@ -292,14 +297,11 @@ async fn password_reset_sms_registration_and_email_code_sign_in_in_chromium() {
     )
     .await;
     let redirect = server.redirect_uri();
-    let mut authorize = url::Url::parse(&server.url("oauth2/v2.0/authorize")).unwrap();
-    authorize
-        .query_pairs_mut()
-        .append_pair("client_id", &client_id)
-        .append_pair("response_type", "code")
-        .append_pair("redirect_uri", &redirect)
-        .append_pair("scope", "openid")
-        .append_pair("prompt", "login");
+    let authorize = authorize_url(
+        &server,
+        &client_id,
+        &[("scope", "openid"), ("prompt", "login")],
+    );
     let browser = &driver.client;
     browser.goto(authorize.as_str()).await.unwrap();
 
@@ -417,14 +419,11 @@ async fn passwordless_sign_up_and_sign_in_in_chromium() {
     )
     .await;
     let redirect = server.redirect_uri();
-    let mut authorize = url::Url::parse(&server.url("oauth2/v2.0/authorize")).unwrap();
-    authorize
-        .query_pairs_mut()
-        .append_pair("client_id", &client_id)
-        .append_pair("response_type", "code")
-        .append_pair("redirect_uri", &redirect)
-        .append_pair("scope", "openid")
-        .append_pair("prompt", "create");
+    let authorize = authorize_url(
+        &server,
+        &client_id,
+        &[("scope", "openid"), ("prompt", "create")],
+    );
     let browser = &driver.client;
     browser.goto(authorize.as_str()).await.unwrap();
 
@@ -455,8 +454,12 @@ async fn passwordless_sign_up_and_sign_in_in_chromium() {
     assert!(user.password_hash.is_none());
 
     // Sign-in (forced with prompt=login): the page offers only the code.
-    let login = authorize.as_str().replace("prompt=create", "prompt=login");
-    browser.goto(&login).await.unwrap();
+    let login = authorize_url(
+        &server,
+        &client_id,
+        &[("scope", "openid"), ("prompt", "login")],
+    );
+    browser.goto(login.as_str()).await.unwrap();
     browser
         .wait()
         .at_most(Duration::from_secs(15))
@@ -498,14 +501,11 @@ async fn hosted_sign_in_page_works_in_chromium() {
     server.user("alice@example.com").await;
     let (client_id, secret) = server.app(AppKind::Web).await;
     let redirect = server.redirect_uri();
-    let mut authorize = url::Url::parse(&server.url("oauth2/v2.0/authorize")).unwrap();
-    authorize
-        .query_pairs_mut()
-        .append_pair("client_id", &client_id)
-        .append_pair("response_type", "code")
-        .append_pair("redirect_uri", &redirect)
-        .append_pair("scope", "openid profile")
-        .append_pair("state", "browser-state");
+    let authorize = authorize_url(
+        &server,
+        &client_id,
+        &[("scope", "openid profile"), ("state", "browser-state")],
+    );
     let browser = &driver.client;
     browser.goto(authorize.as_str()).await.unwrap();
 

@@ -445,6 +445,19 @@ pub async fn token_request(server: &TestServer, form: &[(&str, &str)]) -> (u16, 
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
+/// Redeems the refresh token of `tokens` (a public client's).
+pub async fn refresh(server: &TestServer, tokens: &Tokens) -> (u16, serde_json::Value) {
+    token_request(
+        server,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", &tokens.client_id),
+            ("refresh_token", tokens.refresh()),
+        ],
+    )
+    .await
+}
+
 /// Calls userinfo with a bearer token; returns the status.
 pub async fn userinfo_status(server: &TestServer, token: &str) -> u16 {
     reqwest::Client::new()

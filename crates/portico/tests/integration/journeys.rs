@@ -467,15 +467,7 @@ async fn password_reset_then_sign_in_with_the_new_password() {
         .await;
     assert!(done.signed_in());
     // The new password signed the other device out: its session and its refresh token end.
-    let (status, _) = crate::harness::token_request(
-        &server,
-        &[
-            ("grant_type", "refresh_token"),
-            ("client_id", &stale.client_id),
-            ("refresh_token", stale.refresh()),
-        ],
-    )
-    .await;
+    let (status, _) = crate::harness::refresh(&server, &stale).await;
     assert_eq!(status, 400);
     let again = authorize(&server, &elsewhere, &client_id, &[]).await;
     assert_eq!(
@@ -683,15 +675,7 @@ async fn disabled_accounts_are_signed_out_and_told_so() {
         crate::harness::userinfo_status(&server, tokens.access()).await,
         401
     );
-    let (status, body) = crate::harness::token_request(
-        &server,
-        &[
-            ("grant_type", "refresh_token"),
-            ("client_id", &tokens.client_id),
-            ("refresh_token", tokens.refresh()),
-        ],
-    )
-    .await;
+    let (status, body) = crate::harness::refresh(&server, &tokens).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))

@@ -890,7 +890,10 @@ fn passwordless_flows_go_from_the_address_to_the_code() {
     };
     let mut flow = identify(Journey::SignIn, &config);
     let out = effects(&mut flow, Event::UserLookedUp(Some(user())), &config);
-    assert!(matches!(out.as_slice(), [Effect::SendCode { .. }]), "{out:?}");
+    assert!(
+        matches!(out.as_slice(), [Effect::SendCode { .. }]),
+        "{out:?}"
+    );
     assert_eq!(flow.step, Step::SignInCode);
     // The button that sent the address asks for the code too: nothing more to do.
     let before = flow.clone();
