@@ -587,6 +587,87 @@ async fn authenticator_app_registration_recovery_codes_and_replay() {
 }
 
 #[tokio::test]
+async fn emailed_second_factor_with_a_choice_and_keep_me_signed_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    server.user("chooser@example.com").await;
+    let (client_id, secret) = server.app(AppKind::Web).await;
+    flow_for(
+        &server,
+        &client_id,
+        UserFlowConfig {
+            mfa: MfaPolicy::Required,
+            mfa_methods: vec![MfaMethod::EmailOtp, MfaMethod::Totp],
+            ..UserFlowConfig::default()
+        },
+    )
+    .await;
+    let browser = browser();
+    let page = authorize(&server, &browser, &client_id, &[])
+        .await
+        .submit(
+            &browser,
+            &[
+                ("email", "chooser@example.com"),
+                ("password", PASSWORD),
+                ("kmsi", "1"),
+            ],
+        )
+        .await;
+    // Two kinds are offered; the person picks the mailbox they signed in with.
+    assert_eq!(page.h1(), "Add a second verification method");
+    assert!(page.html.contains(r#"value="totp""#) && page.html.contains(r#"value="email-otp""#));
+    let page = page.submit(&browser, &[("enrol", "email-otp")]).await;
+    let code = mail_code(dir.path()).await;
+    let page = page
+        .submit(&browser, &[("action", "verify"), ("code", &code)])
+        .await;
+    assert_eq!(page.h1(), "Save your recovery codes");
+    let response = browser
+        .post(page.action())
+        .form(&{
+            let mut form = hidden_inputs(&page.html);
+            form.push(("action".into(), "acknowledge".into()));
+            form
+        })
+        .send()
+        .await
+        .unwrap();
+    let persistent = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("portico_session_"))
+        .expect("session cookie");
+    assert!(
+        persistent.contains("Max-Age="),
+        "keep me signed in: {persistent}"
+    );
+    let done = Page::from(response).await;
+    assert!(done.signed_in());
+    let (_, access) = crate::harness::web_app_tokens(
+        &server,
+        &client_id,
+        secret.as_deref().unwrap(),
+        done.location.as_deref().unwrap(),
+    )
+    .await;
+    assert_eq!(access["amr"], serde_json::json!(["pwd", "mfa"]));
+
+    // The next sign-in mails a code as the second factor.
+    let other = crate::harness::browser();
+    let page = sign_in_with_password(&server, &other, &client_id, "chooser@example.com").await;
+    assert_eq!(page.h1(), "Verify it's you");
+    let code = mail_code(dir.path()).await;
+    let done = page
+        .submit(&other, &[("action", "verify"), ("code", &code)])
+        .await;
+    assert!(done.signed_in());
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn sms_registration_verifies_the_phone() {
     let dir = tempfile::tempdir().unwrap();
     let server = server_with_outbox(dir.path(), |_| {}).await;
