@@ -165,6 +165,13 @@ pub enum AppCommand {
         /// attribute (repeatable; Entra's optional claims).
         #[arg(long = "optional-claim")]
         optional_claims: Vec<String>,
+        /// Enable the native authentication API (spa and native apps only).
+        #[arg(long)]
+        native_auth: bool,
+        /// A browser origin allowed to call the native authentication API, e.g.
+        /// https://app.example (repeatable).
+        #[arg(long = "cors-origin")]
+        cors_origins: Vec<String>,
     },
 }
 
@@ -423,6 +430,8 @@ async fn manage(portico: &Portico, command: Command) -> Result<Output> {
             redirect_uris,
             identifier_uri,
             optional_claims,
+            native_auth,
+            cors_origins,
         }) => {
             let kind: AppKind = kind.parse().map_err(anyhow::Error::msg)?;
             let created = portico
@@ -434,6 +443,8 @@ async fn manage(portico: &Portico, command: Command) -> Result<Output> {
                         redirect_uris,
                         identifier_uri,
                         optional_claims,
+                        native_auth,
+                        cors_origins,
                     },
                 )
                 .await?;

@@ -31,7 +31,7 @@ macro_rules! tenant_columns {
 }
 macro_rules! app_columns {
     () => {
-        "client_id, tenant_id, name, kind, secret_digest, redirect_uris, identifier_uri, optional_claims, created_at"
+        "client_id, tenant_id, name, kind, secret_digest, redirect_uris, identifier_uri, optional_claims, native_auth, cors_origins, created_at"
     };
 }
 macro_rules! user_columns {
@@ -67,6 +67,8 @@ macro_rules! sql_store {
                     redirect_uris: from_json_list(&row.try_get::<String, _>("redirect_uris").map_err(db_err)?)?,
                     identifier_uri: row.try_get("identifier_uri").map_err(db_err)?,
                     optional_claims: from_json_list(&row.try_get::<String, _>("optional_claims").map_err(db_err)?)?,
+                    native_auth: row.try_get("native_auth").map_err(db_err)?,
+                    cors_origins: from_json_list(&row.try_get::<String, _>("cors_origins").map_err(db_err)?)?,
                     created_at: row.try_get("created_at").map_err(db_err)?,
                 })
             }
@@ -445,7 +447,7 @@ macro_rules! sql_store {
             async fn create_application(&self, app: &Application) -> Result<(), StoreError> {
                 sqlx::query(
                     "INSERT INTO applications (client_id, tenant_id, name, kind, secret_digest, redirect_uris, identifier_uri, created_at, \
-                     optional_claims) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                     optional_claims, native_auth, cors_origins) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(app.client_id.to_string())
                 .bind(app.tenant_id.to_string())
@@ -456,6 +458,8 @@ macro_rules! sql_store {
                 .bind(&app.identifier_uri)
                 .bind(app.created_at)
                 .bind(to_json_list(&app.optional_claims)?)
+                .bind(app.native_auth)
+                .bind(to_json_list(&app.cors_origins)?)
                 .execute(&self.pool)
                 .await
                 .map_err(db_err)?;

@@ -74,6 +74,11 @@ pub struct Application {
     pub identifier_uri: Option<String>,
     /// User attributes this app wants as claims in its tokens (Entra's optional claims).
     pub optional_claims: Vec<String>,
+    /// May call the native-authentication API (public clients only).
+    pub native_auth: bool,
+    /// Browser origins (`https://app.example`) allowed to call the native-authentication API
+    /// cross-origin.
+    pub cors_origins: Vec<String>,
     /// Creation time.
     pub created_at: UnixTime,
 }
@@ -91,6 +96,38 @@ pub struct NewApplication {
     pub identifier_uri: Option<String>,
     /// User attributes to put into this app's tokens (built-in or custom attribute names).
     pub optional_claims: Vec<String>,
+    /// Enable the native-authentication API for this app (public clients only).
+    pub native_auth: bool,
+    /// Origins allowed to call the native-authentication API from a browser.
+    pub cors_origins: Vec<String>,
+}
+
+/// A CORS origin is exactly `scheme://host[:port]`: https, or http for loopback hosts, with no
+/// path, query or fragment; returned in the form browsers send in `Origin`.
+pub(crate) fn normalize_cors_origin(origin: &str) -> Result<String, String> {
+    let parsed =
+        url::Url::parse(origin).map_err(|e| format!("CORS origin {origin:?} is not a URL: {e}"))?;
+    let bare = parsed.path() == "/"
+        && parsed.query().is_none()
+        && parsed.fragment().is_none()
+        && parsed.username().is_empty()
+        && parsed.password().is_none();
+    if !bare {
+        return Err(format!(
+            "CORS origin {origin:?} must be scheme://host[:port], without a path"
+        ));
+    }
+    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match parsed.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        other => {
+            return Err(format!(
+                "CORS origin {origin:?} has scheme {other:?}; use https (http only for localhost)"
+            ));
+        }
+    }
+    Ok(parsed.origin().ascii_serialization())
 }
 
 /// Claims Portico sets itself; an optional claim may not take their names.
@@ -183,6 +220,23 @@ mod tests {
         assert!(validate_redirect_uri(AppKind::Web, "myapp://cb").is_err());
         assert!(validate_redirect_uri(AppKind::Native, "myapp://cb").is_ok());
         assert!(validate_redirect_uri(AppKind::Spa, "not a url").is_err());
+    }
+
+    #[test]
+    fn cors_origins_are_bare_origins() {
+        assert_eq!(
+            normalize_cors_origin("https://App.Example/").as_deref(),
+            Ok("https://app.example")
+        );
+        assert_eq!(
+            normalize_cors_origin("http://localhost:5173").as_deref(),
+            Ok("http://localhost:5173")
+        );
+        assert!(normalize_cors_origin("https://app.example/path").is_err());
+        assert!(normalize_cors_origin("https://app.example?x=1").is_err());
+        assert!(normalize_cors_origin("http://app.example").is_err());
+        assert!(normalize_cors_origin("*").is_err());
+        assert!(normalize_cors_origin("null").is_err());
     }
 
     #[test]

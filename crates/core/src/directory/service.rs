@@ -1,6 +1,6 @@
 use portico_keys::SigningAlgorithm;
 
-use super::application::{validate_optional_claim, validate_redirect_uri};
+use super::application::{normalize_cors_origin, validate_optional_claim, validate_redirect_uri};
 use super::tenant::validate_tenant_name;
 use super::{
     Application, Email, NewApplication, NewUser, NewUserFlow, Tenant, TenantRef, User, UserFlow,
@@ -140,6 +140,23 @@ impl Portico {
                 optional_claims.push(claim);
             }
         }
+        if new.native_auth && new.kind.is_confidential() {
+            return Err(CoreError::Invalid(
+                "the native authentication API is for public clients (spa or native apps)".into(),
+            ));
+        }
+        if !new.cors_origins.is_empty() && !new.native_auth {
+            return Err(CoreError::Invalid(
+                "CORS origins apply to the native authentication API: enable it too".into(),
+            ));
+        }
+        let mut cors_origins = Vec::new();
+        for origin in &new.cors_origins {
+            let origin = normalize_cors_origin(origin).map_err(CoreError::Invalid)?;
+            if !cors_origins.contains(&origin) {
+                cors_origins.push(origin);
+            }
+        }
         let client_secret = if new.kind.is_confidential() {
             Some(random_token()?)
         } else {
@@ -154,6 +171,8 @@ impl Portico {
             redirect_uris: new.redirect_uris,
             identifier_uri: new.identifier_uri,
             optional_claims,
+            native_auth: new.native_auth,
+            cors_origins,
             created_at: self.now(),
         };
         self.store.create_application(&application).await?;

@@ -169,6 +169,8 @@ mod tests {
             ]
             .map(String::from)
             .to_vec(),
+            native_auth: false,
+            cors_origins: Vec::new(),
             created_at: 0,
         };
         let mut user = User {

@@ -81,6 +81,12 @@ pub struct CreateApplication {
     /// User attributes to put into the app's tokens as claims (built-in or custom names).
     #[serde(default)]
     pub optional_claims: Vec<String>,
+    /// Enable the native authentication API (spa and native apps only).
+    #[serde(default)]
+    pub native_auth: bool,
+    /// Browser origins allowed to call the native authentication API (`https://app.example`).
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
 }
 
 /// A registered application; the secret is shown only here.
@@ -202,6 +208,8 @@ pub(crate) async fn create_application(
                 redirect_uris: body.redirect_uris,
                 identifier_uri: body.identifier_uri,
                 optional_claims: body.optional_claims,
+                native_auth: body.native_auth,
+                cors_origins: body.cors_origins,
             },
         )
         .await?;

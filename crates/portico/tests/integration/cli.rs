@@ -85,6 +85,9 @@ async fn cli_commands_print_one_json_object_each() {
             "spa",
             "--redirect-uri",
             "http://localhost:3000",
+            "--native-auth",
+            "--cors-origin",
+            "http://localhost:3000",
             "--json",
         ],
     );
@@ -236,6 +239,38 @@ async fn cli_commands_print_one_json_object_each() {
     assert!(!failure.status.success());
     assert!(String::from_utf8_lossy(&failure.stderr).contains("tenant not found"));
     assert!(failure.stdout.is_empty());
+
+    // The native API is for public clients only, and CORS origins are bare origins.
+    for (kind, origin, message) in [
+        ("web", "https://app.example", "public clients"),
+        ("spa", "https://app.example/path", "without a path"),
+    ] {
+        let refused = Command::new(env!("CARGO_BIN_EXE_portico"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args([
+                "app",
+                "create",
+                "--tenant",
+                "contoso",
+                "--name",
+                "N",
+                "--kind",
+                kind,
+                "--native-auth",
+                "--cors-origin",
+                origin,
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        assert!(!refused.status.success());
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains(message),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    }
 }
 
 /// First start: `default` tenant, admin token file 0600 (its path is logged, never the token),

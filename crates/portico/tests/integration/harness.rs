@@ -187,6 +187,8 @@ impl TestServer {
                     redirect_uris: vec![self.redirect_uri()],
                     identifier_uri: None,
                     optional_claims: optional_claims.iter().map(|c| c.to_string()).collect(),
+                    native_auth: false,
+                    cors_origins: Vec::new(),
                 },
             )
             .await

@@ -79,6 +79,8 @@ async fn setup(store: &dyn Store) -> (Tenant, User, Application) {
         redirect_uris: vec!["https://app.example/cb".into()],
         identifier_uri: Some("api://orders".into()),
         optional_claims: vec!["loyaltyNumber".into()],
+        native_auth: true,
+        cors_origins: vec!["https://app.example".into()],
         created_at: 1_000,
     };
     store.create_application(&app).await.unwrap();
@@ -142,6 +144,8 @@ async fn directory_and_isolation(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(found.redirect_uris, app.redirect_uris);
     assert_eq!(found.optional_claims, app.optional_claims);
+    assert!(found.native_auth);
+    assert_eq!(found.cors_origins, app.cors_origins);
     assert!(
         store
             .find_application_by_identifier_uri(t.id, "api://orders")
