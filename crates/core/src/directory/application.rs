@@ -102,6 +102,11 @@ pub struct NewApplication {
     pub cors_origins: Vec<String>,
 }
 
+/// Plain http is allowed only for these hosts (local development, RFC 8252 native apps).
+fn is_loopback(url: &url::Url) -> bool {
+    matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+}
+
 /// A CORS origin is exactly `scheme://host[:port]`: https, or http for loopback hosts, with no
 /// path, query or fragment; returned in the form browsers send in `Origin`.
 pub(crate) fn normalize_cors_origin(origin: &str) -> Result<String, String> {
@@ -117,10 +122,9 @@ pub(crate) fn normalize_cors_origin(origin: &str) -> Result<String, String> {
             "CORS origin {origin:?} must be scheme://host[:port], without a path"
         ));
     }
-    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     match parsed.scheme() {
         "https" => {}
-        "http" if loopback => {}
+        "http" if is_loopback(&parsed) => {}
         other => {
             return Err(format!(
                 "CORS origin {origin:?} has scheme {other:?}; use https (http only for localhost)"
@@ -190,8 +194,7 @@ pub(crate) fn validate_redirect_uri(kind: AppKind, uri: &str) -> Result<(), Stri
     match parsed.scheme() {
         "https" => Ok(()),
         "http" => {
-            let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-            if loopback {
+            if is_loopback(&parsed) {
                 Ok(())
             } else {
                 Err(format!(

@@ -90,29 +90,35 @@ pub(crate) fn text(key: &str) -> String {
 
 /// A message in the current language with `{ $name }` placeables filled.
 pub(crate) fn text_with_args(key: &str, args: &[(&str, &str)]) -> String {
+    lookup_with(
+        key,
+        args.iter()
+            .map(|(k, v)| (std::borrow::Cow::Owned((*k).to_owned()), (*v).into())),
+    )
+}
+
+/// A message in the current language with these Fluent arguments.
+fn lookup_with<'a>(
+    key: &str,
+    args: impl Iterator<
+        Item = (
+            std::borrow::Cow<'static, str>,
+            fluent_templates::fluent_bundle::FluentValue<'a>,
+        ),
+    >,
+) -> String {
     let lang =
         LanguageIdentifier::from_str(current()).unwrap_or_else(|_| fluent_templates::langid!("en"));
-    let args: std::collections::HashMap<
-        std::borrow::Cow<'static, str>,
-        fluent_templates::fluent_bundle::FluentValue<'_>,
-    > = args
-        .iter()
-        .map(|(k, v)| (std::borrow::Cow::Owned((*k).to_owned()), (*v).into()))
-        .collect();
+    let args: std::collections::HashMap<_, _> = args.collect();
     LOCALES.lookup_with_args(&lang, key, &args)
 }
 
 /// A message with a `{ $count }` number in the current language, so its plural forms apply.
 pub(crate) fn text_with_count(key: &str, count: u32) -> String {
-    let lang =
-        LanguageIdentifier::from_str(current()).unwrap_or_else(|_| fluent_templates::langid!("en"));
-    let args: std::collections::HashMap<
-        std::borrow::Cow<'static, str>,
-        fluent_templates::fluent_bundle::FluentValue<'_>,
-    > = [(std::borrow::Cow::Borrowed("count"), count.into())]
-        .into_iter()
-        .collect();
-    LOCALES.lookup_with_args(&lang, key, &args)
+    lookup_with(
+        key,
+        std::iter::once((std::borrow::Cow::Borrowed("count"), count.into())),
+    )
 }
 
 /// Message texts (mail, SMS) in the current request's language, for the sign-in engine.

@@ -149,6 +149,17 @@ async fn fill_and_press(client: &Client, ready: &str, inputs: &[(&str, &str)], b
         .unwrap();
 }
 
+/// Waits for the page that shows `ready`, types `code` and presses "verify".
+async fn enter_code(client: &Client, ready: &str, code: &str) {
+    fill_and_press(
+        client,
+        ready,
+        &[("input#code", code)],
+        "button[value=verify]",
+    )
+    .await;
+}
+
 async fn text_of(client: &Client, css: &str) -> String {
     client
         .wait()
@@ -201,13 +212,7 @@ async fn sign_up_with_emailed_code_then_authenticator_app_in_chromium() {
     )
     .await;
     let code = mail_code(outbox.path()).await;
-    fill_and_press(
-        browser,
-        "input#code[autocomplete=one-time-code]",
-        &[("input#code", &code)],
-        "button[value=verify]",
-    )
-    .await;
+    enter_code(browser, "input#code[autocomplete=one-time-code]", &code).await;
     fill_and_press(
         browser,
         "input#new_password[autocomplete=new-password]",
@@ -321,24 +326,12 @@ async fn password_reset_sms_registration_and_email_code_sign_in_in_chromium() {
     )
     .await;
     let code = mail_code(outbox.path()).await;
-    fill_and_press(
-        browser,
-        "input#code",
-        &[("input#code", "00000000")],
-        "button[value=verify]",
-    )
-    .await;
+    enter_code(browser, "input#code", "00000000").await;
     assert_eq!(
         text_of(browser, "#attempts-left").await,
         "You have 4 more tries."
     );
-    fill_and_press(
-        browser,
-        "input#code",
-        &[("input#code", &code)],
-        "button[value=verify]",
-    )
-    .await;
+    enter_code(browser, "input#code", &code).await;
     fill_and_press(
         browser,
         "input#new_password",
@@ -359,13 +352,7 @@ async fn password_reset_sms_registration_and_email_code_sign_in_in_chromium() {
     )
     .await;
     let texted = texted_code(outbox.path()).await;
-    fill_and_press(
-        browser,
-        "input#code",
-        &[("input#code", &texted)],
-        "button[value=verify]",
-    )
-    .await;
+    enter_code(browser, "input#code", &texted).await;
     fill_and_press(browser, "#recovery-codes", &[], "button[value=acknowledge]").await;
     wait_for_url(browser, &redirect).await;
 
@@ -379,21 +366,9 @@ async fn password_reset_sms_registration_and_email_code_sign_in_in_chromium() {
     )
     .await;
     let code = mail_code(outbox.path()).await;
-    fill_and_press(
-        browser,
-        "input#code",
-        &[("input#code", &code)],
-        "button[value=verify]",
-    )
-    .await;
+    enter_code(browser, "input#code", &code).await;
     let texted = texted_code(outbox.path()).await;
-    fill_and_press(
-        browser,
-        "input#recovery_code",
-        &[("input#code", &texted)],
-        "button[value=verify]",
-    )
-    .await;
+    enter_code(browser, "input#recovery_code", &texted).await;
     let landed = wait_for_url(browser, &redirect).await;
     assert!(landed.query_pairs().any(|(k, _)| k == "code"));
 
@@ -436,13 +411,7 @@ async fn passwordless_sign_up_and_sign_in_in_chromium() {
     )
     .await;
     let code = mail_code(outbox.path()).await;
-    fill_and_press(
-        browser,
-        "input#code",
-        &[("input#code", &code)],
-        "button[value=verify]",
-    )
-    .await;
+    enter_code(browser, "input#code", &code).await;
     wait_for_url(browser, &redirect).await;
     let user = server
         .portico()
@@ -478,13 +447,7 @@ async fn passwordless_sign_up_and_sign_in_in_chromium() {
     )
     .await;
     let code = mail_code(outbox.path()).await;
-    fill_and_press(
-        browser,
-        "input#code",
-        &[("input#code", &code)],
-        "button[value=verify]",
-    )
-    .await;
+    enter_code(browser, "input#code", &code).await;
     let landed = wait_for_url(browser, &redirect).await;
     assert!(landed.query_pairs().any(|(k, _)| k == "code"));
 
