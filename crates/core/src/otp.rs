@@ -121,6 +121,9 @@ pub enum OtpSendError {
     Core(#[from] CoreError),
 }
 
+/// How many digits a one-time code has (front doors announce it: the native `code_length`).
+pub const CODE_LENGTH: usize = 8;
+
 /// A fresh 8-digit code, uniformly distributed.
 fn generate_code() -> Result<String, CoreError> {
     // Rejection sampling: 4,200,000,000 is the largest multiple of 10^8 below 2^32.

@@ -40,6 +40,8 @@ pub struct Portico {
     form_key: aws_lc_rs::hmac::Key,
     /// Keys one-time passcode digests.
     pub(crate) otp_key: aws_lc_rs::hmac::Key,
+    /// Authenticates continuation tokens (the native API's handles on flows).
+    pub(crate) continuation_key: aws_lc_rs::hmac::Key,
     /// Seals secrets kept at rest (authenticator-app secrets).
     pub(crate) master: Arc<MasterKey>,
     /// Tenants never change id or name, so found tenants are cached for good.
@@ -48,6 +50,8 @@ pub struct Portico {
     applications: TtlCache<(TenantId, ClientId), Option<Application>>,
     /// Client ids by Application ID URI.
     identifier_uris: TtlCache<(TenantId, String), Option<ClientId>>,
+    /// Origins the tenant's native-auth apps allow (CORS), read on every cross-origin call.
+    cors_origins: TtlCache<TenantId, Arc<Vec<String>>>,
     /// Branding, read on every page.
     brandings: TtlCache<TenantId, std::sync::Arc<crate::directory::Branding>>,
 }
@@ -75,6 +79,10 @@ impl Portico {
             aws_lc_rs::hmac::HMAC_SHA256,
             &master.derive("portico/otp/v1"),
         );
+        let continuation_key = aws_lc_rs::hmac::Key::new(
+            aws_lc_rs::hmac::HMAC_SHA256,
+            &master.derive("portico/continuation-token/v1"),
+        );
         let master = Arc::new(master);
         let keys = KeyRing::new(Arc::clone(&master), settings.key_reload_secs);
         let passwords = PasswordHasher::new(settings.password_hash_concurrency);
@@ -89,11 +97,13 @@ impl Portico {
             fingerprint_key,
             form_key,
             otp_key,
+            continuation_key,
             master,
             tenants: RwLock::new(HashMap::new()),
             applications: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),
             identifier_uris: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),
             brandings: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
+            cors_origins: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
         }
     }
 
@@ -138,6 +148,25 @@ impl Portico {
         let found = self.store.find_application(tenant, client_id).await?;
         self.applications.put(key, found.clone());
         Ok(found)
+    }
+
+    /// Whether any native-auth app of the tenant lists `origin` for CORS (cached for a few
+    /// seconds). A preflight names no client, so it is answered for the tenant; the request
+    /// that follows is checked against its own app.
+    pub async fn cors_origin_known(
+        &self,
+        tenant: TenantId,
+        origin: &str,
+    ) -> Result<bool, StoreError> {
+        let origins = match self.cors_origins.get(&tenant) {
+            Some(origins) => origins,
+            None => {
+                let origins = Arc::new(self.store.native_cors_origins(tenant).await?);
+                self.cors_origins.put(tenant, Arc::clone(&origins));
+                origins
+            }
+        };
+        Ok(origins.binary_search_by(|o| o.as_str().cmp(origin)).is_ok())
     }
 
     /// An application of this tenant by Application ID URI (cached for a few seconds).

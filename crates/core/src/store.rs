@@ -222,6 +222,23 @@ pub struct OtpAttempt {
     pub expires_at: UnixTime,
 }
 
+/// A grant: what one user authorization issued (revoked as a whole).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRecord {
+    /// Tenant.
+    pub tenant_id: TenantId,
+    /// Id (the `rh` of its access tokens).
+    pub id: GrantId,
+    /// The app it was made to.
+    pub client_id: ClientId,
+    /// The user.
+    pub user_id: UserId,
+    /// The session it came from.
+    pub session_id: SessionId,
+    /// When.
+    pub created_at: UnixTime,
+}
+
 /// A sign-in engine flow as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowRecord {
@@ -310,6 +327,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         client_id: ClientId,
     ) -> Result<Option<Application>, StoreError>;
     /// Finds an application of this tenant by its Application ID URI.
+    /// The CORS origins listed by the tenant's native-auth apps (all apps together: a CORS
+    /// preflight names no client).
+    async fn native_cors_origins(&self, tenant: TenantId) -> Result<Vec<String>, StoreError>;
     async fn find_application_by_identifier_uri(
         &self,
         tenant: TenantId,
@@ -442,6 +462,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Stores the first refresh token of a grant.
     async fn create_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError>;
+    /// Records a grant made without an authorization code (a native-API sign-in), with its
+    /// first refresh token if it has one, in one transaction.
+    async fn create_grant(
+        &self,
+        grant: &GrantRecord,
+        refresh: Option<&RefreshTokenRecord>,
+    ) -> Result<(), StoreError>;
     /// Spends `old_digest` and stores its successor (`new_digest`, same grant and scope), in one
     /// transaction. Detects reuse of a spent token.
     async fn rotate_refresh_token(
@@ -518,6 +545,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         retry_at: UnixTime,
         error: &str,
     ) -> Result<(), StoreError>;
+
+    /// Whether the newest message to `recipient` in the tenant failed to go out at least once
+    /// and is still waiting for a retry (the provider is down or refusing it).
+    async fn delivery_delayed(&self, tenant: TenantId, recipient: &str)
+    -> Result<bool, StoreError>;
 
     /// Records an admin API token (by digest).
     async fn create_admin_token(&self, digest: &str, now: UnixTime) -> Result<(), StoreError>;

@@ -10,6 +10,7 @@ mod client_ip;
 mod error;
 pub mod form;
 mod middleware;
+mod native;
 mod oidc;
 mod ops;
 mod pages;
@@ -18,7 +19,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::get;
 use portico_core::Portico;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -74,7 +75,6 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/{tenant}/discovery/v2.0/keys", get(oidc::discovery::jwks))
         .route("/{tenant}/branding/logo", get(pages::logo))
-        .route("/{tenant}/oauth2/v2.0/token", post(oidc::token::token))
         .route(
             "/{tenant}/oidc/userinfo",
             get(oidc::userinfo::userinfo).post(oidc::userinfo::userinfo),
@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(pages::i18n::language_scope));
     Router::new()
         .merge(tenant_routes)
+        .merge(native::routes(state.clone()))
         .merge(page_routes)
         .merge(admin::routes())
         .route("/healthz", get(ops::healthz))

@@ -13,9 +13,9 @@ use portico_core::ids::{
 use portico_core::otp::{OtpPurpose, OtpSendStats};
 use portico_core::outbox::{Channel, OutboxRecord};
 use portico_core::store::{
-    AuthCodeRecord, AuthMethodRecord, CodeRedemption, FlowRecord, KeyState, LockoutRecord,
-    OtpAttempt, OtpChallengeRecord, RefreshRedemption, RefreshTokenRecord, SessionRecord, Store,
-    StoredSigningKey,
+    AuthCodeRecord, AuthMethodRecord, CodeRedemption, FlowRecord, GrantRecord, KeyState,
+    LockoutRecord, OtpAttempt, OtpChallengeRecord, RefreshRedemption, RefreshTokenRecord,
+    SessionRecord, Store, StoredSigningKey,
 };
 use sqlx::Row as _;
 
@@ -202,6 +202,51 @@ macro_rules! sql_store {
                 .bind(&message.recipient)
                 .bind(&message.payload)
                 .bind(message.created_at)
+                .execute(executor)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn insert_grant<'c, E>(executor: E, grant: &GrantRecord) -> Result<(), StoreError>
+            where
+                E: sqlx::Executor<'c, Database = <$row as sqlx::Row>::Database>,
+            {
+                sqlx::query(
+                    "INSERT INTO grants (tenant_id, id, client_id, user_id, session_id, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(grant.tenant_id.to_string())
+                .bind(grant.id.to_string())
+                .bind(grant.client_id.to_string())
+                .bind(grant.user_id.to_string())
+                .bind(grant.session_id.to_string())
+                .bind(grant.created_at)
+                .execute(executor)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn insert_refresh_token<'c, E>(executor: E, token: &RefreshTokenRecord) -> Result<(), StoreError>
+            where
+                E: sqlx::Executor<'c, Database = <$row as sqlx::Row>::Database>,
+            {
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (token_digest, tenant_id, grant_id, client_id, user_id, session_id, scope, \
+                     auth_time, created_at, expires_at, amr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(&token.token_digest)
+                .bind(token.tenant_id.to_string())
+                .bind(token.grant_id.to_string())
+                .bind(token.client_id.to_string())
+                .bind(token.user_id.to_string())
+                .bind(token.session_id.to_string())
+                .bind(&token.scope)
+                .bind(token.auth_time)
+                .bind(token.issued_at)
+                .bind(token.expires_at)
+                .bind(&token.amr)
                 .execute(executor)
                 .await
                 .map_err(db_err)?;
@@ -904,19 +949,15 @@ macro_rules! sql_store {
 
             async fn create_authorization_code(&self, code: &AuthCodeRecord) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
-                sqlx::query(
-                    "INSERT INTO grants (tenant_id, id, client_id, user_id, session_id, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(code.tenant_id.to_string())
-                .bind(code.grant_id.to_string())
-                .bind(code.client_id.to_string())
-                .bind(code.user_id.to_string())
-                .bind(code.session_id.to_string())
-                .bind(code.expires_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                Self::insert_grant(&mut *tx, &GrantRecord {
+                    tenant_id: code.tenant_id,
+                    id: code.grant_id,
+                    client_id: code.client_id,
+                    user_id: code.user_id,
+                    session_id: code.session_id,
+                    created_at: code.expires_at,
+                })
+                .await?;
                 sqlx::query(
                     "INSERT INTO authorization_codes (code_digest, tenant_id, client_id, user_id, grant_id, session_id, \
                      redirect_uri, scope, nonce, code_challenge, auth_time, expires_at, amr) \
@@ -991,25 +1032,16 @@ macro_rules! sql_store {
             }
 
             async fn create_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError> {
-                sqlx::query(
-                    "INSERT INTO refresh_tokens (token_digest, tenant_id, grant_id, client_id, user_id, session_id, scope, \
-                     auth_time, created_at, expires_at, amr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
-                .bind(&token.token_digest)
-                .bind(token.tenant_id.to_string())
-                .bind(token.grant_id.to_string())
-                .bind(token.client_id.to_string())
-                .bind(token.user_id.to_string())
-                .bind(token.session_id.to_string())
-                .bind(&token.scope)
-                .bind(token.auth_time)
-                .bind(token.issued_at)
-                .bind(token.expires_at)
-                .bind(&token.amr)
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
-                Ok(())
+                Self::insert_refresh_token(&self.pool, token).await
+            }
+
+            async fn create_grant(&self, grant: &GrantRecord, refresh: Option<&RefreshTokenRecord>) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                Self::insert_grant(&mut *tx, grant).await?;
+                if let Some(token) = refresh {
+                    Self::insert_refresh_token(&mut *tx, token).await?;
+                }
+                tx.commit().await.map_err(db_err)
             }
 
             async fn rotate_refresh_token(
@@ -1317,6 +1349,43 @@ macro_rules! sql_store {
                     .await
                     .map_err(db_err)?;
                 Ok(())
+            }
+
+            async fn native_cors_origins(&self, tenant: TenantId) -> Result<Vec<String>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT cors_origins FROM applications WHERE tenant_id = $1 AND native_auth = TRUE",
+                )
+                .bind(tenant.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                let mut origins = Vec::new();
+                for row in rows {
+                    origins.extend(from_json_list(&row.try_get::<String, _>("cors_origins").map_err(db_err)?)?);
+                }
+                origins.sort();
+                origins.dedup();
+                Ok(origins)
+            }
+
+            async fn delivery_delayed(&self, tenant: TenantId, recipient: &str) -> Result<bool, StoreError> {
+                let row = sqlx::query(
+                    "SELECT delivered_at, last_error FROM outbox WHERE tenant_id = $1 AND recipient = $2 \
+                     ORDER BY created_at DESC, id DESC LIMIT 1",
+                )
+                .bind(tenant.to_string())
+                .bind(recipient)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(match row {
+                    Some(row) => {
+                        let delivered: Option<i64> = row.try_get("delivered_at").map_err(db_err)?;
+                        let error: Option<String> = row.try_get("last_error").map_err(db_err)?;
+                        delivered.is_none() && error.is_some()
+                    }
+                    None => false,
+                })
             }
 
             async fn create_admin_token(&self, digest: &str, now: UnixTime) -> Result<(), StoreError> {

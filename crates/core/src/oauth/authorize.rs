@@ -1,4 +1,3 @@
-use super::scope::OIDC_SCOPES;
 use super::{OAuthError, OAuthErrorCode, Scope};
 use crate::directory::{Application, Tenant};
 use crate::ids::{ClientId, GrantId};
@@ -225,19 +224,7 @@ impl Portico {
                 )));
             }
         }
-        let scope = Scope::parse(params.scope.as_deref().unwrap_or_default()).map_err(fail)?;
-        if scope.is_empty() {
-            return Err(fail(OAuthError::new(
-                OAuthErrorCode::InvalidScope,
-                "scope is required",
-            )));
-        }
-        if let Some(unknown) = scope.iter().find(|s| !OIDC_SCOPES.contains(s)) {
-            return Err(fail(OAuthError::new(
-                OAuthErrorCode::InvalidScope,
-                format!("scope {unknown:?} is not available to this application"),
-            )));
-        }
+        let scope = Scope::parse_oidc(params.scope.as_deref()).map_err(fail)?;
         let code_challenge = match (
             params.code_challenge.as_deref(),
             params.code_challenge_method.as_deref(),

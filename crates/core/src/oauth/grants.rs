@@ -3,7 +3,8 @@ use super::{ClientCredentials, OAuthError, OAuthErrorCode, Scope};
 use crate::directory::{Application, Tenant, User};
 use crate::ids::{ClientId, GrantId, UserId};
 use crate::secret::{digest_secret, random_token};
-use crate::store::{CodeRedemption, RefreshRedemption, RefreshTokenRecord};
+use crate::signin::{FlowError, SignInFlow};
+use crate::store::{CodeRedemption, GrantRecord, RefreshRedemption, RefreshTokenRecord};
 use crate::tokens::{AppGrant, IssuedTokens, UserGrant};
 use crate::{CoreError, Portico};
 
@@ -138,27 +139,28 @@ impl Portico {
         }
         let user = self.grant_user(tenant, record.user_id).await?;
         let scope = Scope::parse(&record.scope)?;
-        let refresh_token = if scope.contains("offline_access") {
-            let token = random_token()?;
-            self.store
-                .create_refresh_token(&RefreshTokenRecord {
-                    token_digest: digest_secret(&token),
-                    tenant_id: tenant.id,
-                    grant_id: record.grant_id,
-                    client_id: app.client_id,
-                    user_id: user.id,
-                    session_id: record.session_id,
-                    scope: record.scope.clone(),
-                    auth_time: record.auth_time,
-                    amr: record.amr.clone(),
-                    issued_at: now,
-                    expires_at: now + self.settings.refresh_token_lifetime_secs,
-                })
-                .await
-                .map_err(CoreError::from)?;
-            Some(token)
-        } else {
-            None
+        let refresh = Self::mint_refresh_token(RefreshTokenRecord {
+            token_digest: String::new(),
+            tenant_id: tenant.id,
+            grant_id: record.grant_id,
+            client_id: app.client_id,
+            user_id: user.id,
+            session_id: record.session_id,
+            scope: record.scope.clone(),
+            auth_time: record.auth_time,
+            amr: record.amr.clone(),
+            issued_at: now,
+            expires_at: now + self.settings.refresh_token_lifetime_secs,
+        })?;
+        let refresh_token = match refresh {
+            Some((token, record)) => {
+                self.store
+                    .create_refresh_token(&record)
+                    .await
+                    .map_err(CoreError::from)?;
+                Some(token)
+            }
+            None => None,
         };
         Ok(self
             .issue_user_tokens(UserGrant {
@@ -309,6 +311,99 @@ impl Portico {
     }
 
     /// The user a grant was made for, if they may still sign in.
+    /// A new refresh token for `record` when its scope asks for one (`offline_access`): the
+    /// token, and the record with its digest, for the caller to store.
+    fn mint_refresh_token(
+        mut record: RefreshTokenRecord,
+    ) -> Result<Option<(String, RefreshTokenRecord)>, CoreError> {
+        if !Scope::parse(&record.scope)
+            .map_err(|e| CoreError::Internal(e.description))?
+            .contains("offline_access")
+        {
+            return Ok(None);
+        }
+        let token = random_token()?;
+        record.token_digest = digest_secret(&token);
+        Ok(Some((token, record)))
+    }
+
+    /// Tokens for a flow a native-API client finished (sign-in, or the end of sign-up or
+    /// password reset: `grant_type=continuation_token` and the native credential grants).
+    /// Spends the flow, so one flow gives tokens once, and starts a session (no cookie) so the
+    /// sign-in shows in `sid`, ends with sign-out-everywhere, and anchors the refresh tokens.
+    pub async fn grant_finished_flow(
+        &self,
+        tenant: &Tenant,
+        app: &Application,
+        flow: SignInFlow,
+        scope: Option<&str>,
+        client_info: bool,
+    ) -> Result<IssuedTokens, OAuthError> {
+        let scope = Scope::parse_oidc(scope)?;
+        let user = self
+            .flow_user(tenant, &flow)
+            .await?
+            .ok_or_else(|| OAuthError::invalid_grant("the user can no longer sign in"))?;
+        let amr = flow.flow.amr();
+        self.spend_flow(tenant, flow)
+            .await
+            .map_err(|err| match err {
+                FlowError::Core(err) => OAuthError::from(err),
+                _ => OAuthError::invalid_grant("the flow was already used"),
+            })?;
+        let (_, session) = self.start_session(tenant, &user, false, &amr).await?;
+        let grant_id = GrantId::new_random();
+        let now = self.now();
+        let refresh = Self::mint_refresh_token(RefreshTokenRecord {
+            token_digest: String::new(),
+            tenant_id: tenant.id,
+            grant_id,
+            client_id: app.client_id,
+            user_id: user.id,
+            session_id: session.id,
+            scope: scope.to_wire(),
+            auth_time: session.auth_time,
+            amr: session.amr.clone(),
+            issued_at: now,
+            expires_at: now + self.settings.refresh_token_lifetime_secs,
+        })?;
+        self.store
+            .create_grant(
+                &GrantRecord {
+                    tenant_id: tenant.id,
+                    id: grant_id,
+                    client_id: app.client_id,
+                    user_id: user.id,
+                    session_id: session.id,
+                    created_at: now,
+                },
+                refresh.as_ref().map(|(_, record)| record),
+            )
+            .await
+            .map_err(CoreError::from)?;
+        let refresh_token = refresh.map(|(token, _)| token);
+        let issued = self
+            .issue_user_tokens(UserGrant {
+                tenant,
+                app,
+                client_auth: ClientAuthMethod::None,
+                user: &user,
+                scope: &scope,
+                nonce: None,
+                auth_time: session.auth_time,
+                amr: &session.amr,
+                session_id: session.id,
+                grant_id,
+                refresh_token,
+                client_info,
+            })
+            .await?;
+        metrics::counter!("portico_token_requests_total",
+            "grant" => "native", "outcome" => "issued")
+        .increment(1);
+        Ok(issued)
+    }
+
     async fn grant_user(&self, tenant: &Tenant, user: UserId) -> Result<User, OAuthError> {
         self.store
             .find_user(tenant.id, user)

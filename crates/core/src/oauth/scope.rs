@@ -29,6 +29,25 @@ impl Scope {
         Ok(Self(tokens))
     }
 
+    /// Parses a requested scope that must be present and hold only OpenID Connect scopes (what
+    /// an app may ask for until it exposes APIs of its own).
+    pub fn parse_oidc(text: Option<&str>) -> Result<Self, OAuthError> {
+        let scope = Self::parse(text.unwrap_or_default())?;
+        if scope.is_empty() {
+            return Err(OAuthError::new(
+                super::OAuthErrorCode::InvalidScope,
+                "scope is required",
+            ));
+        }
+        if let Some(unknown) = scope.iter().find(|s| !OIDC_SCOPES.contains(s)) {
+            return Err(OAuthError::new(
+                super::OAuthErrorCode::InvalidScope,
+                format!("scope {unknown:?} is not available to this application"),
+            ));
+        }
+        Ok(scope)
+    }
+
     /// Whether a scope token is present.
     pub fn contains(&self, token: &str) -> bool {
         self.0.iter().any(|t| t == token)

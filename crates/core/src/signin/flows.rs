@@ -41,6 +41,25 @@ pub struct FlowOrigin {
     /// flow id seen elsewhere is useless.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browser: Option<String>,
+    /// Native API: the flow is driven by continuation tokens (and only by them); what the
+    /// client said it can handle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native: Option<NativeClient>,
+}
+
+/// What a native-API client can handle, as it said when the flow started: challenge types
+/// (`password`, `oob`) and capabilities (`mfa_required`, `registration_required`). A step it
+/// cannot handle sends it to the browser (the contract's redirect fallback).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NativeClient {
+    /// Can ask for a password.
+    pub password: bool,
+    /// Can ask for a one-time code.
+    pub oob: bool,
+    /// Can answer a second-factor challenge.
+    pub mfa: bool,
+    /// Can register a second factor.
+    pub registration: bool,
 }
 
 /// A flow with its identity, version and rules.
@@ -238,6 +257,30 @@ impl Portico {
             problem,
             recovery_codes: scratch.recovery_codes,
         })
+    }
+
+    /// Whether the code the flow waits for is stuck in the outbox (its provider failed at least
+    /// once and a retry is pending), so the page can say so instead of leaving the person
+    /// waiting. Only the newest message to the address counts: a later success clears it.
+    pub async fn delivery_delayed(
+        &self,
+        tenant: &Tenant,
+        flow: &SignInFlow,
+    ) -> Result<bool, CoreError> {
+        match flow.flow.code_recipient() {
+            Some(recipient) => Ok(self.store.delivery_delayed(tenant.id, recipient).await?),
+            None => Ok(false),
+        }
+    }
+
+    /// Spends a finished flow: it is gone for every later request, and of two requests racing
+    /// to spend it, one wins and the other gets [`FlowError::Contended`].
+    pub async fn spend_flow(&self, tenant: &Tenant, mut flow: SignInFlow) -> Result<(), FlowError> {
+        flow.version += 1;
+        let mut record = self.flow_record(tenant, &flow)?;
+        record.expires_at = self.now();
+        self.store.save_flow(&record).await?;
+        Ok(())
     }
 
     /// The signed-in user of a finished flow (enabled, as of now).

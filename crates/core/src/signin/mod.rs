@@ -2,6 +2,7 @@
 //! federation callbacks later) checks credentials and starts sessions through these calls, so
 //! rate limits, lockout and session rules are written once.
 
+mod continuation;
 pub mod engine;
 mod flows;
 mod messages;
@@ -10,7 +11,8 @@ mod password_policy;
 mod second_factor;
 mod session;
 
-pub use flows::{Advanced, Caller, FlowError, FlowOrigin, SignInFlow};
+pub use continuation::{CONTINUATION_LIFETIME_SECS, Continuation, ContinuationError, ResumeError};
+pub use flows::{Advanced, Caller, FlowError, FlowOrigin, NativeClient, SignInFlow};
 pub use messages::{CodeMessage, MessageTexts, PlainTexts, compose};
 pub use password::SignInError;
 pub use password_policy::{PASSWORD_HISTORY, check_new_password};

@@ -49,6 +49,7 @@ code-attempts-left = { $count ->
     [one] Sie haben noch 1 Versuch.
    *[other] Sie haben noch { $count } Versuche.
 }
+delivery-delayed = Ihr Code braucht länger als üblich: Unser Nachrichtendienst ist gerade nicht erreichbar. Wir versuchen es weiter, und der Code kommt, sobald er zugestellt werden kann. Ein Code gilt 10 Minuten; kommt er später, fordern Sie einen neuen an.
 code-error-expired = Dieser Code ist abgelaufen. Fordern Sie einen neuen Code an.
 code-error-dead = Dieser Code kann nicht mehr verwendet werden. Fordern Sie einen neuen Code an.
 code-error-throttled = Es wurden zu viele Codes angefordert. Warten Sie eine Minute, bevor Sie einen weiteren anfordern.

@@ -49,6 +49,7 @@ code-attempts-left = { $count ->
     [one] You have 1 more try.
    *[other] You have { $count } more tries.
 }
+delivery-delayed = Your code is taking longer than usual to arrive: we cannot reach our message service right now. We keep trying and it will arrive as soon as we can deliver it. A code is valid for 10 minutes; if it comes later, send a new one.
 code-error-expired = That code has expired. Send a new code.
 code-error-dead = That code can no longer be used. Send a new code.
 code-error-throttled = Too many codes were requested. Wait a minute before asking for another.

@@ -50,6 +50,7 @@ code-attempts-left = { $count ->
     [few] Pozostały { $count } próby.
    *[many] Pozostało { $count } prób.
 }
+delivery-delayed = Dostarczenie kodu trwa dłużej niż zwykle: nie możemy teraz połączyć się z usługą wysyłki wiadomości. Próbujemy dalej i kod dotrze, gdy tylko będzie to możliwe. Kod jest ważny 10 minut; jeśli dotrze później, wyślij nowy.
 code-error-expired = Ten kod wygasł. Wyślij nowy kod.
 code-error-dead = Tego kodu nie można już użyć. Wyślij nowy kod.
 code-error-throttled = Zażądano zbyt wielu kodów. Odczekaj minutę, zanim poprosisz o kolejny.

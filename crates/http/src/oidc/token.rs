@@ -7,9 +7,11 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use portico_core::oauth::{ClientCredentials, TokenRequest};
+use portico_core::tokens::IssuedTokens;
 
 use super::tenant_for_api;
 use crate::AppState;
+use crate::client_ip::ClientIp;
 use crate::error::OAuthJson;
 use crate::form::Params;
 
@@ -17,11 +19,16 @@ use crate::form::Params;
 pub async fn token(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthJson> {
-    let tenant = tenant_for_api(&state, &tenant).await?;
     let params = Params::from_form(&headers, &body).map_err(OAuthJson::invalid_request)?;
+    // The native API's grants answer in its own error format.
+    if crate::native::is_native_grant(&params) {
+        return Ok(crate::native::token_grant(&state, &tenant, ip, &headers, &body).await);
+    }
+    let tenant = tenant_for_api(&state, &tenant).await?;
     let get = |name: &str| params.get(name).map_err(OAuthJson::invalid_request);
     let request = TokenRequest {
         grant_type: get("grant_type")?,
@@ -40,6 +47,18 @@ pub async fn token(
         },
     };
     let issued = state.portico.token(&tenant, request).await?;
+    let mut response = axum::Json(token_body(issued)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+/// The token response body (RFC 6749 §5.1, with Entra's `ext_expires_in` and `client_info`).
+pub(crate) fn token_body(issued: IssuedTokens) -> serde_json::Value {
     let mut body = serde_json::json!({
         "token_type": "Bearer",
         "scope": issued.scope,
@@ -58,14 +77,7 @@ pub async fn token(
             map.insert("client_info".into(), client_info.into());
         }
     }
-    let mut response = axum::Json(body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-        .headers_mut()
-        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    Ok(response)
+    body
 }
 
 /// `client_secret_basic`: `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).

@@ -52,6 +52,7 @@ pub(crate) async fn begin(
     let origin = FlowOrigin {
         authorize: Some(params.clone()),
         browser: Some(digest_secret(&binding)),
+        native: None,
     };
     let flow = match state
         .portico
@@ -537,6 +538,15 @@ async fn render(
         }) => Some(i18n::text_with_count("code-attempts-left", *left)),
         _ => None,
     };
+    // A failed lookup only costs the notice, never the page.
+    let delayed = state
+        .portico
+        .delivery_delayed(tenant, flow)
+        .await
+        .unwrap_or_else(|err| {
+            tracing::warn!(error = %err, "delivery status unavailable");
+            false
+        });
     let nonce = pages::nonce();
     let response = pages::render(
         status,
@@ -568,6 +578,7 @@ async fn render(
             recovery_codes => shown.recovery_codes.to_vec(),
             error,
             error_detail,
+            notice => delayed.then_some("delivery-delayed"),
             offers_password => flow.config.methods.contains(&SignInMethod::Password),
             offers_code => flow.config.methods.contains(&SignInMethod::EmailOtp),
             sign_up => flow.config.sign_up,

@@ -13,10 +13,10 @@ use crate::harness::{PASSWORD, TestServer, browser, hidden_inputs, html_unescape
 use crate::otp_delivery::{code_in, next_file, server_with_outbox};
 
 /// A page of a flow in one browser.
-struct Page {
-    status: u16,
-    html: String,
-    location: Option<String>,
+pub(crate) struct Page {
+    pub(crate) status: u16,
+    pub(crate) html: String,
+    pub(crate) location: Option<String>,
 }
 
 impl Page {
@@ -48,7 +48,7 @@ impl Page {
     }
 
     /// Submits the page's form with `fields` (and its hidden inputs).
-    async fn submit(&self, browser: &reqwest::Client, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn submit(&self, browser: &reqwest::Client, fields: &[(&str, &str)]) -> Page {
         let mut form = hidden_inputs(&self.html);
         form.extend(
             fields
@@ -64,6 +64,32 @@ impl Page {
                 .unwrap(),
         )
         .await
+    }
+
+    /// Loads the flow's current page again (`GET /{tenant}/signin?flow=ID`).
+    pub(crate) async fn reload(&self, browser: &reqwest::Client) -> Page {
+        self.reload_in(browser, None).await
+    }
+
+    /// Loads the flow's current page again, in another language if `locale` says so.
+    pub(crate) async fn reload_in(&self, browser: &reqwest::Client, locale: Option<&str>) -> Page {
+        let flow = hidden_inputs(&self.html)
+            .into_iter()
+            .find(|(name, _)| name == "flow")
+            .map(|(_, value)| value)
+            .expect("a flow id");
+        let mut url = url::Url::parse(&self.action()).unwrap();
+        let mut query: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| locale.is_none() || k != "ui_locales")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        query.push(("flow".into(), flow));
+        if let Some(locale) = locale {
+            query.push(("ui_locales".into(), locale.into()));
+        }
+        url.query_pairs_mut().clear().extend_pairs(query);
+        Page::from(browser.get(url).send().await.unwrap()).await
     }
 
     /// Follows a link by its id.
@@ -101,7 +127,7 @@ impl Page {
     }
 }
 
-async fn authorize(
+pub(crate) async fn authorize(
     server: &TestServer,
     browser: &reqwest::Client,
     client_id: &str,
@@ -146,7 +172,7 @@ pub(crate) async fn flow_for(server: &TestServer, client_id: &str, config: UserF
         .create_user_flow(
             &TenantRef::Id(server.tenant.id),
             NewUserFlow {
-                name: "custom".into(),
+                name: format!("custom-{client_id}"),
                 config,
                 apps: vec![client_id.parse().unwrap()],
             },

@@ -18,6 +18,7 @@ mod discovery;
 mod harness;
 mod https;
 mod journeys;
+mod native_auth;
 mod oidc_client;
 mod otp_delivery;
 mod security;

@@ -555,6 +555,28 @@ async fn otp_challenges_and_outbox(store: Arc<dyn Store>) {
     assert_eq!(retried.len(), 1);
     assert_eq!((retried[0].id, retried[0].attempts), (mine[1].id, 2));
     assert_eq!(retried[0].message().unwrap().text, "12345678");
+
+    // What a code page asks: did the newest message to this address fail and wait for a retry?
+    let late = mail("late@example.com", &t, 4_000);
+    store.enqueue_message(&late).await.unwrap();
+    let delayed = |tenant: TenantId| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .delivery_delayed(tenant, "late@example.com")
+                .await
+                .unwrap()
+        }
+    };
+    assert!(!delayed(t.id).await, "queued, not failed");
+    store
+        .outbox_failed(late.id, 4_010, "smtp down")
+        .await
+        .unwrap();
+    assert!(delayed(t.id).await);
+    assert!(!delayed(other.id).await, "tenant isolation");
+    store.outbox_delivered(late.id, 4_020).await.unwrap();
+    assert!(!delayed(t.id).await, "delivered at last");
 }
 
 async fn user_flows_and_app_attachment(store: Arc<dyn Store>) {

@@ -457,7 +457,7 @@ impl Flow {
 
     /// Registered methods that may serve as this sign-in's second factor. An emailed code
     /// cannot be the second factor when the mailbox was the first.
-    fn usable_second_factors(&self, rules: &Rules<'_>) -> Vec<MethodFacts> {
+    pub fn usable_second_factors(&self, rules: &Rules<'_>) -> Vec<MethodFacts> {
         self.methods
             .iter()
             .filter(|m| rules.config.mfa_methods.contains(&m.kind))

@@ -504,6 +504,21 @@ impl Flow {
         self.step == Step::Done
     }
 
+    /// Where the code this step waits for was sent (an email address or phone number); none
+    /// when the step waits for no delivered code.
+    pub fn code_recipient(&self) -> Option<&str> {
+        match &self.step {
+            Step::SignInCode | Step::VerifyEmail | Step::ResetCode => self.email.as_deref(),
+            Step::SecondFactor { method, .. } => self
+                .methods
+                .iter()
+                .find(|m| m.id == *method)
+                .and_then(|m| m.target.as_deref()),
+            Step::VerifyEnrolment { target, .. } => Some(target),
+            _ => None,
+        }
+    }
+
     /// Authentication methods references (RFC 8176) for the tokens.
     pub fn amr(&self) -> Vec<&'static str> {
         let mut amr = Vec::new();

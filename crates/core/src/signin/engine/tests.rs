@@ -187,6 +187,7 @@ fn email_code_sign_in() {
     );
     assert_eq!(flow.step, Step::SignInCode);
     sent(&mut flow, &config);
+    assert_eq!(flow.code_recipient(), Some("ada@example.com"));
     let out = effects(
         &mut flow,
         Event::Code {
@@ -203,6 +204,7 @@ fn email_code_sign_in() {
     );
     effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
     assert!(flow.is_done());
+    assert_eq!(flow.code_recipient(), None, "no code awaited");
     assert!(flow.email_verified);
     assert_eq!(flow.amr(), vec!["otp"]);
 }
@@ -537,6 +539,7 @@ fn mfa_with_one_method_challenges_it() {
         }
     );
     sent(&mut flow, &config);
+    assert_eq!(flow.code_recipient(), Some("+15551234567"));
     assert_eq!(
         effects(&mut flow, Event::Code { code: "1".into() }, &config),
         vec![Effect::CheckCode {

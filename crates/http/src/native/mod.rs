@@ -1,0 +1,272 @@
+//! The native-authentication API (spec `entra-external-id-contracts.md` §1): Microsoft's wire
+//! contract for apps that sign people in without a browser redirect. It is a front door of the
+//! same sign-in engine as the hosted pages: each endpoint reads its form, turns it into engine
+//! events on the flow its continuation token names, and turns the engine's step and problem
+//! into the contract's JSON. No flow rule lives here; only the mapping.
+
+mod cors;
+mod error;
+mod signin;
+mod wire;
+
+use axum::Router;
+use axum::routing::post;
+use portico_core::directory::{Application, Tenant, TenantRef};
+use portico_core::ids::ClientId;
+use portico_core::signin::{ContinuationError, NativeClient, ResumeError, SignInFlow};
+
+use crate::AppState;
+use crate::form::Params;
+pub(crate) use error::NativeError;
+pub(crate) use wire::Wire;
+
+/// The native endpoints (the token endpoint is shared with OAuth and routed with it).
+pub(crate) fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/{tenant}/oauth2/v2.0/initiate",
+            post(signin::initiate).options(cors::preflight),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/challenge",
+            post(signin::challenge).options(cors::preflight),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/introspect",
+            post(signin::introspect).options(cors::preflight),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            post(crate::oidc::token::token).options(cors::preflight),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(state, cors::decorate))
+        // Mails and texts go out in the language the request negotiates (Accept-Language).
+        .route_layer(axum::middleware::from_fn(
+            crate::pages::i18n::language_scope,
+        ))
+}
+
+pub(crate) use signin::token_grant;
+
+/// Whether a token request belongs to the native API: one of its grants, with a continuation
+/// token. Without one, `password` is the resource-owner password grant, which Portico never
+/// offers (RFC 9700 §2.4), and the OAuth endpoint says `unsupported_grant_type`.
+pub(crate) fn is_native_grant(params: &Params) -> bool {
+    let grant = params.get("grant_type").ok().flatten();
+    let continued = params.get("continuation_token").ok().flatten().is_some();
+    continued
+        && matches!(
+            grant.as_deref(),
+            Some("password" | "oob" | "mfa_oob" | "continuation_token")
+        )
+}
+
+/// One native call: the tenant, the calling app (checked for native auth) and the form.
+pub(crate) struct Call {
+    pub tenant: Tenant,
+    pub app: Application,
+    pub params: Params,
+}
+
+impl Call {
+    /// Resolves the tenant, reads the form and checks the app may use the native API.
+    pub(crate) async fn open(
+        state: &AppState,
+        tenant: &str,
+        params: Params,
+        origin: Option<&str>,
+    ) -> Result<Self, NativeError> {
+        let tenant = match state.portico.tenant(&TenantRef::parse(tenant)).await {
+            Ok(tenant) => tenant,
+            Err(portico_core::CoreError::NotFound(_)) => {
+                return Err(NativeError::invalid_request(
+                    90002,
+                    format!("Tenant '{tenant}' not found."),
+                ));
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let client = params
+            .one("client_id")?
+            .ok_or_else(|| NativeError::missing("client_id"))?;
+        let unknown = || {
+            NativeError::new(
+                "invalid_client",
+                700016,
+                format!(
+                    "Application with identifier '{client}' was not found in the directory '{}'.",
+                    tenant.name
+                ),
+            )
+        };
+        let client_id: ClientId = client.parse().map_err(|_| unknown())?;
+        let app = state
+            .portico
+            .application(tenant.id, client_id)
+            .await?
+            .ok_or_else(unknown)?;
+        if !app.native_auth || app.kind.is_confidential() {
+            // UNCONFIRMED: no public source gives Entra's number for this case; SDKs branch on
+            // the suberror, so the number is ours.
+            return Err(NativeError::new(
+                "invalid_client",
+                500208,
+                "The application is not enabled for the native authentication API.",
+            )
+            .with_suberror("nativeauthapi_disabled"));
+        }
+        // A page on another origin may call only if this app lists that origin (the CORS
+        // layer lets the browser read answers; this stops the call itself).
+        if let Some(origin) = origin
+            && !cors::same_origin(state, origin)
+            && !app.cors_origins.iter().any(|o| o == origin)
+        {
+            return Err(NativeError::new(
+                "invalid_client",
+                500209,
+                format!("The origin '{origin}' may not call the API for this application."),
+            ));
+        }
+        Ok(Self {
+            tenant,
+            app,
+            params,
+        })
+    }
+
+    /// The flow the request's `continuation_token` names, at the step it was issued at, and the
+    /// token's front-door stage, which must be one of `stages`.
+    pub(crate) async fn resume(
+        &self,
+        state: &AppState,
+        stages: &[&str],
+        at_token_endpoint: bool,
+    ) -> Result<(String, bool, SignInFlow), NativeError> {
+        let token = self
+            .params
+            .one("continuation_token")?
+            .ok_or_else(|| NativeError::missing("continuation_token"))?;
+        let invalid = || {
+            let description = "The continuation token is not valid. Start the flow again.";
+            if at_token_endpoint {
+                NativeError::invalid_grant(55200, description)
+            } else {
+                NativeError::invalid_request(55200, description)
+            }
+        };
+        let (claims, flow) = match state
+            .portico
+            .resume_continuation(&self.tenant, self.app.client_id, &token)
+            .await
+        {
+            Ok(found) => found,
+            Err(ResumeError::Token(ContinuationError::Expired)) => {
+                return Err(NativeError::new(
+                    "expired_token",
+                    552003,
+                    "The continuation token has expired. Start the flow again.",
+                ));
+            }
+            Err(ResumeError::Token(_)) => return Err(invalid()),
+            Err(ResumeError::Core(err)) => return Err(err.into()),
+        };
+        if !stages.contains(&claims.stage.as_str()) {
+            return Err(NativeError::invalid_request(
+                901007,
+                "The continuation_token provided is not valid for this endpoint.",
+            ));
+        }
+        Ok((claims.stage, claims.code_fresh, flow))
+    }
+}
+
+impl Params {
+    /// `get` with the native error for a repeated parameter.
+    pub(crate) fn one(&self, name: &str) -> Result<Option<String>, NativeError> {
+        self.get(name)
+            .map_err(|message| NativeError::invalid_request(90100, message))
+    }
+}
+
+/// Splits a list parameter: space- or comma-separated (the docs show both).
+fn list(text: &str) -> impl Iterator<Item = &str> {
+    text.split([' ', ','])
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+}
+
+/// Reads `challenge_type`: every value must be known, and `redirect` must be there (spec §1.3).
+/// `None` when the parameter is absent.
+fn challenge_types(params: &Params) -> Result<Option<(bool, bool)>, NativeError> {
+    let Some(text) = params.one("challenge_type")? else {
+        return Ok(None);
+    };
+    let (mut password, mut oob, mut redirect) = (false, false, false);
+    for value in list(&text) {
+        match value {
+            "password" => password = true,
+            "oob" => oob = true,
+            "redirect" => redirect = true,
+            other => {
+                // UNCONFIRMED number: the docs name the error, not its code.
+                return Err(NativeError::new(
+                    "unsupported_challenge_type",
+                    50199,
+                    format!(
+                        "The challenge_type list parameter contains an unsupported challenge type: '{other}'."
+                    ),
+                ));
+            }
+        }
+    }
+    if !redirect {
+        return Err(NativeError::invalid_request(
+            901007,
+            "The challenge_type list parameter does not include the 'redirect' type.",
+        ));
+    }
+    Ok(Some((password, oob)))
+}
+
+/// What the client says it can handle, from `challenge_type` (required) and
+/// `capabilities`/`capability` (either name, either separator).
+pub(crate) fn client_abilities(params: &Params) -> Result<NativeClient, NativeError> {
+    let (password, oob) =
+        challenge_types(params)?.ok_or_else(|| NativeError::missing("challenge_type"))?;
+    let mut client = NativeClient {
+        password,
+        oob,
+        mfa: false,
+        registration: false,
+    };
+    for name in ["capabilities", "capability"] {
+        if let Some(text) = params.one(name)? {
+            for value in list(&text) {
+                match value {
+                    "mfa_required" => client.mfa = true,
+                    "registration_required" => client.registration = true,
+                    // Capabilities this server does not know yet change nothing.
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(client)
+}
+
+/// A later call's `challenge_type`, when sent, narrows what the flow's start said.
+pub(crate) fn narrowed(params: &Params, client: NativeClient) -> Result<NativeClient, NativeError> {
+    Ok(match challenge_types(params)? {
+        Some((password, oob)) => NativeClient {
+            password: client.password && password,
+            oob: client.oob && oob,
+            ..client
+        },
+        None => client,
+    })
+}
+
+/// The web fallback (HTTP 200): the client must finish in a browser.
+pub(crate) fn redirect(reason: &str) -> serde_json::Value {
+    serde_json::json!({ "challenge_type": "redirect", "redirect_reason": reason })
+}
