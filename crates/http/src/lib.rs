@@ -11,6 +11,7 @@ mod error;
 pub mod form;
 mod middleware;
 mod native;
+pub use native::fields as native_fields;
 mod oidc;
 mod ops;
 mod pages;

@@ -63,6 +63,16 @@ pub fn check_attributes(
     }
 }
 
+/// The required attributes that `values` lacks.
+pub fn missing_required<'a>(
+    specs: &'a [AttributeSpec],
+    values: &'a BTreeMap<String, serde_json::Value>,
+) -> impl Iterator<Item = &'a AttributeSpec> {
+    specs
+        .iter()
+        .filter(|s| s.required && !values.contains_key(&s.name))
+}
+
 fn check_one(
     spec: &AttributeSpec,
     raw: &str,

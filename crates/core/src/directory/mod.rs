@@ -9,7 +9,9 @@ mod user;
 mod user_flow;
 
 pub use application::{AppKind, Application, NewApplication};
-pub use attributes::{AttributeError, AttributeReason, MAX_ATTRIBUTE_LEN, check_attributes};
+pub use attributes::{
+    AttributeError, AttributeReason, MAX_ATTRIBUTE_LEN, check_attributes, missing_required,
+};
 pub use branding::{Branding, MAX_CSS_BYTES, MAX_LOGO_BYTES, sniff_image};
 pub use service::{CreatedApplication, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 pub use tenant::{Tenant, TenantRef};

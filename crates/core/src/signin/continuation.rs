@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::flows::SignInFlow;
 use crate::directory::Tenant;
-use crate::ids::{ClientId, FlowId};
+use crate::ids::{ClientId, FlowId, TenantId};
 use crate::{CoreError, Portico};
 
 /// The longest a continuation token lives (the native contract allows at most 10 minutes).
@@ -83,14 +83,7 @@ impl Portico {
             code_fresh,
             expires_at: self.now() + CONTINUATION_LIFETIME_SECS,
         };
-        let payload = serde_json::to_vec(&claims)
-            .map_err(|e| CoreError::Internal(format!("continuation token: {e}")))?;
-        let tag = hmac::sign(&self.continuation_key, &signed_bytes(tenant, &payload));
-        Ok(format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(&payload),
-            URL_SAFE_NO_PAD.encode(tag.as_ref())
-        ))
+        seal(&self.continuation_key, tenant.id, &claims)
     }
 
     /// Reads a token presented by `client` and loads its flow, which must still stand at the
@@ -122,29 +115,62 @@ impl Portico {
         client: ClientId,
         token: &str,
     ) -> Result<Continuation, ContinuationError> {
-        let (payload, tag) = token.split_once('.').ok_or(ContinuationError::Invalid)?;
-        let payload = URL_SAFE_NO_PAD
-            .decode(payload)
-            .map_err(|_| ContinuationError::Invalid)?;
-        let tag = URL_SAFE_NO_PAD
-            .decode(tag)
-            .map_err(|_| ContinuationError::Invalid)?;
-        hmac::verify(
-            &self.continuation_key,
-            &signed_bytes(tenant, &payload),
-            &tag,
-        )
-        .map_err(|_| ContinuationError::Invalid)?;
-        let claims: Continuation =
-            serde_json::from_slice(&payload).map_err(|_| ContinuationError::Invalid)?;
-        if claims.client != client {
-            return Err(ContinuationError::Invalid);
-        }
-        if claims.expires_at <= self.now() {
-            return Err(ContinuationError::Expired);
-        }
-        Ok(claims)
+        verify(&self.continuation_key, tenant.id, client, self.now(), token)
     }
+}
+
+/// Reads `token` under a fixed key, for the `continuation_token` fuzz target: the whole parse
+/// and check without a `Portico`.
+#[doc(hidden)]
+pub fn read_with_fixed_key(token: &str) -> Result<Continuation, ContinuationError> {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, b"portico fuzzing key");
+    verify(
+        &key,
+        TenantId(uuid::Uuid::nil()),
+        ClientId(uuid::Uuid::nil()),
+        0,
+        token,
+    )
+}
+
+/// The token's tag (over tenant and payload), then its client and expiry.
+fn verify(
+    key: &hmac::Key,
+    tenant: TenantId,
+    client: ClientId,
+    now: i64,
+    token: &str,
+) -> Result<Continuation, ContinuationError> {
+    let (payload, tag) = token.split_once('.').ok_or(ContinuationError::Invalid)?;
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| ContinuationError::Invalid)?;
+    let tag = URL_SAFE_NO_PAD
+        .decode(tag)
+        .map_err(|_| ContinuationError::Invalid)?;
+    hmac::verify(key, &signed_bytes(tenant, &payload), &tag)
+        .map_err(|_| ContinuationError::Invalid)?;
+    let claims: Continuation =
+        serde_json::from_slice(&payload).map_err(|_| ContinuationError::Invalid)?;
+    if claims.client != client {
+        return Err(ContinuationError::Invalid);
+    }
+    if claims.expires_at <= now {
+        return Err(ContinuationError::Expired);
+    }
+    Ok(claims)
+}
+
+/// Writes a token: payload and tag, each base64url.
+fn seal(key: &hmac::Key, tenant: TenantId, claims: &Continuation) -> Result<String, CoreError> {
+    let payload = serde_json::to_vec(claims)
+        .map_err(|e| CoreError::Internal(format!("continuation token: {e}")))?;
+    let tag = hmac::sign(key, &signed_bytes(tenant, &payload));
+    Ok(format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(&payload),
+        URL_SAFE_NO_PAD.encode(tag.as_ref())
+    ))
 }
 
 /// Why a flow could not be resumed from a token.
@@ -159,9 +185,81 @@ pub enum ResumeError {
 }
 
 /// What the tag covers: the tenant (so a token cannot cross tenants) and the payload.
-fn signed_bytes(tenant: &Tenant, payload: &[u8]) -> Vec<u8> {
+fn signed_bytes(tenant: TenantId, payload: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(16 + payload.len());
-    bytes.extend_from_slice(tenant.id.0.as_bytes());
+    bytes.extend_from_slice(tenant.0.as_bytes());
     bytes.extend_from_slice(payload);
     bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn key() -> hmac::Key {
+        hmac::Key::new(hmac::HMAC_SHA256, b"test key")
+    }
+
+    fn claims(client: ClientId) -> Continuation {
+        Continuation {
+            flow: FlowId::new_random(),
+            client,
+            step: "password".into(),
+            stage: "signin".into(),
+            code_fresh: false,
+            expires_at: 1_000,
+        }
+    }
+
+    #[test]
+    fn a_token_reads_back_only_for_its_tenant_client_and_time() {
+        let (tenant, client) = (TenantId::new_random(), ClientId::new_random());
+        let token = seal(&key(), tenant, &claims(client)).unwrap();
+        assert_eq!(
+            verify(&key(), tenant, client, 999, &token).unwrap().step,
+            "password"
+        );
+        let refused = [
+            verify(&key(), TenantId::new_random(), client, 999, &token),
+            verify(&key(), tenant, ClientId::new_random(), 999, &token),
+            verify(
+                &hmac::Key::new(hmac::HMAC_SHA256, b"other"),
+                tenant,
+                client,
+                999,
+                &token,
+            ),
+        ];
+        assert!(
+            refused
+                .iter()
+                .all(|r| *r == Err(ContinuationError::Invalid))
+        );
+        assert_eq!(
+            verify(&key(), tenant, client, 1_000, &token),
+            Err(ContinuationError::Expired)
+        );
+    }
+
+    proptest! {
+        /// Any string is refused, never a panic.
+        #[test]
+        fn strangers_are_refused(token in any::<String>()) {
+            prop_assert!(read_with_fixed_key(&token).is_err());
+        }
+
+        /// Changing any one character of a real token breaks it.
+        #[test]
+        fn every_character_counts(position in any::<prop::sample::Index>(), replacement in "[A-Za-z0-9_.-]") {
+            let (tenant, client) = (TenantId::new_random(), ClientId::new_random());
+            let token = seal(&key(), tenant, &claims(client)).unwrap();
+            let index = position.index(token.len());
+            let mut changed = token.clone();
+            changed.replace_range(index..=index, &replacement);
+            prop_assume!(changed != token);
+            prop_assert!(verify(&key(), tenant, client, 0, &changed).is_err());
+        }
+    }
 }

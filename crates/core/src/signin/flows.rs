@@ -172,6 +172,21 @@ impl Portico {
                 .map(|f| f.config)
                 .unwrap_or_default(),
         };
+        self.start_flow_under(tenant, client, journey, origin, config)
+            .await
+    }
+
+    /// Starts a flow under rules the caller already read (with
+    /// [`Portico::user_flow_for_app`]), so a front door can decide from them before any
+    /// flow exists.
+    pub async fn start_flow_under(
+        &self,
+        tenant: &Tenant,
+        client: Option<ClientId>,
+        journey: Journey,
+        origin: FlowOrigin,
+        config: UserFlowConfig,
+    ) -> Result<SignInFlow, CoreError> {
         let now = self.now();
         let flow = SignInFlow {
             id: FlowId::new_random(),
@@ -515,7 +530,10 @@ impl Portico {
                     created_at: self.now(),
                 };
                 // The first second factor comes with recovery codes, for the day it is lost.
-                let first = self.store.auth_methods(tenant.id, user).await?.is_empty();
+                // Not through the native API: its contract has no way to show them, and codes
+                // nobody saw would only be a secret left lying around.
+                let first = current.origin.native.is_none()
+                    && self.store.auth_methods(tenant.id, user).await?.is_empty();
                 let (codes, digests) = if first {
                     self.new_recovery_codes()?
                 } else {

@@ -11,7 +11,9 @@ mod password_policy;
 mod second_factor;
 mod session;
 
-pub use continuation::{CONTINUATION_LIFETIME_SECS, Continuation, ContinuationError, ResumeError};
+pub use continuation::{
+    CONTINUATION_LIFETIME_SECS, Continuation, ContinuationError, ResumeError, read_with_fixed_key,
+};
 pub use flows::{Advanced, Caller, FlowError, FlowOrigin, NativeClient, SignInFlow};
 pub use messages::{CodeMessage, MessageTexts, PlainTexts, compose};
 pub use password::SignInError;

@@ -79,6 +79,27 @@ impl NativeError {
         err
     }
 
+    /// A `grant_type` this endpoint does not take.
+    pub(crate) fn unsupported_grant(grant_type: &str) -> Self {
+        Self::new(
+            "unsupported_grant_type",
+            70003,
+            format!("The grant_type '{grant_type}' is not supported by this endpoint."),
+        )
+    }
+
+    /// Too many calls from this address: HTTP 429. UNCONFIRMED: no public source shows
+    /// Entra's throttling body for these endpoints; this follows its AADSTS90055 wording.
+    pub(crate) fn throttled() -> Self {
+        let mut err = Self::new(
+            "invalid_request",
+            90055,
+            "Too many requests from this client. Retry later.",
+        );
+        err.status = StatusCode::TOO_MANY_REQUESTS;
+        err
+    }
+
     /// The JSON body, stamped with this request's ids and time.
     pub(crate) fn body(&self, wire: &Wire) -> Value {
         let timestamp = wire.timestamp();

@@ -4,20 +4,48 @@
 //! events on the flow its continuation token names, and turns the engine's step and problem
 //! into the contract's JSON. No flow rule lives here; only the mapping.
 
+/// A native endpoint's handler: opens the call (form, tenant, app, origin) and answers with
+/// what `$step(state, &call, ip)` returns.
+macro_rules! endpoint {
+    ($name:ident, $step:ident, $doc:literal) => {
+        #[doc = $doc]
+        pub(crate) async fn $name(
+            axum::extract::State(state): axum::extract::State<crate::AppState>,
+            axum::extract::Path(tenant): axum::extract::Path<String>,
+            crate::client_ip::ClientIp(ip): crate::client_ip::ClientIp,
+            headers: axum::http::HeaderMap,
+            body: axum::body::Bytes,
+        ) -> axum::response::Response {
+            let state = &state;
+            super::flow::answer(state, &tenant, &headers, &body, |call| async move {
+                $step(state, &call, ip).await
+            })
+            .await
+        }
+    };
+}
+
 mod cors;
 mod error;
+pub mod fields;
+mod flow;
+mod problems;
+mod register;
+mod reset;
 mod signin;
+mod signup;
 mod wire;
 
 use axum::Router;
 use axum::routing::post;
 use portico_core::directory::{Application, Tenant, TenantRef};
 use portico_core::ids::ClientId;
-use portico_core::signin::{ContinuationError, NativeClient, ResumeError, SignInFlow};
+use portico_core::signin::{ContinuationError, ResumeError, SignInFlow};
 
 use crate::AppState;
 use crate::form::Params;
 pub(crate) use error::NativeError;
+use fields::{client_abilities, list, narrowed};
 pub(crate) use wire::Wire;
 
 /// The native endpoints (the token endpoint is shared with OAuth and routed with it).
@@ -38,6 +66,50 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route(
             "/{tenant}/oauth2/v2.0/token",
             post(crate::oidc::token::token).options(cors::preflight),
+        )
+        .route(
+            "/{tenant}/signup/v1.0/start",
+            post(signup::start).options(cors::preflight),
+        )
+        .route(
+            "/{tenant}/signup/v1.0/challenge",
+            post(signup::challenge).options(cors::preflight),
+        )
+        .route(
+            "/{tenant}/signup/v1.0/continue",
+            post(signup::proceed).options(cors::preflight),
+        )
+        .route(
+            "/{tenant}/resetpassword/v1.0/start",
+            post(reset::start).options(cors::preflight),
+        )
+        .route(
+            "/{tenant}/resetpassword/v1.0/challenge",
+            post(reset::challenge).options(cors::preflight),
+        )
+        .route(
+            "/{tenant}/resetpassword/v1.0/continue",
+            post(reset::proceed).options(cors::preflight),
+        )
+        .route(
+            "/{tenant}/resetpassword/v1.0/submit",
+            post(reset::submit).options(cors::preflight),
+        )
+        .route(
+            "/{tenant}/resetpassword/v1.0/poll_completion",
+            post(reset::poll_completion).options(cors::preflight),
+        )
+        .route(
+            "/{tenant}/register/v1.0/introspect",
+            post(register::introspect).options(cors::preflight),
+        )
+        .route(
+            "/{tenant}/register/v1.0/challenge",
+            post(register::challenge).options(cors::preflight),
+        )
+        .route(
+            "/{tenant}/register/v1.0/continue",
+            post(register::proceed).options(cors::preflight),
         )
         .route_layer(axum::middleware::from_fn_with_state(state, cors::decorate))
         // Mails and texts go out in the language the request negotiates (Accept-Language).
@@ -142,10 +214,7 @@ impl Call {
         stages: &[&str],
         at_token_endpoint: bool,
     ) -> Result<(String, bool, SignInFlow), NativeError> {
-        let token = self
-            .params
-            .one("continuation_token")?
-            .ok_or_else(|| NativeError::missing("continuation_token"))?;
+        let token = self.params.required("continuation_token")?;
         let invalid = || {
             let description = "The continuation token is not valid. Start the flow again.";
             if at_token_endpoint {
@@ -178,92 +247,6 @@ impl Call {
         }
         Ok((claims.stage, claims.code_fresh, flow))
     }
-}
-
-impl Params {
-    /// `get` with the native error for a repeated parameter.
-    pub(crate) fn one(&self, name: &str) -> Result<Option<String>, NativeError> {
-        self.get(name)
-            .map_err(|message| NativeError::invalid_request(90100, message))
-    }
-}
-
-/// Splits a list parameter: space- or comma-separated (the docs show both).
-fn list(text: &str) -> impl Iterator<Item = &str> {
-    text.split([' ', ','])
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-}
-
-/// Reads `challenge_type`: every value must be known, and `redirect` must be there (spec §1.3).
-/// `None` when the parameter is absent.
-fn challenge_types(params: &Params) -> Result<Option<(bool, bool)>, NativeError> {
-    let Some(text) = params.one("challenge_type")? else {
-        return Ok(None);
-    };
-    let (mut password, mut oob, mut redirect) = (false, false, false);
-    for value in list(&text) {
-        match value {
-            "password" => password = true,
-            "oob" => oob = true,
-            "redirect" => redirect = true,
-            other => {
-                // UNCONFIRMED number: the docs name the error, not its code.
-                return Err(NativeError::new(
-                    "unsupported_challenge_type",
-                    50199,
-                    format!(
-                        "The challenge_type list parameter contains an unsupported challenge type: '{other}'."
-                    ),
-                ));
-            }
-        }
-    }
-    if !redirect {
-        return Err(NativeError::invalid_request(
-            901007,
-            "The challenge_type list parameter does not include the 'redirect' type.",
-        ));
-    }
-    Ok(Some((password, oob)))
-}
-
-/// What the client says it can handle, from `challenge_type` (required) and
-/// `capabilities`/`capability` (either name, either separator).
-pub(crate) fn client_abilities(params: &Params) -> Result<NativeClient, NativeError> {
-    let (password, oob) =
-        challenge_types(params)?.ok_or_else(|| NativeError::missing("challenge_type"))?;
-    let mut client = NativeClient {
-        password,
-        oob,
-        mfa: false,
-        registration: false,
-    };
-    for name in ["capabilities", "capability"] {
-        if let Some(text) = params.one(name)? {
-            for value in list(&text) {
-                match value {
-                    "mfa_required" => client.mfa = true,
-                    "registration_required" => client.registration = true,
-                    // Capabilities this server does not know yet change nothing.
-                    _ => {}
-                }
-            }
-        }
-    }
-    Ok(client)
-}
-
-/// A later call's `challenge_type`, when sent, narrows what the flow's start said.
-pub(crate) fn narrowed(params: &Params, client: NativeClient) -> Result<NativeClient, NativeError> {
-    Ok(match challenge_types(params)? {
-        Some((password, oob)) => NativeClient {
-            password: client.password && password,
-            oob: client.oob && oob,
-            ..client
-        },
-        None => client,
-    })
 }
 
 /// The web fallback (HTTP 200): the client must finish in a browser.

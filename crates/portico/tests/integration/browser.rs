@@ -14,14 +14,14 @@ use crate::harness::{PASSWORD, TestServer, param};
 use crate::journeys::{flow_for, mail_code, totp_now};
 use crate::otp_delivery::{code_in, next_file, server_with_outbox};
 
-struct Driver {
+pub(crate) struct Driver {
     process: Child,
-    client: Client,
+    pub(crate) client: Client,
     _profile: tempfile::TempDir,
 }
 
 impl Driver {
-    async fn start() -> Option<Self> {
+    pub(crate) async fn start() -> Option<Self> {
         let missing = ["/usr/bin/chromium", "/usr/bin/chromedriver"]
             .into_iter()
             .find(|path| !std::path::Path::new(path).exists());
@@ -57,6 +57,8 @@ impl Driver {
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     "--disable-dev-shm-usage",
+                    // The SDK test's Portico serves HTTPS with a self-signed certificate.
+                    "--ignore-certificate-errors",
                     format!("--user-data-dir={}", profile.path().display()),
                 ]
             }
@@ -87,7 +89,7 @@ impl Driver {
         panic!("chromedriver did not start: {last_error}");
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         let _ = self.client.close().await;
         let _ = self.process.kill();
         let _ = self.process.wait();

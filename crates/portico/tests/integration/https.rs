@@ -7,14 +7,15 @@ use portico_keys::{MasterKey, SigningAlgorithm, SigningKey};
 
 use crate::harness::{Backend, TestServer};
 
-struct TestCert {
+pub(crate) struct TestCert {
     _dir: tempfile::TempDir,
-    cert_path: std::path::PathBuf,
-    key_path: std::path::PathBuf,
+    pub(crate) cert_path: std::path::PathBuf,
+    pub(crate) key_path: std::path::PathBuf,
     pem: String,
 }
 
-fn test_cert() -> TestCert {
+/// A self-signed certificate for 127.0.0.1 and localhost.
+pub(crate) fn test_cert() -> TestCert {
     let certified =
         rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
             .unwrap();
@@ -32,7 +33,11 @@ fn test_cert() -> TestCert {
     }
 }
 
-async fn https_server(cert: &TestCert) -> TestServer {
+/// A server on HTTPS with `cert`, delivering mail and texts as `delivery` says.
+pub(crate) async fn https_server(
+    cert: &TestCert,
+    delivery: Option<portico::server::DeliveryOptions>,
+) -> TestServer {
     TestServer::start_serving(
         Backend::Sqlite,
         SigningAlgorithm::Rs256,
@@ -42,7 +47,7 @@ async fn https_server(cert: &TestCert) -> TestServer {
             public_url: None,
             tls: Some((cert.cert_path.clone(), cert.key_path.clone())),
             trusted_proxies: Vec::new(),
-            delivery: None,
+            delivery,
         },
     )
     .await
@@ -52,7 +57,7 @@ async fn https_server(cert: &TestCert) -> TestServer {
 #[tokio::test]
 async fn serves_https_with_an_https_issuer_and_secure_cookies() {
     let cert = test_cert();
-    let server = https_server(&cert).await;
+    let server = https_server(&cert, None).await;
     assert!(server.base.starts_with("https://127.0.0.1:"));
     let client = reqwest::Client::builder()
         .tls_certs_only([reqwest::Certificate::from_pem(cert.pem.as_bytes()).unwrap()])
@@ -119,7 +124,7 @@ async fn msal_python_acquires_a_token_over_https() {
         return;
     }
     let cert = test_cert();
-    let server = https_server(&cert).await;
+    let server = https_server(&cert, None).await;
     let (daemon, secret) = server.app(AppKind::Daemon).await;
     let script = r#"
 import json, sys, msal

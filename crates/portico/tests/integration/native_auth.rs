@@ -20,11 +20,11 @@ use crate::harness::{PASSWORD, TestServer, verified_claims};
 use crate::journeys::{flow_for, mail_code};
 use crate::otp_delivery::server_with_outbox;
 
-const ORIGIN: &str = "https://shop.example";
-const REQUEST_ID: &str = "4d1c5f0e-8b7a-4c2d-9e3f-0a1b2c3d4e5f";
+pub(crate) const ORIGIN: &str = "https://shop.example";
+pub(crate) const REQUEST_ID: &str = "4d1c5f0e-8b7a-4c2d-9e3f-0a1b2c3d4e5f";
 
 /// A public app with the native API on, callable from `ORIGIN`.
-async fn native_app(server: &TestServer) -> String {
+pub(crate) async fn native_app(server: &TestServer) -> String {
     app(server, true).await
 }
 
@@ -55,13 +55,13 @@ async fn app(server: &TestServer, native_auth: bool) -> String {
 }
 
 /// One call as MSAL makes it: POST, form body, its telemetry headers.
-async fn call(server: &TestServer, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+pub(crate) async fn call(server: &TestServer, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
     let response = msal_post(server, path, form, None).await;
     let status = response.status().as_u16();
     (status, response.json().await.unwrap())
 }
 
-async fn msal_post(
+pub(crate) async fn msal_post(
     server: &TestServer,
     path: &str,
     form: &[(&str, &str)],
@@ -85,7 +85,7 @@ async fn msal_post(
     request.send().await.unwrap()
 }
 
-fn keys(body: &Value) -> Vec<&str> {
+pub(crate) fn keys(body: &Value) -> Vec<&str> {
     let mut keys: Vec<&str> = body
         .as_object()
         .unwrap()
@@ -96,14 +96,14 @@ fn keys(body: &Value) -> Vec<&str> {
     keys
 }
 
-fn ct(body: &Value) -> &str {
+pub(crate) fn ct(body: &Value) -> &str {
     body["continuation_token"]
         .as_str()
         .expect("a continuation token")
 }
 
 /// Checks a native error: status 400, the codes, and the shape every SDK reads.
-fn assert_error(status: u16, body: &Value, error: &str, code: u64) {
+pub(crate) fn assert_error(status: u16, body: &Value, error: &str, code: u64) {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"], error, "{body}");
     assert_eq!(body["error_codes"], serde_json::json!([code]), "{body}");
@@ -157,7 +157,11 @@ async fn challenge(server: &TestServer, client_id: &str, token: &str, types: &st
     .await
 }
 
-async fn token(server: &TestServer, client_id: &str, fields: &[(&str, &str)]) -> (u16, Value) {
+pub(crate) async fn token(
+    server: &TestServer,
+    client_id: &str,
+    fields: &[(&str, &str)],
+) -> (u16, Value) {
     let mut form = vec![
         ("client_id", client_id),
         ("scope", "openid profile offline_access"),
@@ -167,8 +171,58 @@ async fn token(server: &TestServer, client_id: &str, fields: &[(&str, &str)]) ->
     call(server, "oauth2/v2.0/token", &form).await
 }
 
+/// Redeems the last token of a sign-up, reset or registration, as MSAL does (sign-up also
+/// sends the username).
+pub(crate) async fn redeem(
+    server: &TestServer,
+    client_id: &str,
+    body: &Value,
+    username: Option<&str>,
+) -> (u16, Value) {
+    let mut fields = vec![
+        ("grant_type", "continuation_token"),
+        ("continuation_token", ct(body)),
+    ];
+    if let Some(username) = username {
+        fields.push(("username", username));
+    }
+    token(server, client_id, &fields).await
+}
+
+/// A password sign-in as MSAL makes it when it has both: initiate, then the password grant.
+pub(crate) async fn password_sign_in(
+    server: &TestServer,
+    client_id: &str,
+    username: &str,
+    password: &str,
+    capabilities: &str,
+) -> (u16, Value) {
+    let (status, initiated) = call(
+        server,
+        "oauth2/v2.0/initiate",
+        &[
+            ("client_id", client_id),
+            ("username", username),
+            ("challenge_type", "oob password redirect"),
+            ("capabilities", capabilities),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{initiated}");
+    token(
+        server,
+        client_id,
+        &[
+            ("grant_type", "password"),
+            ("continuation_token", ct(&initiated)),
+            ("password", password),
+        ],
+    )
+    .await
+}
+
 /// The token answer MSAL's custom auth insists on (spec §1.4).
-async fn assert_tokens(server: &TestServer, body: &Value) -> Value {
+pub(crate) async fn assert_tokens(server: &TestServer, body: &Value) -> Value {
     assert_eq!(
         keys(body),
         vec![
@@ -316,7 +370,7 @@ async fn email_code_sign_in_with_a_wrong_code_first() {
     server.stop().await;
 }
 
-fn assert_oob(body: &Value, channel: &str, label: &str) {
+pub(crate) fn assert_oob(body: &Value, channel: &str, label: &str) {
     assert_eq!(
         keys(body),
         vec![

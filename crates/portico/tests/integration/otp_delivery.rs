@@ -33,11 +33,6 @@ pub(crate) async fn server_with_outbox(
     dir: &Path,
     configure: impl FnOnce(&mut portico_core::Settings),
 ) -> TestServer {
-    let url = |kind: &str| {
-        url::Url::from_directory_path(dir.join(kind))
-            .unwrap()
-            .to_string()
-    };
     TestServer::start_serving(
         Backend::Sqlite,
         SigningAlgorithm::Rs256,
@@ -47,15 +42,25 @@ pub(crate) async fn server_with_outbox(
             public_url: None,
             tls: None,
             trusted_proxies: Vec::new(),
-            delivery: Some(DeliveryOptions {
-                mail_url: url("mail"),
-                sms_url: url("sms"),
-                mail_from: "Contoso <no-reply@contoso.example>".into(),
-            }),
+            delivery: Some(file_delivery(dir)),
         },
     )
     .await
     .unwrap()
+}
+
+/// Mail and texts written as files under `dir` (`mail/*.eml`, `sms/*.json`).
+pub(crate) fn file_delivery(dir: &Path) -> DeliveryOptions {
+    let url = |kind: &str| {
+        url::Url::from_directory_path(dir.join(kind))
+            .unwrap()
+            .to_string()
+    };
+    DeliveryOptions {
+        mail_url: url("mail"),
+        sms_url: url("sms"),
+        mail_from: "Contoso <no-reply@contoso.example>".into(),
+    }
 }
 
 /// Waits for the worker to write a file into `dir`; returns its contents.

@@ -1,6 +1,11 @@
 //! The transitions. `Flow::handle` is the only way a flow changes.
 
-use crate::directory::{Email, MfaMethod, MfaPolicy, SignInMethod, check_attributes};
+use std::collections::BTreeMap;
+
+use crate::directory::{
+    AttributeError, AttributeSpec, Email, MfaMethod, MfaPolicy, SignInMethod, check_attributes,
+    missing_required,
+};
 use crate::otp::OtpPurpose;
 use crate::outbox::Channel;
 
@@ -207,6 +212,42 @@ impl Flow {
             (Step::NewPassword, Event::NewPasswordChecked(Err(why))) => {
                 Some(problem(Problem::Password(why)))
             }
+            // Sign-up through the native API: the password and attributes come with the address,
+            // before it is proven. They are checked now and kept, so the steps that would ask
+            // for them are skipped once the code is right.
+            (Step::VerifyEmail, Event::NewPassword { password })
+                if self.journey == Journey::SignUp
+                    && config.methods.contains(&SignInMethod::Password) =>
+            {
+                Some(effect(Effect::CheckNewPassword { password }))
+            }
+            (Step::VerifyEmail, Event::NewPasswordChecked(checked))
+                if self.journey == Journey::SignUp =>
+            {
+                match checked {
+                    Ok(hash) => {
+                        self.password_hash = Some(hash);
+                        Some(Reaction::default())
+                    }
+                    Err(why) => Some(problem(Problem::Password(why))),
+                }
+            }
+            (Step::VerifyEmail, Event::Attributes { values })
+                if self.journey == Journey::SignUp =>
+            {
+                // Only what was sent is checked; the attributes step follows later only if a
+                // required attribute is still missing.
+                Some(match self.take_attributes(&config.attributes, &values) {
+                    Ok(()) => {
+                        self.attributes_done =
+                            missing_required(&config.attributes, &self.attributes)
+                                .next()
+                                .is_none();
+                        Reaction::default()
+                    }
+                    Err(errors) => problem(Problem::Attributes(errors)),
+                })
+            }
             (Step::NewPassword, Event::PasswordSet) if self.journey == Journey::ResetPassword => {
                 // Proving the mailbox and setting a password is a first factor of its own.
                 self.first_factor = Some(FirstFactor::EmailCode);
@@ -215,9 +256,8 @@ impl Flow {
 
             // Sign-up: attributes, then the account.
             (Step::Attributes, Event::Attributes { values }) => {
-                match check_attributes(&config.attributes, &values) {
-                    Ok(values) => {
-                        self.attributes = values;
+                match self.take_attributes(&config.attributes, &values) {
+                    Ok(()) => {
                         self.attributes_done = true;
                         Some(self.next_sign_up_step(rules))
                     }
@@ -255,7 +295,13 @@ impl Flow {
             }
 
             // Just-in-time registration.
-            (Step::ChooseEnrolment | Step::EnrolPhone | Step::EnrolTotp, Event::Enrol { kind }) => {
+            (
+                Step::ChooseEnrolment
+                | Step::EnrolPhone
+                | Step::EnrolTotp
+                | Step::VerifyEnrolment { .. },
+                Event::Enrol { kind },
+            ) => {
                 if !self.enrolment_choices(rules).contains(&kind) {
                     return None;
                 }
@@ -308,6 +354,44 @@ impl Flow {
 
             _ => None,
         }
+    }
+
+    /// Checks what a sign-up brings along with its address (the native API's `password` and
+    /// `attributes`) as the flow will at its code step, without the store: so a front door can
+    /// refuse bad details before a flow starts and a code goes out. The flow checks them again.
+    pub fn check_sign_up_details(
+        config: &crate::directory::UserFlowConfig,
+        email: &str,
+        password: Option<&str>,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<(), Problem> {
+        if let Some(password) = password {
+            crate::signin::check_new_password(password, Some(email)).map_err(Problem::Password)?;
+        }
+        let mut scratch = Flow::new(Journey::SignUp);
+        scratch.step = Step::VerifyEmail;
+        scratch
+            .take_attributes(&config.attributes, attributes)
+            .map_err(Problem::Attributes)
+    }
+
+    /// Checks submitted attribute values and adds them to those collected earlier. An attribute
+    /// collected earlier and not sent again keeps its value; every other one is checked as
+    /// sent (so a required one left out is refused).
+    fn take_attributes(
+        &mut self,
+        specs: &[AttributeSpec],
+        submitted: &BTreeMap<String, String>,
+    ) -> Result<(), Vec<AttributeError>> {
+        let asked: Vec<AttributeSpec> = specs
+            .iter()
+            .filter(|s| submitted.contains_key(&s.name) || !self.attributes.contains_key(&s.name))
+            .filter(|s| self.step != Step::VerifyEmail || submitted.contains_key(&s.name))
+            .cloned()
+            .collect();
+        let values = check_attributes(&asked, submitted)?;
+        self.attributes.extend(values);
+        Ok(())
     }
 
     /// Sign-in by emailed code (a notice instead, for an address without an account).
@@ -468,16 +552,18 @@ impl Flow {
             .collect()
     }
 
-    /// Kinds the user may register now (same rule as above).
+    /// Kinds the user may register now (same rule as above, with one addition: a new account
+    /// made with a password may register the mailbox it just proved, so its later sign-ins
+    /// take the password and then an emailed code, as Entra's "preverified" registration does).
     pub fn enrolment_choices(&self, rules: &Rules<'_>) -> Vec<MfaMethod> {
+        let with_password = self.first_factor == Some(FirstFactor::Password)
+            || (self.journey == Journey::SignUp && self.password_hash.is_some());
         rules
             .config
             .mfa_methods
             .iter()
             .copied()
-            .filter(|k| {
-                *k != MfaMethod::EmailOtp || self.first_factor == Some(FirstFactor::Password)
-            })
+            .filter(|k| *k != MfaMethod::EmailOtp || with_password)
             .collect()
     }
 

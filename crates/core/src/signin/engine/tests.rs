@@ -386,6 +386,215 @@ fn sign_up_with_password_and_attributes() {
     assert_eq!(flow.amr(), vec!["otp", "pwd"]);
 }
 
+/// A sign-up at its code step, with the code sent.
+fn at_verify_email(config: &UserFlowConfig) -> Flow {
+    let mut flow = identify(Journey::SignUp, config);
+    effects(&mut flow, Event::UserLookedUp(None), config);
+    sent(&mut flow, config);
+    flow
+}
+
+#[test]
+fn details_sent_with_the_address_skip_their_steps() {
+    let mut config = config();
+    config.attributes = vec![
+        AttributeSpec::parse_cli("displayName:required").unwrap(),
+        AttributeSpec::parse_cli("city").unwrap(),
+    ];
+    let mut flow = at_verify_email(&config);
+    // The password is checked and kept at the code step.
+    let out = effects(
+        &mut flow,
+        Event::NewPassword {
+            password: "correct horse".into(),
+        },
+        &config,
+    );
+    assert_eq!(
+        out,
+        vec![Effect::CheckNewPassword {
+            password: "correct horse".into()
+        }]
+    );
+    let refused = ok(
+        &mut flow,
+        Event::NewPasswordChecked(Err(PasswordProblem::TooShort)),
+        &config,
+    );
+    assert_eq!(
+        refused.problem,
+        Some(Problem::Password(PasswordProblem::TooShort))
+    );
+    effects(
+        &mut flow,
+        Event::NewPasswordChecked(Ok("$argon2id$x".into())),
+        &config,
+    );
+    assert_eq!(flow.step, Step::VerifyEmail);
+    // Only what was sent is checked: a bad value is refused, a missing required one is not.
+    let bad = ok(
+        &mut flow,
+        Event::Attributes {
+            values: BTreeMap::from([("displayName".to_owned(), "x".repeat(300))]),
+        },
+        &config,
+    );
+    assert!(matches!(bad.problem, Some(Problem::Attributes(ref e)) if e[0].name == "displayName"));
+    effects(
+        &mut flow,
+        Event::Attributes {
+            values: BTreeMap::from([("displayName".to_owned(), "Ada".to_owned())]),
+        },
+        &config,
+    );
+    assert!(flow.attributes_done, "every required attribute is there");
+    assert_eq!(flow.step, Step::VerifyEmail);
+    let out = effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    assert_eq!(out, vec![Effect::CreateUser]);
+    assert_eq!(flow.attributes["displayName"], "Ada");
+    assert_eq!(flow.password_hash.as_deref(), Some("$argon2id$x"));
+}
+
+#[test]
+fn attributes_sent_early_count_at_the_attributes_step() {
+    let mut config = UserFlowConfig {
+        methods: vec![SignInMethod::EmailOtp],
+        ..config()
+    };
+    config.attributes = vec![
+        AttributeSpec::parse_cli("displayName:required").unwrap(),
+        AttributeSpec::parse_cli("postalCode:required").unwrap(),
+        AttributeSpec::parse_cli("city").unwrap(),
+    ];
+    let mut flow = at_verify_email(&config);
+    let early = BTreeMap::from([
+        ("city".to_owned(), "Oslo".to_owned()),
+        ("displayName".to_owned(), "Ada".to_owned()),
+    ]);
+    effects(&mut flow, Event::Attributes { values: early }, &config);
+    assert!(!flow.attributes_done, "postalCode is still missing");
+    effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    assert_eq!(flow.step, Step::Attributes);
+    let out = effects(
+        &mut flow,
+        Event::Attributes {
+            values: BTreeMap::from([("postalCode".to_owned(), "0150".to_owned())]),
+        },
+        &config,
+    );
+    assert_eq!(out, vec![Effect::CreateUser]);
+    assert_eq!(
+        flow.attributes.keys().collect::<Vec<_>>(),
+        vec!["city", "displayName", "postalCode"]
+    );
+}
+
+#[test]
+fn a_passwordless_flow_takes_no_password_at_the_code_step() {
+    let config = UserFlowConfig {
+        methods: vec![SignInMethod::EmailOtp],
+        ..config()
+    };
+    let mut flow = at_verify_email(&config);
+    let before = flow.clone();
+    assert!(
+        flow.handle(
+            Event::NewPassword {
+                password: "x".into()
+            },
+            &rules(&config)
+        )
+        .is_err()
+    );
+    assert_eq!(flow, before);
+}
+
+#[test]
+fn the_checks_before_a_sign_up_are_the_code_steps_checks() {
+    let mut config = config();
+    config.attributes = vec![AttributeSpec::parse_cli("loyalty:int:required").unwrap()];
+    let none = BTreeMap::new();
+    assert_eq!(
+        Flow::check_sign_up_details(&config, "ada@example.com", Some("short"), &none),
+        Err(Problem::Password(PasswordProblem::TooShort))
+    );
+    assert_eq!(
+        Flow::check_sign_up_details(
+            &config,
+            "ada@example.com",
+            Some("quiet harbour lanterns"),
+            &none
+        ),
+        Ok(()),
+        "a missing required attribute is asked for later"
+    );
+    let bad = BTreeMap::from([("loyalty".to_owned(), "many".to_owned())]);
+    assert!(matches!(
+        Flow::check_sign_up_details(&config, "ada@example.com", None, &bad),
+        Err(Problem::Attributes(_))
+    ));
+}
+
+#[test]
+fn a_password_sign_up_may_register_the_mailbox_it_proved() {
+    let config = mfa_config(vec![MfaMethod::EmailOtp]);
+    let mut flow = at_verify_email(&config);
+    effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    effects(
+        &mut flow,
+        Event::NewPasswordChecked(Ok("$argon2id$x".into())),
+        &config,
+    );
+    effects(&mut flow, Event::UserCreated(user()), &config);
+    let out = effects(&mut flow, Event::MethodsLoaded(vec![]), &config);
+    assert_eq!(
+        out,
+        vec![Effect::AddMethod {
+            kind: MfaMethod::EmailOtp,
+            target: Some("ada@example.com".into())
+        }],
+        "preverified: no second code"
+    );
+    // A sign-up by code alone has no password to pair the mailbox with.
+    let passwordless = UserFlowConfig {
+        methods: vec![SignInMethod::EmailOtp],
+        ..mfa_config(vec![MfaMethod::EmailOtp])
+    };
+    let mut flow = at_verify_email(&passwordless);
+    effects(
+        &mut flow,
+        Event::CodeChecked(CodeCheck::Valid),
+        &passwordless,
+    );
+    effects(&mut flow, Event::UserCreated(user()), &passwordless);
+    let reaction = ok(&mut flow, Event::MethodsLoaded(vec![]), &passwordless);
+    assert_eq!(reaction.problem, Some(Problem::NoSecondFactor));
+}
+
+#[test]
+fn registration_may_switch_kind_while_a_code_is_out() {
+    let config = mfa_config(vec![MfaMethod::EmailOtp, MfaMethod::Sms]);
+    let (mut flow, _) = signed_in_with_password(&config);
+    effects(&mut flow, Event::MethodsLoaded(vec![]), &config);
+    effects(
+        &mut flow,
+        Event::Enrol {
+            kind: MfaMethod::EmailOtp,
+        },
+        &config,
+    );
+    assert!(matches!(flow.step, Step::VerifyEnrolment { .. }));
+    effects(
+        &mut flow,
+        Event::Enrol {
+            kind: MfaMethod::Sms,
+        },
+        &config,
+    );
+    assert_eq!(flow.step, Step::EnrolPhone);
+    assert_eq!(flow.challenge, None);
+}
+
 #[test]
 fn passwordless_sign_up_creates_the_account_after_the_code() {
     let config = UserFlowConfig {

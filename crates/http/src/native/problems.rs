@@ -1,0 +1,91 @@
+//! The engine's problems in the contract's words (spec §1.4–1.8): the error strings,
+//! suberrors and AADSTS numbers SDKs branch on.
+
+use portico_core::signin::engine::{CredentialProblem, PasswordProblem, Problem};
+use serde_json::{Value, json};
+
+use super::NativeError;
+use super::flow::bad_username;
+
+/// The engine's problem in the contract's words (spec §1.4–1.8; the numbers SDKs read).
+pub(super) fn problem_error(problem: &Problem) -> NativeError {
+    match problem {
+        Problem::InvalidEmail => bad_username(),
+        Problem::UserNotFound => NativeError::new(
+            "user_not_found",
+            50034,
+            "The user account does not exist in the directory.",
+        ),
+        Problem::UserExists => NativeError::new(
+            "user_already_exists",
+            1003037,
+            "An account with this username already exists.",
+        ),
+        Problem::SignUpDisabled => NativeError::new(
+            "unauthorized_client",
+            500207,
+            "Sign-up is not enabled for this application.",
+        ),
+        Problem::Credentials(CredentialProblem::Invalid) => NativeError::invalid_grant(
+            50126,
+            "Error validating credentials due to invalid username or password.",
+        ),
+        Problem::Credentials(CredentialProblem::LockedOut | CredentialProblem::RateLimited)
+        | Problem::RateLimited => NativeError::invalid_grant(
+            50053,
+            "The account is locked or too many attempts were made. Try again later.",
+        ),
+        Problem::Credentials(CredentialProblem::Disabled) | Problem::AccountDisabled => {
+            NativeError::invalid_grant(50057, "The user account is disabled.")
+        }
+        Problem::WrongCode { attempts_left } => NativeError::invalid_grant(
+            50181,
+            match attempts_left {
+                Some(left) => format!("The code is incorrect. {left} attempts remain."),
+                None => "The code is incorrect.".to_owned(),
+            },
+        )
+        .with_suberror("invalid_oob_value"),
+        Problem::CodeExpired | Problem::CodeDead => NativeError::invalid_grant(
+            50181,
+            "The code has expired or can no longer be used. Request a new code.",
+        )
+        .with_suberror("invalid_oob_value"),
+        Problem::SendThrottled { retry_after_secs } => NativeError::invalid_request(
+            50196,
+            format!("Too many codes were requested. Retry in {retry_after_secs} seconds."),
+        ),
+        Problem::Password(why) => {
+            let (suberror, text) = match why {
+                PasswordProblem::TooShort => ("password_too_short", "The password is too short."),
+                PasswordProblem::TooLong => ("password_too_long", "The password is too long."),
+                PasswordProblem::Banned => (
+                    "password_banned",
+                    "The password is too common or easy to guess.",
+                ),
+                PasswordProblem::RecentlyUsed => (
+                    "password_recently_used",
+                    "The password was used recently. Choose another.",
+                ),
+            };
+            NativeError::invalid_grant(399246, text).with_suberror(suberror)
+        }
+        Problem::Attributes(errors) => {
+            let mut err =
+                NativeError::invalid_grant(55107, "One or more user attributes are not valid.")
+                    .with_suberror("attribute_validation_failed");
+            let invalid: Vec<Value> = errors.iter().map(|e| json!({ "name": e.name })).collect();
+            err.extra
+                .insert("invalid_attributes".into(), invalid.into());
+            err
+        }
+        Problem::InvalidPhone => NativeError::invalid_request(
+            90100,
+            "The phone number is not valid. Use the international format, such as +14255550123.",
+        ),
+        Problem::NoSecondFactor => NativeError::invalid_request(
+            50076,
+            "Multi-factor authentication is required, but no method is available to this account.",
+        ),
+    }
+}

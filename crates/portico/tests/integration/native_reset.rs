@@ -1,0 +1,227 @@
+//! Native self-service password reset (spec §1.8), posted as MSAL's custom auth posts it:
+//! `resetpassword/v1.0/start`, `challenge`, `continue`, `submit`, `poll_completion`, then the
+//! token endpoint.
+
+use portico_core::directory::{SignInMethod, UserFlowConfig};
+use serde_json::{Value, json};
+
+use crate::harness::{PASSWORD, TestServer};
+use crate::journeys::{flow_for, mail_code};
+use crate::native_auth::{
+    assert_error, assert_oob, assert_tokens, call, ct, keys, native_app, password_sign_in, redeem,
+};
+use crate::otp_delivery::server_with_outbox;
+
+async fn reset(
+    server: &TestServer,
+    client_id: &str,
+    endpoint: &str,
+    fields: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut form = vec![("client_id", client_id)];
+    form.extend_from_slice(fields);
+    call(server, &format!("resetpassword/v1.0/{endpoint}"), &form).await
+}
+
+#[tokio::test]
+async fn password_reset_as_msal_does_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    let user = server.user("reset@example.com").await;
+    let client_id = native_app(&server).await;
+
+    let (status, body) = reset(
+        &server,
+        &client_id,
+        "start",
+        &[
+            ("username", "nobody@example.com"),
+            ("challenge_type", "oob redirect"),
+        ],
+    )
+    .await;
+    assert_error(status, &body, "user_not_found", 50034);
+    let (status, started) = reset(
+        &server,
+        &client_id,
+        "start",
+        &[
+            ("username", "reset@example.com"),
+            ("challenge_type", "oob redirect"),
+            ("capabilities", "mfa_required registration_required"),
+        ],
+    )
+    .await;
+    assert_eq!((status, keys(&started)), (200, vec!["continuation_token"]));
+    let (status, asked) = reset(
+        &server,
+        &client_id,
+        "challenge",
+        &[
+            ("challenge_type", "oob redirect"),
+            ("continuation_token", ct(&started)),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{asked}");
+    assert_oob(&asked, "email", "r***t@e*****e.com");
+    let code = mail_code(dir.path()).await;
+
+    let (status, wrong) = reset(
+        &server,
+        &client_id,
+        "continue",
+        &[
+            ("grant_type", "oob"),
+            ("oob", "00000000"),
+            ("continuation_token", ct(&asked)),
+        ],
+    )
+    .await;
+    assert_error(status, &wrong, "invalid_grant", 50181);
+    assert_eq!(wrong["suberror"], "invalid_oob_value");
+    let (status, proven) = reset(
+        &server,
+        &client_id,
+        "continue",
+        &[
+            ("grant_type", "oob"),
+            ("oob", &code),
+            ("continuation_token", ct(&asked)),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{proven}");
+    assert_eq!(keys(&proven), vec!["continuation_token", "expires_in"]);
+    assert_eq!(proven["expires_in"], 600);
+
+    // The current password is "recently used"; then a good one.
+    let (status, reused) = reset(
+        &server,
+        &client_id,
+        "submit",
+        &[
+            ("new_password", PASSWORD),
+            ("continuation_token", ct(&proven)),
+        ],
+    )
+    .await;
+    assert_error(status, &reused, "invalid_grant", 399246);
+    assert_eq!(reused["suberror"], "password_recently_used");
+    let (status, submitted) = reset(
+        &server,
+        &client_id,
+        "submit",
+        &[
+            ("new_password", "a brand new passphrase"),
+            ("continuation_token", ct(&proven)),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{submitted}");
+    assert_eq!(
+        keys(&submitted),
+        vec!["continuation_token", "poll_interval"]
+    );
+    assert!(submitted["poll_interval"].as_i64().unwrap() > 0);
+    let (status, polled) = reset(
+        &server,
+        &client_id,
+        "poll_completion",
+        &[("continuation_token", ct(&submitted))],
+    )
+    .await;
+    assert_eq!(status, 200, "{polled}");
+    assert_eq!(keys(&polled), vec!["continuation_token", "status"]);
+    assert_eq!(polled["status"], "succeeded");
+
+    let (status, tokens) = redeem(&server, &client_id, &polled, None).await;
+    assert_eq!(status, 200, "{tokens}");
+    let claims = assert_tokens(&server, &tokens).await;
+    assert_eq!(claims["oid"], user.id.to_string());
+    assert_eq!(claims["amr"], json!(["otp", "pwd"]));
+
+    // The old password is gone, the new one works.
+    for (password, expected) in [(PASSWORD, 400), ("a brand new passphrase", 200)] {
+        let (status, body) =
+            password_sign_in(&server, &client_id, "reset@example.com", password, "").await;
+        assert_eq!(status, expected, "{body}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn password_reset_errors() {
+    let server = TestServer::start().await;
+    server.user("reset@example.com").await;
+    let client_id = native_app(&server).await;
+    // Without `oob`, a reset cannot happen here: the browser.
+    let (status, body) = reset(
+        &server,
+        &client_id,
+        "start",
+        &[
+            ("username", "reset@example.com"),
+            ("challenge_type", "password redirect"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["challenge_type"], "redirect");
+    // A reset token is good only at the step it was given for.
+    let (_, started) = reset(
+        &server,
+        &client_id,
+        "start",
+        &[
+            ("username", "reset@example.com"),
+            ("challenge_type", "oob redirect"),
+        ],
+    )
+    .await;
+    let (status, body) = reset(
+        &server,
+        &client_id,
+        "submit",
+        &[
+            ("new_password", "a brand new passphrase"),
+            ("continuation_token", ct(&started)),
+        ],
+    )
+    .await;
+    assert_error(status, &body, "invalid_request", 901007);
+    let (status, body) = reset(
+        &server,
+        &client_id,
+        "continue",
+        &[
+            ("grant_type", "password"),
+            ("continuation_token", ct(&started)),
+        ],
+    )
+    .await;
+    assert_error(status, &body, "unsupported_grant_type", 70003);
+    // Accounts of a flow without passwords have none to reset.
+    let codes_only = native_app(&server).await;
+    flow_for(
+        &server,
+        &codes_only,
+        UserFlowConfig {
+            methods: vec![SignInMethod::EmailOtp],
+            ..UserFlowConfig::default()
+        },
+    )
+    .await;
+    let (status, body) = reset(
+        &server,
+        &codes_only,
+        "start",
+        &[
+            ("username", "reset@example.com"),
+            ("challenge_type", "oob redirect"),
+        ],
+    )
+    .await;
+    assert_error(status, &body, "unauthorized_client", 500222);
+    server.stop().await;
+}
