@@ -482,9 +482,14 @@ impl Portico {
                     attributes: flow.attributes.clone(),
                     created_at: self.now(),
                 };
-                self.store.create_user(&user).await?;
-                metrics::counter!("portico_sign_ups_total").increment(1);
-                Event::UserCreated(facts(&user))
+                match self.store.create_user(&user).await {
+                    Ok(()) => {
+                        metrics::counter!("portico_sign_ups_total").increment(1);
+                        Event::UserCreated(facts(&user))
+                    }
+                    Err(StoreError::Conflict(_)) => Event::AddressTaken,
+                    Err(err) => return Err(err.into()),
+                }
             }
             Effect::SetPassword => {
                 let user = user_id.ok_or_else(|| missing("user"))?;

@@ -4,6 +4,7 @@ signin-password = Kennwort
 signin-keep = Angemeldet bleiben
 signin-submit = Anmelden
 signin-error-incorrect = Ihre E-Mail-Adresse oder Ihr Kennwort ist falsch.
+signup-error-exists = Mit dieser E-Mail-Adresse gibt es bereits ein Konto. Melden Sie sich stattdessen an.
 signin-error-locked = Ihr Konto ist vorübergehend gesperrt, um unbefugte Nutzung zu verhindern. Versuchen Sie es später erneut.
 signin-error-disabled = Ihr Konto wurde deaktiviert. Wenden Sie sich an die Organisation, die Ihnen den Zugang gegeben hat.
 signin-error-throttled = Zu viele Anmeldeversuche. Warten Sie eine Minute und versuchen Sie es erneut.

@@ -4,6 +4,7 @@ signin-password = Password
 signin-keep = Keep me signed in
 signin-submit = Sign in
 signin-error-incorrect = Your email address or password is incorrect.
+signup-error-exists = An account with this email address already exists. Sign in instead.
 signin-error-locked = Your account is temporarily locked to prevent unauthorized use. Try again later.
 signin-error-disabled = Your account has been disabled. Contact the organisation that gave you access.
 signin-error-throttled = Too many sign-in attempts. Wait a minute and try again.

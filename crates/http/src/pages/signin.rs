@@ -393,7 +393,8 @@ fn message_of(problem: &Problem) -> &'static str {
         Problem::InvalidEmail => "flow-error-email",
         Problem::SignUpDisabled => "signin-notice-no-signup",
         // Not produced on the hosted pages (they never reveal accounts); worded neutrally.
-        Problem::UserNotFound | Problem::UserExists => "signin-error-incorrect",
+        Problem::UserNotFound => "signin-error-incorrect",
+        Problem::UserExists => "signup-error-exists",
         Problem::Credentials(CredentialProblem::Invalid) => "signin-error-incorrect",
         Problem::Credentials(CredentialProblem::LockedOut) => "signin-error-locked",
         Problem::Credentials(CredentialProblem::Disabled) | Problem::AccountDisabled => {

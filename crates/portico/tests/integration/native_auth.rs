@@ -786,3 +786,23 @@ async fn hosted_pages_and_the_api_share_lockout_and_codes() {
     assert!(page.html.contains("Too many codes"), "{}", page.html);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn lookups_that_reveal_accounts_are_rate_limited() {
+    let server = TestServer::start().await;
+    let client_id = native_app(&server).await;
+    // The contract answers `user_not_found`, so a burst of guesses from one address is cut off.
+    let mut answers = Vec::new();
+    for i in 0..25 {
+        let username = format!("guess{i}@example.com");
+        answers.push(initiate(&server, &client_id, &username, "oob password redirect").await);
+    }
+    for (status, body) in &answers[..20] {
+        assert_error(*status, body, "user_not_found", 50034);
+    }
+    let (status, body) = answers.last().unwrap();
+    assert_eq!(*status, 429, "{body}");
+    assert_eq!(body["error"], "invalid_request");
+    assert_eq!(body["error_codes"], serde_json::json!([90055]));
+    server.stop().await;
+}

@@ -405,3 +405,36 @@ async fn sign_up_errors_and_fallbacks() {
     assert_error(status, &body, "unauthorized_client", 500207);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn of_two_sign_ups_racing_for_one_address_the_second_is_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |s| s.otp.resend_interval_secs = 0).await;
+    let client_id = native_app(&server).await;
+    // Both prove the mailbox before either has chosen a password.
+    let (status, first) =
+        sign_up_through_code(&server, dir.path(), &client_id, "race@example.com", &[]).await;
+    assert_error(status, &first, "credential_required", 55103);
+    let (status, second) =
+        sign_up_through_code(&server, dir.path(), &client_id, "race@example.com", &[]).await;
+    assert_error(status, &second, "credential_required", 55103);
+    let mut done = Vec::new();
+    for needed in [&first, &second] {
+        let (_, asked) = signup_challenge(&server, &client_id, ct(needed)).await;
+        done.push(
+            proceed(
+                &server,
+                &client_id,
+                ct(&asked),
+                &[
+                    ("grant_type", "password"),
+                    ("password", "quiet harbour lanterns"),
+                ],
+            )
+            .await,
+        );
+    }
+    assert_eq!(done[0].0, 200, "{}", done[0].1);
+    assert_error(done[1].0, &done[1].1, "user_already_exists", 1003037);
+    server.stop().await;
+}

@@ -273,6 +273,14 @@ impl Flow {
                 Some(self.after_first_factor(rules))
             }
 
+            // Two sign-ups of one address raced and the other won. Whoever gets here proved
+            // the mailbox, so telling them an account exists reveals nothing new.
+            (Step::NewPassword | Step::Attributes | Step::VerifyEmail, Event::AddressTaken)
+                if self.journey == Journey::SignUp =>
+            {
+                Some(problem(Problem::UserExists))
+            }
+
             // MFA: the user's methods, then a challenge.
             (step, Event::MethodsLoaded(methods))
                 if self.first_factor.is_some() && step != Step::Done =>

@@ -268,6 +268,8 @@ pub enum Event {
     NewPasswordChecked(Result<String, PasswordProblem>),
     /// Result of [`Effect::CreateUser`].
     UserCreated(UserFacts),
+    /// Result of [`Effect::CreateUser`] when another sign-up took the address first.
+    AddressTaken,
     /// Result of [`Effect::SetPassword`].
     PasswordSet,
     /// Result of [`Effect::LoadMethods`].
@@ -561,6 +563,7 @@ impl Event {
             Self::CodeChecked(_) => "code_checked",
             Self::NewPasswordChecked(_) => "new_password_checked",
             Self::UserCreated(_) => "user_created",
+            Self::AddressTaken => "address_taken",
             Self::PasswordSet => "password_set",
             Self::MethodsLoaded(_) => "methods_loaded",
             Self::TotpSecretMade(_) => "totp_secret_made",

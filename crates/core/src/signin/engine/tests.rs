@@ -596,6 +596,19 @@ fn registration_may_switch_kind_while_a_code_is_out() {
 }
 
 #[test]
+fn a_sign_up_that_lost_the_race_for_its_address_says_so() {
+    let config = UserFlowConfig {
+        methods: vec![SignInMethod::EmailOtp],
+        ..config()
+    };
+    let mut flow = at_verify_email(&config);
+    effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    let reaction = ok(&mut flow, Event::AddressTaken, &config);
+    assert_eq!(reaction.problem, Some(Problem::UserExists));
+    assert!(!flow.is_done() && flow.user.is_none());
+}
+
+#[test]
 fn passwordless_sign_up_creates_the_account_after_the_code() {
     let config = UserFlowConfig {
         methods: vec![SignInMethod::EmailOtp],
