@@ -9,14 +9,17 @@
 use std::path::PathBuf;
 
 use fantoccini::Client;
-use portico_core::directory::{AppKind, AttributeSpec, NewApplication, TenantRef, UserFlowConfig};
+use portico_core::directory::{
+    AppKind, AttributeSpec, MfaMethod, MfaPolicy, NewApplication, TenantRef, UserFlowConfig,
+};
 use serde_json::{Value, json};
 
 use crate::browser::Driver;
+use crate::harness::{PASSWORD, TestServer};
 
 use crate::https::{https_server, test_cert};
 use crate::journeys::{flow_for, mail_code};
-use crate::otp_delivery::file_delivery;
+use crate::otp_delivery::{code_in, file_delivery, next_file};
 
 /// The SDK's browser bundle, as npm installs it.
 fn sdk_bundle() -> Option<String> {
@@ -77,80 +80,106 @@ async fn run(client: &Client, body: &str, args: Vec<Value>) -> Value {
     client.execute_async(&script, args).await.unwrap()
 }
 
+/// A Portico on HTTPS with a file outbox, an app whose page lives on another origin, and
+/// Chromium on that page with the SDK's `app` made (asking for `capabilities`).
+struct Sdk {
+    driver: Driver,
+    server: TestServer,
+    outbox: tempfile::TempDir,
+    _cert: crate::https::TestCert,
+}
+
+impl Sdk {
+    async fn start(config: UserFlowConfig, capabilities: &[&str]) -> Option<Self> {
+        let bundle = sdk_bundle()?;
+        let driver = Driver::start().await?;
+        let cert = test_cert();
+        let outbox = tempfile::tempdir().unwrap();
+        let server = https_server(&cert, Some(file_delivery(outbox.path()))).await;
+        let origin = page_server(bundle).await;
+        let client_id = server
+            .portico()
+            .create_application(
+                &TenantRef::Id(server.tenant.id),
+                NewApplication {
+                    name: "shop".into(),
+                    kind: AppKind::Spa,
+                    redirect_uris: vec![format!("{origin}/")],
+                    identifier_uri: None,
+                    optional_claims: Vec::new(),
+                    native_auth: true,
+                    cors_origins: vec![origin.clone()],
+                },
+            )
+            .await
+            .unwrap()
+            .application
+            .client_id
+            .to_string();
+        flow_for(&server, &client_id, config).await;
+        driver.client.goto(&format!("{origin}/")).await.unwrap();
+        let authority = format!("{}/{}", server.base, server.tenant.id);
+        let created = run(
+            &driver.client,
+            "const [authority, clientId, capabilities] = args;
+             window.app = await msalCustomAuth.CustomAuthPublicClientApplication.create({
+                 auth: { clientId, authority, redirectUri: location.origin + '/' },
+                 customAuth: { challengeTypes: ['password', 'oob', 'redirect'], capabilities },
+                 cache: { cacheLocation: 'sessionStorage' },
+             });
+             return { created: true };",
+            vec![json!(authority), json!(client_id), json!(capabilities)],
+        )
+        .await;
+        assert_eq!(created, json!({ "created": true }));
+        Some(Self {
+            driver,
+            server,
+            outbox,
+            _cert: cert,
+        })
+    }
+
+    async fn run(&self, body: &str, args: Vec<Value>) -> Value {
+        run(&self.driver.client, body, args).await
+    }
+
+    async fn stop(self) {
+        self.driver.stop().await;
+        self.server.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn msal_browser_custom_auth_signs_up_signs_in_and_resets() {
-    let Some(bundle) = sdk_bundle() else { return };
-    let Some(driver) = Driver::start().await else {
+    let config = UserFlowConfig {
+        attributes: vec![AttributeSpec::parse_cli("displayName:required").unwrap()],
+        ..UserFlowConfig::default()
+    };
+    let Some(sdk) = Sdk::start(config, &[]).await else {
         return;
     };
-    let cert = test_cert();
-    let outbox = tempfile::tempdir().unwrap();
-    let server = https_server(&cert, Some(file_delivery(outbox.path()))).await;
-    let origin = page_server(bundle).await;
-    let client_id = server
-        .portico()
-        .create_application(
-            &TenantRef::Id(server.tenant.id),
-            NewApplication {
-                name: "shop".into(),
-                kind: AppKind::Spa,
-                redirect_uris: vec![format!("{origin}/")],
-                identifier_uri: None,
-                optional_claims: Vec::new(),
-                native_auth: true,
-                cors_origins: vec![origin.clone()],
-            },
-        )
-        .await
-        .unwrap()
-        .application
-        .client_id
-        .to_string();
-    flow_for(
-        &server,
-        &client_id,
-        UserFlowConfig {
-            attributes: vec![AttributeSpec::parse_cli("displayName:required").unwrap()],
-            ..UserFlowConfig::default()
-        },
-    )
-    .await;
-    let browser = &driver.client;
-    browser.goto(&format!("{origin}/")).await.unwrap();
-    let authority = format!("{}/{}", server.base, server.tenant.id);
-    let created = run(
-        browser,
-        "const [authority, clientId] = args;
-         window.app = await msalCustomAuth.CustomAuthPublicClientApplication.create({
-             auth: { clientId, authority, redirectUri: location.origin + '/' },
-             customAuth: { challengeTypes: ['password', 'oob', 'redirect'] },
-             cache: { cacheLocation: 'sessionStorage' },
-         });
-         return { created: true };",
-        vec![json!(authority), json!(client_id)],
-    )
-    .await;
-    assert_eq!(created, json!({ "created": true }));
+    let outbox = sdk.outbox.path();
 
     // Sign-up with a password and an attribute: the SDK asks for the code, then signs in.
-    let started = run(
-        browser,
-        "const r = await app.signUp({ username: args[0], password: args[1],
+    let started = sdk
+        .run(
+            "const r = await app.signUp({ username: args[0], password: args[1],
                                      attributes: { displayName: 'Ada Lovelace' } });
          if (!r.isCodeRequired()) return describe(r);
          window.pending = r.state;
          return { code_required: true };",
-        vec![
-            json!("ada@example.com"),
-            json!("a long and fine passphrase"),
-        ],
-    )
-    .await;
+            vec![
+                json!("ada@example.com"),
+                json!("a long and fine passphrase"),
+            ],
+        )
+        .await;
     assert_eq!(started, json!({ "code_required": true }));
-    let code = mail_code(outbox.path()).await;
-    let signed_up = run(
-        browser,
-        "const wrong = await pending.submitCode('00000000');
+    let code = mail_code(outbox).await;
+    let signed_up = sdk
+        .run(
+            "const wrong = await pending.submitCode('00000000');
          const wrongCode = wrong.isFailed() && wrong.error.isInvalidCode();
          const r = await pending.submitCode(args[0]);
          if (!r.isCompleted()) return describe(r);
@@ -163,9 +192,9 @@ async fn msal_browser_custom_auth_signs_up_signs_in_and_resets() {
                        amr: claims.amr, refreshed: refreshed.isCompleted() };
          await s.data.signOut();
          return out;",
-        vec![json!(code)],
-    )
-    .await;
+            vec![json!(code)],
+        )
+        .await;
     assert_eq!(
         signed_up,
         json!({ "wrongCode": true, "username": "ada@example.com", "name": "Ada Lovelace",
@@ -173,9 +202,9 @@ async fn msal_browser_custom_auth_signs_up_signs_in_and_resets() {
     );
 
     // Sign-in: a wrong password and an unknown user are the SDK's own errors; then in.
-    let signed_in = run(
-        browser,
-        "const [username, password] = args;
+    let signed_in = sdk
+        .run(
+            "const [username, password] = args;
          const unknown = await app.signIn({ username: 'nobody@example.com', password });
          const wrong = await app.signIn({ username, password: 'not the password' });
          const r = await app.signIn({ username, password,
@@ -186,32 +215,32 @@ async fn msal_browser_custom_auth_signs_up_signs_in_and_resets() {
                        amr: r.data.getClaims().amr };
          await r.data.signOut();
          return out;",
-        vec![
-            json!("ada@example.com"),
-            json!("a long and fine passphrase"),
-        ],
-    )
-    .await;
+            vec![
+                json!("ada@example.com"),
+                json!("a long and fine passphrase"),
+            ],
+        )
+        .await;
     assert_eq!(
         signed_in,
         json!({ "unknown": true, "wrong": true, "amr": ["pwd"] })
     );
 
     // Password reset: code, new password, polling, then signed in.
-    let reset = run(
-        browser,
-        "const r = await app.resetPassword({ username: args[0] });
+    let reset = sdk
+        .run(
+            "const r = await app.resetPassword({ username: args[0] });
          if (!r.isCodeRequired()) return describe(r);
          window.pending = r.state;
          return { code_required: true };",
-        vec![json!("ada@example.com")],
-    )
-    .await;
+            vec![json!("ada@example.com")],
+        )
+        .await;
     assert_eq!(reset, json!({ "code_required": true }));
-    let code = mail_code(outbox.path()).await;
-    let reset = run(
-        browser,
-        "const r = await pending.submitCode(args[0]);
+    let code = mail_code(outbox).await;
+    let reset = sdk
+        .run(
+            "const r = await pending.submitCode(args[0]);
          if (!r.isPasswordRequired()) return describe(r);
          const p = await r.state.submitNewPassword(args[1]);
          if (!p.isCompleted()) return describe(p);
@@ -220,10 +249,85 @@ async fn msal_browser_custom_auth_signs_up_signs_in_and_resets() {
          const out = { username: s.data.getAccount().username };
          await s.data.signOut();
          return out;",
-        vec![json!(code), json!("another fine passphrase")],
-    )
-    .await;
+            vec![json!(code), json!("another fine passphrase")],
+        )
+        .await;
     assert_eq!(reset, json!({ "username": "ada@example.com" }));
-    driver.stop().await;
-    server.stop().await;
+    sdk.stop().await;
+}
+
+#[tokio::test]
+async fn msal_browser_custom_auth_registers_and_uses_a_second_factor() {
+    let config = UserFlowConfig {
+        mfa: MfaPolicy::Required,
+        mfa_methods: vec![MfaMethod::EmailOtp, MfaMethod::Sms],
+        ..UserFlowConfig::default()
+    };
+    let Some(sdk) = Sdk::start(config, &["mfa_required", "registration_required"]).await else {
+        return;
+    };
+    sdk.server.user("jit@example.com").await;
+    let sms_dir = sdk.outbox.path().join("sms");
+    let sms_code = || async {
+        let sms: Value = serde_json::from_str(&next_file(&sms_dir, "json").await).unwrap();
+        assert_eq!(sms["to"], "+15550104477");
+        code_in(sms["body"].as_str().unwrap())
+    };
+
+    // No second factor yet: the SDK registers a phone just in time.
+    let needed = sdk
+        .run(
+            "const r = await app.signIn({ username: args[0], password: args[1],
+                                          scopes: ['openid', 'profile', 'offline_access'] });
+             if (!r.isAuthMethodRegistrationRequired()) return describe(r);
+             const methods = r.state.getAuthMethods();
+             const sms = methods.find((m) => m.challenge_channel === 'sms');
+             const c = await r.state.challengeAuthMethod({
+                 authMethodType: sms, verificationContact: '+1 555 010 4477' });
+             if (!c.isVerificationRequired()) return describe(c);
+             window.pending = c.state;
+             return { channels: methods.map((m) => m.id) };",
+            vec![json!("jit@example.com"), json!(PASSWORD)],
+        )
+        .await;
+    assert_eq!(needed, json!({ "channels": ["email", "sms"] }));
+    let code = sms_code().await;
+    let registered = sdk
+        .run(
+            "const r = await pending.submitChallenge(args[0]);
+             if (!r.isCompleted()) return describe(r);
+             const out = { amr: r.data.getClaims().amr };
+             await r.data.signOut();
+             return out;",
+            vec![json!(code)],
+        )
+        .await;
+    assert_eq!(registered, json!({ "amr": ["pwd", "mfa"] }));
+
+    // Next time the phone is the second factor.
+    let challenged = sdk
+        .run(
+            "const r = await app.signIn({ username: args[0], password: args[1],
+                                          scopes: ['openid', 'profile', 'offline_access'] });
+             if (!r.isMfaRequired()) return describe(r);
+             const methods = r.state.getAuthMethods();
+             const c = await r.state.requestChallenge(methods[0].id);
+             if (!c.isVerificationRequired()) return describe(c);
+             window.pending = c.state;
+             return { methods: methods.map((m) => m.login_hint) };",
+            vec![json!("jit@example.com"), json!(PASSWORD)],
+        )
+        .await;
+    assert_eq!(challenged, json!({ "methods": ["+*******4477"] }));
+    let code = sms_code().await;
+    let signed_in = sdk
+        .run(
+            "const r = await pending.submitChallenge(args[0]);
+             if (!r.isCompleted()) return describe(r);
+             return { amr: r.data.getClaims().amr };",
+            vec![json!(code)],
+        )
+        .await;
+    assert_eq!(signed_in, json!({ "amr": ["pwd", "mfa"] }));
+    sdk.stop().await;
 }
