@@ -102,8 +102,8 @@ pub(super) async fn begin(
     let username = call.params.one("username")?.ok_or_else(bad_username)?;
     let email = Email::parse(&username).map_err(|_| bad_username())?;
     // The contract answers `user_not_found` and `user_already_exists`, so these calls reveal
-    // whether an account exists: each address looked up costs the caller's IP from the same
-    // budget as a password check.
+    // whether an account exists: each lookup costs the caller's IP, from the budget password
+    // checks share and from a lookup budget of its own.
     if !state
         .portico
         .rate_limits

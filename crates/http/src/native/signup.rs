@@ -23,6 +23,11 @@ use super::problems::problem_error;
 use super::{Call, NativeError, narrowed, redirect};
 use crate::AppState;
 
+const NO_OOB: &str =
+    "The client does not support one-time codes, which sign-up needs to verify the email address.";
+const NO_PASSWORD: &str =
+    "The client does not support passwords, which this application's sign-up needs.";
+
 endpoint!(start, start_step, "`POST /{tenant}/signup/v1.0/start`.");
 
 async fn start_step(state: &AppState, call: &Call, ip: IpAddr) -> Result<Value, NativeError> {
@@ -42,11 +47,9 @@ async fn start_step(state: &AppState, call: &Call, ip: IpAddr) -> Result<Value, 
         Flow::check_sign_up_details(config, email.as_str(), password.as_deref(), &attributes)
             .map_err(|problem| problem_error(&problem))?;
         Ok(if !client.oob {
-            Some(
-                "The client does not support one-time codes, which sign-up needs to verify the email address.",
-            )
+            Some(NO_OOB)
         } else if passwords && !client.password {
-            Some("The client does not support passwords, which this application's sign-up needs.")
+            Some(NO_PASSWORD)
         } else {
             None
         })
@@ -84,18 +87,14 @@ async fn challenge_step(state: &AppState, call: &Call, ip: IpAddr) -> Result<Val
         .await?;
     let client = narrowed(&call.params, flow.origin.native.unwrap_or_default())?;
     match flow.flow.step {
-        Step::VerifyEmail if !client.oob => Ok(redirect(
-            "The client does not support one-time codes, which sign-up needs to verify the email address.",
-        )),
+        Step::VerifyEmail if !client.oob => Ok(redirect(NO_OOB)),
         Step::VerifyEmail => {
             let answer = resend_unless_fresh(state, call, flow, fresh, ip, "signup_oob").await?;
             // Seconds before another code may be asked for (the engine's resend throttle).
             let interval = state.portico.settings.otp.resend_interval_secs;
             Ok(with(answer, json!({ "interval": interval })))
         }
-        Step::NewPassword if !client.password => Ok(redirect(
-            "The client does not support passwords, which this application's sign-up needs.",
-        )),
+        Step::NewPassword if !client.password => Ok(redirect(NO_PASSWORD)),
         Step::NewPassword => Ok(json!({
             "continuation_token": token(state, call, &flow, "signup_password", false)?,
             "challenge_type": "password",
