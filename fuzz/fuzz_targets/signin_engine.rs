@@ -28,7 +28,7 @@ fn facts(u: &mut Unstructured<'_>) -> Result<UserFacts> {
 
 fn event(u: &mut Unstructured<'_>) -> Result<Event> {
     let text: String = u.arbitrary()?;
-    Ok(match u.int_in_range(0..=17)? {
+    Ok(match u.int_in_range(0..=18)? {
         0 => Event::Identify {
             email: text,
             keep_signed_in: u.arbitrary()?,
@@ -72,6 +72,7 @@ fn event(u: &mut Unstructured<'_>) -> Result<Event> {
         }),
         15 => Event::NewPasswordChecked(Ok(text)),
         16 => Event::UserCreated(facts(u)?),
+        17 => Event::AddressTaken,
         _ => Event::MethodsLoaded(vec![MethodFacts {
             id: AuthMethodId::new_random(),
             kind: kind(u)?,

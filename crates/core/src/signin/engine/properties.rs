@@ -117,6 +117,7 @@ fn effect_result() -> impl Strategy<Value = Event> {
         ]
         .prop_map(Event::NewPasswordChecked),
         facts().prop_map(Event::UserCreated),
+        Just(Event::AddressTaken),
         Just(Event::PasswordSet),
         proptest::collection::vec(method(), 0..3).prop_map(Event::MethodsLoaded),
         Just(Event::TotpSecretMade("sealed".to_owned())),
