@@ -2,7 +2,7 @@
 //! `resetpassword/v1.0/start`, `challenge`, `continue`, `submit`, `poll_completion`, then the
 //! token endpoint.
 
-use portico_core::directory::{SignInMethod, UserFlowConfig};
+use portico_core::directory::{SignInMethod, TenantRef, UserFlowConfig};
 use serde_json::{Value, json};
 
 use crate::harness::{PASSWORD, TestServer};
@@ -223,5 +223,49 @@ async fn password_reset_errors() {
     )
     .await;
     assert_error(status, &body, "unauthorized_client", 500222);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_disabled_account_keeps_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    server.user("off@example.com").await;
+    server
+        .portico()
+        .set_user_enabled(&TenantRef::Id(server.tenant.id), "off@example.com", false)
+        .await
+        .unwrap();
+    let client_id = native_app(&server).await;
+    let (_, started) = reset(
+        &server,
+        &client_id,
+        "start",
+        &[
+            ("username", "off@example.com"),
+            ("challenge_type", "oob redirect"),
+        ],
+    )
+    .await;
+    let (_, asked) = reset(
+        &server,
+        &client_id,
+        "challenge",
+        &[("continuation_token", ct(&started))],
+    )
+    .await;
+    let code = mail_code(dir.path()).await;
+    let (status, body) = reset(
+        &server,
+        &client_id,
+        "continue",
+        &[
+            ("grant_type", "oob"),
+            ("oob", &code),
+            ("continuation_token", ct(&asked)),
+        ],
+    )
+    .await;
+    assert_error(status, &body, "invalid_grant", 50057);
     server.stop().await;
 }

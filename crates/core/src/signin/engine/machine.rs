@@ -499,6 +499,11 @@ impl Flow {
             }
             Step::ResetCode => {
                 self.email_verified = true;
+                // A disabled account keeps its password: the reset would lead nowhere, and the
+                // person has just proved the mailbox, so saying why reveals nothing.
+                if self.user.as_ref().is_some_and(|u| !u.enabled) {
+                    return Some(problem(Problem::AccountDisabled));
+                }
                 self.step = Step::NewPassword;
                 Some(Reaction::default())
             }

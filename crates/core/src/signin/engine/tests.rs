@@ -703,6 +703,23 @@ fn password_reset() {
 }
 
 #[test]
+fn a_disabled_account_keeps_its_password() {
+    let config = config();
+    let mut flow = identify(Journey::ResetPassword, &config);
+    let disabled = UserFacts {
+        enabled: false,
+        ..user()
+    };
+    effects(&mut flow, Event::UserLookedUp(Some(disabled)), &config);
+    sent(&mut flow, &config);
+    let reaction = ok(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    assert_eq!(reaction.problem, Some(Problem::AccountDisabled));
+    assert!(reaction.effects.is_empty());
+    assert_eq!(flow.step, Step::ResetCode);
+    assert!(flow.password_hash.is_none());
+}
+
+#[test]
 fn reset_for_an_unknown_address_sends_a_notice() {
     let config = config();
     let mut flow = identify(Journey::ResetPassword, &config);
