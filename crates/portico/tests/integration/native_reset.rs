@@ -23,6 +23,17 @@ async fn reset(
     call(server, &format!("resetpassword/v1.0/{endpoint}"), &form).await
 }
 
+/// `start` as MSAL sends it for an email-code reset.
+async fn start(server: &TestServer, client_id: &str, username: &str) -> (u16, Value) {
+    reset(
+        server,
+        client_id,
+        "start",
+        &[("username", username), ("challenge_type", "oob redirect")],
+    )
+    .await
+}
+
 #[tokio::test]
 async fn password_reset_as_msal_does_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -30,16 +41,7 @@ async fn password_reset_as_msal_does_it() {
     let user = server.user("reset@example.com").await;
     let client_id = native_app(&server).await;
 
-    let (status, body) = reset(
-        &server,
-        &client_id,
-        "start",
-        &[
-            ("username", "nobody@example.com"),
-            ("challenge_type", "oob redirect"),
-        ],
-    )
-    .await;
+    let (status, body) = start(&server, &client_id, "nobody@example.com").await;
     assert_error(status, &body, "user_not_found", 50034);
     let (status, started) = reset(
         &server,
@@ -169,16 +171,7 @@ async fn password_reset_errors() {
     assert_eq!(status, 200);
     assert_eq!(body["challenge_type"], "redirect");
     // A reset token is good only at the step it was given for.
-    let (_, started) = reset(
-        &server,
-        &client_id,
-        "start",
-        &[
-            ("username", "reset@example.com"),
-            ("challenge_type", "oob redirect"),
-        ],
-    )
-    .await;
+    let (_, started) = start(&server, &client_id, "reset@example.com").await;
     let (status, body) = reset(
         &server,
         &client_id,
@@ -212,16 +205,7 @@ async fn password_reset_errors() {
         },
     )
     .await;
-    let (status, body) = reset(
-        &server,
-        &codes_only,
-        "start",
-        &[
-            ("username", "reset@example.com"),
-            ("challenge_type", "oob redirect"),
-        ],
-    )
-    .await;
+    let (status, body) = start(&server, &codes_only, "reset@example.com").await;
     assert_error(status, &body, "unauthorized_client", 500222);
     server.stop().await;
 }
@@ -237,16 +221,7 @@ async fn a_disabled_account_keeps_its_password() {
         .await
         .unwrap();
     let client_id = native_app(&server).await;
-    let (_, started) = reset(
-        &server,
-        &client_id,
-        "start",
-        &[
-            ("username", "off@example.com"),
-            ("challenge_type", "oob redirect"),
-        ],
-    )
-    .await;
+    let (_, started) = start(&server, &client_id, "off@example.com").await;
     let (_, asked) = reset(
         &server,
         &client_id,
