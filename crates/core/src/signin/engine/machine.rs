@@ -383,9 +383,10 @@ impl Flow {
             .map_err(Problem::Attributes)
     }
 
-    /// Checks submitted attribute values and adds them to those collected earlier. An attribute
-    /// collected earlier and not sent again keeps its value; every other one is checked as
-    /// sent (so a required one left out is refused).
+    /// Checks submitted attribute values and adds them to those collected earlier. At the code
+    /// step only what was sent is checked. At the attributes step an attribute collected
+    /// earlier and not sent again keeps its value, and every other one is checked as sent (so
+    /// a required one left out is refused).
     fn take_attributes(
         &mut self,
         specs: &[AttributeSpec],
