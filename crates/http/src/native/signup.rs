@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use portico_core::directory::{AttributeType, Email, SignInMethod, UserFlowConfig};
 use portico_core::signin::NativeClient;
 use portico_core::signin::SignInFlow;
-use portico_core::signin::engine::{Event, Flow, Journey, Problem, Step};
+use portico_core::signin::engine::{Event, Flow, Journey, Step};
 use serde_json::{Value, json};
 
 use super::fields::attributes_param;
@@ -34,9 +34,8 @@ async fn start_step(state: &AppState, call: &Call, ip: IpAddr) -> Result<Value, 
     let password = call.params.one("password")?;
     let attributes = attributes_param(&call.params)?;
     let precheck = |config: &UserFlowConfig, client: NativeClient, email: &Email| {
-        if !config.sign_up {
-            return Err(problem_error(&Problem::SignUpDisabled));
-        }
+        Flow::check_sign_up_details(config, email.as_str(), password.as_deref(), &attributes)
+            .map_err(|problem| problem_error(&problem))?;
         let passwords = config.methods.contains(&SignInMethod::Password);
         if password.is_some() && !passwords {
             return Err(NativeError::invalid_request(
@@ -44,8 +43,6 @@ async fn start_step(state: &AppState, call: &Call, ip: IpAddr) -> Result<Value, 
                 "This application's accounts have no password: its users sign in with emailed codes.",
             ));
         }
-        Flow::check_sign_up_details(config, email.as_str(), password.as_deref(), &attributes)
-            .map_err(|problem| problem_error(&problem))?;
         Ok(if !client.oob {
             Some(NO_OOB)
         } else if passwords && !client.password {

@@ -61,6 +61,18 @@ pub(crate) async fn call(server: &TestServer, path: &str, form: &[(&str, &str)])
     (status, response.json().await.unwrap())
 }
 
+/// A call of one app: `client_id` first, then `fields`.
+pub(crate) async fn post(
+    server: &TestServer,
+    client_id: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut form = vec![("client_id", client_id)];
+    form.extend_from_slice(fields);
+    call(server, path, &form).await
+}
+
 pub(crate) async fn msal_post(
     server: &TestServer,
     path: &str,

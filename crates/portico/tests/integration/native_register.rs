@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::harness::{PASSWORD, TestServer};
 use crate::journeys::flow_for;
 use crate::native_auth::{
-    assert_error, assert_tokens, call, ct, keys, native_app, password_sign_in, redeem,
+    assert_error, assert_tokens, ct, keys, native_app, password_sign_in, post, redeem,
 };
 use crate::native_signup::sign_up_through_code;
 use crate::otp_delivery::{code_in, next_file, server_with_outbox};
@@ -19,9 +19,13 @@ async fn register(
     endpoint: &str,
     fields: &[(&str, &str)],
 ) -> (u16, Value) {
-    let mut form = vec![("client_id", client_id)];
-    form.extend_from_slice(fields);
-    call(server, &format!("register/v1.0/{endpoint}"), &form).await
+    post(
+        server,
+        client_id,
+        &format!("register/v1.0/{endpoint}"),
+        fields,
+    )
+    .await
 }
 
 /// An app whose user flow requires a second factor, by mail or text.

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::harness::{PASSWORD, TestServer};
 use crate::journeys::{flow_for, mail_code};
 use crate::native_auth::{
-    assert_error, assert_oob, assert_tokens, call, ct, keys, native_app, password_sign_in, redeem,
+    assert_error, assert_oob, assert_tokens, ct, keys, native_app, password_sign_in, post, redeem,
 };
 use crate::otp_delivery::server_with_outbox;
 
@@ -18,9 +18,13 @@ async fn reset(
     endpoint: &str,
     fields: &[(&str, &str)],
 ) -> (u16, Value) {
-    let mut form = vec![("client_id", client_id)];
-    form.extend_from_slice(fields);
-    call(server, &format!("resetpassword/v1.0/{endpoint}"), &form).await
+    post(
+        server,
+        client_id,
+        &format!("resetpassword/v1.0/{endpoint}"),
+        fields,
+    )
+    .await
 }
 
 /// `start` as MSAL sends it for an email-code reset.

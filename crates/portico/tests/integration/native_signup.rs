@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::harness::TestServer;
 use crate::journeys::{flow_for, mail_code};
 use crate::native_auth::{
-    assert_error, assert_tokens, call, ct, keys, native_app, password_sign_in, redeem,
+    assert_error, assert_tokens, call, ct, keys, native_app, password_sign_in, post, redeem,
 };
 use crate::otp_delivery::server_with_outbox;
 
@@ -52,9 +52,9 @@ pub(crate) async fn proceed(
     token: &str,
     grant: &[(&str, &str)],
 ) -> (u16, Value) {
-    let mut form = vec![("client_id", client_id), ("continuation_token", token)];
-    form.extend_from_slice(grant);
-    call(server, "signup/v1.0/continue", &form).await
+    let mut fields = vec![("continuation_token", token)];
+    fields.extend_from_slice(grant);
+    post(server, client_id, "signup/v1.0/continue", &fields).await
 }
 
 /// Start, code challenge and the right code: the answer of the code's `continue`.

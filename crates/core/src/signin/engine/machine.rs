@@ -364,8 +364,8 @@ impl Flow {
         }
     }
 
-    /// Checks what a sign-up brings along with its address (the native API's `password` and
-    /// `attributes`) as the flow will at its code step, without the store: so a front door can
+    /// Checks that the rules allow sign-up and what a sign-up brings along with its address
+    /// (the native API's `password` and `attributes`) as the flow will, without the store: so a front door can
     /// refuse bad details before a flow starts and a code goes out. The flow checks them again.
     pub fn check_sign_up_details(
         config: &crate::directory::UserFlowConfig,
@@ -373,7 +373,13 @@ impl Flow {
         password: Option<&str>,
         attributes: &BTreeMap<String, String>,
     ) -> Result<(), Problem> {
-        if let Some(password) = password {
+        if !config.sign_up {
+            return Err(Problem::SignUpDisabled);
+        }
+        // A flow without passwords never takes one; the front door says so in its own words.
+        if let Some(password) =
+            password.filter(|_| config.methods.contains(&SignInMethod::Password))
+        {
             crate::signin::check_new_password(password, Some(email)).map_err(Problem::Password)?;
         }
         let mut scratch = Flow::new(Journey::SignUp);

@@ -528,6 +528,14 @@ fn the_checks_before_a_sign_up_are_the_code_steps_checks() {
         Ok(()),
         "a missing required attribute is asked for later"
     );
+    let closed = UserFlowConfig {
+        sign_up: false,
+        ..config.clone()
+    };
+    assert_eq!(
+        Flow::check_sign_up_details(&closed, "ada@example.com", None, &none),
+        Err(Problem::SignUpDisabled)
+    );
     let bad = BTreeMap::from([("loyalty".to_owned(), "many".to_owned())]);
     assert!(matches!(
         Flow::check_sign_up_details(&config, "ada@example.com", None, &bad),
