@@ -11,7 +11,7 @@ use portico_core::directory::{
 };
 use portico_core::ids::{AuthMethodId, OtpChallengeId, UserId};
 use portico_core::signin::engine::{
-    CodeCheck, CredentialProblem, Event, Flow, Journey, MethodFacts, Rules, UserFacts,
+    CodeCheck, CredentialProblem, Event, FirstFactor, Flow, Journey, MethodFacts, Rules, UserFacts,
 };
 
 fn kind(u: &mut Unstructured<'_>) -> Result<MfaMethod> {
@@ -28,7 +28,7 @@ fn facts(u: &mut Unstructured<'_>) -> Result<UserFacts> {
 
 fn event(u: &mut Unstructured<'_>) -> Result<Event> {
     let text: String = u.arbitrary()?;
-    Ok(match u.int_in_range(0..=18)? {
+    Ok(match u.int_in_range(0..=19)? {
         0 => Event::Identify {
             email: text,
             keep_signed_in: u.arbitrary()?,
@@ -73,6 +73,15 @@ fn event(u: &mut Unstructured<'_>) -> Result<Event> {
         15 => Event::NewPasswordChecked(Ok(text)),
         16 => Event::UserCreated(facts(u)?),
         17 => Event::AddressTaken,
+        18 => Event::SessionFound {
+            user: facts(u)?,
+            email: text,
+            first_factor: if u.arbitrary()? {
+                FirstFactor::Password
+            } else {
+                FirstFactor::EmailCode
+            },
+        },
         _ => Event::MethodsLoaded(vec![MethodFacts {
             id: AuthMethodId::new_random(),
             kind: kind(u)?,

@@ -30,5 +30,5 @@ pub mod store;
 pub mod tokens;
 
 pub use error::{CoreError, StoreError};
-pub use portico::Portico;
+pub use portico::{BrowserDoor, Portico};
 pub use settings::Settings;

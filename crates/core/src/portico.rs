@@ -51,13 +51,50 @@ pub struct Portico {
     /// Client ids by Application ID URI.
     identifier_uris: TtlCache<(TenantId, String), Option<ClientId>>,
     /// Origins the tenant's native-auth apps allow (CORS), read on every cross-origin call.
-    cors_origins: TtlCache<TenantId, Arc<Vec<String>>>,
+    browser_origins: TtlCache<TenantId, Arc<BrowserOrigins>>,
     /// Branding, read on every page.
     brandings: TtlCache<TenantId, std::sync::Arc<crate::directory::Branding>>,
 }
 
 /// How long another node's change to an application may take to show here.
 const APPLICATION_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The endpoints browsers may call cross-origin, each for its own set of origins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrowserDoor {
+    /// The native-authentication endpoints: the CORS origins native-auth apps list.
+    NativeApi,
+    /// The token endpoint: those, and the origins of single-page apps' redirect URIs (SPAs
+    /// redeem codes and refresh tokens from the browser).
+    Token,
+}
+
+/// A tenant's cross-origin callers, sorted for lookup.
+#[derive(Debug, Default)]
+struct BrowserOrigins {
+    native: Vec<String>,
+    token: Vec<String>,
+}
+
+impl BrowserOrigins {
+    fn of(apps: &[Application]) -> Self {
+        let mut native: Vec<String> = apps
+            .iter()
+            .filter(|app| app.native_auth)
+            .flat_map(|app| app.cors_origins.iter().cloned())
+            .collect();
+        native.sort();
+        native.dedup();
+        let mut token: Vec<String> = native
+            .iter()
+            .cloned()
+            .chain(apps.iter().flat_map(Application::spa_origins))
+            .collect();
+        token.sort();
+        token.dedup();
+        Self { native, token }
+    }
+}
 
 impl Portico {
     /// Assembles the services.
@@ -103,7 +140,7 @@ impl Portico {
             applications: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),
             identifier_uris: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),
             brandings: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
-            cors_origins: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
+            browser_origins: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
         }
     }
 
@@ -150,23 +187,29 @@ impl Portico {
         Ok(found)
     }
 
-    /// Whether any native-auth app of the tenant lists `origin` for CORS (cached for a few
-    /// seconds). A preflight names no client, so it is answered for the tenant; the request
-    /// that follows is checked against its own app.
-    pub async fn cors_origin_known(
+    /// Whether a page on `origin` may call `door` cross-origin for some app of the tenant
+    /// (cached for a few seconds). A preflight names no client, so it is answered for the
+    /// tenant; the request that follows is checked against its own app.
+    pub async fn browser_origin_known(
         &self,
         tenant: TenantId,
+        door: BrowserDoor,
         origin: &str,
     ) -> Result<bool, StoreError> {
-        let origins = match self.cors_origins.get(&tenant) {
+        let origins = match self.browser_origins.get(&tenant) {
             Some(origins) => origins,
             None => {
-                let origins = Arc::new(self.store.native_cors_origins(tenant).await?);
-                self.cors_origins.put(tenant, Arc::clone(&origins));
+                let apps = self.store.browser_apps(tenant).await?;
+                let origins = Arc::new(BrowserOrigins::of(&apps));
+                self.browser_origins.put(tenant, Arc::clone(&origins));
                 origins
             }
         };
-        Ok(origins.binary_search_by(|o| o.as_str().cmp(origin)).is_ok())
+        let list = match door {
+            BrowserDoor::NativeApi => &origins.native,
+            BrowserDoor::Token => &origins.token,
+        };
+        Ok(list.binary_search_by(|o| o.as_str().cmp(origin)).is_ok())
     }
 
     /// An application of this tenant by Application ID URI (cached for a few seconds).

@@ -10,8 +10,13 @@ pub struct Settings {
     pub code_lifetime_secs: i64,
     /// Access and id tokens.
     pub access_token_lifetime_secs: i64,
-    /// Refresh tokens (each rotation starts a new lifetime; the family is bounded by the grant).
+    /// How long a refresh token stays good unused (each rotation starts a new one).
     pub refresh_token_lifetime_secs: i64,
+    /// How long a refresh token family lives from its grant, however often it is used.
+    pub refresh_token_absolute_lifetime_secs: i64,
+    /// Refresh tokens of single-page apps: fixed from the grant, not sliding (Entra: 24 h),
+    /// since a browser keeps them where any script of the app's origin can read them.
+    pub spa_refresh_token_lifetime_secs: i64,
     /// A browser SSO session without "keep me signed in".
     pub session_lifetime_secs: i64,
     /// A browser SSO session with "keep me signed in".
@@ -33,7 +38,9 @@ impl Settings {
             public_url: public_url.into().trim_end_matches('/').to_owned(),
             code_lifetime_secs: 60,
             access_token_lifetime_secs: 3600,
-            refresh_token_lifetime_secs: 90 * 24 * 3600,
+            refresh_token_lifetime_secs: 30 * 24 * 3600,
+            refresh_token_absolute_lifetime_secs: 90 * 24 * 3600,
+            spa_refresh_token_lifetime_secs: 24 * 3600,
             session_lifetime_secs: 24 * 3600,
             persistent_session_lifetime_secs: 30 * 24 * 3600,
             retired_key_publish_secs: 2 * 3600,

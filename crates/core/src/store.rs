@@ -142,6 +142,23 @@ pub struct RefreshTokenRecord {
     pub expires_at: UnixTime,
 }
 
+/// How long refresh tokens of a grant live: `idle_secs` from each rotation, and never past
+/// `absolute_secs` after the grant was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshLifetime {
+    /// Lifetime of each token from its issue (the sliding window).
+    pub idle_secs: i64,
+    /// Lifetime of the family from the grant's creation.
+    pub absolute_secs: i64,
+}
+
+impl RefreshLifetime {
+    /// When a token issued at `now` for a grant made at `granted_at` expires.
+    pub fn expires_at(self, granted_at: UnixTime, now: UnixTime) -> UnixTime {
+        (now + self.idle_secs).min(granted_at + self.absolute_secs)
+    }
+}
+
 /// The outcome of rotating a refresh token.
 #[derive(Debug)]
 pub enum RefreshRedemption {
@@ -327,9 +344,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         client_id: ClientId,
     ) -> Result<Option<Application>, StoreError>;
     /// Finds an application of this tenant by its Application ID URI.
-    /// The CORS origins listed by the tenant's native-auth apps (all apps together: a CORS
-    /// preflight names no client).
-    async fn native_cors_origins(&self, tenant: TenantId) -> Result<Vec<String>, StoreError>;
+    /// The tenant's apps that browsers call cross-origin: native-auth apps and single-page
+    /// apps (a CORS preflight names no client, so it is answered from all of them).
+    async fn browser_apps(&self, tenant: TenantId) -> Result<Vec<Application>, StoreError>;
     async fn find_application_by_identifier_uri(
         &self,
         tenant: TenantId,
@@ -443,6 +460,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         now: UnixTime,
     ) -> Result<Option<SessionRecord>, StoreError>;
     /// Ends a session and revokes the grants made in it, in one transaction.
+    /// Records a stronger authentication (`amr`) on a live session (step-up); false when the
+    /// session has ended or expired.
+    async fn strengthen_session(
+        &self,
+        tenant: TenantId,
+        session: SessionId,
+        amr: &str,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
     async fn end_session(
         &self,
         tenant: TenantId,
@@ -476,7 +502,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         tenant: TenantId,
         old_digest: &str,
         new_digest: &str,
-        new_expires_at: UnixTime,
+        lifetime: RefreshLifetime,
         now: UnixTime,
     ) -> Result<RefreshRedemption, StoreError>;
 

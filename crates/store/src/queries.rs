@@ -14,8 +14,8 @@ use portico_core::otp::{OtpPurpose, OtpSendStats};
 use portico_core::outbox::{Channel, OutboxRecord};
 use portico_core::store::{
     AuthCodeRecord, AuthMethodRecord, CodeRedemption, FlowRecord, GrantRecord, KeyState,
-    LockoutRecord, OtpAttempt, OtpChallengeRecord, RefreshRedemption, RefreshTokenRecord,
-    SessionRecord, Store, StoredSigningKey,
+    LockoutRecord, OtpAttempt, OtpChallengeRecord, RefreshLifetime, RefreshRedemption,
+    RefreshTokenRecord, SessionRecord, Store, StoredSigningKey,
 };
 use sqlx::Row as _;
 
@@ -923,6 +923,26 @@ macro_rules! sql_store {
                     .transpose()
             }
 
+            async fn strengthen_session(
+                &self,
+                tenant: TenantId,
+                session: SessionId,
+                amr: &str,
+                now: UnixTime,
+            ) -> Result<bool, StoreError> {
+                let updated = sqlx::query(
+                    "UPDATE sessions SET amr = $3 WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL AND expires_at > $4",
+                )
+                .bind(tenant.to_string())
+                .bind(session.to_string())
+                .bind(amr)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(updated.rows_affected() == 1)
+            }
+
             async fn end_session(
                 &self,
                 tenant: TenantId,
@@ -1049,7 +1069,7 @@ macro_rules! sql_store {
                 tenant: TenantId,
                 old_digest: &str,
                 new_digest: &str,
-                new_expires_at: UnixTime,
+                lifetime: RefreshLifetime,
                 now: UnixTime,
             ) -> Result<RefreshRedemption, StoreError> {
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
@@ -1085,16 +1105,17 @@ macro_rules! sql_store {
                     };
                 };
                 let grant_id: String = row.try_get("grant_id").map_err(db_err)?;
-                let active = sqlx::query("SELECT 1 AS one FROM grants WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL")
+                let active = sqlx::query("SELECT created_at FROM grants WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL")
                     .bind(tenant.to_string())
                     .bind(&grant_id)
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                if active.is_none() {
+                let Some(active) = active else {
                     tx.rollback().await.map_err(db_err)?;
                     return Ok(RefreshRedemption::Invalid);
-                }
+                };
+                let new_expires_at = lifetime.expires_at(active.try_get("created_at").map_err(db_err)?, now);
                 let record = RefreshTokenRecord {
                     token_digest: old_digest.to_owned(),
                     tenant_id: tenant,
@@ -1351,21 +1372,17 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn native_cors_origins(&self, tenant: TenantId) -> Result<Vec<String>, StoreError> {
-                let rows = sqlx::query(
-                    "SELECT cors_origins FROM applications WHERE tenant_id = $1 AND native_auth = TRUE",
-                )
-                .bind(tenant.to_string())
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_err)?;
-                let mut origins = Vec::new();
-                for row in rows {
-                    origins.extend(from_json_list(&row.try_get::<String, _>("cors_origins").map_err(db_err)?)?);
-                }
-                origins.sort();
-                origins.dedup();
-                Ok(origins)
+            async fn browser_apps(&self, tenant: TenantId) -> Result<Vec<Application>, StoreError> {
+                let sql = concat!("SELECT ", app_columns!(),
+                    " FROM applications WHERE tenant_id = $1 AND (native_auth = TRUE OR kind = 'spa') ORDER BY client_id");
+                sqlx::query(sql)
+                    .bind(tenant.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .iter()
+                    .map(Self::application)
+                    .collect()
             }
 
             async fn delivery_delayed(&self, tenant: TenantId, recipient: &str) -> Result<bool, StoreError> {

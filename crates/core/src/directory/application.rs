@@ -83,6 +83,26 @@ pub struct Application {
     pub created_at: UnixTime,
 }
 
+impl Application {
+    /// The origins of this single-page app's redirect URIs (where its pages run).
+    pub fn spa_origins(&self) -> impl Iterator<Item = String> + '_ {
+        self.redirect_uris
+            .iter()
+            .filter(move |_| self.kind == AppKind::Spa)
+            .filter_map(|uri| url::Url::parse(uri).ok())
+            .map(|url| url.origin())
+            .filter(url::Origin::is_tuple)
+            .map(|origin| origin.ascii_serialization())
+    }
+
+    /// Whether a page on `origin` may call the token endpoint for this app: an SPA from the
+    /// origin of a redirect URI, a native-auth app from a listed CORS origin.
+    pub fn serves_browser_origin(&self, origin: &str) -> bool {
+        (self.native_auth && self.cors_origins.iter().any(|o| o == origin))
+            || self.spa_origins().any(|o| o == origin)
+    }
+}
+
 /// What an operator supplies to register an application.
 #[derive(Debug, Clone)]
 pub struct NewApplication {

@@ -1,5 +1,5 @@
 use super::{OAuthError, OAuthErrorCode, Scope};
-use crate::directory::{Application, Tenant};
+use crate::directory::{Application, MfaPolicy, Tenant, UserFlowConfig};
 use crate::ids::{ClientId, GrantId};
 use crate::secret::{digest_secret, random_token};
 use crate::signin::ActiveSession;
@@ -138,8 +138,17 @@ pub enum AuthorizeDecision {
     SignIn,
     /// Show the sign-up page (`prompt=create`).
     SignUp,
+    /// The session's user proved less than the app's flow requires (a second factor): go on
+    /// from the second-factor step, then strengthen the session.
+    StepUp(Box<ActiveSession>),
     /// Answer with an error at once (e.g. `login_required` for `prompt=none`).
     Respond(AuthorizeResponse),
+}
+
+/// Whether a session was authenticated as strongly as `config` asks: with a second factor
+/// where the flow requires MFA.
+pub fn session_meets(config: &UserFlowConfig, session: &ActiveSession) -> bool {
+    config.mfa != MfaPolicy::Required || session.record.amr.split(' ').any(|m| m == "mfa")
 }
 
 impl Portico {
@@ -301,13 +310,16 @@ impl Portico {
         })
     }
 
-    /// Decides between completing silently, showing a page, or failing.
-    pub fn decide_authorize(
+    /// Decides between completing silently, showing a page, or failing. A session serves an
+    /// app only at the strength its user flow asks for: where the flow requires MFA and the
+    /// session passed none, the person steps up (or, with `prompt=none`, the app hears
+    /// `interaction_required`).
+    pub async fn decide_authorize(
         &self,
         tenant: &Tenant,
         request: &AuthorizeRequest,
         session: Option<ActiveSession>,
-    ) -> AuthorizeDecision {
+    ) -> Result<AuthorizeDecision, CoreError> {
         let now = self.now();
         // Strict: `max_age=0` always re-authenticates (it is used as a `prompt=login`).
         let fresh_enough = |session: &ActiveSession| {
@@ -315,21 +327,40 @@ impl Portico {
                 .max_age
                 .is_none_or(|max| session.record.auth_time.saturating_add(max) > now)
         };
-        match (request.prompt, session) {
-            (Some(Prompt::Create), _) => AuthorizeDecision::SignUp,
-            (Some(Prompt::Login), _) => AuthorizeDecision::SignIn,
-            (_, Some(session)) if fresh_enough(&session) => {
-                AuthorizeDecision::Complete(Box::new(session))
+        let session = session.filter(fresh_enough);
+        let strong_enough = match &session {
+            Some(session) => {
+                let config = self
+                    .user_flow_for_app(tenant, request.app.client_id)
+                    .await?
+                    .config;
+                session_meets(&config, session)
             }
-            (Some(Prompt::None), _) => AuthorizeDecision::Respond(self.authorize_error(
+            None => false,
+        };
+        let refuse = |code: OAuthErrorCode, description: &str| {
+            AuthorizeDecision::Respond(self.authorize_error(
                 tenant,
                 &request.redirect_uri,
                 request.response_mode,
                 request.state.as_deref(),
-                OAuthError::new(OAuthErrorCode::LoginRequired, "the user must sign in"),
-            )),
+                OAuthError::new(code, description),
+            ))
+        };
+        Ok(match (request.prompt, session) {
+            (Some(Prompt::Create), _) => AuthorizeDecision::SignUp,
+            (Some(Prompt::Login), _) => AuthorizeDecision::SignIn,
+            (_, Some(session)) if strong_enough => AuthorizeDecision::Complete(Box::new(session)),
+            (Some(Prompt::None), Some(_)) => refuse(
+                OAuthErrorCode::InteractionRequired,
+                "this application requires a second factor the session has not passed",
+            ),
+            (Some(Prompt::None), None) => {
+                refuse(OAuthErrorCode::LoginRequired, "the user must sign in")
+            }
+            (_, Some(session)) => AuthorizeDecision::StepUp(Box::new(session)),
             _ => AuthorizeDecision::SignIn,
-        }
+        })
     }
 
     /// Issues an authorization code for a signed-in user (single use, short-lived, bound to

@@ -1,10 +1,13 @@
 use super::client_auth::ClientAuthMethod;
 use super::{ClientCredentials, OAuthError, OAuthErrorCode, Scope};
+use crate::directory::AppKind;
 use crate::directory::{Application, Tenant, User};
 use crate::ids::{ClientId, GrantId, UserId};
 use crate::secret::{digest_secret, random_token};
 use crate::signin::{FlowError, SignInFlow};
-use crate::store::{CodeRedemption, GrantRecord, RefreshRedemption, RefreshTokenRecord};
+use crate::store::{
+    CodeRedemption, GrantRecord, RefreshLifetime, RefreshRedemption, RefreshTokenRecord,
+};
 use crate::tokens::{AppGrant, IssuedTokens, UserGrant};
 use crate::{CoreError, Portico};
 
@@ -25,6 +28,9 @@ pub struct TokenRequest {
     pub scope: Option<String>,
     /// `client_info=1` (MSAL asks for `client_info` in the response).
     pub client_info: bool,
+    /// The `Origin` of a cross-origin browser request (none for same-origin and non-browser
+    /// callers).
+    pub origin: Option<String>,
     /// Client authentication.
     pub credentials: ClientCredentials,
 }
@@ -43,6 +49,24 @@ fn grant_label(grant_type: &str) -> &'static str {
         "client_credentials" => "client_credentials",
         _ => "other",
     }
+}
+
+/// Cross-origin token requests come only from the browser apps that live on that origin: a
+/// single-page app from the origin of one of its redirect URIs, or a native-auth app from one
+/// of its CORS origins (as Entra refuses cross-origin redemption for other client types,
+/// AADSTS9002326). The browser would hide the answer from other origins anyway; refusing here
+/// also keeps a page elsewhere from spending someone's code or refresh token.
+fn check_browser_origin(app: &Application, origin: Option<&str>) -> Result<(), OAuthError> {
+    let Some(origin) = origin else {
+        return Ok(());
+    };
+    if app.serves_browser_origin(origin) {
+        return Ok(());
+    }
+    Err(OAuthError::invalid_request(
+        "cross-origin token redemption is permitted only for single-page apps from the origin \
+         of a registered redirect URI",
+    ))
 }
 
 impl Portico {
@@ -78,6 +102,7 @@ impl Portico {
         let (app, auth_method) = self
             .authenticate_client(tenant, &request.credentials)
             .await?;
+        check_browser_origin(&app, request.origin.as_deref())?;
         let now = self.now();
         // Spend the code first: every presentation burns it, so a verifier cannot be guessed
         // over several tries.
@@ -150,7 +175,7 @@ impl Portico {
             auth_time: record.auth_time,
             amr: record.amr.clone(),
             issued_at: now,
-            expires_at: now + self.settings.refresh_token_lifetime_secs,
+            expires_at: self.refresh_lifetime(&app).expires_at(now, now),
         })?;
         let refresh_token = match refresh {
             Some((token, record)) => {
@@ -189,6 +214,7 @@ impl Portico {
         let (app, auth_method) = self
             .authenticate_client(tenant, &request.credentials)
             .await?;
+        check_browser_origin(&app, request.origin.as_deref())?;
         let now = self.now();
         let successor = random_token()?;
         let record = match self
@@ -197,7 +223,7 @@ impl Portico {
                 tenant.id,
                 &digest_secret(presented),
                 &digest_secret(&successor),
-                now + self.settings.refresh_token_lifetime_secs,
+                self.refresh_lifetime(&app),
                 now,
             )
             .await
@@ -301,6 +327,21 @@ impl Portico {
             .await?)
     }
 
+    /// How long the refresh tokens of `app`'s grants live.
+    pub(crate) fn refresh_lifetime(&self, app: &Application) -> RefreshLifetime {
+        if app.kind == AppKind::Spa {
+            let fixed = self.settings.spa_refresh_token_lifetime_secs;
+            return RefreshLifetime {
+                idle_secs: fixed,
+                absolute_secs: fixed,
+            };
+        }
+        RefreshLifetime {
+            idle_secs: self.settings.refresh_token_lifetime_secs,
+            absolute_secs: self.settings.refresh_token_absolute_lifetime_secs,
+        }
+    }
+
     /// Revokes a grant whose code or token was misused, and says why the request fails.
     async fn revoke_and_refuse(&self, tenant: &Tenant, grant: GrantId, reason: &str) -> OAuthError {
         tracing::warn!(tenant.id = %tenant.id, grant.id = %grant, reason, "grant revoked");
@@ -339,7 +380,9 @@ impl Portico {
         scope: Option<&str>,
         client_info: bool,
     ) -> Result<IssuedTokens, OAuthError> {
-        let scope = Scope::parse_oidc(scope)?;
+        // Microsoft's native-auth SDKs fail a sign-in whose answer has no refresh token
+        // (`refresh_token_missing`), and Entra always sends one: offline access is implied.
+        let scope = Scope::parse_oidc(scope)?.with("offline_access");
         let user = self
             .flow_user(tenant, &flow)
             .await?
@@ -365,7 +408,7 @@ impl Portico {
             auth_time: session.auth_time,
             amr: session.amr.clone(),
             issued_at: now,
-            expires_at: now + self.settings.refresh_token_lifetime_secs,
+            expires_at: self.refresh_lifetime(app).expires_at(now, now),
         })?;
         self.store
             .create_grant(

@@ -4,13 +4,19 @@ use super::OAuthError;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope(Vec<String>);
 
+/// The most tokens a scope may hold: a bound on the work one request causes (real requests hold
+/// a handful).
+pub const MAX_SCOPE_TOKENS: usize = 100;
+
 /// The OpenID Connect scopes every app may ask for.
 pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
 impl Scope {
-    /// Parses a space-separated scope string (RFC 6749 §3.3 characters only).
+    /// Parses a space-separated scope string (RFC 6749 §3.3 characters only), in linear time,
+    /// with at most [`MAX_SCOPE_TOKENS`] distinct tokens.
     pub fn parse(text: &str) -> Result<Self, OAuthError> {
         let mut tokens: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for token in text.split(' ').filter(|t| !t.is_empty()) {
             let valid = token.len() <= 512
                 && token
@@ -22,7 +28,13 @@ impl Scope {
                     "scope contains invalid characters",
                 ));
             }
-            if !tokens.iter().any(|t| t == token) {
+            if seen.insert(token) {
+                if tokens.len() == MAX_SCOPE_TOKENS {
+                    return Err(OAuthError::new(
+                        super::OAuthErrorCode::InvalidScope,
+                        format!("scope holds more than {MAX_SCOPE_TOKENS} values"),
+                    ));
+                }
                 tokens.push(token.to_owned());
             }
         }
@@ -46,6 +58,14 @@ impl Scope {
             ));
         }
         Ok(scope)
+    }
+
+    /// This scope with `token` added at the end (if it is not there yet).
+    pub fn with(mut self, token: &str) -> Self {
+        if !self.contains(token) {
+            self.0.push(token.to_owned());
+        }
+        self
     }
 
     /// Whether a scope token is present.
@@ -87,6 +107,19 @@ mod tests {
         assert!(Scope::parse("a\\b").is_err());
         assert!(Scope::parse("").unwrap().is_empty());
         assert!(Scope::parse("openid").unwrap().is_subset_of(&scope));
+        assert_eq!(
+            scope.with("offline_access").to_wire(),
+            "openid profile email offline_access"
+        );
+    }
+
+    #[test]
+    fn a_scope_with_too_many_values_is_refused() {
+        let many: Vec<String> = (0..=MAX_SCOPE_TOKENS).map(|i| format!("s{i}")).collect();
+        assert!(Scope::parse(&many[..MAX_SCOPE_TOKENS].join(" ")).is_ok());
+        assert!(Scope::parse(&many.join(" ")).is_err());
+        // Repeats do not count: they collapse into one value.
+        assert!(Scope::parse(&"openid ".repeat(10_000)).is_ok());
     }
 }
 

@@ -9,16 +9,17 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
+use super::ActiveSession;
 use super::SignInError;
 use super::engine::{
-    CodeCheck, CredentialProblem, Effect, Event, Flow, Illegal, Journey, MethodFacts, Problem,
-    Rules, UserFacts,
+    CodeCheck, CredentialProblem, Effect, Event, FirstFactor, Flow, Illegal, Journey, MethodFacts,
+    Problem, Rules, UserFacts,
 };
 use super::messages::{CodeMessage, MessageTexts, compose};
 use super::password_policy::{PASSWORD_HISTORY, check_new_password};
 use super::second_factor::recovery_digest;
 use crate::directory::{Tenant, User, UserFlowConfig};
-use crate::ids::{AuthMethodId, ClientId, FlowId, UserId};
+use crate::ids::{AuthMethodId, ClientId, FlowId, SessionId, UserId};
 use crate::oauth::AuthorizeParams;
 use crate::otp::{OtpCheck, OtpSendError};
 use crate::store::{AuthMethodRecord, FlowRecord};
@@ -45,6 +46,10 @@ pub struct FlowOrigin {
     /// client said it can handle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub native: Option<NativeClient>,
+    /// Step-up: the SSO session whose user this flow authenticates further. The flow ends by
+    /// strengthening that session, and cannot finish once the session has ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_up: Option<SessionId>,
 }
 
 /// What a native-API client can handle, as it said when the flow started: challenge types
@@ -202,6 +207,62 @@ impl Portico {
         metrics::counter!("portico_flows_started_total", "journey" => journey_label(journey))
             .increment(1);
         Ok(flow)
+    }
+
+    /// Starts a sign-in that goes on from `session`'s first factor to the second factor that
+    /// `client`'s flow requires (step-up), bound to the browser as `origin` says.
+    pub async fn start_step_up(
+        &self,
+        tenant: &Tenant,
+        client: ClientId,
+        mut origin: FlowOrigin,
+        session: &ActiveSession,
+        caller: Caller<'_>,
+    ) -> Result<Advanced, FlowError> {
+        origin.step_up = Some(session.record.id);
+        let flow = self
+            .start_flow(tenant, Some(client), Journey::SignIn, origin)
+            .await?;
+        // A session that proved the mailbox (a code, a sign-up) counts as an emailed-code
+        // first factor, so the mailbox cannot serve again as the second.
+        let amr: Vec<&str> = session.record.amr.split(' ').collect();
+        let first_factor = if amr.contains(&"pwd") && !amr.contains(&"otp") {
+            FirstFactor::Password
+        } else {
+            FirstFactor::EmailCode
+        };
+        let found = Event::SessionFound {
+            user: facts(&session.user),
+            email: session.user.email.clone(),
+            first_factor,
+        };
+        self.advance_flow(tenant, flow, vec![found], caller).await
+    }
+
+    /// Records on a step-up flow's session that its user has now passed the second factor,
+    /// if that session is still live and the flow's. Returns the strengthened session.
+    pub async fn finish_step_up(
+        &self,
+        tenant: &Tenant,
+        flow: &SignInFlow,
+        session: ActiveSession,
+    ) -> Result<Option<ActiveSession>, CoreError> {
+        let ours = flow.origin.step_up == Some(session.record.id)
+            && flow.flow.user.as_ref().map(|u| u.id) == Some(session.user.id)
+            && flow.flow.is_done();
+        if !ours {
+            return Ok(None);
+        }
+        let amr = flow.flow.amr().join(" ");
+        let strengthened = self
+            .store
+            .strengthen_session(tenant.id, session.record.id, &amr, self.now())
+            .await?;
+        Ok(strengthened.then(|| {
+            let mut session = session;
+            session.record.amr = amr;
+            session
+        }))
     }
 
     /// A live flow of this tenant.

@@ -1,5 +1,7 @@
 //! CORS for the native API (beyond Entra, whose endpoints need a proxy): a browser app on an
-//! origin that a native-auth app of the tenant lists may call the API directly.
+//! origin that a native-auth app of the tenant lists may call the API directly. The token
+//! endpoint also answers single-page apps on the origins of their redirect URIs, as Entra's
+//! does (they redeem codes and refresh tokens from the browser); other origins get no CORS.
 //!
 //! A preflight names no client, so it is answered for the tenant's listed origins; the call
 //! that follows is checked against its own app (`Call::open`). No cookies are involved, so
@@ -9,6 +11,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use portico_core::BrowserDoor;
 use portico_core::directory::TenantRef;
 
 use crate::AppState;
@@ -22,13 +25,31 @@ pub(crate) async fn preflight(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(origin) = origin_of(&headers) else {
+    answer_preflight(&state, &tenant, &headers, BrowserDoor::NativeApi).await
+}
+
+/// `OPTIONS` on the token endpoint: the CORS preflight.
+pub(crate) async fn preflight_token(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    answer_preflight(&state, &tenant, &headers, BrowserDoor::Token).await
+}
+
+async fn answer_preflight(
+    state: &AppState,
+    tenant: &str,
+    headers: &HeaderMap,
+    door: BrowserDoor,
+) -> Response {
+    let Some(origin) = origin_of(headers) else {
         return StatusCode::NO_CONTENT.into_response();
     };
     let method_ok = headers
         .get(header::ACCESS_CONTROL_REQUEST_METHOD)
         .is_some_and(|m| m.as_bytes() == b"POST");
-    if !method_ok || !allowed(&state, &tenant, &origin).await {
+    if !method_ok || !allowed(state, tenant, &origin, door).await {
         return StatusCode::FORBIDDEN.into_response();
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
@@ -66,16 +87,16 @@ pub(crate) async fn decorate(
     let origin = (request.method() != Method::OPTIONS)
         .then(|| origin_of(request.headers()))
         .flatten();
-    let tenant = request
-        .uri()
-        .path()
-        .split('/')
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
+    let path = request.uri().path();
+    let tenant = path.split('/').nth(1).unwrap_or_default().to_owned();
+    let door = if path.ends_with("/oauth2/v2.0/token") {
+        BrowserDoor::Token
+    } else {
+        BrowserDoor::NativeApi
+    };
     let mut response = next.run(request).await;
     if let Some(origin) = origin
-        && allowed(&state, &tenant, &origin).await
+        && allowed(&state, &tenant, &origin, door).await
     {
         let out = response.headers_mut();
         allow_origin(out, &origin);
@@ -93,6 +114,15 @@ pub(crate) fn same_origin(state: &AppState, origin: &str) -> bool {
         .is_ok_and(|url| url.origin().ascii_serialization() == origin)
 }
 
+/// The `Origin` of a cross-origin browser request (`null` included: an opaque origin is
+/// cross-origin too); none for other callers and Portico's own pages.
+pub(crate) fn cross_origin(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::ORIGIN)
+        .map(|v| v.to_str().unwrap_or("null").to_owned())
+        .filter(|origin| !same_origin(state, origin))
+}
+
 fn origin_of(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::ORIGIN)
@@ -101,11 +131,15 @@ fn origin_of(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-async fn allowed(state: &AppState, tenant: &str, origin: &str) -> bool {
+async fn allowed(state: &AppState, tenant: &str, origin: &str, door: BrowserDoor) -> bool {
     let Ok(tenant) = state.portico.tenant(&TenantRef::parse(tenant)).await else {
         return false;
     };
-    match state.portico.cors_origin_known(tenant.id, origin).await {
+    match state
+        .portico
+        .browser_origin_known(tenant.id, door, origin)
+        .await
+    {
         Ok(known) => known,
         Err(err) => {
             tracing::warn!(error = %err, "CORS origins unavailable");

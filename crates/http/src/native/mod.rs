@@ -25,7 +25,7 @@ macro_rules! endpoint {
     };
 }
 
-mod cors;
+pub(crate) mod cors;
 mod error;
 pub mod fields;
 mod flow;
@@ -65,7 +65,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         )
         .route(
             "/{tenant}/oauth2/v2.0/token",
-            post(crate::oidc::token::token).options(cors::preflight),
+            post(crate::oidc::token::token).options(cors::preflight_token),
         )
         .route(
             "/{tenant}/signup/v1.0/start",

@@ -10,7 +10,7 @@
 
 use std::net::IpAddr;
 
-use portico_core::directory::{Email, SignInMethod, UserFlowConfig};
+use portico_core::directory::{Email, MfaPolicy, SignInMethod, UserFlowConfig};
 use portico_core::signin::engine::{Event, Journey, Step};
 use portico_core::signin::{CONTINUATION_LIFETIME_SECS, NativeClient};
 use serde_json::{Value, json};
@@ -24,6 +24,11 @@ use crate::AppState;
 const POLL_INTERVAL_SECS: i64 = 1;
 
 const NO_OOB: &str = "The client does not support one-time codes, which password reset needs.";
+
+/// The contract's reset has no second-factor step, and a reset where the flow requires MFA
+/// passes it before the password changes: such resets happen in the browser.
+const NEEDS_MFA: &str =
+    "Password reset for this application needs a second factor, which happens in the browser.";
 
 endpoint!(
     start,
@@ -61,6 +66,9 @@ async fn start_step(state: &AppState, call: &Call, ip: IpAddr) -> Result<Value, 
                 "Password reset is not available: this application's accounts have no password.",
             ));
         }
+        if config.mfa == MfaPolicy::Required {
+            return Ok(Some(NEEDS_MFA));
+        }
         Ok((!client.oob).then_some(NO_OOB))
     };
     begin(
@@ -93,8 +101,16 @@ async fn proceed_step(state: &AppState, call: &Call, ip: IpAddr) -> Result<Value
     let code = call.params.required("oob")?;
     let (_, _, flow) = call.resume(state, &["reset_oob"], false).await?;
     let flow = step(state, call, flow, Event::Code { code }, ip).await?;
-    if flow.flow.step != Step::NewPassword {
-        return Err(wrong_endpoint());
+    match flow.flow.step {
+        Step::NewPassword => {}
+        // The start refuses such resets; should one get here, the browser can finish it.
+        Step::ChooseSecondFactor
+        | Step::SecondFactor { .. }
+        | Step::ChooseEnrolment
+        | Step::EnrolPhone
+        | Step::EnrolTotp
+        | Step::VerifyEnrolment { .. } => return Ok(redirect(NEEDS_MFA)),
+        _ => return Err(wrong_endpoint()),
     }
     Ok(json!({
         "continuation_token": token(state, call, &flow, "reset_password", false)?,

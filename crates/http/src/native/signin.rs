@@ -14,14 +14,15 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use portico_core::directory::SignInMethod;
 use portico_core::ids::AuthMethodId;
-use portico_core::signin::engine::{Event, Journey, Rules, Step};
+use portico_core::signin::engine::{Event, Journey, Problem, Rules, Step};
 use portico_core::signin::{NativeClient, SignInFlow};
 use serde_json::{Value, json};
 
 use super::flow::{
-    Begun, answer, begin, channel_name, continued, current_method, issue, listable, oob_answer,
-    resend_unless_fresh, step, token, wrong_endpoint,
+    Begun, advance, answer, begin, channel_name, continued, current_method, issue, listable,
+    oob_answer, resend_unless_fresh, step, token, wrong_endpoint,
 };
+use super::problems::problem_error;
 use super::{Call, NativeError, narrowed, redirect};
 use crate::AppState;
 
@@ -169,6 +170,9 @@ async fn mfa_code(
     resend_unless_fresh(state, call, flow, fresh, ip, "mfa_oob").await
 }
 
+const NO_USABLE_FACTOR: &str =
+    "None of this account's second factors can be used for this sign-in through the API.";
+
 fn authenticator_redirect() -> Value {
     redirect("This second factor (an authenticator app) is available only in the browser.")
 }
@@ -252,7 +256,16 @@ async fn grant(state: &AppState, call: &Call, ip: IpAddr) -> Result<Value, Nativ
     let (_, _, flow) = call.resume(state, stages, true).await?;
     let client = flow.origin.native.unwrap_or_default();
     let flow = match event {
-        Some(event) => step(state, call, flow, event, ip).await?,
+        Some(event) => {
+            let advanced = advance(state, call, flow, vec![event], ip).await?;
+            match advanced.problem {
+                // Factors the user has but cannot use here (and may not replace with one of
+                // their choosing): the browser offers what the API cannot, or says why not.
+                Some(Problem::NoSecondFactor) => return Ok(redirect(NO_USABLE_FACTOR)),
+                Some(problem) => return Err(problem_error(&problem)),
+                None => advanced.flow,
+            }
+        }
         None => {
             // Sign-up sends the address again here; it must be the flow's.
             if let Some(username) = call.params.one("username")?

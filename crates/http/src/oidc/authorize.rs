@@ -13,6 +13,7 @@ use portico_core::signin::ActiveSession;
 use portico_core::signin::engine::Journey;
 
 use crate::AppState;
+use crate::client_ip::ClientIp;
 use crate::error::HtmlError;
 use crate::form::Params;
 use crate::pages::{self, signin};
@@ -21,29 +22,32 @@ use crate::pages::{self, signin};
 pub async fn authorize_get(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
+    ClientIp(ip): ClientIp,
     RawQuery(query): RawQuery,
     jar: CookieJar,
 ) -> Response {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
-    authorize(state, &tenant, params, jar).await
+    authorize(state, &tenant, params, ip, jar).await
 }
 
 /// `POST /{tenant}/oauth2/v2.0/authorize` (form-encoded authorization request).
 pub async fn authorize_post(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     jar: CookieJar,
     body: Bytes,
 ) -> Response {
     let params = Params::from_form(&headers, &body);
-    authorize(state, &tenant, params, jar).await
+    authorize(state, &tenant, params, ip, jar).await
 }
 
 async fn authorize(
     state: AppState,
     tenant: &str,
     params: Result<Params, String>,
+    ip: std::net::IpAddr,
     jar: CookieJar,
 ) -> Response {
     let tenant = match state.portico.tenant(&TenantRef::parse(tenant)).await {
@@ -62,7 +66,15 @@ async fn authorize(
         Ok(session) => session,
         Err(err) => return err.into_response(),
     };
-    match state.portico.decide_authorize(&tenant, &request, session) {
+    let decision = match state
+        .portico
+        .decide_authorize(&tenant, &request, session)
+        .await
+    {
+        Ok(decision) => decision,
+        Err(err) => return HtmlError::from(err).into_response(),
+    };
+    match decision {
         AuthorizeDecision::Complete(session) => {
             match state
                 .portico
@@ -80,6 +92,10 @@ async fn authorize(
         AuthorizeDecision::SignUp => {
             let client = request.app.client_id;
             signin::begin(&state, &tenant, &params, client, Journey::SignUp, jar).await
+        }
+        AuthorizeDecision::StepUp(session) => {
+            let client = request.app.client_id;
+            signin::begin_step_up(&state, &tenant, &params, client, &session, ip, jar).await
         }
         AuthorizeDecision::Respond(response) => deliver(response, StatusCode::FOUND),
     }
@@ -129,9 +145,7 @@ pub(crate) fn failure_response(failure: AuthorizeFailure, redirect_status: Statu
 pub(crate) fn deliver(response: AuthorizeResponse, redirect_status: StatusCode) -> Response {
     match response.mode {
         ResponseMode::FormPost => {
-            let origin = url::Url::parse(&response.redirect_uri)
-                .map(|u| u.origin().ascii_serialization())
-                .unwrap_or_default();
+            let origin = pages::form_target(&response.redirect_uri);
             let nonce = pages::nonce();
             pages::render(
                 StatusCode::OK,
@@ -142,7 +156,7 @@ pub(crate) fn deliver(response: AuthorizeResponse, redirect_status: StatusCode) 
                     nonce => nonce.clone(),
                 },
                 &nonce,
-                Some(&origin),
+                origin.as_deref(),
             )
         }
         ResponseMode::Query | ResponseMode::Fragment => {

@@ -100,6 +100,8 @@ async fn logout(
         }
         Ok(LogoutOutcome::ConfirmationRequired) => {
             let (jar, csrf_token) = pages::csrf(&state, jar);
+            // The confirmed logout redirects to the (already verified) app.
+            let redirect_target = redirect.as_deref().and_then(pages::form_target);
             let hidden: Vec<(&str, String)> = [
                 ("id_token_hint", hint),
                 ("client_id", client_id),
@@ -125,7 +127,7 @@ async fn logout(
                     nonce => nonce.clone(),
                 },
                 &nonce,
-                None,
+                redirect_target.as_deref(),
             );
             (jar, page).into_response()
         }

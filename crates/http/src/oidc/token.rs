@@ -40,6 +40,7 @@ pub async fn token(
         client_info: params
             .flag("client_info")
             .map_err(OAuthJson::invalid_request)?,
+        origin: crate::native::cors::cross_origin(&state, &headers),
         credentials: ClientCredentials {
             basic: basic_credentials(&headers)?,
             form_client_id: get("client_id")?,

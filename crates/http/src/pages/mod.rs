@@ -51,8 +51,29 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env
 });
 
+/// The CSP source that lets a form on a page lead to `uri`: its origin for http(s), its scheme
+/// for a native app's private-use scheme (`com.example.app:`), none for what is not a URL.
+///
+/// CSP 3 applies `form-action` to the redirects that follow a form's POST too, so a page whose
+/// form ends in a redirect to the app (sign-in, logout confirmation) must name the app's origin.
+pub(crate) fn form_target(uri: &str) -> Option<String> {
+    let url = url::Url::parse(uri).ok()?;
+    match url.scheme() {
+        "http" | "https" => Some(url.origin().ascii_serialization()),
+        scheme
+            if scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) =>
+        {
+            Some(format!("{scheme}:"))
+        }
+        _ => None,
+    }
+}
+
 /// Renders a page with security headers. `form_action` widens the CSP's `form-action` to
-/// another origin (for `form_post` responses to the client).
+/// another origin (a source from [`form_target`]): the client a form posts to (`form_post`), or
+/// the one its answer redirects to.
 pub(crate) fn render(
     status: StatusCode,
     template: &str,

@@ -24,7 +24,7 @@ use crate::AppState;
 use crate::client_ip::ClientIp;
 use crate::error::HtmlError;
 use crate::form::Params;
-use crate::oidc::authorize::{deliver, failure_response};
+use crate::oidc::authorize::{current_session, deliver, failure_response};
 use crate::pages::{self, i18n};
 
 /// What to show besides the step.
@@ -52,7 +52,7 @@ pub(crate) async fn begin(
     let origin = FlowOrigin {
         authorize: Some(params.clone()),
         browser: Some(digest_secret(&binding)),
-        native: None,
+        ..FlowOrigin::default()
     };
     let flow = match state
         .portico
@@ -67,6 +67,46 @@ pub(crate) async fn begin(
         ..Shown::default()
     };
     render(state, tenant, jar, &flow, shown, StatusCode::OK).await
+}
+
+/// Starts a step-up for a validated authorization request whose SSO session lacks the
+/// second factor the app's flow requires, and renders its first page (the second factor).
+pub(crate) async fn begin_step_up(
+    state: &AppState,
+    tenant: &Tenant,
+    params: &AuthorizeParams,
+    client: portico_core::ids::ClientId,
+    session: &ActiveSession,
+    ip: std::net::IpAddr,
+    jar: CookieJar,
+) -> Response {
+    let (jar, binding) = pages::csrf_binding(state, jar);
+    let origin = FlowOrigin {
+        authorize: Some(params.clone()),
+        browser: Some(digest_secret(&binding)),
+        ..FlowOrigin::default()
+    };
+    let caller = Caller {
+        ip,
+        texts: &i18n::RequestTexts,
+        reveal_accounts: false,
+    };
+    match state
+        .portico
+        .start_step_up(tenant, client, origin, session, caller)
+        .await
+    {
+        Ok(advanced) => {
+            let status = advanced.problem.as_ref().map_or(StatusCode::OK, status_of);
+            let shown = Shown {
+                problem: advanced.problem.as_ref(),
+                ..Shown::default()
+            };
+            render(state, tenant, jar, &advanced.flow, shown, status).await
+        }
+        Err(FlowError::Core(err)) => HtmlError::from(err).into_response(),
+        Err(_) => expired(),
+    }
 }
 
 /// `GET /{tenant}/signin?flow=ID`: the flow's current page (after a reload or a link).
@@ -342,18 +382,36 @@ async fn complete(
         }
         Err(err) => return HtmlError::from(err).into_response(),
     };
-    let persistent = flow.flow.keep_signed_in;
-    let (secret, record) = match state
-        .portico
-        .start_session(tenant, &user, persistent, &flow.flow.amr())
-        .await
-    {
-        Ok(started) => started,
-        Err(err) => return HtmlError::from(err).into_response(),
+    let (jar, session) = if flow.origin.step_up.is_some() {
+        // Step-up: the browser's session, now strengthened; it must still be the one the
+        // flow began from (not ended by a logout or a new password meanwhile).
+        let current = match current_session(state, tenant, &jar).await {
+            Ok(current) => current,
+            Err(err) => return err.into_response(),
+        };
+        let strengthened = match current {
+            Some(current) => state.portico.finish_step_up(tenant, flow, current).await,
+            None => Ok(None),
+        };
+        match strengthened {
+            Ok(Some(session)) => (jar, session),
+            Ok(None) => return expired(),
+            Err(err) => return HtmlError::from(err).into_response(),
+        }
+    } else {
+        let persistent = flow.flow.keep_signed_in;
+        let (secret, record) = match state
+            .portico
+            .start_session(tenant, &user, persistent, &flow.flow.amr())
+            .await
+        {
+            Ok(started) => started,
+            Err(err) => return HtmlError::from(err).into_response(),
+        };
+        let max_age = persistent.then(|| record.expires_at - record.auth_time);
+        let jar = jar.add(pages::session_cookie(state, tenant, secret, max_age));
+        (jar, ActiveSession { record, user })
     };
-    let max_age = persistent.then(|| record.expires_at - record.auth_time);
-    let jar = jar.add(pages::session_cookie(state, tenant, secret, max_age));
-    let session = ActiveSession { record, user };
     match state
         .portico
         .issue_authorization_code(tenant, &request, &session)
@@ -592,7 +650,13 @@ async fn render(
             ..pages::brand_context(state, tenant, &branding)
         },
         &nonce,
-        None,
+        // The last step's POST answers with a redirect to the app, validated when the flow began.
+        flow.origin
+            .authorize
+            .as_ref()
+            .and_then(|params| params.redirect_uri.as_deref())
+            .and_then(pages::form_target)
+            .as_deref(),
     );
     (jar, response).into_response()
 }

@@ -233,7 +233,7 @@ async fn form_post_response_mode_posts_the_code() {
         .unwrap()
         .to_owned();
     assert!(
-        csp.contains(&format!("form-action 'self' {}", server.base)),
+        csp.contains(&format!("form-action 'self' {}", server.app_origin)),
         "{csp}"
     );
     let html = response.text().await.unwrap();

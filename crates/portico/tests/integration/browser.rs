@@ -11,8 +11,9 @@ use portico_core::directory::{
 };
 
 use crate::harness::{PASSWORD, TestServer, param};
-use crate::journeys::{flow_for, mail_code, totp_now};
+use crate::journeys::totp_now;
 use crate::otp_delivery::{code_in, next_file, server_with_outbox};
+use crate::page::{flow_for, mail_code};
 
 pub(crate) struct Driver {
     process: Child,
@@ -96,7 +97,7 @@ impl Driver {
     }
 }
 
-async fn wait_for_url(client: &Client, prefix: &str) -> url::Url {
+pub(crate) async fn wait_for_url(client: &Client, prefix: &str) -> url::Url {
     for _ in 0..100 {
         let url = client.current_url().await.unwrap();
         if url.as_str().starts_with(prefix) {
@@ -123,7 +124,12 @@ fn authorize_url(server: &TestServer, client_id: &str, query: &[(&str, &str)]) -
 
 /// Waits for the page that shows `ready` (the click before it navigates), types into the
 /// named inputs, and presses the button.
-async fn fill_and_press(client: &Client, ready: &str, inputs: &[(&str, &str)], button: &str) {
+pub(crate) async fn fill_and_press(
+    client: &Client,
+    ready: &str,
+    inputs: &[(&str, &str)],
+    button: &str,
+) {
     if let Err(e) = client
         .wait()
         .at_most(Duration::from_secs(15))
@@ -312,7 +318,7 @@ async fn password_reset_sms_registration_and_email_code_sign_in_in_chromium() {
     let browser = &driver.client;
     browser.goto(authorize.as_str()).await.unwrap();
 
-    // Forgot the password: prove the mailbox (one wrong try first), choose a new one.
+    // Forgot the password: prove the mailbox (one wrong try first).
     browser
         .find(Locator::Css("a#forgot-password"))
         .await
@@ -334,18 +340,9 @@ async fn password_reset_sms_registration_and_email_code_sign_in_in_chromium() {
         "You have 4 more tries."
     );
     enter_code(browser, "input#code", &code).await;
-    fill_and_press(
-        browser,
-        "input#new_password",
-        &[
-            ("input#new_password", "reset in chromium 7"),
-            ("input#confirm_password", "reset in chromium 7"),
-        ],
-        "button[value=new_password]",
-    )
-    .await;
 
-    // MFA is required and texts are the only method: register a phone, verified by a code.
+    // MFA is required and texts are the only method: before anything changes, register a
+    // phone, verified by a code; only then the new password.
     fill_and_press(
         browser,
         "input#phone[autocomplete=tel]",
@@ -356,6 +353,16 @@ async fn password_reset_sms_registration_and_email_code_sign_in_in_chromium() {
     let texted = texted_code(outbox.path()).await;
     enter_code(browser, "input#code", &texted).await;
     fill_and_press(browser, "#recovery-codes", &[], "button[value=acknowledge]").await;
+    fill_and_press(
+        browser,
+        "input#new_password",
+        &[
+            ("input#new_password", "reset in chromium 7"),
+            ("input#confirm_password", "reset in chromium 7"),
+        ],
+        "button[value=new_password]",
+    )
+    .await;
     wait_for_url(browser, &redirect).await;
 
     // Sign in again with an emailed code instead of the password, then the texted code.

@@ -86,9 +86,36 @@ impl StoreGuard {
     }
 }
 
+/// Serves `app` as a relying party on its own origin: `http://localhost:PORT` while Portico is
+/// at `http://127.0.0.1:PORT`, so the two are different origins and different sites, as a real
+/// app and its identity provider are (CSP `form-action`, CORS and `SameSite` all see it).
+pub async fn app_server(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://localhost:{port}")
+}
+
+/// The app every test registers: its redirect URI answers with a small page, as an app's
+/// callback would.
+async fn callback_app() -> String {
+    let page = "<!doctype html><html><head><meta charset=\"utf-8\"><title>app</title></head>\
+                <body><p id=\"callback\">signed in</p></body></html>";
+    app_server(
+        axum::Router::new().route(
+            "/callback",
+            axum::routing::get(move || async move { axum::response::Html(page) })
+                .post(move || async move { axum::response::Html(page) }),
+        ),
+    )
+    .await
+}
+
 /// A running Portico with one tenant.
 pub struct TestServer {
     pub base: String,
+    /// The origin of the test's app (`redirect_uri` lives there), never Portico's own.
+    pub app_origin: String,
     /// The master key (base64url), to inspect what is stored encrypted.
     pub master_key: String,
     pub tenant: Tenant,
@@ -143,6 +170,7 @@ impl TestServer {
         let tenant = server.portico.create_tenant("contoso", alg).await.unwrap();
         Some(Self {
             base: server.public_url.clone(),
+            app_origin: callback_app().await,
             master_key,
             tenant,
             server,
@@ -163,8 +191,9 @@ impl TestServer {
         format!("{}/{}/v2.0", self.base, self.tenant.id)
     }
 
+    /// The app's callback, on another origin than Portico's.
     pub fn redirect_uri(&self) -> String {
-        format!("{}/healthz", self.base)
+        format!("{}/callback", self.app_origin)
     }
 
     pub async fn app(&self, kind: AppKind) -> (String, Option<String>) {

@@ -17,8 +17,8 @@ use portico_keys::MasterKey;
 use serde_json::Value;
 
 use crate::harness::{PASSWORD, TestServer, verified_claims};
-use crate::journeys::{flow_for, mail_code};
 use crate::otp_delivery::server_with_outbox;
+use crate::page::{flow_for, mail_code};
 
 pub(crate) const ORIGIN: &str = "https://shop.example";
 pub(crate) const REQUEST_ID: &str = "4d1c5f0e-8b7a-4c2d-9e3f-0a1b2c3d4e5f";
@@ -366,10 +366,15 @@ async fn email_code_sign_in_with_a_wrong_code_first() {
     .await;
     assert_error(status, &wrong, "invalid_grant", 50181);
     assert_eq!(wrong["suberror"], "invalid_oob_value");
-    let (status, tokens) = token(
+    // Apps often leave out offline_access; Microsoft's SDKs still need a refresh token
+    // (refresh_token_missing otherwise), and Entra always sends one.
+    let (status, tokens) = call(
         &server,
-        &client_id,
+        "oauth2/v2.0/token",
         &[
+            ("client_id", &client_id),
+            ("scope", "openid profile"),
+            ("client_info", "true"),
             ("grant_type", "oob"),
             ("continuation_token", ct(&asked)),
             ("oob", &code),
@@ -377,6 +382,7 @@ async fn email_code_sign_in_with_a_wrong_code_first() {
     )
     .await;
     assert_eq!(status, 200, "{tokens}");
+    assert!(tokens["refresh_token"].is_string(), "{tokens}");
     let claims = assert_tokens(&server, &tokens).await;
     assert_eq!(claims["amr"], serde_json::json!(["otp"]));
     server.stop().await;
@@ -788,7 +794,7 @@ async fn hosted_pages_and_the_api_share_lockout_and_codes() {
     let (_, started) = initiate(&server, &client_id, "shared@example.com", "oob redirect").await;
     let (status, asked) = challenge(&server, &client_id, ct(&started), "oob redirect").await;
     assert_eq!(status, 200, "{asked}");
-    let page = crate::journeys::authorize(&server, &browser, &web, &[])
+    let page = crate::page::authorize(&server, &browser, &web, &[])
         .await
         .submit(
             &browser,

@@ -6,12 +6,12 @@ use portico_core::directory::{MfaMethod, MfaPolicy, UserFlowConfig};
 use serde_json::{Value, json};
 
 use crate::harness::{PASSWORD, TestServer};
-use crate::journeys::flow_for;
 use crate::native_auth::{
     assert_error, assert_tokens, ct, keys, native_app, password_sign_in, post, redeem,
 };
 use crate::native_signup::sign_up_through_code;
 use crate::otp_delivery::{code_in, next_file, server_with_outbox};
+use crate::page::flow_for;
 
 async fn register(
     server: &TestServer,

@@ -6,11 +6,11 @@ use portico_core::directory::{SignInMethod, TenantRef, UserFlowConfig};
 use serde_json::{Value, json};
 
 use crate::harness::{PASSWORD, TestServer};
-use crate::journeys::{flow_for, mail_code};
 use crate::native_auth::{
     assert_error, assert_oob, assert_tokens, ct, keys, native_app, password_sign_in, post, redeem,
 };
 use crate::otp_delivery::server_with_outbox;
+use crate::page::{flow_for, mail_code};
 
 async fn reset(
     server: &TestServer,
@@ -246,5 +246,39 @@ async fn a_disabled_account_keeps_its_password() {
     )
     .await;
     assert_error(status, &body, "invalid_grant", 50057);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_reset_that_needs_a_second_factor_goes_to_the_browser() {
+    // The contract's reset has no second-factor step, and a mailbox alone must not set the
+    // password of an account whose flow requires MFA: such resets happen in the browser.
+    let server = TestServer::start().await;
+    server.user("reset@example.com").await;
+    let client_id = native_app(&server).await;
+    flow_for(
+        &server,
+        &client_id,
+        UserFlowConfig {
+            mfa: portico_core::directory::MfaPolicy::Required,
+            mfa_methods: vec![portico_core::directory::MfaMethod::Sms],
+            ..UserFlowConfig::default()
+        },
+    )
+    .await;
+    let (status, body) = reset(
+        &server,
+        &client_id,
+        "start",
+        &[
+            ("username", "reset@example.com"),
+            ("challenge_type", "oob redirect"),
+            ("capabilities", "mfa_required registration_required"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["challenge_type"], "redirect", "{body}");
+    assert!(body.get("continuation_token").is_none());
     server.stop().await;
 }

@@ -18,8 +18,8 @@ use crate::browser::Driver;
 use crate::harness::{PASSWORD, TestServer};
 
 use crate::https::{https_server, test_cert};
-use crate::journeys::{flow_for, mail_code};
 use crate::otp_delivery::{code_in, file_delivery, next_file};
+use crate::page::{flow_for, mail_code};
 
 /// The SDK's browser bundle, as npm installs it.
 fn sdk_bundle() -> Option<String> {
@@ -43,26 +43,25 @@ fn sdk_bundle() -> Option<String> {
     }
 }
 
-/// Serves the test page and the SDK from a second origin (`http://127.0.0.1:port`, a secure
-/// context for the browser's crypto).
+/// Serves the test page and the SDK from the app's own origin (`http://localhost:port`, a
+/// secure context for the browser's crypto).
 async fn page_server(bundle: String) -> String {
     let page = "<!doctype html><html><head><meta charset=\"utf-8\"><title>shop</title>\
                 <script src=\"/msal-custom-auth.js\"></script></head><body>shop</body></html>";
-    let app = axum::Router::new()
-        .route(
-            "/",
-            axum::routing::get(move || async move { axum::response::Html(page) }),
-        )
-        .route(
-            "/msal-custom-auth.js",
-            axum::routing::get(move || async move {
-                ([("content-type", "application/javascript")], bundle)
-            }),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let origin = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    origin
+    crate::harness::app_server(
+        axum::Router::new()
+            .route(
+                "/",
+                axum::routing::get(move || async move { axum::response::Html(page) }),
+            )
+            .route(
+                "/msal-custom-auth.js",
+                axum::routing::get(move || async move {
+                    ([("content-type", "application/javascript")], bundle)
+                }),
+            ),
+    )
+    .await
 }
 
 /// Runs `body` (an async function body with `args` and the page's `app`) in the page and
@@ -207,8 +206,8 @@ async fn msal_browser_custom_auth_signs_up_signs_in_and_resets() {
             "const [username, password] = args;
          const unknown = await app.signIn({ username: 'nobody@example.com', password });
          const wrong = await app.signIn({ username, password: 'not the password' });
-         const r = await app.signIn({ username, password,
-                                      scopes: ['openid', 'profile', 'offline_access'] });
+         // Apps often leave out offline_access; the SDK still needs a refresh token.
+         const r = await app.signIn({ username, password, scopes: ['openid', 'profile'] });
          if (!r.isCompleted()) return describe(r);
          const out = { unknown: unknown.isFailed() && unknown.error.isUserNotFound(),
                        wrong: wrong.isFailed() && wrong.error.isPasswordIncorrect(),
@@ -244,8 +243,11 @@ async fn msal_browser_custom_auth_signs_up_signs_in_and_resets() {
          if (!r.isPasswordRequired()) return describe(r);
          const p = await r.state.submitNewPassword(args[1]);
          if (!p.isCompleted()) return describe(p);
-         const s = await p.state.signIn({ scopes: ['openid', 'profile', 'offline_access'] });
+         const s = await p.state.signIn({ scopes: ['openid', 'profile'] });
          if (!s.isCompleted()) return describe(s);
+         const refreshed = await s.data.getAccessToken({
+             scopes: ['openid', 'profile'], forceRefresh: true });
+         if (!refreshed.isCompleted()) return describe(refreshed);
          const out = { username: s.data.getAccount().username };
          await s.data.signOut();
          return out;",

@@ -5,11 +5,11 @@ use portico_core::directory::{AttributeSpec, SignInMethod, UserFlowConfig};
 use serde_json::{Value, json};
 
 use crate::harness::TestServer;
-use crate::journeys::{flow_for, mail_code};
 use crate::native_auth::{
     assert_error, assert_tokens, call, ct, keys, native_app, password_sign_in, post, redeem,
 };
 use crate::otp_delivery::server_with_outbox;
+use crate::page::{flow_for, mail_code};
 
 const TYPES: &str = "oob password redirect";
 

@@ -15,7 +15,7 @@ use portico_delivery::{MailTransport, SmsTransport, Worker};
 use portico_keys::SigningAlgorithm;
 
 use crate::harness::{Backend, TestServer};
-use crate::journeys::authorize;
+use crate::page::authorize;
 use portico_core::directory::AppKind;
 
 fn code_mail(to: &str) -> impl FnOnce(&str) -> OutboundMessage {

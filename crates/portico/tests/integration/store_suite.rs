@@ -13,8 +13,8 @@ use portico_core::otp::OtpPurpose;
 use portico_core::outbox::{Channel, OutboundMessage};
 use portico_core::store::OtpChallengeRecord;
 use portico_core::store::{
-    AuthCodeRecord, CodeRedemption, KeyState, LockoutRecord, RefreshRedemption, RefreshTokenRecord,
-    SessionRecord, Store, StoredSigningKey,
+    AuthCodeRecord, CodeRedemption, KeyState, LockoutRecord, RefreshLifetime, RefreshRedemption,
+    RefreshTokenRecord, SessionRecord, Store, StoredSigningKey,
 };
 use portico_keys::SigningAlgorithm;
 
@@ -212,6 +212,12 @@ async fn codes_redeem_exactly_once(store: Arc<dyn Store>) {
     assert_eq!((redeemed, replayed), (1, 7), "{results:?}");
 }
 
+/// Lifetimes that leave the rotation tests' tokens alive (grants start at 1_060 there).
+const LONG: RefreshLifetime = RefreshLifetime {
+    idle_secs: 8_500,
+    absolute_secs: 100_000,
+};
+
 async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
     let (t, u, app) = setup(store.as_ref()).await;
     let c = code(&t, &u, &app, "code-rt");
@@ -237,7 +243,7 @@ async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
             let store = Arc::clone(&store);
             async move {
                 store
-                    .rotate_refresh_token(t.id, "rt-1", &format!("rt-2-{i}"), 9_500, 1_010)
+                    .rotate_refresh_token(t.id, "rt-1", &format!("rt-2-{i}"), LONG, 1_010)
                     .await
             }
         })
@@ -256,11 +262,11 @@ async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
         Ok(RefreshRedemption::Rotated(_) | RefreshRedemption::Reused(_))
     )));
     assert!(
-        matches!(store.rotate_refresh_token(t.id, "rt-1", "rt-x", 9_500, 1_020).await.unwrap(), RefreshRedemption::Reused(g) if g == c.grant_id)
+        matches!(store.rotate_refresh_token(t.id, "rt-1", "rt-x", LONG, 1_020).await.unwrap(), RefreshRedemption::Reused(g) if g == c.grant_id)
     );
     assert!(matches!(
         store
-            .rotate_refresh_token(t.id, "nope", "rt-y", 9_500, 1_020)
+            .rotate_refresh_token(t.id, "nope", "rt-y", LONG, 1_020)
             .await
             .unwrap(),
         RefreshRedemption::Invalid
@@ -270,7 +276,7 @@ async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
     // A revoked grant's surviving token is dead too.
     for i in 0..6 {
         let r = store
-            .rotate_refresh_token(t.id, &format!("rt-2-{i}"), "rt-z", 9_500, 1_040)
+            .rotate_refresh_token(t.id, &format!("rt-2-{i}"), "rt-z", LONG, 1_040)
             .await
             .unwrap();
         assert!(matches!(r, RefreshRedemption::Invalid), "{r:?}");
@@ -296,10 +302,57 @@ async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
         .unwrap();
     assert!(matches!(
         store
-            .rotate_refresh_token(t.id, "rt-old", "rt-new", 9_000, 1_200)
+            .rotate_refresh_token(t.id, "rt-old", "rt-new", LONG, 1_200)
             .await
             .unwrap(),
         RefreshRedemption::Invalid
+    ));
+
+    // However often a family is used, it ends at its absolute lifetime from the grant: the
+    // successor of a token used late gets only what is left (grant made at 1_060).
+    let c3 = code(&t, &u, &app, "code-rt3");
+    store.create_authorization_code(&c3).await.unwrap();
+    store
+        .create_refresh_token(&RefreshTokenRecord {
+            token_digest: "rt-a1".into(),
+            tenant_id: t.id,
+            grant_id: c3.grant_id,
+            client_id: app.client_id,
+            user_id: u.id,
+            session_id: c3.session_id,
+            scope: "openid offline_access".into(),
+            auth_time: 1_000,
+            amr: "pwd".into(),
+            issued_at: 1_060,
+            expires_at: 1_360,
+        })
+        .await
+        .unwrap();
+    let fixed = RefreshLifetime {
+        idle_secs: 300,
+        absolute_secs: 300,
+    };
+    assert!(matches!(
+        store
+            .rotate_refresh_token(t.id, "rt-a1", "rt-a2", fixed, 1_300)
+            .await
+            .unwrap(),
+        RefreshRedemption::Rotated(_)
+    ));
+    // 1_300 + 300 would be sliding; the family ends at 1_060 + 300.
+    assert!(matches!(
+        store
+            .rotate_refresh_token(t.id, "rt-a2", "rt-a3", fixed, 1_361)
+            .await
+            .unwrap(),
+        RefreshRedemption::Invalid
+    ));
+    assert!(matches!(
+        store
+            .rotate_refresh_token(t.id, "rt-a2", "rt-a3", fixed, 1_359)
+            .await
+            .unwrap(),
+        RefreshRedemption::Rotated(_)
     ));
 }
 

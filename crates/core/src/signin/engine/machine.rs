@@ -40,6 +40,7 @@ impl Flow {
             && self.user.as_ref().is_some_and(|u| u.enabled)
             && self.first_factor.is_some()
             && (rules.config.mfa != MfaPolicy::Required || self.mfa_done)
+            && (self.journey != Journey::ResetPassword || self.password_hash.is_some())
     }
 
     /// The transition table. `None`: illegal here.
@@ -63,6 +64,20 @@ impl Flow {
                 self.email = Some(email.as_str().to_owned());
                 self.keep_signed_in = keep_signed_in;
                 Some(effect(Effect::LookUpUser))
+            }
+            // Step-up from an SSO session: the first factor is proven; the second follows.
+            (
+                Step::Identify,
+                Event::SessionFound {
+                    user,
+                    email,
+                    first_factor,
+                },
+            ) if self.journey == Journey::SignIn => {
+                self.email = Some(email);
+                self.user = Some(user);
+                self.first_factor = Some(first_factor);
+                Some(self.after_first_factor(rules))
             }
             (Step::Identify, Event::UserLookedUp(found)) => {
                 let email = self.email.clone()?;
@@ -249,8 +264,7 @@ impl Flow {
                 })
             }
             (Step::NewPassword, Event::PasswordSet) if self.journey == Journey::ResetPassword => {
-                // Proving the mailbox and setting a password is a first factor of its own.
-                self.first_factor = Some(FirstFactor::EmailCode);
+                // The second factor (if the flow asks for one) came before the new password.
                 Some(self.after_first_factor(rules))
             }
 
@@ -348,15 +362,15 @@ impl Flow {
                 self.pending_totp = None;
                 self.mfa_done = true;
                 self.challenge = None;
-                self.step = if recovery_codes {
-                    Step::RecoveryCodes
+                if recovery_codes {
+                    self.step = Step::RecoveryCodes;
                 } else {
-                    Step::Done
-                };
+                    self.after_second_factor();
+                }
                 Some(Reaction::default())
             }
             (Step::RecoveryCodes, Event::Acknowledge) => {
-                self.step = Step::Done;
+                self.after_second_factor();
                 Some(Reaction::default())
             }
 
@@ -511,6 +525,12 @@ impl Flow {
                 if self.user.as_ref().is_some_and(|u| !u.enabled) {
                     return Some(problem(Problem::AccountDisabled));
                 }
+                // The mailbox is the first factor. Where the flow asks for a second one, it
+                // comes before anything changes: nobody with the mailbox alone sets a password.
+                self.first_factor = Some(FirstFactor::EmailCode);
+                if rules.config.mfa == MfaPolicy::Required {
+                    return Some(effect(Effect::LoadMethods));
+                }
                 self.step = Step::NewPassword;
                 Some(Reaction::default())
             }
@@ -524,11 +544,21 @@ impl Flow {
             })),
             Step::SecondFactor { .. } => {
                 self.mfa_done = true;
-                self.step = Step::Done;
+                self.after_second_factor();
                 Some(Reaction::default())
             }
             _ => None,
         }
+    }
+
+    /// The second factor is proven (or registered): a reset goes on to its new password,
+    /// everything else is done.
+    fn after_second_factor(&mut self) {
+        self.step = if self.journey == Journey::ResetPassword && self.password_hash.is_none() {
+            Step::NewPassword
+        } else {
+            Step::Done
+        };
     }
 
     /// Sign-up: password (if the flow uses passwords), attributes (if it collects any), then
@@ -551,7 +581,7 @@ impl Flow {
         if self.user.as_ref().is_some_and(|u| !u.enabled) {
             return problem(Problem::AccountDisabled);
         }
-        if rules.config.mfa == MfaPolicy::Required {
+        if rules.config.mfa == MfaPolicy::Required && !self.mfa_done {
             effect(Effect::LoadMethods)
         } else {
             self.step = Step::Done;
@@ -575,7 +605,15 @@ impl Flow {
     /// Kinds the user may register now (same rule as above, with one addition: a new account
     /// made with a password may register the mailbox it just proved, so its later sign-ins
     /// take the password and then an emailed code, as Entra's "preverified" registration does).
+    ///
+    /// Only a user without any second factor may register one here: someone who has one
+    /// factor must not add a factor of their own choosing to get past the one the user set up
+    /// (say, their own phone with only the mailbox). A user whose factors cannot serve this
+    /// sign-in is refused instead ([`Problem::NoSecondFactor`]).
     pub fn enrolment_choices(&self, rules: &Rules<'_>) -> Vec<MfaMethod> {
+        if !self.methods.is_empty() && !self.mfa_done {
+            return Vec::new();
+        }
         let with_password = self.first_factor == Some(FirstFactor::Password)
             || (self.journey == Journey::SignUp && self.password_hash.is_some());
         rules

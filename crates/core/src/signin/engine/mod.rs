@@ -254,6 +254,17 @@ pub enum Event {
     },
     /// The person saw the recovery codes.
     Acknowledge,
+    /// Step-up: the browser's SSO session already proved this user's first factor, but not
+    /// the second factor the app's flow requires. Only the driver sends it, from a live
+    /// session (`Portico::start_step_up`); no front door makes it from what a person typed.
+    SessionFound {
+        /// The session's user.
+        user: UserFacts,
+        /// The account's address.
+        email: String,
+        /// How the session's user proved the first factor.
+        first_factor: FirstFactor,
+    },
 
     /// Result of [`Effect::LookUpUser`].
     UserLookedUp(Option<UserFacts>),
@@ -557,6 +568,7 @@ impl Event {
             Self::Enrol { .. } => "enrol",
             Self::Phone { .. } => "phone",
             Self::Acknowledge => "acknowledge",
+            Self::SessionFound { .. } => "session_found",
             Self::UserLookedUp(_) => "user_looked_up",
             Self::PasswordChecked(_) => "password_checked",
             Self::CodeSent(_) => "code_sent",

@@ -125,6 +125,15 @@ fn effect_result() -> impl Strategy<Value = Event> {
             method,
             recovery_codes
         }),
+        (facts(), any::<bool>()).prop_map(|(user, password)| Event::SessionFound {
+            user,
+            email: "ada@example.com".to_owned(),
+            first_factor: if password {
+                FirstFactor::Password
+            } else {
+                FirstFactor::EmailCode
+            },
+        }),
     ]
 }
 
@@ -166,6 +175,9 @@ proptest! {
                 prop_assert!(!flow.amr().is_empty());
                 if rules.config.mfa == MfaPolicy::Required {
                     prop_assert!(flow.mfa_done, "finished without the required second factor");
+                }
+                if flow.journey == Journey::ResetPassword {
+                    prop_assert!(flow.password_hash.is_some(), "a reset finished without a password");
                 }
                 break;
             }

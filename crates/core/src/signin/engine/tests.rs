@@ -869,6 +869,180 @@ fn email_cannot_be_the_second_factor_after_an_email_code() {
 }
 
 #[test]
+fn a_first_factor_alone_never_registers_a_second_factor() {
+    // The user's factor is their mailbox; with the mailbox as the first factor it cannot
+    // serve, and the flow offers phones and apps: registering one would let whoever has the
+    // mailbox pass MFA with their own phone.
+    let config = mfa_config(vec![MfaMethod::EmailOtp, MfaMethod::Sms, MfaMethod::Totp]);
+    let mut flow = identify(Journey::SignIn, &config);
+    ok(&mut flow, Event::UserLookedUp(Some(user())), &config);
+    effects(&mut flow, Event::UseEmailCode, &config);
+    effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    let email = method(MfaMethod::EmailOtp, Some("ada@example.com"));
+    let reaction = ok(&mut flow, Event::MethodsLoaded(vec![email]), &config);
+    assert_eq!(reaction.problem, Some(Problem::NoSecondFactor));
+    assert!(reaction.effects.is_empty());
+    assert!(flow.enrolment_choices(&rules(&config)).is_empty());
+    for kind in [MfaMethod::Sms, MfaMethod::Totp, MfaMethod::EmailOtp] {
+        assert!(flow.handle(Event::Enrol { kind }, &rules(&config)).is_err());
+    }
+    assert!(!flow.is_done());
+
+    // A factor of a kind this flow does not offer counts too.
+    let config = mfa_config(vec![MfaMethod::Sms]);
+    let (mut flow, _) = signed_in_with_password(&config);
+    let app = method(MfaMethod::Totp, None);
+    let reaction = ok(&mut flow, Event::MethodsLoaded(vec![app]), &config);
+    assert_eq!(reaction.problem, Some(Problem::NoSecondFactor));
+    assert!(
+        flow.handle(
+            Event::Enrol {
+                kind: MfaMethod::Sms
+            },
+            &rules(&config)
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn a_reset_passes_the_second_factor_before_the_new_password() {
+    let config = mfa_config(vec![MfaMethod::Sms]);
+    let mut flow = identify(Journey::ResetPassword, &config);
+    effects(&mut flow, Event::UserLookedUp(Some(user())), &config);
+    sent(&mut flow, &config);
+    // The mailbox alone leads to the second factor, not to a new password.
+    let out = effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    assert_eq!(out, vec![Effect::LoadMethods]);
+    assert!(
+        flow.handle(
+            Event::NewPassword {
+                password: "new".into()
+            },
+            &rules(&config)
+        )
+        .is_err()
+    );
+    let phone = method(MfaMethod::Sms, Some("+15550100"));
+    let out = effects(
+        &mut flow,
+        Event::MethodsLoaded(vec![phone.clone()]),
+        &config,
+    );
+    assert!(matches!(
+        out.as_slice(),
+        [Effect::SendCode {
+            purpose: OtpPurpose::Mfa,
+            ..
+        }]
+    ));
+    assert!(matches!(flow.step, Step::SecondFactor { .. }));
+    sent(&mut flow, &config);
+    // The flow cannot finish without the password, whatever comes back.
+    assert!(flow.handle(Event::PasswordSet, &rules(&config)).is_err());
+    effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    assert_eq!(flow.step, Step::NewPassword);
+    assert!(flow.mfa_done);
+    let out = effects(
+        &mut flow,
+        Event::NewPasswordChecked(Ok("hash".into())),
+        &config,
+    );
+    assert_eq!(out, vec![Effect::SetPassword]);
+    effects(&mut flow, Event::PasswordSet, &config);
+    assert!(flow.is_done());
+    assert_eq!(flow.amr(), vec!["otp", "pwd", "mfa"]);
+}
+
+#[test]
+fn a_reset_of_a_user_without_factors_registers_one_before_the_password() {
+    let config = mfa_config(vec![MfaMethod::Totp]);
+    let mut flow = identify(Journey::ResetPassword, &config);
+    effects(&mut flow, Event::UserLookedUp(Some(user())), &config);
+    sent(&mut flow, &config);
+    effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    let out = effects(&mut flow, Event::MethodsLoaded(vec![]), &config);
+    assert_eq!(out, vec![Effect::MakeTotpSecret]);
+    effects(&mut flow, Event::TotpSecretMade("sealed".into()), &config);
+    effects(
+        &mut flow,
+        Event::Code {
+            code: "123456".into(),
+        },
+        &config,
+    );
+    let out = effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    assert!(matches!(
+        out.as_slice(),
+        [Effect::AddMethod {
+            kind: MfaMethod::Totp,
+            ..
+        }]
+    ));
+    effects(
+        &mut flow,
+        Event::MethodAdded {
+            method: method(MfaMethod::Totp, None),
+            recovery_codes: true,
+        },
+        &config,
+    );
+    assert_eq!(flow.step, Step::RecoveryCodes);
+    effects(&mut flow, Event::Acknowledge, &config);
+    assert_eq!(flow.step, Step::NewPassword);
+}
+
+#[test]
+fn step_up_goes_on_from_the_sessions_first_factor() {
+    let config = mfa_config(vec![MfaMethod::EmailOtp, MfaMethod::Sms]);
+    let mut flow = Flow::new(Journey::SignIn);
+    let found = Event::SessionFound {
+        user: user(),
+        email: "ada@example.com".into(),
+        first_factor: FirstFactor::Password,
+    };
+    assert_eq!(
+        effects(&mut flow, found, &config),
+        vec![Effect::LoadMethods]
+    );
+    let email = method(MfaMethod::EmailOtp, Some("ada@example.com"));
+    let out = effects(&mut flow, Event::MethodsLoaded(vec![email]), &config);
+    assert_eq!(
+        out,
+        vec![send_effect(
+            OtpPurpose::Mfa,
+            "ada@example.com",
+            MessageKind::Code
+        )]
+    );
+    sent(&mut flow, &config);
+    effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    assert!(flow.is_done());
+    assert_eq!(flow.amr(), vec!["pwd", "mfa"]);
+
+    // A session that proved the mailbox cannot use the mailbox again.
+    let mut flow = Flow::new(Journey::SignIn);
+    let found = Event::SessionFound {
+        user: user(),
+        email: "ada@example.com".into(),
+        first_factor: FirstFactor::EmailCode,
+    };
+    effects(&mut flow, found, &config);
+    let email = method(MfaMethod::EmailOtp, Some("ada@example.com"));
+    let reaction = ok(&mut flow, Event::MethodsLoaded(vec![email]), &config);
+    assert_eq!(reaction.problem, Some(Problem::NoSecondFactor));
+
+    // Only sign-in flows step up.
+    let mut reset = Flow::new(Journey::ResetPassword);
+    let found = Event::SessionFound {
+        user: user(),
+        email: "ada@example.com".into(),
+        first_factor: FirstFactor::Password,
+    };
+    assert!(reset.handle(found, &rules(&config)).is_err());
+}
+
+#[test]
 fn jit_registration_of_email_needs_a_code_unless_proven_here() {
     let config = mfa_config(vec![MfaMethod::EmailOtp]);
     let (mut flow, _) = signed_in_with_password(&config);

@@ -1,0 +1,345 @@
+//! The ways around a second factor that someone with one factor would try, on the hosted pages
+//! and the native API: an SSO session made at an app without MFA, registering a factor of
+//! their own, and a password reset with the mailbox alone. Each is refused.
+
+use portico_core::directory::{AppKind, MfaMethod, MfaPolicy, UserFlowConfig};
+use portico_core::ids::{AuthMethodId, UserId};
+use portico_core::store::AuthMethodRecord;
+
+use crate::harness::{TestServer, browser, web_app_tokens};
+use crate::otp_delivery::{code_in, next_file, server_with_outbox};
+use crate::page::{authorize, flow_for, mail_code, sign_in_with_password};
+
+/// Registers a second factor for `user` directly in the store.
+pub(crate) async fn add_factor(
+    server: &TestServer,
+    user: UserId,
+    kind: MfaMethod,
+    target: Option<&str>,
+) {
+    server
+        .portico()
+        .store
+        .add_auth_method(
+            &AuthMethodRecord {
+                id: AuthMethodId::new_random(),
+                tenant_id: server.tenant.id,
+                user_id: user,
+                kind,
+                target: target.map(str::to_owned),
+                sealed_secret: None,
+                created_at: server.portico().now(),
+            },
+            &[],
+        )
+        .await
+        .unwrap();
+}
+
+fn mfa(methods: Vec<MfaMethod>) -> UserFlowConfig {
+    UserFlowConfig {
+        mfa: MfaPolicy::Required,
+        mfa_methods: methods,
+        ..UserFlowConfig::default()
+    }
+}
+
+fn silent_code(page: &crate::page::Page) -> bool {
+    page.status == 302
+        && page
+            .location
+            .as_deref()
+            .is_some_and(|l| l.contains("code="))
+}
+
+#[tokio::test]
+async fn an_sso_session_from_an_app_without_mfa_steps_up_at_an_app_that_requires_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    let alice = server.user("alice@example.com").await;
+    add_factor(
+        &server,
+        alice.id,
+        MfaMethod::EmailOtp,
+        Some("alice@example.com"),
+    )
+    .await;
+    let (relaxed, _) = server.app(AppKind::Web).await;
+    let (strict, strict_secret) = server.app(AppKind::Web).await;
+    flow_for(&server, &strict, mfa(vec![MfaMethod::EmailOtp])).await;
+    let browser = browser();
+    let signed_in = sign_in_with_password(&server, &browser, &relaxed, "alice@example.com").await;
+    assert!(signed_in.signed_in(), "{}", signed_in.html);
+
+    // prompt=none cannot step up: the app hears interaction_required, not a code.
+    let silent = authorize(&server, &browser, &strict, &[("prompt", "none")]).await;
+    let location = silent.location.clone().unwrap_or_default();
+    assert_eq!(silent.status, 302);
+    assert!(
+        location.contains("error=interaction_required"),
+        "{location}"
+    );
+    assert!(!location.contains("code="), "{location}");
+
+    // Without prompt: the page asks for the second factor, the password is not asked again.
+    let page = authorize(&server, &browser, &strict, &[]).await;
+    assert_eq!(page.status, 200);
+    assert!(!silent_code(&page));
+    assert!(page.html.contains(r#"name="code""#), "{}", page.html);
+    assert!(!page.html.contains(r#"name="password""#));
+    let code = mail_code(dir.path()).await;
+    let done = page
+        .submit(&browser, &[("action", "verify"), ("code", &code)])
+        .await;
+    assert!(done.signed_in(), "{}", done.html);
+    let (id_token, _) = web_app_tokens(
+        &server,
+        &strict,
+        strict_secret.as_deref().unwrap(),
+        done.location.as_deref().unwrap(),
+    )
+    .await;
+    assert_eq!(id_token["amr"], serde_json::json!(["pwd", "mfa"]));
+
+    // The session now carries the second factor: both apps sign in silently.
+    assert!(silent_code(
+        &authorize(&server, &browser, &strict, &[("prompt", "none")]).await
+    ));
+    assert!(silent_code(
+        &authorize(&server, &browser, &relaxed, &[]).await
+    ));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_step_up_cannot_finish_after_its_session_ended() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    let alice = server.user("alice@example.com").await;
+    add_factor(
+        &server,
+        alice.id,
+        MfaMethod::EmailOtp,
+        Some("alice@example.com"),
+    )
+    .await;
+    let (relaxed, _) = server.app(AppKind::Web).await;
+    let (strict, _) = server.app(AppKind::Web).await;
+    flow_for(&server, &strict, mfa(vec![MfaMethod::EmailOtp])).await;
+    let browser = browser();
+    sign_in_with_password(&server, &browser, &relaxed, "alice@example.com").await;
+    let page = authorize(&server, &browser, &strict, &[]).await;
+    let code = mail_code(dir.path()).await;
+    // Signed out everywhere (an operator disables and enables the account) in between.
+    let tenant = portico_core::directory::TenantRef::Id(server.tenant.id);
+    let who = alice.id.to_string();
+    server
+        .portico()
+        .set_user_enabled(&tenant, &who, false)
+        .await
+        .unwrap();
+    server
+        .portico()
+        .set_user_enabled(&tenant, &who, true)
+        .await
+        .unwrap();
+    let done = page
+        .submit(&browser, &[("action", "verify"), ("code", &code)])
+        .await;
+    assert!(!done.signed_in(), "{:?}", done.location);
+    assert!(done.location.is_none_or(|l| !l.contains("code=")));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_mailbox_alone_cannot_register_a_phone_to_pass_mfa() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    let alice = server.user("alice@example.com").await;
+    // Alice's second factor is her mailbox; the flow would also take texts and apps.
+    add_factor(
+        &server,
+        alice.id,
+        MfaMethod::EmailOtp,
+        Some("alice@example.com"),
+    )
+    .await;
+    let (client_id, _) = server.app(AppKind::Web).await;
+    flow_for(
+        &server,
+        &client_id,
+        mfa(vec![MfaMethod::EmailOtp, MfaMethod::Sms, MfaMethod::Totp]),
+    )
+    .await;
+    let browser = browser();
+    let page = authorize(&server, &browser, &client_id, &[])
+        .await
+        .submit(
+            &browser,
+            &[("action", "use_code"), ("email", "alice@example.com")],
+        )
+        .await;
+    let code = mail_code(dir.path()).await;
+    let refused = page
+        .submit(&browser, &[("action", "verify"), ("code", &code)])
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    assert!(
+        refused
+            .html
+            .contains("can't complete the extra verification")
+    );
+    assert!(!refused.html.contains(r#"name="phone""#));
+    assert!(!refused.html.contains(r#"name="enrol""#));
+    // Asking for the registration anyway changes nothing.
+    for kind in ["sms", "totp"] {
+        let forced = refused.submit(&browser, &[("enrol", kind)]).await;
+        assert!(!forced.signed_in());
+        assert!(!forced.html.contains(r#"name="phone""#), "{kind}");
+        assert!(!forced.html.contains("totp-secret"), "{kind}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_mailbox_alone_cannot_reset_the_password_of_an_account_with_mfa() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    let alice = server.user("alice@example.com").await;
+    add_factor(&server, alice.id, MfaMethod::Sms, Some("+15550104477")).await;
+    let (client_id, _) = server.app(AppKind::Web).await;
+    flow_for(&server, &client_id, mfa(vec![MfaMethod::Sms])).await;
+    let browser = browser();
+    let page = authorize(&server, &browser, &client_id, &[])
+        .await
+        .follow(&browser, "forgot-password")
+        .await
+        .submit(
+            &browser,
+            &[("action", "identify"), ("email", "alice@example.com")],
+        )
+        .await;
+    let code = mail_code(dir.path()).await;
+    let second = page
+        .submit(&browser, &[("action", "verify"), ("code", &code)])
+        .await;
+    // The next step is the texted code, not a new password.
+    assert_eq!(second.status, 200);
+    assert!(second.html.contains(r#"name="code""#), "{}", second.html);
+    assert!(!second.html.contains(r#"name="new_password""#));
+    let early = second
+        .submit(
+            &browser,
+            &[
+                ("action", "new_password"),
+                ("new_password", "taken over 12345"),
+                ("confirm_password", "taken over 12345"),
+            ],
+        )
+        .await;
+    assert!(!early.signed_in());
+    // Nothing changed: the stored password is the one from before the reset.
+    let stored = server
+        .portico()
+        .store
+        .find_user(server.tenant.id, alice.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.password_hash, alice.password_hash);
+
+    // With the second factor the reset goes on.
+    let sms: serde_json::Value =
+        serde_json::from_str(&next_file(&dir.path().join("sms"), "json").await).unwrap();
+    let texted = code_in(sms["body"].as_str().unwrap());
+    let new_password = second
+        .reload(&browser)
+        .await
+        .submit(&browser, &[("action", "verify"), ("code", &texted)])
+        .await;
+    assert!(
+        new_password.html.contains(r#"name="new_password""#),
+        "{}",
+        new_password.html
+    );
+    let done = new_password
+        .submit(
+            &browser,
+            &[
+                ("action", "new_password"),
+                ("new_password", "a brand new passphrase"),
+                ("confirm_password", "a brand new passphrase"),
+            ],
+        )
+        .await;
+    assert!(done.signed_in(), "{}", done.html);
+    let stored = server
+        .portico()
+        .store
+        .find_user(server.tenant.id, alice.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(stored.password_hash, alice.password_hash);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_native_api_sends_unusable_factors_to_the_browser_not_to_registration() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    let alice = server.user("alice@example.com").await;
+    add_factor(
+        &server,
+        alice.id,
+        MfaMethod::EmailOtp,
+        Some("alice@example.com"),
+    )
+    .await;
+    let client_id = crate::native_auth::native_app(&server).await;
+    flow_for(
+        &server,
+        &client_id,
+        mfa(vec![MfaMethod::EmailOtp, MfaMethod::Sms]),
+    )
+    .await;
+    // Email-code sign-in: the mailbox cannot serve again, and registering a phone with only
+    // the mailbox is refused, even to a client that can register.
+    let (_, started) = crate::native_auth::call(
+        &server,
+        "oauth2/v2.0/initiate",
+        &[
+            ("client_id", &client_id),
+            ("username", "alice@example.com"),
+            ("challenge_type", "oob redirect"),
+            ("capabilities", "mfa_required registration_required"),
+        ],
+    )
+    .await;
+    let (_, asked) = crate::native_auth::call(
+        &server,
+        "oauth2/v2.0/challenge",
+        &[
+            ("client_id", &client_id),
+            ("continuation_token", crate::native_auth::ct(&started)),
+            ("challenge_type", "oob redirect"),
+        ],
+    )
+    .await;
+    let code = mail_code(dir.path()).await;
+    let (status, body) = crate::native_auth::token(
+        &server,
+        &client_id,
+        &[
+            ("grant_type", "oob"),
+            ("continuation_token", crate::native_auth::ct(&asked)),
+            ("oob", &code),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["challenge_type"], "redirect", "{body}");
+    assert!(body.get("access_token").is_none());
+    assert!(body.get("continuation_token").is_none());
+    server.stop().await;
+}
