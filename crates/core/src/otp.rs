@@ -4,6 +4,7 @@
 //! "code sent" is never lost even when the mail server is down.
 
 use std::fmt;
+use std::net::IpAddr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -74,8 +75,10 @@ pub struct OtpPolicy {
     pub max_attempts: u32,
     /// Minimum time between two codes to one address for one purpose.
     pub resend_interval_secs: i64,
-    /// Codes per address and purpose per hour.
+    /// Codes per address and purpose per hour that one requester (client network) may ask for.
     pub max_sends_per_hour: u32,
+    /// Codes per address and purpose per hour in all, whoever asks.
+    pub max_sends_per_hour_per_address: u32,
 }
 
 impl Default for OtpPolicy {
@@ -85,6 +88,7 @@ impl Default for OtpPolicy {
             max_attempts: 5,
             resend_interval_secs: 30,
             max_sends_per_hour: 10,
+            max_sends_per_hour_per_address: 50,
         }
     }
 }
@@ -121,6 +125,25 @@ pub enum OtpSendError {
     Core(#[from] CoreError),
 }
 
+/// What a code is asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct OtpRequest<'a> {
+    /// What the code is for.
+    pub purpose: OtpPurpose,
+    /// Normalised email address or E.164 number.
+    pub subject: &'a str,
+    /// The client that asked.
+    pub requester: IpAddr,
+    /// The step asks for its first code: a code sent moments ago to the same address for the
+    /// same purpose may serve instead of a new one.
+    pub reuse_recent: bool,
+}
+
+/// The stored form of a requester: a digest of its network (the IPv4 address or IPv6 /64).
+fn requester_key(ip: IpAddr) -> String {
+    crate::secret::digest_secret(&crate::ratelimit::client_network(ip).to_string())
+}
+
 /// How many digits a one-time code has (front doors announce it: the native `code_length`).
 pub const CODE_LENGTH: usize = 8;
 
@@ -138,38 +161,66 @@ fn generate_code() -> Result<String, CoreError> {
 }
 
 impl Portico {
-    /// Issues a code for `subject` (a normalised email address or E.164 phone number) and
-    /// queues the message `compose(code)` in the same transaction. Any earlier live code for
-    /// the same subject and purpose stops working.
+    /// Issues a code for `request.subject` (a normalised email address or E.164 phone number)
+    /// and queues the message `compose(code)` in the same transaction. Any earlier live code
+    /// for the same subject and purpose stops working.
+    ///
+    /// Within the resend interval no new code goes out. A step that asks for its first code
+    /// (`reuse_recent`) then takes the one just sent, while it can still be redeemed: so a
+    /// person who starts over (a second tab, an app restarting its sign-in) gets a working code
+    /// step, not an error. An explicit resend is told to wait.
     pub async fn issue_otp(
         &self,
         tenant: &Tenant,
-        purpose: OtpPurpose,
-        subject: &str,
+        request: OtpRequest<'_>,
         compose: impl FnOnce(&str) -> OutboundMessage,
     ) -> Result<OtpChallengeId, OtpSendError> {
+        let OtpRequest {
+            purpose,
+            subject,
+            requester,
+            reuse_recent,
+        } = request;
         let now = self.now();
         let policy = &self.settings.otp;
+        let requester = requester_key(requester);
         let stats = self
             .store
-            .otp_send_stats(tenant.id, purpose, subject, now - 3600)
+            .otp_send_stats(tenant.id, purpose, subject, &requester, now - 3600, now)
             .await
             .map_err(CoreError::from)?;
         if let Some(last) = stats.last_sent_at {
             let wait = last + policy.resend_interval_secs - now;
             if wait > 0 {
+                if let Some(live) = stats
+                    .live
+                    .filter(|live| reuse_recent && live.attempts < policy.max_attempts)
+                {
+                    return Ok(live.id);
+                }
                 return Err(OtpSendError::Throttled {
                     retry_after_secs: wait,
                 });
             }
         }
-        if stats.sent_last_hour >= policy.max_sends_per_hour {
-            let wait = stats
-                .oldest_in_hour
-                .map_or(3600, |oldest| oldest + 3600 - now);
-            return Err(OtpSendError::Throttled {
-                retry_after_secs: wait.max(1),
-            });
+        // One requester's quota per address, then the address's own; the first keeps someone
+        // who floods a victim's address from using up the victim's codes.
+        let over = |sent: u32, oldest: Option<UnixTime>, limit: u32| {
+            (sent >= limit).then(|| oldest.map_or(3600, |oldest| oldest + 3600 - now).max(1))
+        };
+        if let Some(retry_after_secs) = over(
+            stats.sent_by_requester,
+            stats.oldest_by_requester,
+            policy.max_sends_per_hour,
+        )
+        .or_else(|| {
+            over(
+                stats.sent_last_hour,
+                stats.oldest_in_hour,
+                policy.max_sends_per_hour_per_address,
+            )
+        }) {
+            return Err(OtpSendError::Throttled { retry_after_secs });
         }
         let id = OtpChallengeId::new_random();
         let code = generate_code()?;
@@ -179,6 +230,7 @@ impl Portico {
             purpose,
             subject: subject.to_owned(),
             code_digest: self.otp_digest(id, &code),
+            requester,
             created_at: now,
             expires_at: now + policy.lifetime_secs,
         };
@@ -271,6 +323,21 @@ pub struct OtpSendStats {
     pub last_sent_at: Option<UnixTime>,
     /// When the oldest in the window was sent.
     pub oldest_in_hour: Option<UnixTime>,
+    /// Codes sent in the window at this requester's request.
+    pub sent_by_requester: u32,
+    /// When the oldest of those was sent.
+    pub oldest_by_requester: Option<UnixTime>,
+    /// The newest code, if it can still be redeemed (not spent, not expired).
+    pub live: Option<LiveChallenge>,
+}
+
+/// The newest code to an address, still redeemable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveChallenge {
+    /// Its id.
+    pub id: OtpChallengeId,
+    /// Wrong tries so far.
+    pub attempts: u32,
 }
 
 #[cfg(test)]

@@ -123,13 +123,14 @@ impl Portico {
         let master = Arc::new(master);
         let keys = KeyRing::new(Arc::clone(&master), settings.key_reload_secs);
         let passwords = PasswordHasher::new(settings.password_hash_concurrency);
+        let rate_limits = RateLimits::new(&settings.rate_limits);
         Self {
             settings,
             store,
             clock,
             keys,
             passwords,
-            rate_limits: RateLimits::default(),
+            rate_limits,
             lockout: LockoutPolicy::default(),
             fingerprint_key,
             form_key,

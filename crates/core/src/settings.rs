@@ -29,6 +29,8 @@ pub struct Settings {
     pub password_hash_concurrency: usize,
     /// One-time passcode limits.
     pub otp: crate::otp::OtpPolicy,
+    /// Rate limits on credential checks and account lookups.
+    pub rate_limits: crate::ratelimit::RateLimitSettings,
 }
 
 impl Settings {
@@ -49,6 +51,7 @@ impl Settings {
                 .map(|n| n.get())
                 .unwrap_or(2),
             otp: crate::otp::OtpPolicy::default(),
+            rate_limits: crate::ratelimit::RateLimitSettings::default(),
         }
     }
 }

@@ -220,6 +220,8 @@ pub struct OtpChallengeRecord {
     pub subject: String,
     /// Keyed digest of the code.
     pub code_digest: String,
+    /// Who asked for it: a digest of the client's network (empty when unknown).
+    pub requester: String,
     /// Issue time.
     pub created_at: UnixTime,
     /// Expiry.
@@ -528,13 +530,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         challenge: &OtpChallengeRecord,
         message: &OutboxRecord,
     ) -> Result<(), StoreError>;
-    /// How many codes went to `subject` for `purpose` since `since`.
+    /// How many codes went to `subject` for `purpose` since `since` (in all, and at
+    /// `requester`'s request), and the newest of them if it is still redeemable at `now`.
     async fn otp_send_stats(
         &self,
         tenant: TenantId,
         purpose: OtpPurpose,
         subject: &str,
+        requester: &str,
         since: UnixTime,
+        now: UnixTime,
     ) -> Result<OtpSendStats, StoreError>;
     /// Counts one try against a live (unspent) challenge and returns it; `None` if there is no
     /// live challenge with this id in this tenant.

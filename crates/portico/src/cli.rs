@@ -103,6 +103,56 @@ pub struct ServeArgs {
         default_value = "Portico <no-reply@localhost>"
     )]
     pub mail_from: String,
+    #[command(flatten)]
+    pub rate_limits: RateLimitArgs,
+}
+
+/// Rate limits (per node). Defaults suit real traffic behind carrier NAT and office proxies;
+/// IPv6 clients count by their /64.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RateLimitArgs {
+    /// Password and code checks per minute from one client address.
+    #[arg(long, env = "PORTICO_RATE_LIMIT_PER_IP", default_value_t = 600)]
+    pub rate_limit_per_ip: u32,
+    /// Burst of checks allowed at once from one client address.
+    #[arg(long, env = "PORTICO_RATE_LIMIT_PER_IP_BURST", default_value_t = 200)]
+    pub rate_limit_per_ip_burst: u32,
+    /// Password and code checks per minute against one account.
+    #[arg(long, env = "PORTICO_RATE_LIMIT_PER_ACCOUNT", default_value_t = 30)]
+    pub rate_limit_per_account: u32,
+    /// Burst of checks allowed at once against one account.
+    #[arg(
+        long,
+        env = "PORTICO_RATE_LIMIT_PER_ACCOUNT_BURST",
+        default_value_t = 20
+    )]
+    pub rate_limit_per_account_burst: u32,
+    /// Account lookups (native API initiate/start) per minute from one client address.
+    #[arg(long, env = "PORTICO_RATE_LIMIT_LOOKUPS", default_value_t = 300)]
+    pub rate_limit_lookups: u32,
+    /// Burst of lookups allowed at once from one client address.
+    #[arg(long, env = "PORTICO_RATE_LIMIT_LOOKUPS_BURST", default_value_t = 100)]
+    pub rate_limit_lookups_burst: u32,
+}
+
+impl RateLimitArgs {
+    fn settings(&self) -> portico_core::ratelimit::RateLimitSettings {
+        use portico_core::ratelimit::{Rate, RateLimitSettings};
+        RateLimitSettings {
+            per_ip: Rate {
+                per_minute: self.rate_limit_per_ip,
+                burst: self.rate_limit_per_ip_burst,
+            },
+            per_account: Rate {
+                per_minute: self.rate_limit_per_account,
+                burst: self.rate_limit_per_account_burst,
+            },
+            lookups: Rate {
+                per_minute: self.rate_limit_lookups,
+                burst: self.rate_limit_lookups_burst,
+            },
+        }
+    }
 }
 
 /// Tenant commands.
@@ -325,8 +375,15 @@ async fn serve(
             mail_from: args.mail_from,
         }),
     };
-    let running =
-        server::spawn(store, master, options, |_| {}, server::termination_signal()).await?;
+    let rate_limits = args.rate_limits.settings();
+    let running = server::spawn(
+        store,
+        master,
+        options,
+        move |settings| settings.rate_limits = rate_limits,
+        server::termination_signal(),
+    )
+    .await?;
     if let Some(tenant) = running.portico.bootstrap_default_tenant().await? {
         let token = running.portico.create_admin_token().await?;
         let path = data_dir.join("initial-admin-token");

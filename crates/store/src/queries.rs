@@ -10,7 +10,7 @@ use portico_core::directory::{
 use portico_core::ids::{
     AuthMethodId, ClientId, FlowId, GrantId, OtpChallengeId, OutboxId, SessionId, TenantId, UserId,
 };
-use portico_core::otp::{OtpPurpose, OtpSendStats};
+use portico_core::otp::{LiveChallenge, OtpPurpose, OtpSendStats};
 use portico_core::outbox::{Channel, OutboxRecord};
 use portico_core::store::{
     AuthCodeRecord, AuthMethodRecord, CodeRedemption, FlowRecord, GrantRecord, KeyState,
@@ -1223,8 +1223,8 @@ macro_rules! sql_store {
                 .await
                 .map_err(db_err)?;
                 sqlx::query(
-                    "INSERT INTO otp_challenges (tenant_id, id, purpose, subject, code_digest, attempts, created_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, 0, $6, $7)",
+                    "INSERT INTO otp_challenges (tenant_id, id, purpose, subject, code_digest, attempts, created_at, expires_at, requester) \
+                     VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8)",
                 )
                 .bind(challenge.tenant_id.to_string())
                 .bind(challenge.id.to_string())
@@ -1233,6 +1233,7 @@ macro_rules! sql_store {
                 .bind(&challenge.code_digest)
                 .bind(challenge.created_at)
                 .bind(challenge.expires_at)
+                .bind(&challenge.requester)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -1245,23 +1246,50 @@ macro_rules! sql_store {
                 tenant: TenantId,
                 purpose: OtpPurpose,
                 subject: &str,
+                requester: &str,
                 since: UnixTime,
+                now: UnixTime,
             ) -> Result<OtpSendStats, StoreError> {
                 let row = sqlx::query(
-                    "SELECT COUNT(*) AS sent, MAX(created_at) AS newest, MIN(created_at) AS oldest FROM otp_challenges \
+                    "SELECT COUNT(*) AS sent, MAX(created_at) AS newest, MIN(created_at) AS oldest, \
+                     SUM(CASE WHEN requester = $5 THEN 1 ELSE 0 END) AS mine, \
+                     MIN(CASE WHEN requester = $5 THEN created_at END) AS my_oldest FROM otp_challenges \
                      WHERE tenant_id = $1 AND purpose = $2 AND subject = $3 AND created_at > $4",
                 )
                 .bind(tenant.to_string())
                 .bind(purpose.as_str())
                 .bind(subject)
                 .bind(since)
+                .bind(requester)
                 .fetch_one(&self.pool)
                 .await
                 .map_err(db_err)?;
+                let newest = sqlx::query(
+                    "SELECT id, attempts FROM otp_challenges \
+                     WHERE tenant_id = $1 AND purpose = $2 AND subject = $3 AND consumed_at IS NULL AND expires_at > $4 \
+                     ORDER BY created_at DESC LIMIT 1",
+                )
+                .bind(tenant.to_string())
+                .bind(purpose.as_str())
+                .bind(subject)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                let live = match newest {
+                    Some(row) => Some(LiveChallenge {
+                        id: parse(&row.try_get::<String, _>("id").map_err(db_err)?, "id")?,
+                        attempts: to_u32(row.try_get("attempts").map_err(db_err)?),
+                    }),
+                    None => None,
+                };
                 Ok(OtpSendStats {
                     sent_last_hour: to_u32(row.try_get("sent").map_err(db_err)?),
                     last_sent_at: row.try_get("newest").map_err(db_err)?,
                     oldest_in_hour: row.try_get("oldest").map_err(db_err)?,
+                    sent_by_requester: to_u32(row.try_get::<Option<i64>, _>("mine").map_err(db_err)?.unwrap_or(0)),
+                    oldest_by_requester: row.try_get("my_oldest").map_err(db_err)?,
+                    live,
                 })
             }
 

@@ -461,10 +461,15 @@ impl Portico {
                     kind: message,
                     lifetime_secs: self.settings.otp.lifetime_secs,
                 };
+                // A step without a code yet asks for its first one; with one, it is a resend.
+                let request = crate::otp::OtpRequest {
+                    purpose,
+                    subject: &to,
+                    requester: caller.ip,
+                    reuse_recent: flow.challenge.is_none(),
+                };
                 let sent = self
-                    .issue_otp(tenant, purpose, &to, |code| {
-                        compose(caller.texts, letter, code)
-                    })
+                    .issue_otp(tenant, request, |code| compose(caller.texts, letter, code))
                     .await;
                 Event::CodeSent(match sent {
                     Ok(challenge) => Ok(challenge),

@@ -76,6 +76,10 @@ mfa-choose-title = Wählen Sie, wie Sie Ihre Identität bestätigen
 mfa-method-email-otp = Code per E-Mail an
 mfa-method-sms = Code per SMS an
 mfa-method-totp = Meine Authenticator-App verwenden
+# Registration choices: whole sentences, since no phone or app is known yet.
+enrol-choice-email-otp = Codes per E-Mail an meine Adresse senden
+enrol-choice-sms = Codes per SMS an mein Telefon senden
+enrol-choice-totp = Eine Authenticator-App verwenden
 mfa-totp-prompt = Geben Sie den 6-stelligen Code aus Ihrer Authenticator-App ein.
 mfa-recovery-label = Wiederherstellungscode
 mfa-use-recovery = Wiederherstellungscode verwenden

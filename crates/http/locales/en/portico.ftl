@@ -76,6 +76,10 @@ mfa-choose-title = Choose how to verify it's you
 mfa-method-email-otp = Email a code to
 mfa-method-sms = Text a code to
 mfa-method-totp = Use my authenticator app
+# Registration choices: whole sentences, since no phone or app is known yet.
+enrol-choice-email-otp = Email codes to my address
+enrol-choice-sms = Text codes to my phone
+enrol-choice-totp = Use an authenticator app
 mfa-totp-prompt = Enter the 6-digit code from your authenticator app.
 mfa-recovery-label = Recovery code
 mfa-use-recovery = Use a recovery code

@@ -77,6 +77,10 @@ mfa-choose-title = Wybierz sposób potwierdzenia tożsamości
 mfa-method-email-otp = Wyślij kod e-mailem na
 mfa-method-sms = Wyślij kod SMS-em na
 mfa-method-totp = Użyj aplikacji uwierzytelniającej
+# Registration choices: whole sentences, since no phone or app is known yet.
+enrol-choice-email-otp = Wysyłaj kody e-mailem na mój adres
+enrol-choice-sms = Wysyłaj kody SMS-em na mój telefon
+enrol-choice-totp = Użyj aplikacji uwierzytelniającej
 mfa-totp-prompt = Wpisz 6-cyfrowy kod z aplikacji uwierzytelniającej.
 mfa-recovery-label = Kod odzyskiwania
 mfa-use-recovery = Użyj kodu odzyskiwania

@@ -102,13 +102,8 @@ pub(super) async fn begin(
     let username = call.params.one("username")?.ok_or_else(bad_username)?;
     let email = Email::parse(&username).map_err(|_| bad_username())?;
     // The contract answers `user_not_found` and `user_already_exists`, so these calls reveal
-    // whether an account exists: each lookup costs the caller's IP, from the budget password
-    // checks share and from a lookup budget of its own.
-    if !state
-        .portico
-        .rate_limits
-        .allow(call.tenant.id, ip, &format!("lookup:{ip}"))
-    {
+    // whether an account exists: each lookup costs the caller's network from a lookup budget.
+    if !state.portico.rate_limits.allow_lookup(call.tenant.id, ip) {
         return Err(NativeError::throttled());
     }
     let config = state

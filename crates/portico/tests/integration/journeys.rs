@@ -472,6 +472,19 @@ async fn emailed_second_factor_with_a_choice_and_keep_me_signed_in() {
     // Two kinds are offered; the person picks the mailbox they signed in with.
     assert_eq!(page.h1(), "Add a second verification method");
     assert!(page.html.contains(r#"value="totp""#) && page.html.contains(r#"value="email-otp""#));
+    // Every choice reads as a whole sentence (nothing dangles where no phone is known yet).
+    assert!(
+        page.html.contains("Use an authenticator app</button>"),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html
+            .contains("Email codes to my address (c*****r@e*****e.com)</button>"),
+        "{}",
+        page.html
+    );
+    assert!(!page.html.contains(" to</button>"));
     let page = page.submit(&browser, &[("enrol", "email-otp")]).await;
     let code = mail_code(dir.path()).await;
     let page = page

@@ -83,6 +83,16 @@ pub(crate) async fn next_file(dir: &Path, extension: &str) -> String {
 }
 
 /// The 8-digit code in a delivered message.
+/// A code asked for by a test client on loopback (an explicit send: nothing reused).
+fn ask(purpose: OtpPurpose, subject: &str) -> portico_core::otp::OtpRequest<'_> {
+    portico_core::otp::OtpRequest {
+        purpose,
+        subject,
+        requester: std::net::Ipv4Addr::LOCALHOST.into(),
+        reuse_recent: false,
+    }
+}
+
 pub(crate) fn code_in(text: &str) -> String {
     text.split(|c: char| !c.is_ascii_digit())
         .find(|w| w.len() == 8)
@@ -101,8 +111,7 @@ async fn codes_arrive_as_eml_files_and_obey_their_limits() {
     let challenge = portico
         .issue_otp(
             tenant,
-            OtpPurpose::SignIn,
-            "alice@example.com",
+            ask(OtpPurpose::SignIn, "alice@example.com"),
             code_mail("alice@example.com"),
         )
         .await
@@ -154,8 +163,7 @@ async fn codes_arrive_as_eml_files_and_obey_their_limits() {
     let challenge = portico
         .issue_otp(
             tenant,
-            OtpPurpose::SignIn,
-            "bob@example.com",
+            ask(OtpPurpose::SignIn, "bob@example.com"),
             code_mail("bob@example.com"),
         )
         .await
@@ -196,8 +204,7 @@ async fn codes_arrive_as_eml_files_and_obey_their_limits() {
     let old = portico
         .issue_otp(
             tenant,
-            OtpPurpose::SignIn,
-            "carol@example.com",
+            ask(OtpPurpose::SignIn, "carol@example.com"),
             code_mail("carol@example.com"),
         )
         .await
@@ -206,8 +213,7 @@ async fn codes_arrive_as_eml_files_and_obey_their_limits() {
     let new = portico
         .issue_otp(
             tenant,
-            OtpPurpose::SignIn,
-            "carol@example.com",
+            ask(OtpPurpose::SignIn, "carol@example.com"),
             code_mail("carol@example.com"),
         )
         .await
@@ -251,8 +257,7 @@ async fn resends_are_throttled_and_codes_expire() {
     let challenge = portico
         .issue_otp(
             tenant,
-            OtpPurpose::SignUp,
-            "dave@example.com",
+            ask(OtpPurpose::SignUp, "dave@example.com"),
             code_mail("dave@example.com"),
         )
         .await
@@ -268,8 +273,7 @@ async fn resends_are_throttled_and_codes_expire() {
     let again = portico
         .issue_otp(
             tenant,
-            OtpPurpose::SignUp,
-            "dave@example.com",
+            ask(OtpPurpose::SignUp, "dave@example.com"),
             code_mail("dave@example.com"),
         )
         .await;
@@ -285,15 +289,17 @@ async fn sms_codes_arrive_as_json_files() {
     let server = server_with_outbox(dir.path(), |_| {}).await;
     server
         .portico()
-        .issue_otp(&server.tenant, OtpPurpose::Mfa, "+15551234567", |code| {
-            OutboundMessage {
+        .issue_otp(
+            &server.tenant,
+            ask(OtpPurpose::Mfa, "+15551234567"),
+            |code| OutboundMessage {
                 channel: Channel::Sms,
                 to: "+15551234567".into(),
                 subject: String::new(),
                 text: format!("Your Contoso code: {code}"),
                 html: None,
-            }
-        })
+            },
+        )
         .await
         .unwrap();
     let json: serde_json::Value =
@@ -455,5 +461,38 @@ async fn smtp_outage_delays_mail_but_loses_none() {
         0,
         "delivered messages stay delivered"
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn flooding_an_address_spends_the_flooders_quota_not_the_victims() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |s| s.otp.resend_interval_secs = 0).await;
+    let portico = server.portico();
+    let send = |ip: &str| {
+        let requester = ip.parse().unwrap();
+        portico.issue_otp(
+            &server.tenant,
+            portico_core::otp::OtpRequest {
+                purpose: OtpPurpose::SignIn,
+                subject: "victim@example.com",
+                requester,
+                reuse_recent: false,
+            },
+            code_mail("victim@example.com"),
+        )
+    };
+    for _ in 0..10 {
+        send("2001:db8:bad::1").await.unwrap();
+    }
+    // The flooder's next code is refused, from any host of the same /64...
+    for ip in ["2001:db8:bad::1", "2001:db8:bad::ffff"] {
+        assert!(matches!(
+            send(ip).await,
+            Err(OtpSendError::Throttled { .. })
+        ));
+    }
+    // ...while the victim still gets theirs.
+    send("198.51.100.7").await.unwrap();
     server.stop().await;
 }

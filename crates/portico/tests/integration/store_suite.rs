@@ -475,6 +475,7 @@ fn challenge(t: &Tenant, subject: &str, created_at: i64) -> OtpChallengeRecord {
         purpose: OtpPurpose::SignIn,
         subject: subject.to_owned(),
         code_digest: "digest".into(),
+        requester: "r1".into(),
         created_at,
         expires_at: created_at + 600,
     }
@@ -505,17 +506,39 @@ async fn otp_challenges_and_outbox(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let stats = store
-        .otp_send_stats(t.id, OtpPurpose::SignIn, "a@example.com", 900)
+        .otp_send_stats(t.id, OtpPurpose::SignIn, "a@example.com", "r1", 900, 1_050)
         .await
         .unwrap();
     assert_eq!(
         (
             stats.sent_last_hour,
             stats.last_sent_at,
-            stats.oldest_in_hour
+            stats.oldest_in_hour,
+            stats.sent_by_requester,
+            stats.oldest_by_requester,
         ),
-        (2, Some(1_040), Some(1_000))
+        (2, Some(1_040), Some(1_000), 2, Some(1_000))
     );
+    // The newest is the live one (the first was spent when the second was issued).
+    assert_eq!(stats.live.map(|l| (l.id, l.attempts)), Some((second.id, 0)));
+    let theirs = store
+        .otp_send_stats(t.id, OtpPurpose::SignIn, "a@example.com", "r2", 900, 1_050)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            theirs.sent_last_hour,
+            theirs.sent_by_requester,
+            theirs.oldest_by_requester
+        ),
+        (2, 0, None)
+    );
+    // Once expired, no code is live.
+    let later = store
+        .otp_send_stats(t.id, OtpPurpose::SignIn, "a@example.com", "r1", 900, 1_700)
+        .await
+        .unwrap();
+    assert_eq!(later.live, None);
     assert!(
         store
             .attempt_otp(t.id, first.id, 1_050)
