@@ -61,13 +61,14 @@ fn event(u: &mut Unstructured<'_>) -> Result<Event> {
         } else {
             Err(u.arbitrary()?)
         }),
-        14 => Event::CodeChecked(match u.int_in_range(0..=4)? {
+        14 => Event::CodeChecked(match u.int_in_range(0..=5)? {
             0 => CodeCheck::Valid,
             1 => CodeCheck::Wrong {
                 attempts_left: u.arbitrary()?,
             },
             2 => CodeCheck::Expired,
             3 => CodeCheck::Dead,
+            4 => CodeCheck::Locked,
             _ => CodeCheck::RateLimited,
         }),
         15 => Event::NewPasswordChecked(Ok(text)),

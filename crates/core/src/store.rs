@@ -519,6 +519,21 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Whether a grant exists in this tenant and is not revoked.
     async fn grant_is_active(&self, tenant: TenantId, grant: GrantId) -> Result<bool, StoreError>;
 
+    /// Records a wrong authenticator-app or recovery code of `user`.
+    async fn add_second_factor_failure(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// How many wrong second-factor codes `user` entered since `since`, and when the newest was.
+    async fn second_factor_failures(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        since: UnixTime,
+    ) -> Result<(u32, Option<UnixTime>), StoreError>;
+
     /// Deletes spent or expired codes, refresh tokens and sessions, and grants with nothing left
     /// to revoke. Returns how many rows went.
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError>;

@@ -1177,6 +1177,44 @@ macro_rules! sql_store {
                 Ok(row.is_some())
             }
 
+            async fn add_second_factor_failure(
+                &self,
+                tenant: TenantId,
+                user: UserId,
+                now: UnixTime,
+            ) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO second_factor_failures (tenant_id, user_id, failed_at) VALUES ($1, $2, $3)")
+                    .bind(tenant.to_string())
+                    .bind(user.to_string())
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn second_factor_failures(
+                &self,
+                tenant: TenantId,
+                user: UserId,
+                since: UnixTime,
+            ) -> Result<(u32, Option<UnixTime>), StoreError> {
+                let row = sqlx::query(
+                    "SELECT COUNT(*) AS failures, MAX(failed_at) AS newest FROM second_factor_failures \
+                     WHERE tenant_id = $1 AND user_id = $2 AND failed_at > $3",
+                )
+                .bind(tenant.to_string())
+                .bind(user.to_string())
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok((
+                    to_u32(row.try_get("failures").map_err(db_err)?),
+                    row.try_get("newest").map_err(db_err)?,
+                ))
+            }
+
             async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
                 // Keep spent codes and tokens a while past expiry, so replays are still
                 // recognised (and punished) rather than reported as unknown.
@@ -1190,6 +1228,7 @@ macro_rules! sql_store {
                     "DELETE FROM otp_challenges WHERE expires_at < $1",
                     "DELETE FROM outbox WHERE delivered_at < $1",
                     "DELETE FROM signin_flows WHERE expires_at < $1",
+                    "DELETE FROM second_factor_failures WHERE failed_at < $1",
                     "DELETE FROM grants WHERE created_at < $1 AND NOT EXISTS \
                      (SELECT 1 FROM refresh_tokens r WHERE r.tenant_id = grants.tenant_id AND r.grant_id = grants.id) \
                      AND NOT EXISTS (SELECT 1 FROM authorization_codes c WHERE c.tenant_id = grants.tenant_id AND c.grant_id = grants.id)",

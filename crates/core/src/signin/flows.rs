@@ -29,6 +29,10 @@ use crate::{CoreError, Portico, StoreError};
 const IDLE_SECS: i64 = 30 * 60;
 /// ...and never longer than this in all.
 const MAX_SECS: i64 = 2 * 3600;
+/// Wrong authenticator or recovery codes of one user in a day that lock the factor...
+const DAILY_WRONG_SECOND_FACTOR_CODES: u32 = 10;
+/// ...for this long after the newest.
+const SECOND_FACTOR_LOCK_SECS: i64 = 3600;
 /// Events of one request (the hosted sign-in form sends the email and password together).
 const MAX_EVENTS_PER_REQUEST: usize = 4;
 
@@ -322,7 +326,11 @@ impl Portico {
             }
         }
         current.version += 1;
-        let record = self.flow_record(tenant, &current)?;
+        let mut record = self.flow_record(tenant, &current)?;
+        // Too many wrong second-factor codes end the flow: the person starts again.
+        if problem == Some(Problem::TooManyWrongCodes) {
+            record.expires_at = self.now();
+        }
         self.store.save_flow(&record).await?;
         if current.flow.is_done() {
             metrics::counter!("portico_flows_completed_total", "journey" => journey_label(current.flow.journey))
@@ -420,7 +428,20 @@ impl Portico {
         {
             return Ok(Event::CodeChecked(CodeCheck::RateLimited));
         }
-        Ok(match effect {
+        // Authenticator and recovery codes are counted per user in the store, across flows and
+        // nodes: a lock after many wrong ones stops a guesser who starts flow after flow.
+        let counted = matches!(
+            effect,
+            Effect::CheckTotp { .. } | Effect::CheckRecoveryCode { .. }
+        )
+        .then_some(user_id)
+        .flatten();
+        if let Some(user) = counted
+            && self.second_factor_locked(tenant, user).await?
+        {
+            return Ok(Event::CodeChecked(CodeCheck::Locked));
+        }
+        let event = match effect {
             Effect::LookUpUser => Event::UserLookedUp(
                 self.store
                     .find_user_by_email(tenant.id, &email)
@@ -621,7 +642,28 @@ impl Portico {
                     recovery_codes: first,
                 }
             }
-        })
+        };
+        if let Some(user) = counted
+            && matches!(event, Event::CodeChecked(CodeCheck::Wrong { .. }))
+        {
+            self.store
+                .add_second_factor_failure(tenant.id, user, self.now())
+                .await?;
+        }
+        Ok(event)
+    }
+
+    /// Whether `user` entered so many wrong second-factor codes lately that the factor is
+    /// locked: [`DAILY_WRONG_SECOND_FACTOR_CODES`] in a day lock it until
+    /// [`SECOND_FACTOR_LOCK_SECS`] after the newest (each later wrong code starts it again).
+    async fn second_factor_locked(&self, tenant: &Tenant, user: UserId) -> Result<bool, CoreError> {
+        let now = self.now();
+        let (failures, newest) = self
+            .store
+            .second_factor_failures(tenant.id, user, now - 24 * 3600)
+            .await?;
+        Ok(failures >= DAILY_WRONG_SECOND_FACTOR_CODES
+            && newest.is_some_and(|at| at + SECOND_FACTOR_LOCK_SECS > now))
     }
 
     async fn check_registered_totp(

@@ -83,6 +83,14 @@ pub(super) fn problem_error(problem: &Problem) -> NativeError {
             90100,
             "The phone number is not valid. Use the international format, such as +14255550123.",
         ),
+        Problem::TooManyWrongCodes => NativeError::invalid_grant(
+            50053,
+            "Too many wrong codes were entered. Start the sign-in again.",
+        ),
+        Problem::SecondFactorLocked => NativeError::invalid_grant(
+            50053,
+            "Too many wrong codes were entered lately. The second factor is locked for a while.",
+        ),
         Problem::NoSecondFactor => NativeError::invalid_request(
             50076,
             "Multi-factor authentication is required, but no method is available to this account.",

@@ -236,6 +236,15 @@ pub async fn submit(
     if advanced.flow.flow.is_done() {
         return complete(&state, &tenant, jar, &advanced.flow).await;
     }
+    // The flow has ended; its page would only lead to "expired".
+    if advanced.problem == Some(Problem::TooManyWrongCodes) {
+        return HtmlError::page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "error-bad-request-title",
+            "mfa-error-too-many",
+        )
+        .into_response();
+    }
     let status = advanced.problem.as_ref().map_or(StatusCode::OK, status_of);
     let shown = Shown {
         problem: advanced.problem.as_ref(),
@@ -440,6 +449,8 @@ fn status_of(problem: &Problem) -> StatusCode {
         | Problem::NoSecondFactor => StatusCode::FORBIDDEN,
         Problem::Credentials(CredentialProblem::RateLimited)
         | Problem::RateLimited
+        | Problem::TooManyWrongCodes
+        | Problem::SecondFactorLocked
         | Problem::SendThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::BAD_REQUEST,
     }
@@ -472,6 +483,8 @@ fn message_of(problem: &Problem) -> &'static str {
         Problem::Attributes(_) => "attributes-error",
         Problem::InvalidPhone => "phone-error-invalid",
         Problem::NoSecondFactor => "mfa-error-none",
+        Problem::TooManyWrongCodes => "mfa-error-too-many",
+        Problem::SecondFactorLocked => "mfa-error-locked",
     }
 }
 

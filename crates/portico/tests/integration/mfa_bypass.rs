@@ -343,3 +343,106 @@ async fn the_native_api_sends_unusable_factors_to_the_browser_not_to_registratio
     assert!(body.get("continuation_token").is_none());
     server.stop().await;
 }
+
+/// A six-digit code that is not the authenticator's current one.
+fn wrong_totp(secret: &str) -> String {
+    let right: u32 = crate::journeys::totp_now(secret).parse().unwrap();
+    format!("{:06}", (right + 500_000) % 1_000_000)
+}
+
+#[tokio::test]
+async fn authenticator_codes_cannot_be_brute_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    server.user("guessed@example.com").await;
+    let (client_id, _) = server.app(AppKind::Web).await;
+    flow_for(&server, &client_id, mfa(vec![MfaMethod::Totp])).await;
+    // The user registers an authenticator app.
+    let browser = browser();
+    let page = sign_in_with_password(&server, &browser, &client_id, "guessed@example.com").await;
+    let secret = page
+        .html
+        .split(r#"<code id="totp-secret">"#)
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap()
+        .to_owned();
+    let code = crate::journeys::totp_now(&secret);
+    let codes = page
+        .submit(&browser, &[("action", "verify"), ("code", &code)])
+        .await;
+    assert!(
+        codes
+            .submit(&browser, &[("action", "acknowledge")])
+            .await
+            .signed_in()
+    );
+
+    // Someone with the password guesses: a flow ends after five wrong codes...
+    let guesser = crate::harness::browser();
+    let mut page =
+        sign_in_with_password(&server, &guesser, &client_id, "guessed@example.com").await;
+    for left in (1..=4).rev() {
+        page = page
+            .submit(
+                &guesser,
+                &[("action", "verify"), ("code", &wrong_totp(&secret))],
+            )
+            .await;
+        assert_eq!(page.status, 400);
+        let tries = if left == 1 { "try" } else { "tries" };
+        assert!(
+            page.html
+                .contains(&format!("You have {left} more {tries}.")),
+            "{}",
+            page.html
+        );
+    }
+    let ended = page
+        .submit(
+            &guesser,
+            &[("action", "verify"), ("code", &wrong_totp(&secret))],
+        )
+        .await;
+    assert_eq!(ended.status, 429, "{}", ended.html);
+    assert!(
+        ended.html.contains("Too many wrong codes"),
+        "{}",
+        ended.html
+    );
+    let after = page
+        .submit(&guesser, &[("action", "verify"), ("code", &code)])
+        .await;
+    assert!(!after.signed_in(), "the ended flow takes no more codes");
+    // ...and the wrong codes count for the user, across flows: after ten in a day the app's
+    // codes are refused for a while, even the right one, and recovery codes too.
+    let page = sign_in_with_password(&server, &guesser, &client_id, "guessed@example.com").await;
+    let mut page = page;
+    for _ in 0..4 {
+        page = page
+            .submit(
+                &guesser,
+                &[("action", "verify"), ("code", &wrong_totp(&secret))],
+            )
+            .await;
+    }
+    page.submit(
+        &guesser,
+        &[("action", "verify"), ("code", &wrong_totp(&secret))],
+    )
+    .await;
+    let owner = crate::harness::browser();
+    let page = sign_in_with_password(&server, &owner, &client_id, "guessed@example.com").await;
+    let right = crate::journeys::totp_now(&secret);
+    let locked = page
+        .submit(&owner, &[("action", "verify"), ("code", &right)])
+        .await;
+    assert_eq!(locked.status, 429, "{}", locked.html);
+    assert!(
+        locked.html.contains("Try again in an hour"),
+        "{}",
+        locked.html
+    );
+    assert!(!locked.signed_in());
+    server.stop().await;
+}

@@ -10,8 +10,9 @@ use crate::otp::OtpPurpose;
 use crate::outbox::Channel;
 
 use super::{
-    CodeCheck, CredentialProblem, Effect, Event, FirstFactor, Flow, Illegal, Journey, MessageKind,
-    MethodFacts, Problem, Reaction, Rules, Step, normalize_phone,
+    CodeCheck, CredentialProblem, Effect, Event, FirstFactor, Flow, Illegal, Journey,
+    MAX_WRONG_SECOND_FACTOR_CODES, MessageKind, MethodFacts, Problem, Reaction, Rules, Step,
+    normalize_phone,
 };
 
 impl Flow {
@@ -167,6 +168,23 @@ impl Flow {
             ) => {
                 let purpose = self.code_purpose()?;
                 Some(effect(Effect::CheckCode { purpose, code }))
+            }
+            // A flow that took too many wrong second-factor codes takes no more.
+            (Step::SecondFactor { .. }, Event::Code { .. } | Event::RecoveryCode { .. })
+                if self.second_factor_failures >= MAX_WRONG_SECOND_FACTOR_CODES =>
+            {
+                Some(problem(Problem::TooManyWrongCodes))
+            }
+            (Step::SecondFactor { .. }, Event::CodeChecked(CodeCheck::Wrong { attempts_left })) => {
+                self.second_factor_failures += 1;
+                let left =
+                    MAX_WRONG_SECOND_FACTOR_CODES.saturating_sub(self.second_factor_failures);
+                if left == 0 {
+                    return Some(problem(Problem::TooManyWrongCodes));
+                }
+                Some(problem(Problem::WrongCode {
+                    attempts_left: Some(attempts_left.map_or(left, |code| code.min(left))),
+                }))
             }
             (Step::SecondFactor { method, kind }, Event::Code { code }) => {
                 Some(effect(match kind {
@@ -710,6 +728,7 @@ fn code_problem(check: CodeCheck) -> Problem {
         CodeCheck::Wrong { attempts_left } => Problem::WrongCode { attempts_left },
         CodeCheck::Expired => Problem::CodeExpired,
         CodeCheck::Dead => Problem::CodeDead,
+        CodeCheck::Locked => Problem::SecondFactorLocked,
         CodeCheck::RateLimited | CodeCheck::Valid => Problem::RateLimited,
     }
 }

@@ -196,6 +196,9 @@ pub struct Flow {
     /// "Keep me signed in".
     #[serde(default)]
     pub keep_signed_in: bool,
+    /// Wrong codes entered at the second-factor step.
+    #[serde(default)]
+    pub second_factor_failures: u32,
 }
 
 /// What happened: something a person submitted, or the result of an [`Effect`].
@@ -404,7 +407,13 @@ pub enum CodeCheck {
     Dead,
     /// Too many checks from here or against this account.
     RateLimited,
+    /// The user's authenticator app and recovery codes are locked for a while after too many
+    /// wrong codes (counted across flows and nodes).
+    Locked,
 }
+
+/// Wrong second-factor codes one flow may take; the next ends it.
+pub const MAX_WRONG_SECOND_FACTOR_CODES: u32 = 5;
 
 /// Why a new password was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -459,6 +468,10 @@ pub enum Problem {
     InvalidPhone,
     /// MFA is required but no method this flow offers can serve this user.
     NoSecondFactor,
+    /// Too many wrong second-factor codes in this flow: it has ended; start again.
+    TooManyWrongCodes,
+    /// Too many wrong second-factor codes lately: the factor is locked for a while.
+    SecondFactorLocked,
 }
 
 /// An event this step does not take (a stale page, a replayed request, a client out of order).
@@ -509,6 +522,7 @@ impl Flow {
             pending_totp: None,
             mfa_done: false,
             keep_signed_in: false,
+            second_factor_failures: 0,
         }
     }
 

@@ -58,6 +58,7 @@ fn code_check() -> impl Strategy<Value = CodeCheck> {
         Just(CodeCheck::Expired),
         Just(CodeCheck::Dead),
         Just(CodeCheck::RateLimited),
+        Just(CodeCheck::Locked),
     ]
 }
 

@@ -906,6 +906,54 @@ fn a_first_factor_alone_never_registers_a_second_factor() {
 }
 
 #[test]
+fn five_wrong_second_factor_codes_end_the_flow() {
+    let config = mfa_config(vec![MfaMethod::Totp]);
+    let (mut flow, _) = signed_in_with_password(&config);
+    let app = method(MfaMethod::Totp, None);
+    effects(&mut flow, Event::MethodsLoaded(vec![app]), &config);
+    for left in (1..MAX_WRONG_SECOND_FACTOR_CODES).rev() {
+        let wrong = ok(
+            &mut flow,
+            Event::CodeChecked(CodeCheck::Wrong {
+                attempts_left: None,
+            }),
+            &config,
+        );
+        assert_eq!(
+            wrong.problem,
+            Some(Problem::WrongCode {
+                attempts_left: Some(left)
+            })
+        );
+    }
+    let last = ok(
+        &mut flow,
+        Event::CodeChecked(CodeCheck::Wrong {
+            attempts_left: None,
+        }),
+        &config,
+    );
+    assert_eq!(last.problem, Some(Problem::TooManyWrongCodes));
+    // No code is even checked any more, recovery codes included.
+    for event in [
+        Event::Code {
+            code: "123456".into(),
+        },
+        Event::RecoveryCode {
+            code: "abcd".into(),
+        },
+    ] {
+        let reaction = ok(&mut flow, event, &config);
+        assert_eq!(reaction.problem, Some(Problem::TooManyWrongCodes));
+        assert!(reaction.effects.is_empty());
+    }
+    // A locked factor is said so.
+    let locked = ok(&mut flow, Event::CodeChecked(CodeCheck::Locked), &config);
+    assert_eq!(locked.problem, Some(Problem::SecondFactorLocked));
+    assert!(!flow.is_done());
+}
+
+#[test]
 fn a_reset_passes_the_second_factor_before_the_new_password() {
     let config = mfa_config(vec![MfaMethod::Sms]);
     let mut flow = identify(Journey::ResetPassword, &config);
