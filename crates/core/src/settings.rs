@@ -29,6 +29,8 @@ pub struct Settings {
     pub password_hash_concurrency: usize,
     /// One-time passcode limits.
     pub otp: crate::otp::OtpPolicy,
+    /// Texts one tenant may send in an hour (codes and notices), against SMS pumping.
+    pub sms_per_tenant_per_hour: u32,
     /// Rate limits on credential checks and account lookups.
     pub rate_limits: crate::ratelimit::RateLimitSettings,
 }
@@ -51,6 +53,7 @@ impl Settings {
                 .map(|n| n.get())
                 .unwrap_or(2),
             otp: crate::otp::OtpPolicy::default(),
+            sms_per_tenant_per_hour: 1000,
             rate_limits: crate::ratelimit::RateLimitSettings::default(),
         }
     }

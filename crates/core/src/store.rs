@@ -534,6 +534,24 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         since: UnixTime,
     ) -> Result<(u32, Option<UnixTime>), StoreError>;
 
+    /// Texts queued for this tenant since `since`.
+    async fn sms_sent_since(&self, tenant: TenantId, since: UnixTime) -> Result<u32, StoreError>;
+    /// Records that `user` asked to register `number` (a verification text is going out).
+    async fn add_phone_verification(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        number: &str,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// The distinct numbers `user` asked to register since `since`.
+    async fn phone_verifications(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        since: UnixTime,
+    ) -> Result<Vec<String>, StoreError>;
+
     /// Deletes spent or expired codes, refresh tokens and sessions, and grants with nothing left
     /// to revoke. Returns how many rows went.
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError>;

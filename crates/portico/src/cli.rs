@@ -103,6 +103,10 @@ pub struct ServeArgs {
         default_value = "Portico <no-reply@localhost>"
     )]
     pub mail_from: String,
+    /// Texts (codes and notices) each tenant may send per hour, against SMS pumping; when it
+    /// is reached, texts wait and a warning is logged.
+    #[arg(long, env = "PORTICO_SMS_HOURLY_BUDGET", default_value_t = 1000)]
+    pub sms_hourly_budget: u32,
     #[command(flatten)]
     pub rate_limits: RateLimitArgs,
 }
@@ -376,11 +380,15 @@ async fn serve(
         }),
     };
     let rate_limits = args.rate_limits.settings();
+    let sms_budget = args.sms_hourly_budget;
     let running = server::spawn(
         store,
         master,
         options,
-        move |settings| settings.rate_limits = rate_limits,
+        move |settings| {
+            settings.rate_limits = rate_limits;
+            settings.sms_per_tenant_per_hour = sms_budget;
+        },
         server::termination_signal(),
     )
     .await?;

@@ -1215,6 +1215,56 @@ macro_rules! sql_store {
                 ))
             }
 
+            async fn sms_sent_since(&self, tenant: TenantId, since: UnixTime) -> Result<u32, StoreError> {
+                let row = sqlx::query(
+                    "SELECT COUNT(*) AS sent FROM outbox WHERE tenant_id = $1 AND channel = 'sms' AND created_at > $2",
+                )
+                .bind(tenant.to_string())
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(to_u32(row.try_get("sent").map_err(db_err)?))
+            }
+
+            async fn add_phone_verification(
+                &self,
+                tenant: TenantId,
+                user: UserId,
+                number: &str,
+                now: UnixTime,
+            ) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO phone_verifications (tenant_id, user_id, number, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(tenant.to_string())
+                    .bind(user.to_string())
+                    .bind(number)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn phone_verifications(
+                &self,
+                tenant: TenantId,
+                user: UserId,
+                since: UnixTime,
+            ) -> Result<Vec<String>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT DISTINCT number FROM phone_verifications WHERE tenant_id = $1 AND user_id = $2 AND created_at > $3 ORDER BY number",
+                )
+                .bind(tenant.to_string())
+                .bind(user.to_string())
+                .bind(since)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.iter()
+                    .map(|row| row.try_get::<String, _>("number").map_err(db_err))
+                    .collect()
+            }
+
             async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
                 // Keep spent codes and tokens a while past expiry, so replays are still
                 // recognised (and punished) rather than reported as unknown.
@@ -1229,6 +1279,7 @@ macro_rules! sql_store {
                     "DELETE FROM outbox WHERE delivered_at < $1",
                     "DELETE FROM signin_flows WHERE expires_at < $1",
                     "DELETE FROM second_factor_failures WHERE failed_at < $1",
+                    "DELETE FROM phone_verifications WHERE created_at < $1",
                     "DELETE FROM grants WHERE created_at < $1 AND NOT EXISTS \
                      (SELECT 1 FROM refresh_tokens r WHERE r.tenant_id = grants.tenant_id AND r.grant_id = grants.id) \
                      AND NOT EXISTS (SELECT 1 FROM authorization_codes c WHERE c.tenant_id = grants.tenant_id AND c.grant_id = grants.id)",

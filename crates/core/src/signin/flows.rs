@@ -21,7 +21,8 @@ use super::second_factor::recovery_digest;
 use crate::directory::{Tenant, User, UserFlowConfig};
 use crate::ids::{AuthMethodId, ClientId, FlowId, SessionId, UserId};
 use crate::oauth::AuthorizeParams;
-use crate::otp::{OtpCheck, OtpSendError};
+use crate::otp::{OtpCheck, OtpPurpose, OtpSendError};
+use crate::outbox::Channel;
 use crate::store::{AuthMethodRecord, FlowRecord};
 use crate::{CoreError, Portico, StoreError};
 
@@ -33,6 +34,8 @@ const MAX_SECS: i64 = 2 * 3600;
 const DAILY_WRONG_SECOND_FACTOR_CODES: u32 = 10;
 /// ...for this long after the newest.
 const SECOND_FACTOR_LOCK_SECS: i64 = 3600;
+/// New phone numbers one user may ask to register in a day.
+const NEW_NUMBERS_PER_DAY: usize = 5;
 /// Events of one request (the hosted sign-in form sends the email and password together).
 const MAX_EVENTS_PER_REQUEST: usize = 4;
 
@@ -482,6 +485,26 @@ impl Portico {
                     kind: message,
                     lifetime_secs: self.settings.otp.lifetime_secs,
                 };
+                if channel == Channel::Sms {
+                    if let Some(retry_after_secs) = self.sms_budget_spent(tenant).await? {
+                        return Ok(Event::CodeSent(Err(retry_after_secs)));
+                    }
+                    if purpose == OtpPurpose::VerifyContact
+                        && let Some(user) = user_id
+                    {
+                        let since = self.now() - 24 * 3600;
+                        let numbers = self
+                            .store
+                            .phone_verifications(tenant.id, user, since)
+                            .await?;
+                        if !numbers.contains(&to) && numbers.len() >= NEW_NUMBERS_PER_DAY {
+                            return Ok(Event::NumberRefused);
+                        }
+                        self.store
+                            .add_phone_verification(tenant.id, user, &to, self.now())
+                            .await?;
+                    }
+                }
                 // A step without a code yet asks for its first one; with one, it is a resend.
                 let request = crate::otp::OtpRequest {
                     purpose,
@@ -651,6 +674,24 @@ impl Portico {
                 .await?;
         }
         Ok(event)
+    }
+
+    /// Whether the tenant's texts for this hour are used up; if so, seconds to wait. Reaching
+    /// the budget is logged and counted, since it is either an attack (SMS pumping) or a
+    /// budget set too low.
+    async fn sms_budget_spent(&self, tenant: &Tenant) -> Result<Option<i64>, CoreError> {
+        let budget = self.settings.sms_per_tenant_per_hour;
+        let sent = self
+            .store
+            .sms_sent_since(tenant.id, self.now() - 3600)
+            .await?;
+        if sent < budget {
+            return Ok(None);
+        }
+        metrics::counter!("portico_sms_budget_reached_total", "tenant" => tenant.id.to_string())
+            .increment(1);
+        tracing::warn!(tenant.id = %tenant.id, budget, "hourly SMS budget reached; texts refused");
+        Ok(Some(300))
     }
 
     /// Whether `user` entered so many wrong second-factor codes lately that the factor is

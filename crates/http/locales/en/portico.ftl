@@ -91,6 +91,7 @@ enrol-intro = This app requires an extra step when you sign in. Choose a method 
 enrol-phone-title = Add your phone number
 enrol-phone-label = Phone number with country code (for example +44 20 7946 0958)
 phone-error-invalid = Enter your phone number in international form, starting with + and the country code.
+phone-error-too-many = Too many phone numbers were entered. Use a number you entered before, or try again tomorrow.
 enrol-totp-title = Set up your authenticator app
 enrol-totp-scan = Scan this QR code with your authenticator app, or enter this key by hand:
 enrol-totp-code = Then enter the 6-digit code the app shows.

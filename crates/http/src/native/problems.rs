@@ -83,6 +83,12 @@ pub(super) fn problem_error(problem: &Problem) -> NativeError {
             90100,
             "The phone number is not valid. Use the international format, such as +14255550123.",
         ),
+        // UNCONFIRMED number: the contract documents no error for this limit; the closest is
+        // the invalid phone number (a request the client should not repeat as it is).
+        Problem::TooManyPhoneNumbers => NativeError::invalid_request(
+            901001,
+            "Too many phone numbers were given for registration. Use a number given before.",
+        ),
         Problem::TooManyWrongCodes => NativeError::invalid_grant(
             50053,
             "Too many wrong codes were entered. Start the sign-in again.",

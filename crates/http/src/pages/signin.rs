@@ -451,6 +451,7 @@ fn status_of(problem: &Problem) -> StatusCode {
         | Problem::RateLimited
         | Problem::TooManyWrongCodes
         | Problem::SecondFactorLocked
+        | Problem::TooManyPhoneNumbers
         | Problem::SendThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::BAD_REQUEST,
     }
@@ -485,6 +486,7 @@ fn message_of(problem: &Problem) -> &'static str {
         Problem::NoSecondFactor => "mfa-error-none",
         Problem::TooManyWrongCodes => "mfa-error-too-many",
         Problem::SecondFactorLocked => "mfa-error-locked",
+        Problem::TooManyPhoneNumbers => "phone-error-too-many",
     }
 }
 

@@ -446,3 +446,91 @@ async fn authenticator_codes_cannot_be_brute_forced() {
     assert!(!locked.signed_in());
     server.stop().await;
 }
+
+/// Types `number` at the phone registration step and comes back to it ("use another number").
+async fn text_a_number(
+    page: crate::page::Page,
+    browser: &reqwest::Client,
+    number: &str,
+) -> (crate::page::Page, crate::page::Page) {
+    let sent = page
+        .submit(browser, &[("action", "phone"), ("phone", number)])
+        .await;
+    let back = sent.submit(browser, &[("enrol", "sms")]).await;
+    (sent, back)
+}
+
+#[tokio::test]
+async fn sms_pumping_through_phone_registration_is_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    server.user("pump@example.com").await;
+    let (client_id, _) = server.app(AppKind::Web).await;
+    flow_for(&server, &client_id, mfa(vec![MfaMethod::Sms])).await;
+    let browser = browser();
+    let mut page = sign_in_with_password(&server, &browser, &client_id, "pump@example.com").await;
+    assert!(page.html.contains(r#"name="phone""#), "{}", page.html);
+    // One flow texts three numbers at most...
+    for n in 1..=3 {
+        let (sent, back) = text_a_number(page, &browser, &format!("+1555010000{n}")).await;
+        assert_eq!(sent.status, 200, "{}", sent.html);
+        page = back;
+    }
+    let refused = page
+        .submit(&browser, &[("action", "phone"), ("phone", "+15550100004")])
+        .await;
+    assert_eq!(refused.status, 429, "{}", refused.html);
+    assert!(refused.html.contains("Too many phone numbers"));
+    // ...and one user five new numbers a day, whatever the flows.
+    let again = crate::harness::browser();
+    let mut page = sign_in_with_password(&server, &again, &client_id, "pump@example.com").await;
+    for n in 4..=5 {
+        let (sent, back) = text_a_number(page, &again, &format!("+1555010000{n}")).await;
+        assert_eq!(sent.status, 200, "{}", sent.html);
+        page = back;
+    }
+    let refused = page
+        .submit(&again, &[("action", "phone"), ("phone", "+15550100006")])
+        .await;
+    assert_eq!(refused.status, 429, "{}", refused.html);
+    assert!(refused.html.contains("Too many phone numbers"));
+    // A number given before still works.
+    let reused = page
+        .submit(&again, &[("action", "phone"), ("phone", "+15550100001")])
+        .await;
+    assert!(reused.html.contains(r#"name="code""#), "{}", reused.html);
+    let texts = server
+        .portico()
+        .store
+        .sms_sent_since(server.tenant.id, server.portico().now() - 3600)
+        .await
+        .unwrap();
+    // Five numbers; the one given again reuses the code sent to it moments ago.
+    assert_eq!(texts, 5);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_tenant_texts_no_more_than_its_hourly_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |s| s.sms_per_tenant_per_hour = 1).await;
+    for who in ["first@example.com", "second@example.com"] {
+        server.user(who).await;
+    }
+    let (client_id, _) = server.app(AppKind::Web).await;
+    flow_for(&server, &client_id, mfa(vec![MfaMethod::Sms])).await;
+    let one = browser();
+    let first = sign_in_with_password(&server, &one, &client_id, "first@example.com").await;
+    let other = browser();
+    let second = sign_in_with_password(&server, &other, &client_id, "second@example.com").await;
+    let sent = first
+        .submit(&one, &[("action", "phone"), ("phone", "+15550100001")])
+        .await;
+    assert!(sent.html.contains(r#"name="code""#), "{}", sent.html);
+    let refused = second
+        .submit(&other, &[("action", "phone"), ("phone", "+15550100002")])
+        .await;
+    assert_eq!(refused.status, 429, "{}", refused.html);
+    assert!(refused.html.contains("Too many codes"), "{}", refused.html);
+    server.stop().await;
+}

@@ -11,8 +11,8 @@ use crate::outbox::Channel;
 
 use super::{
     CodeCheck, CredentialProblem, Effect, Event, FirstFactor, Flow, Illegal, Journey,
-    MAX_WRONG_SECOND_FACTOR_CODES, MessageKind, MethodFacts, Problem, Reaction, Rules, Step,
-    normalize_phone,
+    MAX_NUMBERS_PER_FLOW, MAX_WRONG_SECOND_FACTOR_CODES, MessageKind, MethodFacts, Problem,
+    Reaction, Rules, Step, normalize_phone,
 };
 
 impl Flow {
@@ -351,6 +351,13 @@ impl Flow {
                 let Some(number) = normalize_phone(&number) else {
                     return Some(problem(Problem::InvalidPhone));
                 };
+                // Each number costs a text: one flow cannot be a pump through many numbers.
+                if !self.texted_numbers.contains(&number) {
+                    if self.texted_numbers.len() >= MAX_NUMBERS_PER_FLOW {
+                        return Some(problem(Problem::TooManyPhoneNumbers));
+                    }
+                    self.texted_numbers.push(number.clone());
+                }
                 self.step = Step::VerifyEnrolment {
                     kind: MfaMethod::Sms,
                     target: number.clone(),
@@ -361,6 +368,19 @@ impl Flow {
                     number,
                     MessageKind::Code,
                 ))
+            }
+            (
+                Step::VerifyEnrolment {
+                    kind: MfaMethod::Sms,
+                    target,
+                },
+                Event::NumberRefused,
+            ) => {
+                // Nothing went to that number, so it does not count against the flow.
+                self.texted_numbers.retain(|n| *n != target);
+                self.step = Step::EnrolPhone;
+                self.challenge = None;
+                Some(problem(Problem::TooManyPhoneNumbers))
             }
             (Step::EnrolTotp, Event::TotpSecretMade(sealed)) => {
                 self.pending_totp = Some(sealed);

@@ -199,6 +199,9 @@ pub struct Flow {
     /// Wrong codes entered at the second-factor step.
     #[serde(default)]
     pub second_factor_failures: u32,
+    /// Phone numbers this flow sent a registration text to.
+    #[serde(default)]
+    pub texted_numbers: Vec<String>,
 }
 
 /// What happened: something a person submitted, or the result of an [`Effect`].
@@ -275,6 +278,9 @@ pub enum Event {
     PasswordChecked(Result<UserFacts, CredentialProblem>),
     /// Result of [`Effect::SendCode`].
     CodeSent(Result<OtpChallengeId, i64>),
+    /// Instead of [`Event::CodeSent`] for a registration text: the user asked to register too
+    /// many numbers lately.
+    NumberRefused,
     /// Result of [`Effect::CheckCode`], [`Effect::CheckTotp`], [`Effect::CheckPendingTotp`]
     /// and [`Effect::CheckRecoveryCode`].
     CodeChecked(CodeCheck),
@@ -412,6 +418,9 @@ pub enum CodeCheck {
     Locked,
 }
 
+/// Distinct phone numbers one flow may text a registration code to.
+pub const MAX_NUMBERS_PER_FLOW: usize = 3;
+
 /// Wrong second-factor codes one flow may take; the next ends it.
 pub const MAX_WRONG_SECOND_FACTOR_CODES: u32 = 5;
 
@@ -472,6 +481,8 @@ pub enum Problem {
     TooManyWrongCodes,
     /// Too many wrong second-factor codes lately: the factor is locked for a while.
     SecondFactorLocked,
+    /// This flow (or this user, lately) asked to register too many phone numbers.
+    TooManyPhoneNumbers,
 }
 
 /// An event this step does not take (a stale page, a replayed request, a client out of order).
@@ -523,6 +534,7 @@ impl Flow {
             mfa_done: false,
             keep_signed_in: false,
             second_factor_failures: 0,
+            texted_numbers: Vec::new(),
         }
     }
 
@@ -586,6 +598,7 @@ impl Event {
             Self::UserLookedUp(_) => "user_looked_up",
             Self::PasswordChecked(_) => "password_checked",
             Self::CodeSent(_) => "code_sent",
+            Self::NumberRefused => "number_refused",
             Self::CodeChecked(_) => "code_checked",
             Self::NewPasswordChecked(_) => "new_password_checked",
             Self::UserCreated(_) => "user_created",

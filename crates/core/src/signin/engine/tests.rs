@@ -906,6 +906,57 @@ fn a_first_factor_alone_never_registers_a_second_factor() {
 }
 
 #[test]
+fn a_flow_texts_at_most_three_numbers() {
+    let config = mfa_config(vec![MfaMethod::Sms]);
+    let (mut flow, _) = signed_in_with_password(&config);
+    effects(&mut flow, Event::MethodsLoaded(vec![]), &config);
+    assert_eq!(flow.step, Step::EnrolPhone);
+    for number in [
+        "+15550100001",
+        "+15550100002",
+        "+15550100003",
+        "+15550100001",
+    ] {
+        let out = effects(
+            &mut flow,
+            Event::Phone {
+                number: number.into(),
+            },
+            &config,
+        );
+        assert!(matches!(out.as_slice(), [Effect::SendCode { to, .. }] if to == number));
+        effects(
+            &mut flow,
+            Event::Enrol {
+                kind: MfaMethod::Sms,
+            },
+            &config,
+        );
+    }
+    let refused = ok(
+        &mut flow,
+        Event::Phone {
+            number: "+15550100004".into(),
+        },
+        &config,
+    );
+    assert_eq!(refused.problem, Some(Problem::TooManyPhoneNumbers));
+    assert!(refused.effects.is_empty());
+    assert_eq!(flow.step, Step::EnrolPhone);
+    // The driver's per-user limit answers in place of the text.
+    effects(
+        &mut flow,
+        Event::Phone {
+            number: "+15550100002".into(),
+        },
+        &config,
+    );
+    let refused = ok(&mut flow, Event::NumberRefused, &config);
+    assert_eq!(refused.problem, Some(Problem::TooManyPhoneNumbers));
+    assert_eq!(flow.step, Step::EnrolPhone);
+}
+
+#[test]
 fn five_wrong_second_factor_codes_end_the_flow() {
     let config = mfa_config(vec![MfaMethod::Totp]);
     let (mut flow, _) = signed_in_with_password(&config);
