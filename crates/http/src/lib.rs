@@ -24,6 +24,7 @@ use axum::routing::get;
 use portico_core::Portico;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use admin::openapi_document;
@@ -96,7 +97,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/{tenant}/signin/switch", get(pages::signin::switch))
         .route_layer(axum::middleware::from_fn(pages::i18n::language_scope));
-    Router::new()
+    let router = Router::new()
         .merge(tenant_routes)
         .merge(native::routes(state.clone()))
         .merge(page_routes)
@@ -104,7 +105,18 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .fallback(ops::not_found)
+        .fallback(ops::not_found);
+    // Over HTTPS browsers are told to use nothing else (RFC 6797); never over plain http,
+    // where the header would pin a scheme the server does not serve.
+    let router = if state.config.secure_cookies {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static("max-age=31536000"),
+        ))
+    } else {
+        router
+    };
+    router
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::track_metrics))
         // Per-request spans and events at DEBUG: free at the default INFO level.

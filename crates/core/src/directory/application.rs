@@ -184,7 +184,45 @@ const RESERVED_CLAIMS: &[&str] = &[
     "c_hash",
     "cnf",
     "typ",
+    // Further registered claims (RFC 7519, OIDC Core §5.1, RFC 8693, RFC 9068) and Entra's.
+    "email_verified",
+    "groups",
+    "hasgroups",
+    "wids",
+    "upn",
+    "unique_name",
+    "idp",
+    "tfp",
+    "acct",
+    "xms_cc",
+    "s_hash",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "nickname",
+    "picture",
+    "website",
+    "gender",
+    "birthdate",
+    "zoneinfo",
+    "locale",
+    "phone_number",
+    "phone_number_verified",
+    "address",
+    "updated_at",
+    "profile",
+    "scope",
+    "act",
+    "may_act",
+    "events",
+    "client_info",
 ];
+
+/// Whether `name` is a claim Portico sets or a registered claim a token reader would trust
+/// (case-insensitively, so `Email_Verified` cannot pose as one either).
+pub(crate) fn is_reserved_claim(name: &str) -> bool {
+    RESERVED_CLAIMS.iter().any(|c| c.eq_ignore_ascii_case(name))
+}
 
 /// An optional claim names a user attribute: `email`, a built-in attribute or a custom one
 /// (1-64 letters, digits and `_`, starting with a letter), never a claim Portico sets.
@@ -197,7 +235,7 @@ pub(crate) fn validate_optional_claim(name: &str) -> Result<(), String> {
             "optional claim {name:?} must be an attribute name: 1-64 letters, digits and _, starting with a letter"
         ));
     }
-    if RESERVED_CLAIMS.contains(&name) {
+    if is_reserved_claim(name) {
         return Err(format!("optional claim {name:?} is set by Portico itself"));
     }
     Ok(())

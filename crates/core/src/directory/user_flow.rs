@@ -189,6 +189,14 @@ impl AttributeSpec {
                 self.name
             ));
         }
+        // A custom attribute becomes a claim of its own name in tokens (optional claims): it
+        // must not pass for a claim apps trust, such as email_verified or roles.
+        if !self.is_built_in() && super::application::is_reserved_claim(&self.name) {
+            return Err(format!(
+                "attribute name {:?} is a reserved claim name; choose another",
+                self.name
+            ));
+        }
         if self.is_built_in() && self.value_type != AttributeType::String {
             return Err(format!("built-in attribute {} is a string", self.name));
         }
@@ -322,6 +330,31 @@ mod tests {
     #[test]
     fn the_default_flow_is_valid() {
         assert!(flow().validate().is_ok());
+    }
+
+    #[test]
+    fn custom_attributes_cannot_shadow_reserved_claims() {
+        for name in [
+            "email_verified",
+            "groups",
+            "roles",
+            "scp",
+            "upn",
+            "idp",
+            "acr",
+            "amr",
+            "nonce",
+            "sid",
+            "sub",
+            "Email_Verified",
+        ] {
+            let mut f = flow();
+            f.config.attributes = vec![AttributeSpec::parse_cli(name).unwrap()];
+            assert!(f.validate().is_err(), "{name}");
+        }
+        let mut f = flow();
+        f.config.attributes = vec![AttributeSpec::parse_cli("loyalty_tier").unwrap()];
+        assert!(f.validate().is_ok());
     }
 
     #[test]

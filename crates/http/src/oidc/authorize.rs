@@ -127,7 +127,7 @@ pub(crate) async fn current_session(
     tenant: &Tenant,
     jar: &CookieJar,
 ) -> Result<Option<ActiveSession>, HtmlError> {
-    let Some(cookie) = jar.get(&pages::session_cookie_name(tenant)) else {
+    let Some(cookie) = jar.get(&pages::session_cookie_name(state, tenant)) else {
         return Ok(None);
     };
     Ok(state.portico.resume_session(tenant, cookie.value()).await?)

@@ -181,9 +181,23 @@ pub(crate) fn render_error(status: StatusCode, title: &str, message: &str) -> Re
     )
 }
 
-/// The SSO cookie's name: one per tenant, whichever URL form (name or GUID) was used.
-pub(crate) fn session_cookie_name(tenant: &Tenant) -> String {
-    format!("portico_session_{}", tenant.id.0.simple())
+/// The SSO cookie's name: one per tenant, whichever URL form (name or GUID) was used. Over
+/// HTTPS it carries the `__Host-` prefix, so the browser keeps it only when it was set Secure,
+/// for `/`, without a domain: no sibling subdomain can plant or overwrite it.
+pub(crate) fn session_cookie_name(state: &AppState, tenant: &Tenant) -> String {
+    format!(
+        "{}portico_session_{}",
+        host_prefix(state),
+        tenant.id.0.simple()
+    )
+}
+
+fn host_prefix(state: &AppState) -> &'static str {
+    if state.config.secure_cookies {
+        "__Host-"
+    } else {
+        ""
+    }
 }
 
 /// The session cookie: HttpOnly, SameSite=Lax (it must ride along on the app's redirect to
@@ -194,7 +208,7 @@ pub(crate) fn session_cookie(
     secret: String,
     max_age_secs: Option<i64>,
 ) -> Cookie<'static> {
-    let mut cookie = Cookie::build((session_cookie_name(tenant), secret))
+    let mut cookie = Cookie::build((session_cookie_name(state, tenant), secret))
         .path("/")
         .http_only(true)
         .secure(state.config.secure_cookies)
@@ -212,7 +226,10 @@ pub(crate) fn clear_session_cookie(state: &AppState, tenant: &Tenant) -> Cookie<
     cookie
 }
 
-const CSRF_COOKIE: &str = "portico_csrf";
+/// The anti-forgery cookie's name (`__Host-` over HTTPS, as the session cookie).
+fn csrf_cookie_name(state: &AppState) -> String {
+    format!("{}portico_csrf", host_prefix(state))
+}
 
 /// Makes sure the browser has an anti-forgery cookie; returns the jar and the form token
 /// bound to it.
@@ -223,8 +240,8 @@ pub(crate) fn csrf(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
 }
 
 /// The browser's anti-forgery cookie value, if it has a well-formed one.
-pub(crate) fn csrf_cookie(jar: &CookieJar) -> Option<String> {
-    jar.get(CSRF_COOKIE)
+pub(crate) fn csrf_cookie(state: &AppState, jar: &CookieJar) -> Option<String> {
+    jar.get(&csrf_cookie_name(state))
         .map(|c| c.value().to_owned())
         .filter(|v| v.len() == 43)
 }
@@ -232,16 +249,20 @@ pub(crate) fn csrf_cookie(jar: &CookieJar) -> Option<String> {
 /// Makes sure the browser has an anti-forgery cookie; returns the jar and the cookie's value
 /// (what flows and form tokens are bound to).
 pub(crate) fn csrf_binding(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
-    let existing = csrf_cookie(&jar);
+    let existing = csrf_cookie(state, &jar);
     match existing {
         Some(value) => (jar, value),
         None => {
             let value = random_token().unwrap_or_default();
-            let cookie = Cookie::build((CSRF_COOKIE, value.clone()))
+            // Lax, not Strict: an app's link to /authorize in a second tab is a cross-site
+            // navigation, and a Strict cookie would be missing there, so the page would mint a
+            // new one and the first tab's flow would no longer be this browser's. Lax keeps
+            // it off cross-site POSTs, which is what forgery needs.
+            let cookie = Cookie::build((csrf_cookie_name(state), value.clone()))
                 .path("/")
                 .http_only(true)
                 .secure(state.config.secure_cookies)
-                .same_site(SameSite::Strict)
+                .same_site(SameSite::Lax)
                 .build();
             (jar.add(cookie), value)
         }
@@ -250,7 +271,7 @@ pub(crate) fn csrf_binding(state: &AppState, jar: CookieJar) -> (CookieJar, Stri
 
 /// Whether a submitted form token matches the browser's anti-forgery cookie.
 pub(crate) fn csrf_ok(state: &AppState, jar: &CookieJar, token: Option<&str>) -> bool {
-    match (jar.get(CSRF_COOKIE), token) {
+    match (jar.get(&csrf_cookie_name(state)), token) {
         (Some(cookie), Some(token)) => state.portico.form_token_matches(cookie.value(), token),
         _ => false,
     }

@@ -346,7 +346,7 @@ async fn load(
         .await
         .map_err(|err| HtmlError::from(err).into_response())?
         .ok_or_else(expired)?;
-    let same_browser = match (&flow.origin.browser, pages::csrf_cookie(jar)) {
+    let same_browser = match (&flow.origin.browser, pages::csrf_cookie(state, jar)) {
         (Some(bound), Some(cookie)) => secret_matches(&cookie, bound),
         _ => false,
     };

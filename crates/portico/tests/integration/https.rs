@@ -62,6 +62,7 @@ async fn serves_https_with_an_https_issuer_and_secure_cookies() {
     let client = reqwest::Client::builder()
         .tls_certs_only([reqwest::Certificate::from_pem(cert.pem.as_bytes()).unwrap()])
         .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
         .build()
         .unwrap();
     let discovery: serde_json::Value = client
@@ -101,6 +102,42 @@ async fn serves_https_with_an_https_issuer_and_secure_cookies() {
     let page = crate::harness::sign_in_page(&server, &client, &web).await;
     let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.contains("Secure"), "{cookie}");
+    // Over HTTPS the anti-forgery cookie is host-bound and Lax (a second tab's cross-site
+    // /authorize keeps it), and every answer pins HTTPS.
+    assert!(cookie.starts_with("__Host-portico_csrf="), "{cookie}");
+    assert!(
+        cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    assert_eq!(
+        page.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    // The session cookie after sign-in is host-bound too.
+    server.user("secure@example.com").await;
+    let html = page.text().await.unwrap();
+    let signed_in = crate::harness::submit_sign_in(
+        &server,
+        &client,
+        &html,
+        "secure@example.com",
+        crate::harness::PASSWORD,
+    )
+    .await;
+    assert_eq!(signed_in.status(), 303);
+    let session = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().to_owned())
+        .find(|c| c.contains("portico_session_"))
+        .expect("a session cookie");
+    assert!(session.starts_with("__Host-portico_session_"), "{session}");
+    assert!(
+        session.contains("Secure") && session.contains("HttpOnly"),
+        "{session}"
+    );
 
     // A plain-HTTP client gets nowhere.
     let plain = reqwest::get(server.base.replace("https://", "http://") + "/healthz").await;
