@@ -57,8 +57,10 @@ pub struct AppState {
     pub metrics: Option<MetricsRenderer>,
 }
 
-/// Largest request body accepted anywhere (forms and admin JSON are small).
+/// Largest request body accepted almost everywhere (forms and admin JSON are small).
 const BODY_LIMIT: usize = 64 * 1024;
+/// Largest body of the branding endpoint: a 256 KiB logo as base64, and the rest.
+const LARGE_BODY_LIMIT: usize = 384 * 1024;
 
 /// Builds the complete router.
 pub fn router(state: AppState) -> Router {
@@ -105,6 +107,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .merge(admin::large_body_routes().layer(RequestBodyLimitLayer::new(LARGE_BODY_LIMIT)))
         .fallback(ops::not_found);
     // Over HTTPS browsers are told to use nothing else (RFC 6797); never over plain http,
     // where the header would pin a scheme the server does not serve.
@@ -121,7 +125,6 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(middleware::track_metrics))
         // Per-request spans and events at DEBUG: free at the default INFO level.
         .layer(TraceLayer::new_for_http())
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         .with_state(state)
 }

@@ -66,6 +66,15 @@ async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
     axum::Json(openapi_document())
 }
 
+/// The routes that take more than the small body every other endpoint takes: branding,
+/// whose logo may be up to 256 KiB (about 342 KiB as base64 in JSON).
+pub(crate) fn large_body_routes() -> Router<AppState> {
+    Router::new().route(
+        "/admin/api/v1/tenants/{tenant}/branding",
+        axum::routing::put(handlers::set_branding),
+    )
+}
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/api/v1/openapi.json", get(openapi_json))
@@ -88,10 +97,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/admin/api/v1/tenants/{tenant}/user-flows",
             get(handlers::list_user_flows).post(handlers::create_user_flow),
-        )
-        .route(
-            "/admin/api/v1/tenants/{tenant}/branding",
-            axum::routing::put(handlers::set_branding),
         )
         .route(
             "/admin/api/v1/tenants/{tenant}/keys/rotate",

@@ -245,6 +245,38 @@ async fn branding_changes_the_hosted_pages() {
     assert_eq!(logo.headers()["x-content-type-options"], "nosniff");
     assert_eq!(logo.bytes().await.unwrap().to_vec(), png);
 
+    // A logo of the full 256 KiB fits through the API; a body that large anywhere else is
+    // refused (413), and so is a logo over the limit.
+    let big = [&png[..8], &vec![7u8; 256 * 1024 - 8][..]].concat();
+    let response = client
+        .put(&url)
+        .bearer_auth(&token)
+        .json(&json!({ "logo_base64": base64::engine::general_purpose::STANDARD.encode(&big) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let elsewhere = client
+        .post(format!(
+            "{}/admin/api/v1/tenants/contoso/users",
+            server.base
+        ))
+        .bearer_auth(&token)
+        .json(&json!({ "email": "x@example.com", "display_name": "x".repeat(100 * 1024) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let too_big = [&png[..8], &vec![7u8; 256 * 1024][..]].concat();
+    let response = client
+        .put(&url)
+        .bearer_auth(&token)
+        .json(&json!({ "logo_base64": base64::engine::general_purpose::STANDARD.encode(&too_big) }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_client_error(), "{}", response.status());
+
     for bad in [
         json!({"primary_color": "red"}),
         json!({"custom_css": "</style><script>alert(1)</script>"}),
