@@ -381,7 +381,8 @@ async fn serve(
     };
     let rate_limits = args.rate_limits.settings();
     let sms_budget = args.sms_hourly_budget;
-    let running = server::spawn(
+    let token_path = data_dir.join("initial-admin-token");
+    let running = server::spawn_after(
         store,
         master,
         options,
@@ -390,15 +391,17 @@ async fn serve(
             settings.sms_per_tenant_per_hour = sms_budget;
         },
         server::termination_signal(),
+        |portico| async move {
+            if let Some(tenant) = portico.bootstrap_default_tenant().await? {
+                let token = portico.create_admin_token().await?;
+                write_secret_file(&token_path, &format!("{token}\n"))?;
+                tracing::info!(tenant.id = %tenant.id, path = %token_path.display(),
+                    "first start: created tenant 'default' and wrote the initial admin token");
+            }
+            Ok(())
+        },
     )
     .await?;
-    if let Some(tenant) = running.portico.bootstrap_default_tenant().await? {
-        let token = running.portico.create_admin_token().await?;
-        let path = data_dir.join("initial-admin-token");
-        write_secret_file(&path, &format!("{token}\n"))?;
-        tracing::info!(tenant.id = %tenant.id, path = %path.display(),
-            "first start: created tenant 'default' and wrote the initial admin token");
-    }
     running.wait().await
 }
 

@@ -94,6 +94,27 @@ pub async fn spawn(
     configure: impl FnOnce(&mut Settings),
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<RunningServer> {
+    spawn_after(store, master, options, configure, shutdown, |_| async {
+        Ok(())
+    })
+    .await
+}
+
+/// [`spawn`], with `setup` run on the assembled services before the first request is served
+/// (first-start work such as the default tenant and the initial admin token): whoever sees
+/// `/readyz` answer can rely on what `setup` made.
+pub async fn spawn_after<F, Fut>(
+    store: Arc<dyn Store>,
+    master: MasterKey,
+    options: ServeOptions,
+    configure: impl FnOnce(&mut Settings),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    setup: F,
+) -> Result<RunningServer>
+where
+    F: FnOnce(Arc<Portico>) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
     let tcp = TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;
@@ -123,6 +144,9 @@ pub async fn spawn(
         }),
         metrics,
     };
+    // The port is bound (so port 0 resolved to the public URL), but nothing is accepted
+    // until the first-start setup is done.
+    setup(Arc::clone(&portico)).await?;
     let app = portico_http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = oneshot::channel::<()>();
     let stop = async move {

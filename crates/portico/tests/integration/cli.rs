@@ -305,11 +305,9 @@ async fn serve_bootstraps_and_shares_the_store_with_the_cli() {
     let base = format!("http://127.0.0.1:{port}");
     let token_file = data.join("initial-admin-token");
     let mut ready = false;
+    // As a deployment script does: wait for /readyz, then expect the first start's work done.
     for _ in 0..200 {
-        if token_file.exists()
-            && reqwest::get(format!(
-                "{base}/default/v2.0/.well-known/openid-configuration"
-            ))
+        if reqwest::get(format!("{base}/readyz"))
             .await
             .is_ok_and(|r| r.status() == 200)
         {
@@ -322,6 +320,20 @@ async fn serve_bootstraps_and_shares_the_store_with_the_cli() {
         ready,
         "server did not come up: {}",
         std::fs::read_to_string(&log_path).unwrap_or_default()
+    );
+    assert!(
+        token_file.exists(),
+        "the admin token is written before /readyz answers"
+    );
+    let discovery = reqwest::get(format!(
+        "{base}/default/v2.0/.well-known/openid-configuration"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        discovery.status(),
+        200,
+        "the default tenant exists before /readyz answers"
     );
     let mode = std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
