@@ -39,6 +39,22 @@ struct Shown<'a> {
     attributes: Vec<(String, String)>,
 }
 
+/// Where a hosted-page flow comes from: the authorization request, bound to this browser's
+/// anti-forgery cookie (set now if the browser has none).
+fn browser_origin(
+    state: &AppState,
+    params: &AuthorizeParams,
+    jar: CookieJar,
+) -> (CookieJar, FlowOrigin) {
+    let (jar, binding) = pages::csrf_binding(state, jar);
+    let origin = FlowOrigin {
+        authorize: Some(params.clone()),
+        browser: Some(digest_secret(&binding)),
+        ..FlowOrigin::default()
+    };
+    (jar, origin)
+}
+
 /// Starts a flow for a validated authorization request and renders its first page.
 pub(crate) async fn begin(
     state: &AppState,
@@ -48,12 +64,7 @@ pub(crate) async fn begin(
     journey: Journey,
     jar: CookieJar,
 ) -> Response {
-    let (jar, binding) = pages::csrf_binding(state, jar);
-    let origin = FlowOrigin {
-        authorize: Some(params.clone()),
-        browser: Some(digest_secret(&binding)),
-        ..FlowOrigin::default()
-    };
+    let (jar, origin) = browser_origin(state, params, jar);
     let flow = match state
         .portico
         .start_flow(tenant, Some(client), journey, origin)
@@ -80,12 +91,7 @@ pub(crate) async fn begin_step_up(
     ip: std::net::IpAddr,
     jar: CookieJar,
 ) -> Response {
-    let (jar, binding) = pages::csrf_binding(state, jar);
-    let origin = FlowOrigin {
-        authorize: Some(params.clone()),
-        browser: Some(digest_secret(&binding)),
-        ..FlowOrigin::default()
-    };
+    let (jar, origin) = browser_origin(state, params, jar);
     let caller = Caller {
         ip,
         texts: &i18n::RequestTexts,

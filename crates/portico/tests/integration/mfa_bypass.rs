@@ -36,6 +36,22 @@ pub(crate) async fn add_factor(
         .unwrap();
 }
 
+/// A server with alice, whose second factor is her own mailbox.
+async fn alice_with_her_mailbox_as_factor(
+    dir: &std::path::Path,
+) -> (TestServer, portico_core::directory::User) {
+    let server = server_with_outbox(dir, |_| {}).await;
+    let alice = server.user("alice@example.com").await;
+    add_factor(
+        &server,
+        alice.id,
+        MfaMethod::EmailOtp,
+        Some("alice@example.com"),
+    )
+    .await;
+    (server, alice)
+}
+
 fn mfa(methods: Vec<MfaMethod>) -> UserFlowConfig {
     UserFlowConfig {
         mfa: MfaPolicy::Required,
@@ -55,15 +71,7 @@ fn silent_code(page: &crate::page::Page) -> bool {
 #[tokio::test]
 async fn an_sso_session_from_an_app_without_mfa_steps_up_at_an_app_that_requires_it() {
     let dir = tempfile::tempdir().unwrap();
-    let server = server_with_outbox(dir.path(), |_| {}).await;
-    let alice = server.user("alice@example.com").await;
-    add_factor(
-        &server,
-        alice.id,
-        MfaMethod::EmailOtp,
-        Some("alice@example.com"),
-    )
-    .await;
+    let (server, _) = alice_with_her_mailbox_as_factor(dir.path()).await;
     let (relaxed, _) = server.app(AppKind::Web).await;
     let (strict, strict_secret) = server.app(AppKind::Web).await;
     flow_for(&server, &strict, mfa(vec![MfaMethod::EmailOtp])).await;
@@ -114,15 +122,7 @@ async fn an_sso_session_from_an_app_without_mfa_steps_up_at_an_app_that_requires
 #[tokio::test]
 async fn a_step_up_cannot_finish_after_its_session_ended() {
     let dir = tempfile::tempdir().unwrap();
-    let server = server_with_outbox(dir.path(), |_| {}).await;
-    let alice = server.user("alice@example.com").await;
-    add_factor(
-        &server,
-        alice.id,
-        MfaMethod::EmailOtp,
-        Some("alice@example.com"),
-    )
-    .await;
+    let (server, alice) = alice_with_her_mailbox_as_factor(dir.path()).await;
     let (relaxed, _) = server.app(AppKind::Web).await;
     let (strict, _) = server.app(AppKind::Web).await;
     flow_for(&server, &strict, mfa(vec![MfaMethod::EmailOtp])).await;
@@ -287,15 +287,7 @@ async fn a_mailbox_alone_cannot_reset_the_password_of_an_account_with_mfa() {
 #[tokio::test]
 async fn the_native_api_sends_unusable_factors_to_the_browser_not_to_registration() {
     let dir = tempfile::tempdir().unwrap();
-    let server = server_with_outbox(dir.path(), |_| {}).await;
-    let alice = server.user("alice@example.com").await;
-    add_factor(
-        &server,
-        alice.id,
-        MfaMethod::EmailOtp,
-        Some("alice@example.com"),
-    )
-    .await;
+    let (server, _) = alice_with_her_mailbox_as_factor(dir.path()).await;
     let client_id = crate::native_auth::native_app(&server).await;
     flow_for(
         &server,

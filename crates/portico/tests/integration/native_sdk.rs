@@ -21,11 +21,12 @@ use crate::https::{https_server, test_cert};
 use crate::otp_delivery::{code_in, file_delivery, next_file};
 use crate::page::{flow_for, mail_code};
 
-/// The SDK's browser bundle, as npm installs it.
-fn sdk_bundle() -> Option<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
-        "tests/sdk/node_modules/@azure/msal-browser/lib/custom-auth-path/msal-custom-auth.js",
-    );
+/// A file of `@azure/msal-browser` as npm installs it (`lib/...`), or `None` (with a message)
+/// when it is not installed and `PORTICO_REQUIRE_BROWSER` is not set.
+pub(crate) fn msal_browser_file(relative: &str) -> Option<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sdk/node_modules/@azure/msal-browser/lib")
+        .join(relative);
     match std::fs::read_to_string(&path) {
         Ok(text) => Some(text),
         Err(_) if std::env::var_os("PORTICO_REQUIRE_BROWSER").is_some() => {
@@ -41,6 +42,11 @@ fn sdk_bundle() -> Option<String> {
             None
         }
     }
+}
+
+/// The custom-auth bundle.
+fn sdk_bundle() -> Option<String> {
+    msal_browser_file("custom-auth-path/msal-custom-auth.js")
 }
 
 /// Serves the test page and the SDK from the app's own origin (`http://localhost:port`, a

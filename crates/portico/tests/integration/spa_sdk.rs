@@ -7,7 +7,6 @@
 //! Skips with a message when the npm package or Chromium is missing, unless
 //! `PORTICO_REQUIRE_BROWSER` is set (CI installs both).
 
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -19,25 +18,9 @@ use crate::browser::{Driver, fill_and_press, wait_for_url};
 use crate::harness::{PASSWORD, TestServer, app_server};
 use crate::https::{https_server, test_cert};
 
-/// The SDK's browser bundle, as npm installs it.
+/// The SDK's standard browser bundle.
 fn msal_bundle() -> Option<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/sdk/node_modules/@azure/msal-browser/lib/msal-browser.js");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Some(text),
-        Err(_) if std::env::var_os("PORTICO_REQUIRE_BROWSER").is_some() => {
-            panic!(
-                "{} is required (npm ci --prefix crates/portico/tests/sdk)",
-                path.display()
-            )
-        }
-        Err(_) => {
-            eprintln!(
-                "SKIPPED: @azure/msal-browser not installed; run npm ci --prefix crates/portico/tests/sdk"
-            );
-            None
-        }
-    }
+    crate::native_sdk::msal_browser_file("msal-browser.js")
 }
 
 /// The app: one page that loads the SDK, makes its `PublicClientApplication` from `config`
