@@ -40,6 +40,8 @@ pub struct Portico {
     form_key: aws_lc_rs::hmac::Key,
     /// Keys one-time passcode digests.
     pub(crate) otp_key: aws_lc_rs::hmac::Key,
+    /// Keys recovery-code digests, so a leaked table cannot be brute-forced offline.
+    pub(crate) recovery_key: aws_lc_rs::hmac::Key,
     /// Authenticates continuation tokens (the native API's handles on flows).
     pub(crate) continuation_key: aws_lc_rs::hmac::Key,
     /// Seals secrets kept at rest (authenticator-app secrets).
@@ -112,6 +114,10 @@ impl Portico {
             aws_lc_rs::hmac::HMAC_SHA256,
             &master.derive("portico/form-token/v1"),
         );
+        let recovery_key = aws_lc_rs::hmac::Key::new(
+            aws_lc_rs::hmac::HMAC_SHA256,
+            &master.derive("portico/recovery-code/v1"),
+        );
         let otp_key = aws_lc_rs::hmac::Key::new(
             aws_lc_rs::hmac::HMAC_SHA256,
             &master.derive("portico/otp/v1"),
@@ -135,6 +141,7 @@ impl Portico {
             fingerprint_key,
             form_key,
             otp_key,
+            recovery_key,
             continuation_key,
             master,
             tenants: RwLock::new(HashMap::new()),

@@ -17,7 +17,7 @@ use super::engine::{
 };
 use super::messages::{CodeMessage, MessageTexts, compose};
 use super::password_policy::{PASSWORD_HISTORY, check_new_password};
-use super::second_factor::recovery_digest;
+use super::second_factor::legacy_recovery_digest;
 use crate::directory::{Tenant, User, UserFlowConfig};
 use crate::ids::{AuthMethodId, ClientId, FlowId, SessionId, UserId};
 use crate::oauth::AuthorizeParams;
@@ -560,10 +560,15 @@ impl Portico {
             }
             Effect::CheckRecoveryCode { code } => {
                 let user = user_id.ok_or_else(|| missing("user"))?;
+                let now = self.now();
                 let spent = self
                     .store
-                    .use_recovery_code(tenant.id, user, &recovery_digest(&code), self.now())
-                    .await?;
+                    .use_recovery_code(tenant.id, user, &self.recovery_digest(&code), now)
+                    .await?
+                    || self
+                        .store
+                        .use_recovery_code(tenant.id, user, &legacy_recovery_digest(&code), now)
+                        .await?;
                 Event::CodeChecked(if spent {
                     CodeCheck::Valid
                 } else {

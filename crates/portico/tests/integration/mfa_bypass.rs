@@ -526,3 +526,50 @@ async fn a_tenant_texts_no_more_than_its_hourly_budget() {
     assert!(refused.html.contains("Too many codes"), "{}", refused.html);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn recovery_codes_saved_before_they_were_keyed_still_work_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    let user = server.user("longtime@example.com").await;
+    // A code stored the old way (a bare SHA-256 of the normalised code).
+    let legacy = portico_core::secret::digest_secret("abcdefghjk");
+    server
+        .portico()
+        .store
+        .add_auth_method(
+            &AuthMethodRecord {
+                id: AuthMethodId::new_random(),
+                tenant_id: server.tenant.id,
+                user_id: user.id,
+                kind: MfaMethod::Sms,
+                target: Some("+15550100009".into()),
+                sealed_secret: None,
+                created_at: server.portico().now(),
+            },
+            &[legacy],
+        )
+        .await
+        .unwrap();
+    let (client_id, _) = server.app(AppKind::Web).await;
+    flow_for(&server, &client_id, mfa(vec![MfaMethod::Sms])).await;
+    let browser = browser();
+    let page = sign_in_with_password(&server, &browser, &client_id, "longtime@example.com").await;
+    let done = page
+        .submit(
+            &browser,
+            &[("action", "recovery"), ("recovery_code", "ABCDE FGHJK")],
+        )
+        .await;
+    assert!(done.signed_in(), "{}", done.html);
+    let again = crate::harness::browser();
+    let page = sign_in_with_password(&server, &again, &client_id, "longtime@example.com").await;
+    let spent = page
+        .submit(
+            &again,
+            &[("action", "recovery"), ("recovery_code", "abcde-fghjk")],
+        )
+        .await;
+    assert!(!spent.signed_in());
+    server.stop().await;
+}
