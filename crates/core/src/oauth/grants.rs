@@ -139,6 +139,18 @@ impl Portico {
                 "the authorization code has expired",
             ));
         }
+        // The sign-in behind the code ended after it was issued (logout, a new password, a
+        // disabled account, a revocation): the code ended with it.
+        if !self
+            .store
+            .grant_is_active(tenant.id, record.grant_id)
+            .await
+            .map_err(CoreError::from)?
+        {
+            return Err(OAuthError::invalid_grant(
+                "the sign-in this code came from has ended",
+            ));
+        }
         if request.redirect_uri.as_deref() != Some(record.redirect_uri.as_str()) {
             return Err(OAuthError::invalid_grant(
                 "redirect_uri does not match the authorization request",

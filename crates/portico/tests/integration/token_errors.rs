@@ -267,3 +267,45 @@ async fn client_secret_basic_works_for_client_credentials() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_code_redeemed_after_its_sign_in_ended_is_refused() {
+    let server = TestServer::start().await;
+    let user = server.user("ended@example.com").await;
+    let (client_id, _) = server.app(portico_core::directory::AppKind::Spa).await;
+    let (verifier, challenge) = crate::harness::pkce();
+    let redirect = server.redirect_uri();
+    let params = crate::harness::authorize_and_sign_in(
+        &server,
+        &crate::harness::browser(),
+        &[
+            ("client_id", &client_id),
+            ("response_type", "code"),
+            ("redirect_uri", &redirect),
+            ("scope", "openid offline_access"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+        "ended@example.com",
+    )
+    .await;
+    let code = crate::harness::param(&params, "code").unwrap().to_owned();
+    // Signed out everywhere before the app redeems it (an operator disables the account and
+    // enables it again).
+    let tenant = portico_core::directory::TenantRef::Id(server.tenant.id);
+    let who = user.id.to_string();
+    server
+        .portico()
+        .set_user_enabled(&tenant, &who, false)
+        .await
+        .unwrap();
+    server
+        .portico()
+        .set_user_enabled(&tenant, &who, true)
+        .await
+        .unwrap();
+    let (status, body) = crate::harness::redeem(&server, &client_id, &code, &verifier).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
+    server.stop().await;
+}
