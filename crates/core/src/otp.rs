@@ -168,7 +168,8 @@ impl Portico {
     /// Within the resend interval no new code goes out. A step that asks for its first code
     /// (`reuse_recent`) then takes the one just sent, while it can still be redeemed: so a
     /// person who starts over (a second tab, an app restarting its sign-in) gets a working code
-    /// step, not an error. An explicit resend is told to wait.
+    /// step, not an error. Only the same requester's code is reused. An explicit resend is
+    /// told to wait.
     pub async fn issue_otp(
         &self,
         tenant: &Tenant,
@@ -192,10 +193,13 @@ impl Portico {
         if let Some(last) = stats.last_sent_at {
             let wait = last + policy.resend_interval_secs - now;
             if wait > 0 {
-                if let Some(live) = stats
-                    .live
-                    .filter(|live| reuse_recent && live.attempts < policy.max_attempts)
-                {
+                // Only for the same requester: someone else's flow must not ride on (and spend
+                // the tries of) the code a person just asked for.
+                if let Some(live) = stats.live.filter(|live| {
+                    reuse_recent
+                        && live.attempts < policy.max_attempts
+                        && live.requester == requester
+                }) {
                     return Ok(live.id);
                 }
                 return Err(OtpSendError::Throttled {
@@ -315,7 +319,7 @@ impl Portico {
 }
 
 /// Send statistics for throttling.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OtpSendStats {
     /// Codes sent in the window.
     pub sent_last_hour: u32,
@@ -332,12 +336,14 @@ pub struct OtpSendStats {
 }
 
 /// The newest code to an address, still redeemable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveChallenge {
     /// Its id.
     pub id: OtpChallengeId,
     /// Wrong tries so far.
     pub attempts: u32,
+    /// Who asked for it (the stored requester digest).
+    pub requester: String,
 }
 
 #[cfg(test)]

@@ -1355,7 +1355,7 @@ macro_rules! sql_store {
                 .await
                 .map_err(db_err)?;
                 let newest = sqlx::query(
-                    "SELECT id, attempts FROM otp_challenges \
+                    "SELECT id, attempts, requester FROM otp_challenges \
                      WHERE tenant_id = $1 AND purpose = $2 AND subject = $3 AND consumed_at IS NULL AND expires_at > $4 \
                      ORDER BY created_at DESC LIMIT 1",
                 )
@@ -1370,6 +1370,7 @@ macro_rules! sql_store {
                     Some(row) => Some(LiveChallenge {
                         id: parse(&row.try_get::<String, _>("id").map_err(db_err)?, "id")?,
                         attempts: to_u32(row.try_get("attempts").map_err(db_err)?),
+                        requester: row.try_get("requester").map_err(db_err)?,
                     }),
                     None => None,
                 };

@@ -393,17 +393,6 @@ async fn smtp_outage_delays_mail_but_loses_none() {
         .port();
     let server = TestServer::start().await;
     let store = Arc::clone(&server.portico().store);
-    let clock = ManualClock::new(server.portico().now());
-    let smtp_url = format!("smtp://127.0.0.1:{port}");
-    let worker = || {
-        Worker::new(
-            Arc::clone(&store),
-            Arc::new(clock.clone()),
-            MailTransport::from_url(&smtp_url).unwrap(),
-            SmsTransport::from_url("file:///tmp/portico-unused-sms").unwrap(),
-            "Contoso <no-reply@contoso.example>".parse().unwrap(),
-        )
-    };
     // A person asks for a sign-in code on the hosted page while the mail server is down.
     server.user("erin@example.com").await;
     let (client_id, _) = server.app(AppKind::Web).await;
@@ -417,6 +406,18 @@ async fn smtp_outage_delays_mail_but_loses_none() {
         .await;
     assert_eq!(page.status, 200);
     assert!(!page.html.contains(r#"id="notice""#), "nothing failed yet");
+    // The worker's clock starts once the message is queued, so it is due at once.
+    let clock = ManualClock::new(server.portico().now());
+    let smtp_url = format!("smtp://127.0.0.1:{port}");
+    let worker = || {
+        Worker::new(
+            Arc::clone(&store),
+            Arc::new(clock.clone()),
+            MailTransport::from_url(&smtp_url).unwrap(),
+            SmsTransport::from_url("file:///tmp/portico-unused-sms").unwrap(),
+            "Contoso <no-reply@contoso.example>".parse().unwrap(),
+        )
+    };
     assert_eq!(
         worker().run_once().await.unwrap(),
         1,
@@ -494,5 +495,34 @@ async fn flooding_an_address_spends_the_flooders_quota_not_the_victims() {
     }
     // ...while the victim still gets theirs.
     send("198.51.100.7").await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_code_just_sent_is_reused_only_by_whoever_asked_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    let portico = server.portico();
+    let first_step = |ip: &str| {
+        let requester = ip.parse().unwrap();
+        portico.issue_otp(
+            &server.tenant,
+            portico_core::otp::OtpRequest {
+                purpose: OtpPurpose::SignIn,
+                subject: "victim@example.com",
+                requester,
+                reuse_recent: true,
+            },
+            code_mail("victim@example.com"),
+        )
+    };
+    let victims = first_step("198.51.100.7").await.unwrap();
+    // The victim starting over gets the same code...
+    assert_eq!(first_step("198.51.100.7").await.unwrap(), victims);
+    // ...someone else's flow does not ride on it (nor spend its tries).
+    assert!(matches!(
+        first_step("203.0.113.9").await,
+        Err(OtpSendError::Throttled { .. })
+    ));
     server.stop().await;
 }

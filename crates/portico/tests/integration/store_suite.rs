@@ -520,7 +520,10 @@ async fn otp_challenges_and_outbox(store: Arc<dyn Store>) {
         (2, Some(1_040), Some(1_000), 2, Some(1_000))
     );
     // The newest is the live one (the first was spent when the second was issued).
-    assert_eq!(stats.live.map(|l| (l.id, l.attempts)), Some((second.id, 0)));
+    assert_eq!(
+        stats.live.map(|l| (l.id, l.attempts, l.requester)),
+        Some((second.id, 0, "r1".to_owned()))
+    );
     let theirs = store
         .otp_send_stats(t.id, OtpPurpose::SignIn, "a@example.com", "r2", 900, 1_050)
         .await
