@@ -131,18 +131,7 @@ async fn a_step_up_cannot_finish_after_its_session_ended() {
     let page = authorize(&server, &browser, &strict, &[]).await;
     let code = mail_code(dir.path()).await;
     // Signed out everywhere (an operator disables and enables the account) in between.
-    let tenant = portico_core::directory::TenantRef::Id(server.tenant.id);
-    let who = alice.id.to_string();
-    server
-        .portico()
-        .set_user_enabled(&tenant, &who, false)
-        .await
-        .unwrap();
-    server
-        .portico()
-        .set_user_enabled(&tenant, &who, true)
-        .await
-        .unwrap();
+    server.sign_out_everywhere(alice.id).await;
     let done = page
         .submit(&browser, &[("action", "verify"), ("code", &code)])
         .await;

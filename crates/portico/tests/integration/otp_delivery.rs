@@ -85,11 +85,21 @@ pub(crate) async fn next_file(dir: &Path, extension: &str) -> String {
 /// The 8-digit code in a delivered message.
 /// A code asked for by a test client on loopback (an explicit send: nothing reused).
 fn ask(purpose: OtpPurpose, subject: &str) -> portico_core::otp::OtpRequest<'_> {
+    ask_from("127.0.0.1", false, purpose, subject)
+}
+
+/// A code asked for from `ip`; `first` for a step's first code (which may reuse a recent one).
+fn ask_from<'a>(
+    ip: &str,
+    first: bool,
+    purpose: OtpPurpose,
+    subject: &'a str,
+) -> portico_core::otp::OtpRequest<'a> {
     portico_core::otp::OtpRequest {
         purpose,
         subject,
-        requester: std::net::Ipv4Addr::LOCALHOST.into(),
-        reuse_recent: false,
+        requester: ip.parse().unwrap(),
+        reuse_recent: first,
     }
 }
 
@@ -471,15 +481,9 @@ async fn flooding_an_address_spends_the_flooders_quota_not_the_victims() {
     let server = server_with_outbox(dir.path(), |s| s.otp.resend_interval_secs = 0).await;
     let portico = server.portico();
     let send = |ip: &str| {
-        let requester = ip.parse().unwrap();
         portico.issue_otp(
             &server.tenant,
-            portico_core::otp::OtpRequest {
-                purpose: OtpPurpose::SignIn,
-                subject: "victim@example.com",
-                requester,
-                reuse_recent: false,
-            },
+            ask_from(ip, false, OtpPurpose::SignIn, "victim@example.com"),
             code_mail("victim@example.com"),
         )
     };
@@ -504,15 +508,9 @@ async fn a_code_just_sent_is_reused_only_by_whoever_asked_for_it() {
     let server = server_with_outbox(dir.path(), |_| {}).await;
     let portico = server.portico();
     let first_step = |ip: &str| {
-        let requester = ip.parse().unwrap();
         portico.issue_otp(
             &server.tenant,
-            portico_core::otp::OtpRequest {
-                purpose: OtpPurpose::SignIn,
-                subject: "victim@example.com",
-                requester,
-                reuse_recent: true,
-            },
+            ask_from(ip, true, OtpPurpose::SignIn, "victim@example.com"),
             code_mail("victim@example.com"),
         )
     };

@@ -292,18 +292,7 @@ async fn a_code_redeemed_after_its_sign_in_ended_is_refused() {
     let code = crate::harness::param(&params, "code").unwrap().to_owned();
     // Signed out everywhere before the app redeems it (an operator disables the account and
     // enables it again).
-    let tenant = portico_core::directory::TenantRef::Id(server.tenant.id);
-    let who = user.id.to_string();
-    server
-        .portico()
-        .set_user_enabled(&tenant, &who, false)
-        .await
-        .unwrap();
-    server
-        .portico()
-        .set_user_enabled(&tenant, &who, true)
-        .await
-        .unwrap();
+    server.sign_out_everywhere(user.id).await;
     let (status, body) = crate::harness::redeem(&server, &client_id, &code, &verifier).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"], "invalid_grant");
