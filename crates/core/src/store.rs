@@ -275,6 +275,39 @@ pub struct FlowRecord {
     pub created_at: UnixTime,
     /// The flow is gone after this time.
     pub expires_at: UnixTime,
+    /// When the flow was spent (finished and used, or ended for good): a spent flow is never
+    /// found or saved again. Set by the save itself, a conditional update, so neither a
+    /// double submit nor the clock of another node can use a flow twice.
+    pub spent_at: Option<UnixTime>,
+}
+
+/// A write of an engine step (what its effects decided), committed in the same transaction as
+/// the flow's version-checked save: either the step happened, with all its writes, or nothing
+/// did.
+#[derive(Debug, Clone)]
+pub enum FlowWrite {
+    /// A new account (sign-up).
+    CreateUser(User),
+    /// A new password (reset), with everything [`Store::set_password`] does.
+    SetPassword {
+        /// Whose.
+        user: UserId,
+        /// The argon2id hash.
+        password_hash: String,
+        /// Earlier passwords to keep in the history.
+        keep: u32,
+        /// When.
+        now: UnixTime,
+    },
+    /// A new second factor, as [`Store::add_auth_method`] adds it.
+    AddMethod {
+        /// The factor.
+        method: AuthMethodRecord,
+        /// Recovery codes that replace the user's (the first factor brings them).
+        recovery_digests: Vec<String>,
+        /// The authenticator-app time step whose code proved the factor, spent with it.
+        totp_step: Option<i64>,
+    },
 }
 
 /// A registered second factor.
@@ -430,9 +463,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         flow: FlowId,
         now: UnixTime,
     ) -> Result<Option<FlowRecord>, StoreError>;
-    /// Writes a flow's new state if its stored version is still `flow.version - 1`; fails with
-    /// [`StoreError::Contended`] when another request moved it first.
-    async fn save_flow(&self, flow: &FlowRecord) -> Result<(), StoreError>;
+    /// Writes a flow's new state, and the step's `writes`, in one transaction, if its stored
+    /// version is still `flow.version - 1` and it is not spent; fails with
+    /// [`StoreError::Contended`] when another request moved or spent it first (and a write's
+    /// own conflict, such as an address taken meanwhile, undoes the save too).
+    async fn save_flow(&self, flow: &FlowRecord, writes: &[FlowWrite]) -> Result<(), StoreError>;
 
     /// Finds a user of this tenant by normalised email.
     async fn find_user_by_email(
@@ -519,19 +554,29 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Whether a grant exists in this tenant and is not revoked.
     async fn grant_is_active(&self, tenant: TenantId, grant: GrantId) -> Result<bool, StoreError>;
 
-    /// Records a wrong authenticator-app or recovery code of `user`.
+    /// Records a wrong authenticator-app or recovery code of `user`: written before the code
+    /// is checked, as `attempt`, so parallel guesses count against each other at once.
     async fn add_second_factor_failure(
         &self,
         tenant: TenantId,
         user: UserId,
+        attempt: &str,
         now: UnixTime,
     ) -> Result<(), StoreError>;
-    /// How many wrong second-factor codes `user` entered since `since`, and when the newest was.
+    /// Takes back a failure recorded in advance: the code was right (or never checked).
+    async fn withdraw_second_factor_failure(
+        &self,
+        tenant: TenantId,
+        attempt: &str,
+    ) -> Result<(), StoreError>;
+    /// How many wrong second-factor codes `user` entered since `since` (tries in progress
+    /// included, but not the one named `except`), and when the newest was.
     async fn second_factor_failures(
         &self,
         tenant: TenantId,
         user: UserId,
         since: UnixTime,
+        except: &str,
     ) -> Result<(u32, Option<UnixTime>), StoreError>;
 
     /// Texts queued for this tenant since `since`.

@@ -51,6 +51,14 @@ impl PgStore {
         Ok(Self { pool })
     }
 
+    /// Starts a write transaction (read committed; every read-then-write in the queries is
+    /// guarded by a conditional update or a unique key).
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        self.pool.begin().await.map_err(db_err)
+    }
+
     /// Drops a schema made by [`PgStore::connect`] (tests clean up after themselves).
     pub async fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
         if !schema

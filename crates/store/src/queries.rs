@@ -13,7 +13,7 @@ use portico_core::ids::{
 use portico_core::otp::{LiveChallenge, OtpPurpose, OtpSendStats};
 use portico_core::outbox::{Channel, OutboxRecord};
 use portico_core::store::{
-    AuthCodeRecord, AuthMethodRecord, CodeRedemption, FlowRecord, GrantRecord, KeyState,
+    AuthCodeRecord, AuthMethodRecord, CodeRedemption, FlowRecord, FlowWrite, GrantRecord, KeyState,
     LockoutRecord, OtpAttempt, OtpChallengeRecord, RefreshLifetime, RefreshRedemption,
     RefreshTokenRecord, SessionRecord, Store, StoredSigningKey,
 };
@@ -109,6 +109,7 @@ macro_rules! sql_store {
                     version: row.try_get("version").map_err(db_err)?,
                     created_at: row.try_get("created_at").map_err(db_err)?,
                     expires_at: row.try_get("expires_at").map_err(db_err)?,
+                    spent_at: row.try_get("spent_at").map_err(db_err)?,
                 })
             }
 
@@ -148,6 +149,127 @@ macro_rules! sql_store {
                     .execute(&mut **tx)
                     .await
                     .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn insert_user(
+                tx: &mut sqlx::Transaction<'_, <$row as sqlx::Row>::Database>,
+                user: &User,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO users (id, tenant_id, email, display_name, password_hash, enabled, created_at, attributes) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(user.id.to_string())
+                .bind(user.tenant_id.to_string())
+                .bind(&user.email)
+                .bind(&user.display_name)
+                .bind(&user.password_hash)
+                .bind(user.enabled)
+                .bind(user.created_at)
+                .bind(serde_json::to_string(&user.attributes).map_err(|e| StoreError::Backend(e.to_string()))?)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            /// Replaces a user's password inside the caller's transaction (see
+            /// [`Store::set_password`]).
+            async fn write_password(
+                tx: &mut sqlx::Transaction<'_, <$row as sqlx::Row>::Database>,
+                tenant: TenantId,
+                user: UserId,
+                password_hash: &str,
+                keep: u32,
+                now: UnixTime,
+            ) -> Result<(), StoreError> {
+                let old: Option<Option<String>> = sqlx::query_scalar(
+                    "SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant.to_string())
+                .bind(user.to_string())
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                let Some(old) = old else {
+                    return Err(StoreError::NotFound("user"));
+                };
+                if let Some(old) = old {
+                    sqlx::query(
+                        "INSERT INTO password_history (tenant_id, user_id, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(tenant.to_string())
+                    .bind(user.to_string())
+                    .bind(old)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+                sqlx::query(
+                    "DELETE FROM password_history WHERE tenant_id = $1 AND user_id = $2 AND password_hash NOT IN \
+                     (SELECT password_hash FROM password_history WHERE tenant_id = $1 AND user_id = $2 \
+                      ORDER BY created_at DESC LIMIT $3)",
+                )
+                .bind(tenant.to_string())
+                .bind(user.to_string())
+                .bind(i64::from(keep))
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                sqlx::query("UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.to_string())
+                    .bind(user.to_string())
+                    .bind(password_hash)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+                sqlx::query("DELETE FROM password_lockouts WHERE tenant_id = $1 AND user_id = $2")
+                    .bind(tenant.to_string())
+                    .bind(user.to_string())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+                Self::end_user_sessions(tx, tenant, user, now).await
+            }
+
+            async fn insert_auth_method(
+                tx: &mut sqlx::Transaction<'_, <$row as sqlx::Row>::Database>,
+                method: &AuthMethodRecord,
+                recovery_digests: &[String],
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO auth_methods (tenant_id, id, user_id, kind, target, sealed_secret, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(method.tenant_id.to_string())
+                .bind(method.id.to_string())
+                .bind(method.user_id.to_string())
+                .bind(method.kind.as_str())
+                .bind(&method.target)
+                .bind(&method.sealed_secret)
+                .bind(method.created_at)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                if !recovery_digests.is_empty() {
+                    sqlx::query("DELETE FROM recovery_codes WHERE tenant_id = $1 AND user_id = $2")
+                        .bind(method.tenant_id.to_string())
+                        .bind(method.user_id.to_string())
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db_err)?;
+                    for digest in recovery_digests {
+                        sqlx::query("INSERT INTO recovery_codes (tenant_id, user_id, code_digest) VALUES ($1, $2, $3)")
+                            .bind(method.tenant_id.to_string())
+                            .bind(method.user_id.to_string())
+                            .bind(digest)
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(db_err)?;
+                    }
+                }
                 Ok(())
             }
 
@@ -280,7 +402,7 @@ macro_rules! sql_store {
                 keys: &[StoredSigningKey],
                 default_flow: &UserFlow,
             ) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin_write().await?;
                 sqlx::query("INSERT INTO tenants (id, name, signing_alg, created_at) VALUES ($1, $2, $3, $4)")
                     .bind(tenant.id.to_string())
                     .bind(&tenant.name)
@@ -311,7 +433,7 @@ macro_rules! sql_store {
             }
 
             async fn create_user_flow(&self, flow: &UserFlow) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin_write().await?;
                 Self::insert_user_flow(&mut tx, flow).await?;
                 tx.commit().await.map_err(db_err)
             }
@@ -438,7 +560,7 @@ macro_rules! sql_store {
                 now: UnixTime,
             ) -> Result<(), StoreError> {
                 let tenant = tenant.to_string();
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin_write().await?;
                 // Serialise rotations of one tenant (row lock on PostgreSQL, write lock on SQLite).
                 let found = sqlx::query("UPDATE tenants SET name = name WHERE id = $1")
                     .bind(&tenant)
@@ -544,22 +666,9 @@ macro_rules! sql_store {
             }
 
             async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-                sqlx::query(
-                    "INSERT INTO users (id, tenant_id, email, display_name, password_hash, enabled, created_at, attributes) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(user.id.to_string())
-                .bind(user.tenant_id.to_string())
-                .bind(&user.email)
-                .bind(&user.display_name)
-                .bind(&user.password_hash)
-                .bind(user.enabled)
-                .bind(user.created_at)
-                .bind(serde_json::to_string(&user.attributes).map_err(|e| StoreError::Backend(e.to_string()))?)
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
-                Ok(())
+                let mut tx = self.begin_write().await?;
+                Self::insert_user(&mut tx, user).await?;
+                tx.commit().await.map_err(db_err)
             }
 
             async fn find_user(&self, tenant: TenantId, user: UserId) -> Result<Option<User>, StoreError> {
@@ -597,7 +706,7 @@ macro_rules! sql_store {
                 enabled: bool,
                 now: UnixTime,
             ) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin_write().await?;
                 let result = sqlx::query("UPDATE users SET enabled = $3 WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant.to_string())
                     .bind(user.to_string())
@@ -622,57 +731,9 @@ macro_rules! sql_store {
                 keep: u32,
                 now: UnixTime,
             ) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
-                let old: Option<Option<String>> = sqlx::query_scalar(
-                    "SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2",
-                )
-                .bind(tenant.to_string())
-                .bind(user.to_string())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                let Some(old) = old else {
-                    return Err(StoreError::NotFound("user"));
-                };
-                if let Some(old) = old {
-                    sqlx::query(
-                        "INSERT INTO password_history (tenant_id, user_id, password_hash, created_at) VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(tenant.to_string())
-                    .bind(user.to_string())
-                    .bind(old)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                }
-                sqlx::query(
-                    "DELETE FROM password_history WHERE tenant_id = $1 AND user_id = $2 AND password_hash NOT IN \
-                     (SELECT password_hash FROM password_history WHERE tenant_id = $1 AND user_id = $2 \
-                      ORDER BY created_at DESC LIMIT $3)",
-                )
-                .bind(tenant.to_string())
-                .bind(user.to_string())
-                .bind(i64::from(keep))
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                sqlx::query("UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant.to_string())
-                    .bind(user.to_string())
-                    .bind(password_hash)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                sqlx::query("DELETE FROM password_lockouts WHERE tenant_id = $1 AND user_id = $2")
-                    .bind(tenant.to_string())
-                    .bind(user.to_string())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                Self::end_user_sessions(&mut tx, tenant, user, now).await?;
-                tx.commit().await.map_err(db_err)?;
-                Ok(())
+                let mut tx = self.begin_write().await?;
+                Self::write_password(&mut tx, tenant, user, password_hash, keep, now).await?;
+                tx.commit().await.map_err(db_err)
             }
 
             async fn password_history(&self, tenant: TenantId, user: UserId) -> Result<Vec<String>, StoreError> {
@@ -687,40 +748,9 @@ macro_rules! sql_store {
             }
 
             async fn add_auth_method(&self, method: &AuthMethodRecord, recovery_digests: &[String]) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
-                sqlx::query(
-                    "INSERT INTO auth_methods (tenant_id, id, user_id, kind, target, sealed_secret, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(method.tenant_id.to_string())
-                .bind(method.id.to_string())
-                .bind(method.user_id.to_string())
-                .bind(method.kind.as_str())
-                .bind(&method.target)
-                .bind(&method.sealed_secret)
-                .bind(method.created_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                if !recovery_digests.is_empty() {
-                    sqlx::query("DELETE FROM recovery_codes WHERE tenant_id = $1 AND user_id = $2")
-                        .bind(method.tenant_id.to_string())
-                        .bind(method.user_id.to_string())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                    for digest in recovery_digests {
-                        sqlx::query("INSERT INTO recovery_codes (tenant_id, user_id, code_digest) VALUES ($1, $2, $3)")
-                            .bind(method.tenant_id.to_string())
-                            .bind(method.user_id.to_string())
-                            .bind(digest)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                    }
-                }
-                tx.commit().await.map_err(db_err)?;
-                Ok(())
+                let mut tx = self.begin_write().await?;
+                Self::insert_auth_method(&mut tx, method, recovery_digests).await?;
+                tx.commit().await.map_err(db_err)
             }
 
             async fn auth_methods(&self, tenant: TenantId, user: UserId) -> Result<Vec<AuthMethodRecord>, StoreError> {
@@ -786,8 +816,8 @@ macro_rules! sql_store {
 
             async fn find_flow(&self, tenant: TenantId, flow: FlowId, now: UnixTime) -> Result<Option<FlowRecord>, StoreError> {
                 sqlx::query(
-                    "SELECT tenant_id, id, client_id, state, version, created_at, expires_at FROM signin_flows \
-                     WHERE tenant_id = $1 AND id = $2 AND expires_at > $3",
+                    "SELECT tenant_id, id, client_id, state, version, created_at, expires_at, spent_at FROM signin_flows \
+                     WHERE tenant_id = $1 AND id = $2 AND expires_at > $3 AND spent_at IS NULL",
                 )
                 .bind(tenant.to_string())
                 .bind(flow.to_string())
@@ -799,24 +829,45 @@ macro_rules! sql_store {
                 .transpose()
             }
 
-            async fn save_flow(&self, flow: &FlowRecord) -> Result<(), StoreError> {
+            async fn save_flow(&self, flow: &FlowRecord, writes: &[FlowWrite]) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
                 let result = sqlx::query(
-                    "UPDATE signin_flows SET state = $3, version = $4, expires_at = $5 \
-                     WHERE tenant_id = $1 AND id = $2 AND version = $4 - 1",
+                    "UPDATE signin_flows SET state = $3, version = $4, expires_at = $5, spent_at = $6 \
+                     WHERE tenant_id = $1 AND id = $2 AND version = $4 - 1 AND spent_at IS NULL",
                 )
                 .bind(flow.tenant_id.to_string())
                 .bind(flow.id.to_string())
                 .bind(&flow.state)
                 .bind(flow.version)
                 .bind(flow.expires_at)
-                .execute(&self.pool)
+                .bind(flow.spent_at)
+                .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
-                if result.rows_affected() == 1 {
-                    Ok(())
-                } else {
-                    Err(StoreError::Contended)
+                if result.rows_affected() != 1 {
+                    return Err(StoreError::Contended);
                 }
+                for write in writes {
+                    match write {
+                        FlowWrite::CreateUser(user) => Self::insert_user(&mut tx, user).await?,
+                        FlowWrite::SetPassword { user, password_hash, keep, now } => {
+                            Self::write_password(&mut tx, flow.tenant_id, *user, password_hash, *keep, *now).await?
+                        }
+                        FlowWrite::AddMethod { method, recovery_digests, totp_step } => {
+                            Self::insert_auth_method(&mut tx, method, recovery_digests).await?;
+                            if let Some(step) = totp_step {
+                                sqlx::query("UPDATE auth_methods SET last_used_step = $3 WHERE tenant_id = $1 AND id = $2")
+                                    .bind(flow.tenant_id.to_string())
+                                    .bind(method.id.to_string())
+                                    .bind(*step)
+                                    .execute(&mut *tx)
+                                    .await
+                                    .map_err(db_err)?;
+                            }
+                        }
+                    }
+                }
+                tx.commit().await.map_err(db_err)
             }
 
             async fn lockout(&self, tenant: TenantId, user: UserId) -> Result<LockoutRecord, StoreError> {
@@ -949,7 +1000,7 @@ macro_rules! sql_store {
                 session: SessionId,
                 now: UnixTime,
             ) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin_write().await?;
                 sqlx::query("UPDATE sessions SET ended_at = $3 WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL")
                     .bind(tenant.to_string())
                     .bind(session.to_string())
@@ -968,7 +1019,7 @@ macro_rules! sql_store {
             }
 
             async fn create_authorization_code(&self, code: &AuthCodeRecord) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin_write().await?;
                 Self::insert_grant(&mut *tx, &GrantRecord {
                     tenant_id: code.tenant_id,
                     id: code.grant_id,
@@ -1056,7 +1107,7 @@ macro_rules! sql_store {
             }
 
             async fn create_grant(&self, grant: &GrantRecord, refresh: Option<&RefreshTokenRecord>) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin_write().await?;
                 Self::insert_grant(&mut *tx, grant).await?;
                 if let Some(token) = refresh {
                     Self::insert_refresh_token(&mut *tx, token).await?;
@@ -1072,7 +1123,7 @@ macro_rules! sql_store {
                 lifetime: RefreshLifetime,
                 now: UnixTime,
             ) -> Result<RefreshRedemption, StoreError> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin_write().await?;
                 let spent = sqlx::query(
                     "UPDATE refresh_tokens SET used_at = $3 \
                      WHERE tenant_id = $1 AND token_digest = $2 AND used_at IS NULL AND expires_at > $3 \
@@ -1181,12 +1232,24 @@ macro_rules! sql_store {
                 &self,
                 tenant: TenantId,
                 user: UserId,
+                attempt: &str,
                 now: UnixTime,
             ) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO second_factor_failures (tenant_id, user_id, failed_at) VALUES ($1, $2, $3)")
+                sqlx::query("INSERT INTO second_factor_failures (tenant_id, user_id, failed_at, attempt) VALUES ($1, $2, $3, $4)")
                     .bind(tenant.to_string())
                     .bind(user.to_string())
                     .bind(now)
+                    .bind(attempt)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn withdraw_second_factor_failure(&self, tenant: TenantId, attempt: &str) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM second_factor_failures WHERE tenant_id = $1 AND attempt = $2")
+                    .bind(tenant.to_string())
+                    .bind(attempt)
                     .execute(&self.pool)
                     .await
                     .map_err(db_err)?;
@@ -1198,14 +1261,16 @@ macro_rules! sql_store {
                 tenant: TenantId,
                 user: UserId,
                 since: UnixTime,
+                except: &str,
             ) -> Result<(u32, Option<UnixTime>), StoreError> {
                 let row = sqlx::query(
                     "SELECT COUNT(*) AS failures, MAX(failed_at) AS newest FROM second_factor_failures \
-                     WHERE tenant_id = $1 AND user_id = $2 AND failed_at > $3",
+                     WHERE tenant_id = $1 AND user_id = $2 AND failed_at > $3 AND COALESCE(attempt, '') <> $4",
                 )
                 .bind(tenant.to_string())
                 .bind(user.to_string())
                 .bind(since)
+                .bind(except)
                 .fetch_one(&self.pool)
                 .await
                 .map_err(db_err)?;
@@ -1269,7 +1334,7 @@ macro_rules! sql_store {
                 // Keep spent codes and tokens a while past expiry, so replays are still
                 // recognised (and punished) rather than reported as unknown.
                 let horizon = now - 24 * 3600;
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin_write().await?;
                 let mut purged = 0;
                 for sql in [
                     "DELETE FROM authorization_codes WHERE expires_at < $1",
@@ -1300,7 +1365,7 @@ macro_rules! sql_store {
                 challenge: &OtpChallengeRecord,
                 message: &OutboxRecord,
             ) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "UPDATE otp_challenges SET consumed_at = $4 \
                      WHERE tenant_id = $1 AND purpose = $2 AND subject = $3 AND consumed_at IS NULL",

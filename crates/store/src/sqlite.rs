@@ -40,6 +40,19 @@ impl SqliteStore {
         Self::with_options(options, 1).await
     }
 
+    /// Starts a write transaction with `BEGIN IMMEDIATE`: it takes the write lock up front
+    /// (waiting up to the busy timeout), so a transaction that reads before it writes cannot
+    /// fail with `SQLITE_BUSY` because another writer got in between (a deferred transaction
+    /// cannot upgrade its read snapshot then, and SQLite does not wait in that case).
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)
+    }
+
     async fn with_options(options: SqliteConnectOptions, max: u32) -> Result<Self, StoreError> {
         let pool = SqlitePoolOptions::new()
             .max_connections(max)

@@ -23,7 +23,7 @@ use crate::ids::{AuthMethodId, ClientId, FlowId, SessionId, UserId};
 use crate::oauth::AuthorizeParams;
 use crate::otp::{OtpCheck, OtpPurpose, OtpSendError};
 use crate::outbox::Channel;
-use crate::store::{AuthMethodRecord, FlowRecord};
+use crate::store::{AuthMethodRecord, FlowRecord, FlowWrite};
 use crate::{CoreError, Portico, StoreError};
 
 /// A flow lives this long after its last step...
@@ -137,6 +137,8 @@ struct Scratch {
     recovery_codes: Vec<String>,
     /// The time step of an authenticator code that was just accepted for registration.
     totp_step: Option<i64>,
+    /// What the step writes, committed with the flow's save (all or nothing).
+    writes: Vec<FlowWrite>,
 }
 
 /// Why a flow could not be advanced.
@@ -330,11 +332,26 @@ impl Portico {
         }
         current.version += 1;
         let mut record = self.flow_record(tenant, &current)?;
-        // Too many wrong second-factor codes end the flow: the person starts again.
-        if problem == Some(Problem::TooManyWrongCodes) {
-            record.expires_at = self.now();
+        // Too many wrong second-factor codes end the flow: the person starts again. A finished
+        // hosted-page flow is spent by the save that finishes it (the page completes it now);
+        // a native one stays until the token endpoint redeems it.
+        let finished_here = current.flow.is_done() && current.origin.native.is_none();
+        if problem == Some(Problem::TooManyWrongCodes) || finished_here {
+            record.spent_at = Some(self.now());
         }
-        self.store.save_flow(&record).await?;
+        match self.store.save_flow(&record, &scratch.writes).await {
+            Ok(()) => {}
+            // The address was taken by a sign-up that committed first: this step did not
+            // happen, and the next try hears that the account exists.
+            Err(StoreError::Conflict(_)) => return Err(FlowError::Contended),
+            Err(err) => return Err(err.into()),
+        }
+        let sign_ups = scratch
+            .writes
+            .iter()
+            .filter(|w| matches!(w, FlowWrite::CreateUser(_)))
+            .count();
+        metrics::counter!("portico_sign_ups_total").increment(sign_ups as u64);
         if current.flow.is_done() {
             metrics::counter!("portico_flows_completed_total", "journey" => journey_label(current.flow.journey))
                 .increment(1);
@@ -365,8 +382,8 @@ impl Portico {
     pub async fn spend_flow(&self, tenant: &Tenant, mut flow: SignInFlow) -> Result<(), FlowError> {
         flow.version += 1;
         let mut record = self.flow_record(tenant, &flow)?;
-        record.expires_at = self.now();
-        self.store.save_flow(&record).await?;
+        record.spent_at = Some(self.now());
+        self.store.save_flow(&record, &[]).await?;
         Ok(())
     }
 
@@ -401,6 +418,7 @@ impl Portico {
             version: flow.version,
             created_at: flow.created_at,
             expires_at: (self.now() + IDLE_SECS).min(flow.created_at + MAX_SECS),
+            spent_at: None,
         })
     }
 
@@ -439,11 +457,24 @@ impl Portico {
         )
         .then_some(user_id)
         .flatten();
-        if let Some(user) = counted
-            && self.second_factor_locked(tenant, user).await?
-        {
-            return Ok(Event::CodeChecked(CodeCheck::Locked));
-        }
+        // The try is written down before its code is checked, so guesses sent in parallel
+        // count against each other; a right code takes it back.
+        let attempt = match counted {
+            Some(user) => {
+                let attempt = crate::secret::random_token()?;
+                self.store
+                    .add_second_factor_failure(tenant.id, user, &attempt, self.now())
+                    .await?;
+                if self.second_factor_locked(tenant, user, &attempt).await? {
+                    self.store
+                        .withdraw_second_factor_failure(tenant.id, &attempt)
+                        .await?;
+                    return Ok(Event::CodeChecked(CodeCheck::Locked));
+                }
+                Some(attempt)
+            }
+            None => None,
+        };
         let event = match effect {
             Effect::LookUpUser => Event::UserLookedUp(
                 self.store
@@ -582,6 +613,16 @@ impl Portico {
                     .await?,
             ),
             Effect::CreateUser => {
+                // The account is written with the flow's save; a sign-up of the same address
+                // that commits in between undoes this step there (a unique key).
+                if self
+                    .store
+                    .find_user_by_email(tenant.id, &email)
+                    .await?
+                    .is_some()
+                {
+                    return Ok(Event::AddressTaken);
+                }
                 let display_name = flow
                     .attributes
                     .get("displayName")
@@ -597,24 +638,22 @@ impl Portico {
                     attributes: flow.attributes.clone(),
                     created_at: self.now(),
                 };
-                match self.store.create_user(&user).await {
-                    Ok(()) => {
-                        metrics::counter!("portico_sign_ups_total").increment(1);
-                        Event::UserCreated(facts(&user))
-                    }
-                    Err(StoreError::Conflict(_)) => Event::AddressTaken,
-                    Err(err) => return Err(err.into()),
-                }
+                let created = Event::UserCreated(facts(&user));
+                scratch.writes.push(FlowWrite::CreateUser(user));
+                created
             }
             Effect::SetPassword => {
                 let user = user_id.ok_or_else(|| missing("user"))?;
-                let hash = flow
+                let password_hash = flow
                     .password_hash
                     .clone()
                     .ok_or_else(|| missing("password"))?;
-                self.store
-                    .set_password(tenant.id, user, &hash, PASSWORD_HISTORY, self.now())
-                    .await?;
+                scratch.writes.push(FlowWrite::SetPassword {
+                    user,
+                    password_hash,
+                    keep: PASSWORD_HISTORY,
+                    now: self.now(),
+                });
                 Event::PasswordSet
             }
             Effect::LoadMethods => {
@@ -659,23 +698,25 @@ impl Portico {
                 } else {
                     (Vec::new(), Vec::new())
                 };
-                self.store.add_auth_method(&record, &digests).await?;
-                // The code that proved the new app is spent like any later one.
-                if let Some(step) = scratch.totp_step.take() {
-                    self.store.use_totp_step(tenant.id, record.id, step).await?;
-                }
+                let method = method_facts(&record);
+                scratch.writes.push(FlowWrite::AddMethod {
+                    method: record,
+                    recovery_digests: digests,
+                    // The code that proved the new app is spent like any later one.
+                    totp_step: scratch.totp_step.take(),
+                });
                 scratch.recovery_codes = codes;
                 Event::MethodAdded {
-                    method: method_facts(&record),
+                    method,
                     recovery_codes: first,
                 }
             }
         };
-        if let Some(user) = counted
-            && matches!(event, Event::CodeChecked(CodeCheck::Wrong { .. }))
+        if let Some(attempt) = attempt
+            && !matches!(event, Event::CodeChecked(CodeCheck::Wrong { .. }))
         {
             self.store
-                .add_second_factor_failure(tenant.id, user, self.now())
+                .withdraw_second_factor_failure(tenant.id, &attempt)
                 .await?;
         }
         Ok(event)
@@ -702,11 +743,18 @@ impl Portico {
     /// Whether `user` entered so many wrong second-factor codes lately that the factor is
     /// locked: [`DAILY_WRONG_SECOND_FACTOR_CODES`] in a day lock it until
     /// [`SECOND_FACTOR_LOCK_SECS`] after the newest (each later wrong code starts it again).
-    async fn second_factor_locked(&self, tenant: &Tenant, user: UserId) -> Result<bool, CoreError> {
+    /// Tries in progress elsewhere count (all but `attempt`, this one), so a burst of parallel
+    /// guesses locks itself out instead of slipping past the count.
+    async fn second_factor_locked(
+        &self,
+        tenant: &Tenant,
+        user: UserId,
+        attempt: &str,
+    ) -> Result<bool, CoreError> {
         let now = self.now();
         let (failures, newest) = self
             .store
-            .second_factor_failures(tenant.id, user, now - 24 * 3600)
+            .second_factor_failures(tenant.id, user, now - 24 * 3600, attempt)
             .await?;
         Ok(failures >= DAILY_WRONG_SECOND_FACTOR_CODES
             && newest.is_some_and(|at| at + SECOND_FACTOR_LOCK_SECS > now))

@@ -15,6 +15,7 @@ mod authorize_errors;
 mod browser;
 mod cli;
 mod discovery;
+mod double_submit;
 mod harness;
 mod https;
 mod journeys;

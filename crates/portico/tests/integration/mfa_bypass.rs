@@ -428,6 +428,69 @@ async fn authenticator_codes_cannot_be_brute_forced() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn parallel_authenticator_guesses_cannot_slip_past_the_daily_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    let user = server.user("rushed@example.com").await;
+    let (client_id, _) = server.app(AppKind::Web).await;
+    flow_for(&server, &client_id, mfa(vec![MfaMethod::Totp])).await;
+    let browser = browser();
+    let page = sign_in_with_password(&server, &browser, &client_id, "rushed@example.com").await;
+    let secret = page
+        .html
+        .split(r#"<code id="totp-secret">"#)
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap()
+        .to_owned();
+    let code = crate::journeys::totp_now(&secret);
+    let codes = page
+        .submit(&browser, &[("action", "verify"), ("code", &code)])
+        .await;
+    codes.submit(&browser, &[("action", "acknowledge")]).await;
+
+    // Someone with the password opens four flows and sends five guesses to each at once:
+    // twenty codes in flight, against a daily allowance of ten.
+    let mut flows = Vec::new();
+    for _ in 0..4 {
+        let guesser = crate::harness::browser();
+        let page = sign_in_with_password(&server, &guesser, &client_id, "rushed@example.com").await;
+        assert_eq!(page.h1(), "Verify it's you");
+        flows.push((guesser, page));
+    }
+    let wrong = wrong_totp(&secret);
+    let guesses = flows
+        .iter()
+        .flat_map(|(guesser, page)| {
+            let wrong = wrong.clone();
+            (0..5).map(move |_| {
+                let wrong = wrong.clone();
+                async move {
+                    page.submit(guesser, &[("action", "verify"), ("code", &wrong)])
+                        .await
+                }
+            })
+        })
+        .collect();
+    let answers = crate::harness::join_all(guesses).await;
+    let checked = answers
+        .iter()
+        .filter(|page| page.html.contains("That code is incorrect"))
+        .count();
+    let (failures, _) = server
+        .portico()
+        .store
+        .second_factor_failures(server.tenant.id, user.id, 0, "")
+        .await
+        .unwrap();
+    assert!(
+        failures <= 10 && checked <= 10,
+        "{failures} wrong codes counted, {checked} answered as checked: more than a day allows"
+    );
+    server.stop().await;
+}
+
 /// Types `number` at the phone registration step and comes back to it ("use another number").
 async fn text_a_number(
     page: crate::page::Page,

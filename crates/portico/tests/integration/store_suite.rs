@@ -708,7 +708,7 @@ async fn user_flows_and_app_attachment(store: Arc<dyn Store>) {
 async fn engine_state(store: Arc<dyn Store>) {
     use portico_core::directory::MfaMethod;
     use portico_core::ids::{AuthMethodId, FlowId};
-    use portico_core::store::{AuthMethodRecord, FlowRecord};
+    use portico_core::store::{AuthMethodRecord, FlowRecord, FlowWrite};
 
     let (t, user, app) = setup(store.as_ref()).await;
     // Flows: created at version 1, saved only over the version they were read at.
@@ -720,6 +720,7 @@ async fn engine_state(store: Arc<dyn Store>) {
         version: 1,
         created_at: 1_000,
         expires_at: 2_000,
+        spent_at: None,
     };
     store.create_flow(&flow).await.unwrap();
     assert_eq!(
@@ -748,7 +749,7 @@ async fn engine_state(store: Arc<dyn Store>) {
             .map(|_| {
                 let store = Arc::clone(&store);
                 let next = next.clone();
-                async move { store.save_flow(&next).await }
+                async move { store.save_flow(&next, &[]).await }
             })
             .collect(),
     )
@@ -765,8 +766,75 @@ async fn engine_state(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store.find_flow(t.id, flow.id, 2_500).await.unwrap(),
-        Some(next)
+        Some(next.clone())
     );
+
+    // A step's writes commit with the save, or not at all: a sign-up whose address was taken
+    // meanwhile leaves the flow where it was, and nothing else written.
+    let taken = User {
+        id: UserId::new_random(),
+        ..user.clone()
+    };
+    let newcomer = portico_core::store::AuthMethodRecord {
+        id: AuthMethodId::new_random(),
+        tenant_id: t.id,
+        user_id: user.id,
+        kind: MfaMethod::EmailOtp,
+        target: Some("a@example.com".into()),
+        sealed_secret: None,
+        created_at: 1_000,
+    };
+    let step3 = FlowRecord {
+        version: 3,
+        ..next.clone()
+    };
+    let half_done = [
+        FlowWrite::AddMethod {
+            method: newcomer.clone(),
+            recovery_digests: vec!["r1".into()],
+            totp_step: None,
+        },
+        FlowWrite::CreateUser(taken),
+    ];
+    assert!(matches!(
+        store.save_flow(&step3, &half_done).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.find_flow(t.id, flow.id, 2_500).await.unwrap(),
+        Some(next.clone()),
+        "the flow did not move"
+    );
+    assert!(
+        store.auth_methods(t.id, user.id).await.unwrap().is_empty(),
+        "no half-done step"
+    );
+    // A save that loses the version race writes nothing either.
+    let stale = FlowRecord {
+        version: 2,
+        ..next.clone()
+    };
+    assert!(matches!(
+        store.save_flow(&stale, &half_done[..1]).await,
+        Err(StoreError::Contended)
+    ));
+    assert!(store.auth_methods(t.id, user.id).await.unwrap().is_empty());
+    // Spent by the save itself: never found or saved again, whatever the clock says.
+    let spent = FlowRecord {
+        spent_at: Some(2_100),
+        ..step3.clone()
+    };
+    store.save_flow(&spent, &[]).await.unwrap();
+    assert_eq!(store.find_flow(t.id, flow.id, 1_500).await.unwrap(), None);
+    let after = FlowRecord {
+        version: 4,
+        spent_at: None,
+        ..step3
+    };
+    assert!(matches!(
+        store.save_flow(&after, &[]).await,
+        Err(StoreError::Contended)
+    ));
 
     // Second factors and recovery codes.
     let totp = AuthMethodRecord {
@@ -1000,23 +1068,43 @@ macro_rules! on_both_backends {
 async fn second_factor_failures_per_user(store: Arc<dyn Store>) {
     let (t, u, _) = setup(store.as_ref()).await;
     let (other_tenant, other_user, _) = setup(store.as_ref()).await;
-    for at in [1_000, 1_010, 1_020] {
+    for at in [1_000, 1_010, 1_020, 1_030] {
         store
-            .add_second_factor_failure(t.id, u.id, at)
+            .add_second_factor_failure(t.id, u.id, &format!("a{at}"), at)
             .await
             .unwrap();
     }
     store
-        .add_second_factor_failure(other_tenant.id, other_user.id, 1_030)
+        .add_second_factor_failure(other_tenant.id, other_user.id, "a1030", 1_030)
+        .await
+        .unwrap();
+    // An attempt whose code was right is taken back, in its tenant only.
+    store
+        .withdraw_second_factor_failure(other_tenant.id, "a1020")
+        .await
+        .unwrap();
+    store
+        .withdraw_second_factor_failure(t.id, "a1030")
         .await
         .unwrap();
     assert_eq!(
-        store.second_factor_failures(t.id, u.id, 900).await.unwrap(),
+        store
+            .second_factor_failures(t.id, u.id, 900, "")
+            .await
+            .unwrap(),
         (3, Some(1_020))
     );
     assert_eq!(
         store
-            .second_factor_failures(t.id, u.id, 1_005)
+            .second_factor_failures(t.id, u.id, 900, "a1020")
+            .await
+            .unwrap(),
+        (2, Some(1_010)),
+        "all but the try being made"
+    );
+    assert_eq!(
+        store
+            .second_factor_failures(t.id, u.id, 1_005, "")
             .await
             .unwrap(),
         (2, Some(1_020))
@@ -1024,19 +1112,67 @@ async fn second_factor_failures_per_user(store: Arc<dyn Store>) {
     // Another tenant's user, and this user in another tenant, count on their own.
     assert_eq!(
         store
-            .second_factor_failures(other_tenant.id, u.id, 900)
+            .second_factor_failures(other_tenant.id, u.id, 900, "")
             .await
             .unwrap(),
         (0, None)
     );
     store.purge_expired(1_020 + 24 * 3600 + 1).await.unwrap();
     assert_eq!(
-        store.second_factor_failures(t.id, u.id, 0).await.unwrap(),
+        store
+            .second_factor_failures(t.id, u.id, 0, "")
+            .await
+            .unwrap(),
         (0, None)
     );
 }
 
+/// Password resets of many users at once, on every connection of the pool: each is a
+/// transaction that reads before it writes, which on SQLite must take the write lock up front
+/// (`BEGIN IMMEDIATE`) or fail with `SQLITE_BUSY` when another writer got in between.
+async fn concurrent_resets_never_busy(store: Arc<dyn Store>) {
+    let (t, _, _) = setup(store.as_ref()).await;
+    let mut users = Vec::new();
+    for i in 0..16 {
+        let u = User {
+            password_hash: Some("old".into()),
+            ..user(t.id, &format!("reset{i}@example.com"))
+        };
+        store.create_user(&u).await.unwrap();
+        users.push(u);
+    }
+    for round in 0..3 {
+        let results = join_all(
+            users
+                .iter()
+                .map(|u| {
+                    let store = Arc::clone(&store);
+                    let (tenant, id) = (t.id, u.id);
+                    async move {
+                        store
+                            .set_password(tenant, id, &format!("h{round}"), 5, 2_000 + round)
+                            .await
+                    }
+                })
+                .collect(),
+        )
+        .await;
+        for result in results {
+            result.unwrap();
+        }
+    }
+    for u in &users {
+        let found = store.find_user(t.id, u.id).await.unwrap().unwrap();
+        assert_eq!(found.password_hash.as_deref(), Some("h2"));
+        assert_eq!(
+            store.password_history(t.id, u.id).await.unwrap(),
+            vec!["h1", "h0", "old"]
+        );
+    }
+}
+
 on_both_backends!(
+    concurrent_resets_never_busy,
     directory_and_isolation,
     second_factor_failures_per_user,
     codes_redeem_exactly_once,
