@@ -172,7 +172,7 @@ pub enum RefreshRedemption {
 }
 
 /// A browser SSO session.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
     /// Public id (`sid`).
     pub id: SessionId,
@@ -190,6 +190,9 @@ pub struct SessionRecord {
     pub expires_at: UnixTime,
     /// "Keep me signed in": the cookie outlives the browser session.
     pub persistent: bool,
+    /// The kinds of second factor passed in this session: it serves an app whose user flow
+    /// requires MFA only if one of them is a kind that flow accepts.
+    pub second_factors: Vec<MfaMethod>,
 }
 
 /// Password-failure state of one account (smart lockout).
@@ -496,16 +499,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         secret_digest: &str,
         now: UnixTime,
     ) -> Result<Option<SessionRecord>, StoreError>;
-    /// Ends a session and revokes the grants made in it, in one transaction.
-    /// Records a stronger authentication (`amr`) on a live session (step-up); false when the
-    /// session has ended or expired.
+    /// Records a stronger authentication (`amr`, the second factors passed) on a live
+    /// session (step-up) and replaces its cookie secret (a session that gains strength gets a
+    /// new cookie, so one seen before the step-up is worthless); false when the session has
+    /// ended or expired.
     async fn strengthen_session(
         &self,
         tenant: TenantId,
-        session: SessionId,
-        amr: &str,
+        session: &SessionRecord,
         now: UnixTime,
     ) -> Result<bool, StoreError>;
+    /// Ends a session and revokes the grants made in it, in one transaction.
     async fn end_session(
         &self,
         tenant: TenantId,

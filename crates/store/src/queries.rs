@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use portico_core::StoreError;
 use portico_core::clock::UnixTime;
 use portico_core::directory::{
-    Application, Branding, Tenant, TenantRef, User, UserFlow, UserFlowConfig,
+    Application, Branding, MfaMethod, Tenant, TenantRef, User, UserFlow, UserFlowConfig,
 };
 use portico_core::ids::{
     AuthMethodId, ClientId, FlowId, GrantId, OtpChallengeId, OutboxId, SessionId, TenantId, UserId,
@@ -41,8 +41,17 @@ macro_rules! user_columns {
 }
 macro_rules! session_columns {
     () => {
-        "id, secret_digest, tenant_id, user_id, auth_time, amr, expires_at, persistent"
+        "id, secret_digest, tenant_id, user_id, auth_time, amr, expires_at, persistent, second_factors"
     };
+}
+
+/// Second-factor kinds as stored: their names, space-separated.
+fn second_factor_names(kinds: &[MfaMethod]) -> String {
+    kinds
+        .iter()
+        .map(|kind| kind.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 macro_rules! sql_store {
@@ -123,6 +132,13 @@ macro_rules! sql_store {
                     amr: row.try_get("amr").map_err(db_err)?,
                     expires_at: row.try_get("expires_at").map_err(db_err)?,
                     persistent: row.try_get("persistent").map_err(db_err)?,
+                    // Names this version does not know are skipped: they serve no flow here.
+                    second_factors: row
+                        .try_get::<String, _>("second_factors")
+                        .map_err(db_err)?
+                        .split_whitespace()
+                        .filter_map(|kind| kind.parse().ok())
+                        .collect(),
                 })
             }
 
@@ -938,8 +954,8 @@ macro_rules! sql_store {
 
             async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
                 sqlx::query(
-                    "INSERT INTO sessions (id, secret_digest, tenant_id, user_id, auth_time, expires_at, persistent, amr) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO sessions (id, secret_digest, tenant_id, user_id, auth_time, expires_at, persistent, amr, second_factors) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(session.id.to_string())
                 .bind(&session.secret_digest)
@@ -949,6 +965,7 @@ macro_rules! sql_store {
                 .bind(session.expires_at)
                 .bind(session.persistent)
                 .bind(&session.amr)
+                .bind(second_factor_names(&session.second_factors))
                 .execute(&self.pool)
                 .await
                 .map_err(db_err)?;
@@ -977,16 +994,18 @@ macro_rules! sql_store {
             async fn strengthen_session(
                 &self,
                 tenant: TenantId,
-                session: SessionId,
-                amr: &str,
+                session: &SessionRecord,
                 now: UnixTime,
             ) -> Result<bool, StoreError> {
                 let updated = sqlx::query(
-                    "UPDATE sessions SET amr = $3 WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL AND expires_at > $4",
+                    "UPDATE sessions SET amr = $3, second_factors = $4, secret_digest = $5 \
+                     WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL AND expires_at > $6",
                 )
                 .bind(tenant.to_string())
-                .bind(session.to_string())
-                .bind(amr)
+                .bind(session.id.to_string())
+                .bind(&session.amr)
+                .bind(second_factor_names(&session.second_factors))
+                .bind(&session.secret_digest)
                 .bind(now)
                 .execute(&self.pool)
                 .await

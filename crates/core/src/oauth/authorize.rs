@@ -145,10 +145,17 @@ pub enum AuthorizeDecision {
     Respond(AuthorizeResponse),
 }
 
-/// Whether a session was authenticated as strongly as `config` asks: with a second factor
-/// where the flow requires MFA.
+/// Whether a session was authenticated as strongly as `config` asks: where the flow requires
+/// MFA, with a second factor of a kind the flow accepts (an emailed code passed at one app
+/// does not stand in for the authenticator app another app insists on). Sessions from before
+/// the kinds were recorded have none, and step up once.
 pub fn session_meets(config: &UserFlowConfig, session: &ActiveSession) -> bool {
-    config.mfa != MfaPolicy::Required || session.record.amr.split(' ').any(|m| m == "mfa")
+    config.mfa != MfaPolicy::Required
+        || session
+            .record
+            .second_factors
+            .iter()
+            .any(|kind| config.mfa_methods.contains(kind))
 }
 
 impl Portico {

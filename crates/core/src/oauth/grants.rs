@@ -399,14 +399,14 @@ impl Portico {
             .flow_user(tenant, &flow)
             .await?
             .ok_or_else(|| OAuthError::invalid_grant("the user can no longer sign in"))?;
-        let amr = flow.flow.amr();
+        let proof = flow.flow.clone();
         self.spend_flow(tenant, flow)
             .await
             .map_err(|err| match err {
                 FlowError::Core(err) => OAuthError::from(err),
                 _ => OAuthError::invalid_grant("the flow was already used"),
             })?;
-        let (_, session) = self.start_session(tenant, &user, false, &amr).await?;
+        let (_, session) = self.start_session(tenant, &user, false, &proof).await?;
         let grant_id = GrantId::new_random();
         let now = self.now();
         let refresh = Self::mint_refresh_token(RefreshTokenRecord {

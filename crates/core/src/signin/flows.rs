@@ -249,29 +249,34 @@ impl Portico {
     }
 
     /// Records on a step-up flow's session that its user has now passed the second factor,
-    /// if that session is still live and the flow's. Returns the strengthened session.
+    /// if that session is still live and the flow's, and gives it a new cookie secret.
+    /// Returns the new secret and the strengthened session.
     pub async fn finish_step_up(
         &self,
         tenant: &Tenant,
         flow: &SignInFlow,
         session: ActiveSession,
-    ) -> Result<Option<ActiveSession>, CoreError> {
+    ) -> Result<Option<(String, ActiveSession)>, CoreError> {
         let ours = flow.origin.step_up == Some(session.record.id)
             && flow.flow.user.as_ref().map(|u| u.id) == Some(session.user.id)
             && flow.flow.is_done();
         if !ours {
             return Ok(None);
         }
-        let amr = flow.flow.amr().join(" ");
+        let secret = crate::secret::random_token()?;
+        let mut session = session;
+        session.record.amr = flow.flow.amr().join(" ");
+        session.record.secret_digest = crate::secret::digest_secret(&secret);
+        if let Some(kind) = flow.flow.second_factor
+            && !session.record.second_factors.contains(&kind)
+        {
+            session.record.second_factors.push(kind);
+        }
         let strengthened = self
             .store
-            .strengthen_session(tenant.id, session.record.id, &amr, self.now())
+            .strengthen_session(tenant.id, &session.record, self.now())
             .await?;
-        Ok(strengthened.then(|| {
-            let mut session = session;
-            session.record.amr = amr;
-            session
-        }))
+        Ok(strengthened.then_some((secret, session)))
     }
 
     /// A live flow of this tenant.

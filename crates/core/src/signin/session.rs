@@ -1,3 +1,4 @@
+use super::engine::Flow;
 use crate::directory::{Tenant, User};
 use crate::ids::SessionId;
 use crate::secret::{digest_secret, random_token};
@@ -14,14 +15,15 @@ pub struct ActiveSession {
 }
 
 impl Portico {
-    /// Starts an SSO session for a user who just authenticated by the methods `amr` (RFC 8176
-    /// values). Returns the cookie secret (only its digest is stored) and the session.
+    /// Starts an SSO session for a user who just authenticated in `proof` (a finished flow:
+    /// its RFC 8176 methods and the kind of second factor passed). Returns the cookie secret
+    /// (only its digest is stored) and the session.
     pub async fn start_session(
         &self,
         tenant: &Tenant,
         user: &User,
         persistent: bool,
-        amr: &[&str],
+        proof: &Flow,
     ) -> Result<(String, SessionRecord), CoreError> {
         let secret = random_token()?;
         let now = self.now();
@@ -36,9 +38,10 @@ impl Portico {
             tenant_id: tenant.id,
             user_id: user.id,
             auth_time: now,
-            amr: amr.join(" "),
+            amr: proof.amr().join(" "),
             expires_at: now + lifetime,
             persistent,
+            second_factors: proof.second_factor.into_iter().collect(),
         };
         self.store.create_session(&record).await?;
         Ok((secret, record))

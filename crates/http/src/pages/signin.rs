@@ -409,7 +409,15 @@ async fn complete(
             None => Ok(None),
         };
         match strengthened {
-            Ok(Some(session)) => (jar, session),
+            // The stronger session gets a new cookie: one copied before the step-up is dead.
+            Ok(Some((secret, session))) => {
+                let record = &session.record;
+                let max_age = record
+                    .persistent
+                    .then(|| record.expires_at - state.portico.now());
+                let cookie = pages::session_cookie(state, tenant, secret, max_age);
+                (jar.add(cookie), session)
+            }
             Ok(None) => return expired(),
             Err(err) => return HtmlError::from(err).into_response(),
         }
@@ -417,7 +425,7 @@ async fn complete(
         let persistent = flow.flow.keep_signed_in;
         let (secret, record) = match state
             .portico
-            .start_session(tenant, &user, persistent, &flow.flow.amr())
+            .start_session(tenant, &user, persistent, &flow.flow)
             .await
         {
             Ok(started) => started,

@@ -119,6 +119,114 @@ async fn an_sso_session_from_an_app_without_mfa_steps_up_at_an_app_that_requires
     server.stop().await;
 }
 
+/// A browser whose cookies the test can read and copy.
+fn browser_with_jar() -> (reqwest::Client, std::sync::Arc<reqwest::cookie::Jar>) {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let client = reqwest::Client::builder()
+        .cookie_provider(std::sync::Arc::clone(&jar))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    (client, jar)
+}
+
+#[tokio::test]
+async fn a_session_that_passed_an_emailed_code_does_not_pass_an_app_that_insists_on_an_authenticator()
+ {
+    use reqwest::cookie::CookieStore as _;
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    let alice = server.user("alice@example.com").await;
+    let (mail_app, _) = server.app(AppKind::Web).await;
+    let (totp_app, _) = server.app(AppKind::Web).await;
+    flow_for(&server, &mail_app, mfa(vec![MfaMethod::EmailOtp])).await;
+    flow_for(&server, &totp_app, mfa(vec![MfaMethod::Totp])).await;
+    // Alice set up an authenticator app at the strict app; her mailbox is a factor too.
+    let first = browser();
+    let page = sign_in_with_password(&server, &first, &totp_app, "alice@example.com").await;
+    let secret = page
+        .html
+        .split(r#"<code id="totp-secret">"#)
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap()
+        .to_owned();
+    let code = crate::journeys::totp_now(&secret);
+    let shown = page
+        .submit(&first, &[("action", "verify"), ("code", &code)])
+        .await;
+    let recovery: Vec<String> = shown
+        .html
+        .split("<li><code>")
+        .skip(1)
+        .map(|s| s.split('<').next().unwrap().to_owned())
+        .collect();
+    assert!(
+        shown
+            .submit(&first, &[("action", "acknowledge")])
+            .await
+            .signed_in()
+    );
+    add_factor(
+        &server,
+        alice.id,
+        MfaMethod::EmailOtp,
+        Some("alice@example.com"),
+    )
+    .await;
+
+    // In another browser she signs in at the app that takes an emailed code...
+    let (browser, jar) = browser_with_jar();
+    let page = sign_in_with_password(&server, &browser, &mail_app, "alice@example.com").await;
+    let code = mail_code(dir.path()).await;
+    let done = page
+        .submit(&browser, &[("action", "verify"), ("code", &code)])
+        .await;
+    assert!(done.signed_in(), "{}", done.html);
+    let portico = url::Url::parse(&server.base).unwrap();
+    let before = jar.cookies(&portico).unwrap().to_str().unwrap().to_owned();
+
+    // ...which does not stand in for the authenticator app the other app insists on.
+    let silent = authorize(&server, &browser, &totp_app, &[("prompt", "none")]).await;
+    assert!(
+        silent
+            .location
+            .as_deref()
+            .is_some_and(|l| l.contains("error=interaction_required")),
+        "{:?}",
+        silent.location
+    );
+    let page = authorize(&server, &browser, &totp_app, &[]).await;
+    assert!(!silent_code(&page));
+    assert_eq!(page.h1(), "Verify it's you", "{}", page.html);
+    let done = page
+        .submit(
+            &browser,
+            &[("action", "recovery"), ("recovery_code", &recovery[0])],
+        )
+        .await;
+    assert!(done.signed_in(), "{}", done.html);
+
+    // The stronger session has a new cookie: a copy of the old one signs nobody in.
+    let after = jar.cookies(&portico).unwrap().to_str().unwrap().to_owned();
+    assert_ne!(before, after);
+    let (thief, stolen) = browser_with_jar();
+    for pair in before.split("; ") {
+        stolen.add_cookie_str(pair, &portico);
+    }
+    assert!(!silent_code(
+        &authorize(&server, &thief, &mail_app, &[("prompt", "none")]).await
+    ));
+    // Her browser now passes both apps silently.
+    assert!(silent_code(
+        &authorize(&server, &browser, &totp_app, &[("prompt", "none")]).await
+    ));
+    assert!(silent_code(
+        &authorize(&server, &browser, &mail_app, &[("prompt", "none")]).await
+    ));
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_step_up_cannot_finish_after_its_session_ended() {
     let dir = tempfile::tempdir().unwrap();

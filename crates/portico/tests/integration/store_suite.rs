@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use portico_core::StoreError;
 use portico_core::directory::{
-    AppKind, Application, AttributeSpec, MfaPolicy, SignInMethod, Tenant, TenantRef, User, UserFlow,
+    AppKind, Application, AttributeSpec, MfaMethod, MfaPolicy, SignInMethod, Tenant, TenantRef,
+    User, UserFlow,
 };
 use portico_core::ids::OtpChallengeId;
 use portico_core::ids::UserFlowId;
@@ -401,6 +402,7 @@ async fn sessions_and_key_rotation(store: Arc<dyn Store>) {
         amr: "otp".into(),
         expires_at: 2_000,
         persistent: false,
+        second_factors: vec![],
     };
     store.create_session(&session).await.unwrap();
     assert_eq!(
@@ -411,6 +413,42 @@ async fn sessions_and_key_rotation(store: Arc<dyn Store>) {
             .map(|found| found.amr),
         Some("otp".to_owned())
     );
+    // A step-up records the kinds passed and replaces the cookie secret: the old one is dead.
+    let stronger = SessionRecord {
+        secret_digest: format!("sd-{}", uuid::Uuid::new_v4()),
+        amr: "otp mfa".into(),
+        second_factors: vec![MfaMethod::Totp, MfaMethod::Sms],
+        ..session.clone()
+    };
+    let (other_tenant, _, _) = setup(store.as_ref()).await;
+    assert!(
+        !store
+            .strengthen_session(other_tenant.id, &stronger, 1_500)
+            .await
+            .unwrap(),
+        "isolated"
+    );
+    assert!(
+        store
+            .strengthen_session(t.id, &stronger, 1_500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .find_session(t.id, &session.secret_digest, 1_500)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .find_session(t.id, &stronger.secret_digest, 1_500)
+            .await
+            .unwrap(),
+        Some(stronger.clone())
+    );
+    let session = stronger;
     assert!(
         store
             .find_session(t.id, &session.secret_digest, 2_000)
@@ -706,7 +744,6 @@ async fn user_flows_and_app_attachment(store: Arc<dyn Store>) {
 }
 
 async fn engine_state(store: Arc<dyn Store>) {
-    use portico_core::directory::MfaMethod;
     use portico_core::ids::{AuthMethodId, FlowId};
     use portico_core::store::{AuthMethodRecord, FlowRecord, FlowWrite};
 
@@ -966,6 +1003,7 @@ async fn signing_out_everywhere(store: Arc<dyn Store>) {
             amr: "pwd".into(),
             expires_at: 9_000,
             persistent: false,
+            second_factors: vec![],
         };
         let mut c = code(&t, who, &app, &format!("c-{n}-{}", uuid::Uuid::new_v4()));
         c.session_id = session.id;

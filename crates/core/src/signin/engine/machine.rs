@@ -396,6 +396,7 @@ impl Flow {
                     recovery_codes,
                 },
             ) => {
+                self.second_factor = Some(method.kind);
                 self.methods.push(method);
                 self.pending_totp = None;
                 self.mfa_done = true;
@@ -580,8 +581,9 @@ impl Flow {
                 kind: MfaMethod::Totp,
                 target: None,
             })),
-            Step::SecondFactor { .. } => {
+            Step::SecondFactor { kind, .. } => {
                 self.mfa_done = true;
+                self.second_factor = Some(kind);
                 self.after_second_factor();
                 Some(Reaction::default())
             }

@@ -193,6 +193,10 @@ pub struct Flow {
     /// A second factor was proven (or registered) in this flow.
     #[serde(default)]
     pub mfa_done: bool,
+    /// Its kind (a recovery code counts as the kind of the factor it stood in for), which the
+    /// session records: a session serves another app's flow only with a kind it accepts.
+    #[serde(default)]
+    pub second_factor: Option<MfaMethod>,
     /// "Keep me signed in".
     #[serde(default)]
     pub keep_signed_in: bool,
@@ -532,6 +536,7 @@ impl Flow {
             methods: Vec::new(),
             pending_totp: None,
             mfa_done: false,
+            second_factor: None,
             keep_signed_in: false,
             second_factor_failures: 0,
             texted_numbers: Vec::new(),

@@ -797,6 +797,11 @@ fn mfa_with_one_method_challenges_it() {
     effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
     assert!(flow.is_done());
     assert_eq!(flow.amr(), vec!["pwd", "mfa"]);
+    assert_eq!(
+        flow.second_factor,
+        Some(MfaMethod::Sms),
+        "the session records the kind"
+    );
 }
 
 #[test]
@@ -1118,6 +1123,11 @@ fn step_up_goes_on_from_the_sessions_first_factor() {
     effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
     assert!(flow.is_done());
     assert_eq!(flow.amr(), vec!["pwd", "mfa"]);
+    assert_eq!(
+        flow.second_factor,
+        Some(MfaMethod::EmailOtp),
+        "the session records the kind"
+    );
 
     // A session that proved the mailbox cannot use the mailbox again.
     let mut flow = Flow::new(Journey::SignIn);
