@@ -238,7 +238,14 @@ impl Portico {
             created_at: now,
             expires_at: now + policy.lifetime_secs,
         };
-        let message = compose(&code).into_record(Some(tenant.id), now)?;
+        // Sealed (the code never rests in plaintext) and useless once the code expires (give
+        // or take the clocks of other nodes).
+        let message = self.outbox_seal().seal(
+            &compose(&code),
+            Some(tenant.id),
+            now,
+            record.expires_at + crate::outbox::DISCARD_GRACE_SECS,
+        )?;
         self.store
             .create_otp_challenge(&record, &message)
             .await

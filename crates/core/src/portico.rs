@@ -152,6 +152,11 @@ impl Portico {
         }
     }
 
+    /// Seals and opens outbox bodies (the delivery worker gets one too).
+    pub fn outbox_seal(&self) -> crate::outbox::OutboxSeal {
+        crate::outbox::OutboxSeal::new(Arc::clone(&self.master))
+    }
+
     /// Now, by the injected clock.
     pub fn now(&self) -> UnixTime {
         self.clock.now()

@@ -641,21 +641,23 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Queues a message on its own (no challenge).
     async fn enqueue_message(&self, message: &OutboxRecord) -> Result<(), StoreError>;
-    /// Claims up to `limit` messages due at `now` for delivery, hiding them from other workers
-    /// until `lease_until`, and counts the attempt. The outbox serves all tenants.
+    /// Claims up to `limit` messages due at `now` for delivery (not those past their
+    /// `discard_after`), hiding them from other workers until `lease_until`, and counts the
+    /// attempt. The outbox serves all tenants.
     async fn claim_outbox(
         &self,
         now: UnixTime,
         lease_until: UnixTime,
         limit: u32,
     ) -> Result<Vec<OutboxRecord>, StoreError>;
-    /// Marks a message delivered.
+    /// Marks a message delivered and deletes its body.
     async fn outbox_delivered(&self, id: OutboxId, now: UnixTime) -> Result<(), StoreError>;
-    /// Records a failed delivery; the message is due again at `retry_at`.
+    /// Records a failed delivery: the message is due again at `retry_at`, or, with `None`,
+    /// given up for good and its body deleted.
     async fn outbox_failed(
         &self,
         id: OutboxId,
-        retry_at: UnixTime,
+        retry_at: Option<UnixTime>,
         error: &str,
     ) -> Result<(), StoreError>;
 

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use lettre::message::Mailbox;
 use portico_core::clock::Clock;
-use portico_core::outbox::{Channel, OutboxRecord, retry_delay_secs};
+use portico_core::outbox::{Channel, OutboxRecord, OutboxSeal, retry_delay_secs};
 use portico_core::store::Store;
 
 use crate::{DeliveryError, MailTransport, SmsTransport};
@@ -23,16 +23,18 @@ pub struct Worker {
     mail: MailTransport,
     sms: SmsTransport,
     from: Mailbox,
+    seal: OutboxSeal,
 }
 
 impl Worker {
-    /// A worker sending mail as `from`.
+    /// A worker sending mail as `from`, opening bodies with `seal`.
     pub fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         mail: MailTransport,
         sms: SmsTransport,
         from: Mailbox,
+        seal: OutboxSeal,
     ) -> Self {
         Self {
             store,
@@ -40,6 +42,7 @@ impl Worker {
             mail,
             sms,
             from,
+            seal,
         }
     }
 
@@ -73,7 +76,7 @@ impl Worker {
 
     async fn deliver(&self, record: OutboxRecord) {
         let id = record.id.to_string();
-        let outcome = match record.message() {
+        let outcome = match self.seal.open(&record) {
             Ok(message) => match record.channel {
                 Channel::Mail => self.mail.send(&self.from, &id, &message).await,
                 Channel::Sms => self.sms.send(&id, &message).await,
@@ -89,11 +92,7 @@ impl Worker {
             Err(err) => {
                 let give_up =
                     matches!(err, DeliveryError::Permanent(_)) || record.attempts >= MAX_ATTEMPTS;
-                let retry_at = if give_up {
-                    i64::MAX / 2
-                } else {
-                    now + retry_delay_secs(record.attempts)
-                };
+                let retry_at = (!give_up).then(|| now + retry_delay_secs(record.attempts));
                 tracing::warn!(message.id = %id, channel = record.channel.as_str(),
                     attempts = record.attempts, give_up, error = %err, "delivery failed");
                 metrics::counter!("portico_outbox_failures_total", "channel" => record.channel.as_str()).increment(1);

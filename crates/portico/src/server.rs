@@ -165,6 +165,7 @@ where
             delivery.mail_from.parse().with_context(|| {
                 format!("--mail-from {:?} is not a mailbox", delivery.mail_from)
             })?,
+            portico.outbox_seal(),
         );
         background.push(tokio::spawn(worker.run()));
     }

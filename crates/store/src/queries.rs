@@ -331,8 +331,8 @@ macro_rules! sql_store {
                 E: sqlx::Executor<'c, Database = <$row as sqlx::Row>::Database>,
             {
                 sqlx::query(
-                    "INSERT INTO outbox (id, tenant_id, channel, recipient, payload, created_at, attempts, next_attempt_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
+                    "INSERT INTO outbox (id, tenant_id, channel, recipient, payload, created_at, attempts, next_attempt_at, discard_after) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 0, $6, $7)",
                 )
                 .bind(message.id.to_string())
                 .bind(message.tenant_id.map(|t| t.to_string()))
@@ -340,6 +340,7 @@ macro_rules! sql_store {
                 .bind(&message.recipient)
                 .bind(&message.payload)
                 .bind(message.created_at)
+                .bind(message.discard_after)
                 .execute(executor)
                 .await
                 .map_err(db_err)?;
@@ -1354,13 +1355,21 @@ macro_rules! sql_store {
                 // recognised (and punished) rather than reported as unknown.
                 let horizon = now - 24 * 3600;
                 let mut tx = self.begin_write().await?;
-                let mut purged = 0;
+                // A message that can no longer be useful (its code expired) loses its body now.
+                let mut purged = sqlx::query(
+                    "UPDATE outbox SET payload = '' WHERE discard_after < $1 AND payload <> ''",
+                )
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
                 for sql in [
                     "DELETE FROM authorization_codes WHERE expires_at < $1",
                     "DELETE FROM refresh_tokens WHERE expires_at < $1",
                     "DELETE FROM sessions WHERE expires_at < $1 OR ended_at < $1",
                     "DELETE FROM otp_challenges WHERE expires_at < $1",
-                    "DELETE FROM outbox WHERE delivered_at < $1",
+                    "DELETE FROM outbox WHERE delivered_at < $1 OR discard_after < $1",
                     "DELETE FROM signin_flows WHERE expires_at < $1",
                     "DELETE FROM second_factor_failures WHERE failed_at < $1",
                     "DELETE FROM phone_verifications WHERE created_at < $1",
@@ -1528,8 +1537,9 @@ macro_rules! sql_store {
                     "UPDATE outbox SET next_attempt_at = $2, attempts = attempts + 1 \
                      WHERE delivered_at IS NULL AND next_attempt_at <= $1 AND id IN \
                      (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
+                      AND (discard_after IS NULL OR discard_after > $1) \
                       ORDER BY next_attempt_at LIMIT $3) \
-                     RETURNING id, tenant_id, channel, recipient, payload, created_at, attempts",
+                     RETURNING id, tenant_id, channel, recipient, payload, created_at, attempts, discard_after",
                 )
                 .bind(now)
                 .bind(lease_until)
@@ -1549,13 +1559,14 @@ macro_rules! sql_store {
                             payload: row.try_get("payload").map_err(db_err)?,
                             created_at: row.try_get("created_at").map_err(db_err)?,
                             attempts: to_u32(row.try_get("attempts").map_err(db_err)?),
+                            discard_after: row.try_get("discard_after").map_err(db_err)?,
                         })
                     })
                     .collect()
             }
 
             async fn outbox_delivered(&self, id: OutboxId, now: UnixTime) -> Result<(), StoreError> {
-                sqlx::query("UPDATE outbox SET delivered_at = $2, last_error = NULL WHERE id = $1")
+                sqlx::query("UPDATE outbox SET delivered_at = $2, last_error = NULL, payload = '' WHERE id = $1")
                     .bind(id.to_string())
                     .bind(now)
                     .execute(&self.pool)
@@ -1564,10 +1575,16 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn outbox_failed(&self, id: OutboxId, retry_at: UnixTime, error: &str) -> Result<(), StoreError> {
-                sqlx::query("UPDATE outbox SET next_attempt_at = $2, last_error = $3 WHERE id = $1 AND delivered_at IS NULL")
+            async fn outbox_failed(&self, id: OutboxId, retry_at: Option<UnixTime>, error: &str) -> Result<(), StoreError> {
+                // Given up: never due again, and the body goes (it may hold a code).
+                let sql = if retry_at.is_some() {
+                    "UPDATE outbox SET next_attempt_at = $2, last_error = $3 WHERE id = $1 AND delivered_at IS NULL"
+                } else {
+                    "UPDATE outbox SET next_attempt_at = $2, last_error = $3, payload = '' WHERE id = $1 AND delivered_at IS NULL"
+                };
+                sqlx::query(sql)
                     .bind(id.to_string())
-                    .bind(retry_at)
+                    .bind(retry_at.unwrap_or(i64::MAX / 2))
                     .bind(error)
                     .execute(&self.pool)
                     .await

@@ -27,6 +27,9 @@ impl SqliteStore {
             // (kill -9); only an OS crash or power loss can lose the last commits.
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
+            // Deleted rows (spent message bodies, ended sessions) are overwritten on disk,
+            // not left in free pages for whoever copies the file.
+            .pragma("secure_delete", "on")
             .busy_timeout(Duration::from_secs(10));
         Self::with_options(options, 8).await
     }

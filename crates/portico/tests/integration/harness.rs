@@ -79,6 +79,14 @@ pub enum StoreGuard {
 }
 
 impl StoreGuard {
+    /// The SQLite database file, for tests that look at what rests on disk.
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        match self {
+            Self::Dir(dir) => Some(dir.path().join("portico.db")),
+            Self::Schema(..) => None,
+        }
+    }
+
     pub async fn cleanup(self) {
         if let Self::Schema(url, schema) = self {
             let _ = PgStore::drop_schema(&url, &schema).await;
@@ -120,7 +128,7 @@ pub struct TestServer {
     pub master_key: String,
     pub tenant: Tenant,
     pub server: RunningServer,
-    guard: StoreGuard,
+    pub guard: StoreGuard,
 }
 
 impl TestServer {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portico::server::{DeliveryOptions, ServeOptions};
-use portico_core::clock::ManualClock;
+use portico_core::clock::{Clock as _, ManualClock};
 use portico_core::ids::OtpChallengeId;
 use portico_core::otp::{OtpCheck, OtpPurpose, OtpSendError};
 use portico_core::outbox::{Channel, OutboundMessage};
@@ -426,6 +426,7 @@ async fn smtp_outage_delays_mail_but_loses_none() {
             MailTransport::from_url(&smtp_url).unwrap(),
             SmsTransport::from_url("file:///tmp/portico-unused-sms").unwrap(),
             "Contoso <no-reply@contoso.example>".parse().unwrap(),
+            server.portico().outbox_seal(),
         )
     };
     assert_eq!(
@@ -522,5 +523,138 @@ async fn a_code_just_sent_is_reused_only_by_whoever_asked_for_it() {
         first_step("203.0.113.9").await,
         Err(OtpSendError::Throttled { .. })
     ));
+    server.stop().await;
+}
+
+/// Every byte SQLite keeps for the database (the file and its write-ahead log).
+fn database_bytes(db: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(db).unwrap();
+    if let Ok(wal) = std::fs::read(db.with_extension("db-wal")) {
+        bytes.extend(wal);
+    }
+    bytes
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
+}
+
+#[tokio::test]
+async fn codes_never_rest_in_plaintext_and_message_bodies_go_once_useless() {
+    let server = TestServer::start().await;
+    let db = server.guard.sqlite_file().unwrap();
+    let portico = server.portico();
+    let store = Arc::clone(&portico.store);
+    let tenant = &server.tenant;
+    let code = Arc::new(std::sync::Mutex::new(String::new()));
+    let remember = |to: &'static str| {
+        let code = Arc::clone(&code);
+        move |c: &str| {
+            *code.lock().unwrap() = c.to_owned();
+            code_mail(to)(c)
+        }
+    };
+    portico
+        .issue_otp(
+            tenant,
+            ask(OtpPurpose::SignIn, "vault@example.com"),
+            remember("vault@example.com"),
+        )
+        .await
+        .unwrap();
+    let first = code.lock().unwrap().clone();
+    // Queued: the database holds no trace of the code, only a sealed body.
+    assert!(!contains(&database_bytes(&db), &first), "code at rest");
+    let bodies = || {
+        let db = db.clone();
+        async move {
+            let url = format!("sqlite://{}", db.display());
+            let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+                .await
+                .unwrap();
+            let rows: Vec<(String, String)> =
+                sqlx::query_as("SELECT recipient, payload FROM outbox ORDER BY created_at")
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+            rows
+        }
+    };
+    let queued = bodies().await;
+    assert_eq!(queued.len(), 1);
+    assert!(queued[0].1.starts_with("sealed:v1:"), "{:?}", queued[0]);
+
+    // Delivered: the worker opened it (the mail has the code), and the body is gone.
+    let dir = tempfile::tempdir().unwrap();
+    let delivery = file_delivery(dir.path());
+    let clock = ManualClock::new(portico.now());
+    let worker = Worker::new(
+        Arc::clone(&store),
+        Arc::new(clock.clone()),
+        MailTransport::from_url(&delivery.mail_url).unwrap(),
+        SmsTransport::from_url(&delivery.sms_url).unwrap(),
+        delivery.mail_from.parse().unwrap(),
+        portico.outbox_seal(),
+    );
+    assert_eq!(worker.run_once().await.unwrap(), 1);
+    let eml = next_file(&dir.path().join("mail"), "eml").await;
+    assert_eq!(code_in(&eml), first);
+    assert_eq!(bodies().await[0].1, "", "delivered: body deleted");
+
+    // Never delivered while its code lived (the worker was down): not sent late, and its
+    // body is deleted by housekeeping once the code has expired.
+    portico
+        .issue_otp(
+            tenant,
+            ask(OtpPurpose::SignIn, "late@example.com"),
+            remember("late@example.com"),
+        )
+        .await
+        .unwrap();
+    let expired = portico.now()
+        + portico.settings.otp.lifetime_secs
+        + portico_core::outbox::DISCARD_GRACE_SECS
+        + 1;
+    clock.advance(expired - clock.now());
+    assert_eq!(
+        worker.run_once().await.unwrap(),
+        0,
+        "an expired code is not sent"
+    );
+    store.purge_expired(expired).await.unwrap();
+    let rows = bodies().await;
+    assert!(
+        rows.iter().all(|(_, payload)| payload.is_empty()),
+        "{rows:?}"
+    );
+
+    // Given up (a permanent failure): its body is deleted too.
+    portico
+        .issue_otp(
+            tenant,
+            ask(OtpPurpose::SignIn, "bounced@example.com"),
+            remember("bounced@example.com"),
+        )
+        .await
+        .unwrap();
+    let claimed: Vec<_> = store
+        .claim_outbox(portico.now(), portico.now() + 60, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.recipient == "bounced@example.com")
+        .collect();
+    assert_eq!(claimed.len(), 1);
+    store
+        .outbox_failed(claimed[0].id, None, "550 no such mailbox")
+        .await
+        .unwrap();
+    let rows = bodies().await;
+    assert!(
+        rows.iter().all(|(_, payload)| payload.is_empty()),
+        "{rows:?}"
+    );
     server.stop().await;
 }

@@ -519,16 +519,26 @@ fn challenge(t: &Tenant, subject: &str, created_at: i64) -> OtpChallengeRecord {
     }
 }
 
+/// One seal for the suite's messages (the worker's key in real life).
+fn seal() -> &'static portico_core::outbox::OutboxSeal {
+    static SEAL: std::sync::OnceLock<portico_core::outbox::OutboxSeal> = std::sync::OnceLock::new();
+    SEAL.get_or_init(|| {
+        let (master, _) = portico_keys::MasterKey::generate().unwrap();
+        portico_core::outbox::OutboxSeal::new(Arc::new(master))
+    })
+}
+
 fn mail(to: &str, t: &Tenant, now: i64) -> portico_core::outbox::OutboxRecord {
-    OutboundMessage {
+    let message = OutboundMessage {
         channel: Channel::Mail,
         to: to.to_owned(),
         subject: "Your code".into(),
         text: "12345678".into(),
         html: None,
-    }
-    .into_record(Some(t.id), now)
-    .unwrap()
+    };
+    seal()
+        .seal(&message, Some(t.id), now, now + 10_000)
+        .unwrap()
 }
 
 async fn otp_challenges_and_outbox(store: Arc<dyn Store>) {
@@ -653,7 +663,7 @@ async fn otp_challenges_and_outbox(store: Arc<dyn Store>) {
     );
     store.outbox_delivered(mine[0].id, 2_020).await.unwrap();
     store
-        .outbox_failed(mine[1].id, 3_000, "smtp down")
+        .outbox_failed(mine[1].id, Some(3_000), "smtp down")
         .await
         .unwrap();
     assert!(
@@ -671,7 +681,19 @@ async fn otp_challenges_and_outbox(store: Arc<dyn Store>) {
         .collect();
     assert_eq!(retried.len(), 1);
     assert_eq!((retried[0].id, retried[0].attempts), (mine[1].id, 2));
-    assert_eq!(retried[0].message().unwrap().text, "12345678");
+    assert_eq!(seal().open(retried[0]).unwrap().text, "12345678");
+    // Past its usefulness (its code expired), a message is not sent.
+    let stale = mail("stale@example.com", &t, 3_000);
+    store.enqueue_message(&stale).await.unwrap();
+    assert!(
+        store
+            .claim_outbox(13_001, 13_060, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| m.id != stale.id),
+        "discarded"
+    );
 
     // What a code page asks: did the newest message to this address fail and wait for a retry?
     let late = mail("late@example.com", &t, 4_000);
@@ -687,7 +709,7 @@ async fn otp_challenges_and_outbox(store: Arc<dyn Store>) {
     };
     assert!(!delayed(t.id).await, "queued, not failed");
     store
-        .outbox_failed(late.id, 4_010, "smtp down")
+        .outbox_failed(late.id, Some(4_010), "smtp down")
         .await
         .unwrap();
     assert!(delayed(t.id).await);
