@@ -261,6 +261,34 @@ pub struct GrantRecord {
     pub created_at: UnixTime,
 }
 
+/// An admin API token, without its secret (only a digest of that is stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminTokenRecord {
+    /// Public id, to list and revoke it by.
+    pub id: String,
+    /// What it is for, as the operator named it.
+    pub name: Option<String>,
+    /// When it was issued.
+    pub created_at: UnixTime,
+    /// When it stops working by itself (`None`: never).
+    pub expires_at: Option<UnixTime>,
+    /// When it was revoked.
+    pub revoked_at: Option<UnixTime>,
+}
+
+impl AdminTokenRecord {
+    /// `active`, `expired` or `revoked`, as of `now`.
+    pub fn status(&self, now: UnixTime) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if self.expires_at.is_some_and(|at| at <= now) {
+            "expired"
+        } else {
+            "active"
+        }
+    }
+}
+
 /// A sign-in engine flow as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowRecord {
@@ -666,8 +694,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn delivery_delayed(&self, tenant: TenantId, recipient: &str)
     -> Result<bool, StoreError>;
 
-    /// Records an admin API token (by digest).
-    async fn create_admin_token(&self, digest: &str, now: UnixTime) -> Result<(), StoreError>;
-    /// Whether an admin token digest is known.
-    async fn admin_token_exists(&self, digest: &str) -> Result<bool, StoreError>;
+    /// Records an admin API token (its secret by digest).
+    async fn create_admin_token(
+        &self,
+        token: &AdminTokenRecord,
+        digest: &str,
+    ) -> Result<(), StoreError>;
+    /// Whether an admin token digest belongs to a token neither revoked nor expired at `now`.
+    async fn admin_token_valid(&self, digest: &str, now: UnixTime) -> Result<bool, StoreError>;
+    /// Every admin token (revoked and expired ones too), oldest first.
+    async fn admin_tokens(&self) -> Result<Vec<AdminTokenRecord>, StoreError>;
+    /// Revokes an admin token; false if there is no live token with this id.
+    async fn revoke_admin_token(&self, id: &str, now: UnixTime) -> Result<bool, StoreError>;
 }

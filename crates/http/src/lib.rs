@@ -62,6 +62,20 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// Largest body of the branding endpoint: a 256 KiB logo as base64, and the rest.
 const LARGE_BODY_LIMIT: usize = 384 * 1024;
 
+/// The router of a metrics-only listener (`serve --metrics-listen`): `/metrics` and nothing
+/// else.
+pub fn metrics_router(render: Option<MetricsRenderer>) -> Router {
+    let state = MetricsOnly(render);
+    Router::new()
+        .route("/metrics", get(ops::metrics_only))
+        .fallback(ops::not_found)
+        .with_state(state)
+}
+
+/// What a metrics-only listener holds.
+#[derive(Clone)]
+pub(crate) struct MetricsOnly(pub(crate) Option<MetricsRenderer>);
+
 /// Builds the complete router.
 pub fn router(state: AppState) -> Router {
     let tenant_routes = Router::new()

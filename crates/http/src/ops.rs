@@ -24,13 +24,26 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 
 /// Prometheus metrics.
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    match &state.metrics {
+    render_metrics(state.metrics.as_ref())
+}
+
+/// `GET /metrics` on a metrics-only listener.
+pub(crate) async fn metrics_only(State(state): State<crate::MetricsOnly>) -> Response {
+    render_metrics(state.0.as_ref())
+}
+
+fn render_metrics(render: Option<&crate::MetricsRenderer>) -> Response {
+    match render {
         Some(render) => (
             [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
             render(),
         )
             .into_response(),
-        None => (StatusCode::NOT_FOUND, "metrics are disabled").into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            "metrics are disabled or served elsewhere",
+        )
+            .into_response(),
     }
 }
 

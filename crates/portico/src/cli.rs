@@ -89,6 +89,10 @@ pub struct ServeArgs {
     /// A reverse proxy whose X-Forwarded-For is trusted (repeatable).
     #[arg(long = "trusted-proxy")]
     pub trusted_proxies: Vec<IpAddr>,
+    /// Serve `/metrics` on this address only (plain HTTP, e.g. an internal interface), not on
+    /// the public listener.
+    #[arg(long, env = "PORTICO_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Mail delivery: smtp://host:port, smtps://user:pass@host:port, or file:///dir
     /// (default: .eml files in DATA_DIR/outbox/mail).
     #[arg(long, env = "PORTICO_MAIL_URL")]
@@ -317,8 +321,22 @@ pub enum KeysCommand {
 /// Admin token commands.
 #[derive(Debug, Subcommand)]
 pub enum AdminTokenCommand {
-    /// Issue an admin API token.
-    Create,
+    /// Issue an admin API token (printed once; only a digest is stored).
+    Create {
+        /// What the token is for, shown in listings.
+        #[arg(long)]
+        name: Option<String>,
+        /// Days until the token stops working by itself (default: never).
+        #[arg(long = "expires-in", value_name = "DAYS")]
+        expires_in: Option<i64>,
+    },
+    /// List admin tokens (never their secrets), revoked and expired ones too.
+    List,
+    /// Revoke an admin token: it stops working at once, on every node.
+    Revoke {
+        /// The token's id (from `admin-token list`).
+        id: String,
+    },
 }
 
 /// Runs a parsed command line.
@@ -373,6 +391,7 @@ async fn serve(
         public_url: args.public_url,
         tls: args.tls_cert.zip(args.tls_key),
         trusted_proxies: args.trusted_proxies,
+        metrics_listen: args.metrics_listen,
         delivery: Some(server::DeliveryOptions {
             mail_url,
             sms_url,
@@ -649,13 +668,63 @@ async fn manage(portico: &Portico, command: Command) -> Result<Output> {
                 json: json!({"tenant": tenant.id.to_string(), "rotated": true}),
             }
         }
-        Command::AdminToken(AdminTokenCommand::Create) => {
-            let token = portico.create_admin_token().await?;
+        Command::AdminToken(AdminTokenCommand::Create { name, expires_in }) => {
+            let (token, record) = portico
+                .issue_admin_token(portico_core::directory::NewAdminToken {
+                    name,
+                    expires_in_days: expires_in,
+                })
+                .await?;
+            let mut json = admin_token_json(&record, portico.now());
+            if let Some(object) = json.as_object_mut() {
+                object.insert("token".to_owned(), json!(token));
+            }
             Output {
                 human: token.clone(),
-                json: json!({"token": token}),
+                json,
             }
         }
+        Command::AdminToken(AdminTokenCommand::List) => {
+            let now = portico.now();
+            let tokens = portico.admin_tokens().await?;
+            let listed: Vec<serde_json::Value> =
+                tokens.iter().map(|t| admin_token_json(t, now)).collect();
+            let human = listed
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{}  {}  {}",
+                        t["id"].as_str().unwrap_or_default(),
+                        t["status"].as_str().unwrap_or_default(),
+                        t["name"].as_str().unwrap_or("-")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            Output {
+                human,
+                json: json!(listed),
+            }
+        }
+        Command::AdminToken(AdminTokenCommand::Revoke { id }) => {
+            portico.revoke_admin_token(&id).await?;
+            Output {
+                human: format!("revoked admin token {id}"),
+                json: json!({"id": id, "revoked": true}),
+            }
+        }
+    })
+}
+
+/// An admin token as the CLI prints it (the admin API's listing shape).
+fn admin_token_json(token: &portico_core::store::AdminTokenRecord, now: i64) -> serde_json::Value {
+    json!({
+        "id": token.id,
+        "name": token.name,
+        "created_at": token.created_at,
+        "expires_at": token.expires_at,
+        "revoked_at": token.revoked_at,
+        "status": token.status(now),
     })
 }
 

@@ -32,6 +32,8 @@ pub struct ServeOptions {
     pub trusted_proxies: Vec<IpAddr>,
     /// Outbox delivery (mail and SMS); `None` leaves messages queued.
     pub delivery: Option<DeliveryOptions>,
+    /// Serve `/metrics` on its own listener here (plain HTTP), and not on the public one.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Where queued messages go.
@@ -53,6 +55,8 @@ pub struct RunningServer {
     pub public_url: String,
     /// The domain services it serves.
     pub portico: Arc<Portico>,
+    /// Where `/metrics` is served, when it has a listener of its own.
+    pub metrics_addr: Option<SocketAddr>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<()>>,
 }
@@ -136,6 +140,16 @@ where
     let portico = Arc::new(Portico::new(settings, store, clock, master));
     let metrics = metrics_handle()
         .map(|handle| Arc::new(move || handle.render()) as portico_http::MetricsRenderer);
+    // With a listener of its own, `/metrics` leaves the public one.
+    let (metrics, metrics_listener) = match options.metrics_listen {
+        Some(listen) => {
+            let listener = TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {listen}"))?;
+            (None, Some((listener, metrics)))
+        }
+        None => (metrics, None),
+    };
     let state = AppState {
         portico: Arc::clone(&portico),
         config: Arc::new(HttpConfig {
@@ -169,6 +183,20 @@ where
         );
         background.push(tokio::spawn(worker.run()));
     }
+    let metrics_addr = match metrics_listener {
+        Some((listener, render)) => {
+            let addr = listener.local_addr()?;
+            let app = portico_http::metrics_router(render);
+            background.push(tokio::spawn(async move {
+                if let Err(err) = axum::serve(listener, app).await {
+                    tracing::warn!(error = %err, "metrics listener failed");
+                }
+            }));
+            tracing::info!(%addr, "serving /metrics");
+            Some(addr)
+        }
+        None => None,
+    };
     let stop_background = move || background.iter().for_each(JoinHandle::abort);
     let task = match &options.tls {
         Some((cert, key)) => {
@@ -193,6 +221,7 @@ where
         addr,
         public_url,
         portico,
+        metrics_addr,
         shutdown: Some(tx),
         task,
     })

@@ -13,9 +13,9 @@ use portico_core::ids::{
 use portico_core::otp::{LiveChallenge, OtpPurpose, OtpSendStats};
 use portico_core::outbox::{Channel, OutboxRecord};
 use portico_core::store::{
-    AuthCodeRecord, AuthMethodRecord, CodeRedemption, FlowRecord, FlowWrite, GrantRecord, KeyState,
-    LockoutRecord, OtpAttempt, OtpChallengeRecord, RefreshLifetime, RefreshRedemption,
-    RefreshTokenRecord, SessionRecord, Store, StoredSigningKey,
+    AdminTokenRecord, AuthCodeRecord, AuthMethodRecord, CodeRedemption, FlowRecord, FlowWrite,
+    GrantRecord, KeyState, LockoutRecord, OtpAttempt, OtpChallengeRecord, RefreshLifetime,
+    RefreshRedemption, RefreshTokenRecord, SessionRecord, Store, StoredSigningKey,
 };
 use sqlx::Row as _;
 
@@ -1625,23 +1625,62 @@ macro_rules! sql_store {
                 })
             }
 
-            async fn create_admin_token(&self, digest: &str, now: UnixTime) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO admin_tokens (digest, created_at) VALUES ($1, $2)")
-                    .bind(digest)
+            async fn create_admin_token(&self, token: &AdminTokenRecord, digest: &str) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO admin_tokens (digest, id, name, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(digest)
+                .bind(&token.id)
+                .bind(&token.name)
+                .bind(token.created_at)
+                .bind(token.expires_at)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn admin_token_valid(&self, digest: &str, now: UnixTime) -> Result<bool, StoreError> {
+                let row = sqlx::query(
+                    "SELECT 1 AS one FROM admin_tokens WHERE digest = $1 AND revoked_at IS NULL \
+                     AND (expires_at IS NULL OR expires_at > $2)",
+                )
+                .bind(digest)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(row.is_some())
+            }
+
+            async fn admin_tokens(&self) -> Result<Vec<AdminTokenRecord>, StoreError> {
+                sqlx::query(
+                    "SELECT id, name, created_at, expires_at, revoked_at FROM admin_tokens ORDER BY created_at, id",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(|row| {
+                    Ok(AdminTokenRecord {
+                        id: row.try_get("id").map_err(db_err)?,
+                        name: row.try_get("name").map_err(db_err)?,
+                        created_at: row.try_get("created_at").map_err(db_err)?,
+                        expires_at: row.try_get("expires_at").map_err(db_err)?,
+                        revoked_at: row.try_get("revoked_at").map_err(db_err)?,
+                    })
+                })
+                .collect()
+            }
+
+            async fn revoke_admin_token(&self, id: &str, now: UnixTime) -> Result<bool, StoreError> {
+                let result = sqlx::query("UPDATE admin_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                    .bind(id)
                     .bind(now)
                     .execute(&self.pool)
                     .await
                     .map_err(db_err)?;
-                Ok(())
-            }
-
-            async fn admin_token_exists(&self, digest: &str) -> Result<bool, StoreError> {
-                let row = sqlx::query("SELECT 1 AS one FROM admin_tokens WHERE digest = $1")
-                    .bind(digest)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(row.is_some())
+                Ok(result.rows_affected() == 1)
             }
         }
     };

@@ -13,7 +13,7 @@ pub use attributes::{
     AttributeError, AttributeReason, MAX_ATTRIBUTE_LEN, check_attributes, missing_required,
 };
 pub use branding::{Branding, MAX_CSS_BYTES, MAX_LOGO_BYTES, sniff_image};
-pub use service::{CreatedApplication, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
+pub use service::{CreatedApplication, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, NewAdminToken};
 pub use tenant::{Tenant, TenantRef};
 pub use user::{Email, NewUser, User};
 pub use user_flow::{

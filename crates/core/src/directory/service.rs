@@ -8,7 +8,7 @@ use super::{
 use crate::ids::UserFlowId;
 use crate::ids::{ClientId, TenantId, UserId};
 use crate::secret::{digest_secret, random_token};
-use crate::store::KeyState;
+use crate::store::{AdminTokenRecord, KeyState};
 use crate::{CoreError, Portico};
 
 /// A freshly registered application and, for confidential clients, its secret (shown once).
@@ -24,6 +24,20 @@ pub struct CreatedApplication {
 pub const MAX_PASSWORD_LEN: usize = 256;
 /// The shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 8;
+
+/// Longest admin token name.
+const MAX_ADMIN_TOKEN_NAME: usize = 100;
+/// Longest admin token lifetime, in days (ten years).
+const MAX_ADMIN_TOKEN_DAYS: i64 = 3650;
+
+/// What an operator asks of a new admin token.
+#[derive(Debug, Clone, Default)]
+pub struct NewAdminToken {
+    /// What it is for (shown in listings).
+    pub name: Option<String>,
+    /// Days until it stops working by itself (`None`: never).
+    pub expires_in_days: Option<i64>,
+}
 
 /// Directory operations used by the CLI and the admin API.
 impl Portico {
@@ -301,21 +315,72 @@ impl Portico {
         Ok(found)
     }
 
-    /// Issues a new admin API token; only its digest is stored.
+    /// Issues a new admin API token that never expires (the first start's token, tests).
     pub async fn create_admin_token(&self) -> Result<String, CoreError> {
-        let token = format!("pat_{}", random_token()?);
-        self.store
-            .create_admin_token(&digest_secret(&token), self.now())
-            .await?;
+        let (token, _) = self.issue_admin_token(NewAdminToken::default()).await?;
         Ok(token)
     }
 
-    /// Whether `token` is a valid admin API token.
+    /// Issues an admin API token with a name and a lifetime; only its digest is stored.
+    /// Returns the token (shown once) and its record.
+    pub async fn issue_admin_token(
+        &self,
+        new: NewAdminToken,
+    ) -> Result<(String, AdminTokenRecord), CoreError> {
+        if let Some(name) = &new.name
+            && (name.is_empty()
+                || name.chars().count() > MAX_ADMIN_TOKEN_NAME
+                || name.chars().any(char::is_control))
+        {
+            return Err(CoreError::Invalid(format!(
+                "a token name is 1 to {MAX_ADMIN_TOKEN_NAME} characters, without control characters"
+            )));
+        }
+        if let Some(days) = new.expires_in_days
+            && !(1..=MAX_ADMIN_TOKEN_DAYS).contains(&days)
+        {
+            return Err(CoreError::Invalid(format!(
+                "a token expires in 1 to {MAX_ADMIN_TOKEN_DAYS} days"
+            )));
+        }
+        let now = self.now();
+        let record = AdminTokenRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: new.name,
+            created_at: now,
+            expires_at: new.expires_in_days.map(|days| now + days * 24 * 3600),
+            revoked_at: None,
+        };
+        let token = format!("pat_{}", random_token()?);
+        self.store
+            .create_admin_token(&record, &digest_secret(&token))
+            .await?;
+        Ok((token, record))
+    }
+
+    /// Every admin token (without secrets), revoked and expired ones too.
+    pub async fn admin_tokens(&self) -> Result<Vec<AdminTokenRecord>, CoreError> {
+        Ok(self.store.admin_tokens().await?)
+    }
+
+    /// Revokes an admin token at once (every node: tokens are checked in the store).
+    pub async fn revoke_admin_token(&self, id: &str) -> Result<(), CoreError> {
+        if self.store.revoke_admin_token(id, self.now()).await? {
+            Ok(())
+        } else {
+            Err(CoreError::NotFound("live admin token with this id"))
+        }
+    }
+
+    /// Whether `token` is a live admin API token (known, not revoked, not expired).
     pub async fn admin_token_is_valid(&self, token: &str) -> Result<bool, CoreError> {
         if !token.starts_with("pat_") || token.len() > 128 {
             return Ok(false);
         }
-        Ok(self.store.admin_token_exists(&digest_secret(token)).await?)
+        Ok(self
+            .store
+            .admin_token_valid(&digest_secret(token), self.now())
+            .await?)
     }
 }
 

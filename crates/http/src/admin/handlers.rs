@@ -147,13 +147,6 @@ pub struct UpdateUser {
     pub enabled: Option<bool>,
 }
 
-/// A new admin token (shown once).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AdminTokenOut {
-    /// The token.
-    pub token: String,
-}
-
 /// List tenants.
 #[utoipa::path(get, path = "/admin/api/v1/tenants", responses((status = 200, body = [TenantOut]), (status = 401)))]
 pub(crate) async fn list_tenants(
@@ -302,17 +295,6 @@ pub(crate) async fn rotate_keys(
         .rotate_keys(&TenantRef::parse(&tenant))
         .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Issue another admin token.
-#[utoipa::path(post, path = "/admin/api/v1/admin-tokens",
-    responses((status = 201, body = AdminTokenOut), (status = 401)))]
-pub(crate) async fn create_admin_token(
-    _auth: AdminAuth,
-    State(state): State<AppState>,
-) -> Result<Response, Problem> {
-    let token = state.portico.create_admin_token().await?;
-    Ok((StatusCode::CREATED, axum::Json(AdminTokenOut { token })).into_response())
 }
 
 /// A user flow, as created and listed. Attributes follow Entra's model: built-in names

@@ -2,6 +2,7 @@
 
 mod auth;
 mod handlers;
+mod tokens;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -25,7 +26,9 @@ pub(crate) use auth::AdminAuth;
         handlers::create_user_flow,
         handlers::list_user_flows,
         handlers::set_branding,
-        handlers::create_admin_token,
+        tokens::create_admin_token,
+        tokens::list_admin_tokens,
+        tokens::revoke_admin_token,
     ),
     components(schemas(
         handlers::CreateTenant,
@@ -35,7 +38,9 @@ pub(crate) use auth::AdminAuth;
         handlers::CreateUser,
         handlers::UserOut,
         handlers::UpdateUser,
-        handlers::AdminTokenOut,
+        tokens::CreateAdminToken,
+        tokens::AdminTokenOut,
+        tokens::AdminTokenCreated,
         handlers::UserFlowBody,
         handlers::BrandingBody,
     )),
@@ -104,6 +109,10 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route(
             "/admin/api/v1/admin-tokens",
-            post(handlers::create_admin_token),
+            get(tokens::list_admin_tokens).post(tokens::create_admin_token),
+        )
+        .route(
+            "/admin/api/v1/admin-tokens/{id}",
+            axum::routing::delete(tokens::revoke_admin_token),
         )
 }

@@ -174,6 +174,114 @@ async fn admin_api_manages_the_directory_with_a_bearer_token() {
 }
 
 #[tokio::test]
+async fn a_revoked_admin_token_works_nowhere_and_listings_show_no_secrets() {
+    let server = TestServer::start().await;
+    let root = server.portico().create_admin_token().await.unwrap();
+    let client = reqwest::Client::new();
+    let api = |path: &str| format!("{}/admin/api/v1{path}", server.base);
+    let created: Value = client
+        .post(api("/admin-tokens"))
+        .bearer_auth(&root)
+        .json(&json!({"name": "deploy bot", "expires_in_days": 7}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bot = created["token"].as_str().unwrap().to_owned();
+    assert_eq!(created["name"], "deploy bot");
+    assert_eq!(created["status"], "active");
+    assert_eq!(
+        created["expires_at"].as_i64().unwrap() - created["created_at"].as_i64().unwrap(),
+        7 * 24 * 3600
+    );
+    let works = client
+        .get(api("/tenants"))
+        .bearer_auth(&bot)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(works.status(), StatusCode::OK);
+
+    let listed = client
+        .get(api("/admin-tokens"))
+        .bearer_auth(&root)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!listed.contains(&bot), "a listing never holds a token");
+    let listed: Vec<Value> = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed.len(), 2);
+
+    // The bot's token leaked: revoked, it is refused at once (revoking twice is a 404).
+    let id = created["id"].as_str().unwrap();
+    let revoke = |token: String| {
+        let client = client.clone();
+        let url = api(&format!("/admin-tokens/{id}"));
+        async move {
+            client
+                .delete(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(revoke(root.clone()).await, StatusCode::NO_CONTENT);
+    assert_eq!(revoke(root.clone()).await, StatusCode::NOT_FOUND);
+    for (method, path) in [
+        (reqwest::Method::GET, "/tenants"),
+        (reqwest::Method::GET, "/admin-tokens"),
+        (reqwest::Method::POST, "/admin-tokens"),
+    ] {
+        let refused = client
+            .request(method, api(path))
+            .bearer_auth(&bot)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+    assert_eq!(revoke(bot).await, StatusCode::UNAUTHORIZED);
+
+    // Bad options are refused clearly; a body that is not JSON is a 415.
+    for bad in [
+        json!({"expires_in_days": 0}),
+        json!({"expires_in_days": 100000}),
+        json!({"name": ""}),
+        json!({"scope": "all"}),
+    ] {
+        let refused = client
+            .post(api("/admin-tokens"))
+            .bearer_auth(&root)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(
+            refused.headers()["content-type"],
+            "application/problem+json"
+        );
+    }
+    let form = client
+        .post(api("/admin-tokens"))
+        .bearer_auth(&root)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("name=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn openapi_document_is_3_1_and_lists_the_operations() {
     let server = TestServer::start().await;
     let doc: Value = reqwest::get(format!("{}/admin/api/v1/openapi.json", server.base))
@@ -190,6 +298,7 @@ async fn openapi_document_is_3_1_and_lists_the_operations() {
         "/admin/api/v1/tenants/{tenant}/keys/rotate",
         "/admin/api/v1/tenants/{tenant}/user-flows",
         "/admin/api/v1/admin-tokens",
+        "/admin/api/v1/admin-tokens/{id}",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }

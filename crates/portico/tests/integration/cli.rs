@@ -221,6 +221,46 @@ async fn cli_commands_print_one_json_object_each() {
     assert_eq!(rotated["rotated"], true);
     let token = portico(&data, &["admin-token", "create", "--json"]);
     assert!(token["token"].as_str().unwrap().starts_with("pat_"));
+    assert_eq!(token["expires_at"], Value::Null, "never, unless asked");
+    let ci = portico(
+        &data,
+        &[
+            "admin-token",
+            "create",
+            "--name",
+            "ci pipeline",
+            "--expires-in",
+            "30",
+            "--json",
+        ],
+    );
+    assert_eq!(ci["name"], "ci pipeline");
+    assert_eq!(
+        ci["expires_at"].as_i64().unwrap() - ci["created_at"].as_i64().unwrap(),
+        30 * 24 * 3600
+    );
+    let listed = portico(&data, &["admin-token", "list", "--json"]);
+    let listed = listed.as_array().unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|t| t["id"] == ci["id"] && t["status"] == "active")
+    );
+    assert!(
+        listed.iter().all(|t| t.get("token").is_none()),
+        "never a secret in a listing"
+    );
+    let id = ci["id"].as_str().unwrap();
+    let revoked = portico(&data, &["admin-token", "revoke", id, "--json"]);
+    assert_eq!(revoked["revoked"], true);
+    let listed = portico(&data, &["admin-token", "list", "--json"]);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == id && t["status"] == "revoked")
+    );
 
     let failure = Command::new(env!("CARGO_BIN_EXE_portico"))
         .arg("--data-dir")

@@ -186,3 +186,44 @@ async fn health_readiness_and_metrics() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_move_to_their_own_listener_off_the_public_one() {
+    let server = crate::harness::TestServer::start_serving(
+        crate::harness::Backend::Sqlite,
+        portico_keys::SigningAlgorithm::Rs256,
+        |_| {},
+        portico::server::ServeOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            public_url: None,
+            tls: None,
+            trusted_proxies: Vec::new(),
+            metrics_listen: Some("127.0.0.1:0".parse().unwrap()),
+            delivery: None,
+        },
+    )
+    .await
+    .unwrap();
+    let public = reqwest::get(format!("{}/metrics", server.base))
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 404, "not on the public listener");
+    let internal = server.server.metrics_addr.unwrap();
+    let metrics = reqwest::get(format!("http://{internal}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    assert!(
+        metrics
+            .text()
+            .await
+            .unwrap()
+            .contains("portico_http_requests_total")
+    );
+    // Only metrics there: no sign-in, no admin API.
+    let other = reqwest::get(format!("http://{internal}/admin/api/v1/tenants"))
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+    server.stop().await;
+}

@@ -158,6 +158,7 @@ impl TestServer {
                 public_url: None,
                 tls: None,
                 trusted_proxies: Vec::new(),
+                metrics_listen: None,
                 delivery: None,
             },
         )

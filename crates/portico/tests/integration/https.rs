@@ -47,6 +47,7 @@ pub(crate) async fn https_server(
             public_url: None,
             tls: Some((cert.cert_path.clone(), cert.key_path.clone())),
             trusted_proxies: Vec::new(),
+            metrics_listen: None,
             delivery,
         },
     )
@@ -213,6 +214,7 @@ async fn public_url_fixes_the_issuer() {
             public_url: Some("https://id.example.com/".to_owned()),
             tls: None,
             trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+            metrics_listen: None,
             delivery: None,
         },
     )

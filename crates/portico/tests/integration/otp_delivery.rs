@@ -42,6 +42,7 @@ pub(crate) async fn server_with_outbox(
             public_url: None,
             tls: None,
             trusted_proxies: Vec::new(),
+            metrics_listen: None,
             delivery: Some(file_delivery(dir)),
         },
     )

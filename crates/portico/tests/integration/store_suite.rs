@@ -1187,6 +1187,57 @@ async fn second_factor_failures_per_user(store: Arc<dyn Store>) {
     );
 }
 
+/// Admin tokens: valid until revoked or expired, listed without secrets, global (not per
+/// tenant).
+async fn admin_token_lifecycle(store: Arc<dyn Store>) {
+    use portico_core::store::AdminTokenRecord;
+    let forever = AdminTokenRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: None,
+        created_at: 1_000,
+        expires_at: None,
+        revoked_at: None,
+    };
+    let weekly = AdminTokenRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: Some("weekly".into()),
+        created_at: 1_001,
+        expires_at: Some(2_000),
+        revoked_at: None,
+    };
+    store
+        .create_admin_token(&forever, "d-forever")
+        .await
+        .unwrap();
+    store.create_admin_token(&weekly, "d-weekly").await.unwrap();
+    assert!(
+        store
+            .admin_token_valid("d-forever", 1_000_000)
+            .await
+            .unwrap()
+    );
+    assert!(store.admin_token_valid("d-weekly", 1_999).await.unwrap());
+    assert!(
+        !store.admin_token_valid("d-weekly", 2_000).await.unwrap(),
+        "expired"
+    );
+    assert!(!store.admin_token_valid("d-unknown", 1_500).await.unwrap());
+    let listed = store.admin_tokens().await.unwrap();
+    assert!(listed.contains(&forever) && listed.contains(&weekly));
+    assert!(store.revoke_admin_token(&forever.id, 1_500).await.unwrap());
+    assert!(
+        !store.revoke_admin_token(&forever.id, 1_600).await.unwrap(),
+        "once"
+    );
+    assert!(!store.revoke_admin_token("no-such-id", 1_600).await.unwrap());
+    assert!(!store.admin_token_valid("d-forever", 1_501).await.unwrap());
+    let listed = store.admin_tokens().await.unwrap();
+    let revoked = listed.iter().find(|t| t.id == forever.id).unwrap();
+    assert_eq!(revoked.revoked_at, Some(1_500));
+    assert_eq!(revoked.status(1_501), "revoked");
+    assert_eq!(weekly.status(2_000), "expired");
+}
+
 /// Password resets of many users at once, on every connection of the pool: each is a
 /// transaction that reads before it writes, which on SQLite must take the write lock up front
 /// (`BEGIN IMMEDIATE`) or fail with `SQLITE_BUSY` when another writer got in between.
@@ -1232,6 +1283,7 @@ async fn concurrent_resets_never_busy(store: Arc<dyn Store>) {
 }
 
 on_both_backends!(
+    admin_token_lifecycle,
     concurrent_resets_never_busy,
     directory_and_isolation,
     second_factor_failures_per_user,

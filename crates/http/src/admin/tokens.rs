@@ -1,0 +1,152 @@
+//! `/admin/api/v1/admin-tokens`: issue, list and revoke the admin API's own bearer tokens.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use portico_core::directory::NewAdminToken;
+use portico_core::store::AdminTokenRecord;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AdminAuth;
+use crate::AppState;
+use crate::error::Problem;
+
+/// A JSON body that may also be left out (its defaults then apply): `POST /admin-tokens` took
+/// no body before it took options, and scripts that send none keep working.
+pub(crate) struct OptionalBody<T>(T);
+
+impl<T: DeserializeOwned + Default + Send> FromRequest<AppState> for OptionalBody<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| Problem::new(rejection.status(), rejection.body_text()))?;
+        if bytes.is_empty() {
+            return Ok(Self(T::default()));
+        }
+        if !json {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "the body must be application/json",
+            ));
+        }
+        serde_json::from_slice(&bytes)
+            .map(Self)
+            .map_err(|err| Problem::new(StatusCode::BAD_REQUEST, err.to_string()))
+    }
+}
+
+/// Options of a new admin token (all optional; the body may be left out).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAdminToken {
+    /// What the token is for, shown in listings (1 to 100 characters).
+    #[schema(min_length = 1, max_length = 100)]
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Days until the token stops working by itself (1 to 3650); absent: never.
+    #[schema(minimum = 1, maximum = 3650)]
+    #[serde(default)]
+    pub expires_in_days: Option<i64>,
+}
+
+/// An admin token as listed (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminTokenOut {
+    /// Id, to revoke it by.
+    pub id: String,
+    /// Its name, if it was given one.
+    pub name: Option<String>,
+    /// Issued at (Unix seconds).
+    pub created_at: i64,
+    /// Stops working at (Unix seconds); absent: never.
+    pub expires_at: Option<i64>,
+    /// Revoked at (Unix seconds).
+    pub revoked_at: Option<i64>,
+    /// `active`, `expired` or `revoked`.
+    pub status: String,
+}
+
+/// A new admin token: the listing's fields and the token itself (shown once).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminTokenCreated {
+    /// The bearer token (shown only here; only a digest is stored).
+    pub token: String,
+    /// Its record.
+    #[serde(flatten)]
+    pub record: AdminTokenOut,
+}
+
+fn token_out(record: AdminTokenRecord, now: i64) -> AdminTokenOut {
+    let status = record.status(now);
+    AdminTokenOut {
+        id: record.id,
+        name: record.name,
+        created_at: record.created_at,
+        expires_at: record.expires_at,
+        revoked_at: record.revoked_at,
+        status: status.to_owned(),
+    }
+}
+
+/// Issue an admin token.
+#[utoipa::path(post, path = "/admin/api/v1/admin-tokens", request_body = Option<CreateAdminToken>,
+    responses((status = 201, body = AdminTokenCreated), (status = 400), (status = 401),
+              (status = 413), (status = 415)))]
+pub(crate) async fn create_admin_token(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    OptionalBody(body): OptionalBody<CreateAdminToken>,
+) -> Result<Response, Problem> {
+    let (token, record) = state
+        .portico
+        .issue_admin_token(NewAdminToken {
+            name: body.name,
+            expires_in_days: body.expires_in_days,
+        })
+        .await?;
+    let record = token_out(record, state.portico.now());
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(AdminTokenCreated { token, record }),
+    )
+        .into_response())
+}
+
+/// List admin tokens (revoked and expired ones too; never their secrets).
+#[utoipa::path(get, path = "/admin/api/v1/admin-tokens",
+    responses((status = 200, body = [AdminTokenOut]), (status = 401)))]
+pub(crate) async fn list_admin_tokens(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+) -> Result<axum::Json<Vec<AdminTokenOut>>, Problem> {
+    let now = state.portico.now();
+    let tokens = state.portico.admin_tokens().await?;
+    Ok(axum::Json(
+        tokens.into_iter().map(|t| token_out(t, now)).collect(),
+    ))
+}
+
+/// Revoke an admin token: it stops working at once, on every node.
+#[utoipa::path(delete, path = "/admin/api/v1/admin-tokens/{id}",
+    params(("id" = String, Path, description = "The token's id (from the listing)")),
+    responses((status = 204), (status = 401), (status = 404)))]
+pub(crate) async fn revoke_admin_token(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    state.portico.revoke_admin_token(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
