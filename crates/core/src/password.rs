@@ -5,7 +5,7 @@
 //! beyond a bounded queue get [`CoreError::Busy`] instead of piling up.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
@@ -30,6 +30,8 @@ pub struct PasswordHasher {
     /// A hash of a random password, verified against when the account does not exist so that
     /// "no such user" costs the same time as "wrong password".
     dummy: OnceCell<String>,
+    /// Hashes and verifications run so far (the dummy's own hash not counted).
+    runs: AtomicU64,
 }
 
 impl PasswordHasher {
@@ -41,7 +43,14 @@ impl PasswordHasher {
             queued: AtomicUsize::new(0),
             max_queued: concurrency * 64,
             dummy: OnceCell::new(),
+            runs: AtomicU64::new(0),
         }
+    }
+
+    /// How many hashes and verifications ran so far: the work a request cost, which must not
+    /// depend on whether an account exists.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
     }
 
     async fn run<T: Send + 'static>(
@@ -74,6 +83,11 @@ impl PasswordHasher {
 
     /// Hashes a password into a PHC string.
     pub async fn hash(&self, password: String) -> Result<String, CoreError> {
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        self.hash_uncounted(password).await
+    }
+
+    async fn hash_uncounted(&self, password: String) -> Result<String, CoreError> {
         self.run(move || {
             argon2()?
                 .hash_password(password.as_bytes())
@@ -90,6 +104,7 @@ impl PasswordHasher {
             Some(phc) => (phc, true),
             None => (self.dummy_hash().await?, false),
         };
+        self.runs.fetch_add(1, Ordering::Relaxed);
         let matched = self
             .run(move || {
                 let parsed = PasswordHash::new(&phc)
@@ -104,7 +119,7 @@ impl PasswordHasher {
 
     async fn dummy_hash(&self) -> Result<String, CoreError> {
         self.dummy
-            .get_or_try_init(|| async { self.hash(crate::secret::random_token()?).await })
+            .get_or_try_init(|| async { self.hash_uncounted(crate::secret::random_token()?).await })
             .await
             .cloned()
     }

@@ -195,6 +195,16 @@ pub struct SessionRecord {
     pub second_factors: Vec<MfaMethod>,
 }
 
+/// Whose failed passwords a lockout record counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockoutSubject<'a> {
+    /// An account.
+    User(UserId),
+    /// An address without an account, by a keyed digest of it: counted like an account, so
+    /// the hosted pages answer an unknown address exactly as a wrong password.
+    Decoy(&'a str),
+}
+
 /// Password-failure state of one account (smart lockout).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LockoutRecord {
@@ -507,15 +517,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         email: &str,
     ) -> Result<Option<User>, StoreError>;
 
-    /// The lockout record of a user (a default one with version 0 if none).
-    async fn lockout(&self, tenant: TenantId, user: UserId) -> Result<LockoutRecord, StoreError>;
+    /// The lockout record of a user or decoy (a default one with version 0 if none).
+    async fn lockout(
+        &self,
+        tenant: TenantId,
+        subject: LockoutSubject<'_>,
+    ) -> Result<LockoutRecord, StoreError>;
     /// Writes a lockout record if its version is still `record.version`; bumps the version.
     /// Fails with [`StoreError::Contended`] when another writer came first.
     async fn save_lockout(
         &self,
         tenant: TenantId,
-        user: UserId,
+        subject: LockoutSubject<'_>,
         record: &LockoutRecord,
+        now: UnixTime,
     ) -> Result<(), StoreError>;
 
     /// Starts an SSO session.

@@ -14,8 +14,8 @@ use portico_core::otp::{LiveChallenge, OtpPurpose, OtpSendStats};
 use portico_core::outbox::{Channel, OutboxRecord};
 use portico_core::store::{
     AdminTokenRecord, AuthCodeRecord, AuthMethodRecord, CodeRedemption, FlowRecord, FlowWrite,
-    GrantRecord, KeyState, LockoutRecord, OtpAttempt, OtpChallengeRecord, RefreshLifetime,
-    RefreshRedemption, RefreshTokenRecord, SessionRecord, Store, StoredSigningKey,
+    GrantRecord, KeyState, LockoutRecord, LockoutSubject, OtpAttempt, OtpChallengeRecord,
+    RefreshLifetime, RefreshRedemption, RefreshTokenRecord, SessionRecord, Store, StoredSigningKey,
 };
 use sqlx::Row as _;
 
@@ -887,16 +887,25 @@ macro_rules! sql_store {
                 tx.commit().await.map_err(db_err)
             }
 
-            async fn lockout(&self, tenant: TenantId, user: UserId) -> Result<LockoutRecord, StoreError> {
-                let row = sqlx::query(
-                    "SELECT failures, locked_until, lockouts, recent_fingerprints, version \
-                     FROM password_lockouts WHERE tenant_id = $1 AND user_id = $2",
-                )
-                .bind(tenant.to_string())
-                .bind(user.to_string())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?;
+            async fn lockout(&self, tenant: TenantId, subject: LockoutSubject<'_>) -> Result<LockoutRecord, StoreError> {
+                let (sql, key) = match subject {
+                    LockoutSubject::User(user) => (
+                        "SELECT failures, locked_until, lockouts, recent_fingerprints, version \
+                         FROM password_lockouts WHERE tenant_id = $1 AND user_id = $2",
+                        user.to_string(),
+                    ),
+                    LockoutSubject::Decoy(key) => (
+                        "SELECT failures, locked_until, lockouts, recent_fingerprints, version \
+                         FROM decoy_lockouts WHERE tenant_id = $1 AND subject = $2",
+                        key.to_owned(),
+                    ),
+                };
+                let row = sqlx::query(sql)
+                    .bind(tenant.to_string())
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
                 let Some(row) = row else {
                     return Ok(LockoutRecord::default());
                 };
@@ -912,40 +921,39 @@ macro_rules! sql_store {
             async fn save_lockout(
                 &self,
                 tenant: TenantId,
-                user: UserId,
+                subject: LockoutSubject<'_>,
                 record: &LockoutRecord,
+                now: UnixTime,
             ) -> Result<(), StoreError> {
-                let fingerprints = to_json_list(&record.recent_fingerprints)?;
-                let result = if record.version == 0 {
-                    sqlx::query(
-                        "INSERT INTO password_lockouts (tenant_id, user_id, failures, locked_until, lockouts, recent_fingerprints, version) \
-                         VALUES ($1, $2, $3, $4, $5, $6, 1) ON CONFLICT (tenant_id, user_id) DO NOTHING",
-                    )
-                    .bind(tenant.to_string())
-                    .bind(user.to_string())
-                    .bind(i64::from(record.failures))
-                    .bind(record.locked_until)
-                    .bind(i64::from(record.lockouts))
-                    .bind(fingerprints)
-                    .execute(&self.pool)
-                    .await
-                } else {
-                    sqlx::query(
+                // The same statements for both tables; only the names differ.
+                let (insert, update, key) = match subject {
+                    LockoutSubject::User(user) => (
+                        "INSERT INTO password_lockouts (tenant_id, user_id, failures, locked_until, lockouts, recent_fingerprints, version, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 1, $7) ON CONFLICT (tenant_id, user_id) DO NOTHING",
                         "UPDATE password_lockouts SET failures = $3, locked_until = $4, lockouts = $5, \
-                         recent_fingerprints = $6, version = version + 1 \
-                         WHERE tenant_id = $1 AND user_id = $2 AND version = $7",
-                    )
+                         recent_fingerprints = $6, version = version + 1, updated_at = $7 \
+                         WHERE tenant_id = $1 AND user_id = $2 AND version = $8",
+                        user.to_string(),
+                    ),
+                    LockoutSubject::Decoy(key) => (
+                        "INSERT INTO decoy_lockouts (tenant_id, subject, failures, locked_until, lockouts, recent_fingerprints, version, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 1, $7) ON CONFLICT (tenant_id, subject) DO NOTHING",
+                        "UPDATE decoy_lockouts SET failures = $3, locked_until = $4, lockouts = $5, \
+                         recent_fingerprints = $6, version = version + 1, updated_at = $7 \
+                         WHERE tenant_id = $1 AND subject = $2 AND version = $8",
+                        key.to_owned(),
+                    ),
+                };
+                let query = sqlx::query(if record.version == 0 { insert } else { update })
                     .bind(tenant.to_string())
-                    .bind(user.to_string())
+                    .bind(key)
                     .bind(i64::from(record.failures))
                     .bind(record.locked_until)
                     .bind(i64::from(record.lockouts))
-                    .bind(fingerprints)
-                    .bind(record.version)
-                    .execute(&self.pool)
-                    .await
-                }
-                .map_err(db_err)?;
+                    .bind(to_json_list(&record.recent_fingerprints)?)
+                    .bind(now);
+                let query = if record.version == 0 { query } else { query.bind(record.version) };
+                let result = query.execute(&self.pool).await.map_err(db_err)?;
                 if result.rows_affected() == 1 {
                     Ok(())
                 } else {
@@ -1373,6 +1381,7 @@ macro_rules! sql_store {
                     "DELETE FROM signin_flows WHERE expires_at < $1",
                     "DELETE FROM second_factor_failures WHERE failed_at < $1",
                     "DELETE FROM phone_verifications WHERE created_at < $1",
+                    "DELETE FROM decoy_lockouts WHERE updated_at < $1 AND locked_until < $1",
                     "DELETE FROM grants WHERE created_at < $1 AND NOT EXISTS \
                      (SELECT 1 FROM refresh_tokens r WHERE r.tenant_id = grants.tenant_id AND r.grant_id = grants.id) \
                      AND NOT EXISTS (SELECT 1 FROM authorization_codes c WHERE c.tenant_id = grants.tenant_id AND c.grant_id = grants.id)",

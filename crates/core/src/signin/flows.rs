@@ -613,10 +613,20 @@ impl Portico {
                     }
                 })
             }
-            Effect::CheckNewPassword { password } => Event::NewPasswordChecked(
-                self.check_and_hash_new_password(tenant, user_id, &email, password)
-                    .await?,
-            ),
+            Effect::CheckNewPassword { password } => {
+                // Each try costs several hashes (history, then the new one): limited like a
+                // sign-in, per client and per account.
+                let key = format!("new-password:{email}");
+                if !self.rate_limits.allow(tenant.id, caller.ip, &key) {
+                    return Ok(Event::NewPasswordChecked(Err(
+                        super::engine::PasswordProblem::RateLimited,
+                    )));
+                }
+                Event::NewPasswordChecked(
+                    self.check_and_hash_new_password(tenant, user_id, &email, password)
+                        .await?,
+                )
+            }
             Effect::CreateUser => {
                 // The account is written with the flow's save; a sign-up of the same address
                 // that commits in between undoes this step there (a unique key).

@@ -5,8 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::clock::UnixTime;
 use crate::directory::{Email, MAX_PASSWORD_LEN, Tenant, User};
-use crate::ids::UserId;
-use crate::store::LockoutRecord;
+use crate::store::{LockoutRecord, LockoutSubject};
 use crate::{CoreError, Portico, StoreError};
 
 /// Why a password sign-in failed. The front door decides how much of this to show.
@@ -87,19 +86,26 @@ impl Portico {
         if password.is_empty() || password.chars().count() > MAX_PASSWORD_LEN {
             return Err(SignInError::InvalidCredentials);
         }
-        let Some(user) = self
+        let user = self
             .store
             .find_user_by_email(tenant.id, email.as_str())
-            .await?
-        else {
-            // Same cost as a wrong password, so timing does not reveal which accounts exist.
-            self.passwords.verify(password.to_owned(), None).await?;
-            return Err(SignInError::InvalidCredentials);
+            .await?;
+        // An address without an account goes the same way as an account with a wrong
+        // password: counted (a decoy record, keyed by a digest of the address), locked after
+        // the same failures, hashed for the same attempts, so neither the answer nor its
+        // timing tells which addresses have accounts.
+        let decoy;
+        let subject = match &user {
+            Some(user) => LockoutSubject::User(user.id),
+            None => {
+                decoy = self.decoy_key(tenant, email.as_str());
+                LockoutSubject::Decoy(&decoy)
+            }
         };
-        let fingerprint = self.password_fingerprint(user.id, password);
+        let fingerprint = self.password_fingerprint(subject, password);
         let now = self.now();
         let before = self
-            .count_attempt(tenant, user.id, &fingerprint, now)
+            .count_attempt(tenant, subject, &fingerprint, now)
             .await?;
         if let Some(until) = self.lockout.locked_until(&before, now) {
             return Err(SignInError::LockedOut { until });
@@ -108,14 +114,19 @@ impl Portico {
             // This exact wrong password was already tried: answer without hashing again.
             return Err(SignInError::InvalidCredentials);
         }
+        // Without an account (or a password) the hash runs against a dummy and never matches.
         let matched = self
             .passwords
-            .verify(password.to_owned(), user.password_hash.clone())
+            .verify(
+                password.to_owned(),
+                user.as_ref().and_then(|u| u.password_hash.clone()),
+            )
             .await?;
-        if !matched {
+        let Some(user) = user.filter(|_| matched) else {
             return Err(SignInError::InvalidCredentials);
-        }
-        self.clear_attempts(tenant, user.id).await?;
+        };
+        self.clear_attempts(tenant, LockoutSubject::User(user.id))
+            .await?;
         if !user.enabled {
             return Err(SignInError::AccountDisabled);
         }
@@ -127,11 +138,11 @@ impl Portico {
     async fn count_attempt(
         &self,
         tenant: &Tenant,
-        user: UserId,
+        subject: LockoutSubject<'_>,
         fingerprint: &str,
         now: UnixTime,
     ) -> Result<LockoutRecord, SignInError> {
-        self.update_lockout(tenant, user, |before| {
+        self.update_lockout(tenant, subject, |before| {
             if self.lockout.locked_until(before, now).is_some() {
                 before.clone()
             } else {
@@ -141,8 +152,12 @@ impl Portico {
         .await
     }
 
-    async fn clear_attempts(&self, tenant: &Tenant, user: UserId) -> Result<(), SignInError> {
-        self.update_lockout(tenant, user, |before| self.lockout.after_success(before))
+    async fn clear_attempts(
+        &self,
+        tenant: &Tenant,
+        subject: LockoutSubject<'_>,
+    ) -> Result<(), SignInError> {
+        self.update_lockout(tenant, subject, |before| self.lockout.after_success(before))
             .await
             .map(drop)
     }
@@ -152,16 +167,20 @@ impl Portico {
     async fn update_lockout(
         &self,
         tenant: &Tenant,
-        user: UserId,
+        subject: LockoutSubject<'_>,
         change: impl Fn(&LockoutRecord) -> LockoutRecord,
     ) -> Result<LockoutRecord, SignInError> {
         for _ in 0..CAS_ATTEMPTS {
-            let before = self.store.lockout(tenant.id, user).await?;
+            let before = self.store.lockout(tenant.id, subject).await?;
             let after = change(&before);
             if after == before {
                 return Ok(before);
             }
-            match self.store.save_lockout(tenant.id, user, &after).await {
+            match self
+                .store
+                .save_lockout(tenant.id, subject, &after, self.now())
+                .await
+            {
                 Ok(()) => return Ok(before),
                 Err(StoreError::Contended) => continue,
                 Err(err) => return Err(err.into()),
@@ -172,12 +191,25 @@ impl Portico {
 
     /// A keyed, truncated digest of a password attempt: enough to recognise a repeat, useless
     /// for guessing offline without the server's key.
-    fn password_fingerprint(&self, user: UserId, password: &str) -> String {
+    fn password_fingerprint(&self, subject: LockoutSubject<'_>, password: &str) -> String {
         let mut ctx = aws_lc_rs::hmac::Context::with_key(&self.fingerprint_key);
-        ctx.update(user.0.as_bytes());
+        match subject {
+            LockoutSubject::User(user) => ctx.update(user.0.as_bytes()),
+            LockoutSubject::Decoy(key) => ctx.update(key.as_bytes()),
+        }
         ctx.update(password.as_bytes());
         let tag = ctx.sign();
         let truncated = tag.as_ref().get(..16).unwrap_or_default();
         URL_SAFE_NO_PAD.encode(truncated)
+    }
+
+    /// The decoy lockout key of an address without an account: a keyed digest (the store
+    /// never holds the address), distinct per tenant.
+    fn decoy_key(&self, tenant: &Tenant, email: &str) -> String {
+        let mut ctx = aws_lc_rs::hmac::Context::with_key(&self.fingerprint_key);
+        ctx.update(b"decoy\0");
+        ctx.update(tenant.id.0.as_bytes());
+        ctx.update(email.as_bytes());
+        URL_SAFE_NO_PAD.encode(ctx.sign().as_ref())
     }
 }

@@ -67,6 +67,11 @@ pub(super) fn problem_error(problem: &Problem) -> NativeError {
                     "password_recently_used",
                     "The password was used recently. Choose another.",
                 ),
+                // The engine tells this one as the rate limit; kept for completeness.
+                PasswordProblem::RateLimited => (
+                    "password_too_many_attempts",
+                    "Too many attempts. Try again later.",
+                ),
             };
             NativeError::invalid_grant(399246, text).with_suberror(suberror)
         }

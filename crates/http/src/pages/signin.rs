@@ -463,6 +463,7 @@ fn status_of(problem: &Problem) -> StatusCode {
         | Problem::NoSecondFactor => StatusCode::FORBIDDEN,
         Problem::Credentials(CredentialProblem::RateLimited)
         | Problem::RateLimited
+        | Problem::Password(PasswordProblem::RateLimited)
         | Problem::TooManyWrongCodes
         | Problem::SecondFactorLocked
         | Problem::TooManyPhoneNumbers
@@ -484,9 +485,9 @@ fn message_of(problem: &Problem) -> &'static str {
         Problem::Credentials(CredentialProblem::Disabled) | Problem::AccountDisabled => {
             "signin-error-disabled"
         }
-        Problem::Credentials(CredentialProblem::RateLimited) | Problem::RateLimited => {
-            "signin-error-throttled"
-        }
+        Problem::Credentials(CredentialProblem::RateLimited)
+        | Problem::RateLimited
+        | Problem::Password(PasswordProblem::RateLimited) => "signin-error-throttled",
         Problem::WrongCode { .. } => "code-error-wrong",
         Problem::CodeExpired => "code-error-expired",
         Problem::CodeDead => "code-error-dead",

@@ -1,6 +1,7 @@
-//! State that stays true when a person (or an attacker) submits one step twice at once: the
-//! step's writes commit with the flow's version-checked save, so exactly one of the two
-//! happens, with all its writes, and what the page shows is what was stored.
+//! What a step may do when a person (or an attacker) submits it twice at once, or again and
+//! again: the step's writes commit with the flow's version-checked save, so exactly one of
+//! two happens, with all its writes, and what the page shows is what was stored; steps that
+//! cost hashing are rate limited.
 
 use portico_core::directory::{AppKind, MfaMethod, MfaPolicy, UserFlowConfig};
 
@@ -138,5 +139,60 @@ async fn a_double_submitted_new_password_is_written_once() {
             .await
             .unwrap()
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn new_password_tries_are_rate_limited_like_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |s| {
+        s.rate_limits.per_account = portico_core::ratelimit::Rate {
+            per_minute: 5,
+            burst: 5,
+        };
+    })
+    .await;
+    server.user("hasty@example.com").await;
+    let (client_id, _) = server.app(AppKind::Web).await;
+    let browser = browser();
+    let page = authorize(&server, &browser, &client_id, &[])
+        .await
+        .follow(&browser, "forgot-password")
+        .await
+        .submit(
+            &browser,
+            &[("action", "identify"), ("email", "hasty@example.com")],
+        )
+        .await;
+    let code = mail_code(dir.path()).await;
+    let mut page = page
+        .submit(&browser, &[("action", "verify"), ("code", &code)])
+        .await;
+    assert_eq!(page.h1(), "Choose a new password");
+    // Each try costs several hashes: after the burst, the step answers 429 without hashing.
+    let mut statuses = Vec::new();
+    let banned = [
+        ("action", "new_password"),
+        ("new_password", "password"),
+        ("confirm_password", "password"),
+    ];
+    for _ in 0..8 {
+        page = page.submit(&browser, &banned).await;
+        statuses.push(page.status);
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    let before = server.portico().passwords.runs();
+    let limited = page
+        .submit(
+            &browser,
+            &[
+                ("action", "new_password"),
+                ("new_password", "a perfectly good passphrase"),
+                ("confirm_password", "a perfectly good passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(limited.status, 429);
+    assert_eq!(server.portico().passwords.runs(), before, "no hashing");
     server.stop().await;
 }

@@ -16,6 +16,7 @@ mod browser;
 mod cli;
 mod discovery;
 mod double_submit;
+mod enumeration;
 mod harness;
 mod https;
 mod journeys;

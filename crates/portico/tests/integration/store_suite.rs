@@ -358,36 +358,73 @@ async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
 }
 
 async fn lockout_compare_and_swap(store: Arc<dyn Store>) {
+    use portico_core::store::LockoutSubject;
     let (t, u, _) = setup(store.as_ref()).await;
-    let empty = store.lockout(t.id, u.id).await.unwrap();
-    assert_eq!(empty, LockoutRecord::default());
-    let first = LockoutRecord {
-        failures: 1,
-        recent_fingerprints: vec!["a".into()],
-        ..empty.clone()
-    };
-    store.save_lockout(t.id, u.id, &first).await.unwrap();
-    assert!(
-        matches!(
-            store.save_lockout(t.id, u.id, &first).await,
-            Err(StoreError::Contended)
-        ),
-        "stale version"
-    );
-    let stored = store.lockout(t.id, u.id).await.unwrap();
-    assert_eq!((stored.failures, stored.version), (1, 1));
-    let second = LockoutRecord {
-        failures: 2,
-        ..stored.clone()
-    };
-    let racers = (0..5)
-        .map(|_| store.save_lockout(t.id, u.id, &second))
-        .collect();
-    let results = join_all(racers).await;
+    // Accounts and decoys (addresses without one) keep the same kind of record.
+    for subject in [
+        LockoutSubject::User(u.id),
+        LockoutSubject::Decoy("decoy-key"),
+    ] {
+        let empty = store.lockout(t.id, subject).await.unwrap();
+        assert_eq!(empty, LockoutRecord::default());
+        let first = LockoutRecord {
+            failures: 1,
+            recent_fingerprints: vec!["a".into()],
+            ..empty.clone()
+        };
+        store
+            .save_lockout(t.id, subject, &first, 1_000)
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                store.save_lockout(t.id, subject, &first, 1_000).await,
+                Err(StoreError::Contended)
+            ),
+            "stale version"
+        );
+        let stored = store.lockout(t.id, subject).await.unwrap();
+        assert_eq!((stored.failures, stored.version), (1, 1));
+        let second = LockoutRecord {
+            failures: 2,
+            ..stored.clone()
+        };
+        let racers = (0..5)
+            .map(|_| store.save_lockout(t.id, subject, &second, 1_001))
+            .collect();
+        let results = join_all(racers).await;
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            1,
+            "one writer per version"
+        );
+    }
+    let (other, _, _) = setup(store.as_ref()).await;
     assert_eq!(
-        results.iter().filter(|r| r.is_ok()).count(),
-        1,
-        "one writer per version"
+        store
+            .lockout(other.id, LockoutSubject::Decoy("decoy-key"))
+            .await
+            .unwrap(),
+        LockoutRecord::default(),
+        "tenant isolation"
+    );
+    // An idle decoy record goes after a day; an account's stays.
+    store.purge_expired(1_001 + 24 * 3600 + 1).await.unwrap();
+    assert_eq!(
+        store
+            .lockout(t.id, LockoutSubject::Decoy("decoy-key"))
+            .await
+            .unwrap()
+            .version,
+        0
+    );
+    assert_eq!(
+        store
+            .lockout(t.id, LockoutSubject::User(u.id))
+            .await
+            .unwrap()
+            .version,
+        2
     );
 }
 
@@ -962,11 +999,12 @@ async fn engine_state(store: Arc<dyn Store>) {
     store
         .save_lockout(
             t.id,
-            user.id,
+            portico_core::store::LockoutSubject::User(user.id),
             &portico_core::store::LockoutRecord {
                 failures: 3,
                 ..Default::default()
             },
+            1_000,
         )
         .await
         .unwrap();
@@ -982,7 +1020,14 @@ async fn engine_state(store: Arc<dyn Store>) {
     );
     let found = store.find_user(t.id, user.id).await.unwrap().unwrap();
     assert_eq!(found.password_hash.as_deref(), Some("h4"));
-    assert_eq!(store.lockout(t.id, user.id).await.unwrap().failures, 0);
+    assert_eq!(
+        store
+            .lockout(t.id, portico_core::store::LockoutSubject::User(user.id))
+            .await
+            .unwrap()
+            .failures,
+        0
+    );
     assert!(matches!(
         store.set_password(other.id, user.id, "x", 2, 3_000).await,
         Err(StoreError::NotFound(_))

@@ -11,8 +11,8 @@ use crate::outbox::Channel;
 
 use super::{
     CodeCheck, CredentialProblem, Effect, Event, FirstFactor, Flow, Illegal, Journey,
-    MAX_NUMBERS_PER_FLOW, MAX_WRONG_SECOND_FACTOR_CODES, MessageKind, MethodFacts, Problem,
-    Reaction, Rules, Step, normalize_phone,
+    MAX_NUMBERS_PER_FLOW, MAX_WRONG_SECOND_FACTOR_CODES, MessageKind, MethodFacts, PasswordProblem,
+    Problem, Reaction, Rules, Step, normalize_phone,
 };
 
 impl Flow {
@@ -243,7 +243,7 @@ impl Flow {
                 }
             }
             (Step::NewPassword, Event::NewPasswordChecked(Err(why))) => {
-                Some(problem(Problem::Password(why)))
+                Some(problem(password_problem(why)))
             }
             // Sign-up through the native API: the password and attributes come with the address,
             // before it is proven. They are checked now and kept, so the steps that would ask
@@ -262,7 +262,7 @@ impl Flow {
                         self.password_hash = Some(hash);
                         Some(Reaction::default())
                     }
-                    Err(why) => Some(problem(Problem::Password(why))),
+                    Err(why) => Some(problem(password_problem(why))),
                 }
             }
             (Step::VerifyEmail, Event::Attributes { values })
@@ -742,6 +742,14 @@ fn channel_of(kind: MfaMethod) -> Option<Channel> {
         MfaMethod::EmailOtp => Some(Channel::Mail),
         MfaMethod::Sms => Some(Channel::Sms),
         MfaMethod::Totp => None,
+    }
+}
+
+/// A refused new password as the front doors tell it: too many tries is the rate limit.
+fn password_problem(why: PasswordProblem) -> Problem {
+    match why {
+        PasswordProblem::RateLimited => Problem::RateLimited,
+        other => Problem::Password(other),
     }
 }
 

@@ -439,6 +439,9 @@ pub enum PasswordProblem {
     Banned,
     /// One of the account's recent passwords.
     RecentlyUsed,
+    /// Too many new passwords tried from this client or for this account (each costs several
+    /// hashes): told as [`Problem::RateLimited`].
+    RateLimited,
 }
 
 /// What went wrong with the last event; the flow stays on its step. The front door decides how
