@@ -32,6 +32,9 @@ pub enum CoreError {
     /// The server is at capacity for expensive work (password hashing); try again shortly.
     #[error("server busy")]
     Busy,
+    /// This client asked for too much too fast (a rate limit); try again later.
+    #[error("too many requests from this client")]
+    RateLimited,
     /// Key material failed.
     #[error(transparent)]
     Key(#[from] portico_keys::KeyError),

@@ -34,6 +34,9 @@ pub struct RateLimitSettings {
     /// Account lookups that may reveal whether an account exists (the native API's
     /// `initiate` and `start`) from one client network.
     pub lookups: Rate,
+    /// Sign-in flows started from one client network (each is a stored record for up to 30
+    /// minutes, so this caps how many one network keeps alive).
+    pub flows: Rate,
 }
 
 impl Default for RateLimitSettings {
@@ -51,6 +54,10 @@ impl Default for RateLimitSettings {
                 per_minute: 300,
                 burst: 100,
             },
+            flows: Rate {
+                per_minute: 300,
+                burst: 100,
+            },
         }
     }
 }
@@ -61,6 +68,7 @@ pub struct RateLimits {
     per_ip: DefaultKeyedRateLimiter<(TenantId, IpAddr)>,
     per_account: DefaultKeyedRateLimiter<(TenantId, String)>,
     lookups: DefaultKeyedRateLimiter<(TenantId, IpAddr)>,
+    flows: DefaultKeyedRateLimiter<(TenantId, IpAddr)>,
     checks: AtomicU64,
 }
 
@@ -98,6 +106,7 @@ impl RateLimits {
             per_ip: RateLimiter::keyed(quota(settings.per_ip)),
             per_account: RateLimiter::keyed(quota(settings.per_account)),
             lookups: RateLimiter::keyed(quota(settings.lookups)),
+            flows: RateLimiter::keyed(quota(settings.flows)),
             checks: AtomicU64::new(0),
         }
     }
@@ -108,6 +117,7 @@ impl RateLimits {
             self.per_ip.retain_recent();
             self.per_account.retain_recent();
             self.lookups.retain_recent();
+            self.flows.retain_recent();
         }
     }
 
@@ -128,6 +138,12 @@ impl RateLimits {
         self.lookups
             .check_key(&(tenant, client_network(ip)))
             .is_ok()
+    }
+
+    /// Whether `ip` may start one more sign-in flow now.
+    pub fn allow_flow_start(&self, tenant: TenantId, ip: IpAddr) -> bool {
+        self.tidy();
+        self.flows.check_key(&(tenant, client_network(ip))).is_ok()
     }
 }
 

@@ -100,6 +100,10 @@ impl From<CoreError> for Problem {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "server busy, retry shortly",
             ),
+            CoreError::RateLimited => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many requests, retry later",
+            ),
             other => {
                 tracing::error!(error = %other, "admin API internal error");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
@@ -183,6 +187,11 @@ impl From<CoreError> for HtmlError {
                 status: StatusCode::SERVICE_UNAVAILABLE,
                 title: "error-busy-title",
                 message: PageMessage::Key("error-busy"),
+            },
+            CoreError::RateLimited => Self {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                title: "error-bad-request-title",
+                message: PageMessage::Key("signin-error-throttled"),
             },
             other => {
                 tracing::error!(error = %other, "page internal error");

@@ -141,6 +141,13 @@ pub struct RateLimitArgs {
     /// Burst of lookups allowed at once from one client address.
     #[arg(long, env = "PORTICO_RATE_LIMIT_LOOKUPS_BURST", default_value_t = 100)]
     pub rate_limit_lookups_burst: u32,
+    /// Sign-in flows started per minute from one client address (each is stored for up to
+    /// 30 minutes).
+    #[arg(long, env = "PORTICO_RATE_LIMIT_FLOWS", default_value_t = 300)]
+    pub rate_limit_flows: u32,
+    /// Burst of sign-in flows started at once from one client address.
+    #[arg(long, env = "PORTICO_RATE_LIMIT_FLOWS_BURST", default_value_t = 100)]
+    pub rate_limit_flows_burst: u32,
 }
 
 impl RateLimitArgs {
@@ -158,6 +165,10 @@ impl RateLimitArgs {
             lookups: Rate {
                 per_minute: self.rate_limit_lookups,
                 burst: self.rate_limit_lookups_burst,
+            },
+            flows: Rate {
+                per_minute: self.rate_limit_flows,
+                burst: self.rate_limit_flows_burst,
             },
         }
     }

@@ -106,6 +106,12 @@ impl From<crate::CoreError> for OAuthError {
                 "the server is busy; retry shortly",
             ),
             crate::CoreError::Invalid(msg) => Self::invalid_request(msg),
+            // No OAuth error code means "slow down" at these endpoints; the closest is
+            // temporarily_unavailable (RFC 6749 §4.1.2.1).
+            crate::CoreError::RateLimited => Self::new(
+                OAuthErrorCode::TemporarilyUnavailable,
+                "too many requests from this client; retry later",
+            ),
             other => {
                 tracing::error!(error = %other, "internal error in OAuth handling");
                 Self::new(OAuthErrorCode::ServerError, "internal server error")

@@ -36,6 +36,9 @@ const DAILY_WRONG_SECOND_FACTOR_CODES: u32 = 10;
 const SECOND_FACTOR_LOCK_SECS: i64 = 3600;
 /// New phone numbers one user may ask to register in a day.
 const NEW_NUMBERS_PER_DAY: usize = 5;
+/// The largest stored flow state (JSON): a flow with every attribute at its longest is far
+/// below it.
+const MAX_STATE_BYTES: usize = 64 * 1024;
 /// Events of one request (the hosted sign-in form sends the email and password together).
 const MAX_EVENTS_PER_REQUEST: usize = 4;
 
@@ -168,13 +171,14 @@ impl From<StoreError> for FlowError {
 }
 
 impl Portico {
-    /// Starts a flow for `client` under the user flow that serves it.
+    /// Starts a flow for `client` under the user flow that serves it, for a person at `ip`.
     pub async fn start_flow(
         &self,
         tenant: &Tenant,
         client: Option<ClientId>,
         journey: Journey,
         origin: FlowOrigin,
+        ip: IpAddr,
     ) -> Result<SignInFlow, CoreError> {
         let config = match client {
             Some(client) => self.user_flow_for_app(tenant, client).await?.config,
@@ -186,13 +190,14 @@ impl Portico {
                 .map(|f| f.config)
                 .unwrap_or_default(),
         };
-        self.start_flow_under(tenant, client, journey, origin, config)
+        self.start_flow_under(tenant, client, journey, origin, config, ip)
             .await
     }
 
     /// Starts a flow under rules the caller already read (with
     /// [`Portico::user_flow_for_app`]), so a front door can decide from them before any
-    /// flow exists.
+    /// flow exists. Each client network starts only so many flows a minute: every flow is a
+    /// stored record for up to 30 minutes, and a bot must not fill the store with them.
     pub async fn start_flow_under(
         &self,
         tenant: &Tenant,
@@ -200,7 +205,11 @@ impl Portico {
         journey: Journey,
         origin: FlowOrigin,
         config: UserFlowConfig,
+        ip: IpAddr,
     ) -> Result<SignInFlow, CoreError> {
+        if !self.rate_limits.allow_flow_start(tenant.id, ip) {
+            return Err(CoreError::RateLimited);
+        }
         let now = self.now();
         let flow = SignInFlow {
             id: FlowId::new_random(),
@@ -230,7 +239,7 @@ impl Portico {
     ) -> Result<Advanced, FlowError> {
         origin.step_up = Some(session.record.id);
         let flow = self
-            .start_flow(tenant, Some(client), Journey::SignIn, origin)
+            .start_flow(tenant, Some(client), Journey::SignIn, origin, caller.ip)
             .await?;
         // A session that proved the mailbox (a code, a sign-up) counts as an emailed-code
         // first factor, so the mailbox cannot serve again as the second.
@@ -415,6 +424,13 @@ impl Portico {
             config: flow.config.clone(),
         })
         .map_err(|e| CoreError::Internal(format!("flow state: {e}")))?;
+        // What a person types is bounded at every step (attributes, addresses, numbers); this
+        // is the backstop that keeps any flow record small.
+        if state.len() > MAX_STATE_BYTES {
+            return Err(CoreError::Invalid(
+                "this sign-in holds too much data; start again".into(),
+            ));
+        }
         Ok(FlowRecord {
             id: flow.id,
             tenant_id: tenant.id,

@@ -132,6 +132,7 @@ impl From<portico_core::CoreError> for NativeError {
     fn from(err: portico_core::CoreError) -> Self {
         match err {
             portico_core::CoreError::Busy => Self::busy(),
+            portico_core::CoreError::RateLimited => Self::throttled(),
             portico_core::CoreError::Invalid(message) => Self::invalid_request(90100, message),
             other => {
                 tracing::error!(error = %other, "internal error in the native API");

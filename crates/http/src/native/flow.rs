@@ -125,6 +125,7 @@ pub(super) async fn begin(
                 ..FlowOrigin::default()
             },
             config,
+            ip,
         )
         .await?;
     let mut events = vec![Event::Identify {

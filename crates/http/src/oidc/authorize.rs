@@ -87,11 +87,11 @@ async fn authorize(
         }
         AuthorizeDecision::SignIn => {
             let client = request.app.client_id;
-            signin::begin(&state, &tenant, &params, client, Journey::SignIn, jar).await
+            signin::begin(&state, &tenant, &params, client, Journey::SignIn, ip, jar).await
         }
         AuthorizeDecision::SignUp => {
             let client = request.app.client_id;
-            signin::begin(&state, &tenant, &params, client, Journey::SignUp, jar).await
+            signin::begin(&state, &tenant, &params, client, Journey::SignUp, ip, jar).await
         }
         AuthorizeDecision::StepUp(session) => {
             let client = request.app.client_id;

@@ -62,12 +62,13 @@ pub(crate) async fn begin(
     params: &AuthorizeParams,
     client: portico_core::ids::ClientId,
     journey: Journey,
+    ip: std::net::IpAddr,
     jar: CookieJar,
 ) -> Response {
     let (jar, origin) = browser_origin(state, params, jar);
     let flow = match state
         .portico
-        .start_flow(tenant, Some(client), journey, origin)
+        .start_flow(tenant, Some(client), journey, origin, ip)
         .await
     {
         Ok(flow) => flow,
@@ -142,6 +143,7 @@ pub async fn show(
 pub async fn switch(
     State(state): State<AppState>,
     Path(tenant_ref): Path<String>,
+    ClientIp(client_ip): ClientIp,
     RawQuery(query): RawQuery,
     jar: CookieJar,
 ) -> Response {
@@ -159,7 +161,13 @@ pub async fn switch(
     };
     match state
         .portico
-        .start_flow(&tenant, flow.client_id, journey, flow.origin.clone())
+        .start_flow(
+            &tenant,
+            flow.client_id,
+            journey,
+            flow.origin.clone(),
+            client_ip,
+        )
         .await
     {
         Ok(next) => Redirect::to(&page_url(&state, &tenant, next.id)).into_response(),

@@ -652,6 +652,7 @@ async fn stale_token(server: &TestServer, client_id: &str) -> String {
                 native: Some(NativeClient::default()),
                 ..FlowOrigin::default()
             },
+            "127.0.0.1".parse().unwrap(),
         )
         .await
         .unwrap();

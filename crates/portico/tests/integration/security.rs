@@ -594,3 +594,31 @@ async fn logout_without_proof_asks_the_user() {
     assert_eq!(userinfo_status(&server, tokens.access()).await, 401);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_bot_cannot_fill_the_store_with_sign_in_flows() {
+    let server = TestServer::start_configured(Backend::Sqlite, SigningAlgorithm::Rs256, |s| {
+        s.rate_limits.flows = portico_core::ratelimit::Rate {
+            per_minute: 1,
+            burst: 3,
+        };
+    })
+    .await
+    .unwrap();
+    let (client_id, _) = server.app(AppKind::Web).await;
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        // A fresh browser each time: no cookies, a new flow every visit.
+        let page = crate::page::authorize(&server, &browser(), &client_id, &[]).await;
+        statuses.push(page.status);
+        if page.status == 429 {
+            assert!(
+                page.html.contains("Too many sign-in attempts"),
+                "{}",
+                page.html
+            );
+        }
+    }
+    assert_eq!(statuses, vec![200, 200, 200, 429, 429]);
+    server.stop().await;
+}
