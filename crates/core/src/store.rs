@@ -459,6 +459,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         keep: u32,
         now: UnixTime,
     ) -> Result<(), StoreError>;
+    /// When the user was last signed out everywhere (a new password, a disabled account).
+    async fn user_signed_out_at(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<Option<UnixTime>, StoreError>;
     /// The user's earlier password hashes, newest first.
     async fn password_history(
         &self,

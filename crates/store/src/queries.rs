@@ -165,6 +165,13 @@ macro_rules! sql_store {
                     .execute(&mut **tx)
                     .await
                     .map_err(db_err)?;
+                sqlx::query("UPDATE users SET signed_out_at = $3 WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.to_string())
+                    .bind(user.to_string())
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
                 Ok(())
             }
 
@@ -751,6 +758,18 @@ macro_rules! sql_store {
                 let mut tx = self.begin_write().await?;
                 Self::write_password(&mut tx, tenant, user, password_hash, keep, now).await?;
                 tx.commit().await.map_err(db_err)
+            }
+
+            async fn user_signed_out_at(&self, tenant: TenantId, user: UserId) -> Result<Option<UnixTime>, StoreError> {
+                let at: Option<Option<i64>> = sqlx::query_scalar(
+                    "SELECT signed_out_at FROM users WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant.to_string())
+                .bind(user.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(at.flatten())
             }
 
             async fn password_history(&self, tenant: TenantId, user: UserId) -> Result<Vec<String>, StoreError> {

@@ -94,6 +94,10 @@ pub struct SignInFlow {
     pub origin: FlowOrigin,
     /// The user flow's rules, fixed when the flow started.
     pub config: UserFlowConfig,
+    /// When the flow's user had last been signed out everywhere (0: never), as read when the
+    /// flow first knew the user (`None`: not yet known). If it changes before the flow
+    /// finishes (a new password, a disabled account), the flow cannot finish.
+    pub seen_sign_out: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -101,6 +105,8 @@ struct Stored {
     flow: Flow,
     origin: FlowOrigin,
     config: UserFlowConfig,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    seen_sign_out: Option<i64>,
 }
 
 /// Who is asking, for rate limits and messages.
@@ -219,6 +225,7 @@ impl Portico {
             flow: Flow::new(journey),
             origin,
             config,
+            seen_sign_out: None,
         };
         let record = self.flow_record(tenant, &flow)?;
         self.store.create_flow(&record).await?;
@@ -307,6 +314,7 @@ impl Portico {
             flow: stored.flow,
             origin: stored.origin,
             config: stored.config,
+            seen_sign_out: stored.seen_sign_out,
         }))
     }
 
@@ -328,6 +336,7 @@ impl Portico {
         let mut scratch = Scratch::default();
         for event in events.into_iter().take(MAX_EVENTS_PER_REQUEST) {
             let reaction = current.flow.handle(event, &rules)?;
+            self.note_user(tenant, &mut current).await?;
             let mut effects: VecDeque<Effect> = reaction.effects.into();
             problem = reaction.problem;
             while let Some(effect) = effects.pop_front() {
@@ -335,6 +344,7 @@ impl Portico {
                     .carry_out(tenant, &current, effect, caller, &mut scratch)
                     .await?;
                 let reaction = current.flow.handle(outcome, &rules)?;
+                self.note_user(tenant, &mut current).await?;
                 effects.extend(reaction.effects);
                 if reaction.problem.is_some() {
                     problem = reaction.problem;
@@ -377,6 +387,19 @@ impl Portico {
         })
     }
 
+    /// Once the flow knows its user, remembers when that user was last signed out
+    /// everywhere, so a new password or a disabled account meanwhile stops the flow
+    /// ([`Portico::flow_user`]).
+    async fn note_user(&self, tenant: &Tenant, current: &mut SignInFlow) -> Result<(), CoreError> {
+        if current.seen_sign_out.is_none()
+            && let Some(user) = &current.flow.user
+        {
+            let at = self.store.user_signed_out_at(tenant.id, user.id).await?;
+            current.seen_sign_out = Some(at.unwrap_or(0));
+        }
+        Ok(())
+    }
+
     /// Whether the code the flow waits for is stuck in the outbox (its provider failed at least
     /// once and a retry is pending), so the page can say so instead of leaving the person
     /// waiting. Only the newest message to the address counts: a later success clears it.
@@ -401,7 +424,10 @@ impl Portico {
         Ok(())
     }
 
-    /// The signed-in user of a finished flow (enabled, as of now).
+    /// The signed-in user of a finished flow (enabled, as of now), unless the user was
+    /// signed out everywhere (a new password, a disabled account) after the flow began: a
+    /// sign-in that proved the old password, or was under way when the account was disabled,
+    /// does not finish. A reset finishes after the change it made itself.
     pub async fn flow_user(
         &self,
         tenant: &Tenant,
@@ -410,11 +436,21 @@ impl Portico {
         let Some(facts) = flow.flow.user.as_ref().filter(|_| flow.flow.is_done()) else {
             return Ok(None);
         };
-        Ok(self
+        let Some(user) = self
             .store
             .find_user(tenant.id, facts.id)
             .await?
-            .filter(|user| user.enabled))
+            .filter(|user| user.enabled)
+        else {
+            return Ok(None);
+        };
+        let changed_here =
+            flow.flow.journey == Journey::ResetPassword && flow.flow.password_hash.is_some();
+        let now = self.store.user_signed_out_at(tenant.id, user.id).await?;
+        if !changed_here && flow.seen_sign_out != Some(now.unwrap_or(0)) {
+            return Ok(None);
+        }
+        Ok(Some(user))
     }
 
     fn flow_record(&self, tenant: &Tenant, flow: &SignInFlow) -> Result<FlowRecord, CoreError> {
@@ -422,6 +458,7 @@ impl Portico {
             flow: flow.flow.clone(),
             origin: flow.origin.clone(),
             config: flow.config.clone(),
+            seen_sign_out: flow.seen_sign_out,
         })
         .map_err(|e| CoreError::Internal(format!("flow state: {e}")))?;
         // What a person types is bounded at every step (attributes, addresses, numbers); this

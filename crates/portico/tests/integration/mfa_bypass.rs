@@ -249,6 +249,64 @@ async fn a_step_up_cannot_finish_after_its_session_ended() {
 }
 
 #[tokio::test]
+async fn a_sign_in_under_way_cannot_finish_after_a_new_password() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two sign-ins a moment apart each get their own code.
+    let server = server_with_outbox(dir.path(), |s| s.otp.resend_interval_secs = 0).await;
+    let alice = server.user("alice@example.com").await;
+    add_factor(
+        &server,
+        alice.id,
+        MfaMethod::EmailOtp,
+        Some("alice@example.com"),
+    )
+    .await;
+    let (app, _) = server.app(AppKind::Web).await;
+    flow_for(&server, &app, mfa(vec![MfaMethod::EmailOtp])).await;
+    // Someone with alice's old password is at her second factor...
+    let thief = browser();
+    let page = sign_in_with_password(&server, &thief, &app, "alice@example.com").await;
+    assert!(page.html.contains(r#"name="code""#), "{}", page.html);
+    let code = mail_code(dir.path()).await;
+    // ...when she sets a new password: the sign-in that proved the old one cannot finish.
+    let hash = server
+        .portico()
+        .passwords
+        .hash("her brand new passphrase".into())
+        .await
+        .unwrap();
+    server
+        .portico()
+        .store
+        .set_password(server.tenant.id, alice.id, &hash, 5, server.portico().now())
+        .await
+        .unwrap();
+    let done = page
+        .submit(&thief, &[("action", "verify"), ("code", &code)])
+        .await;
+    assert!(!done.signed_in(), "{:?} {}", done.location, done.html);
+    assert!(done.location.is_none_or(|l| !l.contains("code=")));
+    // A sign-in begun after the change finishes as usual.
+    let owner = browser();
+    let page = crate::page::authorize(&server, &owner, &app, &[])
+        .await
+        .submit(
+            &owner,
+            &[
+                ("email", "alice@example.com"),
+                ("password", "her brand new passphrase"),
+            ],
+        )
+        .await;
+    let code = mail_code(dir.path()).await;
+    let done = page
+        .submit(&owner, &[("action", "verify"), ("code", &code)])
+        .await;
+    assert!(done.signed_in(), "{}", done.html);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_mailbox_alone_cannot_register_a_phone_to_pass_mfa() {
     let dir = tempfile::tempdir().unwrap();
     let server = server_with_outbox(dir.path(), |_| {}).await;
