@@ -139,6 +139,15 @@ pub struct Advanced {
     pub recovery_codes: Vec<String>,
 }
 
+/// Effects a request leaves for the person to ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    /// Carry out everything.
+    Nothing,
+    /// Do not send the second factor's code (the person asks for it on the page).
+    SecondFactorCode,
+}
+
 /// What effects of one request hand to each other and to the front door.
 #[derive(Default)]
 struct Scratch {
@@ -261,7 +270,10 @@ impl Portico {
             email: session.user.email.clone(),
             first_factor,
         };
-        self.advance_flow(tenant, flow, vec![found], caller).await
+        // The page of a step-up is reached by a plain GET (any site can send a browser
+        // there): its code goes out only when the person asks on that page.
+        self.advance(tenant, flow, vec![found], caller, Hold::SecondFactorCode)
+            .await
     }
 
     /// Records on a step-up flow's session that its user has now passed the second factor,
@@ -323,9 +335,21 @@ impl Portico {
     pub async fn advance_flow(
         &self,
         tenant: &Tenant,
+        current: SignInFlow,
+        events: Vec<Event>,
+        caller: Caller<'_>,
+    ) -> Result<Advanced, FlowError> {
+        self.advance(tenant, current, events, caller, Hold::Nothing)
+            .await
+    }
+
+    async fn advance(
+        &self,
+        tenant: &Tenant,
         mut current: SignInFlow,
         events: Vec<Event>,
         caller: Caller<'_>,
+        hold: Hold,
     ) -> Result<Advanced, FlowError> {
         let config = current.config.clone();
         let rules = Rules {
@@ -340,6 +364,18 @@ impl Portico {
             let mut effects: VecDeque<Effect> = reaction.effects.into();
             problem = reaction.problem;
             while let Some(effect) = effects.pop_front() {
+                if hold == Hold::SecondFactorCode
+                    && matches!(
+                        effect,
+                        Effect::SendCode {
+                            purpose: OtpPurpose::Mfa,
+                            ..
+                        }
+                    )
+                {
+                    // The step waits without a code; its page offers to send one.
+                    continue;
+                }
                 let outcome = self
                     .carry_out(tenant, &current, effect, caller, &mut scratch)
                     .await?;

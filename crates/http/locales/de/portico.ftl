@@ -45,6 +45,8 @@ code-sent = Wir haben einen Code gesendet an
 code-label = Code
 code-submit = Bestätigen
 code-resend = Neuen Code senden
+code-send-prompt = Wir senden einen Code an
+code-send = Code senden
 code-error-wrong = Dieser Code ist falsch. Prüfen Sie ihn und versuchen Sie es erneut.
 code-attempts-left = { $count ->
     [one] Sie haben noch 1 Versuch.

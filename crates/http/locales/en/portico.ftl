@@ -45,6 +45,8 @@ code-sent = We sent a code to
 code-label = Code
 code-submit = Verify
 code-resend = Send a new code
+code-send-prompt = We'll send a code to
+code-send = Send code
 code-error-wrong = That code is incorrect. Check it and try again.
 code-attempts-left = { $count ->
     [one] You have 1 more try.

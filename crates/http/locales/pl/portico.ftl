@@ -45,6 +45,8 @@ code-sent = Wysłaliśmy kod na
 code-label = Kod
 code-submit = Potwierdź
 code-resend = Wyślij nowy kod
+code-send-prompt = Wyślemy kod na
+code-send = Wyślij kod
 code-error-wrong = Ten kod jest nieprawidłowy. Sprawdź go i spróbuj ponownie.
 code-attempts-left = { $count ->
     [one] Pozostała 1 próba.

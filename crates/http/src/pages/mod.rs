@@ -52,7 +52,9 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
 });
 
 /// The CSP source that lets a form on a page lead to `uri`: its origin for http(s), its scheme
-/// for a native app's private-use scheme (`com.example.app:`), none for what is not a URL.
+/// for a native app's private-use scheme (`com.example.app:`), none for what is not a URL or
+/// is a scheme that would let a form run or carry content of its own (`javascript:`, `data:`,
+/// `blob:` and the like; redirect URIs never have them, this is the second line).
 ///
 /// CSP 3 applies `form-action` to the redirects that follow a form's POST too, so a page whose
 /// form ends in a redirect to the app (sign-in, logout confirmation) must name the app's origin.
@@ -60,6 +62,7 @@ pub(crate) fn form_target(uri: &str) -> Option<String> {
     let url = url::Url::parse(uri).ok()?;
     match url.scheme() {
         "http" | "https" => Some(url.origin().ascii_serialization()),
+        "javascript" | "data" | "blob" | "filesystem" | "about" | "file" | "ws" | "wss" => None,
         scheme
             if scheme
                 .bytes()
@@ -274,5 +277,34 @@ pub(crate) fn csrf_ok(state: &AppState, jar: &CookieJar, token: Option<&str>) ->
     match (jar.get(&csrf_cookie_name(state)), token) {
         (Some(cookie), Some(token)) => state.portico.form_token_matches(cookie.value(), token),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::form_target;
+
+    #[test]
+    fn form_targets_name_an_origin_or_a_private_scheme_and_nothing_dangerous() {
+        assert_eq!(
+            form_target("https://app.example:8443/callback?x=1").as_deref(),
+            Some("https://app.example:8443")
+        );
+        assert_eq!(
+            form_target("com.example.app:/oauth2redirect").as_deref(),
+            Some("com.example.app:")
+        );
+        for refused in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "data:text/html,<form>",
+            "blob:https://app.example/uuid",
+            "about:blank",
+            "file:///etc/passwd",
+            "not a url",
+            "",
+        ] {
+            assert_eq!(form_target(refused), None, "{refused}");
+        }
     }
 }

@@ -668,6 +668,9 @@ async fn render(
             kind,
             method,
             target,
+            // A second factor whose code has not gone out yet (a step-up waits for the
+            // person to ask, so no page load sends a text).
+            unsent => matches!(engine.step, Step::SecondFactor { .. }) && engine.challenge.is_none(),
             methods,
             choices,
             attributes,

@@ -90,11 +90,21 @@ async fn an_sso_session_from_an_app_without_mfa_steps_up_at_an_app_that_requires
     assert!(!location.contains("code="), "{location}");
 
     // Without prompt: the page asks for the second factor, the password is not asked again.
+    // The page came from a plain GET, which any site can send a browser to: it sends nothing
+    // until the person asks.
     let page = authorize(&server, &browser, &strict, &[]).await;
     assert_eq!(page.status, 200);
     assert!(!silent_code(&page));
-    assert!(page.html.contains(r#"name="code""#), "{}", page.html);
+    assert!(page.html.contains("Send code"), "{}", page.html);
     assert!(!page.html.contains(r#"name="password""#));
+    assert!(
+        std::fs::read_dir(dir.path().join("mail"))
+            .map(|d| d.count() == 0)
+            .unwrap_or(true),
+        "no code went out on the GET"
+    );
+    let page = page.submit(&browser, &[("action", "resend")]).await;
+    assert!(page.html.contains(r#"name="code""#), "{}", page.html);
     let code = mail_code(dir.path()).await;
     let done = page
         .submit(&browser, &[("action", "verify"), ("code", &code)])
@@ -236,7 +246,10 @@ async fn a_step_up_cannot_finish_after_its_session_ended() {
     flow_for(&server, &strict, mfa(vec![MfaMethod::EmailOtp])).await;
     let browser = browser();
     sign_in_with_password(&server, &browser, &relaxed, "alice@example.com").await;
-    let page = authorize(&server, &browser, &strict, &[]).await;
+    let page = authorize(&server, &browser, &strict, &[])
+        .await
+        .submit(&browser, &[("action", "resend")])
+        .await;
     let code = mail_code(dir.path()).await;
     // Signed out everywhere (an operator disables and enables the account) in between.
     server.sign_out_everywhere(alice.id).await;
