@@ -634,6 +634,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Texts queued for this tenant since `since`.
     async fn sms_sent_since(&self, tenant: TenantId, since: UnixTime) -> Result<u32, StoreError>;
+    /// Codes texted to register a phone number (not to sign in) in this tenant since `since`.
+    async fn sms_registrations_since(
+        &self,
+        tenant: TenantId,
+        since: UnixTime,
+    ) -> Result<u32, StoreError>;
     /// Records that `user` asked to register `number` (a verification text is going out).
     async fn add_phone_verification(
         &self,

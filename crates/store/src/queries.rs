@@ -1339,6 +1339,20 @@ macro_rules! sql_store {
                 Ok(to_u32(row.try_get("sent").map_err(db_err)?))
             }
 
+            async fn sms_registrations_since(&self, tenant: TenantId, since: UnixTime) -> Result<u32, StoreError> {
+                // Phone numbers are E.164 ("+…"); addresses never start with "+".
+                let row = sqlx::query(
+                    "SELECT COUNT(*) AS sent FROM otp_challenges WHERE tenant_id = $1 AND purpose = 'verify_contact' \
+                     AND subject LIKE '+%' AND created_at > $2",
+                )
+                .bind(tenant.to_string())
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(to_u32(row.try_get("sent").map_err(db_err)?))
+            }
+
             async fn add_phone_verification(
                 &self,
                 tenant: TenantId,

@@ -611,7 +611,7 @@ impl Portico {
                     lifetime_secs: self.settings.otp.lifetime_secs,
                 };
                 if channel == Channel::Sms {
-                    if let Some(retry_after_secs) = self.sms_budget_spent(tenant).await? {
+                    if let Some(retry_after_secs) = self.sms_budget_spent(tenant, purpose).await? {
                         return Ok(Event::CodeSent(Err(retry_after_secs)));
                     }
                     if purpose == OtpPurpose::VerifyContact
@@ -826,21 +826,34 @@ impl Portico {
         Ok(event)
     }
 
-    /// Whether the tenant's texts for this hour are used up; if so, seconds to wait. Reaching
-    /// the budget is logged and counted, since it is either an attack (SMS pumping) or a
-    /// budget set too low.
-    async fn sms_budget_spent(&self, tenant: &Tenant) -> Result<Option<i64>, CoreError> {
+    /// Whether the tenant's texts for this hour are used up; if so, seconds to wait. Texts
+    /// that register a number get at most half the budget: registering needs only an account,
+    /// which anyone can make, so sign-ups cannot use up the texts people need to sign in.
+    /// Reaching a budget is logged and counted, since it is either an attack (SMS pumping) or
+    /// a budget set too low.
+    async fn sms_budget_spent(
+        &self,
+        tenant: &Tenant,
+        purpose: OtpPurpose,
+    ) -> Result<Option<i64>, CoreError> {
         let budget = self.settings.sms_per_tenant_per_hour;
-        let sent = self
-            .store
-            .sms_sent_since(tenant.id, self.now() - 3600)
-            .await?;
-        if sent < budget {
+        let since = self.now() - 3600;
+        let (kind, spent) = if purpose == OtpPurpose::VerifyContact
+            && self.store.sms_registrations_since(tenant.id, since).await? >= budget / 2
+        {
+            ("registration", true)
+        } else {
+            (
+                "all",
+                self.store.sms_sent_since(tenant.id, since).await? >= budget,
+            )
+        };
+        if !spent {
             return Ok(None);
         }
-        metrics::counter!("portico_sms_budget_reached_total", "tenant" => tenant.id.to_string())
+        metrics::counter!("portico_sms_budget_reached_total", "tenant" => tenant.id.to_string(), "budget" => kind)
             .increment(1);
-        tracing::warn!(tenant.id = %tenant.id, budget, "hourly SMS budget reached; texts refused");
+        tracing::warn!(tenant.id = %tenant.id, budget, kind, "hourly SMS budget reached; texts refused");
         Ok(Some(300))
     }
 

@@ -734,11 +734,19 @@ async fn sms_pumping_through_phone_registration_is_capped() {
 }
 
 #[tokio::test]
-async fn a_tenant_texts_no_more_than_its_hourly_budget() {
+async fn a_tenant_texts_no_more_than_its_hourly_budget_and_sign_ups_cannot_use_it_up() {
     let dir = tempfile::tempdir().unwrap();
-    let server = server_with_outbox(dir.path(), |s| s.sms_per_tenant_per_hour = 1).await;
+    // Two texts an hour: registering numbers may take one, signing in the rest.
+    let server = server_with_outbox(dir.path(), |s| s.sms_per_tenant_per_hour = 2).await;
     for who in ["first@example.com", "second@example.com"] {
         server.user(who).await;
+    }
+    for (who, number) in [
+        ("regular@example.com", "+15550100008"),
+        ("another@example.com", "+15550100009"),
+    ] {
+        let user = server.user(who).await;
+        add_factor(&server, user.id, MfaMethod::Sms, Some(number)).await;
     }
     let (client_id, _) = server.app(AppKind::Web).await;
     flow_for(&server, &client_id, mfa(vec![MfaMethod::Sms])).await;
@@ -750,11 +758,20 @@ async fn a_tenant_texts_no_more_than_its_hourly_budget() {
         .submit(&one, &[("action", "phone"), ("phone", "+15550100001")])
         .await;
     assert!(sent.html.contains(r#"name="code""#), "{}", sent.html);
+    // Fresh accounts registering numbers (anyone can make one) stop at their half...
     let refused = second
         .submit(&other, &[("action", "phone"), ("phone", "+15550100002")])
         .await;
     assert_eq!(refused.status, 429, "{}", refused.html);
     assert!(refused.html.contains("Too many codes"), "{}", refused.html);
+    // ...so a person signing in with their phone still gets a text...
+    let regular = browser();
+    let page = sign_in_with_password(&server, &regular, &client_id, "regular@example.com").await;
+    assert!(page.html.contains(r#"name="code""#), "{}", page.html);
+    // ...until the whole budget is spent.
+    let late = browser();
+    let page = sign_in_with_password(&server, &late, &client_id, "another@example.com").await;
+    assert_eq!(page.status, 429, "{}", page.html);
     server.stop().await;
 }
 
