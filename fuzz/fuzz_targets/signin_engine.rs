@@ -105,9 +105,15 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     let submitted: BTreeMap<String, String> = u.arbitrary()?;
     let _ = check_attributes(&config.attributes, &submitted);
 
+    let countries: Vec<String> = if u.arbitrary()? {
+        vec!["+1".to_owned()]
+    } else {
+        Vec::new()
+    };
     let rules = Rules {
         config: &config,
         reveal_accounts: u.arbitrary()?,
+        sms_countries: &countries,
     };
     let journey = *u.choose(&[Journey::SignIn, Journey::SignUp, Journey::ResetPassword])?;
     let mut flow = Flow::new(journey);

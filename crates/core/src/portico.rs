@@ -56,6 +56,9 @@ pub struct Portico {
     browser_origins: TtlCache<TenantId, Arc<BrowserOrigins>>,
     /// Branding, read on every page.
     brandings: TtlCache<TenantId, std::sync::Arc<crate::directory::Branding>>,
+    /// Tenant settings, read on every token grant and sign-in flow.
+    pub(crate) tenant_settings_cache:
+        TtlCache<TenantId, std::sync::Arc<crate::directory::TenantSettings>>,
 }
 
 /// How long another node's change to an application may take to show here.
@@ -148,6 +151,7 @@ impl Portico {
             applications: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),
             identifier_uris: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),
             brandings: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
+            tenant_settings_cache: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
             browser_origins: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
         }
     }

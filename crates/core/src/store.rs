@@ -632,6 +632,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         except: &str,
     ) -> Result<(u32, Option<UnixTime>), StoreError>;
 
+    /// A tenant's settings as JSON (the core owns the format), if ever set.
+    async fn tenant_settings(&self, tenant: TenantId) -> Result<Option<String>, StoreError>;
+    /// Replaces a tenant's settings.
+    async fn set_tenant_settings(
+        &self,
+        tenant: TenantId,
+        settings: &str,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+
     /// Texts queued for this tenant since `since`.
     async fn sms_sent_since(&self, tenant: TenantId, since: UnixTime) -> Result<u32, StoreError>;
     /// Codes texted to register a phone number (not to sign in) in this tenant since `since`.

@@ -208,6 +208,18 @@ pub enum TenantCommand {
         #[arg(long = "text")]
         texts: Vec<String>,
     },
+    /// Set the tenant's settings (options not given stay as they are).
+    Settings {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// Country calling codes texts may go to, comma-separated (`+1,+44`), or `any`.
+        #[arg(long)]
+        sms_countries: Option<String>,
+        /// Absolute refresh-token lifetime in days (1 to 365), or `default` (90).
+        #[arg(long)]
+        refresh_token_max_days: Option<String>,
+    },
 }
 
 /// Application commands.
@@ -469,6 +481,38 @@ async fn manage(portico: &Portico, command: Command) -> Result<Output> {
             Output {
                 human,
                 json: json!({"tenants": list}),
+            }
+        }
+        Command::Tenant(TenantCommand::Settings {
+            tenant,
+            sms_countries,
+            refresh_token_max_days,
+        }) => {
+            let tenant_ref = TenantRef::parse(&tenant);
+            let found = portico.tenant(&tenant_ref).await?;
+            let mut settings = (*portico.tenant_settings(found.id).await?).clone();
+            if let Some(countries) = sms_countries {
+                settings.sms_countries = match countries.trim() {
+                    "any" => Vec::new(),
+                    list => list.split(',').map(|c| c.trim().to_owned()).collect(),
+                };
+            }
+            if let Some(days) = refresh_token_max_days {
+                settings.refresh_token_max_days = match days.trim() {
+                    "default" => None,
+                    days => Some(days.parse().with_context(|| {
+                        format!("--refresh-token-max-days {days:?} is not a number of days")
+                    })?),
+                };
+            }
+            let saved = portico.set_tenant_settings(&tenant_ref, settings).await?;
+            let mut json = serde_json::to_value(&saved)?;
+            if let Some(object) = json.as_object_mut() {
+                object.insert("tenant".to_owned(), json!(found.id.to_string()));
+            }
+            Output {
+                human: format!("updated settings of {}", found.name),
+                json,
             }
         }
         Command::Tenant(TenantCommand::Branding {

@@ -1339,6 +1339,28 @@ macro_rules! sql_store {
                 Ok(to_u32(row.try_get("sent").map_err(db_err)?))
             }
 
+            async fn tenant_settings(&self, tenant: TenantId) -> Result<Option<String>, StoreError> {
+                sqlx::query_scalar("SELECT settings FROM tenant_settings WHERE tenant_id = $1")
+                    .bind(tenant.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)
+            }
+
+            async fn set_tenant_settings(&self, tenant: TenantId, settings: &str, now: UnixTime) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO tenant_settings (tenant_id, settings, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (tenant_id) DO UPDATE SET settings = $2, updated_at = $3",
+                )
+                .bind(tenant.to_string())
+                .bind(settings)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
             async fn sms_registrations_since(&self, tenant: TenantId, since: UnixTime) -> Result<u32, StoreError> {
                 // Phone numbers are E.164 ("+…"); addresses never start with "+".
                 let row = sqlx::query(

@@ -5,6 +5,7 @@ mod attributes;
 mod branding;
 mod service;
 mod tenant;
+mod tenant_settings;
 mod user;
 mod user_flow;
 
@@ -15,6 +16,7 @@ pub use attributes::{
 pub use branding::{Branding, MAX_CSS_BYTES, MAX_LOGO_BYTES, sniff_image};
 pub use service::{CreatedApplication, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, NewAdminToken};
 pub use tenant::{Tenant, TenantRef};
+pub use tenant_settings::{MAX_REFRESH_TOKEN_DAYS, TenantSettings, sms_allowed};
 pub use user::{Email, NewUser, User};
 pub use user_flow::{
     AttributeSpec, AttributeType, BUILT_IN_ATTRIBUTES, InputKind, MfaMethod, MfaPolicy,

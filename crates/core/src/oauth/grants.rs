@@ -187,7 +187,10 @@ impl Portico {
             auth_time: record.auth_time,
             amr: record.amr.clone(),
             issued_at: now,
-            expires_at: self.refresh_lifetime(&app).expires_at(now, now),
+            expires_at: self
+                .refresh_lifetime(tenant, &app)
+                .await?
+                .expires_at(now, now),
         })?;
         let refresh_token = match refresh {
             Some((token, record)) => {
@@ -229,13 +232,14 @@ impl Portico {
         check_browser_origin(&app, request.origin.as_deref())?;
         let now = self.now();
         let successor = random_token()?;
+        let lifetime = self.refresh_lifetime(tenant, &app).await?;
         let record = match self
             .store
             .rotate_refresh_token(
                 tenant.id,
                 &digest_secret(presented),
                 &digest_secret(&successor),
-                self.refresh_lifetime(&app),
+                lifetime,
                 now,
             )
             .await
@@ -339,19 +343,32 @@ impl Portico {
             .await?)
     }
 
-    /// How long the refresh tokens of `app`'s grants live.
-    pub(crate) fn refresh_lifetime(&self, app: &Application) -> RefreshLifetime {
+    /// How long the refresh tokens of `app`'s grants live: single-page apps 24 hours from the
+    /// sign-in; others slide, up to the tenant's absolute lifetime (or the server's).
+    pub(crate) async fn refresh_lifetime(
+        &self,
+        tenant: &Tenant,
+        app: &Application,
+    ) -> Result<RefreshLifetime, CoreError> {
         if app.kind == AppKind::Spa {
             let fixed = self.settings.spa_refresh_token_lifetime_secs;
-            return RefreshLifetime {
+            return Ok(RefreshLifetime {
                 idle_secs: fixed,
                 absolute_secs: fixed,
-            };
+            });
         }
-        RefreshLifetime {
-            idle_secs: self.settings.refresh_token_lifetime_secs,
-            absolute_secs: self.settings.refresh_token_absolute_lifetime_secs,
-        }
+        let absolute_secs = match self
+            .tenant_settings(tenant.id)
+            .await?
+            .refresh_token_max_days
+        {
+            Some(days) => i64::from(days) * 24 * 3600,
+            None => self.settings.refresh_token_absolute_lifetime_secs,
+        };
+        Ok(RefreshLifetime {
+            idle_secs: self.settings.refresh_token_lifetime_secs.min(absolute_secs),
+            absolute_secs,
+        })
     }
 
     /// Revokes a grant whose code or token was misused, and says why the request fails.
@@ -420,7 +437,10 @@ impl Portico {
             auth_time: session.auth_time,
             amr: session.amr.clone(),
             issued_at: now,
-            expires_at: self.refresh_lifetime(app).expires_at(now, now),
+            expires_at: self
+                .refresh_lifetime(tenant, app)
+                .await?
+                .expires_at(now, now),
         })?;
         self.store
             .create_grant(

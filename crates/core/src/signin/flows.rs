@@ -98,6 +98,19 @@ pub struct SignInFlow {
     /// flow first knew the user (`None`: not yet known). If it changes before the flow
     /// finishes (a new password, a disabled account), the flow cannot finish.
     pub seen_sign_out: Option<i64>,
+    /// The tenant's SMS countries when the flow started (empty: anywhere).
+    pub sms_countries: Vec<String>,
+}
+
+impl SignInFlow {
+    /// The rules the engine applies to this flow.
+    pub fn rules(&self, reveal_accounts: bool) -> Rules<'_> {
+        Rules {
+            config: &self.config,
+            reveal_accounts,
+            sms_countries: &self.sms_countries,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -107,6 +120,8 @@ struct Stored {
     config: UserFlowConfig,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     seen_sign_out: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    sms_countries: Vec<String>,
 }
 
 /// Who is asking, for rate limits and messages.
@@ -235,6 +250,7 @@ impl Portico {
             origin,
             config,
             seen_sign_out: None,
+            sms_countries: self.tenant_settings(tenant.id).await?.sms_countries.clone(),
         };
         let record = self.flow_record(tenant, &flow)?;
         self.store.create_flow(&record).await?;
@@ -327,6 +343,7 @@ impl Portico {
             origin: stored.origin,
             config: stored.config,
             seen_sign_out: stored.seen_sign_out,
+            sms_countries: stored.sms_countries,
         }))
     }
 
@@ -351,10 +368,13 @@ impl Portico {
         caller: Caller<'_>,
         hold: Hold,
     ) -> Result<Advanced, FlowError> {
+        // The flow changes below; the rules stay as they were when it started.
         let config = current.config.clone();
+        let sms_countries = current.sms_countries.clone();
         let rules = Rules {
             config: &config,
             reveal_accounts: caller.reveal_accounts,
+            sms_countries: &sms_countries,
         };
         let mut problem = None;
         let mut scratch = Scratch::default();
@@ -495,6 +515,7 @@ impl Portico {
             origin: flow.origin.clone(),
             config: flow.config.clone(),
             seen_sign_out: flow.seen_sign_out,
+            sms_countries: flow.sms_countries.clone(),
         })
         .map_err(|e| CoreError::Internal(format!("flow state: {e}")))?;
         // What a person types is bounded at every step (attributes, addresses, numbers); this

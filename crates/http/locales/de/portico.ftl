@@ -93,6 +93,7 @@ enrol-intro = Diese App verlangt bei der Anmeldung einen zusätzlichen Schritt. 
 enrol-phone-title = Telefonnummer hinzufügen
 enrol-phone-label = Telefonnummer mit Ländervorwahl (zum Beispiel +49 30 123456)
 phone-error-invalid = Geben Sie Ihre Telefonnummer im internationalen Format ein, beginnend mit + und der Ländervorwahl.
+phone-error-country = An Nummern in diesem Land können wir keine SMS senden. Verwenden Sie eine andere Nummer.
 phone-error-too-many = Es wurden zu viele Telefonnummern eingegeben. Verwenden Sie eine bereits eingegebene Nummer oder versuchen Sie es morgen erneut.
 enrol-totp-title = Authenticator-App einrichten
 enrol-totp-scan = Scannen Sie diesen QR-Code mit Ihrer Authenticator-App oder geben Sie diesen Schlüssel von Hand ein:

@@ -93,6 +93,7 @@ enrol-intro = This app requires an extra step when you sign in. Choose a method 
 enrol-phone-title = Add your phone number
 enrol-phone-label = Phone number with country code (for example +44 20 7946 0958)
 phone-error-invalid = Enter your phone number in international form, starting with + and the country code.
+phone-error-country = We can't send text messages to numbers in that country. Use another number.
 phone-error-too-many = Too many phone numbers were entered. Use a number you entered before, or try again tomorrow.
 enrol-totp-title = Set up your authenticator app
 enrol-totp-scan = Scan this QR code with your authenticator app, or enter this key by hand:

@@ -94,6 +94,7 @@ enrol-intro = Ta aplikacja wymaga dodatkowego kroku przy logowaniu. Wybierz meto
 enrol-phone-title = Dodaj numer telefonu
 enrol-phone-label = Numer telefonu z kodem kraju (na przykład +48 22 123 45 67)
 phone-error-invalid = Podaj numer telefonu w formacie międzynarodowym, zaczynając od + i kodu kraju.
+phone-error-country = Nie możemy wysyłać SMS-ów na numery w tym kraju. Użyj innego numeru.
 phone-error-too-many = Wpisano zbyt wiele numerów telefonu. Użyj numeru wpisanego wcześniej albo spróbuj jutro.
 enrol-totp-title = Skonfiguruj aplikację uwierzytelniającą
 enrol-totp-scan = Zeskanuj ten kod QR w aplikacji uwierzytelniającej albo wpisz ręcznie ten klucz:

@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::error::Problem;
 
 /// A JSON body whose rejections become problem documents.
-pub(crate) struct Body<T>(T);
+pub(crate) struct Body<T>(pub(crate) T);
 
 impl<T: DeserializeOwned + Send> FromRequest<AppState> for Body<T> {
     type Rejection = Problem;

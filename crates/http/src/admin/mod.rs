@@ -2,6 +2,7 @@
 
 mod auth;
 mod handlers;
+mod settings;
 mod tokens;
 
 use axum::Router;
@@ -26,6 +27,8 @@ pub(crate) use auth::AdminAuth;
         handlers::create_user_flow,
         handlers::list_user_flows,
         handlers::set_branding,
+        settings::get_settings,
+        settings::put_settings,
         tokens::create_admin_token,
         tokens::list_admin_tokens,
         tokens::revoke_admin_token,
@@ -38,6 +41,7 @@ pub(crate) use auth::AdminAuth;
         handlers::CreateUser,
         handlers::UserOut,
         handlers::UpdateUser,
+        settings::TenantSettingsBody,
         tokens::CreateAdminToken,
         tokens::AdminTokenOut,
         tokens::AdminTokenCreated,
@@ -106,6 +110,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/admin/api/v1/tenants/{tenant}/keys/rotate",
             post(handlers::rotate_keys),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/settings",
+            get(settings::get_settings).put(settings::put_settings),
         )
         .route(
             "/admin/api/v1/admin-tokens",

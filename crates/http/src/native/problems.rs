@@ -88,6 +88,12 @@ pub(super) fn problem_error(problem: &Problem) -> NativeError {
             90100,
             "The phone number is not valid. Use the international format, such as +14255550123.",
         ),
+        // UNCONFIRMED: the contract documents no error for a region the tenant does not text;
+        // like the invalid number, it is a request the client should not repeat as it is.
+        Problem::PhoneCountryNotAllowed => NativeError::invalid_request(
+            90100,
+            "Text messages cannot be sent to numbers in this country. Use another number.",
+        ),
         // UNCONFIRMED number: the contract documents no error for this limit; the closest is
         // the invalid phone number (a request the client should not repeat as it is).
         Problem::TooManyPhoneNumbers => NativeError::invalid_request(

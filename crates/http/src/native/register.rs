@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use portico_core::directory::{Email, MfaMethod};
 use portico_core::otp::CODE_LENGTH;
-use portico_core::signin::engine::{Event, Rules, Step, mask_email, normalize_phone};
+use portico_core::signin::engine::{Event, Step, mask_email, normalize_phone};
 use portico_core::signin::{NativeClient, SignInFlow};
 use serde_json::{Value, json};
 
@@ -68,12 +68,8 @@ fn browser_only() -> Value {
 /// The kinds the engine lets this flow register that the contract can carry (codes by mail
 /// or text; an authenticator app needs the browser).
 fn choices(flow: &SignInFlow) -> Vec<MfaMethod> {
-    let rules = Rules {
-        config: &flow.config,
-        reveal_accounts: true,
-    };
     flow.flow
-        .enrolment_choices(&rules)
+        .enrolment_choices(&flow.rules(true))
         .into_iter()
         .filter(|kind| matches!(kind, MfaMethod::EmailOtp | MfaMethod::Sms))
         .collect()

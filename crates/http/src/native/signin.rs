@@ -14,7 +14,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use portico_core::directory::SignInMethod;
 use portico_core::ids::AuthMethodId;
-use portico_core::signin::engine::{Event, Journey, Problem, Rules, Step};
+use portico_core::signin::engine::{Event, Journey, Problem, Step};
 use portico_core::signin::{NativeClient, SignInFlow};
 use serde_json::{Value, json};
 
@@ -187,13 +187,9 @@ pub(crate) async fn introspect(
     let state = &state;
     answer(state, &tenant, &headers, &body, |call| async move {
         let (stage, fresh, flow) = call.resume(state, &["mfa", "mfa_oob"], false).await?;
-        let rules = Rules {
-            config: &flow.config,
-            reveal_accounts: true,
-        };
         let methods: Vec<Value> = flow
             .flow
-            .usable_second_factors(&rules)
+            .usable_second_factors(&flow.rules(true))
             .into_iter()
             .filter(|m| listable(Some(m)))
             .map(|m| {

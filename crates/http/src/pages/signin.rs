@@ -506,6 +506,7 @@ fn message_of(problem: &Problem) -> &'static str {
         Problem::Password(PasswordProblem::RecentlyUsed) => "password-error-reused",
         Problem::Attributes(_) => "attributes-error",
         Problem::InvalidPhone => "phone-error-invalid",
+        Problem::PhoneCountryNotAllowed => "phone-error-country",
         Problem::NoSecondFactor => "mfa-error-none",
         Problem::TooManyWrongCodes => "mfa-error-too-many",
         Problem::SecondFactorLocked => "mfa-error-locked",
@@ -582,12 +583,8 @@ async fn render(
             minijinja::context! { id => m.id.to_string(), kind => m.kind.as_str(), label => m.label() }
         })
         .collect();
-    let rules = portico_core::signin::engine::Rules {
-        config: &flow.config,
-        reveal_accounts: false,
-    };
     let choices: Vec<&str> = engine
-        .enrolment_choices(&rules)
+        .enrolment_choices(&flow.rules(false))
         .into_iter()
         .map(MfaMethod::as_str)
         .collect();

@@ -282,6 +282,68 @@ async fn a_revoked_admin_token_works_nowhere_and_listings_show_no_secrets() {
 }
 
 #[tokio::test]
+async fn tenant_settings_are_read_and_replaced_and_checked() {
+    let server = TestServer::start().await;
+    let token = server.portico().create_admin_token().await.unwrap();
+    let client = reqwest::Client::new();
+    let url = format!(
+        "{}/admin/api/v1/tenants/{}/settings",
+        server.base, server.tenant.id
+    );
+    let defaults: Value = client
+        .get(&url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        defaults,
+        json!({"sms_countries": [], "refresh_token_max_days": null})
+    );
+    let saved = client
+        .put(&url)
+        .bearer_auth(&token)
+        .json(&json!({"sms_countries": ["+44", "+1"], "refresh_token_max_days": 7}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::OK);
+    assert_eq!(
+        saved.json::<Value>().await.unwrap(),
+        json!({"sms_countries": ["+1", "+44"], "refresh_token_max_days": 7})
+    );
+    for bad in [
+        json!({"sms_countries": ["44"]}),
+        json!({"refresh_token_max_days": 0}),
+        json!({"refresh_token_max_days": 366}),
+        json!({"sms": []}),
+    ] {
+        let refused = client
+            .put(&url)
+            .bearer_auth(&token)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let unknown = client
+        .get(format!(
+            "{}/admin/api/v1/tenants/nowhere/settings",
+            server.base
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn openapi_document_is_3_1_and_lists_the_operations() {
     let server = TestServer::start().await;
     let doc: Value = reqwest::get(format!("{}/admin/api/v1/openapi.json", server.base))
@@ -299,6 +361,7 @@ async fn openapi_document_is_3_1_and_lists_the_operations() {
         "/admin/api/v1/tenants/{tenant}/user-flows",
         "/admin/api/v1/admin-tokens",
         "/admin/api/v1/admin-tokens/{id}",
+        "/admin/api/v1/tenants/{tenant}/settings",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }

@@ -217,6 +217,40 @@ async fn cli_commands_print_one_json_object_each() {
     );
     assert_eq!(branded["background_color"], "#ffffff");
 
+    let settings = portico(
+        &data,
+        &[
+            "tenant",
+            "settings",
+            "--tenant",
+            "contoso",
+            "--sms-countries",
+            "+44,+1",
+            "--refresh-token-max-days",
+            "30",
+            "--json",
+        ],
+    );
+    assert_eq!(settings["sms_countries"], serde_json::json!(["+1", "+44"]));
+    assert_eq!(settings["refresh_token_max_days"], 30);
+    let settings = portico(
+        &data,
+        &[
+            "tenant",
+            "settings",
+            "--tenant",
+            "contoso",
+            "--refresh-token-max-days",
+            "default",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        settings["sms_countries"],
+        serde_json::json!(["+1", "+44"]),
+        "options not given stay as they were"
+    );
+    assert_eq!(settings["refresh_token_max_days"], Value::Null);
     let rotated = portico(&data, &["keys", "rotate", "--tenant", "contoso", "--json"]);
     assert_eq!(rotated["rotated"], true);
     let token = portico(&data, &["admin-token", "create", "--json"]);

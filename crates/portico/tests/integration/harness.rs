@@ -443,7 +443,24 @@ impl Tokens {
 
 /// Signs `email` in through the page and redeems the code for an SPA (public client).
 pub async fn spa_tokens(server: &TestServer, browser: &reqwest::Client, email: &str) -> Tokens {
-    let (client_id, _) = server.app(portico_core::directory::AppKind::Spa).await;
+    public_client_tokens(
+        server,
+        browser,
+        email,
+        portico_core::directory::AppKind::Spa,
+    )
+    .await
+}
+
+/// Signs `email` in through the page and redeems the code for a new public client of `kind`
+/// (SPA or native).
+pub async fn public_client_tokens(
+    server: &TestServer,
+    browser: &reqwest::Client,
+    email: &str,
+    kind: portico_core::directory::AppKind,
+) -> Tokens {
+    let (client_id, _) = server.app(kind).await;
     let (verifier, challenge) = pkce();
     let redirect_uri = server.redirect_uri();
     let params = authorize_and_sign_in(

@@ -821,3 +821,49 @@ async fn recovery_codes_saved_before_they_were_keyed_still_work_once() {
     assert!(!spent.signed_in());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn numbers_in_countries_the_tenant_does_not_text_are_refused() {
+    use portico_core::directory::{TenantRef, TenantSettings};
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    server
+        .portico()
+        .set_tenant_settings(
+            &TenantRef::Id(server.tenant.id),
+            TenantSettings {
+                sms_countries: vec!["+44".into()],
+                ..TenantSettings::default()
+            },
+        )
+        .await
+        .unwrap();
+    server.user("abroad@example.com").await;
+    let (client_id, _) = server.app(AppKind::Web).await;
+    flow_for(&server, &client_id, mfa(vec![MfaMethod::Sms])).await;
+    let browser = browser();
+    let page = sign_in_with_password(&server, &browser, &client_id, "abroad@example.com").await;
+    // A premium-rate range abroad, say: refused before anything is texted.
+    let refused = page
+        .submit(&browser, &[("action", "phone"), ("phone", "+88216123456")])
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.html);
+    assert!(
+        refused
+            .html
+            .contains("We can't send text messages to numbers in that country"),
+        "{}",
+        refused.html
+    );
+    assert!(
+        std::fs::read_dir(dir.path().join("sms"))
+            .map(|d| d.count() == 0)
+            .unwrap_or(true),
+        "nothing texted"
+    );
+    let sent = refused
+        .submit(&browser, &[("action", "phone"), ("phone", "+447700900123")])
+        .await;
+    assert!(sent.html.contains(r#"name="code""#), "{}", sent.html);
+    server.stop().await;
+}

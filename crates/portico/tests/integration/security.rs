@@ -622,3 +622,66 @@ async fn a_bot_cannot_fill_the_store_with_sign_in_flows() {
     assert_eq!(statuses, vec![200, 200, 200, 429, 429]);
     server.stop().await;
 }
+
+/// Refreshes `tokens` at a Portico over the same store whose clock is `days` ahead.
+async fn refresh_days_later(
+    server: &TestServer,
+    tokens: &crate::harness::Tokens,
+    days: i64,
+) -> Result<(), portico_core::oauth::OAuthError> {
+    let clock = portico_core::clock::ManualClock::new(server.portico().now() + days * 24 * 3600);
+    let later = portico_core::Portico::new(
+        server.portico().settings.clone(),
+        std::sync::Arc::clone(&server.portico().store),
+        std::sync::Arc::new(clock),
+        portico_keys::MasterKey::from_base64(&server.master_key).unwrap(),
+    );
+    let request = portico_core::oauth::TokenRequest {
+        grant_type: Some("refresh_token".into()),
+        refresh_token: Some(tokens.refresh().to_owned()),
+        credentials: portico_core::oauth::ClientCredentials {
+            form_client_id: Some(tokens.client_id.clone()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    later.token(&server.tenant, request).await.map(drop)
+}
+
+#[tokio::test]
+async fn refresh_tokens_end_at_the_tenants_absolute_lifetime() {
+    use portico_core::directory::{TenantRef, TenantSettings};
+    let server = TestServer::start().await;
+    server.user("steady@example.com").await;
+    // By default a refresh token used within 30 days keeps working for 90.
+    let tokens = crate::harness::public_client_tokens(
+        &server,
+        &browser(),
+        "steady@example.com",
+        AppKind::Native,
+    )
+    .await;
+    assert!(refresh_days_later(&server, &tokens, 2).await.is_ok());
+    // A tenant that says one day means one day from the sign-in, however often it is used.
+    server
+        .portico()
+        .set_tenant_settings(
+            &TenantRef::Id(server.tenant.id),
+            TenantSettings {
+                refresh_token_max_days: Some(1),
+                ..TenantSettings::default()
+            },
+        )
+        .await
+        .unwrap();
+    let tokens = crate::harness::public_client_tokens(
+        &server,
+        &browser(),
+        "steady@example.com",
+        AppKind::Native,
+    )
+    .await;
+    let refused = refresh_days_later(&server, &tokens, 2).await.unwrap_err();
+    assert_eq!(refused.code.as_str(), "invalid_grant", "{refused}");
+    server.stop().await;
+}

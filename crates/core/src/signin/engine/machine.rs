@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::directory::{
     AttributeError, AttributeSpec, Email, MfaMethod, MfaPolicy, SignInMethod, check_attributes,
-    missing_required,
+    missing_required, sms_allowed,
 };
 use crate::otp::OtpPurpose;
 use crate::outbox::Channel;
@@ -351,6 +351,9 @@ impl Flow {
                 let Some(number) = normalize_phone(&number) else {
                     return Some(problem(Problem::InvalidPhone));
                 };
+                if !sms_allowed(rules.sms_countries, &number) {
+                    return Some(problem(Problem::PhoneCountryNotAllowed));
+                }
                 // Each number costs a text: one flow cannot be a pump through many numbers.
                 if !self.texted_numbers.contains(&number) {
                     if self.texted_numbers.len() >= MAX_NUMBERS_PER_FLOW {
@@ -637,6 +640,13 @@ impl Flow {
             .filter(|m| rules.config.mfa_methods.contains(&m.kind))
             .filter(|m| {
                 m.kind != MfaMethod::EmailOtp || self.first_factor == Some(FirstFactor::Password)
+            })
+            // A number the tenant no longer texts (its country was taken off) cannot serve.
+            .filter(|m| {
+                m.kind != MfaMethod::Sms
+                    || m.target
+                        .as_deref()
+                        .is_some_and(|n| sms_allowed(rules.sms_countries, n))
             })
             .cloned()
             .collect()

@@ -482,6 +482,8 @@ pub enum Problem {
     Attributes(Vec<AttributeError>),
     /// Not a phone number in international form.
     InvalidPhone,
+    /// A number in a country the tenant does not text.
+    PhoneCountryNotAllowed,
     /// MFA is required but no method this flow offers can serve this user.
     NoSecondFactor,
     /// Too many wrong second-factor codes in this flow: it has ended; start again.
@@ -519,6 +521,8 @@ pub struct Rules<'a> {
     /// Whether answers may reveal that an account exists or not. Off on the hosted pages; on
     /// only where a wire contract forces it (the native API's `user_not_found`).
     pub reveal_accounts: bool,
+    /// Country calling codes the tenant texts (empty: anywhere).
+    pub sms_countries: &'a [String],
 }
 
 impl Flow {

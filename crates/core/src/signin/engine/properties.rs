@@ -159,7 +159,11 @@ proptest! {
         ),
     ) {
         let configs = configs();
-        let rules = Rules { config: &configs[config], reveal_accounts };
+        let rules = Rules {
+            config: &configs[config],
+            reveal_accounts,
+            sms_countries: &[],
+        };
         let mut flow = Flow::new(journey);
         for event in events {
             let before = flow.clone();
@@ -194,6 +198,7 @@ fn the_strategies_reach_the_end_of_a_journey() {
     let rules = Rules {
         config: &configs[0],
         reveal_accounts: false,
+        sms_countries: &[],
     };
     let mut flow = Flow::new(Journey::SignIn);
     let user = UserFacts {

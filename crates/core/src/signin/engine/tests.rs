@@ -14,6 +14,7 @@ fn rules(config: &UserFlowConfig) -> Rules<'_> {
     Rules {
         config,
         reveal_accounts: false,
+        sms_countries: &[],
     }
 }
 
@@ -271,6 +272,7 @@ fn the_native_contract_may_reveal_accounts() {
     let reveal = Rules {
         config: &config,
         reveal_accounts: true,
+        sms_countries: &[],
     };
     for (journey, found, expected) in [
         (Journey::SignIn, None, Problem::UserNotFound),
@@ -959,6 +961,45 @@ fn a_flow_texts_at_most_three_numbers() {
     let refused = ok(&mut flow, Event::NumberRefused, &config);
     assert_eq!(refused.problem, Some(Problem::TooManyPhoneNumbers));
     assert_eq!(flow.step, Step::EnrolPhone);
+}
+
+#[test]
+fn texts_go_only_to_the_countries_the_tenant_allows() {
+    let config = mfa_config(vec![MfaMethod::Sms]);
+    let countries = vec!["+44".to_owned()];
+    let uk_only = Rules {
+        config: &config,
+        reveal_accounts: false,
+        sms_countries: &countries,
+    };
+    let (mut flow, _) = signed_in_with_password(&config);
+    effects(&mut flow, Event::MethodsLoaded(vec![]), &config);
+    assert_eq!(flow.step, Step::EnrolPhone);
+    let refused = flow
+        .handle(
+            Event::Phone {
+                number: "+15550100001".into(),
+            },
+            &uk_only,
+        )
+        .unwrap();
+    assert_eq!(refused.problem, Some(Problem::PhoneCountryNotAllowed));
+    assert!(refused.effects.is_empty(), "nothing texted");
+    assert!(flow.texted_numbers.is_empty(), "and nothing counted");
+    let sent = flow
+        .handle(
+            Event::Phone {
+                number: "+447700900123".into(),
+            },
+            &uk_only,
+        )
+        .unwrap();
+    assert!(matches!(sent.effects.as_slice(), [Effect::SendCode { .. }]));
+    // A number registered before its country was taken off no longer serves.
+    let (mut flow, _) = signed_in_with_password(&config);
+    flow.methods = vec![method(MfaMethod::Sms, Some("+15550100001"))];
+    assert!(flow.usable_second_factors(&uk_only).is_empty());
+    assert_eq!(flow.usable_second_factors(&rules(&config)).len(), 1);
 }
 
 #[test]

@@ -1,0 +1,146 @@
+//! Settings an operator sets per tenant: where texts may go, and how long refresh tokens last
+//! at most.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::TenantRef;
+use crate::ids::TenantId;
+use crate::{CoreError, Portico};
+
+/// The longest absolute refresh-token lifetime an operator may set, in days.
+pub const MAX_REFRESH_TOKEN_DAYS: u32 = 365;
+
+/// Per-tenant settings. Absent values take the server's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettings {
+    /// Country calling codes texts may go to (`+1`, `+44`, …); empty: anywhere. Against SMS
+    /// pumping to premium-rate ranges abroad: numbers elsewhere cannot be registered, and
+    /// registered ones are not texted.
+    #[serde(default)]
+    pub sms_countries: Vec<String>,
+    /// How long a refresh token family lives from its sign-in, however often it is used, in
+    /// days (`None`: the server's default, 90). Single-page apps keep their 24 hours.
+    #[serde(default)]
+    pub refresh_token_max_days: Option<u32>,
+}
+
+impl TenantSettings {
+    /// Checks and normalises the settings (codes sorted, without duplicates).
+    pub fn validated(mut self) -> Result<Self, CoreError> {
+        for code in &self.sms_countries {
+            if !is_country_code(code) {
+                return Err(CoreError::Invalid(format!(
+                    "{code:?} is not a country calling code (a + and 1 to 3 digits, like +1 or +44)"
+                )));
+            }
+        }
+        self.sms_countries.sort();
+        self.sms_countries.dedup();
+        if let Some(days) = self.refresh_token_max_days
+            && !(1..=MAX_REFRESH_TOKEN_DAYS).contains(&days)
+        {
+            return Err(CoreError::Invalid(format!(
+                "refresh tokens live 1 to {MAX_REFRESH_TOKEN_DAYS} days"
+            )));
+        }
+        Ok(self)
+    }
+}
+
+fn is_country_code(code: &str) -> bool {
+    code.strip_prefix('+').is_some_and(|digits| {
+        (1..=3).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0')
+    })
+}
+
+/// Whether `number` (E.164) may be texted under `countries` (empty: anywhere).
+pub fn sms_allowed(countries: &[String], number: &str) -> bool {
+    countries.is_empty()
+        || countries
+            .iter()
+            .any(|code| number.starts_with(code.as_str()))
+}
+
+impl Portico {
+    /// A tenant's settings (cached for a few seconds).
+    pub async fn tenant_settings(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Arc<TenantSettings>, CoreError> {
+        if let Some(found) = self.tenant_settings_cache.get(&tenant) {
+            return Ok(found);
+        }
+        let found = match self.store.tenant_settings(tenant).await? {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| CoreError::Internal(format!("unreadable tenant settings: {e}")))?,
+            None => TenantSettings::default(),
+        };
+        let found = Arc::new(found);
+        self.tenant_settings_cache.put(tenant, Arc::clone(&found));
+        Ok(found)
+    }
+
+    /// Replaces a tenant's settings after checking them.
+    pub async fn set_tenant_settings(
+        &self,
+        tenant: &TenantRef,
+        settings: TenantSettings,
+    ) -> Result<TenantSettings, CoreError> {
+        let tenant = self.tenant(tenant).await?;
+        let settings = settings.validated()?;
+        let json = serde_json::to_string(&settings)
+            .map_err(|e| CoreError::Internal(format!("tenant settings: {e}")))?;
+        self.store
+            .set_tenant_settings(tenant.id, &json, self.now())
+            .await?;
+        self.tenant_settings_cache.clear();
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn country_codes_are_checked_and_normalised() {
+        let settings = TenantSettings {
+            sms_countries: vec!["+44".into(), "+1".into(), "+44".into()],
+            refresh_token_max_days: Some(30),
+        }
+        .validated()
+        .unwrap();
+        assert_eq!(settings.sms_countries, vec!["+1", "+44"]);
+        for bad in ["44", "+", "+0", "+1234", "+4a", "+44 ", ""] {
+            let refused = TenantSettings {
+                sms_countries: vec![bad.into()],
+                ..TenantSettings::default()
+            }
+            .validated();
+            assert!(refused.is_err(), "{bad:?}");
+        }
+        for days in [0, MAX_REFRESH_TOKEN_DAYS + 1] {
+            let refused = TenantSettings {
+                refresh_token_max_days: Some(days),
+                ..TenantSettings::default()
+            }
+            .validated();
+            assert!(refused.is_err(), "{days}");
+        }
+    }
+
+    #[test]
+    fn texts_go_only_to_allowed_countries() {
+        assert!(sms_allowed(&[], "+4915112345678"));
+        let only = vec!["+1".to_owned(), "+44".to_owned()];
+        assert!(sms_allowed(&only, "+15550100001"));
+        assert!(sms_allowed(&only, "+447700900123"));
+        assert!(!sms_allowed(&only, "+4915112345678"));
+        assert!(!sms_allowed(&only, "+88216123456"));
+    }
+}

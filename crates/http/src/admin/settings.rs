@@ -1,0 +1,73 @@
+//! `/admin/api/v1/tenants/{tenant}/settings`: where a tenant's texts may go and how long its
+//! refresh tokens last at most.
+
+use axum::extract::{Path, State};
+use portico_core::directory::{TenantRef, TenantSettings};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AdminAuth;
+use super::handlers::Body;
+use crate::AppState;
+use crate::error::Problem;
+
+/// A tenant's settings; absent fields take the server's defaults.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettingsBody {
+    /// Country calling codes texts may go to (`+1`, `+44`); empty: anywhere.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>, pattern = r"^\+[1-9][0-9]{0,2}$")]
+    pub sms_countries: Vec<String>,
+    /// Absolute refresh-token lifetime in days (1 to 365); absent: 90.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 365)]
+    pub refresh_token_max_days: Option<u32>,
+}
+
+impl From<TenantSettings> for TenantSettingsBody {
+    fn from(settings: TenantSettings) -> Self {
+        Self {
+            sms_countries: settings.sms_countries,
+            refresh_token_max_days: settings.refresh_token_max_days,
+        }
+    }
+}
+
+/// Read a tenant's settings.
+#[utoipa::path(get, path = "/admin/api/v1/tenants/{tenant}/settings",
+    params(("tenant" = String, Path, description = "Tenant name or id")),
+    responses((status = 200, body = TenantSettingsBody), (status = 401), (status = 404)))]
+pub(crate) async fn get_settings(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<axum::Json<TenantSettingsBody>, Problem> {
+    let tenant = state.portico.tenant(&TenantRef::parse(&tenant)).await?;
+    let settings = state.portico.tenant_settings(tenant.id).await?;
+    Ok(axum::Json((*settings).clone().into()))
+}
+
+/// Replace a tenant's settings.
+#[utoipa::path(put, path = "/admin/api/v1/tenants/{tenant}/settings", request_body = TenantSettingsBody,
+    params(("tenant" = String, Path, description = "Tenant name or id")),
+    responses((status = 200, body = TenantSettingsBody), (status = 400), (status = 401),
+              (status = 404), (status = 413), (status = 415)))]
+pub(crate) async fn put_settings(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    Body(body): Body<TenantSettingsBody>,
+) -> Result<axum::Json<TenantSettingsBody>, Problem> {
+    let saved = state
+        .portico
+        .set_tenant_settings(
+            &TenantRef::parse(&tenant),
+            TenantSettings {
+                sms_countries: body.sms_countries,
+                refresh_token_max_days: body.refresh_token_max_days,
+            },
+        )
+        .await?;
+    Ok(axum::Json(saved.into()))
+}
