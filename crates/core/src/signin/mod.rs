@@ -3,6 +3,7 @@
 //! rate limits, lockout and session rules are written once.
 
 mod continuation;
+mod effects;
 pub mod engine;
 mod flows;
 mod messages;

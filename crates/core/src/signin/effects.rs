@@ -1,0 +1,478 @@
+//! The driver's effects: what the engine asks for (look a user up, check a password or a code,
+//! send a code, prepare an account, a password or a factor), carried out against the store,
+//! the outbox and the password pool, and answered as an event. Writes that a step makes are
+//! not done here: they are collected in the request's [`Scratch`] and committed with the
+//! flow's save.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use super::SignInError;
+use super::engine::{CodeCheck, CredentialProblem, Effect, Event, MethodFacts, UserFacts};
+use super::flows::{Caller, Scratch, SignInFlow};
+use super::messages::{CodeMessage, compose};
+use super::password_policy::{PASSWORD_HISTORY, check_new_password};
+use super::second_factor::legacy_recovery_digest;
+use crate::directory::{Tenant, User};
+use crate::ids::{AuthMethodId, UserId};
+use crate::otp::{OtpCheck, OtpPurpose, OtpSendError};
+use crate::outbox::Channel;
+use crate::store::{AuthMethodRecord, FlowWrite};
+use crate::{CoreError, Portico};
+
+/// Wrong authenticator or recovery codes of one user in a day that lock the factor...
+const DAILY_WRONG_SECOND_FACTOR_CODES: u32 = 10;
+/// ...for this long after the newest.
+const SECOND_FACTOR_LOCK_SECS: i64 = 3600;
+/// New phone numbers one user may ask to register in a day.
+const NEW_NUMBERS_PER_DAY: usize = 5;
+
+impl Portico {
+    /// Carries out one effect and returns its result as an event.
+    pub(super) async fn carry_out(
+        &self,
+        tenant: &Tenant,
+        current: &SignInFlow,
+        effect: Effect,
+        caller: Caller<'_>,
+        scratch: &mut Scratch,
+    ) -> Result<Event, CoreError> {
+        let flow = &current.flow;
+        let email = flow.email.clone().unwrap_or_default();
+        let user_id = flow.user.as_ref().map(|u| u.id);
+        // Second-factor checks share one limit per user and client address.
+        let second_factor_check = matches!(
+            effect,
+            Effect::CheckTotp { .. }
+                | Effect::CheckPendingTotp { .. }
+                | Effect::CheckRecoveryCode { .. }
+        );
+        if second_factor_check
+            && let Some(user) = user_id
+            && !self
+                .rate_limits
+                .allow(tenant.id, caller.ip, &format!("mfa:{user}"))
+        {
+            return Ok(Event::CodeChecked(CodeCheck::RateLimited));
+        }
+        // Authenticator and recovery codes are counted per user in the store, across flows and
+        // nodes: a lock after many wrong ones stops a guesser who starts flow after flow.
+        let counted = matches!(
+            effect,
+            Effect::CheckTotp { .. } | Effect::CheckRecoveryCode { .. }
+        )
+        .then_some(user_id)
+        .flatten();
+        // The try is written down before its code is checked, so guesses sent in parallel
+        // count against each other; a right code takes it back.
+        let attempt = match counted {
+            Some(user) => {
+                let attempt = crate::secret::random_token()?;
+                self.store
+                    .add_second_factor_failure(tenant.id, user, &attempt, self.now())
+                    .await?;
+                if self.second_factor_locked(tenant, user, &attempt).await? {
+                    self.store
+                        .withdraw_second_factor_failure(tenant.id, &attempt)
+                        .await?;
+                    return Ok(Event::CodeChecked(CodeCheck::Locked));
+                }
+                Some(attempt)
+            }
+            None => None,
+        };
+        let event = match effect {
+            Effect::LookUpUser => Event::UserLookedUp(
+                self.store
+                    .find_user_by_email(tenant.id, &email)
+                    .await?
+                    .map(|u| facts(&u)),
+            ),
+            Effect::CheckPassword { password } => Event::PasswordChecked(
+                match self
+                    .sign_in_with_password(tenant, &email, &password, caller.ip)
+                    .await
+                {
+                    Ok(user) => Ok(facts(&user)),
+                    Err(SignInError::InvalidCredentials) => Err(CredentialProblem::Invalid),
+                    Err(SignInError::LockedOut { .. }) => Err(CredentialProblem::LockedOut),
+                    Err(SignInError::AccountDisabled) => Err(CredentialProblem::Disabled),
+                    Err(SignInError::RateLimited) => Err(CredentialProblem::RateLimited),
+                    Err(SignInError::Core(err)) => return Err(err),
+                },
+            ),
+            Effect::SendCode {
+                purpose,
+                channel,
+                to,
+                message,
+            } => {
+                // Per address and per client IP, on top of the per-address code throttle.
+                if !self
+                    .rate_limits
+                    .allow(tenant.id, caller.ip, &format!("send:{to}"))
+                {
+                    return Ok(Event::CodeSent(Err(60)));
+                }
+                let letter = CodeMessage {
+                    organisation: &tenant.name,
+                    purpose,
+                    channel,
+                    to: &to,
+                    kind: message,
+                    lifetime_secs: self.settings.otp.lifetime_secs,
+                };
+                if channel == Channel::Sms {
+                    if let Some(retry_after_secs) = self.sms_budget_spent(tenant, purpose).await? {
+                        return Ok(Event::CodeSent(Err(retry_after_secs)));
+                    }
+                    if purpose == OtpPurpose::VerifyContact
+                        && let Some(user) = user_id
+                    {
+                        let since = self.now() - 24 * 3600;
+                        let numbers = self
+                            .store
+                            .phone_verifications(tenant.id, user, since)
+                            .await?;
+                        if !numbers.contains(&to) && numbers.len() >= NEW_NUMBERS_PER_DAY {
+                            return Ok(Event::NumberRefused);
+                        }
+                        self.store
+                            .add_phone_verification(tenant.id, user, &to, self.now())
+                            .await?;
+                    }
+                }
+                // A step without a code yet asks for its first one; with one, it is a resend.
+                let request = crate::otp::OtpRequest {
+                    purpose,
+                    subject: &to,
+                    requester: caller.ip,
+                    reuse_recent: flow.challenge.is_none(),
+                };
+                let sent = self
+                    .issue_otp(tenant, request, |code| compose(caller.texts, letter, code))
+                    .await;
+                Event::CodeSent(match sent {
+                    Ok(challenge) => Ok(challenge),
+                    Err(OtpSendError::Throttled { retry_after_secs }) => Err(retry_after_secs),
+                    Err(OtpSendError::Core(err)) => return Err(err),
+                })
+            }
+            Effect::CheckCode { purpose, code } => {
+                let subject = flow.email.as_deref().unwrap_or("-");
+                if !self.rate_limits.allow(tenant.id, caller.ip, subject) {
+                    return Ok(Event::CodeChecked(CodeCheck::RateLimited));
+                }
+                let Some(challenge) = flow.challenge else {
+                    return Ok(Event::CodeChecked(CodeCheck::Dead));
+                };
+                Event::CodeChecked(
+                    match self.check_otp(tenant, challenge, purpose, &code).await? {
+                        OtpCheck::Valid => CodeCheck::Valid,
+                        OtpCheck::Wrong { attempts_left } => CodeCheck::Wrong {
+                            attempts_left: Some(attempts_left),
+                        },
+                        OtpCheck::Expired => CodeCheck::Expired,
+                        OtpCheck::Exhausted | OtpCheck::Unknown => CodeCheck::Dead,
+                    },
+                )
+            }
+            Effect::CheckTotp { method, code } => {
+                let user = user_id.ok_or_else(|| missing("user"))?;
+                Event::CodeChecked(
+                    self.check_registered_totp(tenant, user, method, &code)
+                        .await?,
+                )
+            }
+            Effect::CheckPendingTotp { code } => {
+                let user = user_id.ok_or_else(|| missing("user"))?;
+                let sealed = pending_secret(flow.pending_totp.as_deref())?;
+                scratch.totp_step = self.check_totp_code(tenant, user, &sealed, &code)?;
+                Event::CodeChecked(match scratch.totp_step {
+                    Some(_) => CodeCheck::Valid,
+                    None => CodeCheck::Wrong {
+                        attempts_left: None,
+                    },
+                })
+            }
+            Effect::CheckRecoveryCode { code } => {
+                let user = user_id.ok_or_else(|| missing("user"))?;
+                let now = self.now();
+                let spent = self
+                    .store
+                    .use_recovery_code(tenant.id, user, &self.recovery_digest(&code), now)
+                    .await?
+                    || self
+                        .store
+                        .use_recovery_code(tenant.id, user, &legacy_recovery_digest(&code), now)
+                        .await?;
+                Event::CodeChecked(if spent {
+                    CodeCheck::Valid
+                } else {
+                    CodeCheck::Wrong {
+                        attempts_left: None,
+                    }
+                })
+            }
+            Effect::CheckNewPassword { password } => {
+                // Each try costs several hashes (history, then the new one): limited like a
+                // sign-in, per client and per account.
+                let key = format!("new-password:{email}");
+                if !self.rate_limits.allow(tenant.id, caller.ip, &key) {
+                    return Ok(Event::NewPasswordChecked(Err(
+                        super::engine::PasswordProblem::RateLimited,
+                    )));
+                }
+                Event::NewPasswordChecked(
+                    self.check_and_hash_new_password(tenant, user_id, &email, password)
+                        .await?,
+                )
+            }
+            Effect::CreateUser => {
+                // The account is written with the flow's save; a sign-up of the same address
+                // that commits in between undoes this step there (a unique key).
+                if self
+                    .store
+                    .find_user_by_email(tenant.id, &email)
+                    .await?
+                    .is_some()
+                {
+                    return Ok(Event::AddressTaken);
+                }
+                let display_name = flow
+                    .attributes
+                    .get("displayName")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned);
+                let user = User {
+                    id: UserId::new_random(),
+                    tenant_id: tenant.id,
+                    email: email.clone(),
+                    display_name,
+                    password_hash: flow.password_hash.clone(),
+                    enabled: true,
+                    attributes: flow.attributes.clone(),
+                    created_at: self.now(),
+                };
+                let created = Event::UserCreated(facts(&user));
+                scratch.writes.push(FlowWrite::CreateUser(user));
+                created
+            }
+            Effect::SetPassword => {
+                let user = user_id.ok_or_else(|| missing("user"))?;
+                let password_hash = flow
+                    .password_hash
+                    .clone()
+                    .ok_or_else(|| missing("password"))?;
+                scratch.writes.push(FlowWrite::SetPassword {
+                    user,
+                    password_hash,
+                    keep: PASSWORD_HISTORY,
+                    now: self.now(),
+                });
+                Event::PasswordSet
+            }
+            Effect::LoadMethods => {
+                let user = user_id.ok_or_else(|| missing("user"))?;
+                Event::MethodsLoaded(
+                    self.store
+                        .auth_methods(tenant.id, user)
+                        .await?
+                        .iter()
+                        .map(method_facts)
+                        .collect(),
+                )
+            }
+            Effect::MakeTotpSecret => {
+                let user = user_id.ok_or_else(|| missing("user"))?;
+                Event::TotpSecretMade(self.new_totp_secret(tenant, user)?)
+            }
+            Effect::AddMethod { kind, target } => {
+                let user = user_id.ok_or_else(|| missing("user"))?;
+                let sealed_secret = match kind {
+                    crate::directory::MfaMethod::Totp => {
+                        Some(pending_secret(flow.pending_totp.as_deref())?)
+                    }
+                    _ => None,
+                };
+                let record = AuthMethodRecord {
+                    id: AuthMethodId::new_random(),
+                    tenant_id: tenant.id,
+                    user_id: user,
+                    kind,
+                    target,
+                    sealed_secret,
+                    created_at: self.now(),
+                };
+                // The first second factor comes with recovery codes, for the day it is lost.
+                // Not through the native API: its contract has no way to show them, and codes
+                // nobody saw would only be a secret left lying around.
+                let first = current.origin.native.is_none()
+                    && self.store.auth_methods(tenant.id, user).await?.is_empty();
+                let (codes, digests) = if first {
+                    self.new_recovery_codes()?
+                } else {
+                    (Vec::new(), Vec::new())
+                };
+                let method = method_facts(&record);
+                scratch.writes.push(FlowWrite::AddMethod {
+                    method: record,
+                    recovery_digests: digests,
+                    // The code that proved the new app is spent like any later one.
+                    totp_step: scratch.totp_step.take(),
+                });
+                scratch.recovery_codes = codes;
+                Event::MethodAdded {
+                    method,
+                    recovery_codes: first,
+                }
+            }
+        };
+        if let Some(attempt) = attempt
+            && !matches!(event, Event::CodeChecked(CodeCheck::Wrong { .. }))
+        {
+            self.store
+                .withdraw_second_factor_failure(tenant.id, &attempt)
+                .await?;
+        }
+        Ok(event)
+    }
+
+    /// Whether the tenant's texts for this hour are used up; if so, seconds to wait. Texts
+    /// that register a number get at most half the budget: registering needs only an account,
+    /// which anyone can make, so sign-ups cannot use up the texts people need to sign in.
+    /// Reaching a budget is logged and counted, since it is either an attack (SMS pumping) or
+    /// a budget set too low.
+    async fn sms_budget_spent(
+        &self,
+        tenant: &Tenant,
+        purpose: OtpPurpose,
+    ) -> Result<Option<i64>, CoreError> {
+        let budget = self.settings.sms_per_tenant_per_hour;
+        let since = self.now() - 3600;
+        let (kind, spent) = if purpose == OtpPurpose::VerifyContact
+            && self.store.sms_registrations_since(tenant.id, since).await? >= budget / 2
+        {
+            ("registration", true)
+        } else {
+            (
+                "all",
+                self.store.sms_sent_since(tenant.id, since).await? >= budget,
+            )
+        };
+        if !spent {
+            return Ok(None);
+        }
+        metrics::counter!("portico_sms_budget_reached_total", "tenant" => tenant.id.to_string(), "budget" => kind)
+            .increment(1);
+        tracing::warn!(tenant.id = %tenant.id, budget, kind, "hourly SMS budget reached; texts refused");
+        Ok(Some(300))
+    }
+
+    /// Whether `user` entered so many wrong second-factor codes lately that the factor is
+    /// locked: [`DAILY_WRONG_SECOND_FACTOR_CODES`] in a day lock it until
+    /// [`SECOND_FACTOR_LOCK_SECS`] after the newest (each later wrong code starts it again).
+    /// Tries in progress elsewhere count (all but `attempt`, this one), so a burst of parallel
+    /// guesses locks itself out instead of slipping past the count.
+    async fn second_factor_locked(
+        &self,
+        tenant: &Tenant,
+        user: UserId,
+        attempt: &str,
+    ) -> Result<bool, CoreError> {
+        let now = self.now();
+        let (failures, newest) = self
+            .store
+            .second_factor_failures(tenant.id, user, now - 24 * 3600, attempt)
+            .await?;
+        Ok(failures >= DAILY_WRONG_SECOND_FACTOR_CODES
+            && newest.is_some_and(|at| at + SECOND_FACTOR_LOCK_SECS > now))
+    }
+
+    async fn check_registered_totp(
+        &self,
+        tenant: &Tenant,
+        user: UserId,
+        method: AuthMethodId,
+        code: &str,
+    ) -> Result<CodeCheck, CoreError> {
+        let methods = self.store.auth_methods(tenant.id, user).await?;
+        let Some(sealed) = methods
+            .into_iter()
+            .find(|m| m.id == method)
+            .and_then(|m| m.sealed_secret)
+        else {
+            return Ok(CodeCheck::Dead);
+        };
+        let wrong = CodeCheck::Wrong {
+            attempts_left: None,
+        };
+        let Some(step) = self.check_totp_code(tenant, user, &sealed, code)? else {
+            return Ok(wrong);
+        };
+        // Each time step's code works once (RFC 6238 §5.2): a replayed code is wrong.
+        Ok(
+            if self.store.use_totp_step(tenant.id, method, step).await? {
+                CodeCheck::Valid
+            } else {
+                wrong
+            },
+        )
+    }
+
+    /// The policy, then the account's current and recent passwords, then the hash.
+    async fn check_and_hash_new_password(
+        &self,
+        tenant: &Tenant,
+        user: Option<UserId>,
+        email: &str,
+        password: String,
+    ) -> Result<Result<String, super::engine::PasswordProblem>, CoreError> {
+        if let Err(problem) = check_new_password(&password, Some(email)) {
+            return Ok(Err(problem));
+        }
+        if let Some(user) = user {
+            let mut earlier = self.store.password_history(tenant.id, user).await?;
+            if let Some(current) = self
+                .store
+                .find_user(tenant.id, user)
+                .await?
+                .and_then(|u| u.password_hash)
+            {
+                earlier.insert(0, current);
+            }
+            for hash in earlier {
+                if self.passwords.verify(password.clone(), Some(hash)).await? {
+                    return Ok(Err(super::engine::PasswordProblem::RecentlyUsed));
+                }
+            }
+        }
+        Ok(Ok(self.passwords.hash(password).await?))
+    }
+}
+
+pub(super) fn facts(user: &User) -> UserFacts {
+    UserFacts {
+        id: user.id,
+        enabled: user.enabled,
+        has_password: user.password_hash.is_some(),
+    }
+}
+
+fn method_facts(record: &AuthMethodRecord) -> MethodFacts {
+    MethodFacts {
+        id: record.id,
+        kind: record.kind,
+        target: record.target.clone(),
+    }
+}
+
+fn pending_secret(sealed: Option<&str>) -> Result<Vec<u8>, CoreError> {
+    sealed
+        .and_then(|s| STANDARD.decode(s).ok())
+        .ok_or_else(|| missing("pending authenticator secret"))
+}
+
+fn missing(what: &str) -> CoreError {
+    CoreError::Internal(format!("flow has no {what} at this step"))
+}
