@@ -89,7 +89,10 @@ impl Problem {
 impl From<CoreError> for Problem {
     fn from(err: CoreError) -> Self {
         match err {
-            CoreError::Invalid(msg) => Self::new(StatusCode::BAD_REQUEST, msg),
+            // The request was well-formed (its schema holds) but breaks a rule the schema
+            // cannot say (a cross-field rule, a banned password, a logo that is no image):
+            // 422, as RFC 9110 §15.5.21 has it; malformed input is a 400 at the extractor.
+            CoreError::Invalid(msg) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, msg),
             CoreError::NotFound(what) => {
                 Self::new(StatusCode::NOT_FOUND, format!("{what} not found"))
             }

@@ -1704,17 +1704,16 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn admin_token_valid(&self, digest: &str, now: UnixTime) -> Result<bool, StoreError> {
-                let row = sqlx::query(
-                    "SELECT 1 AS one FROM admin_tokens WHERE digest = $1 AND revoked_at IS NULL \
+            async fn admin_token_valid(&self, digest: &str, now: UnixTime) -> Result<Option<String>, StoreError> {
+                sqlx::query_scalar(
+                    "SELECT id FROM admin_tokens WHERE digest = $1 AND revoked_at IS NULL \
                      AND (expires_at IS NULL OR expires_at > $2)",
                 )
                 .bind(digest)
                 .bind(now)
                 .fetch_optional(&self.pool)
                 .await
-                .map_err(db_err)?;
-                Ok(row.is_some())
+                .map_err(db_err)
             }
 
             async fn admin_tokens(&self) -> Result<Vec<AdminTokenRecord>, StoreError> {

@@ -134,7 +134,7 @@ impl Portico {
     ) -> Result<CreatedApplication, CoreError> {
         let tenant = self.tenant(tenant).await?;
         let name = new.name.trim();
-        if name.is_empty() || name.len() > 256 {
+        if name.is_empty() || name.chars().count() > 256 {
             return Err(CoreError::Invalid(
                 "application name must be 1-256 characters".into(),
             ));
@@ -372,10 +372,10 @@ impl Portico {
         }
     }
 
-    /// Whether `token` is a live admin API token (known, not revoked, not expired).
-    pub async fn admin_token_is_valid(&self, token: &str) -> Result<bool, CoreError> {
+    /// The id of `token` if it is a live admin API token (known, not revoked, not expired).
+    pub async fn admin_token_id(&self, token: &str) -> Result<Option<String>, CoreError> {
         if !token.starts_with("pat_") || token.len() > 128 {
-            return Ok(false);
+            return Ok(None);
         }
         Ok(self
             .store

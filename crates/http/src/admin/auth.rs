@@ -5,9 +5,12 @@ use axum::http::{StatusCode, header};
 use crate::AppState;
 use crate::error::Problem;
 
-/// Proof that the request carried a valid admin token.
+/// Proof that the request carried a valid admin token, and which.
 #[derive(Debug)]
-pub(crate) struct AdminAuth;
+pub(crate) struct AdminAuth {
+    /// The token's id.
+    pub(crate) token_id: String,
+}
 
 impl FromRequestParts<AppState> for AdminAuth {
     type Rejection = Problem;
@@ -28,13 +31,12 @@ impl FromRequestParts<AppState> for AdminAuth {
                     "an admin bearer token is required",
                 )
             })?;
-        if state.portico.admin_token_is_valid(token).await? {
-            Ok(Self)
-        } else {
-            Err(Problem::new(
+        match state.portico.admin_token_id(token).await? {
+            Some(token_id) => Ok(Self { token_id }),
+            None => Err(Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "the admin token is not valid",
-            ))
+            )),
         }
     }
 }

@@ -21,26 +21,182 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Body<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
+        match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => from_object(value).map(Self),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(Problem::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "the body must be application/json",
             )),
-            Err(rejection) => Err(Problem::new(StatusCode::BAD_REQUEST, rejection.body_text())),
+            Err(rejection) => Err(Problem::new(rejection.status(), rejection.body_text())),
         }
     }
+}
+
+/// Reads an optional whole number, written `7` or `7.0`: both are the integer 7 to JSON
+/// Schema, so a client generated from the schema may send either.
+pub(crate) fn whole_number<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    use serde::de::Error as _;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let whole = number.as_i64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            // The filter keeps the value whole and well inside i64.
+            .map(|f| f as i64)
+    });
+    whole
+        .and_then(|n| T::try_from(n).ok())
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(format!("{number} is not a whole number in range")))
+}
+
+/// A request body as `T`, which is a JSON object: serde would also read a struct from an
+/// array of its fields in order, which no schema here allows.
+pub(crate) fn from_object<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Problem> {
+    if !value.is_object() {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "the body must be a JSON object",
+        ));
+    }
+    serde_json::from_value(value)
+        .map_err(|err| Problem::new(StatusCode::BAD_REQUEST, err.to_string()))
 }
 
 /// Request to create a tenant.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
-    /// URL-friendly name.
+    /// URL-friendly name: 2 to 63 lower-case letters, digits and inner hyphens (a few names
+    /// are reserved: 422).
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$")]
     pub name: String,
     /// `RS256` (default), `ES256` or `EdDSA`.
     #[serde(default)]
+    #[schema(value_type = Option<SigningAlgName>)]
     pub signing_alg: Option<String>,
+}
+
+/// Token signing algorithms (schema only).
+#[derive(ToSchema)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+pub enum SigningAlgName {
+    /// RSA PKCS#1 v1.5 with SHA-256.
+    RS256,
+    /// ECDSA P-256 with SHA-256.
+    ES256,
+    /// Ed25519.
+    EdDSA,
+}
+
+/// Application kinds (schema only).
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum AppKindName {
+    /// Confidential web app.
+    Web,
+    /// Single-page app.
+    Spa,
+    /// Mobile or desktop app.
+    Native,
+    /// Service without users (client credentials).
+    Daemon,
+}
+
+/// First-factor methods (schema only).
+#[derive(ToSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(dead_code)]
+pub enum SignInMethodName {
+    /// Email and password.
+    Password,
+    /// An emailed one-time code.
+    EmailOtp,
+}
+
+/// Second-factor kinds (schema only).
+#[derive(ToSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(dead_code)]
+pub enum MfaMethodName {
+    /// An emailed code.
+    EmailOtp,
+    /// A texted code.
+    Sms,
+    /// An authenticator app.
+    Totp,
+}
+
+/// An attribute collected at sign-up (schema only; the combinations that make sense, such as
+/// a select input with options, are checked by the server: 422).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AttributeSpecSchema {
+    /// Built-in (displayName, givenName, surname, city, country, postalCode, state,
+    /// streetAddress, jobTitle) or custom name.
+    name: String,
+    /// Value type.
+    #[schema(rename = "type")]
+    value_type: AttributeTypeName,
+    /// Input kind.
+    input: InputKindName,
+    /// Must the customer fill it in?
+    #[serde(default)]
+    required: bool,
+    /// A regular expression the whole value must match.
+    regex: Option<String>,
+    /// Choices for select inputs.
+    #[serde(default)]
+    options: Vec<String>,
+    /// Label on the page.
+    label: Option<String>,
+}
+
+/// Attribute value types (schema only).
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum AttributeTypeName {
+    /// Text.
+    String,
+    /// Whole number.
+    Int,
+    /// Yes or no.
+    Bool,
+}
+
+/// Entra's attribute input kinds (schema only).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum InputKindName {
+    /// A text field.
+    TextBox,
+    /// One of several options.
+    RadioSingleSelect,
+    /// Any of several options.
+    CheckboxMultiSelect,
+    /// A single checkbox.
+    CheckboxSingleSelect,
+    /// A number field.
+    NumericTextBox,
+}
+
+/// MFA policies (schema only).
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum MfaPolicyName {
+    /// No second factor.
+    Off,
+    /// A second factor on every sign-in.
+    Required,
 }
 
 /// A tenant.
@@ -68,9 +224,11 @@ impl From<Tenant> for TenantOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApplication {
-    /// Display name.
+    /// Display name (1 to 256 characters, not only spaces).
+    #[schema(min_length = 1, max_length = 256, pattern = "[^\\s]")]
     pub name: String,
     /// `web`, `spa`, `native` or `daemon`.
+    #[schema(value_type = AppKindName)]
     pub kind: String,
     /// Redirect URIs (exact match).
     #[serde(default)]
@@ -104,9 +262,14 @@ pub struct ApplicationCreated {
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// Sign-in email.
+    #[schema(
+        max_length = 254,
+        pattern = "^[^\\s@\\x00-\\x1f\\x7f-\\x9f]{1,64}@[^\\s@.\\x00-\\x1f\\x7f-\\x9f]([^\\s@\\x00-\\x1f\\x7f-\\x9f]*[^\\s@.\\x00-\\x1f\\x7f-\\x9f])?$"
+    )]
     pub email: String,
-    /// Initial password (8-256 characters).
+    /// Initial password (8-256 characters; common and breached passwords are refused: 422).
     #[serde(default)]
+    #[schema(min_length = 8, max_length = 256)]
     pub password: Option<String>,
     /// Display name.
     #[serde(default)]
@@ -161,7 +324,8 @@ pub(crate) async fn list_tenants(
 
 /// Create a tenant (with its signing keys).
 #[utoipa::path(post, path = "/admin/api/v1/tenants", request_body = CreateTenant,
-    responses((status = 201, body = TenantOut), (status = 400), (status = 401), (status = 409)))]
+    responses((status = 201, body = TenantOut), (status = 400), (status = 401), (status = 409),
+              (status = 413), (status = 415), (status = 422)))]
 pub(crate) async fn create_tenant(
     _auth: AdminAuth,
     State(state): State<AppState>,
@@ -170,7 +334,7 @@ pub(crate) async fn create_tenant(
     let alg = match body.signing_alg.as_deref() {
         None => Default::default(),
         Some(alg) => alg.parse().map_err(|e: portico_keys::KeyError| {
-            Problem::new(StatusCode::BAD_REQUEST, e.to_string())
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
         })?,
     };
     let tenant = state.portico.create_tenant(&body.name, alg).await?;
@@ -180,7 +344,8 @@ pub(crate) async fn create_tenant(
 /// Register an application.
 #[utoipa::path(post, path = "/admin/api/v1/tenants/{tenant}/applications", request_body = CreateApplication,
     params(("tenant" = String, Path, description = "Tenant name or id")),
-    responses((status = 201, body = ApplicationCreated), (status = 400), (status = 401), (status = 404)))]
+    responses((status = 201, body = ApplicationCreated), (status = 400), (status = 401), (status = 404),
+              (status = 413), (status = 415), (status = 422)))]
 pub(crate) async fn create_application(
     _auth: AdminAuth,
     State(state): State<AppState>,
@@ -219,7 +384,8 @@ pub(crate) async fn create_application(
 /// Create a user.
 #[utoipa::path(post, path = "/admin/api/v1/tenants/{tenant}/users", request_body = CreateUser,
     params(("tenant" = String, Path, description = "Tenant name or id")),
-    responses((status = 201, body = UserOut), (status = 400), (status = 401), (status = 404), (status = 409)))]
+    responses((status = 201, body = UserOut), (status = 400), (status = 401), (status = 404), (status = 409),
+              (status = 413), (status = 415), (status = 422), (status = 503)))]
 pub(crate) async fn create_user(
     _auth: AdminAuth,
     State(state): State<AppState>,
@@ -261,7 +427,8 @@ pub(crate) async fn get_user(
 #[utoipa::path(patch, path = "/admin/api/v1/tenants/{tenant}/users/{user}", request_body = UpdateUser,
     params(("tenant" = String, Path, description = "Tenant name or id"),
            ("user" = String, Path, description = "Object id or sign-in email")),
-    responses((status = 200, body = UserOut), (status = 400), (status = 401), (status = 404)))]
+    responses((status = 200, body = UserOut), (status = 400), (status = 401), (status = 404),
+              (status = 413), (status = 415)))]
 pub(crate) async fn update_user(
     _auth: AdminAuth,
     State(state): State<AppState>,
@@ -304,34 +471,57 @@ pub(crate) async fn rotate_keys(
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserFlowBody {
-    /// Id (output only).
-    #[serde(default, skip_deserializing)]
-    pub id: Option<String>,
-    /// Name, unique in the tenant.
+    /// Name, unique in the tenant: 1 to 64 letters, digits, `-` or `_`.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub name: String,
     /// First-factor methods: "password", "email-otp".
-    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = Vec<SignInMethodName>, min_items = 1)]
     pub methods: Vec<SignInMethod>,
     /// Self-service sign-up on or off.
     #[serde(default = "yes")]
     pub sign_up: bool,
     /// Attributes collected at sign-up.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<AttributeSpecSchema>)]
     pub attributes: Vec<AttributeSpec>,
     /// "off" or "required".
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = MfaPolicyName)]
     pub mfa: MfaPolicy,
     /// Second factors: "email-otp", "sms", "totp".
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = Vec<MfaMethodName>)]
     pub mfa_methods: Vec<MfaMethod>,
     /// Client ids of the apps this flow serves.
     #[serde(default)]
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub apps: Vec<String>,
-    /// Whether this is the tenant's default flow (output only).
-    #[serde(default, skip_deserializing)]
+}
+
+/// A user flow as stored: what was sent, its id, and whether it is the tenant's default.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserFlowOut {
+    /// Id.
+    pub id: String,
+    /// Name, unique in the tenant.
+    pub name: String,
+    /// First-factor methods.
+    #[schema(value_type = Vec<SignInMethodName>)]
+    pub methods: Vec<SignInMethod>,
+    /// Self-service sign-up on or off.
+    pub sign_up: bool,
+    /// Attributes collected at sign-up.
+    #[schema(value_type = Vec<Object>)]
+    pub attributes: Vec<AttributeSpec>,
+    /// The MFA policy.
+    #[schema(value_type = MfaPolicyName)]
+    pub mfa: MfaPolicy,
+    /// Second factors.
+    #[schema(value_type = Vec<MfaMethodName>)]
+    pub mfa_methods: Vec<MfaMethod>,
+    /// Client ids of the apps this flow serves.
+    pub apps: Vec<String>,
+    /// Whether this is the tenant's default flow (serves every app no other flow lists).
     pub is_default: bool,
 }
 
@@ -339,10 +529,10 @@ fn yes() -> bool {
     true
 }
 
-impl From<UserFlow> for UserFlowBody {
+impl From<UserFlow> for UserFlowOut {
     fn from(flow: UserFlow) -> Self {
         Self {
-            id: Some(flow.id.to_string()),
+            id: flow.id.to_string(),
             name: flow.name,
             methods: flow.config.methods,
             sign_up: flow.config.sign_up,
@@ -358,7 +548,8 @@ impl From<UserFlow> for UserFlowBody {
 /// Create a user flow (apps listed move to it).
 #[utoipa::path(post, path = "/admin/api/v1/tenants/{tenant}/user-flows", request_body = UserFlowBody,
     params(("tenant" = String, Path, description = "Tenant name or id")),
-    responses((status = 201, body = UserFlowBody), (status = 400), (status = 401), (status = 404), (status = 409)))]
+    responses((status = 201, body = UserFlowOut), (status = 400), (status = 401), (status = 404), (status = 409),
+              (status = 413), (status = 415), (status = 422)))]
 pub(crate) async fn create_user_flow(
     _auth: AdminAuth,
     State(state): State<AppState>,
@@ -391,21 +582,21 @@ pub(crate) async fn create_user_flow(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(UserFlowBody::from(flow))).into_response())
+    Ok((StatusCode::CREATED, axum::Json(UserFlowOut::from(flow))).into_response())
 }
 
 /// List a tenant's user flows, default first.
 #[utoipa::path(get, path = "/admin/api/v1/tenants/{tenant}/user-flows",
     params(("tenant" = String, Path, description = "Tenant name or id")),
-    responses((status = 200, body = [UserFlowBody]), (status = 401), (status = 404)))]
+    responses((status = 200, body = [UserFlowOut]), (status = 401), (status = 404)))]
 pub(crate) async fn list_user_flows(
     _auth: AdminAuth,
     State(state): State<AppState>,
     Path(tenant): Path<String>,
-) -> Result<axum::Json<Vec<UserFlowBody>>, Problem> {
+) -> Result<axum::Json<Vec<UserFlowOut>>, Problem> {
     let flows = state.portico.user_flows(&TenantRef::parse(&tenant)).await?;
     Ok(axum::Json(
-        flows.into_iter().map(UserFlowBody::from).collect(),
+        flows.into_iter().map(UserFlowOut::from).collect(),
     ))
 }
 
@@ -415,25 +606,30 @@ pub(crate) async fn list_user_flows(
 pub struct BrandingBody {
     /// `#rrggbb`.
     #[serde(default)]
+    #[schema(pattern = "^#[0-9a-fA-F]{6}$")]
     pub primary_color: Option<String>,
     /// `#rrggbb`.
     #[serde(default)]
+    #[schema(pattern = "^#[0-9a-fA-F]{6}$")]
     pub background_color: Option<String>,
-    /// Extra CSS (no `<`), at most 32 KiB.
+    /// Extra CSS (no `<`), at most 32 KiB (rules that reach outside the page are refused: 422).
     #[serde(default)]
+    #[schema(max_length = 8192, pattern = "^[^<]*$")]
     pub custom_css: Option<String>,
     /// Page texts by message key (e.g. `signin-title`).
     #[serde(default)]
     pub texts: std::collections::BTreeMap<String, String>,
-    /// PNG, JPEG or WebP logo, base64, at most 256 KiB.
+    /// PNG, JPEG or WebP logo, base64, at most 256 KiB (anything else is refused: 422).
     #[serde(default)]
+    #[schema(content_encoding = "base64", pattern = "^[A-Za-z0-9+/]*={0,2}$")]
     pub logo_base64: Option<String>,
 }
 
 /// Set a tenant's branding of the hosted pages.
 #[utoipa::path(put, path = "/admin/api/v1/tenants/{tenant}/branding", request_body = BrandingBody,
     params(("tenant" = String, Path, description = "Tenant name or id")),
-    responses((status = 204), (status = 400), (status = 401), (status = 404)))]
+    responses((status = 204), (status = 400), (status = 401), (status = 404), (status = 413),
+              (status = 415), (status = 422)))]
 pub(crate) async fn set_branding(
     _auth: AdminAuth,
     State(state): State<AppState>,
@@ -446,7 +642,12 @@ pub(crate) async fn set_branding(
         .map(|text| {
             base64::engine::general_purpose::STANDARD
                 .decode(text.trim())
-                .map_err(|_| Problem::new(StatusCode::BAD_REQUEST, "logo_base64 is not base64"))
+                .map_err(|_| {
+                    Problem::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "logo_base64 is not base64",
+                    )
+                })
         })
         .transpose()?;
     state

@@ -17,12 +17,24 @@ use crate::error::Problem;
 pub struct TenantSettingsBody {
     /// Country calling codes texts may go to (`+1`, `+44`); empty: anywhere.
     #[serde(default)]
-    #[schema(value_type = Vec<String>, pattern = r"^\+[1-9][0-9]{0,2}$")]
+    #[schema(schema_with = country_codes)]
     pub sms_countries: Vec<String>,
     /// Absolute refresh-token lifetime in days (1 to 365); absent: 90.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::handlers::whole_number")]
     #[schema(minimum = 1, maximum = 365)]
     pub refresh_token_max_days: Option<u32>,
+}
+
+/// The schema of a list of country calling codes: `+` and 1 to 3 digits each.
+fn country_codes() -> utoipa::openapi::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::String))
+                .pattern(Some(r"^\+[1-9][0-9]{0,2}$")),
+        )
+        .build()
 }
 
 impl From<TenantSettings> for TenantSettingsBody {
@@ -52,7 +64,7 @@ pub(crate) async fn get_settings(
 #[utoipa::path(put, path = "/admin/api/v1/tenants/{tenant}/settings", request_body = TenantSettingsBody,
     params(("tenant" = String, Path, description = "Tenant name or id")),
     responses((status = 200, body = TenantSettingsBody), (status = 400), (status = 401),
-              (status = 404), (status = 413), (status = 415)))]
+              (status = 404), (status = 413), (status = 415), (status = 422)))]
 pub(crate) async fn put_settings(
     _auth: AdminAuth,
     State(state): State<AppState>,

@@ -41,9 +41,13 @@ impl<T: DeserializeOwned + Default + Send> FromRequest<AppState> for OptionalBod
                 "the body must be application/json",
             ));
         }
-        serde_json::from_slice(&bytes)
-            .map(Self)
-            .map_err(|err| Problem::new(StatusCode::BAD_REQUEST, err.to_string()))
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|err| Problem::new(StatusCode::BAD_REQUEST, err.to_string()))?;
+        // `null` is the body left out, as the schema allows.
+        if value.is_null() {
+            return Ok(Self(T::default()));
+        }
+        super::handlers::from_object(value).map(Self)
     }
 }
 
@@ -51,13 +55,17 @@ impl<T: DeserializeOwned + Default + Send> FromRequest<AppState> for OptionalBod
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAdminToken {
-    /// What the token is for, shown in listings (1 to 100 characters).
-    #[schema(min_length = 1, max_length = 100)]
+    /// What the token is for, shown in listings (1 to 100 characters, no control characters).
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     #[serde(default)]
     pub name: Option<String>,
     /// Days until the token stops working by itself (1 to 3650); absent: never.
     #[schema(minimum = 1, maximum = 3650)]
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::handlers::whole_number")]
     pub expires_in_days: Option<i64>,
 }
 
@@ -103,7 +111,7 @@ fn token_out(record: AdminTokenRecord, now: i64) -> AdminTokenOut {
 /// Issue an admin token.
 #[utoipa::path(post, path = "/admin/api/v1/admin-tokens", request_body = Option<CreateAdminToken>,
     responses((status = 201, body = AdminTokenCreated), (status = 400), (status = 401),
-              (status = 413), (status = 415)))]
+              (status = 413), (status = 415), (status = 422)))]
 pub(crate) async fn create_admin_token(
     _auth: AdminAuth,
     State(state): State<AppState>,
@@ -138,15 +146,22 @@ pub(crate) async fn list_admin_tokens(
     ))
 }
 
-/// Revoke an admin token: it stops working at once, on every node.
+/// Revoke an admin token: it stops working at once, on every node. A token cannot revoke
+/// itself (409): an operator revokes with another, so nobody locks themselves out by mistake.
 #[utoipa::path(delete, path = "/admin/api/v1/admin-tokens/{id}",
     params(("id" = String, Path, description = "The token's id (from the listing)")),
-    responses((status = 204), (status = 401), (status = 404)))]
+    responses((status = 204), (status = 401), (status = 404), (status = 409)))]
 pub(crate) async fn revoke_admin_token(
-    _auth: AdminAuth,
+    auth: AdminAuth,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
+    if auth.token_id == id {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "a token cannot revoke itself: revoke it with another admin token",
+        ));
+    }
     state.portico.revoke_admin_token(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1255,18 +1255,17 @@ async fn admin_token_lifecycle(store: Arc<dyn Store>) {
         .await
         .unwrap();
     store.create_admin_token(&weekly, "d-weekly").await.unwrap();
-    assert!(
-        store
-            .admin_token_valid("d-forever", 1_000_000)
-            .await
-            .unwrap()
+    let valid = |digest: &'static str, now: i64| {
+        let store = Arc::clone(&store);
+        async move { store.admin_token_valid(digest, now).await.unwrap() }
+    };
+    assert_eq!(
+        valid("d-forever", 1_000_000).await,
+        Some(forever.id.clone())
     );
-    assert!(store.admin_token_valid("d-weekly", 1_999).await.unwrap());
-    assert!(
-        !store.admin_token_valid("d-weekly", 2_000).await.unwrap(),
-        "expired"
-    );
-    assert!(!store.admin_token_valid("d-unknown", 1_500).await.unwrap());
+    assert_eq!(valid("d-weekly", 1_999).await, Some(weekly.id.clone()));
+    assert_eq!(valid("d-weekly", 2_000).await, None, "expired");
+    assert_eq!(valid("d-unknown", 1_500).await, None);
     let listed = store.admin_tokens().await.unwrap();
     assert!(listed.contains(&forever) && listed.contains(&weekly));
     assert!(store.revoke_admin_token(&forever.id, 1_500).await.unwrap());
@@ -1275,7 +1274,7 @@ async fn admin_token_lifecycle(store: Arc<dyn Store>) {
         "once"
     );
     assert!(!store.revoke_admin_token("no-such-id", 1_600).await.unwrap());
-    assert!(!store.admin_token_valid("d-forever", 1_501).await.unwrap());
+    assert_eq!(valid("d-forever", 1_501).await, None);
     let listed = store.admin_tokens().await.unwrap();
     let revoked = listed.iter().find(|t| t.id == forever.id).unwrap();
     assert_eq!(revoked.revoked_at, Some(1_500));
