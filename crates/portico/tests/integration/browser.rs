@@ -587,3 +587,77 @@ async fn hosted_sign_in_page_works_in_chromium() {
     server.stop().await;
     driver.stop().await;
 }
+
+/// A person opens the sign-in page, then (before finishing) follows a link from another site
+/// to a sign-in in a second tab. The anti-forgery cookie is `SameSite=Lax`, so the second
+/// tab's cross-site navigation carries it and the first tab's form still works (with
+/// `Strict`, the second tab would get a new cookie and the first would fail).
+#[tokio::test]
+async fn a_sign_in_from_another_site_in_a_second_tab_does_not_break_the_first_in_chromium() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = TestServer::start().await;
+    server.user("tabs@example.com").await;
+    let (client_id, _) = server.app(AppKind::Web).await;
+    let first_url = authorize_url(
+        &server,
+        &client_id,
+        &[("scope", "openid"), ("state", "one")],
+    );
+    let second_url = authorize_url(
+        &server,
+        &client_id,
+        &[("scope", "openid"), ("state", "two")],
+    );
+    let link = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>news</title></head>\
+         <body><a id=\"go\" href=\"{}\">Sign in</a></body></html>",
+        html_escape(second_url.as_str())
+    );
+    let elsewhere = crate::harness::app_server(axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let link = link.clone();
+            async move { axum::response::Html(link) }
+        }),
+    ))
+    .await;
+    let browser = &driver.client;
+    browser.goto(first_url.as_str()).await.unwrap();
+    text_of(browser, "input#email").await;
+    let first = browser.window().await.unwrap();
+    let second = browser.new_window(true).await.unwrap().handle;
+    browser.switch_to_window(second).await.unwrap();
+    browser.goto(&elsewhere).await.unwrap();
+    browser
+        .find(Locator::Css("a#go"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_url(browser, &server.base).await;
+    text_of(browser, "input#email").await;
+
+    browser.switch_to_window(first).await.unwrap();
+    fill_and_press(
+        browser,
+        "input#email",
+        &[
+            ("input#email", "tabs@example.com"),
+            ("input#password", PASSWORD),
+        ],
+        "button[type=submit]",
+    )
+    .await;
+    let landed = wait_for_url(browser, &server.redirect_uri()).await;
+    let params: Vec<(String, String)> = landed.query_pairs().into_owned().collect();
+    assert_eq!(param(&params, "state"), Some("one"));
+    assert!(param(&params, "code").is_some(), "{landed}");
+    server.stop().await;
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('"', "&quot;")
+}
