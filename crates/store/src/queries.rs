@@ -151,27 +151,20 @@ macro_rules! sql_store {
                 user: UserId,
                 now: UnixTime,
             ) -> Result<(), StoreError> {
-                sqlx::query("UPDATE sessions SET ended_at = $3 WHERE tenant_id = $1 AND user_id = $2 AND ended_at IS NULL")
-                    .bind(tenant.to_string())
-                    .bind(user.to_string())
-                    .bind(now)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_err)?;
-                sqlx::query("UPDATE grants SET revoked_at = $3 WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL")
-                    .bind(tenant.to_string())
-                    .bind(user.to_string())
-                    .bind(now)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_err)?;
-                sqlx::query("UPDATE users SET signed_out_at = $3 WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant.to_string())
-                    .bind(user.to_string())
-                    .bind(now)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_err)?;
+                for sql in [
+                    "UPDATE sessions SET ended_at = $3 WHERE tenant_id = $1 AND user_id = $2 AND ended_at IS NULL",
+                    "UPDATE grants SET revoked_at = $3 WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL",
+                    // Sign-ins under way that began before this cannot finish.
+                    "UPDATE users SET signed_out_at = $3 WHERE tenant_id = $1 AND id = $2",
+                ] {
+                    sqlx::query(sql)
+                        .bind(tenant.to_string())
+                        .bind(user.to_string())
+                        .bind(now)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db_err)?;
+                }
                 Ok(())
             }
 

@@ -8,7 +8,7 @@ use portico_core::directory::{AppKind, MfaMethod, MfaPolicy, UserFlowConfig};
 use crate::harness::{PASSWORD, browser};
 use crate::journeys::totp_now;
 use crate::otp_delivery::server_with_outbox;
-use crate::page::{authorize, flow_for, mail_code, sign_in_with_password};
+use crate::page::{flow_for, reset_to_new_password, sign_in_with_password};
 
 #[tokio::test]
 async fn a_double_submitted_authenticator_registration_adds_one_factor_with_the_codes_shown() {
@@ -25,13 +25,7 @@ async fn a_double_submitted_authenticator_registration_adds_one_factor_with_the_
     let browser = browser();
     let page = sign_in_with_password(&server, &browser, &client_id, "twice@example.com").await;
     assert_eq!(page.h1(), "Set up your authenticator app");
-    let secret = page
-        .html
-        .split(r#"<code id="totp-secret">"#)
-        .nth(1)
-        .and_then(|s| s.split('<').next())
-        .unwrap()
-        .to_owned();
+    let secret = page.totp_secret();
     let code = totp_now(&secret);
     let fields = [("action", "verify"), ("code", code.as_str())];
     let (first, second) = tokio::join!(
@@ -47,14 +41,8 @@ async fn a_double_submitted_authenticator_registration_adds_one_factor_with_the_
     assert_eq!(stored.len(), 1, "one authenticator, not two");
     let shown: Vec<Vec<String>> = [&first, &second]
         .iter()
-        .map(|page| {
-            page.html
-                .split("<li><code>")
-                .skip(1)
-                .map(|s| s.split('<').next().unwrap().to_owned())
-                .collect()
-        })
-        .filter(|codes: &Vec<String>| !codes.is_empty())
+        .map(|page| page.recovery_codes())
+        .filter(|codes| !codes.is_empty())
         .collect();
     assert_eq!(shown.len(), 1, "one answer shows recovery codes");
     // The codes shown are the stored ones: one of them signs in.
@@ -78,20 +66,14 @@ async fn a_double_submitted_new_password_is_written_once() {
     let forgetful = server.user("again@example.com").await;
     let (client_id, _) = server.app(AppKind::Web).await;
     let browser = browser();
-    let start = authorize(&server, &browser, &client_id, &[]).await;
-    let page = start
-        .follow(&browser, "forgot-password")
-        .await
-        .submit(
-            &browser,
-            &[("action", "identify"), ("email", "again@example.com")],
-        )
-        .await;
-    let code = mail_code(dir.path()).await;
-    let page = page
-        .submit(&browser, &[("action", "verify"), ("code", &code)])
-        .await;
-    assert_eq!(page.h1(), "Choose a new password");
+    let page = reset_to_new_password(
+        &server,
+        &browser,
+        &client_id,
+        "again@example.com",
+        dir.path(),
+    )
+    .await;
     let fields = [
         ("action", "new_password"),
         ("new_password", "a fresh passphrase"),
@@ -155,20 +137,14 @@ async fn new_password_tries_are_rate_limited_like_sign_in() {
     server.user("hasty@example.com").await;
     let (client_id, _) = server.app(AppKind::Web).await;
     let browser = browser();
-    let page = authorize(&server, &browser, &client_id, &[])
-        .await
-        .follow(&browser, "forgot-password")
-        .await
-        .submit(
-            &browser,
-            &[("action", "identify"), ("email", "hasty@example.com")],
-        )
-        .await;
-    let code = mail_code(dir.path()).await;
-    let mut page = page
-        .submit(&browser, &[("action", "verify"), ("code", &code)])
-        .await;
-    assert_eq!(page.h1(), "Choose a new password");
+    let mut page = reset_to_new_password(
+        &server,
+        &browser,
+        &client_id,
+        "hasty@example.com",
+        dir.path(),
+    )
+    .await;
     // Each try costs several hashes: after the burst, the step answers 429 without hashing.
     let mut statuses = Vec::new();
     let banned = [

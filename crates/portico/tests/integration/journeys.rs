@@ -371,13 +371,7 @@ async fn authenticator_app_registration_recovery_codes_and_replay() {
     let page = sign_in_with_password(&server, &browser, &client_id, "careful@example.com").await;
     assert_eq!(page.h1(), "Set up your authenticator app");
     assert!(page.html.contains("<svg"), "QR code");
-    let secret = page
-        .html
-        .split(r#"<code id="totp-secret">"#)
-        .nth(1)
-        .and_then(|s| s.split('<').next())
-        .unwrap()
-        .to_owned();
+    let secret = page.totp_secret();
     let wrong = page
         .submit(&browser, &[("action", "verify"), ("code", "000000")])
         .await;
@@ -387,12 +381,7 @@ async fn authenticator_app_registration_recovery_codes_and_replay() {
         .submit(&browser, &[("action", "verify"), ("code", &code)])
         .await;
     assert_eq!(page.h1(), "Save your recovery codes");
-    let codes: Vec<String> = page
-        .html
-        .split("<li><code>")
-        .skip(1)
-        .map(|s| s.split('<').next().unwrap().to_owned())
-        .collect();
+    let codes = page.recovery_codes();
     assert_eq!(codes.len(), 10);
     // They are stored keyed (an HMAC under a server key), not as a bare hash a leaked table
     // would give away: the plain SHA-256 of a code spends nothing.

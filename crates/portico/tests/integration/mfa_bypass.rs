@@ -52,6 +52,26 @@ async fn alice_with_her_mailbox_as_factor(
     (server, alice)
 }
 
+/// `email` signs in at `client_id` (whose flow requires an authenticator app) in a browser of
+/// their own and registers one. Returns its secret and the recovery codes shown.
+async fn register_authenticator(
+    server: &TestServer,
+    client_id: &str,
+    email: &str,
+) -> (String, Vec<String>) {
+    let browser = browser();
+    let page = sign_in_with_password(server, &browser, client_id, email).await;
+    let secret = page.totp_secret();
+    let code = crate::journeys::totp_now(&secret);
+    let shown = page
+        .submit(&browser, &[("action", "verify"), ("code", &code)])
+        .await;
+    let recovery = shown.recovery_codes();
+    let done = shown.submit(&browser, &[("action", "acknowledge")]).await;
+    assert!(done.signed_in(), "{}", done.html);
+    (secret, recovery)
+}
+
 fn mfa(methods: Vec<MfaMethod>) -> UserFlowConfig {
     UserFlowConfig {
         mfa: MfaPolicy::Required,
@@ -152,31 +172,7 @@ async fn a_session_that_passed_an_emailed_code_does_not_pass_an_app_that_insists
     flow_for(&server, &mail_app, mfa(vec![MfaMethod::EmailOtp])).await;
     flow_for(&server, &totp_app, mfa(vec![MfaMethod::Totp])).await;
     // Alice set up an authenticator app at the strict app; her mailbox is a factor too.
-    let first = browser();
-    let page = sign_in_with_password(&server, &first, &totp_app, "alice@example.com").await;
-    let secret = page
-        .html
-        .split(r#"<code id="totp-secret">"#)
-        .nth(1)
-        .and_then(|s| s.split('<').next())
-        .unwrap()
-        .to_owned();
-    let code = crate::journeys::totp_now(&secret);
-    let shown = page
-        .submit(&first, &[("action", "verify"), ("code", &code)])
-        .await;
-    let recovery: Vec<String> = shown
-        .html
-        .split("<li><code>")
-        .skip(1)
-        .map(|s| s.split('<').next().unwrap().to_owned())
-        .collect();
-    assert!(
-        shown
-            .submit(&first, &[("action", "acknowledge")])
-            .await
-            .signed_in()
-    );
+    let (_, recovery) = register_authenticator(&server, &totp_app, "alice@example.com").await;
     add_factor(
         &server,
         alice.id,
@@ -518,25 +514,8 @@ async fn authenticator_codes_cannot_be_brute_forced() {
     let (client_id, _) = server.app(AppKind::Web).await;
     flow_for(&server, &client_id, mfa(vec![MfaMethod::Totp])).await;
     // The user registers an authenticator app.
-    let browser = browser();
-    let page = sign_in_with_password(&server, &browser, &client_id, "guessed@example.com").await;
-    let secret = page
-        .html
-        .split(r#"<code id="totp-secret">"#)
-        .nth(1)
-        .and_then(|s| s.split('<').next())
-        .unwrap()
-        .to_owned();
+    let (secret, _) = register_authenticator(&server, &client_id, "guessed@example.com").await;
     let code = crate::journeys::totp_now(&secret);
-    let codes = page
-        .submit(&browser, &[("action", "verify"), ("code", &code)])
-        .await;
-    assert!(
-        codes
-            .submit(&browser, &[("action", "acknowledge")])
-            .await
-            .signed_in()
-    );
 
     // Someone with the password guesses: a flow ends after five wrong codes...
     let guesser = crate::harness::browser();
@@ -614,20 +593,7 @@ async fn parallel_authenticator_guesses_cannot_slip_past_the_daily_count() {
     let user = server.user("rushed@example.com").await;
     let (client_id, _) = server.app(AppKind::Web).await;
     flow_for(&server, &client_id, mfa(vec![MfaMethod::Totp])).await;
-    let browser = browser();
-    let page = sign_in_with_password(&server, &browser, &client_id, "rushed@example.com").await;
-    let secret = page
-        .html
-        .split(r#"<code id="totp-secret">"#)
-        .nth(1)
-        .and_then(|s| s.split('<').next())
-        .unwrap()
-        .to_owned();
-    let code = crate::journeys::totp_now(&secret);
-    let codes = page
-        .submit(&browser, &[("action", "verify"), ("code", &code)])
-        .await;
-    codes.submit(&browser, &[("action", "acknowledge")]).await;
+    let (secret, _) = register_authenticator(&server, &client_id, "rushed@example.com").await;
 
     // Someone with the password opens four flows and sends five guesses to each at once:
     // twenty codes in flight, against a daily allowance of ten.

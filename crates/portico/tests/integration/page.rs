@@ -62,6 +62,26 @@ impl Page {
         .await
     }
 
+    /// The authenticator-app secret the registration page shows (base32).
+    pub(crate) fn totp_secret(&self) -> String {
+        self.html
+            .split(r#"<code id="totp-secret">"#)
+            .nth(1)
+            .and_then(|s| s.split('<').next())
+            .expect("an authenticator secret on the page")
+            .to_owned()
+    }
+
+    /// The recovery codes the page shows (none on most pages).
+    pub(crate) fn recovery_codes(&self) -> Vec<String> {
+        self.html
+            .split("<li><code>")
+            .skip(1)
+            .filter_map(|s| s.split('<').next())
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Loads the flow's current page again (`GET /{tenant}/signin?flow=ID`).
     pub(crate) async fn reload(&self, browser: &reqwest::Client) -> Page {
         self.reload_in(browser, None).await
@@ -156,6 +176,29 @@ pub(crate) async fn sign_in_with_password(
         .await
         .submit(browser, &[("email", email), ("password", PASSWORD)])
         .await
+}
+
+/// Goes through "Forgot password?" for `email` (the code read from the file outbox under
+/// `dir`) to the page that asks for the new password.
+pub(crate) async fn reset_to_new_password(
+    server: &TestServer,
+    browser: &reqwest::Client,
+    client_id: &str,
+    email: &str,
+    dir: &Path,
+) -> Page {
+    let page = authorize(server, browser, client_id, &[])
+        .await
+        .follow(browser, "forgot-password")
+        .await
+        .submit(browser, &[("action", "identify"), ("email", email)])
+        .await;
+    let code = mail_code(dir).await;
+    let page = page
+        .submit(browser, &[("action", "verify"), ("code", &code)])
+        .await;
+    assert_eq!(page.h1(), "Choose a new password", "{}", page.html);
+    page
 }
 
 pub(crate) async fn mail_code(dir: &Path) -> String {
