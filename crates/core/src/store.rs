@@ -344,6 +344,9 @@ pub enum FlowWrite {
     AddMethod {
         /// The factor.
         method: AuthMethodRecord,
+        /// Add it only if the user has no second factor at the commit (a registration that
+        /// passed none); otherwise the save fails with [`StoreError::Conflict`].
+        only_if_none: bool,
         /// Recovery codes that replace the user's (the first factor brings them).
         recovery_digests: Vec<String>,
         /// The authenticator-app time step whose code proved the factor, spent with it.

@@ -882,7 +882,29 @@ macro_rules! sql_store {
                         FlowWrite::SetPassword { user, password_hash, keep, now } => {
                             Self::write_password(&mut tx, flow.tenant_id, *user, password_hash, *keep, *now).await?
                         }
-                        FlowWrite::AddMethod { method, recovery_digests, totp_step } => {
+                        FlowWrite::AddMethod { method, only_if_none, recovery_digests, totp_step } => {
+                            if *only_if_none {
+                                // Lock the user's row first (PostgreSQL; SQLite's BEGIN
+                                // IMMEDIATE already serialises writers), so of two flows
+                                // registering a first factor at once the second sees the first.
+                                sqlx::query("UPDATE users SET id = id WHERE tenant_id = $1 AND id = $2")
+                                    .bind(method.tenant_id.to_string())
+                                    .bind(method.user_id.to_string())
+                                    .execute(&mut *tx)
+                                    .await
+                                    .map_err(db_err)?;
+                                let existing: Option<String> = sqlx::query_scalar(
+                                    "SELECT id FROM auth_methods WHERE tenant_id = $1 AND user_id = $2 LIMIT 1",
+                                )
+                                .bind(method.tenant_id.to_string())
+                                .bind(method.user_id.to_string())
+                                .fetch_optional(&mut *tx)
+                                .await
+                                .map_err(db_err)?;
+                                if existing.is_some() {
+                                    return Err(StoreError::Conflict("second factor"));
+                                }
+                            }
                             Self::insert_auth_method(&mut tx, method, recovery_digests).await?;
                             if let Some(step) = totp_step {
                                 sqlx::query("UPDATE auth_methods SET last_used_step = $3 WHERE tenant_id = $1 AND id = $2")

@@ -126,6 +126,13 @@ impl Portico {
                     if let Some(retry_after_secs) = self.sms_budget_spent(tenant, purpose).await? {
                         return Ok(Event::CodeSent(Err(retry_after_secs)));
                     }
+                    // The tenant's countries as they are now: a restriction made during an
+                    // incident also stops flows that began before it (the engine applied the
+                    // countries of the flow's start).
+                    let countries = &self.tenant_settings(tenant.id).await?.sms_countries;
+                    if !crate::directory::sms_allowed(countries, &to) {
+                        return Ok(Event::CodeSent(Err(3600)));
+                    }
                     if purpose == OtpPurpose::VerifyContact
                         && let Some(user) = user_id
                     {
@@ -216,8 +223,14 @@ impl Portico {
             }
             Effect::CheckNewPassword { password } => {
                 // Each try costs several hashes (history, then the new one): limited like a
-                // sign-in, per client and per account.
-                let key = format!("new-password:{email}");
+                // sign-in, per client and per account, once the mailbox is proven. Before
+                // that (a sign-up's password, sent with the address), per flow: whoever
+                // types someone else's address must not use up that person's tries.
+                let key = if flow.email_verified {
+                    format!("new-password:{email}")
+                } else {
+                    format!("new-password-flow:{}", current.id)
+                };
                 if !self.rate_limits.allow(tenant.id, caller.ip, &key) {
                     return Ok(Event::NewPasswordChecked(Err(
                         super::engine::PasswordProblem::RateLimited,
@@ -307,8 +320,14 @@ impl Portico {
                 // The first second factor comes with recovery codes, for the day it is lost.
                 // Not through the native API: its contract has no way to show them, and codes
                 // nobody saw would only be a secret left lying around.
-                let first = current.origin.native.is_none()
-                    && self.store.auth_methods(tenant.id, user).await?.is_empty();
+                let has_none = self.store.auth_methods(tenant.id, user).await?.is_empty();
+                // Registering without having passed a second factor is only for a user who has
+                // none, now: not one who registered a factor in another flow meanwhile.
+                let unproven = !flow.mfa_done;
+                if unproven && !has_none {
+                    return Ok(Event::MethodTaken);
+                }
+                let first = current.origin.native.is_none() && has_none;
                 let (codes, digests) = if first {
                     self.new_recovery_codes()?
                 } else {
@@ -317,6 +336,7 @@ impl Portico {
                 let method = method_facts(&record);
                 scratch.writes.push(FlowWrite::AddMethod {
                     method: record,
+                    only_if_none: unproven,
                     recovery_digests: digests,
                     // The code that proved the new app is spent like any later one.
                     totp_step: scratch.totp_step.take(),

@@ -14,7 +14,6 @@ use super::messages::MessageTexts;
 use crate::directory::{Tenant, User, UserFlowConfig};
 use crate::ids::{ClientId, FlowId, SessionId};
 use crate::oauth::AuthorizeParams;
-use crate::otp::OtpPurpose;
 use crate::store::{FlowRecord, FlowWrite};
 use crate::{CoreError, Portico, StoreError};
 
@@ -145,8 +144,9 @@ pub struct Advanced {
 enum Hold {
     /// Carry out everything.
     Nothing,
-    /// Do not send the second factor's code (the person asks for it on the page).
-    SecondFactorCode,
+    /// Send no code, to the second factor or to a factor being registered (the person asks
+    /// for it on the page).
+    Codes,
 }
 
 /// What effects of one request hand to each other and to the front door.
@@ -274,7 +274,7 @@ impl Portico {
         };
         // The page of a step-up is reached by a plain GET (any site can send a browser
         // there): its code goes out only when the person asks on that page.
-        self.advance(tenant, flow, vec![found], caller, Hold::SecondFactorCode)
+        self.advance(tenant, flow, vec![found], caller, Hold::Codes)
             .await
     }
 
@@ -370,15 +370,7 @@ impl Portico {
             let mut effects: VecDeque<Effect> = reaction.effects.into();
             problem = reaction.problem;
             while let Some(effect) = effects.pop_front() {
-                if hold == Hold::SecondFactorCode
-                    && matches!(
-                        effect,
-                        Effect::SendCode {
-                            purpose: OtpPurpose::Mfa,
-                            ..
-                        }
-                    )
-                {
+                if hold == Hold::Codes && matches!(effect, Effect::SendCode { .. }) {
                     // The step waits without a code; its page offers to send one.
                     continue;
                 }

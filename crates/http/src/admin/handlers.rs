@@ -614,14 +614,17 @@ pub struct BrandingBody {
     pub background_color: Option<String>,
     /// Extra CSS (no `<`), at most 32 KiB (rules that reach outside the page are refused: 422).
     #[serde(default)]
-    #[schema(max_length = 8192, pattern = "^[^<]*$")]
+    #[schema(max_length = 32768, pattern = "^[^<]*$")]
     pub custom_css: Option<String>,
     /// Page texts by message key (e.g. `signin-title`).
     #[serde(default)]
     pub texts: std::collections::BTreeMap<String, String>,
     /// PNG, JPEG or WebP logo, base64, at most 256 KiB (anything else is refused: 422).
     #[serde(default)]
-    #[schema(content_encoding = "base64", pattern = "^[A-Za-z0-9+/]*={0,2}$")]
+    #[schema(
+        content_encoding = "base64",
+        pattern = "^\\s*[A-Za-z0-9+/]*={0,2}\\s*$"
+    )]
     pub logo_base64: Option<String>,
 }
 

@@ -165,7 +165,11 @@ pub async fn switch(
             &tenant,
             flow.client_id,
             journey,
-            flow.origin.clone(),
+            // A sibling journey is a flow of its own, not the step-up of a session.
+            FlowOrigin {
+                step_up: None,
+                ..flow.origin.clone()
+            },
             client_ip,
         )
         .await
@@ -667,7 +671,8 @@ async fn render(
             target,
             // A second factor whose code has not gone out yet (a step-up waits for the
             // person to ask, so no page load sends a text).
-            unsent => matches!(engine.step, Step::SecondFactor { .. }) && engine.challenge.is_none(),
+            unsent => matches!(engine.step, Step::SecondFactor { .. } | Step::VerifyEnrolment { .. })
+                && engine.challenge.is_none(),
             methods,
             choices,
             attributes,

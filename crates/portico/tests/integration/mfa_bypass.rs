@@ -833,3 +833,34 @@ async fn numbers_in_countries_the_tenant_does_not_text_are_refused() {
     assert!(sent.html.contains(r#"name="code""#), "{}", sent.html);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_registration_begun_without_a_factor_cannot_add_one_once_the_user_has_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    let victim = server.user("late@example.com").await;
+    let (client_id, _) = server.app(AppKind::Web).await;
+    flow_for(&server, &client_id, mfa(vec![MfaMethod::Totp])).await;
+    // Someone with only the password starts registering an authenticator of their own...
+    let thief = browser();
+    let page = sign_in_with_password(&server, &thief, &client_id, "late@example.com").await;
+    assert_eq!(page.h1(), "Set up your authenticator app");
+    let secret = page.totp_secret();
+    // ...while the account's owner registers one elsewhere.
+    add_factor(&server, victim.id, MfaMethod::Totp, None).await;
+    let code = crate::journeys::totp_now(&secret);
+    let refused = page
+        .submit(&thief, &[("action", "verify"), ("code", &code)])
+        .await;
+    assert!(!refused.signed_in());
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    assert!(refused.recovery_codes().is_empty());
+    let methods = server
+        .portico()
+        .store
+        .auth_methods(server.tenant.id, victim.id)
+        .await
+        .unwrap();
+    assert_eq!(methods.len(), 1, "only the owner's factor");
+    server.stop().await;
+}

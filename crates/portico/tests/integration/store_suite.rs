@@ -887,6 +887,7 @@ async fn engine_state(store: Arc<dyn Store>) {
     let half_done = [
         FlowWrite::AddMethod {
             method: newcomer.clone(),
+            only_if_none: false,
             recovery_digests: vec!["r1".into()],
             totp_step: None,
         },
@@ -915,6 +916,41 @@ async fn engine_state(store: Arc<dyn Store>) {
         Err(StoreError::Contended)
     ));
     assert!(store.auth_methods(t.id, user.id).await.unwrap().is_empty());
+    // A registration that passed no second factor adds one only to a user who has none at the
+    // commit: a factor registered meanwhile elsewhere undoes it.
+    let registered = User {
+        id: UserId::new_random(),
+        email: "registered@example.com".into(),
+        ..user.clone()
+    };
+    store.create_user(&registered).await.unwrap();
+    let theirs = portico_core::store::AuthMethodRecord {
+        user_id: registered.id,
+        ..newcomer.clone()
+    };
+    store.add_auth_method(&theirs, &[]).await.unwrap();
+    let another = portico_core::store::AuthMethodRecord {
+        id: AuthMethodId::new_random(),
+        ..theirs.clone()
+    };
+    assert!(matches!(
+        store
+            .save_flow(
+                &step3,
+                &[FlowWrite::AddMethod {
+                    method: another,
+                    only_if_none: true,
+                    recovery_digests: vec![],
+                    totp_step: None,
+                }],
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.auth_methods(t.id, registered.id).await.unwrap().len(),
+        1
+    );
     // Spent by the save itself: never found or saved again, whatever the clock says.
     let spent = FlowRecord {
         spent_at: Some(2_100),

@@ -411,6 +411,16 @@ impl Flow {
                 }
                 Some(Reaction::default())
             }
+            // The user registered a factor elsewhere while this flow, which has passed none,
+            // was registering one: the factor they have must be passed instead.
+            (
+                Step::VerifyEnrolment { .. } | Step::EnrolTotp | Step::ChooseEnrolment,
+                Event::MethodTaken,
+            ) if !self.mfa_done => {
+                self.pending_totp = None;
+                self.challenge = None;
+                Some(problem(Problem::NoSecondFactor))
+            }
             (Step::RecoveryCodes, Event::Acknowledge) => {
                 self.after_second_factor();
                 Some(Reaction::default())

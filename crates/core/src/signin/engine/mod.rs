@@ -307,6 +307,9 @@ pub enum Event {
         /// Recovery codes were issued with it (the driver shows them once).
         recovery_codes: bool,
     },
+    /// Result of [`Effect::AddMethod`] when the user got a second factor meanwhile (in another
+    /// flow): registration without passing one is only for users who have none.
+    MethodTaken,
 }
 
 /// What the driver must do.
@@ -619,6 +622,7 @@ impl Event {
             Self::MethodsLoaded(_) => "methods_loaded",
             Self::TotpSecretMade(_) => "totp_secret_made",
             Self::MethodAdded { .. } => "method_added",
+            Self::MethodTaken => "method_taken",
         }
     }
 }

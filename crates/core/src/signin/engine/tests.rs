@@ -1003,6 +1003,19 @@ fn texts_go_only_to_the_countries_the_tenant_allows() {
 }
 
 #[test]
+fn a_factor_registered_elsewhere_meanwhile_ends_an_unproven_registration() {
+    let config = mfa_config(vec![MfaMethod::Totp]);
+    let (mut flow, _) = signed_in_with_password(&config);
+    effects(&mut flow, Event::MethodsLoaded(vec![]), &config);
+    assert_eq!(flow.step, Step::EnrolTotp);
+    let refused = ok(&mut flow, Event::MethodTaken, &config);
+    assert_eq!(refused.problem, Some(Problem::NoSecondFactor));
+    assert!(!flow.mfa_done);
+    assert!(flow.pending_totp.is_none());
+    assert!(!flow.is_done());
+}
+
+#[test]
 fn five_wrong_second_factor_codes_end_the_flow() {
     let config = mfa_config(vec![MfaMethod::Totp]);
     let (mut flow, _) = signed_in_with_password(&config);
