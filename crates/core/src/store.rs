@@ -554,11 +554,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Records a stronger authentication (`amr`, the second factors passed) on a live
     /// session (step-up) and replaces its cookie secret (a session that gains strength gets a
     /// new cookie, so one seen before the step-up is worthless); false when the session has
-    /// ended or expired.
+    /// ended or expired, or its cookie changed since `old_digest` (another step-up won).
     async fn strengthen_session(
         &self,
         tenant: TenantId,
         session: &SessionRecord,
+        old_digest: &str,
         now: UnixTime,
     ) -> Result<bool, StoreError>;
     /// Ends a session and revokes the grants made in it, in one transaction.

@@ -1038,11 +1038,13 @@ macro_rules! sql_store {
                 &self,
                 tenant: TenantId,
                 session: &SessionRecord,
+                old_digest: &str,
                 now: UnixTime,
             ) -> Result<bool, StoreError> {
                 let updated = sqlx::query(
                     "UPDATE sessions SET amr = $3, second_factors = $4, secret_digest = $5 \
-                     WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL AND expires_at > $6",
+                     WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL AND expires_at > $6 \
+                     AND secret_digest = $7",
                 )
                 .bind(tenant.to_string())
                 .bind(session.id.to_string())
@@ -1050,6 +1052,7 @@ macro_rules! sql_store {
                 .bind(second_factor_names(&session.second_factors))
                 .bind(&session.secret_digest)
                 .bind(now)
+                .bind(old_digest)
                 .execute(&self.pool)
                 .await
                 .map_err(db_err)?;

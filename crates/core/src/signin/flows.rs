@@ -294,6 +294,7 @@ impl Portico {
             return Ok(None);
         }
         let secret = crate::secret::random_token()?;
+        let old_digest = session.record.secret_digest.clone();
         let mut session = session;
         session.record.amr = flow.flow.amr().join(" ");
         session.record.secret_digest = crate::secret::digest_secret(&secret);
@@ -304,7 +305,7 @@ impl Portico {
         }
         let strengthened = self
             .store
-            .strengthen_session(tenant.id, &session.record, self.now())
+            .strengthen_session(tenant.id, &session.record, &old_digest, self.now())
             .await?;
         Ok(strengthened.then_some((secret, session)))
     }

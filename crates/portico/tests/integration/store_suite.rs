@@ -460,14 +460,21 @@ async fn sessions_and_key_rotation(store: Arc<dyn Store>) {
     let (other_tenant, _, _) = setup(store.as_ref()).await;
     assert!(
         !store
-            .strengthen_session(other_tenant.id, &stronger, 1_500)
+            .strengthen_session(other_tenant.id, &stronger, &session.secret_digest, 1_500)
             .await
             .unwrap(),
         "isolated"
     );
     assert!(
+        !store
+            .strengthen_session(t.id, &stronger, "sd-a-cookie-replaced-meanwhile", 1_500)
+            .await
+            .unwrap(),
+        "another step-up won"
+    );
+    assert!(
         store
-            .strengthen_session(t.id, &stronger, 1_500)
+            .strengthen_session(t.id, &stronger, &session.secret_digest, 1_500)
             .await
             .unwrap()
     );
