@@ -137,6 +137,8 @@ pub struct OtpRequest<'a> {
     /// The step asks for its first code: a code sent moments ago to the same address for the
     /// same purpose may serve instead of a new one.
     pub reuse_recent: bool,
+    /// For a text: the tenant's budget, checked when it is queued.
+    pub sms_budget: Option<crate::store::SmsBudget>,
 }
 
 /// The stored form of a requester: a digest of its network (the IPv4 address or IPv6 /64).
@@ -181,6 +183,7 @@ impl Portico {
             subject,
             requester,
             reuse_recent,
+            sms_budget,
         } = request;
         let now = self.now();
         let policy = &self.settings.otp;
@@ -246,10 +249,19 @@ impl Portico {
             now,
             record.expires_at + crate::outbox::DISCARD_GRACE_SECS,
         )?;
-        self.store
-            .create_otp_challenge(&record, &message)
+        let queued = self
+            .store
+            .create_otp_challenge(&record, &message, sms_budget.as_ref())
             .await
             .map_err(CoreError::from)?;
+        if !queued {
+            metrics::counter!("portico_sms_budget_reached_total", "tenant" => tenant.id.to_string(), "budget" => "at_send")
+                .increment(1);
+            tracing::warn!(tenant.id = %tenant.id, "hourly SMS budget reached; text refused");
+            return Err(OtpSendError::Throttled {
+                retry_after_secs: 300,
+            });
+        }
         metrics::counter!("portico_otp_sent_total", "purpose" => purpose.as_str()).increment(1);
         Ok(id)
     }

@@ -299,6 +299,17 @@ impl AdminTokenRecord {
     }
 }
 
+/// The texts a tenant may still send, checked when a text is queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmsBudget {
+    /// Texts are counted from this time (an hour ago).
+    pub since: UnixTime,
+    /// Texts of every kind allowed since then.
+    pub texts: u32,
+    /// For a text that registers a number: such texts allowed since then.
+    pub registrations: Option<u32>,
+}
+
 /// A sign-in engine flow as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowRecord {
@@ -675,12 +686,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError>;
 
     /// Issues a code in one transaction: earlier live codes for the same tenant, purpose and
-    /// subject are spent, the challenge is stored, and its message is queued.
+    /// subject are spent, the challenge is stored, and its message is queued. With `budget`
+    /// (a text), the tenant's texts are counted in the same transaction, serialised per
+    /// tenant, and nothing is written if the budget is spent (`false`): parallel requests
+    /// cannot all slip under it.
     async fn create_otp_challenge(
         &self,
         challenge: &OtpChallengeRecord,
         message: &OutboxRecord,
-    ) -> Result<(), StoreError>;
+        budget: Option<&SmsBudget>,
+    ) -> Result<bool, StoreError>;
     /// How many codes went to `subject` for `purpose` since `since` (in all, and at
     /// `requester`'s request), and the newest of them if it is still redeemable at `now`.
     async fn otp_send_stats(

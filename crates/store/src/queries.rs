@@ -15,7 +15,8 @@ use portico_core::outbox::{Channel, OutboxRecord};
 use portico_core::store::{
     AdminTokenRecord, AuthCodeRecord, AuthMethodRecord, CodeRedemption, FlowRecord, FlowWrite,
     GrantRecord, KeyState, LockoutRecord, LockoutSubject, OtpAttempt, OtpChallengeRecord,
-    RefreshLifetime, RefreshRedemption, RefreshTokenRecord, SessionRecord, Store, StoredSigningKey,
+    RefreshLifetime, RefreshRedemption, RefreshTokenRecord, SessionRecord, SmsBudget, Store,
+    StoredSigningKey,
 };
 use sqlx::Row as _;
 
@@ -1474,8 +1475,44 @@ macro_rules! sql_store {
                 &self,
                 challenge: &OtpChallengeRecord,
                 message: &OutboxRecord,
-            ) -> Result<(), StoreError> {
+                budget: Option<&SmsBudget>,
+            ) -> Result<bool, StoreError> {
                 let mut tx = self.begin_write().await?;
+                if let Some(budget) = budget {
+                    let tenant = challenge.tenant_id.to_string();
+                    // One text at a time per tenant (PostgreSQL: the tenant's row lock; SQLite's
+                    // BEGIN IMMEDIATE serialises anyway), so the counts below stay true.
+                    sqlx::query("UPDATE tenants SET id = id WHERE id = $1")
+                        .bind(&tenant)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let texts: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM outbox WHERE tenant_id = $1 AND channel = 'sms' AND created_at > $2",
+                    )
+                    .bind(&tenant)
+                    .bind(budget.since)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    if to_u32(texts) >= budget.texts {
+                        return Ok(false);
+                    }
+                    if let Some(limit) = budget.registrations {
+                        let registrations: i64 = sqlx::query_scalar(
+                            "SELECT COUNT(*) FROM otp_challenges WHERE tenant_id = $1 AND purpose = 'verify_contact' \
+                             AND subject LIKE '+%' AND created_at > $2",
+                        )
+                        .bind(&tenant)
+                        .bind(budget.since)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                        if to_u32(registrations) >= limit {
+                            return Ok(false);
+                        }
+                    }
+                }
                 sqlx::query(
                     "UPDATE otp_challenges SET consumed_at = $4 \
                      WHERE tenant_id = $1 AND purpose = $2 AND subject = $3 AND consumed_at IS NULL",
@@ -1503,7 +1540,8 @@ macro_rules! sql_store {
                 .await
                 .map_err(db_err)?;
                 Self::insert_outbox(&mut *tx, message).await?;
-                tx.commit().await.map_err(db_err)
+                tx.commit().await.map_err(db_err)?;
+                Ok(true)
             }
 
             async fn otp_send_stats(

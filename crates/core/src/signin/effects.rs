@@ -150,11 +150,20 @@ impl Portico {
                     }
                 }
                 // A step without a code yet asks for its first one; with one, it is a resend.
+                // The budget again when the text is queued, atomically: the check above is
+                // only the quick answer, and parallel requests would all pass it.
+                let budget = self.settings.sms_per_tenant_per_hour;
+                let sms_budget = (channel == Channel::Sms).then(|| crate::store::SmsBudget {
+                    since: self.now() - 3600,
+                    texts: budget,
+                    registrations: (purpose == OtpPurpose::VerifyContact).then_some(budget / 2),
+                });
                 let request = crate::otp::OtpRequest {
                     purpose,
                     subject: &to,
                     requester: caller.ip,
                     reuse_recent: flow.challenge.is_none(),
+                    sms_budget,
                 };
                 let sent = self
                     .issue_otp(tenant, request, |code| compose(caller.texts, letter, code))

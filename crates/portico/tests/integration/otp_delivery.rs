@@ -101,6 +101,7 @@ fn ask_from<'a>(
         subject,
         requester: ip.parse().unwrap(),
         reuse_recent: first,
+        sms_budget: None,
     }
 }
 
@@ -657,5 +658,71 @@ async fn codes_never_rest_in_plaintext_and_message_bodies_go_once_useless() {
         rows.iter().all(|(_, payload)| payload.is_empty()),
         "{rows:?}"
     );
+    server.stop().await;
+}
+
+fn sms_text(to: String) -> impl FnOnce(&str) -> OutboundMessage {
+    move |code| OutboundMessage {
+        channel: Channel::Sms,
+        to,
+        subject: String::new(),
+        text: format!("Your code: {code}"),
+        html: None,
+    }
+}
+
+#[tokio::test]
+async fn parallel_texts_cannot_slip_past_the_tenants_budget() {
+    let server = TestServer::start().await;
+    let portico = server.portico();
+    let budget = portico_core::store::SmsBudget {
+        since: portico.now() - 3600,
+        texts: 5,
+        registrations: Some(3),
+    };
+    let tenant = &server.tenant;
+    let send = |purpose: OtpPurpose, n: u32, registrations: Option<u32>| {
+        let number = format!("+1555010{n:04}");
+        let ip = format!("10.9.{}.{}", n / 200, n % 200 + 1);
+        async move {
+            portico
+                .issue_otp(
+                    tenant,
+                    portico_core::otp::OtpRequest {
+                        sms_budget: Some(portico_core::store::SmsBudget {
+                            registrations,
+                            ..budget
+                        }),
+                        ..ask_from(&ip, true, purpose, &number)
+                    },
+                    sms_text(number.clone()),
+                )
+                .await
+        }
+    };
+    // Twelve registrations at once against a share of three...
+    let registrations = crate::harness::join_all(
+        (0..12)
+            .map(|n| send(OtpPurpose::VerifyContact, n, budget.registrations))
+            .collect(),
+    )
+    .await;
+    assert_eq!(registrations.iter().filter(|r| r.is_ok()).count(), 3);
+    assert!(
+        registrations
+            .iter()
+            .all(|r| r.is_ok() || matches!(r, Err(OtpSendError::Throttled { .. })))
+    );
+    // ...and sign-in texts at once against what is left of five.
+    let sign_ins =
+        crate::harness::join_all((100..112).map(|n| send(OtpPurpose::Mfa, n, None)).collect())
+            .await;
+    assert_eq!(sign_ins.iter().filter(|r| r.is_ok()).count(), 2);
+    let texts = portico
+        .store
+        .sms_sent_since(server.tenant.id, budget.since)
+        .await
+        .unwrap();
+    assert_eq!(texts, 5, "exactly the budget was queued");
     server.stop().await;
 }

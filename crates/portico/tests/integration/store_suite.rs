@@ -589,12 +589,12 @@ async fn otp_challenges_and_outbox(store: Arc<dyn Store>) {
     let (t, _, _) = setup(store.as_ref()).await;
     let first = challenge(&t, "a@example.com", 1_000);
     store
-        .create_otp_challenge(&first, &mail("a@example.com", &t, 1_000))
+        .create_otp_challenge(&first, &mail("a@example.com", &t, 1_000), None)
         .await
         .unwrap();
     let second = challenge(&t, "a@example.com", 1_040);
     store
-        .create_otp_challenge(&second, &mail("a@example.com", &t, 1_040))
+        .create_otp_challenge(&second, &mail("a@example.com", &t, 1_040), None)
         .await
         .unwrap();
     let stats = store
@@ -1325,6 +1325,62 @@ async fn admin_token_lifecycle(store: Arc<dyn Store>) {
     assert_eq!(weekly.status(2_000), "expired");
 }
 
+/// Texts queued at once cannot exceed the tenant's budget: the count and the insert are one
+/// transaction, serialised per tenant on both backends.
+async fn sms_budget_holds_under_parallel_texts(store: Arc<dyn Store>) {
+    let (t, _, _) = setup(store.as_ref()).await;
+    let budget = portico_core::store::SmsBudget {
+        since: 500,
+        texts: 3,
+        registrations: None,
+    };
+    let sends = (0..10)
+        .map(|n| {
+            let store = Arc::clone(&store);
+            let number = format!("+1555020{n:04}");
+            let challenge = challenge(&t, &number, 1_000 + n);
+            let message = OutboundMessage {
+                channel: Channel::Sms,
+                to: number,
+                subject: String::new(),
+                text: "code".into(),
+                html: None,
+            };
+            let message = seal()
+                .seal(&message, Some(t.id), 1_000 + n, 10_000)
+                .unwrap();
+            async move {
+                store
+                    .create_otp_challenge(&challenge, &message, Some(&budget))
+                    .await
+                    .unwrap()
+            }
+        })
+        .collect();
+    let queued = join_all(sends).await;
+    assert_eq!(queued.iter().filter(|q| **q).count(), 3, "{queued:?}");
+    assert_eq!(store.sms_sent_since(t.id, 500).await.unwrap(), 3);
+    // Another tenant's budget is its own.
+    let (other, _, _) = setup(store.as_ref()).await;
+    let theirs = challenge(&other, "+15550300000", 1_000);
+    let message = OutboundMessage {
+        channel: Channel::Sms,
+        to: "+15550300000".into(),
+        subject: String::new(),
+        text: "code".into(),
+        html: None,
+    };
+    let message = seal()
+        .seal(&message, Some(other.id), 1_000, 10_000)
+        .unwrap();
+    assert!(
+        store
+            .create_otp_challenge(&theirs, &message, Some(&budget))
+            .await
+            .unwrap()
+    );
+}
+
 /// Password resets of many users at once, on every connection of the pool: each is a
 /// transaction that reads before it writes, which on SQLite must take the write lock up front
 /// (`BEGIN IMMEDIATE`) or fail with `SQLITE_BUSY` when another writer got in between.
@@ -1370,6 +1426,7 @@ async fn concurrent_resets_never_busy(store: Arc<dyn Store>) {
 }
 
 on_both_backends!(
+    sms_budget_holds_under_parallel_texts,
     admin_token_lifecycle,
     concurrent_resets_never_busy,
     directory_and_isolation,
