@@ -756,12 +756,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         token: &AdminTokenRecord,
         digest: &str,
     ) -> Result<(), StoreError>;
-    /// The id of the token with this digest, if it is neither revoked nor expired at `now`.
+    /// The token with this digest, if it is neither revoked nor expired at `now`.
     async fn admin_token_valid(
         &self,
         digest: &str,
         now: UnixTime,
-    ) -> Result<Option<String>, StoreError>;
+    ) -> Result<Option<AdminTokenRecord>, StoreError>;
     /// Every admin token (revoked and expired ones too), oldest first.
     async fn admin_tokens(&self) -> Result<Vec<AdminTokenRecord>, StoreError>;
     /// Revokes an admin token; false if there is no live token with this id.

@@ -728,6 +728,8 @@ async fn manage(portico: &Portico, command: Command) -> Result<Output> {
                 .issue_admin_token(portico_core::directory::NewAdminToken {
                     name,
                     expires_in_days: expires_in,
+                    // The operator at the command line holds the database itself.
+                    issuer_expires_at: None,
                 })
                 .await?;
             let mut json = admin_token_json(&record, portico.now());

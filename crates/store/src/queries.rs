@@ -123,6 +123,16 @@ macro_rules! sql_store {
                 })
             }
 
+            fn admin_token(row: &$row) -> Result<AdminTokenRecord, StoreError> {
+                Ok(AdminTokenRecord {
+                    id: row.try_get("id").map_err(db_err)?,
+                    name: row.try_get("name").map_err(db_err)?,
+                    created_at: row.try_get("created_at").map_err(db_err)?,
+                    expires_at: row.try_get("expires_at").map_err(db_err)?,
+                    revoked_at: row.try_get("revoked_at").map_err(db_err)?,
+                })
+            }
+
             fn session(row: &$row) -> Result<SessionRecord, StoreError> {
                 Ok(SessionRecord {
                     id: parse(&row.try_get::<String, _>("id").map_err(db_err)?, "id")?,
@@ -1760,16 +1770,18 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn admin_token_valid(&self, digest: &str, now: UnixTime) -> Result<Option<String>, StoreError> {
-                sqlx::query_scalar(
-                    "SELECT id FROM admin_tokens WHERE digest = $1 AND revoked_at IS NULL \
-                     AND (expires_at IS NULL OR expires_at > $2)",
+            async fn admin_token_valid(&self, digest: &str, now: UnixTime) -> Result<Option<AdminTokenRecord>, StoreError> {
+                sqlx::query(
+                    "SELECT id, name, created_at, expires_at, revoked_at FROM admin_tokens \
+                     WHERE digest = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
                 )
                 .bind(digest)
                 .bind(now)
                 .fetch_optional(&self.pool)
                 .await
-                .map_err(db_err)
+                .map_err(db_err)?
+                .map(|row| Self::admin_token(&row))
+                .transpose()
             }
 
             async fn admin_tokens(&self) -> Result<Vec<AdminTokenRecord>, StoreError> {
@@ -1780,15 +1792,7 @@ macro_rules! sql_store {
                 .await
                 .map_err(db_err)?
                 .iter()
-                .map(|row| {
-                    Ok(AdminTokenRecord {
-                        id: row.try_get("id").map_err(db_err)?,
-                        name: row.try_get("name").map_err(db_err)?,
-                        created_at: row.try_get("created_at").map_err(db_err)?,
-                        expires_at: row.try_get("expires_at").map_err(db_err)?,
-                        revoked_at: row.try_get("revoked_at").map_err(db_err)?,
-                    })
-                })
+                .map(Self::admin_token)
                 .collect()
             }
 

@@ -5,6 +5,7 @@ use super::tenant::validate_tenant_name;
 use super::{
     Application, Email, NewApplication, NewUser, NewUserFlow, Tenant, TenantRef, User, UserFlow,
 };
+use crate::clock::UnixTime;
 use crate::ids::UserFlowId;
 use crate::ids::{ClientId, TenantId, UserId};
 use crate::secret::{digest_secret, random_token};
@@ -37,6 +38,9 @@ pub struct NewAdminToken {
     pub name: Option<String>,
     /// Days until it stops working by itself (`None`: never).
     pub expires_in_days: Option<i64>,
+    /// The expiry of the token that asks for this one: a token never outlives its issuer, so a
+    /// short-lived token that leaks cannot mint a lasting one.
+    pub issuer_expires_at: Option<UnixTime>,
 }
 
 /// Directory operations used by the CLI and the admin API.
@@ -348,7 +352,13 @@ impl Portico {
             id: uuid::Uuid::new_v4().to_string(),
             name: new.name,
             created_at: now,
-            expires_at: new.expires_in_days.map(|days| now + days * 24 * 3600),
+            expires_at: match (
+                new.expires_in_days.map(|days| now + days * 24 * 3600),
+                new.issuer_expires_at,
+            ) {
+                (Some(asked), Some(cap)) => Some(asked.min(cap)),
+                (asked, cap) => asked.or(cap),
+            },
             revoked_at: None,
         };
         let token = format!("pat_{}", random_token()?);
@@ -372,8 +382,8 @@ impl Portico {
         }
     }
 
-    /// The id of `token` if it is a live admin API token (known, not revoked, not expired).
-    pub async fn admin_token_id(&self, token: &str) -> Result<Option<String>, CoreError> {
+    /// `token`'s record if it is a live admin API token (known, not revoked, not expired).
+    pub async fn admin_token(&self, token: &str) -> Result<Option<AdminTokenRecord>, CoreError> {
         if !token.starts_with("pat_") || token.len() > 128 {
             return Ok(None);
         }

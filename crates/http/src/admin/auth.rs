@@ -10,6 +10,8 @@ use crate::error::Problem;
 pub(crate) struct AdminAuth {
     /// The token's id.
     pub(crate) token_id: String,
+    /// When it expires (`None`: never).
+    pub(crate) expires_at: Option<i64>,
 }
 
 impl FromRequestParts<AppState> for AdminAuth {
@@ -31,8 +33,11 @@ impl FromRequestParts<AppState> for AdminAuth {
                     "an admin bearer token is required",
                 )
             })?;
-        match state.portico.admin_token_id(token).await? {
-            Some(token_id) => Ok(Self { token_id }),
+        match state.portico.admin_token(token).await? {
+            Some(record) => Ok(Self {
+                token_id: record.id,
+                expires_at: record.expires_at,
+            }),
             None => Err(Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "the admin token is not valid",

@@ -108,12 +108,12 @@ fn token_out(record: AdminTokenRecord, now: i64) -> AdminTokenOut {
     }
 }
 
-/// Issue an admin token.
+/// Issue an admin token. It never outlives the token that issues it.
 #[utoipa::path(post, path = "/admin/api/v1/admin-tokens", request_body = Option<CreateAdminToken>,
     responses((status = 201, body = AdminTokenCreated), (status = 400), (status = 401),
               (status = 413), (status = 415), (status = 422)))]
 pub(crate) async fn create_admin_token(
-    _auth: AdminAuth,
+    auth: AdminAuth,
     State(state): State<AppState>,
     OptionalBody(body): OptionalBody<CreateAdminToken>,
 ) -> Result<Response, Problem> {
@@ -122,6 +122,7 @@ pub(crate) async fn create_admin_token(
         .issue_admin_token(NewAdminToken {
             name: body.name,
             expires_in_days: body.expires_in_days,
+            issuer_expires_at: auth.expires_at,
         })
         .await?;
     let record = token_out(record, state.portico.now());

@@ -312,6 +312,47 @@ async fn a_revoked_admin_token_works_nowhere_and_listings_show_no_secrets() {
 }
 
 #[tokio::test]
+async fn a_short_lived_admin_token_cannot_mint_a_lasting_one() {
+    let server = TestServer::start().await;
+    let root = server.portico().create_admin_token().await.unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("{}/admin/api/v1/admin-tokens", server.base);
+    let create = |token: String, body: Value| {
+        let client = client.clone();
+        let url = url.clone();
+        async move {
+            let created: Value = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            created
+        }
+    };
+    let day = create(
+        root.clone(),
+        json!({"name": "one day", "expires_in_days": 1}),
+    )
+    .await;
+    let cap = day["expires_at"].as_i64().unwrap();
+    let day_token = day["token"].as_str().unwrap().to_owned();
+    // Asked for no expiry, or for longer: it ends when its issuer does.
+    let forever = create(day_token.clone(), json!({})).await;
+    assert_eq!(forever["expires_at"].as_i64(), Some(cap));
+    let month = create(day_token.clone(), json!({"expires_in_days": 30})).await;
+    assert_eq!(month["expires_at"].as_i64(), Some(cap));
+    // The root token (no expiry) still issues lasting ones.
+    let lasting = create(root, json!({})).await;
+    assert_eq!(lasting["expires_at"], Value::Null);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn tenant_settings_are_read_and_replaced_and_checked() {
     let server = TestServer::start().await;
     let token = server.portico().create_admin_token().await.unwrap();
