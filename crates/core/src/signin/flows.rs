@@ -47,6 +47,18 @@ pub struct FlowOrigin {
     pub step_up: Option<SessionId>,
 }
 
+impl FlowOrigin {
+    /// The origin of a sibling journey started from this flow's page ("Create account",
+    /// "Forgot password?"): the same request and browser, but a flow of its own, never the
+    /// step-up of a session.
+    pub fn for_sibling(&self) -> Self {
+        Self {
+            step_up: None,
+            ..self.clone()
+        }
+    }
+}
+
 /// What a native-API client can handle, as it said when the flow started: challenge types
 /// (`password`, `oob`) and capabilities (`mfa_required`, `registration_required`). A step it
 /// cannot handle sends it to the browser (the contract's redirect fallback).
@@ -400,8 +412,9 @@ impl Portico {
         }
         match self.store.save_flow(&record, &scratch.writes).await {
             Ok(()) => {}
-            // The address was taken by a sign-up that committed first: this step did not
-            // happen, and the next try hears that the account exists.
+            // Another flow committed first what this step relied on (the address of a
+            // sign-up, the user's first second factor): this step did not happen, and the
+            // next try hears why.
             Err(StoreError::Conflict(_)) => return Err(FlowError::Contended),
             Err(err) => return Err(err.into()),
         }

@@ -165,11 +165,7 @@ pub async fn switch(
             &tenant,
             flow.client_id,
             journey,
-            // A sibling journey is a flow of its own, not the step-up of a session.
-            FlowOrigin {
-                step_up: None,
-                ..flow.origin.clone()
-            },
+            flow.origin.for_sibling(),
             client_ip,
         )
         .await
