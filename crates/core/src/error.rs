@@ -12,6 +12,10 @@ pub enum StoreError {
     /// A concurrent writer changed the row first; the caller may retry.
     #[error("concurrent update")]
     Contended,
+    /// What the write hangs on ended first: the session was signed out, or the user signed
+    /// out everywhere or disabled, while the write was on its way.
+    #[error("the sign-in ended")]
+    SessionEnded,
     /// The database failed or returned data that does not decode.
     #[error("database error: {0}")]
     Backend(String),
@@ -35,6 +39,10 @@ pub enum CoreError {
     /// This client asked for too much too fast (a rate limit); try again later.
     #[error("too many requests from this client")]
     RateLimited,
+    /// The sign-in ended (a sign-out, a sign-out everywhere, a disabled account) while the
+    /// request was being answered: nothing was issued; the person signs in again.
+    #[error("the sign-in ended")]
+    SessionEnded,
     /// Key material failed.
     #[error(transparent)]
     Key(#[from] portico_keys::KeyError),
@@ -51,6 +59,7 @@ impl From<StoreError> for CoreError {
         match err {
             StoreError::Conflict(what) => Self::Conflict(what),
             StoreError::NotFound(what) => Self::NotFound(what),
+            StoreError::SessionEnded => Self::SessionEnded,
             other => Self::Store(other),
         }
     }

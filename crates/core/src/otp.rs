@@ -14,7 +14,7 @@ use crate::clock::UnixTime;
 use crate::directory::Tenant;
 use crate::ids::OtpChallengeId;
 use crate::outbox::OutboundMessage;
-use crate::store::{OtpAttempt, OtpChallengeRecord};
+use crate::store::{OtpAttempt, OtpChallengeRecord, TextRefused};
 use crate::{CoreError, Portico};
 
 /// What a code is for; a code for one purpose never satisfies another.
@@ -120,6 +120,9 @@ pub enum OtpSendError {
         /// Seconds until another code may be sent.
         retry_after_secs: i64,
     },
+    /// The user gave too many new phone numbers today (a text that registers a number).
+    #[error("too many new phone numbers")]
+    TooManyNumbers,
     /// Something failed inside.
     #[error(transparent)]
     Core(#[from] CoreError),
@@ -254,12 +257,19 @@ impl Portico {
             .create_otp_challenge(&record, &message, sms_budget.as_ref())
             .await
             .map_err(CoreError::from)?;
-        if !queued {
-            metrics::counter!("portico_sms_budget_reached_total", "tenant" => tenant.id.to_string(), "budget" => "at_send")
+        if let Err(refused) = queued {
+            // Either an attack (SMS pumping) or a budget set too low: worth a look either way.
+            metrics::counter!("portico_sms_refused_total", "tenant" => tenant.id.to_string(), "limit" => refused.as_str())
                 .increment(1);
-            tracing::warn!(tenant.id = %tenant.id, "hourly SMS budget reached; text refused");
-            return Err(OtpSendError::Throttled {
-                retry_after_secs: 300,
+            tracing::warn!(tenant.id = %tenant.id, limit = refused.as_str(), "SMS limit reached; text refused");
+            return Err(match refused {
+                TextRefused::TooManyNumbers => OtpSendError::TooManyNumbers,
+                TextRefused::Number => OtpSendError::Throttled {
+                    retry_after_secs: 3600,
+                },
+                TextRefused::TenantBudget | TextRefused::NewNumbers => OtpSendError::Throttled {
+                    retry_after_secs: 300,
+                },
             });
         }
         metrics::counter!("portico_otp_sent_total", "purpose" => purpose.as_str()).increment(1);

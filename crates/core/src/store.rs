@@ -299,15 +299,60 @@ impl AdminTokenRecord {
     }
 }
 
-/// The texts a tenant may still send, checked when a text is queued.
+/// The limits on a text, checked in the transaction that queues it (serialised per tenant), so
+/// that parallel requests cannot all slip under them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SmsBudget {
     /// Texts are counted from this time (an hour ago).
     pub since: UnixTime,
-    /// Texts of every kind allowed since then.
+    /// Texts of every kind the tenant may send since then.
     pub texts: u32,
-    /// For a text that registers a number: such texts allowed since then.
-    pub registrations: Option<u32>,
+    /// Of those, texts to new numbers: to register one, or to one registered less than a day
+    /// ago. Anyone can make an account and register a number, so such texts get only a share
+    /// (SMS pumping through fresh accounts cannot use up the texts people need to sign in).
+    pub new_numbers: u32,
+    /// This text goes to a new number (it counts against `new_numbers`).
+    pub to_new_number: bool,
+    /// Texts one number may get since then, whatever they are for.
+    pub per_number: u32,
+    /// For a text that registers a number: whose, and the user's limit on new numbers.
+    pub registers: Option<NumberRegistration>,
+}
+
+/// A user asking to register a phone number, limited in how many numbers a day they may try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NumberRegistration {
+    /// The user.
+    pub user: UserId,
+    /// Numbers are counted from this time (a day ago).
+    pub since: UnixTime,
+    /// Distinct numbers the user may give since then (a number given before is always fine).
+    pub numbers: u32,
+}
+
+/// Why a text was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextRefused {
+    /// The tenant's texts for the hour are spent.
+    TenantBudget,
+    /// The share of texts to new numbers is spent.
+    NewNumbers,
+    /// The number got its texts for the hour.
+    Number,
+    /// The user gave too many new numbers today.
+    TooManyNumbers,
+}
+
+impl TextRefused {
+    /// Metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TenantBudget => "tenant",
+            Self::NewNumbers => "new_numbers",
+            Self::Number => "number",
+            Self::TooManyNumbers => "numbers_per_user",
+        }
+    }
 }
 
 /// A sign-in engine flow as stored.
@@ -553,8 +598,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         now: UnixTime,
     ) -> Result<(), StoreError>;
 
-    /// Starts an SSO session.
-    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    /// Starts an SSO session, if its user is still enabled and was last signed out everywhere
+    /// at `signed_out_at` (0: never), as the sign-in behind it saw; otherwise
+    /// [`StoreError::SessionEnded`]. The user's row is locked first, so a concurrent sign-out
+    /// everywhere either comes first (nothing is stored) or waits and ends this session too.
+    async fn create_session(
+        &self,
+        session: &SessionRecord,
+        signed_out_at: UnixTime,
+    ) -> Result<(), StoreError>;
     /// Finds a live session by the digest of its cookie secret.
     async fn find_session(
         &self,
@@ -581,7 +633,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         now: UnixTime,
     ) -> Result<(), StoreError>;
 
-    /// Stores a new code and creates its grant, in one transaction.
+    /// Stores a new code and creates its grant, in one transaction; [`StoreError::SessionEnded`]
+    /// if the code's session has ended (its row is locked first, so a concurrent sign-out
+    /// either comes first or revokes this grant too).
     async fn create_authorization_code(&self, code: &AuthCodeRecord) -> Result<(), StoreError>;
     /// Spends a code (at most once, even under concurrency).
     async fn redeem_authorization_code(
@@ -594,7 +648,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Stores the first refresh token of a grant.
     async fn create_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError>;
     /// Records a grant made without an authorization code (a native-API sign-in), with its
-    /// first refresh token if it has one, in one transaction.
+    /// first refresh token if it has one, in one transaction; [`StoreError::SessionEnded`] as
+    /// for [`Store::create_authorization_code`].
     async fn create_grant(
         &self,
         grant: &GrantRecord,
@@ -659,27 +714,6 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Texts queued for this tenant since `since`.
     async fn sms_sent_since(&self, tenant: TenantId, since: UnixTime) -> Result<u32, StoreError>;
-    /// Codes texted to register a phone number (not to sign in) in this tenant since `since`.
-    async fn sms_registrations_since(
-        &self,
-        tenant: TenantId,
-        since: UnixTime,
-    ) -> Result<u32, StoreError>;
-    /// Records that `user` asked to register `number` (a verification text is going out).
-    async fn add_phone_verification(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-        number: &str,
-        now: UnixTime,
-    ) -> Result<(), StoreError>;
-    /// The distinct numbers `user` asked to register since `since`.
-    async fn phone_verifications(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-        since: UnixTime,
-    ) -> Result<Vec<String>, StoreError>;
 
     /// Deletes spent or expired codes, refresh tokens and sessions, and grants with nothing left
     /// to revoke. Returns how many rows went.
@@ -687,15 +721,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Issues a code in one transaction: earlier live codes for the same tenant, purpose and
     /// subject are spent, the challenge is stored, and its message is queued. With `budget`
-    /// (a text), the tenant's texts are counted in the same transaction, serialised per
-    /// tenant, and nothing is written if the budget is spent (`false`): parallel requests
-    /// cannot all slip under it.
+    /// (a text), its limits are checked in the same transaction, serialised per tenant, and
+    /// nothing is written if one is reached (`Ok(Err(_))`); a number being registered is
+    /// recorded against the user.
     async fn create_otp_challenge(
         &self,
         challenge: &OtpChallengeRecord,
         message: &OutboxRecord,
         budget: Option<&SmsBudget>,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Result<(), TextRefused>, StoreError>;
     /// How many codes went to `subject` for `purpose` since `since` (in all, and at
     /// `requester`'s request), and the newest of them if it is still redeemable at `now`.
     async fn otp_send_stats(

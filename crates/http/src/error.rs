@@ -196,6 +196,11 @@ impl From<CoreError> for HtmlError {
                 title: "error-bad-request-title",
                 message: PageMessage::Key("signin-error-throttled"),
             },
+            CoreError::SessionEnded => Self {
+                status: StatusCode::BAD_REQUEST,
+                title: "error-bad-request-title",
+                message: PageMessage::Key("signin-error-expired"),
+            },
             other => {
                 tracing::error!(error = %other, "page internal error");
                 Self {

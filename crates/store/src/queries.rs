@@ -16,7 +16,7 @@ use portico_core::store::{
     AdminTokenRecord, AuthCodeRecord, AuthMethodRecord, CodeRedemption, FlowRecord, FlowWrite,
     GrantRecord, KeyState, LockoutRecord, LockoutSubject, OtpAttempt, OtpChallengeRecord,
     RefreshLifetime, RefreshRedemption, RefreshTokenRecord, SessionRecord, SmsBudget, Store,
-    StoredSigningKey,
+    StoredSigningKey, TextRefused,
 };
 use sqlx::Row as _;
 
@@ -163,10 +163,13 @@ macro_rules! sql_store {
                 now: UnixTime,
             ) -> Result<(), StoreError> {
                 for sql in [
+                    // Sign-ins under way that began before this cannot finish. First, so the
+                    // user's row is locked before sessions are ended (`create_session` takes
+                    // the same lock), and always a new value, even within one second.
+                    "UPDATE users SET signed_out_at = CASE WHEN COALESCE(signed_out_at, 0) >= $3 \
+                     THEN signed_out_at + 1 ELSE $3 END WHERE tenant_id = $1 AND id = $2",
                     "UPDATE sessions SET ended_at = $3 WHERE tenant_id = $1 AND user_id = $2 AND ended_at IS NULL",
                     "UPDATE grants SET revoked_at = $3 WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL",
-                    // Sign-ins under way that began before this cannot finish.
-                    "UPDATE users SET signed_out_at = $3 WHERE tenant_id = $1 AND id = $2",
                 ] {
                     sqlx::query(sql)
                         .bind(tenant.to_string())
@@ -337,6 +340,77 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            /// Checks a text's limits inside the transaction that would queue it. The tenant's
+            /// row lock comes first (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises anyway):
+            /// one text at a time per tenant, so every count below stays true until commit.
+            async fn check_sms_budget(
+                tx: &mut sqlx::Transaction<'_, <$row as sqlx::Row>::Database>,
+                challenge: &OtpChallengeRecord,
+                budget: &SmsBudget,
+            ) -> Result<Result<(), TextRefused>, StoreError> {
+                let tenant = challenge.tenant_id.to_string();
+                sqlx::query("UPDATE tenants SET id = id WHERE id = $1")
+                    .bind(&tenant)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+                if let Some(registration) = &budget.registers {
+                    let numbers: Vec<String> = sqlx::query_scalar(
+                        "SELECT DISTINCT number FROM phone_verifications \
+                         WHERE tenant_id = $1 AND user_id = $2 AND created_at > $3",
+                    )
+                    .bind(&tenant)
+                    .bind(registration.user.to_string())
+                    .bind(registration.since)
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+                    if !numbers.contains(&challenge.subject)
+                        && numbers.len() >= registration.numbers as usize
+                    {
+                        return Ok(Err(TextRefused::TooManyNumbers));
+                    }
+                }
+                let to_number: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM otp_challenges WHERE tenant_id = $1 AND subject = $2 \
+                     AND sms_share IS NOT NULL AND created_at > $3",
+                )
+                .bind(&tenant)
+                .bind(&challenge.subject)
+                .bind(budget.since)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                if to_u32(to_number) >= budget.per_number {
+                    return Ok(Err(TextRefused::Number));
+                }
+                let texts: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM outbox WHERE tenant_id = $1 AND channel = 'sms' AND created_at > $2",
+                )
+                .bind(&tenant)
+                .bind(budget.since)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                if to_u32(texts) >= budget.texts {
+                    return Ok(Err(TextRefused::TenantBudget));
+                }
+                if budget.to_new_number {
+                    let to_new_numbers: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM otp_challenges WHERE tenant_id = $1 AND sms_share = 'new' AND created_at > $2",
+                    )
+                    .bind(&tenant)
+                    .bind(budget.since)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+                    if to_u32(to_new_numbers) >= budget.new_numbers {
+                        return Ok(Err(TextRefused::NewNumbers));
+                    }
+                }
+                Ok(Ok(()))
+            }
+
             async fn insert_outbox<'c, E>(executor: E, message: &OutboxRecord) -> Result<(), StoreError>
             where
                 E: sqlx::Executor<'c, Database = <$row as sqlx::Row>::Database>,
@@ -358,10 +432,25 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn insert_grant<'c, E>(executor: E, grant: &GrantRecord) -> Result<(), StoreError>
-            where
-                E: sqlx::Executor<'c, Database = <$row as sqlx::Row>::Database>,
-            {
+            /// Inserts a grant under its live session. The session's row is locked first (a
+            /// no-op update: PostgreSQL re-checks `ended_at` once a concurrent sign-out
+            /// commits), so a sign-out either came first (the session is gone:
+            /// [`StoreError::SessionEnded`]) or waits for this grant and revokes it too.
+            async fn insert_grant(
+                tx: &mut sqlx::Transaction<'_, <$row as sqlx::Row>::Database>,
+                grant: &GrantRecord,
+            ) -> Result<(), StoreError> {
+                let live = sqlx::query(
+                    "UPDATE sessions SET ended_at = ended_at WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL",
+                )
+                .bind(grant.tenant_id.to_string())
+                .bind(grant.session_id.to_string())
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                if live.rows_affected() == 0 {
+                    return Err(StoreError::SessionEnded);
+                }
                 sqlx::query(
                     "INSERT INTO grants (tenant_id, id, client_id, user_id, session_id, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6)",
@@ -372,7 +461,7 @@ macro_rules! sql_store {
                 .bind(grant.user_id.to_string())
                 .bind(grant.session_id.to_string())
                 .bind(grant.created_at)
-                .execute(executor)
+                .execute(&mut **tx)
                 .await
                 .map_err(db_err)?;
                 Ok(())
@@ -1006,7 +1095,23 @@ macro_rules! sql_store {
                 }
             }
 
-            async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+            async fn create_session(&self, session: &SessionRecord, signed_out_at: UnixTime) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                // The user's row lock (see `Store::create_session`): a sign-out everywhere
+                // writes `signed_out_at` before it ends sessions.
+                let current = sqlx::query(
+                    "UPDATE users SET signed_out_at = signed_out_at WHERE tenant_id = $1 AND id = $2 \
+                     AND enabled = TRUE AND COALESCE(signed_out_at, 0) = $3",
+                )
+                .bind(session.tenant_id.to_string())
+                .bind(session.user_id.to_string())
+                .bind(signed_out_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                if current.rows_affected() == 0 {
+                    return Err(StoreError::SessionEnded);
+                }
                 sqlx::query(
                     "INSERT INTO sessions (id, secret_digest, tenant_id, user_id, auth_time, expires_at, persistent, amr, second_factors) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -1020,10 +1125,10 @@ macro_rules! sql_store {
                 .bind(session.persistent)
                 .bind(&session.amr)
                 .bind(second_factor_names(&session.second_factors))
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
-                Ok(())
+                tx.commit().await.map_err(db_err)
             }
 
             async fn find_session(
@@ -1096,7 +1201,7 @@ macro_rules! sql_store {
 
             async fn create_authorization_code(&self, code: &AuthCodeRecord) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
-                Self::insert_grant(&mut *tx, &GrantRecord {
+                Self::insert_grant(&mut tx, &GrantRecord {
                     tenant_id: code.tenant_id,
                     id: code.grant_id,
                     client_id: code.client_id,
@@ -1184,7 +1289,7 @@ macro_rules! sql_store {
 
             async fn create_grant(&self, grant: &GrantRecord, refresh: Option<&RefreshTokenRecord>) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
-                Self::insert_grant(&mut *tx, grant).await?;
+                Self::insert_grant(&mut tx, grant).await?;
                 if let Some(token) = refresh {
                     Self::insert_refresh_token(&mut *tx, token).await?;
                 }
@@ -1390,58 +1495,6 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn sms_registrations_since(&self, tenant: TenantId, since: UnixTime) -> Result<u32, StoreError> {
-                // Phone numbers are E.164 ("+…"); addresses never start with "+".
-                let row = sqlx::query(
-                    "SELECT COUNT(*) AS sent FROM otp_challenges WHERE tenant_id = $1 AND purpose = 'verify_contact' \
-                     AND subject LIKE '+%' AND created_at > $2",
-                )
-                .bind(tenant.to_string())
-                .bind(since)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(db_err)?;
-                Ok(to_u32(row.try_get("sent").map_err(db_err)?))
-            }
-
-            async fn add_phone_verification(
-                &self,
-                tenant: TenantId,
-                user: UserId,
-                number: &str,
-                now: UnixTime,
-            ) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO phone_verifications (tenant_id, user_id, number, created_at) VALUES ($1, $2, $3, $4)")
-                    .bind(tenant.to_string())
-                    .bind(user.to_string())
-                    .bind(number)
-                    .bind(now)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(())
-            }
-
-            async fn phone_verifications(
-                &self,
-                tenant: TenantId,
-                user: UserId,
-                since: UnixTime,
-            ) -> Result<Vec<String>, StoreError> {
-                let rows = sqlx::query(
-                    "SELECT DISTINCT number FROM phone_verifications WHERE tenant_id = $1 AND user_id = $2 AND created_at > $3 ORDER BY number",
-                )
-                .bind(tenant.to_string())
-                .bind(user.to_string())
-                .bind(since)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_err)?;
-                rows.iter()
-                    .map(|row| row.try_get::<String, _>("number").map_err(db_err))
-                    .collect()
-            }
-
             async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
                 // Keep spent codes and tokens a while past expiry, so replays are still
                 // recognised (and punished) rather than reported as unknown.
@@ -1486,41 +1539,11 @@ macro_rules! sql_store {
                 challenge: &OtpChallengeRecord,
                 message: &OutboxRecord,
                 budget: Option<&SmsBudget>,
-            ) -> Result<bool, StoreError> {
+            ) -> Result<Result<(), TextRefused>, StoreError> {
                 let mut tx = self.begin_write().await?;
                 if let Some(budget) = budget {
-                    let tenant = challenge.tenant_id.to_string();
-                    // One text at a time per tenant (PostgreSQL: the tenant's row lock; SQLite's
-                    // BEGIN IMMEDIATE serialises anyway), so the counts below stay true.
-                    sqlx::query("UPDATE tenants SET id = id WHERE id = $1")
-                        .bind(&tenant)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                    let texts: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM outbox WHERE tenant_id = $1 AND channel = 'sms' AND created_at > $2",
-                    )
-                    .bind(&tenant)
-                    .bind(budget.since)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    if to_u32(texts) >= budget.texts {
-                        return Ok(false);
-                    }
-                    if let Some(limit) = budget.registrations {
-                        let registrations: i64 = sqlx::query_scalar(
-                            "SELECT COUNT(*) FROM otp_challenges WHERE tenant_id = $1 AND purpose = 'verify_contact' \
-                             AND subject LIKE '+%' AND created_at > $2",
-                        )
-                        .bind(&tenant)
-                        .bind(budget.since)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                        if to_u32(registrations) >= limit {
-                            return Ok(false);
-                        }
+                    if let Err(refused) = Self::check_sms_budget(&mut tx, challenge, budget).await? {
+                        return Ok(Err(refused));
                     }
                 }
                 sqlx::query(
@@ -1534,9 +1557,10 @@ macro_rules! sql_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
+                let share = budget.map(|b| if b.to_new_number { "new" } else { "known" });
                 sqlx::query(
-                    "INSERT INTO otp_challenges (tenant_id, id, purpose, subject, code_digest, attempts, created_at, expires_at, requester) \
-                     VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8)",
+                    "INSERT INTO otp_challenges (tenant_id, id, purpose, subject, code_digest, attempts, created_at, expires_at, requester, sms_share) \
+                     VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9)",
                 )
                 .bind(challenge.tenant_id.to_string())
                 .bind(challenge.id.to_string())
@@ -1546,12 +1570,23 @@ macro_rules! sql_store {
                 .bind(challenge.created_at)
                 .bind(challenge.expires_at)
                 .bind(&challenge.requester)
+                .bind(share)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
+                if let Some(registration) = budget.and_then(|b| b.registers.as_ref()) {
+                    sqlx::query("INSERT INTO phone_verifications (tenant_id, user_id, number, created_at) VALUES ($1, $2, $3, $4)")
+                        .bind(challenge.tenant_id.to_string())
+                        .bind(registration.user.to_string())
+                        .bind(&challenge.subject)
+                        .bind(challenge.created_at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
                 Self::insert_outbox(&mut *tx, message).await?;
                 tx.commit().await.map_err(db_err)?;
-                Ok(true)
+                Ok(Ok(()))
             }
 
             async fn otp_send_stats(

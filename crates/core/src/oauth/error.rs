@@ -106,6 +106,7 @@ impl From<crate::CoreError> for OAuthError {
                 "the server is busy; retry shortly",
             ),
             crate::CoreError::Invalid(msg) => Self::invalid_request(msg),
+            crate::CoreError::SessionEnded => Self::invalid_grant("the sign-in has ended"),
             // No OAuth error code means "slow down" at these endpoints; the closest is
             // temporarily_unavailable (RFC 6749 §4.1.2.1).
             crate::CoreError::RateLimited => Self::new(

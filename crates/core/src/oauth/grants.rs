@@ -412,7 +412,7 @@ impl Portico {
         // Microsoft's native-auth SDKs fail a sign-in whose answer has no refresh token
         // (`refresh_token_missing`), and Entra always sends one: offline access is implied.
         let scope = Scope::parse_oidc(scope)?.with("offline_access");
-        let user = self
+        let signed_in = self
             .flow_user(tenant, &flow)
             .await?
             .ok_or_else(|| OAuthError::invalid_grant("the user can no longer sign in"))?;
@@ -423,7 +423,10 @@ impl Portico {
                 FlowError::Core(err) => OAuthError::from(err),
                 _ => OAuthError::invalid_grant("the flow was already used"),
             })?;
-        let (_, session) = self.start_session(tenant, &user, false, &proof).await?;
+        let (_, session) = self
+            .start_session(tenant, &signed_in, false, &proof)
+            .await?;
+        let user = signed_in.user;
         let grant_id = GrantId::new_random();
         let now = self.now();
         let refresh = Self::mint_refresh_token(RefreshTokenRecord {

@@ -13,11 +13,11 @@ use super::flows::{Caller, Scratch, SignInFlow};
 use super::messages::{CodeMessage, compose};
 use super::password_policy::{PASSWORD_HISTORY, check_new_password};
 use super::second_factor::legacy_recovery_digest;
-use crate::directory::{Tenant, User};
+use crate::directory::{MfaMethod, Tenant, User};
 use crate::ids::{AuthMethodId, UserId};
 use crate::otp::{OtpCheck, OtpPurpose, OtpSendError};
 use crate::outbox::Channel;
-use crate::store::{AuthMethodRecord, FlowWrite};
+use crate::store::{AuthMethodRecord, FlowWrite, NumberRegistration, SmsBudget};
 use crate::{CoreError, Portico};
 
 /// Wrong authenticator or recovery codes of one user in a day that lock the factor...
@@ -25,7 +25,9 @@ const DAILY_WRONG_SECOND_FACTOR_CODES: u32 = 10;
 /// ...for this long after the newest.
 const SECOND_FACTOR_LOCK_SECS: i64 = 3600;
 /// New phone numbers one user may ask to register in a day.
-const NEW_NUMBERS_PER_DAY: usize = 5;
+const NEW_NUMBERS_PER_DAY: u32 = 5;
+/// Texts one number may get in an hour, whatever they are for.
+const SMS_PER_NUMBER_PER_HOUR: u32 = 10;
 
 impl Portico {
     /// Carries out one effect and returns its result as an event.
@@ -122,10 +124,7 @@ impl Portico {
                     kind: message,
                     lifetime_secs: self.settings.otp.lifetime_secs,
                 };
-                if channel == Channel::Sms {
-                    if let Some(retry_after_secs) = self.sms_budget_spent(tenant, purpose).await? {
-                        return Ok(Event::CodeSent(Err(retry_after_secs)));
-                    }
+                let sms_budget = if channel == Channel::Sms {
                     // The tenant's countries as they are now: a restriction made during an
                     // incident also stops flows that began before it (the engine applied the
                     // countries of the flow's start).
@@ -133,31 +132,10 @@ impl Portico {
                     if !crate::directory::sms_allowed(countries, &to) {
                         return Ok(Event::CodeSent(Err(3600)));
                     }
-                    if purpose == OtpPurpose::VerifyContact
-                        && let Some(user) = user_id
-                    {
-                        let since = self.now() - 24 * 3600;
-                        let numbers = self
-                            .store
-                            .phone_verifications(tenant.id, user, since)
-                            .await?;
-                        if !numbers.contains(&to) && numbers.len() >= NEW_NUMBERS_PER_DAY {
-                            return Ok(Event::NumberRefused);
-                        }
-                        self.store
-                            .add_phone_verification(tenant.id, user, &to, self.now())
-                            .await?;
-                    }
-                }
-                // A step without a code yet asks for its first one; with one, it is a resend.
-                // The budget again when the text is queued, atomically: the check above is
-                // only the quick answer, and parallel requests would all pass it.
-                let budget = self.settings.sms_per_tenant_per_hour;
-                let sms_budget = (channel == Channel::Sms).then(|| crate::store::SmsBudget {
-                    since: self.now() - 3600,
-                    texts: budget,
-                    registrations: (purpose == OtpPurpose::VerifyContact).then_some(budget / 2),
-                });
+                    Some(self.sms_budget(tenant, purpose, user_id, &to).await?)
+                } else {
+                    None
+                };
                 let request = crate::otp::OtpRequest {
                     purpose,
                     subject: &to,
@@ -171,6 +149,7 @@ impl Portico {
                 Event::CodeSent(match sent {
                     Ok(challenge) => Ok(challenge),
                     Err(OtpSendError::Throttled { retry_after_secs }) => Err(retry_after_secs),
+                    Err(OtpSendError::TooManyNumbers) => return Ok(Event::NumberRefused),
                     Err(OtpSendError::Core(err)) => return Err(err),
                 })
             }
@@ -312,9 +291,7 @@ impl Portico {
             Effect::AddMethod { kind, target } => {
                 let user = user_id.ok_or_else(|| missing("user"))?;
                 let sealed_secret = match kind {
-                    crate::directory::MfaMethod::Totp => {
-                        Some(pending_secret(flow.pending_totp.as_deref())?)
-                    }
+                    MfaMethod::Totp => Some(pending_secret(flow.pending_totp.as_deref())?),
                     _ => None,
                 };
                 let record = AuthMethodRecord {
@@ -367,35 +344,48 @@ impl Portico {
         Ok(event)
     }
 
-    /// Whether the tenant's texts for this hour are used up; if so, seconds to wait. Texts
-    /// that register a number get at most half the budget: registering needs only an account,
-    /// which anyone can make, so sign-ups cannot use up the texts people need to sign in.
-    /// Reaching a budget is logged and counted, since it is either an attack (SMS pumping) or
-    /// a budget set too low.
-    async fn sms_budget_spent(
+    /// The limits on a text to `to`. A text goes to a new number when it registers one, or
+    /// when the number was registered less than a day ago (or is not the user's at all): such
+    /// texts share half the tenant's budget, since an attacker can make accounts and register
+    /// numbers at will, then sign in again and again to text them.
+    async fn sms_budget(
         &self,
         tenant: &Tenant,
         purpose: OtpPurpose,
-    ) -> Result<Option<i64>, CoreError> {
-        let budget = self.settings.sms_per_tenant_per_hour;
-        let since = self.now() - 3600;
-        let (kind, spent) = if purpose == OtpPurpose::VerifyContact
-            && self.store.sms_registrations_since(tenant.id, since).await? >= budget / 2
-        {
-            ("registration", true)
-        } else {
-            (
-                "all",
-                self.store.sms_sent_since(tenant.id, since).await? >= budget,
-            )
+        user: Option<UserId>,
+        to: &str,
+    ) -> Result<SmsBudget, CoreError> {
+        let now = self.now();
+        let day_ago = now - 24 * 3600;
+        let registers = (purpose == OtpPurpose::VerifyContact)
+            .then_some(user)
+            .flatten();
+        let to_new_number = match user {
+            Some(user) if registers.is_none() => !self
+                .store
+                .auth_methods(tenant.id, user)
+                .await?
+                .iter()
+                .any(|m| {
+                    m.kind == MfaMethod::Sms
+                        && m.target.as_deref() == Some(to)
+                        && m.created_at <= day_ago
+                }),
+            _ => true,
         };
-        if !spent {
-            return Ok(None);
-        }
-        metrics::counter!("portico_sms_budget_reached_total", "tenant" => tenant.id.to_string(), "budget" => kind)
-            .increment(1);
-        tracing::warn!(tenant.id = %tenant.id, budget, kind, "hourly SMS budget reached; texts refused");
-        Ok(Some(300))
+        let texts = self.settings.sms_per_tenant_per_hour;
+        Ok(SmsBudget {
+            since: now - 3600,
+            texts,
+            new_numbers: texts / 2,
+            to_new_number,
+            per_number: SMS_PER_NUMBER_PER_HOUR,
+            registers: registers.map(|user| NumberRegistration {
+                user,
+                since: day_ago,
+                numbers: NEW_NUMBERS_PER_DAY,
+            }),
+        })
     }
 
     /// Whether `user` entered so many wrong second-factor codes lately that the factor is

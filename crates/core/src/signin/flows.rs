@@ -11,6 +11,7 @@ use super::ActiveSession;
 use super::effects::facts;
 use super::engine::{Effect, Event, FirstFactor, Flow, Illegal, Journey, Problem, Rules};
 use super::messages::MessageTexts;
+use crate::clock::UnixTime;
 use crate::directory::{Tenant, User, UserFlowConfig};
 use crate::ids::{ClientId, FlowId, SessionId};
 use crate::oauth::AuthorizeParams;
@@ -196,6 +197,17 @@ impl From<StoreError> for FlowError {
             other => Self::Core(other.into()),
         }
     }
+}
+
+/// The user a finished flow signed in ([`Portico::flow_user`]).
+#[derive(Debug, Clone)]
+pub struct FlowUser {
+    /// The user, enabled as of the check.
+    pub user: User,
+    /// When the user was last signed out everywhere (0: never) as of the check: the session
+    /// starts only if that still holds ([`Portico::start_session`]), so a sign-out
+    /// everywhere in between is not outrun.
+    pub signed_out_at: UnixTime,
 }
 
 impl Portico {
@@ -480,7 +492,7 @@ impl Portico {
         &self,
         tenant: &Tenant,
         flow: &SignInFlow,
-    ) -> Result<Option<User>, CoreError> {
+    ) -> Result<Option<FlowUser>, CoreError> {
         let Some(facts) = flow.flow.user.as_ref().filter(|_| flow.flow.is_done()) else {
             return Ok(None);
         };
@@ -494,11 +506,18 @@ impl Portico {
         };
         let changed_here =
             flow.flow.journey == Journey::ResetPassword && flow.flow.password_hash.is_some();
-        let now = self.store.user_signed_out_at(tenant.id, user.id).await?;
-        if !changed_here && flow.seen_sign_out != Some(now.unwrap_or(0)) {
+        let signed_out_at = self
+            .store
+            .user_signed_out_at(tenant.id, user.id)
+            .await?
+            .unwrap_or(0);
+        if !changed_here && flow.seen_sign_out != Some(signed_out_at) {
             return Ok(None);
         }
-        Ok(Some(user))
+        Ok(Some(FlowUser {
+            user,
+            signed_out_at,
+        }))
     }
 
     fn flow_record(&self, tenant: &Tenant, flow: &SignInFlow) -> Result<FlowRecord, CoreError> {

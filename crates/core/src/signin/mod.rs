@@ -15,7 +15,7 @@ mod session;
 pub use continuation::{
     CONTINUATION_LIFETIME_SECS, Continuation, ContinuationError, ResumeError, read_with_fixed_key,
 };
-pub use flows::{Advanced, Caller, FlowError, FlowOrigin, NativeClient, SignInFlow};
+pub use flows::{Advanced, Caller, FlowError, FlowOrigin, FlowUser, NativeClient, SignInFlow};
 pub use messages::{CodeMessage, MessageTexts, PlainTexts, compose};
 pub use password::SignInError;
 pub use password_policy::{PASSWORD_HISTORY, check_new_password};

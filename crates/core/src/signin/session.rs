@@ -1,4 +1,5 @@
 use super::engine::Flow;
+use super::flows::FlowUser;
 use crate::directory::{Tenant, User};
 use crate::ids::SessionId;
 use crate::secret::{digest_secret, random_token};
@@ -17,14 +18,16 @@ pub struct ActiveSession {
 impl Portico {
     /// Starts an SSO session for a user who just authenticated in `proof` (a finished flow:
     /// its RFC 8176 methods and the kind of second factor passed). Returns the cookie secret
-    /// (only its digest is stored) and the session.
+    /// (only its digest is stored) and the session; [`CoreError::SessionEnded`] if the user
+    /// was signed out everywhere or disabled since [`Portico::flow_user`] looked.
     pub async fn start_session(
         &self,
         tenant: &Tenant,
-        user: &User,
+        signed_in: &FlowUser,
         persistent: bool,
         proof: &Flow,
     ) -> Result<(String, SessionRecord), CoreError> {
+        let user = &signed_in.user;
         let secret = random_token()?;
         let now = self.now();
         let lifetime = if persistent {
@@ -43,7 +46,9 @@ impl Portico {
             persistent,
             second_factors: proof.second_factor.into_iter().collect(),
         };
-        self.store.create_session(&record).await?;
+        self.store
+            .create_session(&record, signed_in.signed_out_at)
+            .await?;
         Ok((secret, record))
     }
 

@@ -393,8 +393,8 @@ async fn complete(
         Ok(request) => request,
         Err(failure) => return failure_response(failure, StatusCode::SEE_OTHER),
     };
-    let user = match state.portico.flow_user(tenant, flow).await {
-        Ok(Some(user)) => user,
+    let signed_in = match state.portico.flow_user(tenant, flow).await {
+        Ok(Some(signed_in)) => signed_in,
         Ok(None) => {
             return HtmlError::page(
                 StatusCode::FORBIDDEN,
@@ -433,7 +433,7 @@ async fn complete(
         let persistent = flow.flow.keep_signed_in;
         let (secret, record) = match state
             .portico
-            .start_session(tenant, &user, persistent, &flow.flow)
+            .start_session(tenant, &signed_in, persistent, &flow.flow)
             .await
         {
             Ok(started) => started,
@@ -441,6 +441,7 @@ async fn complete(
         };
         let max_age = persistent.then(|| record.expires_at - record.auth_time);
         let jar = jar.add(pages::session_cookie(state, tenant, secret, max_age));
+        let user = signed_in.user;
         (jar, ActiveSession { record, user })
     };
     match state

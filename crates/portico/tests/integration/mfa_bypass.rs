@@ -10,12 +10,25 @@ use crate::harness::{TestServer, browser, web_app_tokens};
 use crate::otp_delivery::{code_in, next_file, server_with_outbox};
 use crate::page::{authorize, flow_for, mail_code, sign_in_with_password};
 
-/// Registers a second factor for `user` directly in the store.
+/// Registers a second factor for `user` directly in the store, as if two days ago (a
+/// long-standing factor).
 pub(crate) async fn add_factor(
     server: &TestServer,
     user: UserId,
     kind: MfaMethod,
     target: Option<&str>,
+) {
+    let registered = server.portico().now() - 2 * 24 * 3600;
+    add_factor_at(server, user, kind, target, registered).await;
+}
+
+/// Registers a second factor for `user` directly in the store at `created_at`.
+async fn add_factor_at(
+    server: &TestServer,
+    user: UserId,
+    kind: MfaMethod,
+    target: Option<&str>,
+    created_at: i64,
 ) {
     server
         .portico()
@@ -28,7 +41,7 @@ pub(crate) async fn add_factor(
                 kind,
                 target: target.map(str::to_owned),
                 sealed_secret: None,
-                created_at: server.portico().now(),
+                created_at,
             },
             &[],
         )
@@ -738,6 +751,48 @@ async fn a_tenant_texts_no_more_than_its_hourly_budget_and_sign_ups_cannot_use_i
     let late = browser();
     let page = sign_in_with_password(&server, &late, &client_id, "another@example.com").await;
     assert_eq!(page.status, 429, "{}", page.html);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sms_pumping_through_sign_ins_to_freshly_registered_numbers_is_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    // Four texts an hour: numbers registered less than a day ago share two of them.
+    let server = server_with_outbox(dir.path(), |s| s.sms_per_tenant_per_hour = 4).await;
+    let now = server.portico().now();
+    // Fresh accounts, each with a (premium-rate) number registered just now, that sign in
+    // again and again to have a code texted...
+    for n in 1..=3 {
+        let user = server.user(&format!("pump{n}@example.com")).await;
+        add_factor_at(
+            &server,
+            user.id,
+            MfaMethod::Sms,
+            Some(&format!("+1555010010{n}")),
+            now,
+        )
+        .await;
+    }
+    let regular = server.user("regular@example.com").await;
+    add_factor(&server, regular.id, MfaMethod::Sms, Some("+15550100200")).await;
+    let (client_id, _) = server.app(AppKind::Web).await;
+    flow_for(&server, &client_id, mfa(vec![MfaMethod::Sms])).await;
+    for n in 1..=2 {
+        let pump = browser();
+        let page =
+            sign_in_with_password(&server, &pump, &client_id, &format!("pump{n}@example.com"))
+                .await;
+        assert!(page.html.contains(r#"name="code""#), "{}", page.html);
+    }
+    // ...stop at their share...
+    let pump = browser();
+    let page = sign_in_with_password(&server, &pump, &client_id, "pump3@example.com").await;
+    assert_eq!(page.status, 429, "{}", page.html);
+    assert!(page.html.contains("Too many codes"), "{}", page.html);
+    // ...and a person with a long-standing number still gets a text.
+    let person = browser();
+    let page = sign_in_with_password(&server, &person, &client_id, "regular@example.com").await;
+    assert!(page.html.contains(r#"name="code""#), "{}", page.html);
     server.stop().await;
 }
 

@@ -678,10 +678,13 @@ async fn parallel_texts_cannot_slip_past_the_tenants_budget() {
     let budget = portico_core::store::SmsBudget {
         since: portico.now() - 3600,
         texts: 5,
-        registrations: Some(3),
+        new_numbers: 3,
+        to_new_number: false,
+        per_number: 10,
+        registers: None,
     };
     let tenant = &server.tenant;
-    let send = |purpose: OtpPurpose, n: u32, registrations: Option<u32>| {
+    let send = |purpose: OtpPurpose, n: u32, to_new_number: bool| {
         let number = format!("+1555010{n:04}");
         let ip = format!("10.9.{}.{}", n / 200, n % 200 + 1);
         async move {
@@ -690,7 +693,7 @@ async fn parallel_texts_cannot_slip_past_the_tenants_budget() {
                     tenant,
                     portico_core::otp::OtpRequest {
                         sms_budget: Some(portico_core::store::SmsBudget {
-                            registrations,
+                            to_new_number,
                             ..budget
                         }),
                         ..ask_from(&ip, true, purpose, &number)
@@ -703,7 +706,7 @@ async fn parallel_texts_cannot_slip_past_the_tenants_budget() {
     // Twelve registrations at once against a share of three...
     let registrations = crate::harness::join_all(
         (0..12)
-            .map(|n| send(OtpPurpose::VerifyContact, n, budget.registrations))
+            .map(|n| send(OtpPurpose::VerifyContact, n, true))
             .collect(),
     )
     .await;
@@ -714,9 +717,12 @@ async fn parallel_texts_cannot_slip_past_the_tenants_budget() {
             .all(|r| r.is_ok() || matches!(r, Err(OtpSendError::Throttled { .. })))
     );
     // ...and sign-in texts at once against what is left of five.
-    let sign_ins =
-        crate::harness::join_all((100..112).map(|n| send(OtpPurpose::Mfa, n, None)).collect())
-            .await;
+    let sign_ins = crate::harness::join_all(
+        (100..112)
+            .map(|n| send(OtpPurpose::Mfa, n, false))
+            .collect(),
+    )
+    .await;
     assert_eq!(sign_ins.iter().filter(|r| r.is_ok()).count(), 2);
     let texts = portico
         .store

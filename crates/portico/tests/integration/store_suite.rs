@@ -14,8 +14,8 @@ use portico_core::otp::OtpPurpose;
 use portico_core::outbox::{Channel, OutboundMessage};
 use portico_core::store::OtpChallengeRecord;
 use portico_core::store::{
-    AuthCodeRecord, CodeRedemption, KeyState, LockoutRecord, RefreshLifetime, RefreshRedemption,
-    RefreshTokenRecord, SessionRecord, Store, StoredSigningKey,
+    AuthCodeRecord, CodeRedemption, GrantRecord, KeyState, LockoutRecord, RefreshLifetime,
+    RefreshRedemption, RefreshTokenRecord, SessionRecord, Store, StoredSigningKey,
 };
 use portico_keys::SigningAlgorithm;
 
@@ -106,6 +106,34 @@ fn code(t: &Tenant, u: &User, app: &Application, digest: &str) -> AuthCodeRecord
     }
 }
 
+/// A code issued under a live session of `u` (codes and grants need one).
+async fn issue_code(
+    store: &dyn Store,
+    t: &Tenant,
+    u: &User,
+    app: &Application,
+    digest: &str,
+) -> AuthCodeRecord {
+    let session = SessionRecord {
+        id: SessionId::new_random(),
+        secret_digest: format!("session-of-{digest}"),
+        tenant_id: t.id,
+        user_id: u.id,
+        auth_time: 1_000,
+        amr: "pwd".into(),
+        expires_at: 100_000,
+        persistent: false,
+        second_factors: Vec::new(),
+    };
+    store.create_session(&session, 0).await.unwrap();
+    let c = AuthCodeRecord {
+        session_id: session.id,
+        ..code(t, u, app, digest)
+    };
+    store.create_authorization_code(&c).await.unwrap();
+    c
+}
+
 async fn directory_and_isolation(store: Arc<dyn Store>) {
     let (t, u, app) = setup(store.as_ref()).await;
     let by_name = store
@@ -181,8 +209,7 @@ async fn directory_and_isolation(store: Arc<dyn Store>) {
             .is_some_and(|a| a.tenant_id == other.id)
     );
     assert!(store.find_user(other.id, u.id).await.unwrap().is_none());
-    let c = code(&t, &u, &app, "code-iso");
-    store.create_authorization_code(&c).await.unwrap();
+    let c = issue_code(store.as_ref(), &t, &u, &app, "code-iso").await;
     assert!(matches!(
         store
             .redeem_authorization_code(other.id, "code-iso", 1_001)
@@ -196,8 +223,7 @@ async fn directory_and_isolation(store: Arc<dyn Store>) {
 
 async fn codes_redeem_exactly_once(store: Arc<dyn Store>) {
     let (t, u, app) = setup(store.as_ref()).await;
-    let c = code(&t, &u, &app, "code-race");
-    store.create_authorization_code(&c).await.unwrap();
+    let c = issue_code(store.as_ref(), &t, &u, &app, "code-race").await;
     let attempts = (0..8)
         .map(|_| store.redeem_authorization_code(t.id, "code-race", 1_001))
         .collect();
@@ -221,8 +247,7 @@ const LONG: RefreshLifetime = RefreshLifetime {
 
 async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
     let (t, u, app) = setup(store.as_ref()).await;
-    let c = code(&t, &u, &app, "code-rt");
-    store.create_authorization_code(&c).await.unwrap();
+    let c = issue_code(store.as_ref(), &t, &u, &app, "code-rt").await;
     store
         .create_refresh_token(&RefreshTokenRecord {
             token_digest: "rt-1".into(),
@@ -283,8 +308,7 @@ async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
         assert!(matches!(r, RefreshRedemption::Invalid), "{r:?}");
     }
     // Expired tokens are invalid.
-    let c2 = code(&t, &u, &app, "code-rt2");
-    store.create_authorization_code(&c2).await.unwrap();
+    let c2 = issue_code(store.as_ref(), &t, &u, &app, "code-rt2").await;
     store
         .create_refresh_token(&RefreshTokenRecord {
             token_digest: "rt-old".into(),
@@ -311,8 +335,7 @@ async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
 
     // However often a family is used, it ends at its absolute lifetime from the grant: the
     // successor of a token used late gets only what is left (grant made at 1_060).
-    let c3 = code(&t, &u, &app, "code-rt3");
-    store.create_authorization_code(&c3).await.unwrap();
+    let c3 = issue_code(store.as_ref(), &t, &u, &app, "code-rt3").await;
     store
         .create_refresh_token(&RefreshTokenRecord {
             token_digest: "rt-a1".into(),
@@ -441,7 +464,7 @@ async fn sessions_and_key_rotation(store: Arc<dyn Store>) {
         persistent: false,
         second_factors: vec![],
     };
-    store.create_session(&session).await.unwrap();
+    store.create_session(&session, 0).await.unwrap();
     assert_eq!(
         store
             .find_session(t.id, &session.secret_digest, 1_500)
@@ -591,11 +614,13 @@ async fn otp_challenges_and_outbox(store: Arc<dyn Store>) {
     store
         .create_otp_challenge(&first, &mail("a@example.com", &t, 1_000), None)
         .await
+        .unwrap()
         .unwrap();
     let second = challenge(&t, "a@example.com", 1_040);
     store
         .create_otp_challenge(&second, &mail("a@example.com", &t, 1_040), None)
         .await
+        .unwrap()
         .unwrap();
     let stats = store
         .otp_send_stats(t.id, OtpPurpose::SignIn, "a@example.com", "r1", 900, 1_050)
@@ -1122,12 +1147,12 @@ async fn signing_out_everywhere(store: Arc<dyn Store>) {
     let mut mine = Vec::new();
     for n in 0..2 {
         let (session, c) = live(&u, n);
-        store.create_session(&session).await.unwrap();
+        store.create_session(&session, 0).await.unwrap();
         store.create_authorization_code(&c).await.unwrap();
         mine.push((session, c));
     }
     let (their_session, their_code) = live(&bystander, 9);
-    store.create_session(&their_session).await.unwrap();
+    store.create_session(&their_session, 0).await.unwrap();
     store.create_authorization_code(&their_code).await.unwrap();
 
     store
@@ -1331,60 +1356,207 @@ async fn admin_token_lifecycle(store: Arc<dyn Store>) {
     assert_eq!(weekly.status(2_000), "expired");
 }
 
-/// Texts queued at once cannot exceed the tenant's budget: the count and the insert are one
-/// transaction, serialised per tenant on both backends.
-async fn sms_budget_holds_under_parallel_texts(store: Arc<dyn Store>) {
-    let (t, _, _) = setup(store.as_ref()).await;
-    let budget = portico_core::store::SmsBudget {
-        since: 500,
-        texts: 3,
-        registrations: None,
-    };
-    let sends = (0..10)
-        .map(|n| {
-            let store = Arc::clone(&store);
-            let number = format!("+1555020{n:04}");
-            let challenge = challenge(&t, &number, 1_000 + n);
-            let message = OutboundMessage {
-                channel: Channel::Sms,
-                to: number,
-                subject: String::new(),
-                text: "code".into(),
-                html: None,
-            };
-            let message = seal()
-                .seal(&message, Some(t.id), 1_000 + n, 10_000)
-                .unwrap();
-            async move {
-                store
-                    .create_otp_challenge(&challenge, &message, Some(&budget))
-                    .await
-                    .unwrap()
-            }
-        })
-        .collect();
-    let queued = join_all(sends).await;
-    assert_eq!(queued.iter().filter(|q| **q).count(), 3, "{queued:?}");
-    assert_eq!(store.sms_sent_since(t.id, 500).await.unwrap(), 3);
-    // Another tenant's budget is its own.
-    let (other, _, _) = setup(store.as_ref()).await;
-    let theirs = challenge(&other, "+15550300000", 1_000);
+/// Queues a text to `number` at `at` against `budget`.
+async fn text(
+    store: &dyn Store,
+    t: &Tenant,
+    number: &str,
+    at: i64,
+    budget: &portico_core::store::SmsBudget,
+) -> Result<(), portico_core::store::TextRefused> {
     let message = OutboundMessage {
         channel: Channel::Sms,
-        to: "+15550300000".into(),
+        to: number.to_owned(),
         subject: String::new(),
         text: "code".into(),
         html: None,
     };
-    let message = seal()
-        .seal(&message, Some(other.id), 1_000, 10_000)
-        .unwrap();
-    assert!(
-        store
-            .create_otp_challenge(&theirs, &message, Some(&budget))
-            .await
-            .unwrap()
+    let message = seal().seal(&message, Some(t.id), at, 10_000).unwrap();
+    store
+        .create_otp_challenge(&challenge(t, number, at), &message, Some(budget))
+        .await
+        .unwrap()
+}
+
+/// Texts queued at once cannot exceed any of their limits (the tenant's budget, the share of
+/// new numbers, one number's texts, one user's new numbers): the counts and the insert are
+/// one transaction, serialised per tenant on both backends.
+async fn sms_limits_hold_under_parallel_texts(store: Arc<dyn Store>) {
+    use portico_core::store::{NumberRegistration, SmsBudget, TextRefused};
+    let (t, user, _) = setup(store.as_ref()).await;
+    let budget = SmsBudget {
+        since: 500,
+        texts: 6,
+        new_numbers: 2,
+        to_new_number: false,
+        per_number: 2,
+        registers: None,
+    };
+    let parallel = |texts: Vec<(String, SmsBudget)>| {
+        let sends = texts
+            .into_iter()
+            .enumerate()
+            .map(|(n, (number, budget))| {
+                let store = Arc::clone(&store);
+                let t = t.clone();
+                async move { text(store.as_ref(), &t, &number, 1_000 + n as i64, &budget).await }
+            })
+            .collect();
+        join_all(sends)
+    };
+    let count = |results: &[Result<(), TextRefused>], outcome: Result<(), TextRefused>| {
+        results.iter().filter(|r| **r == outcome).count()
+    };
+    // One user registering numbers: two new numbers at most, and the share of new numbers
+    // is two texts.
+    let registering = SmsBudget {
+        to_new_number: true,
+        registers: Some(NumberRegistration {
+            user: user.id,
+            since: 500,
+            numbers: 2,
+        }),
+        ..budget
+    };
+    let results = parallel(
+        (0..8)
+            .map(|n| (format!("+155502000{n}"), registering))
+            .collect(),
+    )
+    .await;
+    assert_eq!(count(&results, Ok(())), 2, "{results:?}");
+    // Texts to new numbers of other users: the share is spent.
+    let unknown = SmsBudget {
+        to_new_number: true,
+        ..budget
+    };
+    let results = parallel(
+        (0..4)
+            .map(|n| (format!("+155502100{n}"), unknown))
+            .collect(),
+    )
+    .await;
+    assert_eq!(
+        count(&results, Err(TextRefused::NewNumbers)),
+        4,
+        "{results:?}"
     );
+    // One number: two texts an hour, whatever they are for.
+    let results = parallel(
+        (0..5)
+            .map(|_| ("+15550220000".to_owned(), budget))
+            .collect(),
+    )
+    .await;
+    assert_eq!(count(&results, Ok(())), 2, "{results:?}");
+    assert_eq!(count(&results, Err(TextRefused::Number)), 3, "{results:?}");
+    // Known numbers take the rest of the tenant's six, and no more.
+    let results = parallel((0..6).map(|n| (format!("+155502300{n}"), budget)).collect()).await;
+    assert_eq!(count(&results, Ok(())), 2, "{results:?}");
+    assert_eq!(
+        count(&results, Err(TextRefused::TenantBudget)),
+        4,
+        "{results:?}"
+    );
+    assert_eq!(store.sms_sent_since(t.id, 500).await.unwrap(), 6);
+    // Another tenant's budget is its own.
+    let (other, _, _) = setup(store.as_ref()).await;
+    assert_eq!(
+        text(store.as_ref(), &other, "+15550300000", 1_000, &budget).await,
+        Ok(())
+    );
+}
+
+/// A session cannot be started for a user signed out everywhere or disabled since the sign-in
+/// looked, and a grant cannot be made under an ended session: the write is refused, not left
+/// live behind the sign-out.
+async fn sessions_and_grants_do_not_outlive_a_sign_out(store: Arc<dyn Store>) {
+    let (t, user, app) = setup(store.as_ref()).await;
+    let session = |id: SessionId| SessionRecord {
+        id,
+        secret_digest: format!("digest-{id}"),
+        tenant_id: t.id,
+        user_id: user.id,
+        auth_time: 1_000,
+        amr: "pwd".into(),
+        expires_at: 100_000,
+        persistent: false,
+        second_factors: Vec::new(),
+    };
+    let first = session(SessionId::new_random());
+    store.create_session(&first, 0).await.unwrap();
+    // Sign out everywhere (a new password) at 1_100.
+    store
+        .set_password(t.id, user.id, "new-hash", 5, 1_100)
+        .await
+        .unwrap();
+    let seen = store
+        .user_signed_out_at(t.id, user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(seen >= 1_100);
+    // A sign-in that looked before the sign-out cannot start its session...
+    assert!(matches!(
+        store
+            .create_session(&session(SessionId::new_random()), 0)
+            .await,
+        Err(StoreError::SessionEnded)
+    ));
+    // ...nor can the ended session get a grant.
+    let grant = GrantRecord {
+        tenant_id: t.id,
+        id: GrantId::new_random(),
+        client_id: app.client_id,
+        user_id: user.id,
+        session_id: first.id,
+        created_at: 1_200,
+    };
+    assert!(matches!(
+        store.create_grant(&grant, None).await,
+        Err(StoreError::SessionEnded)
+    ));
+    // A second sign-out in the same second is still a change a sign-in can see.
+    store
+        .set_password(t.id, user.id, "newer-hash", 5, seen)
+        .await
+        .unwrap();
+    let again = store
+        .user_signed_out_at(t.id, user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(again > seen, "{again} > {seen}");
+    // A sign-in that saw the latest sign-out starts, and its session takes grants.
+    let current = session(SessionId::new_random());
+    store.create_session(&current, again).await.unwrap();
+    store
+        .create_grant(
+            &GrantRecord {
+                session_id: current.id,
+                id: GrantId::new_random(),
+                ..grant
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    // A disabled user gets no session at all.
+    store
+        .set_user_enabled(t.id, user.id, false, 1_300)
+        .await
+        .unwrap();
+    let now = store
+        .user_signed_out_at(t.id, user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_session(&session(SessionId::new_random()), now)
+            .await,
+        Err(StoreError::SessionEnded)
+    ));
 }
 
 /// Password resets of many users at once, on every connection of the pool: each is a
@@ -1432,7 +1604,8 @@ async fn concurrent_resets_never_busy(store: Arc<dyn Store>) {
 }
 
 on_both_backends!(
-    sms_budget_holds_under_parallel_texts,
+    sms_limits_hold_under_parallel_texts,
+    sessions_and_grants_do_not_outlive_a_sign_out,
     admin_token_lifecycle,
     concurrent_resets_never_busy,
     directory_and_isolation,
