@@ -1,73 +1,17 @@
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portico_core::directory::{
     AppKind, AttributeSpec, Branding, MfaMethod, MfaPolicy, NewApplication, NewUser, NewUserFlow,
     SignInMethod, Tenant, TenantRef, User, UserFlow, UserFlowConfig,
 };
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AdminAuth;
+use super::body::Body;
 use crate::AppState;
 use crate::error::Problem;
-
-/// A JSON body whose rejections become problem documents.
-pub(crate) struct Body<T>(pub(crate) T);
-
-impl<T: DeserializeOwned + Send> FromRequest<AppState> for Body<T> {
-    type Rejection = Problem;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        match axum::Json::<serde_json::Value>::from_request(req, state).await {
-            Ok(axum::Json(value)) => from_object(value).map(Self),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(Problem::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "the body must be application/json",
-            )),
-            Err(rejection) => Err(Problem::new(rejection.status(), rejection.body_text())),
-        }
-    }
-}
-
-/// Reads an optional whole number, written `7` or `7.0`: both are the integer 7 to JSON
-/// Schema, so a client generated from the schema may send either.
-pub(crate) fn whole_number<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: TryFrom<i64>,
-{
-    use serde::de::Error as _;
-    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
-        return Ok(None);
-    };
-    let whole = number.as_i64().or_else(|| {
-        number
-            .as_f64()
-            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-            // The filter keeps the value whole and well inside i64.
-            .map(|f| f as i64)
-    });
-    whole
-        .and_then(|n| T::try_from(n).ok())
-        .map(Some)
-        .ok_or_else(|| D::Error::custom(format!("{number} is not a whole number in range")))
-}
-
-/// A request body as `T`, which is a JSON object: serde would also read a struct from an
-/// array of its fields in order, which no schema here allows.
-pub(crate) fn from_object<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Problem> {
-    if !value.is_object() {
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            "the body must be a JSON object",
-        ));
-    }
-    serde_json::from_value(value)
-        .map_err(|err| Problem::new(StatusCode::BAD_REQUEST, err.to_string()))
-}
 
 /// Request to create a tenant.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1,6 +1,7 @@
 //! The admin REST API under `/admin/api/v1/` (bearer admin token), described by OpenAPI 3.1.
 
 mod auth;
+mod body;
 mod handlers;
 mod settings;
 mod tokens;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AdminAuth;
-use super::handlers::Body;
+use super::body::Body;
 use crate::AppState;
 use crate::error::Problem;
 
@@ -20,7 +20,7 @@ pub struct TenantSettingsBody {
     #[schema(schema_with = country_codes)]
     pub sms_countries: Vec<String>,
     /// Absolute refresh-token lifetime in days (1 to 365); absent: 90.
-    #[serde(default, deserialize_with = "super::handlers::whole_number")]
+    #[serde(default, deserialize_with = "super::body::whole_number")]
     #[schema(minimum = 1, maximum = 365)]
     pub refresh_token_max_days: Option<u32>,
 }

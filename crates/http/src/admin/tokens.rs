@@ -1,55 +1,17 @@
 //! `/admin/api/v1/admin-tokens`: issue, list and revoke the admin API's own bearer tokens.
 
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use portico_core::directory::NewAdminToken;
 use portico_core::store::AdminTokenRecord;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AdminAuth;
+use super::body::OptionalBody;
 use crate::AppState;
 use crate::error::Problem;
-
-/// A JSON body that may also be left out (its defaults then apply): `POST /admin-tokens` took
-/// no body before it took options, and scripts that send none keep working.
-pub(crate) struct OptionalBody<T>(T);
-
-impl<T: DeserializeOwned + Default + Send> FromRequest<AppState> for OptionalBody<T> {
-    type Rejection = Problem;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let json = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|rejection| Problem::new(rejection.status(), rejection.body_text()))?;
-        if bytes.is_empty() {
-            return Ok(Self(T::default()));
-        }
-        if !json {
-            return Err(Problem::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "the body must be application/json",
-            ));
-        }
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|err| Problem::new(StatusCode::BAD_REQUEST, err.to_string()))?;
-        // `null` is the body left out, as the schema allows.
-        if value.is_null() {
-            return Ok(Self(T::default()));
-        }
-        super::handlers::from_object(value).map(Self)
-    }
-}
 
 /// Options of a new admin token (all optional; the body may be left out).
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -65,7 +27,7 @@ pub struct CreateAdminToken {
     pub name: Option<String>,
     /// Days until the token stops working by itself (1 to 3650); absent: never.
     #[schema(minimum = 1, maximum = 3650)]
-    #[serde(default, deserialize_with = "super::handlers::whole_number")]
+    #[serde(default, deserialize_with = "super::body::whole_number")]
     pub expires_in_days: Option<i64>,
 }
 
