@@ -1,8 +1,9 @@
 //! Portico's storage: the [`portico_core::store::Store`] trait over SQLite and PostgreSQL.
 //!
 //! Both backends run the same SQL text (positional `$N` parameters, `RETURNING`, portable
-//! types: GUIDs as text, times as BIGINT Unix seconds), generated once by the `sql_store!`
-//! macro in `queries.rs`; only connection setup and DDL differ per backend. Migrations are
+//! types: GUIDs as text, times as BIGINT Unix seconds), written once in `queries/` (one
+//! macro per part of the trait, expanded for both backends); only connection setup and DDL
+//! differ per backend. Migrations are
 //! embedded and applied on connect.
 
 mod postgres;

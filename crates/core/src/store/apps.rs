@@ -1,0 +1,34 @@
+//! Applications and the user flows they use.
+
+use async_trait::async_trait;
+
+use crate::StoreError;
+use crate::directory::{Application, UserFlow};
+use crate::ids::{ClientId, TenantId};
+
+/// Storage of applications and the user flows they use (part of [`super::Store`]).
+#[async_trait]
+pub trait AppStore: Send + Sync {
+    /// Registers an application.
+    async fn create_application(&self, app: &Application) -> Result<(), StoreError>;
+    /// Finds an application of this tenant by client id.
+    async fn find_application(
+        &self,
+        tenant: TenantId,
+        client_id: ClientId,
+    ) -> Result<Option<Application>, StoreError>;
+    /// Finds an application of this tenant by its Application ID URI.
+    /// The tenant's apps that browsers call cross-origin: native-auth apps and single-page
+    /// apps (a CORS preflight names no client, so it is answered from all of them).
+    async fn browser_apps(&self, tenant: TenantId) -> Result<Vec<Application>, StoreError>;
+    async fn find_application_by_identifier_uri(
+        &self,
+        tenant: TenantId,
+        identifier_uri: &str,
+    ) -> Result<Option<Application>, StoreError>;
+    /// Creates a user flow and attaches its apps (moving them from any other flow), in one
+    /// transaction.
+    async fn create_user_flow(&self, flow: &UserFlow) -> Result<(), StoreError>;
+    /// The tenant's user flows with their attached apps, default first.
+    async fn user_flows(&self, tenant: TenantId) -> Result<Vec<UserFlow>, StoreError>;
+}

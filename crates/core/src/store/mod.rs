@@ -1,0 +1,59 @@
+//! The one storage interface. Backends (SQLite, PostgreSQL) live in `portico-store`; nothing
+//! else knows SQL.
+//!
+//! Invariants every backend keeps:
+//! - every method that reads or writes tenant data takes the tenant id and filters by it;
+//! - every method is atomic: a multi-row write is one transaction;
+//! - single-use things (codes, refresh tokens) are consumed with a conditional update, so two
+//!   concurrent redemptions cannot both succeed.
+
+use async_trait::async_trait;
+
+use crate::StoreError;
+use crate::clock::UnixTime;
+
+mod admin_tokens;
+mod apps;
+mod factors;
+mod flows;
+mod grants;
+mod otp;
+mod outbox;
+mod sessions;
+mod tenants;
+mod users;
+
+pub use admin_tokens::*;
+pub use apps::*;
+pub use factors::*;
+pub use flows::*;
+pub use grants::*;
+pub use otp::*;
+pub use outbox::*;
+pub use sessions::*;
+pub use tenants::*;
+pub use users::*;
+
+/// Storage for everything Portico keeps: one trait per area, each in its own module. On
+/// `dyn Store` the methods of every part are callable as they are (no import needed).
+#[async_trait]
+pub trait Store:
+    TenantStore
+    + AppStore
+    + UserStore
+    + FactorStore
+    + FlowStore
+    + SessionStore
+    + GrantStore
+    + OtpStore
+    + OutboxStore
+    + AdminTokenStore
+    + std::fmt::Debug
+    + 'static
+{
+    /// Cheap round trip, for readiness checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Deletes spent or expired codes, refresh tokens and sessions, and grants with nothing left
+    /// to revoke. Returns how many rows went.
+    async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError>;
+}

@@ -1,0 +1,151 @@
+//! Applications and the user flows they use.
+
+use async_trait::async_trait;
+use portico_core::StoreError;
+use portico_core::directory::{Application, UserFlow, UserFlowConfig};
+use portico_core::ids::{ClientId, TenantId};
+use portico_core::store::AppStore;
+use sqlx::Row as _;
+
+use crate::rows::{from_json_list, parse, to_json_list};
+use crate::{PgStore, SqliteStore, db_err};
+
+macro_rules! apps_queries {
+    ($store:ty, $row:ty) => {
+        impl $store {
+            fn application(row: &$row) -> Result<Application, StoreError> {
+                Ok(Application {
+                    client_id: parse(&row.try_get::<String, _>("client_id").map_err(db_err)?, "client_id")?,
+                    tenant_id: parse(&row.try_get::<String, _>("tenant_id").map_err(db_err)?, "tenant_id")?,
+                    name: row.try_get("name").map_err(db_err)?,
+                    kind: parse(&row.try_get::<String, _>("kind").map_err(db_err)?, "kind")?,
+                    secret_digest: row.try_get("secret_digest").map_err(db_err)?,
+                    redirect_uris: from_json_list(&row.try_get::<String, _>("redirect_uris").map_err(db_err)?)?,
+                    identifier_uri: row.try_get("identifier_uri").map_err(db_err)?,
+                    optional_claims: from_json_list(&row.try_get::<String, _>("optional_claims").map_err(db_err)?)?,
+                    native_auth: row.try_get("native_auth").map_err(db_err)?,
+                    cors_origins: from_json_list(&row.try_get::<String, _>("cors_origins").map_err(db_err)?)?,
+                    created_at: row.try_get("created_at").map_err(db_err)?,
+                })
+            }
+        }
+
+        #[async_trait]
+        impl AppStore for $store {
+            async fn create_application(&self, app: &Application) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO applications (client_id, tenant_id, name, kind, secret_digest, redirect_uris, identifier_uri, created_at, \
+                     optional_claims, native_auth, cors_origins) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(app.client_id.to_string())
+                .bind(app.tenant_id.to_string())
+                .bind(&app.name)
+                .bind(app.kind.as_str())
+                .bind(&app.secret_digest)
+                .bind(to_json_list(&app.redirect_uris)?)
+                .bind(&app.identifier_uri)
+                .bind(app.created_at)
+                .bind(to_json_list(&app.optional_claims)?)
+                .bind(app.native_auth)
+                .bind(to_json_list(&app.cors_origins)?)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn find_application(
+                &self,
+                tenant: TenantId,
+                client_id: ClientId,
+            ) -> Result<Option<Application>, StoreError> {
+                let sql = concat!("SELECT ", app_columns!(), " FROM applications WHERE tenant_id = $1 AND client_id = $2");
+                sqlx::query(sql)
+                    .bind(tenant.to_string())
+                    .bind(client_id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .map(|row| Self::application(&row))
+                    .transpose()
+            }
+
+            async fn browser_apps(&self, tenant: TenantId) -> Result<Vec<Application>, StoreError> {
+                let sql = concat!("SELECT ", app_columns!(),
+                    " FROM applications WHERE tenant_id = $1 AND (native_auth = TRUE OR kind = 'spa') ORDER BY client_id");
+                sqlx::query(sql)
+                    .bind(tenant.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .iter()
+                    .map(Self::application)
+                    .collect()
+            }
+
+            async fn find_application_by_identifier_uri(
+                &self,
+                tenant: TenantId,
+                identifier_uri: &str,
+            ) -> Result<Option<Application>, StoreError> {
+                let sql = concat!("SELECT ", app_columns!(), " FROM applications WHERE tenant_id = $1 AND identifier_uri = $2");
+                sqlx::query(sql)
+                    .bind(tenant.to_string())
+                    .bind(identifier_uri)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .map(|row| Self::application(&row))
+                    .transpose()
+            }
+
+            async fn create_user_flow(&self, flow: &UserFlow) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                Self::insert_user_flow(&mut tx, flow).await?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn user_flows(&self, tenant: TenantId) -> Result<Vec<UserFlow>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT id, name, config, is_default, created_at FROM user_flows WHERE tenant_id = $1 \
+                     ORDER BY is_default DESC, name",
+                )
+                .bind(tenant.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                let attached = sqlx::query("SELECT client_id, flow_id FROM user_flow_apps WHERE tenant_id = $1 ORDER BY client_id")
+                    .bind(tenant.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                let mut links: Vec<(String, ClientId)> = Vec::with_capacity(attached.len());
+                for row in &attached {
+                    links.push((
+                        row.try_get("flow_id").map_err(db_err)?,
+                        parse(&row.try_get::<String, _>("client_id").map_err(db_err)?, "client_id")?,
+                    ));
+                }
+                rows.iter()
+                    .map(|row| {
+                        let id: String = row.try_get("id").map_err(db_err)?;
+                        let config: UserFlowConfig = serde_json::from_str(&row.try_get::<String, _>("config").map_err(db_err)?)
+                            .map_err(|e| StoreError::Backend(format!("unreadable flow config: {e}")))?;
+                        Ok(UserFlow {
+                            id: parse(&id, "id")?,
+                            tenant_id: tenant,
+                            name: row.try_get("name").map_err(db_err)?,
+                            config,
+                            is_default: row.try_get("is_default").map_err(db_err)?,
+                            apps: links.iter().filter(|(flow, _)| *flow == id).map(|(_, app)| *app).collect(),
+                            created_at: row.try_get("created_at").map_err(db_err)?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
+apps_queries!(SqliteStore, sqlx::sqlite::SqliteRow);
+apps_queries!(PgStore, sqlx::postgres::PgRow);
