@@ -11,9 +11,11 @@ use crate::outbox::Channel;
 
 use super::{
     CodeCheck, CredentialProblem, Effect, Event, FirstFactor, Flow, Illegal, Journey,
-    MAX_NUMBERS_PER_FLOW, MAX_WRONG_SECOND_FACTOR_CODES, MessageKind, MethodFacts, PasswordProblem,
-    Problem, Reaction, Rules, Step, normalize_phone,
+    MAX_NUMBERS_PER_FLOW, MAX_WRONG_SECOND_FACTOR_CODES, MessageKind, PasswordProblem, Problem,
+    Reaction, Rules, Step, normalize_phone,
 };
+
+use super::codes::{code_problem, send};
 
 impl Flow {
     /// Applies one event. On `Ok` the flow may have moved and the reaction lists effects to
@@ -475,148 +477,14 @@ impl Flow {
         Ok(())
     }
 
-    /// Sign-in by emailed code (a notice instead, for an address without an account).
-    fn start_sign_in_code(&mut self, email: String) -> Reaction {
-        self.step = Step::SignInCode;
-        self.challenge = None;
-        let message = if self.user.is_some() {
-            MessageKind::Code
-        } else {
-            MessageKind::NoAccount
-        };
-        self.decoy = self.user.is_none();
-        send(OtpPurpose::SignIn, Channel::Mail, email, message)
-    }
-
     fn forget_email(&mut self, why: Problem) -> Reaction {
         self.email = None;
         problem(why)
     }
 
-    /// What the current step's code is for.
-    fn code_purpose(&self) -> Option<OtpPurpose> {
-        match self.step {
-            Step::SignInCode => Some(OtpPurpose::SignIn),
-            Step::VerifyEmail => Some(OtpPurpose::SignUp),
-            Step::ResetCode => Some(OtpPurpose::PasswordReset),
-            Step::VerifyEnrolment { .. } => Some(OtpPurpose::VerifyContact),
-            Step::SecondFactor { .. } => Some(OtpPurpose::Mfa),
-            _ => None,
-        }
-    }
-
-    /// Sends the current step's code again (the previous one stops working).
-    fn resend(&mut self) -> Option<Reaction> {
-        let email = self.email.clone();
-        match &self.step {
-            Step::SignInCode => {
-                let message = if self.decoy {
-                    MessageKind::NoAccount
-                } else {
-                    MessageKind::Code
-                };
-                Some(send(OtpPurpose::SignIn, Channel::Mail, email?, message))
-            }
-            Step::VerifyEmail => {
-                let message = if self.decoy {
-                    MessageKind::AccountExists
-                } else {
-                    MessageKind::Code
-                };
-                Some(send(OtpPurpose::SignUp, Channel::Mail, email?, message))
-            }
-            Step::ResetCode => {
-                let message = if self.decoy {
-                    MessageKind::NoAccount
-                } else {
-                    MessageKind::Code
-                };
-                Some(send(
-                    OtpPurpose::PasswordReset,
-                    Channel::Mail,
-                    email?,
-                    message,
-                ))
-            }
-            Step::VerifyEnrolment { kind, target } => Some(send(
-                OtpPurpose::VerifyContact,
-                channel_of(*kind)?,
-                target.clone(),
-                MessageKind::Code,
-            )),
-            Step::SecondFactor { method, .. } => {
-                let method = self.methods.iter().find(|m| m.id == *method)?;
-                Some(send(
-                    OtpPurpose::Mfa,
-                    channel_of(method.kind)?,
-                    method.target.clone()?,
-                    MessageKind::Code,
-                ))
-            }
-            _ => None,
-        }
-    }
-
-    /// The current step's code was right.
-    fn code_proven(&mut self, rules: &Rules<'_>) -> Option<Reaction> {
-        self.challenge = None;
-        match self.step.clone() {
-            Step::SignInCode => {
-                self.email_verified = true;
-                self.first_factor = Some(FirstFactor::EmailCode);
-                Some(self.after_first_factor(rules))
-            }
-            Step::VerifyEmail => {
-                self.email_verified = true;
-                Some(self.next_sign_up_step(rules))
-            }
-            Step::ResetCode => {
-                self.email_verified = true;
-                // A disabled account keeps its password: the reset would lead nowhere, and the
-                // person has just proved the mailbox, so saying why reveals nothing.
-                if self.user.as_ref().is_some_and(|u| !u.enabled) {
-                    return Some(problem(Problem::AccountDisabled));
-                }
-                // The mailbox is the first factor. Where the flow asks for a second one, it
-                // comes before anything changes: nobody with the mailbox alone sets a password.
-                self.first_factor = Some(FirstFactor::EmailCode);
-                if rules.config.mfa == MfaPolicy::Required {
-                    return Some(effect(Effect::LoadMethods));
-                }
-                self.step = Step::NewPassword;
-                Some(Reaction::default())
-            }
-            Step::VerifyEnrolment { kind, target } => Some(effect(Effect::AddMethod {
-                kind,
-                target: Some(target),
-            })),
-            Step::EnrolTotp => Some(effect(Effect::AddMethod {
-                kind: MfaMethod::Totp,
-                target: None,
-            })),
-            Step::SecondFactor { kind, .. } => {
-                self.mfa_done = true;
-                self.second_factor = Some(kind);
-                self.after_second_factor();
-                Some(Reaction::default())
-            }
-            _ => None,
-        }
-    }
-
-    /// The second factor is proven (or registered): a reset goes on to its new password,
-    /// everything else is done.
-    fn after_second_factor(&mut self) {
-        self.step = if self.journey == Journey::ResetPassword && self.password_hash.is_none() {
-            Step::NewPassword
-        } else {
-            Step::Done
-        };
-    }
-
     /// Sign-up: password (if the flow uses passwords), attributes (if it collects any), then
     /// the account.
-    fn next_sign_up_step(&mut self, rules: &Rules<'_>) -> Reaction {
+    pub(super) fn next_sign_up_step(&mut self, rules: &Rules<'_>) -> Reaction {
         let config = rules.config;
         if config.methods.contains(&SignInMethod::Password) && self.password_hash.is_none() {
             self.step = Step::NewPassword;
@@ -630,7 +498,7 @@ impl Flow {
     }
 
     /// The first factor is proven: MFA if the flow requires it, else done.
-    fn after_first_factor(&mut self, rules: &Rules<'_>) -> Reaction {
+    pub(super) fn after_first_factor(&mut self, rules: &Rules<'_>) -> Reaction {
         if self.user.as_ref().is_some_and(|u| !u.enabled) {
             return problem(Problem::AccountDisabled);
         }
@@ -640,128 +508,6 @@ impl Flow {
             self.step = Step::Done;
             Reaction::default()
         }
-    }
-
-    /// Registered methods that may serve as this sign-in's second factor. An emailed code
-    /// cannot be the second factor when the mailbox was the first.
-    pub fn usable_second_factors(&self, rules: &Rules<'_>) -> Vec<MethodFacts> {
-        self.methods
-            .iter()
-            .filter(|m| rules.config.mfa_methods.contains(&m.kind))
-            .filter(|m| {
-                m.kind != MfaMethod::EmailOtp || self.first_factor == Some(FirstFactor::Password)
-            })
-            // A number the tenant no longer texts (its country was taken off) cannot serve.
-            .filter(|m| {
-                m.kind != MfaMethod::Sms
-                    || m.target
-                        .as_deref()
-                        .is_some_and(|n| sms_allowed(rules.sms_countries, n))
-            })
-            .cloned()
-            .collect()
-    }
-
-    /// Kinds the user may register now (same rule as above, with one addition: a new account
-    /// made with a password may register the mailbox it just proved, so its later sign-ins
-    /// take the password and then an emailed code, as Entra's "preverified" registration does).
-    ///
-    /// Only a user without any second factor may register one here: someone who has one
-    /// factor must not add a factor of their own choosing to get past the one the user set up
-    /// (say, their own phone with only the mailbox). A user whose factors cannot serve this
-    /// sign-in is refused instead ([`Problem::NoSecondFactor`]).
-    pub fn enrolment_choices(&self, rules: &Rules<'_>) -> Vec<MfaMethod> {
-        if !self.methods.is_empty() && !self.mfa_done {
-            return Vec::new();
-        }
-        let with_password = self.first_factor == Some(FirstFactor::Password)
-            || (self.journey == Journey::SignUp && self.password_hash.is_some());
-        rules
-            .config
-            .mfa_methods
-            .iter()
-            .copied()
-            .filter(|k| *k != MfaMethod::EmailOtp || with_password)
-            .collect()
-    }
-
-    fn choose_second_factor(&mut self, rules: &Rules<'_>) -> Reaction {
-        let usable = self.usable_second_factors(rules);
-        match usable.as_slice() {
-            [] => match self.enrolment_choices(rules).as_slice() {
-                [] => problem(Problem::NoSecondFactor),
-                [only] => self.begin_enrolment(*only),
-                _ => {
-                    self.step = Step::ChooseEnrolment;
-                    Reaction::default()
-                }
-            },
-            [only] => self.begin_second_factor(only),
-            _ => {
-                self.step = Step::ChooseSecondFactor;
-                Reaction::default()
-            }
-        }
-    }
-
-    fn begin_second_factor(&mut self, method: &MethodFacts) -> Reaction {
-        self.step = Step::SecondFactor {
-            method: method.id,
-            kind: method.kind,
-        };
-        self.challenge = None;
-        match (channel_of(method.kind), &method.target) {
-            (Some(channel), Some(target)) => {
-                send(OtpPurpose::Mfa, channel, target.clone(), MessageKind::Code)
-            }
-            _ => Reaction::default(),
-        }
-    }
-
-    fn begin_enrolment(&mut self, kind: MfaMethod) -> Reaction {
-        self.challenge = None;
-        self.pending_totp = None;
-        match kind {
-            MfaMethod::EmailOtp => {
-                let Some(email) = self.email.clone() else {
-                    return problem(Problem::NoSecondFactor);
-                };
-                if self.email_verified {
-                    // Proven in this very flow: no second code ("preverified").
-                    self.step = Step::ChooseEnrolment;
-                    return effect(Effect::AddMethod {
-                        kind,
-                        target: Some(email),
-                    });
-                }
-                self.step = Step::VerifyEnrolment {
-                    kind,
-                    target: email.clone(),
-                };
-                send(
-                    OtpPurpose::VerifyContact,
-                    Channel::Mail,
-                    email,
-                    MessageKind::Code,
-                )
-            }
-            MfaMethod::Sms => {
-                self.step = Step::EnrolPhone;
-                Reaction::default()
-            }
-            MfaMethod::Totp => {
-                self.step = Step::EnrolTotp;
-                effect(Effect::MakeTotpSecret)
-            }
-        }
-    }
-}
-
-fn channel_of(kind: MfaMethod) -> Option<Channel> {
-    match kind {
-        MfaMethod::EmailOtp => Some(Channel::Mail),
-        MfaMethod::Sms => Some(Channel::Sms),
-        MfaMethod::Totp => None,
     }
 }
 
@@ -773,35 +519,16 @@ fn password_problem(why: PasswordProblem) -> Problem {
     }
 }
 
-fn code_problem(check: CodeCheck) -> Problem {
-    match check {
-        CodeCheck::Wrong { attempts_left } => Problem::WrongCode { attempts_left },
-        CodeCheck::Expired => Problem::CodeExpired,
-        CodeCheck::Dead => Problem::CodeDead,
-        CodeCheck::Locked => Problem::SecondFactorLocked,
-        CodeCheck::RateLimited | CodeCheck::Valid => Problem::RateLimited,
-    }
-}
-
-fn effect(effect: Effect) -> Reaction {
+pub(super) fn effect(effect: Effect) -> Reaction {
     Reaction {
         effects: vec![effect],
         problem: None,
     }
 }
 
-fn problem(problem: Problem) -> Reaction {
+pub(super) fn problem(problem: Problem) -> Reaction {
     Reaction {
         effects: Vec::new(),
         problem: Some(problem),
     }
-}
-
-fn send(purpose: OtpPurpose, channel: Channel, to: String, message: MessageKind) -> Reaction {
-    effect(Effect::SendCode {
-        purpose,
-        channel,
-        to,
-        message,
-    })
 }

@@ -7,10 +7,12 @@
 //! effect's result comes back as another event. So every flow rule is here, once, and every
 //! transition is unit-tested without a database.
 
+mod codes;
 mod contact;
 mod machine;
 #[cfg(test)]
 mod properties;
+mod second_factor;
 #[cfg(test)]
 mod tests;
 
