@@ -1,0 +1,142 @@
+//! The operator CLI. With `--json`, each command prints exactly one JSON object on stdout;
+//! these commands and fields are a contract for operators' scripts.
+
+mod admin_token;
+mod app;
+mod flow;
+mod keys;
+mod serve;
+mod tenant;
+mod user;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+use portico_core::Portico;
+use portico_core::clock::SystemClock;
+
+use crate::data_dir::DataDir;
+use crate::logging::LogFormat;
+
+pub use admin_token::AdminTokenCommand;
+pub use app::AppCommand;
+pub use flow::FlowCommand;
+pub use keys::KeysCommand;
+pub use serve::{RateLimitArgs, ServeArgs};
+pub use tenant::TenantCommand;
+pub use user::UserCommand;
+
+/// Portico: a self-hosted customer identity and access management server.
+#[derive(Debug, Parser)]
+#[command(name = "portico", version, about)]
+pub struct Cli {
+    /// Directory for the SQLite database, master key and initial admin token.
+    #[arg(
+        long,
+        env = "PORTICO_DATA_DIR",
+        default_value = "./portico-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// Database URL (`postgres://…` for PostgreSQL); default: SQLite in the data directory.
+    #[arg(long, env = "PORTICO_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Print exactly one JSON object on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Log format (logs go to stderr).
+    #[arg(long, value_enum, default_value_t = LogFormat::Human, global = true)]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (applies migrations first).
+    Serve(ServeArgs),
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage applications.
+    #[command(subcommand)]
+    App(AppCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage user flows (sign-in and sign-up experiences).
+    #[command(subcommand)]
+    Flow(FlowCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Manage admin API tokens.
+    #[command(name = "admin-token", subcommand)]
+    AdminToken(AdminTokenCommand),
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let data_dir = DataDir::open(&cli.data_dir)?;
+    let database_url = cli
+        .database_url
+        .clone()
+        .unwrap_or_else(|| data_dir.default_database_url());
+    let store = portico_store::connect(&database_url)
+        .await
+        .with_context(|| format!("cannot open the store at {}", redact(&database_url)))?;
+    let master_env = std::env::var("PORTICO_MASTER_KEY").ok();
+    let master = data_dir.master_key(master_env.as_deref())?;
+    let json = cli.json;
+    match cli.command {
+        Command::Serve(args) => serve::serve(store, master, &data_dir, args).await,
+        command => {
+            let settings = portico_core::Settings::new("http://127.0.0.1:8080");
+            let portico = Portico::new(settings, store, Arc::new(SystemClock), master);
+            let output = manage(&portico, command).await?;
+            print(json, &output);
+            Ok(())
+        }
+    }
+}
+
+async fn manage(portico: &Portico, command: Command) -> Result<Output> {
+    Ok(match command {
+        Command::Serve(_) => anyhow::bail!("serve is not a management command"),
+        Command::Tenant(command) => tenant::run(portico, command).await?,
+        Command::App(command) => app::run(portico, command).await?,
+        Command::User(command) => user::run(portico, command).await?,
+        Command::Flow(command) => flow::run(portico, command).await?,
+        Command::Keys(command) => keys::run(portico, command).await?,
+        Command::AdminToken(command) => admin_token::run(portico, command).await?,
+    })
+}
+
+/// What a management command reports: the JSON object, and a line for people.
+struct Output {
+    json: serde_json::Value,
+    human: String,
+}
+
+fn print(json: bool, output: &Output) {
+    if json {
+        println!("{}", output.json);
+    } else {
+        println!("{}", output.human);
+    }
+}
+
+/// A database URL without its password, for error messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

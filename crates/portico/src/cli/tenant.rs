@@ -1,0 +1,175 @@
+//! `portico tenant …`: tenants, their settings and branding.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use clap::Subcommand;
+use portico_core::Portico;
+use portico_core::directory::TenantRef;
+use portico_keys::SigningAlgorithm;
+use serde_json::json;
+
+use super::Output;
+
+/// Tenant commands.
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        /// URL-friendly name.
+        name: String,
+        /// Token signing algorithm.
+        #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256", "EdDSA"])]
+        signing_alg: String,
+    },
+    /// List tenants.
+    List,
+    /// Set how the hosted pages look for this tenant (options not given stay as they are).
+    Branding {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// Logo image (PNG, JPEG or WebP, at most 256 KiB).
+        #[arg(long)]
+        logo: Option<PathBuf>,
+        /// Buttons and focus colour, #rrggbb.
+        #[arg(long)]
+        primary_color: Option<String>,
+        /// Page background colour, #rrggbb.
+        #[arg(long)]
+        background_color: Option<String>,
+        /// A CSS file appended to the pages' styles.
+        #[arg(long)]
+        css: Option<PathBuf>,
+        /// Replace a page text: KEY=TEXT, e.g. signin-title="Welcome to Contoso" (repeatable).
+        #[arg(long = "text")]
+        texts: Vec<String>,
+    },
+    /// Set the tenant's settings (options not given stay as they are).
+    Settings {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// Country calling codes texts may go to, comma-separated (`+1,+44`), or `any`.
+        #[arg(long)]
+        sms_countries: Option<String>,
+        /// Absolute refresh-token lifetime in days (1 to 365), or `default` (90).
+        #[arg(long)]
+        refresh_token_max_days: Option<String>,
+    },
+}
+
+/// Runs one `TenantCommand`.
+pub(super) async fn run(portico: &Portico, command: TenantCommand) -> Result<Output> {
+    Ok(match command {
+        TenantCommand::Create { name, signing_alg } => {
+            let alg: SigningAlgorithm = signing_alg.parse()?;
+            let tenant = portico.create_tenant(&name, alg).await?;
+            Output {
+                human: format!(
+                    "created tenant {} ({}), signing with {}",
+                    tenant.name, tenant.id, alg
+                ),
+                json: json!({"id": tenant.id.to_string(), "name": tenant.name}),
+            }
+        }
+        TenantCommand::List => {
+            let tenants = portico.list_tenants().await?;
+            let human = tenants
+                .iter()
+                .map(|t| format!("{}  {}  {}", t.id, t.name, t.signing_alg))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let list: Vec<_> = tenants
+                .iter()
+                .map(|t| json!({"id": t.id.to_string(), "name": t.name, "signing_alg": t.signing_alg.as_str()}))
+                .collect();
+            Output {
+                human,
+                json: json!({"tenants": list}),
+            }
+        }
+        TenantCommand::Settings {
+            tenant,
+            sms_countries,
+            refresh_token_max_days,
+        } => {
+            let tenant_ref = TenantRef::parse(&tenant);
+            let found = portico.tenant(&tenant_ref).await?;
+            let mut settings = (*portico.tenant_settings(found.id).await?).clone();
+            if let Some(countries) = sms_countries {
+                settings.sms_countries = match countries.trim() {
+                    "any" => Vec::new(),
+                    list => list.split(',').map(|c| c.trim().to_owned()).collect(),
+                };
+            }
+            if let Some(days) = refresh_token_max_days {
+                settings.refresh_token_max_days = match days.trim() {
+                    "default" => None,
+                    days => Some(days.parse().with_context(|| {
+                        format!("--refresh-token-max-days {days:?} is not a number of days")
+                    })?),
+                };
+            }
+            let saved = portico.set_tenant_settings(&tenant_ref, settings).await?;
+            let mut json = serde_json::to_value(&saved)?;
+            if let Some(object) = json.as_object_mut() {
+                object.insert("tenant".to_owned(), json!(found.id.to_string()));
+            }
+            Output {
+                human: format!("updated settings of {}", found.name),
+                json,
+            }
+        }
+        TenantCommand::Branding {
+            tenant,
+            logo,
+            primary_color,
+            background_color,
+            css,
+            texts,
+        } => {
+            let tenant_ref = TenantRef::parse(&tenant);
+            let found = portico.tenant(&tenant_ref).await?;
+            let mut branding = (*portico.branding(found.id).await?).clone();
+            if let Some(path) = logo {
+                branding.logo = Some(
+                    std::fs::read(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?,
+                );
+            }
+            if let Some(color) = primary_color {
+                branding.primary_color = Some(color);
+            }
+            if let Some(color) = background_color {
+                branding.background_color = Some(color);
+            }
+            if let Some(path) = css {
+                branding.custom_css = Some(
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?,
+                );
+            }
+            for text in texts {
+                let (key, value) = text
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("--text {text:?} must be KEY=TEXT"))?;
+                branding
+                    .texts
+                    .insert(key.trim().to_owned(), value.to_owned());
+            }
+            let saved = portico
+                .set_branding(&tenant_ref, branding, portico_http::is_page_text_key)
+                .await?;
+            let mut json = serde_json::to_value(&saved)?;
+            if let Some(map) = json.as_object_mut() {
+                map.insert("tenant".into(), found.id.to_string().into());
+                map.insert("logo".into(), saved.logo.is_some().into());
+            }
+            Output {
+                human: format!("updated branding of {}", found.name),
+                json,
+            }
+        }
+    })
+}
