@@ -264,7 +264,7 @@ impl Portico {
             tracing::warn!(tenant.id = %tenant.id, limit = refused.as_str(), "SMS limit reached; text refused");
             return Err(match refused {
                 TextRefused::TooManyNumbers => OtpSendError::TooManyNumbers,
-                TextRefused::Number => OtpSendError::Throttled {
+                TextRefused::Number | TextRefused::NumberBlock => OtpSendError::Throttled {
                     retry_after_secs: 3600,
                 },
                 TextRefused::TenantBudget | TextRefused::NewNumbers => OtpSendError::Throttled {

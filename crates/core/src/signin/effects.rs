@@ -26,8 +26,10 @@ const DAILY_WRONG_SECOND_FACTOR_CODES: u32 = 10;
 const SECOND_FACTOR_LOCK_SECS: i64 = 3600;
 /// New phone numbers one user may ask to register in a day.
 const NEW_NUMBERS_PER_DAY: u32 = 5;
-/// Texts one number may get in an hour, whatever they are for.
+/// Texts one number may get in an hour, whatever they are for (per share of the budget).
 const SMS_PER_NUMBER_PER_HOUR: u32 = 10;
+/// Texts one block of 1,000 numbers may get in an hour.
+const SMS_PER_BLOCK_PER_HOUR: u32 = 30;
 
 impl Portico {
     /// Carries out one effect and returns its result as an event.
@@ -377,9 +379,11 @@ impl Portico {
         Ok(SmsBudget {
             since: now - 3600,
             texts,
-            new_numbers: texts / 2,
+            // Never none: a budget of one still lets a number be registered.
+            new_numbers: (texts / 2).max(1),
             to_new_number,
             per_number: SMS_PER_NUMBER_PER_HOUR,
+            per_block: SMS_PER_BLOCK_PER_HOUR,
             registers: registers.map(|user| NumberRegistration {
                 user,
                 since: day_ago,

@@ -56,8 +56,12 @@ pub struct SmsBudget {
     pub new_numbers: u32,
     /// This text goes to a new number (it counts against `new_numbers`).
     pub to_new_number: bool,
-    /// Texts one number may get since then, whatever they are for.
+    /// Texts one number may get since then in this text's share, whatever they are for (a
+    /// stranger registering someone's number cannot use up the owner's sign-in texts).
     pub per_number: u32,
+    /// Texts the block of 1,000 numbers this one is in (all but its last three digits) may get
+    /// since then, in all: premium-rate numbers are rented in blocks.
+    pub per_block: u32,
     /// For a text that registers a number: whose, and the user's limit on new numbers.
     pub registers: Option<NumberRegistration>,
 }
@@ -82,6 +86,8 @@ pub enum TextRefused {
     NewNumbers,
     /// The number got its texts for the hour.
     Number,
+    /// The number's block got its texts for the hour.
+    NumberBlock,
     /// The user gave too many new numbers today.
     TooManyNumbers,
 }
@@ -93,6 +99,7 @@ impl TextRefused {
             Self::TenantBudget => "tenant",
             Self::NewNumbers => "new_numbers",
             Self::Number => "number",
+            Self::NumberBlock => "number_block",
             Self::TooManyNumbers => "numbers_per_user",
         }
     }

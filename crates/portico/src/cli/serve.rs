@@ -46,8 +46,8 @@ pub struct ServeArgs {
         default_value = "Portico <no-reply@localhost>"
     )]
     pub mail_from: String,
-    /// Texts (codes and notices) each tenant may send per hour, against SMS pumping; when it
-    /// is reached, texts wait and a warning is logged.
+    /// Texts each tenant may send per hour, against SMS pumping (half of them to new numbers);
+    /// beyond it, texts are refused (the person is told to try later) and a warning is logged.
     #[arg(long, env = "PORTICO_SMS_HOURLY_BUDGET", default_value_t = 1000)]
     pub sms_hourly_budget: u32,
     #[command(flatten)]

@@ -681,6 +681,7 @@ async fn parallel_texts_cannot_slip_past_the_tenants_budget() {
         new_numbers: 3,
         to_new_number: false,
         per_number: 10,
+        per_block: 100,
         registers: None,
     };
     let tenant = &server.tenant;

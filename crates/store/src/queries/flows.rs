@@ -93,7 +93,8 @@ macro_rules! flows_queries {
                                 // Lock the user's row first (PostgreSQL; SQLite's BEGIN
                                 // IMMEDIATE already serialises writers), so of two flows
                                 // registering a first factor at once the second sees the first.
-                                sqlx::query("UPDATE users SET id = id WHERE tenant_id = $1 AND id = $2")
+                                // A non-key column, so SQLite checks no referring rows.
+                                sqlx::query("UPDATE users SET enabled = enabled WHERE tenant_id = $1 AND id = $2")
                                     .bind(method.tenant_id.to_string())
                                     .bind(method.user_id.to_string())
                                     .execute(&mut *tx)

@@ -13,6 +13,17 @@ use sqlx::Row as _;
 use crate::rows::{parse, to_u32};
 use crate::{PgStore, SqliteStore, db_err};
 
+/// The share of the budget a text counts against, as stored in `otp_challenges.sms_share`.
+fn sms_share(budget: &SmsBudget) -> &'static str {
+    if budget.to_new_number { "new" } else { "known" }
+}
+
+/// A number's block: all but its last three digits (E.164 numbers have at least eight).
+fn number_block(number: &str) -> &str {
+    let cut = number.len().saturating_sub(3);
+    number.get(..cut).unwrap_or(number)
+}
+
 macro_rules! otp_queries {
     ($store:ty, $row:ty) => {
         impl $store {
@@ -25,7 +36,9 @@ macro_rules! otp_queries {
                 budget: &SmsBudget,
             ) -> Result<Result<(), TextRefused>, StoreError> {
                 let tenant = challenge.tenant_id.to_string();
-                sqlx::query("UPDATE tenants SET id = id WHERE id = $1")
+                // A non-key column: "SET id = id" would have SQLite check every row that
+                // refers to the tenant, inside the one write lock.
+                sqlx::query("UPDATE tenants SET name = name WHERE id = $1")
                     .bind(&tenant)
                     .execute(&mut **tx)
                     .await
@@ -47,18 +60,39 @@ macro_rules! otp_queries {
                         return Ok(Err(TextRefused::TooManyNumbers));
                     }
                 }
+                let share = sms_share(budget);
+                // Per share: codes someone else has sent to a number while registering it
+                // (the new share) cannot use up the texts its long-standing owner signs in with.
                 let to_number: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM otp_challenges WHERE tenant_id = $1 AND subject = $2 \
-                     AND sms_share IS NOT NULL AND created_at > $3",
+                     AND sms_share = $3 AND created_at > $4",
                 )
                 .bind(&tenant)
                 .bind(&challenge.subject)
+                .bind(share)
                 .bind(budget.since)
                 .fetch_one(&mut **tx)
                 .await
                 .map_err(db_err)?;
                 if to_u32(to_number) >= budget.per_number {
                     return Ok(Err(TextRefused::Number));
+                }
+                // Premium-rate numbers come in blocks: texts to the block of 1,000 numbers this
+                // one is in (all but its last three digits), in every share.
+                let block = number_block(&challenge.subject);
+                let to_block: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM otp_challenges WHERE tenant_id = $1 AND subject BETWEEN $2 AND $3 \
+                     AND sms_share IS NOT NULL AND created_at > $4",
+                )
+                .bind(&tenant)
+                .bind(format!("{block}000"))
+                .bind(format!("{block}999"))
+                .bind(budget.since)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                if to_u32(to_block) >= budget.per_block {
+                    return Ok(Err(TextRefused::NumberBlock));
                 }
                 let texts: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM outbox WHERE tenant_id = $1 AND channel = 'sms' AND created_at > $2",
@@ -125,7 +159,7 @@ macro_rules! otp_queries {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
-                let share = budget.map(|b| if b.to_new_number { "new" } else { "known" });
+                let share = budget.map(sms_share);
                 sqlx::query(
                     "INSERT INTO otp_challenges (tenant_id, id, purpose, subject, code_digest, attempts, created_at, expires_at, requester, sms_share) \
                      VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9)",

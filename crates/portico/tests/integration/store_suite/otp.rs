@@ -213,8 +213,9 @@ pub(super) async fn text(
 }
 
 /// Texts queued at once cannot exceed any of their limits (the tenant's budget, the share of
-/// new numbers, one number's texts, one user's new numbers): the counts and the insert are
-/// one transaction, serialised per tenant on both backends.
+/// new numbers, one number's texts in each share, a block of numbers, one user's new
+/// numbers): the counts and the insert are one transaction, serialised per tenant on both
+/// backends.
 pub(super) async fn sms_limits_hold_under_parallel_texts(store: Arc<dyn Store>) {
     use portico_core::store::{NumberRegistration, SmsBudget, TextRefused};
     let (t, user, _) = setup(store.as_ref()).await;
@@ -224,9 +225,10 @@ pub(super) async fn sms_limits_hold_under_parallel_texts(store: Arc<dyn Store>) 
         new_numbers: 2,
         to_new_number: false,
         per_number: 2,
+        per_block: 10,
         registers: None,
     };
-    let parallel = |texts: Vec<(String, SmsBudget)>| {
+    let parallel = |t: &Tenant, texts: Vec<(String, SmsBudget)>| {
         let sends = texts
             .into_iter()
             .enumerate()
@@ -253,6 +255,7 @@ pub(super) async fn sms_limits_hold_under_parallel_texts(store: Arc<dyn Store>) 
         ..budget
     };
     let results = parallel(
+        &t,
         (0..8)
             .map(|n| (format!("+155502000{n}"), registering))
             .collect(),
@@ -265,6 +268,7 @@ pub(super) async fn sms_limits_hold_under_parallel_texts(store: Arc<dyn Store>) 
         ..budget
     };
     let results = parallel(
+        &t,
         (0..4)
             .map(|n| (format!("+155502100{n}"), unknown))
             .collect(),
@@ -277,6 +281,7 @@ pub(super) async fn sms_limits_hold_under_parallel_texts(store: Arc<dyn Store>) 
     );
     // One number: two texts an hour, whatever they are for.
     let results = parallel(
+        &t,
         (0..5)
             .map(|_| ("+15550220000".to_owned(), budget))
             .collect(),
@@ -285,7 +290,11 @@ pub(super) async fn sms_limits_hold_under_parallel_texts(store: Arc<dyn Store>) 
     assert_eq!(count(&results, Ok(())), 2, "{results:?}");
     assert_eq!(count(&results, Err(TextRefused::Number)), 3, "{results:?}");
     // Known numbers take the rest of the tenant's six, and no more.
-    let results = parallel((0..6).map(|n| (format!("+155502300{n}"), budget)).collect()).await;
+    let results = parallel(
+        &t,
+        (0..6).map(|n| (format!("+155502300{n}"), budget)).collect(),
+    )
+    .await;
     assert_eq!(count(&results, Ok(())), 2, "{results:?}");
     assert_eq!(
         count(&results, Err(TextRefused::TenantBudget)),
@@ -298,5 +307,39 @@ pub(super) async fn sms_limits_hold_under_parallel_texts(store: Arc<dyn Store>) 
     assert_eq!(
         text(store.as_ref(), &other, "+15550300000", 1_000, &budget).await,
         Ok(())
+    );
+    // A stranger registering someone's number cannot use up the texts its owner signs in
+    // with: one number's texts are counted per share.
+    let roomy = SmsBudget {
+        texts: 100,
+        new_numbers: 50,
+        per_block: 5,
+        ..budget
+    };
+    let stranger = SmsBudget {
+        to_new_number: true,
+        ..roomy
+    };
+    let number = "+15550400000".to_owned();
+    let results = parallel(&other, vec![(number.clone(), stranger); 3]).await;
+    assert_eq!(count(&results, Ok(())), 2, "{results:?}");
+    let results = parallel(&other, vec![(number, roomy); 3]).await;
+    assert_eq!(count(&results, Ok(())), 2, "{results:?}");
+    // A block of numbers (all but the last three digits) gets five texts an hour in all.
+    let results = parallel(
+        &other,
+        (0..3).map(|n| (format!("+1555040010{n}"), roomy)).collect(),
+    )
+    .await;
+    assert_eq!(count(&results, Ok(())), 1, "{results:?}");
+    assert_eq!(
+        count(&results, Err(TextRefused::NumberBlock)),
+        2,
+        "{results:?}"
+    );
+    assert_eq!(
+        text(store.as_ref(), &other, "+15550410000", 2_000, &roomy).await,
+        Ok(()),
+        "the next block is another"
     );
 }
