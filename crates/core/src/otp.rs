@@ -196,7 +196,10 @@ impl Portico {
             .otp_send_stats(tenant.id, purpose, subject, &requester, now - 3600, now)
             .await
             .map_err(CoreError::from)?;
-        if let Some(last) = stats.last_sent_at {
+        // A redeemed code ends the resend interval: the address was proven, and a flow that
+        // starts over right after (an app retrying, a second reset) needs a code now. Nobody
+        // floods an address this way: each code must be redeemed before the next.
+        if let Some(last) = stats.last_sent_at.filter(|_| !stats.last_redeemed) {
             let wait = last + policy.resend_interval_secs - now;
             if wait > 0 {
                 // Only for the same requester: someone else's flow must not ride on (and spend
@@ -362,6 +365,8 @@ pub struct OtpSendStats {
     pub oldest_by_requester: Option<UnixTime>,
     /// The newest code, if it can still be redeemed (not spent, not expired).
     pub live: Option<LiveChallenge>,
+    /// The newest code was redeemed: its person proved the address.
+    pub last_redeemed: bool,
 }
 
 /// The newest code to an address, still redeemable.

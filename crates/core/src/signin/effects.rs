@@ -267,11 +267,17 @@ impl Portico {
                     .password_hash
                     .clone()
                     .ok_or_else(|| missing("password"))?;
+                let now = self.now();
+                let seen_sign_out = current.seen_sign_out.unwrap_or(0);
+                let signs_out_at = now.max(seen_sign_out + 1);
+                scratch.signs_out_at = Some(signs_out_at);
                 scratch.writes.push(FlowWrite::SetPassword {
                     user,
                     password_hash,
                     keep: PASSWORD_HISTORY,
-                    now: self.now(),
+                    now,
+                    seen_sign_out,
+                    signs_out_at,
                 });
                 Event::PasswordSet
             }

@@ -171,6 +171,8 @@ pub(super) struct Scratch {
     pub(super) totp_step: Option<i64>,
     /// What the step writes, committed with the flow's save (all or nothing).
     pub(super) writes: Vec<FlowWrite>,
+    /// The sign-out everywhere a new password of this step makes: the flow has seen it.
+    pub(super) signs_out_at: Option<i64>,
 }
 
 /// Why a flow could not be advanced.
@@ -413,6 +415,9 @@ impl Portico {
                 break;
             }
         }
+        if let Some(at) = scratch.signs_out_at {
+            current.seen_sign_out = Some(at);
+        }
         current.version += 1;
         let mut record = self.flow_record(tenant, &current)?;
         // Too many wrong second-factor codes end the flow: the person starts again. A finished
@@ -487,7 +492,8 @@ impl Portico {
     /// The signed-in user of a finished flow (enabled, as of now), unless the user was
     /// signed out everywhere (a new password, a disabled account) after the flow began: a
     /// sign-in that proved the old password, or was under way when the account was disabled,
-    /// does not finish. A reset finishes after the change it made itself.
+    /// does not finish. A reset finishes after the sign-out its own new password made (the
+    /// flow saw it), and after no other.
     pub async fn flow_user(
         &self,
         tenant: &Tenant,
@@ -504,14 +510,12 @@ impl Portico {
         else {
             return Ok(None);
         };
-        let changed_here =
-            flow.flow.journey == Journey::ResetPassword && flow.flow.password_hash.is_some();
         let signed_out_at = self
             .store
             .user_signed_out_at(tenant.id, user.id)
             .await?
             .unwrap_or(0);
-        if !changed_here && flow.seen_sign_out != Some(signed_out_at) {
+        if flow.seen_sign_out != Some(signed_out_at) {
             return Ok(None);
         }
         Ok(Some(FlowUser {

@@ -48,6 +48,13 @@ pub enum FlowWrite {
         keep: u32,
         /// When.
         now: UnixTime,
+        /// When the user was last signed out everywhere as the flow saw it (0: never): if
+        /// that changed meanwhile (a sign-out everywhere, a disabled account), nothing is
+        /// written ([`crate::StoreError::SessionEnded`]).
+        seen_sign_out: UnixTime,
+        /// The stamp this change signs out everywhere with (later than `seen_sign_out`); the
+        /// flow keeps it as the sign-out it has seen.
+        signs_out_at: UnixTime,
     },
     /// A new second factor, as [`Store::add_auth_method`] adds it.
     AddMethod {

@@ -134,6 +134,14 @@ impl From<portico_core::CoreError> for NativeError {
             portico_core::CoreError::Busy => Self::busy(),
             portico_core::CoreError::RateLimited => Self::throttled(),
             portico_core::CoreError::Invalid(message) => Self::invalid_request(90100, message),
+            // UNCONFIRMED: Entra documents no error for an account signed out everywhere (or
+            // disabled) while its flow ran; `expired_token` is the documented answer that has
+            // the SDKs start the flow again, which is what the person must do.
+            portico_core::CoreError::SessionEnded => Self::new(
+                "expired_token",
+                552003,
+                "The sign-in ended: the account was signed out everywhere. Start the flow again.",
+            ),
             other => {
                 tracing::error!(error = %other, "internal error in the native API");
                 Self::server_error()

@@ -5,6 +5,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
+use portico_core::CoreError;
 use portico_core::directory::{Tenant, TenantRef};
 use portico_core::oauth::{
     AuthorizeDecision, AuthorizeFailure, AuthorizeParams, AuthorizeResponse, ResponseMode,
@@ -66,25 +67,35 @@ async fn authorize(
         Ok(session) => session,
         Err(err) => return err.into_response(),
     };
-    let decision = match state
+    let mut decision = state
         .portico
         .decide_authorize(&tenant, &request, session)
-        .await
-    {
+        .await;
+    if let Ok(AuthorizeDecision::Complete(session)) = &decision {
+        match state
+            .portico
+            .issue_authorization_code(&tenant, &request, session)
+            .await
+        {
+            Ok(response) => return deliver(response, StatusCode::FOUND),
+            // The session ended between its check and the code (a sign-out elsewhere): the
+            // request is decided again as one without a session (sign in, or login_required).
+            Err(CoreError::SessionEnded) => {
+                decision = state
+                    .portico
+                    .decide_authorize(&tenant, &request, None)
+                    .await;
+            }
+            Err(err) => return HtmlError::from(err).into_response(),
+        }
+    }
+    let decision = match decision {
         Ok(decision) => decision,
         Err(err) => return HtmlError::from(err).into_response(),
     };
     match decision {
-        AuthorizeDecision::Complete(session) => {
-            match state
-                .portico
-                .issue_authorization_code(&tenant, &request, &session)
-                .await
-            {
-                Ok(response) => deliver(response, StatusCode::FOUND),
-                Err(err) => HtmlError::from(err).into_response(),
-            }
-        }
+        // Decided without a session, so never again a code from one.
+        AuthorizeDecision::Complete(_) => HtmlError::from(CoreError::SessionEnded).into_response(),
         AuthorizeDecision::SignIn => {
             let client = request.app.client_id;
             signin::begin(&state, &tenant, &params, client, Journey::SignIn, ip, jar).await

@@ -282,3 +282,121 @@ async fn a_reset_that_needs_a_second_factor_goes_to_the_browser() {
     assert!(body.get("continuation_token").is_none());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_finished_reset_cannot_sign_in_after_a_later_sign_out_everywhere() {
+    // Someone with the mailbox finishes a reset but holds back the last token request; the
+    // owner notices, and the account is signed out everywhere (disabled and enabled again).
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    let user = server.user("held@example.com").await;
+    let client_id = native_app(&server).await;
+    let (_, started) = start(&server, &client_id, "held@example.com").await;
+    let (_, asked) = reset(
+        &server,
+        &client_id,
+        "challenge",
+        &[
+            ("challenge_type", "oob redirect"),
+            ("continuation_token", ct(&started)),
+        ],
+    )
+    .await;
+    let code = mail_code(dir.path()).await;
+    let (_, proven) = reset(
+        &server,
+        &client_id,
+        "continue",
+        &[
+            ("grant_type", "oob"),
+            ("oob", &code),
+            ("continuation_token", ct(&asked)),
+        ],
+    )
+    .await;
+    let (status, submitted) = reset(
+        &server,
+        &client_id,
+        "submit",
+        &[
+            ("new_password", "the intruder's passphrase"),
+            ("continuation_token", ct(&proven)),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{submitted}");
+    let (_, polled) = reset(
+        &server,
+        &client_id,
+        "poll_completion",
+        &[("continuation_token", ct(&submitted))],
+    )
+    .await;
+    assert_eq!(polled["status"], "succeeded", "{polled}");
+    let store = &server.portico().store;
+    let now = server.portico().now();
+    for enabled in [false, true] {
+        store
+            .set_user_enabled(server.tenant.id, user.id, enabled, now)
+            .await
+            .unwrap();
+    }
+    let (status, refused) = redeem(&server, &client_id, &polled, None).await;
+    assert_error(status, &refused, "invalid_grant", 55200);
+
+    // Held back before the new password instead: the password is not changed.
+    let (status, started) = start(&server, &client_id, "held@example.com").await;
+    assert_eq!(status, 200, "{started}");
+    let (status, asked) = reset(
+        &server,
+        &client_id,
+        "challenge",
+        &[
+            ("challenge_type", "oob redirect"),
+            ("continuation_token", ct(&started)),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{asked}");
+    let code = mail_code(dir.path()).await;
+    let (_, proven) = reset(
+        &server,
+        &client_id,
+        "continue",
+        &[
+            ("grant_type", "oob"),
+            ("oob", &code),
+            ("continuation_token", ct(&asked)),
+        ],
+    )
+    .await;
+    assert!(proven["continuation_token"].is_string(), "{proven}");
+    let later = server.portico().now() + 1;
+    for enabled in [false, true] {
+        store
+            .set_user_enabled(server.tenant.id, user.id, enabled, later)
+            .await
+            .unwrap();
+    }
+    let (status, refused) = reset(
+        &server,
+        &client_id,
+        "submit",
+        &[
+            ("new_password", "another intruder passphrase"),
+            ("continuation_token", ct(&proven)),
+        ],
+    )
+    .await;
+    assert_error(status, &refused, "expired_token", 552003);
+    let (status, body) = password_sign_in(
+        &server,
+        &client_id,
+        "held@example.com",
+        "another intruder passphrase",
+        "",
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    server.stop().await;
+}

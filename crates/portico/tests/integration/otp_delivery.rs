@@ -296,6 +296,59 @@ async fn resends_are_throttled_and_codes_expire() {
 }
 
 #[tokio::test]
+async fn starting_over_right_after_a_redeemed_code_gets_a_new_code_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    let portico = server.portico();
+    let tenant = &server.tenant;
+    let first = portico
+        .issue_otp(
+            tenant,
+            ask(OtpPurpose::PasswordReset, "erin@example.com"),
+            code_mail("erin@example.com"),
+        )
+        .await
+        .unwrap();
+    let code = code_in(&next_file(&dir.path().join("mail"), "eml").await);
+    assert_eq!(
+        portico
+            .check_otp(tenant, first, OtpPurpose::PasswordReset, &code)
+            .await
+            .unwrap(),
+        OtpCheck::Valid
+    );
+    // Within the resend interval, but the address was just proven: a second reset (an app
+    // retrying) gets a code of its own, not "too many codes".
+    let second = portico
+        .issue_otp(
+            tenant,
+            ask_from(
+                "127.0.0.1",
+                true,
+                OtpPurpose::PasswordReset,
+                "erin@example.com",
+            ),
+            code_mail("erin@example.com"),
+        )
+        .await
+        .unwrap();
+    assert_ne!(second, first);
+    // A code not yet redeemed still holds the interval.
+    let third = portico
+        .issue_otp(
+            tenant,
+            ask(OtpPurpose::PasswordReset, "erin@example.com"),
+            code_mail("erin@example.com"),
+        )
+        .await;
+    assert!(
+        matches!(third, Err(OtpSendError::Throttled { .. })),
+        "{third:?}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn sms_codes_arrive_as_json_files() {
     let dir = tempfile::tempdir().unwrap();
     let server = server_with_outbox(dir.path(), |_| {}).await;

@@ -8,6 +8,7 @@ use portico_core::store::FlowStore;
 use portico_core::store::{FlowRecord, FlowWrite};
 use sqlx::Row as _;
 
+use super::SignOut;
 use crate::rows::parse;
 use crate::{PgStore, SqliteStore, db_err};
 
@@ -85,8 +86,9 @@ macro_rules! flows_queries {
                 for write in writes {
                     match write {
                         FlowWrite::CreateUser(user) => Self::insert_user(&mut tx, user).await?,
-                        FlowWrite::SetPassword { user, password_hash, keep, now } => {
-                            Self::write_password(&mut tx, flow.tenant_id, *user, password_hash, *keep, *now).await?
+                        FlowWrite::SetPassword { user, password_hash, keep, now, seen_sign_out, signs_out_at } => {
+                            let stamp = SignOut::From { seen: *seen_sign_out, to: *signs_out_at };
+                            Self::write_password(&mut tx, flow.tenant_id, *user, password_hash, *keep, *now, stamp).await?
                         }
                         FlowWrite::AddMethod { method, only_if_none, recovery_digests, totp_step } => {
                             if *only_if_none {

@@ -49,24 +49,60 @@ mod sessions;
 mod tenants;
 mod users;
 
+/// How a sign-out everywhere stamps the user's `signed_out_at`.
+#[derive(Debug, Clone, Copy)]
+enum SignOut {
+    /// With the next stamp (now, or one past the last one within the same second).
+    Next,
+    /// From the stamp a flow saw to the one it chose; refused if the stamp moved meanwhile.
+    From {
+        /// The stamp the flow saw (0: never).
+        seen: UnixTime,
+        /// The new stamp.
+        to: UnixTime,
+    },
+}
+
 macro_rules! sql_store {
     ($store:ty, $row:ty) => {
         impl $store {
             /// Ends every live session of a user and revokes every grant made to them, inside
             /// the caller's transaction (a disabled account or a new password signs out
-            /// everywhere).
+            /// everywhere), stamping the user's `signed_out_at` as `stamp` says.
             async fn end_user_sessions(
                 tx: &mut sqlx::Transaction<'_, <$row as sqlx::Row>::Database>,
                 tenant: TenantId,
                 user: UserId,
                 now: UnixTime,
+                stamp: SignOut,
             ) -> Result<(), StoreError> {
+                // Sign-ins under way that began before this cannot finish. First, so the user's
+                // row is locked before sessions are ended (`create_session` takes the same
+                // lock), and always a new value, even within one second.
+                let stamped = match stamp {
+                    SignOut::Next => sqlx::query(
+                        "UPDATE users SET signed_out_at = CASE WHEN COALESCE(signed_out_at, 0) >= $3 \
+                         THEN signed_out_at + 1 ELSE $3 END WHERE tenant_id = $1 AND id = $2",
+                    )
+                    .bind(tenant.to_string())
+                    .bind(user.to_string())
+                    .bind(now),
+                    SignOut::From { seen, to } => sqlx::query(
+                        "UPDATE users SET signed_out_at = $4 WHERE tenant_id = $1 AND id = $2 \
+                         AND COALESCE(signed_out_at, 0) = $3",
+                    )
+                    .bind(tenant.to_string())
+                    .bind(user.to_string())
+                    .bind(seen)
+                    .bind(to),
+                };
+                if stamped.execute(&mut **tx).await.map_err(db_err)?.rows_affected() == 0 {
+                    return Err(match stamp {
+                        SignOut::Next => StoreError::NotFound("user"),
+                        SignOut::From { .. } => StoreError::SessionEnded,
+                    });
+                }
                 for sql in [
-                    // Sign-ins under way that began before this cannot finish. First, so the
-                    // user's row is locked before sessions are ended (`create_session` takes
-                    // the same lock), and always a new value, even within one second.
-                    "UPDATE users SET signed_out_at = CASE WHEN COALESCE(signed_out_at, 0) >= $3 \
-                     THEN signed_out_at + 1 ELSE $3 END WHERE tenant_id = $1 AND id = $2",
                     "UPDATE sessions SET ended_at = $3 WHERE tenant_id = $1 AND user_id = $2 AND ended_at IS NULL",
                     "UPDATE grants SET revoked_at = $3 WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL",
                 ] {
@@ -112,6 +148,7 @@ macro_rules! sql_store {
                 password_hash: &str,
                 keep: u32,
                 now: UnixTime,
+                stamp: SignOut,
             ) -> Result<(), StoreError> {
                 let old: Option<Option<String>> = sqlx::query_scalar(
                     "SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2",
@@ -160,7 +197,7 @@ macro_rules! sql_store {
                     .execute(&mut **tx)
                     .await
                     .map_err(db_err)?;
-                Self::end_user_sessions(tx, tenant, user, now).await
+                Self::end_user_sessions(tx, tenant, user, now, stamp).await
             }
 
             async fn insert_auth_method(

@@ -214,26 +214,32 @@ macro_rules! otp_queries {
                 .fetch_one(&self.pool)
                 .await
                 .map_err(db_err)?;
+                // The newest code: every earlier one was spent when it was issued, so this one
+                // alone may be live, and if it is spent, it was redeemed.
                 let newest = sqlx::query(
-                    "SELECT id, attempts, requester FROM otp_challenges \
-                     WHERE tenant_id = $1 AND purpose = $2 AND subject = $3 AND consumed_at IS NULL AND expires_at > $4 \
+                    "SELECT id, attempts, requester, consumed_at, expires_at FROM otp_challenges \
+                     WHERE tenant_id = $1 AND purpose = $2 AND subject = $3 \
                      ORDER BY created_at DESC LIMIT 1",
                 )
                 .bind(tenant.to_string())
                 .bind(purpose.as_str())
                 .bind(subject)
-                .bind(now)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(db_err)?;
-                let live = match newest {
-                    Some(row) => Some(LiveChallenge {
-                        id: parse(&row.try_get::<String, _>("id").map_err(db_err)?, "id")?,
-                        attempts: to_u32(row.try_get("attempts").map_err(db_err)?),
-                        requester: row.try_get("requester").map_err(db_err)?,
-                    }),
-                    None => None,
-                };
+                let (mut live, mut last_redeemed) = (None, false);
+                if let Some(row) = newest {
+                    let consumed_at: Option<UnixTime> = row.try_get("consumed_at").map_err(db_err)?;
+                    let expires_at: UnixTime = row.try_get("expires_at").map_err(db_err)?;
+                    last_redeemed = consumed_at.is_some();
+                    if consumed_at.is_none() && expires_at > now {
+                        live = Some(LiveChallenge {
+                            id: parse(&row.try_get::<String, _>("id").map_err(db_err)?, "id")?,
+                            attempts: to_u32(row.try_get("attempts").map_err(db_err)?),
+                            requester: row.try_get("requester").map_err(db_err)?,
+                        });
+                    }
+                }
                 Ok(OtpSendStats {
                     sent_last_hour: to_u32(row.try_get("sent").map_err(db_err)?),
                     last_sent_at: row.try_get("newest").map_err(db_err)?,
@@ -241,6 +247,7 @@ macro_rules! otp_queries {
                     sent_by_requester: to_u32(row.try_get::<Option<i64>, _>("mine").map_err(db_err)?.unwrap_or(0)),
                     oldest_by_requester: row.try_get("my_oldest").map_err(db_err)?,
                     live,
+                    last_redeemed,
                 })
             }
 

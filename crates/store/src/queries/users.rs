@@ -9,6 +9,7 @@ use portico_core::store::UserStore;
 use portico_core::store::{LockoutRecord, LockoutSubject};
 use sqlx::Row as _;
 
+use super::SignOut;
 use crate::rows::{from_json_list, parse, to_json_list, to_u32};
 use crate::{PgStore, SqliteStore, db_err};
 
@@ -85,7 +86,7 @@ macro_rules! users_queries {
                     return Err(StoreError::NotFound("user"));
                 }
                 if !enabled {
-                    Self::end_user_sessions(&mut tx, tenant, user, now).await?;
+                    Self::end_user_sessions(&mut tx, tenant, user, now, SignOut::Next).await?;
                 }
                 tx.commit().await.map_err(db_err)
             }
@@ -99,7 +100,7 @@ macro_rules! users_queries {
                 now: UnixTime,
             ) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
-                Self::write_password(&mut tx, tenant, user, password_hash, keep, now).await?;
+                Self::write_password(&mut tx, tenant, user, password_hash, keep, now, SignOut::Next).await?;
                 tx.commit().await.map_err(db_err)
             }
 

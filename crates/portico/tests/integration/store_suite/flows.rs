@@ -297,3 +297,71 @@ pub(super) async fn engine_state(store: Arc<dyn Store>) {
         Err(StoreError::NotFound(_))
     ));
 }
+
+/// A reset's new password is written only if the user was not signed out everywhere since
+/// the flow looked, and it moves the stamp to the value the flow chose (which the flow then
+/// knows as its own).
+pub(super) async fn a_reset_password_yields_to_a_sign_out_it_did_not_see(store: Arc<dyn Store>) {
+    use portico_core::ids::FlowId;
+    use portico_core::store::{FlowRecord, FlowWrite};
+
+    let (t, user, app) = setup(store.as_ref()).await;
+    let flow = FlowRecord {
+        id: FlowId::new_random(),
+        tenant_id: t.id,
+        client_id: Some(app.client_id),
+        state: "{}".into(),
+        version: 1,
+        created_at: 1_000,
+        expires_at: 5_000,
+        spent_at: None,
+    };
+    store.create_flow(&flow).await.unwrap();
+    let reset = |seen_sign_out, signs_out_at| FlowWrite::SetPassword {
+        user: user.id,
+        password_hash: "reset-hash".into(),
+        keep: 5,
+        now: 1_200,
+        seen_sign_out,
+        signs_out_at,
+    };
+    // Signed out everywhere (a new password by an admin) after the flow saw "never".
+    store
+        .set_password(t.id, user.id, "admin-hash", 5, 1_100)
+        .await
+        .unwrap();
+    let step = FlowRecord {
+        version: 2,
+        ..flow.clone()
+    };
+    assert!(matches!(
+        store.save_flow(&step, &[reset(0, 1_200)]).await,
+        Err(StoreError::SessionEnded)
+    ));
+    let kept = store.find_user(t.id, user.id).await.unwrap().unwrap();
+    assert_eq!(kept.password_hash.as_deref(), Some("admin-hash"));
+    assert_eq!(
+        store
+            .find_flow(t.id, flow.id, 1_300)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        1,
+        "nothing of the step was saved"
+    );
+    // A flow that saw the latest sign-out resets, and the stamp is the one it chose.
+    let seen = store
+        .user_signed_out_at(t.id, user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .save_flow(&step, &[reset(seen, seen + 100)])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user_signed_out_at(t.id, user.id).await.unwrap(),
+        Some(seen + 100)
+    );
+}

@@ -215,5 +215,6 @@ on_both_backends!(
     otp_challenges_and_outbox,
     user_flows_and_app_attachment,
     engine_state,
+    a_reset_password_yields_to_a_sign_out_it_did_not_see,
     signing_out_everywhere,
 );
