@@ -283,18 +283,18 @@ async fn a_reset_that_needs_a_second_factor_goes_to_the_browser() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn a_finished_reset_cannot_sign_in_after_a_later_sign_out_everywhere() {
-    // Someone with the mailbox finishes a reset but holds back the last token request; the
-    // owner notices, and the account is signed out everywhere (disabled and enabled again).
-    let dir = tempfile::tempdir().unwrap();
-    let server = server_with_outbox(dir.path(), |_| {}).await;
-    let user = server.user("held@example.com").await;
-    let client_id = native_app(&server).await;
-    let (_, started) = start(&server, &client_id, "held@example.com").await;
-    let (_, asked) = reset(
-        &server,
-        &client_id,
+/// A reset of `username` through its emailed code, up to the new-password step.
+async fn prove_mailbox(
+    server: &TestServer,
+    client_id: &str,
+    outbox: &std::path::Path,
+    username: &str,
+) -> Value {
+    let (status, started) = start(server, client_id, username).await;
+    assert_eq!(status, 200, "{started}");
+    let (status, asked) = reset(
+        server,
+        client_id,
         "challenge",
         &[
             ("challenge_type", "oob redirect"),
@@ -302,10 +302,11 @@ async fn a_finished_reset_cannot_sign_in_after_a_later_sign_out_everywhere() {
         ],
     )
     .await;
-    let code = mail_code(dir.path()).await;
-    let (_, proven) = reset(
-        &server,
-        &client_id,
+    assert_eq!(status, 200, "{asked}");
+    let code = mail_code(outbox).await;
+    let (status, proven) = reset(
+        server,
+        client_id,
         "continue",
         &[
             ("grant_type", "oob"),
@@ -314,6 +315,19 @@ async fn a_finished_reset_cannot_sign_in_after_a_later_sign_out_everywhere() {
         ],
     )
     .await;
+    assert_eq!(status, 200, "{proven}");
+    proven
+}
+
+#[tokio::test]
+async fn a_finished_reset_cannot_sign_in_after_a_later_sign_out_everywhere() {
+    // Someone with the mailbox finishes a reset but holds back the last token request; the
+    // owner notices, and the account is signed out everywhere (disabled and enabled again).
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    let user = server.user("held@example.com").await;
+    let client_id = native_app(&server).await;
+    let proven = prove_mailbox(&server, &client_id, dir.path(), "held@example.com").await;
     let (status, submitted) = reset(
         &server,
         &client_id,
@@ -345,31 +359,7 @@ async fn a_finished_reset_cannot_sign_in_after_a_later_sign_out_everywhere() {
     assert_error(status, &refused, "invalid_grant", 55200);
 
     // Held back before the new password instead: the password is not changed.
-    let (status, started) = start(&server, &client_id, "held@example.com").await;
-    assert_eq!(status, 200, "{started}");
-    let (status, asked) = reset(
-        &server,
-        &client_id,
-        "challenge",
-        &[
-            ("challenge_type", "oob redirect"),
-            ("continuation_token", ct(&started)),
-        ],
-    )
-    .await;
-    assert_eq!(status, 200, "{asked}");
-    let code = mail_code(dir.path()).await;
-    let (_, proven) = reset(
-        &server,
-        &client_id,
-        "continue",
-        &[
-            ("grant_type", "oob"),
-            ("oob", &code),
-            ("continuation_token", ct(&asked)),
-        ],
-    )
-    .await;
+    let proven = prove_mailbox(&server, &client_id, dir.path(), "held@example.com").await;
     assert!(proven["continuation_token"].is_string(), "{proven}");
     let later = server.portico().now() + 1;
     for enabled in [false, true] {
