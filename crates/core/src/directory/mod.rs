@@ -1,6 +1,7 @@
 //! The directory: tenants, applications, users, and the operations operators perform on them.
 
 mod application;
+mod apps;
 mod attributes;
 mod branding;
 mod service;
@@ -10,11 +11,12 @@ mod user;
 mod user_flow;
 
 pub use application::{AppKind, Application, NewApplication};
+pub use apps::{AppChanges, CreatedApplication};
 pub use attributes::{
     AttributeError, AttributeReason, MAX_ATTRIBUTE_LEN, check_attributes, missing_required,
 };
 pub use branding::{Branding, MAX_CSS_BYTES, MAX_LOGO_BYTES, sniff_image};
-pub use service::{CreatedApplication, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, NewAdminToken};
+pub use service::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, NewAdminToken};
 pub use tenant::{Tenant, TenantRef};
 pub use tenant_settings::{MAX_REFRESH_TOKEN_DAYS, TenantSettings, sms_allowed};
 pub use user::{Email, NewUser, User};

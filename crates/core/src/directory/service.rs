@@ -1,25 +1,13 @@
 use portico_keys::SigningAlgorithm;
 
-use super::application::{normalize_cors_origin, validate_optional_claim, validate_redirect_uri};
 use super::tenant::validate_tenant_name;
-use super::{
-    Application, Email, NewApplication, NewUser, NewUserFlow, Tenant, TenantRef, User, UserFlow,
-};
+use super::{Email, NewUser, NewUserFlow, Tenant, TenantRef, User, UserFlow};
 use crate::clock::UnixTime;
 use crate::ids::UserFlowId;
-use crate::ids::{ClientId, TenantId, UserId};
+use crate::ids::{TenantId, UserId};
 use crate::secret::{digest_secret, random_token};
 use crate::store::{AdminTokenRecord, KeyState};
 use crate::{CoreError, Portico};
-
-/// A freshly registered application and, for confidential clients, its secret (shown once).
-#[derive(Debug, Clone)]
-pub struct CreatedApplication {
-    /// The stored application.
-    pub application: Application,
-    /// The client secret in clear; only ever returned here.
-    pub client_secret: Option<String>,
-}
 
 /// The longest password accepted; longer input is refused before hashing.
 pub const MAX_PASSWORD_LEN: usize = 256;
@@ -128,77 +116,6 @@ impl Portico {
         self.keys.invalidate(tenant.id);
         tracing::info!(tenant.id = %tenant.id, "signing keys rotated");
         Ok(())
-    }
-
-    /// Registers an application; confidential clients get a secret, returned only here.
-    pub async fn create_application(
-        &self,
-        tenant: &TenantRef,
-        new: NewApplication,
-    ) -> Result<CreatedApplication, CoreError> {
-        let tenant = self.tenant(tenant).await?;
-        let name = new.name.trim();
-        if name.is_empty() || name.chars().count() > 256 {
-            return Err(CoreError::Invalid(
-                "application name must be 1-256 characters".into(),
-            ));
-        }
-        for uri in &new.redirect_uris {
-            validate_redirect_uri(new.kind, uri).map_err(CoreError::Invalid)?;
-        }
-        if let Some(uri) = &new.identifier_uri {
-            url::Url::parse(uri).map_err(|_| {
-                CoreError::Invalid(format!("identifier URI {uri:?} is not an absolute URI"))
-            })?;
-        }
-        let mut optional_claims = Vec::new();
-        for claim in new.optional_claims {
-            validate_optional_claim(&claim).map_err(CoreError::Invalid)?;
-            if !optional_claims.contains(&claim) {
-                optional_claims.push(claim);
-            }
-        }
-        if new.native_auth && new.kind.is_confidential() {
-            return Err(CoreError::Invalid(
-                "the native authentication API is for public clients (spa or native apps)".into(),
-            ));
-        }
-        if !new.cors_origins.is_empty() && !new.native_auth {
-            return Err(CoreError::Invalid(
-                "CORS origins apply to the native authentication API: enable it too".into(),
-            ));
-        }
-        let mut cors_origins = Vec::new();
-        for origin in &new.cors_origins {
-            let origin = normalize_cors_origin(origin).map_err(CoreError::Invalid)?;
-            if !cors_origins.contains(&origin) {
-                cors_origins.push(origin);
-            }
-        }
-        let client_secret = if new.kind.is_confidential() {
-            Some(random_token()?)
-        } else {
-            None
-        };
-        let application = Application {
-            client_id: ClientId::new_random(),
-            tenant_id: tenant.id,
-            name: name.to_owned(),
-            kind: new.kind,
-            secret_digest: client_secret.as_deref().map(digest_secret),
-            redirect_uris: new.redirect_uris,
-            identifier_uri: new.identifier_uri,
-            optional_claims,
-            native_auth: new.native_auth,
-            cors_origins,
-            created_at: self.now(),
-        };
-        self.store.create_application(&application).await?;
-        self.applications_changed();
-        Ok(CreatedApplication {
-            application,
-            client_secret,
-        })
     }
 
     /// Creates a user flow; the listed apps move to it from whichever flow served them.

@@ -17,10 +17,22 @@ pub trait AppStore: Send + Sync {
         tenant: TenantId,
         client_id: ClientId,
     ) -> Result<Option<Application>, StoreError>;
-    /// Finds an application of this tenant by its Application ID URI.
+    /// The tenant's applications, oldest first.
+    async fn applications(&self, tenant: TenantId) -> Result<Vec<Application>, StoreError>;
+    /// Replaces what an operator may change of an application (name, redirect URIs, optional
+    /// claims, native auth, CORS origins); [`StoreError::NotFound`] if there is none.
+    async fn update_application(&self, app: &Application) -> Result<(), StoreError>;
+    /// Deletes an application with its grants (and their codes and refresh tokens) and its
+    /// place in a user flow, in one transaction; false if there was none.
+    async fn delete_application(
+        &self,
+        tenant: TenantId,
+        client_id: ClientId,
+    ) -> Result<bool, StoreError>;
     /// The tenant's apps that browsers call cross-origin: native-auth apps and single-page
     /// apps (a CORS preflight names no client, so it is answered from all of them).
     async fn browser_apps(&self, tenant: TenantId) -> Result<Vec<Application>, StoreError>;
+    /// Finds an application of this tenant by its Application ID URI.
     async fn find_application_by_identifier_uri(
         &self,
         tenant: TenantId,

@@ -2,8 +2,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portico_core::directory::{
-    AppKind, AttributeSpec, Branding, MfaMethod, MfaPolicy, NewApplication, NewUser, NewUserFlow,
-    SignInMethod, Tenant, TenantRef, User, UserFlow, UserFlowConfig,
+    AttributeSpec, Branding, MfaMethod, MfaPolicy, NewUser, NewUserFlow, SignInMethod, Tenant,
+    TenantRef, User, UserFlow, UserFlowConfig,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -164,43 +164,6 @@ impl From<Tenant> for TenantOut {
     }
 }
 
-/// Request to register an application.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateApplication {
-    /// Display name (1 to 256 characters, not only spaces).
-    #[schema(min_length = 1, max_length = 256, pattern = "[^\\s]")]
-    pub name: String,
-    /// `web`, `spa`, `native` or `daemon`.
-    #[schema(value_type = AppKindName)]
-    pub kind: String,
-    /// Redirect URIs (exact match).
-    #[serde(default)]
-    pub redirect_uris: Vec<String>,
-    /// Application ID URI for client-credentials scopes.
-    #[serde(default)]
-    pub identifier_uri: Option<String>,
-    /// User attributes to put into the app's tokens as claims (built-in or custom names).
-    #[serde(default)]
-    pub optional_claims: Vec<String>,
-    /// Enable the native authentication API (spa and native apps only).
-    #[serde(default)]
-    pub native_auth: bool,
-    /// Browser origins allowed to call the native authentication API (`https://app.example`).
-    #[serde(default)]
-    pub cors_origins: Vec<String>,
-}
-
-/// A registered application; the secret is shown only here.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ApplicationCreated {
-    /// Client id.
-    pub client_id: String,
-    /// Client secret (web and daemon apps only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
-}
-
 /// Request to create a user.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -283,46 +246,6 @@ pub(crate) async fn create_tenant(
     };
     let tenant = state.portico.create_tenant(&body.name, alg).await?;
     Ok((StatusCode::CREATED, axum::Json(TenantOut::from(tenant))).into_response())
-}
-
-/// Register an application.
-#[utoipa::path(post, path = "/admin/api/v1/tenants/{tenant}/applications", request_body = CreateApplication,
-    params(("tenant" = String, Path, description = "Tenant name or id")),
-    responses((status = 201, body = ApplicationCreated), (status = 400), (status = 401), (status = 404),
-              (status = 413), (status = 415), (status = 422)))]
-pub(crate) async fn create_application(
-    _auth: AdminAuth,
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    Body(body): Body<CreateApplication>,
-) -> Result<Response, Problem> {
-    let kind: AppKind = body
-        .kind
-        .parse()
-        .map_err(|e: String| Problem::new(StatusCode::BAD_REQUEST, e))?;
-    let created = state
-        .portico
-        .create_application(
-            &TenantRef::parse(&tenant),
-            NewApplication {
-                name: body.name,
-                kind,
-                redirect_uris: body.redirect_uris,
-                identifier_uri: body.identifier_uri,
-                optional_claims: body.optional_claims,
-                native_auth: body.native_auth,
-                cors_origins: body.cors_origins,
-            },
-        )
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(ApplicationCreated {
-            client_id: created.application.client_id.to_string(),
-            client_secret: created.client_secret,
-        }),
-    )
-        .into_response())
 }
 
 /// Create a user.

@@ -1,5 +1,6 @@
 //! The admin REST API under `/admin/api/v1/` (bearer admin token), described by OpenAPI 3.1.
 
+mod apps;
 mod auth;
 mod body;
 mod handlers;
@@ -20,7 +21,11 @@ pub(crate) use auth::AdminAuth;
     paths(
         handlers::list_tenants,
         handlers::create_tenant,
-        handlers::create_application,
+        apps::create_application,
+        apps::list_applications,
+        apps::get_application,
+        apps::update_application,
+        apps::delete_application,
         handlers::create_user,
         handlers::get_user,
         handlers::update_user,
@@ -37,8 +42,10 @@ pub(crate) use auth::AdminAuth;
     components(schemas(
         handlers::CreateTenant,
         handlers::TenantOut,
-        handlers::CreateApplication,
-        handlers::ApplicationCreated,
+        apps::CreateApplication,
+        apps::ApplicationCreated,
+        apps::ApplicationOut,
+        apps::UpdateApplication,
         handlers::CreateUser,
         handlers::UserOut,
         handlers::UpdateUser,
@@ -103,7 +110,13 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route(
             "/admin/api/v1/tenants/{tenant}/applications",
-            post(handlers::create_application),
+            get(apps::list_applications).post(apps::create_application),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/applications/{client_id}",
+            get(apps::get_application)
+                .patch(apps::update_application)
+                .delete(apps::delete_application),
         )
         .route(
             "/admin/api/v1/tenants/{tenant}/users",

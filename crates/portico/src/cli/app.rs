@@ -3,7 +3,8 @@
 use anyhow::Result;
 use clap::Subcommand;
 use portico_core::Portico;
-use portico_core::directory::{AppKind, NewApplication, TenantRef};
+use portico_core::directory::{AppChanges, AppKind, Application, NewApplication, TenantRef};
+use portico_core::ids::ClientId;
 use serde_json::json;
 
 use super::Output;
@@ -40,6 +41,105 @@ pub enum AppCommand {
         #[arg(long = "cors-origin")]
         cors_origins: Vec<String>,
     },
+    /// List the tenant's applications.
+    List {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Show an application.
+    Show {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// Client id.
+        #[arg(long)]
+        app: ClientId,
+    },
+    /// Change an application; a list given replaces the old one, what is left out stays.
+    Update {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// Client id.
+        #[arg(long)]
+        app: ClientId,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Redirect URI (repeatable; replaces the registered ones).
+        #[arg(long = "redirect-uri", conflicts_with = "no_redirect_uris")]
+        redirect_uris: Vec<String>,
+        /// Remove every redirect URI.
+        #[arg(long)]
+        no_redirect_uris: bool,
+        /// Optional claim (repeatable; replaces the current ones).
+        #[arg(long = "optional-claim", conflicts_with = "no_optional_claims")]
+        optional_claims: Vec<String>,
+        /// Remove every optional claim.
+        #[arg(long)]
+        no_optional_claims: bool,
+        /// The native authentication API; off also removes the CORS origins.
+        #[arg(long, value_parser = ["on", "off"])]
+        native_auth: Option<String>,
+        /// CORS origin for the native authentication API (repeatable; replaces the current
+        /// ones).
+        #[arg(long = "cors-origin", conflicts_with = "no_cors_origins")]
+        cors_origins: Vec<String>,
+        /// Remove every CORS origin.
+        #[arg(long)]
+        no_cors_origins: bool,
+    },
+    /// Delete an application: its grants end (its codes and refresh tokens stop working).
+    Delete {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// Client id.
+        #[arg(long)]
+        app: ClientId,
+    },
+}
+
+/// A list option of `app update`: the values given, none (`--no-…`), or left as it is.
+fn replaced(values: Vec<String>, clear: bool) -> Option<Vec<String>> {
+    (clear || !values.is_empty()).then_some(values)
+}
+
+/// An application as `--json` prints it (the admin API's `ApplicationOut`).
+fn app_json(app: &Application) -> serde_json::Value {
+    json!({
+        "client_id": app.client_id.to_string(),
+        "name": app.name,
+        "kind": app.kind.as_str(),
+        "redirect_uris": app.redirect_uris,
+        "identifier_uri": app.identifier_uri,
+        "optional_claims": app.optional_claims,
+        "native_auth": app.native_auth,
+        "cors_origins": app.cors_origins,
+        "created_at": app.created_at,
+    })
+}
+
+/// An application for people: its id, kind and name, then what is set.
+fn app_human(app: &Application) -> String {
+    let mut lines = vec![format!("{} {} {}", app.client_id, app.kind, app.name)];
+    for (label, list) in [
+        ("redirect URIs", &app.redirect_uris),
+        ("optional claims", &app.optional_claims),
+        ("CORS origins", &app.cors_origins),
+    ] {
+        if !list.is_empty() {
+            lines.push(format!("  {label}: {}", list.join(" ")));
+        }
+    }
+    if let Some(uri) = &app.identifier_uri {
+        lines.push(format!("  identifier URI: {uri}"));
+    }
+    if app.native_auth {
+        lines.push("  native authentication API: on".into());
+    }
+    lines.join("\n")
 }
 
 /// Runs one `AppCommand`.
@@ -80,6 +180,64 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
                 None => json!({"client_id": client_id}),
             };
             Output { json, human }
+        }
+        AppCommand::List { tenant } => {
+            let apps = portico
+                .list_applications(&TenantRef::parse(&tenant))
+                .await?;
+            Output {
+                human: if apps.is_empty() {
+                    "no applications".into()
+                } else {
+                    apps.iter().map(app_human).collect::<Vec<_>>().join("\n")
+                },
+                json: json!({"applications": apps.iter().map(app_json).collect::<Vec<_>>()}),
+            }
+        }
+        AppCommand::Show { tenant, app } => {
+            let app = portico
+                .show_application(&TenantRef::parse(&tenant), app)
+                .await?;
+            Output {
+                human: app_human(&app),
+                json: app_json(&app),
+            }
+        }
+        AppCommand::Update {
+            tenant,
+            app,
+            name,
+            redirect_uris,
+            no_redirect_uris,
+            optional_claims,
+            no_optional_claims,
+            native_auth,
+            cors_origins,
+            no_cors_origins,
+        } => {
+            let changes = AppChanges {
+                name,
+                redirect_uris: replaced(redirect_uris, no_redirect_uris),
+                optional_claims: replaced(optional_claims, no_optional_claims),
+                native_auth: native_auth.map(|v| v == "on"),
+                cors_origins: replaced(cors_origins, no_cors_origins),
+            };
+            let app = portico
+                .update_application(&TenantRef::parse(&tenant), app, changes)
+                .await?;
+            Output {
+                human: format!("changed application\n{}", app_human(&app)),
+                json: app_json(&app),
+            }
+        }
+        AppCommand::Delete { tenant, app } => {
+            portico
+                .delete_application(&TenantRef::parse(&tenant), app)
+                .await?;
+            Output {
+                human: format!("deleted application {app}"),
+                json: json!({"client_id": app.to_string(), "deleted": true}),
+            }
         }
     })
 }

@@ -347,6 +347,141 @@ async fn cli_commands_print_one_json_object_each() {
     }
 }
 
+/// A failing command: it exits non-zero, prints nothing on stdout, and says why on stderr.
+fn portico_refuses(data_dir: &std::path::Path, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("PORTICO_DATABASE_URL")
+        .env_remove("PORTICO_MASTER_KEY")
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "{args:?} succeeded");
+    assert!(output.stdout.is_empty());
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn apps_are_listed_shown_changed_and_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    portico(&data, &["tenant", "create", "contoso", "--json"]);
+    portico(&data, &["tenant", "create", "fabrikam", "--json"]);
+    let spa = portico(
+        &data,
+        &[
+            "app",
+            "create",
+            "--tenant",
+            "contoso",
+            "--name",
+            "Shop",
+            "--kind",
+            "spa",
+            "--redirect-uri",
+            "https://shop.example/cb",
+            "--native-auth",
+            "--cors-origin",
+            "https://shop.example",
+            "--json",
+        ],
+    );
+    let id = spa["client_id"].as_str().unwrap().to_owned();
+    let listed = portico(&data, &["app", "list", "--tenant", "contoso", "--json"]);
+    assert_eq!(listed["applications"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["applications"][0]["client_id"], id.as_str());
+    let shown = portico(
+        &data,
+        &["app", "show", "--tenant", "contoso", "--app", &id, "--json"],
+    );
+    assert_eq!(shown["kind"], "spa");
+    assert_eq!(
+        shown["redirect_uris"],
+        serde_json::json!(["https://shop.example/cb"])
+    );
+    assert_eq!(
+        shown["cors_origins"],
+        serde_json::json!(["https://shop.example"])
+    );
+    assert!(shown.get("client_secret").is_none() && shown.get("secret_digest").is_none());
+    // A list given replaces the old one; what is left out stays; off takes the origins.
+    let changed = portico(
+        &data,
+        &[
+            "app",
+            "update",
+            "--tenant",
+            "contoso",
+            "--app",
+            &id,
+            "--name",
+            "Shop 2",
+            "--redirect-uri",
+            "https://shop.example/a",
+            "--redirect-uri",
+            "https://shop.example/b",
+            "--native-auth",
+            "off",
+            "--json",
+        ],
+    );
+    assert_eq!(changed["name"], "Shop 2");
+    assert_eq!(
+        changed["redirect_uris"],
+        serde_json::json!(["https://shop.example/a", "https://shop.example/b"])
+    );
+    assert_eq!(changed["native_auth"], false);
+    assert_eq!(changed["cors_origins"], serde_json::json!([]));
+    let cleared = portico(
+        &data,
+        &[
+            "app",
+            "update",
+            "--tenant",
+            "contoso",
+            "--app",
+            &id,
+            "--no-redirect-uris",
+            "--json",
+        ],
+    );
+    assert_eq!(cleared["redirect_uris"], serde_json::json!([]));
+    assert_eq!(cleared["name"], "Shop 2");
+    // The same rules as at registration.
+    let refused = portico_refuses(
+        &data,
+        &[
+            "app",
+            "update",
+            "--tenant",
+            "contoso",
+            "--app",
+            &id,
+            "--redirect-uri",
+            "http://shop.example/cb",
+        ],
+    );
+    assert!(refused.contains("http"), "{refused}");
+    // Another tenant's name does not reach the app.
+    for command in ["show", "delete"] {
+        let refused = portico_refuses(
+            &data,
+            &["app", command, "--tenant", "fabrikam", "--app", &id],
+        );
+        assert!(refused.contains("application not found"), "{refused}");
+    }
+    let deleted = portico(
+        &data,
+        &[
+            "app", "delete", "--tenant", "contoso", "--app", &id, "--json",
+        ],
+    );
+    assert_eq!(deleted["deleted"], true);
+    let listed = portico(&data, &["app", "list", "--tenant", "contoso", "--json"]);
+    assert_eq!(listed["applications"], serde_json::json!([]));
+}
+
 /// First start: `default` tenant, admin token file 0600 (its path is logged, never the token),
 /// the CLI works beside the running server, SIGTERM drains and exits cleanly.
 #[tokio::test]

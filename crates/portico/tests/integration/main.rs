@@ -11,6 +11,7 @@
 )]
 
 mod admin_api;
+mod admin_apps;
 mod authorize_errors;
 mod browser;
 mod cli;

@@ -70,6 +70,61 @@ macro_rules! apps_queries {
                     .transpose()
             }
 
+            async fn applications(&self, tenant: TenantId) -> Result<Vec<Application>, StoreError> {
+                let sql = concat!("SELECT ", app_columns!(),
+                    " FROM applications WHERE tenant_id = $1 ORDER BY created_at, client_id");
+                sqlx::query(sql)
+                    .bind(tenant.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .iter()
+                    .map(Self::application)
+                    .collect()
+            }
+
+            async fn update_application(&self, app: &Application) -> Result<(), StoreError> {
+                let updated = sqlx::query(
+                    "UPDATE applications SET name = $3, redirect_uris = $4, optional_claims = $5, native_auth = $6, \
+                     cors_origins = $7 WHERE tenant_id = $1 AND client_id = $2",
+                )
+                .bind(app.tenant_id.to_string())
+                .bind(app.client_id.to_string())
+                .bind(&app.name)
+                .bind(to_json_list(&app.redirect_uris)?)
+                .bind(to_json_list(&app.optional_claims)?)
+                .bind(app.native_auth)
+                .bind(to_json_list(&app.cors_origins)?)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                if updated.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("application"));
+                }
+                Ok(())
+            }
+
+            async fn delete_application(&self, tenant: TenantId, client_id: ClientId) -> Result<bool, StoreError> {
+                let mut tx = self.begin_write().await?;
+                // Its grants go with it (their codes and refresh tokens by cascade), and its
+                // place in a user flow (by cascade).
+                sqlx::query("DELETE FROM grants WHERE tenant_id = $1 AND client_id = $2")
+                    .bind(tenant.to_string())
+                    .bind(client_id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let deleted = sqlx::query("DELETE FROM applications WHERE tenant_id = $1 AND client_id = $2")
+                    .bind(tenant.to_string())
+                    .bind(client_id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected();
+                tx.commit().await.map_err(db_err)?;
+                Ok(deleted == 1)
+            }
+
             async fn browser_apps(&self, tenant: TenantId) -> Result<Vec<Application>, StoreError> {
                 let sql = concat!("SELECT ", app_columns!(),
                     " FROM applications WHERE tenant_id = $1 AND (native_auth = TRUE OR kind = 'spa') ORDER BY client_id");

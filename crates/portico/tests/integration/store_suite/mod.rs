@@ -1,6 +1,7 @@
 //! The store contract, run against SQLite and PostgreSQL alike.
 
 mod admin_tokens;
+mod apps;
 mod directory;
 mod factors;
 mod flows;
@@ -21,6 +22,7 @@ use portico_keys::SigningAlgorithm;
 
 use crate::harness::{Backend, fresh_store};
 use admin_tokens::*;
+use apps::*;
 use directory::*;
 use factors::*;
 use flows::*;
@@ -215,6 +217,7 @@ on_both_backends!(
     otp_challenges_and_outbox,
     user_flows_and_app_attachment,
     engine_state,
+    applications_change_and_go_within_their_tenant,
     a_reset_password_yields_to_a_sign_out_it_did_not_see,
     signing_out_everywhere,
 );

@@ -1,0 +1,240 @@
+//! `/admin/api/v1/tenants/{tenant}/applications`: register, list, read, change and delete
+//! applications.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use portico_core::directory::{AppChanges, AppKind, Application, NewApplication, TenantRef};
+use portico_core::ids::ClientId;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AdminAuth;
+use super::body::Body;
+use super::handlers::AppKindName;
+use crate::AppState;
+use crate::error::Problem;
+
+/// Request to register an application.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApplication {
+    /// Display name (1 to 256 characters, not only spaces).
+    #[schema(min_length = 1, max_length = 256, pattern = "[^\\s]")]
+    pub name: String,
+    /// `web`, `spa`, `native` or `daemon`.
+    #[schema(value_type = AppKindName)]
+    pub kind: String,
+    /// Redirect URIs (exact match).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Application ID URI for client-credentials scopes.
+    #[serde(default)]
+    pub identifier_uri: Option<String>,
+    /// User attributes to put into the app's tokens as claims (built-in or custom names).
+    #[serde(default)]
+    pub optional_claims: Vec<String>,
+    /// Enable the native authentication API (spa and native apps only).
+    #[serde(default)]
+    pub native_auth: bool,
+    /// Browser origins allowed to call the native authentication API (`https://app.example`).
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+}
+
+/// A registered application; the secret is shown only here.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationCreated {
+    /// Client id.
+    pub client_id: String,
+    /// Client secret (web and daemon apps only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+/// An application as stored (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationOut {
+    /// Client id.
+    pub client_id: String,
+    /// Display name.
+    pub name: String,
+    /// `web`, `spa`, `native` or `daemon`.
+    #[schema(value_type = AppKindName)]
+    pub kind: String,
+    /// Redirect URIs (exact match).
+    pub redirect_uris: Vec<String>,
+    /// Application ID URI.
+    pub identifier_uri: Option<String>,
+    /// User attributes put into the app's tokens.
+    pub optional_claims: Vec<String>,
+    /// The native authentication API is on.
+    pub native_auth: bool,
+    /// Browser origins allowed to call the native authentication API.
+    pub cors_origins: Vec<String>,
+    /// Registration time (Unix seconds).
+    pub created_at: i64,
+}
+
+impl From<Application> for ApplicationOut {
+    fn from(app: Application) -> Self {
+        Self {
+            client_id: app.client_id.to_string(),
+            name: app.name,
+            kind: app.kind.as_str().to_owned(),
+            redirect_uris: app.redirect_uris,
+            identifier_uri: app.identifier_uri,
+            optional_claims: app.optional_claims,
+            native_auth: app.native_auth,
+            cors_origins: app.cors_origins,
+            created_at: app.created_at,
+        }
+    }
+}
+
+/// Changes to an application; fields left out stay as they are, and a list given replaces
+/// the old one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateApplication {
+    /// Display name (1 to 256 characters, not only spaces).
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 256, pattern = "[^\\s]")]
+    pub name: Option<String>,
+    /// Redirect URIs (exact match).
+    #[serde(default)]
+    pub redirect_uris: Option<Vec<String>>,
+    /// User attributes to put into the app's tokens as claims.
+    #[serde(default)]
+    pub optional_claims: Option<Vec<String>>,
+    /// The native authentication API (spa and native apps only); turning it off also clears
+    /// the CORS origins.
+    #[serde(default)]
+    pub native_auth: Option<bool>,
+    /// Browser origins allowed to call the native authentication API.
+    #[serde(default)]
+    pub cors_origins: Option<Vec<String>>,
+}
+
+/// A client id from the path; one that cannot be a client id names no application.
+fn client_id(raw: &str) -> Result<ClientId, Problem> {
+    raw.parse()
+        .map_err(|_| Problem::new(StatusCode::NOT_FOUND, "application not found"))
+}
+
+/// Register an application.
+#[utoipa::path(post, path = "/admin/api/v1/tenants/{tenant}/applications", request_body = CreateApplication,
+    params(("tenant" = String, Path, description = "Tenant name or id")),
+    responses((status = 201, body = ApplicationCreated), (status = 400), (status = 401), (status = 404),
+              (status = 413), (status = 415), (status = 422)))]
+pub(crate) async fn create_application(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    Body(body): Body<CreateApplication>,
+) -> Result<Response, Problem> {
+    let kind: AppKind = body
+        .kind
+        .parse()
+        .map_err(|e: String| Problem::new(StatusCode::BAD_REQUEST, e))?;
+    let created = state
+        .portico
+        .create_application(
+            &TenantRef::parse(&tenant),
+            NewApplication {
+                name: body.name,
+                kind,
+                redirect_uris: body.redirect_uris,
+                identifier_uri: body.identifier_uri,
+                optional_claims: body.optional_claims,
+                native_auth: body.native_auth,
+                cors_origins: body.cors_origins,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(ApplicationCreated {
+            client_id: created.application.client_id.to_string(),
+            client_secret: created.client_secret,
+        }),
+    )
+        .into_response())
+}
+
+/// List a tenant's applications, oldest first.
+#[utoipa::path(get, path = "/admin/api/v1/tenants/{tenant}/applications",
+    params(("tenant" = String, Path, description = "Tenant name or id")),
+    responses((status = 200, body = [ApplicationOut]), (status = 401), (status = 404)))]
+pub(crate) async fn list_applications(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<axum::Json<Vec<ApplicationOut>>, Problem> {
+    let apps = state
+        .portico
+        .list_applications(&TenantRef::parse(&tenant))
+        .await?;
+    Ok(axum::Json(apps.into_iter().map(Into::into).collect()))
+}
+
+/// Read an application.
+#[utoipa::path(get, path = "/admin/api/v1/tenants/{tenant}/applications/{client_id}",
+    params(("tenant" = String, Path, description = "Tenant name or id"),
+           ("client_id" = String, Path, description = "Client id")),
+    responses((status = 200, body = ApplicationOut), (status = 401), (status = 404)))]
+pub(crate) async fn get_application(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    Path((tenant, app)): Path<(String, String)>,
+) -> Result<axum::Json<ApplicationOut>, Problem> {
+    let app = state
+        .portico
+        .show_application(&TenantRef::parse(&tenant), client_id(&app)?)
+        .await?;
+    Ok(axum::Json(app.into()))
+}
+
+/// Change an application.
+#[utoipa::path(patch, path = "/admin/api/v1/tenants/{tenant}/applications/{client_id}",
+    request_body = UpdateApplication,
+    params(("tenant" = String, Path, description = "Tenant name or id"),
+           ("client_id" = String, Path, description = "Client id")),
+    responses((status = 200, body = ApplicationOut), (status = 400), (status = 401), (status = 404),
+              (status = 413), (status = 415), (status = 422)))]
+pub(crate) async fn update_application(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    Path((tenant, app)): Path<(String, String)>,
+    Body(body): Body<UpdateApplication>,
+) -> Result<axum::Json<ApplicationOut>, Problem> {
+    let changes = AppChanges {
+        name: body.name,
+        redirect_uris: body.redirect_uris,
+        optional_claims: body.optional_claims,
+        native_auth: body.native_auth,
+        cors_origins: body.cors_origins,
+    };
+    let app = state
+        .portico
+        .update_application(&TenantRef::parse(&tenant), client_id(&app)?, changes)
+        .await?;
+    Ok(axum::Json(app.into()))
+}
+
+/// Delete an application: its grants end (codes and refresh tokens stop working).
+#[utoipa::path(delete, path = "/admin/api/v1/tenants/{tenant}/applications/{client_id}",
+    params(("tenant" = String, Path, description = "Tenant name or id"),
+           ("client_id" = String, Path, description = "Client id")),
+    responses((status = 204), (status = 401), (status = 404)))]
+pub(crate) async fn delete_application(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    Path((tenant, app)): Path<(String, String)>,
+) -> Result<StatusCode, Problem> {
+    state
+        .portico
+        .delete_application(&TenantRef::parse(&tenant), client_id(&app)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
