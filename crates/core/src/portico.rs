@@ -52,6 +52,8 @@ pub struct Portico {
     applications: TtlCache<(TenantId, ClientId), Option<Application>>,
     /// Client ids by Application ID URI.
     identifier_uris: TtlCache<(TenantId, String), Option<ClientId>>,
+    /// Client secrets (digests) by application, read on every confidential token request.
+    client_secrets: TtlCache<(TenantId, ClientId), Vec<crate::store::ClientSecretRecord>>,
     /// Origins the tenant's native-auth apps allow (CORS), read on every cross-origin call.
     browser_origins: TtlCache<TenantId, Arc<BrowserOrigins>>,
     /// Branding, read on every page.
@@ -150,6 +152,7 @@ impl Portico {
             tenants: RwLock::new(HashMap::new()),
             applications: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),
             identifier_uris: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),
+            client_secrets: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),
             brandings: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
             tenant_settings_cache: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
             browser_origins: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
@@ -201,6 +204,21 @@ impl Portico {
         }
         let found = self.store.find_application(tenant, client_id).await?;
         self.applications.put(key, found.clone());
+        Ok(found)
+    }
+
+    /// An application's client secrets (cached like the application).
+    pub(crate) async fn cached_client_secrets(
+        &self,
+        tenant: TenantId,
+        client_id: ClientId,
+    ) -> Result<Vec<crate::store::ClientSecretRecord>, StoreError> {
+        let key = (tenant, client_id);
+        if let Some(found) = self.client_secrets.get(&key) {
+            return Ok(found);
+        }
+        let found = self.store.client_secrets(tenant, client_id).await?;
+        self.client_secrets.put(key, found.clone());
         Ok(found)
     }
 
@@ -298,6 +316,7 @@ impl Portico {
     pub(crate) fn applications_changed(&self) {
         self.applications.clear();
         self.identifier_uris.clear();
+        self.client_secrets.clear();
     }
 
     pub(crate) fn tenant_cache_get(&self, tenant: &TenantRef) -> Option<Tenant> {

@@ -66,8 +66,6 @@ pub struct Application {
     pub name: String,
     /// Client kind.
     pub kind: AppKind,
-    /// Digest of the client secret (confidential clients only).
-    pub secret_digest: Option<String>,
     /// Registered redirect URIs, matched exactly. Also the allowed post-logout redirect URIs.
     pub redirect_uris: Vec<String>,
     /// Application ID URI (`api://...`) for client-credentials scopes; the client id also works.

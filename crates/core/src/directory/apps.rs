@@ -3,9 +3,53 @@
 
 use super::application::{normalize_cors_origin, validate_optional_claim, validate_redirect_uri};
 use super::{Application, NewApplication, TenantRef};
-use crate::ids::ClientId;
+use crate::clock::UnixTime;
+use crate::ids::{ClientId, TenantId};
 use crate::secret::{digest_secret, random_token};
+use crate::store::ClientSecretRecord;
 use crate::{CoreError, Portico};
+
+/// Days a client secret works unless its operator says otherwise.
+pub const DEFAULT_SECRET_DAYS: u32 = 365;
+/// The longest a client secret may work (Entra's limit: two years).
+pub const MAX_SECRET_DAYS: u32 = 730;
+/// Secrets one application may have at once (enough to rotate; more is a leak waiting).
+const MAX_SECRETS: usize = 10;
+
+/// A client secret just made: the secret in clear (shown once) and what is stored of it.
+#[derive(Debug, Clone)]
+pub struct NewClientSecret {
+    /// The secret; only ever returned here.
+    pub secret: String,
+    /// What is stored (the digest, the hint, the expiry).
+    pub record: ClientSecretRecord,
+}
+
+/// Makes a secret for an application, working for `days` (the default if `None`).
+fn new_secret(
+    tenant: TenantId,
+    client_id: ClientId,
+    days: Option<u32>,
+    now: UnixTime,
+) -> Result<NewClientSecret, CoreError> {
+    let days = days.unwrap_or(DEFAULT_SECRET_DAYS);
+    if !(1..=MAX_SECRET_DAYS).contains(&days) {
+        return Err(CoreError::Invalid(format!(
+            "a client secret works 1 to {MAX_SECRET_DAYS} days"
+        )));
+    }
+    let secret = random_token()?;
+    let record = ClientSecretRecord {
+        tenant_id: tenant,
+        client_id,
+        id: uuid::Uuid::new_v4().to_string(),
+        secret_digest: digest_secret(&secret),
+        hint: secret.chars().take(3).collect(),
+        created_at: now,
+        expires_at: Some(now + i64::from(days) * 24 * 3600),
+    };
+    Ok(NewClientSecret { secret, record })
+}
 
 /// A freshly registered application and, for confidential clients, its secret (shown once).
 #[derive(Debug, Clone)]
@@ -88,29 +132,32 @@ impl Portico {
         new: NewApplication,
     ) -> Result<CreatedApplication, CoreError> {
         let tenant = self.tenant(tenant).await?;
+        let client_id = ClientId::new_random();
+        let now = self.now();
         let client_secret = if new.kind.is_confidential() {
-            Some(random_token()?)
+            Some(new_secret(tenant.id, client_id, None, now)?)
         } else {
             None
         };
         let application = checked(Application {
-            client_id: ClientId::new_random(),
+            client_id,
             tenant_id: tenant.id,
             name: new.name,
             kind: new.kind,
-            secret_digest: client_secret.as_deref().map(digest_secret),
             redirect_uris: new.redirect_uris,
             identifier_uri: new.identifier_uri,
             optional_claims: new.optional_claims,
             native_auth: new.native_auth,
             cors_origins: new.cors_origins,
-            created_at: self.now(),
+            created_at: now,
         })?;
-        self.store.create_application(&application).await?;
+        self.store
+            .create_application(&application, client_secret.as_ref().map(|s| &s.record))
+            .await?;
         self.applications_changed();
         Ok(CreatedApplication {
             application,
-            client_secret,
+            client_secret: client_secret.map(|s| s.secret),
         })
     }
 
@@ -184,6 +231,70 @@ impl Portico {
         }
         self.applications_changed();
         tracing::info!(tenant.id = %tenant.id, %client_id, "application deleted");
+        Ok(())
+    }
+
+    /// An application's client secrets (digests and hints only), oldest first.
+    pub async fn list_client_secrets(
+        &self,
+        tenant: &TenantRef,
+        client_id: ClientId,
+    ) -> Result<Vec<ClientSecretRecord>, CoreError> {
+        let app = self.show_application(tenant, client_id).await?;
+        Ok(self.store.client_secrets(app.tenant_id, client_id).await?)
+    }
+
+    /// Adds a client secret (to rotate: add one, move the app to it, remove the old one);
+    /// for confidential clients only, at most ten at once.
+    pub async fn add_client_secret(
+        &self,
+        tenant: &TenantRef,
+        client_id: ClientId,
+        days: Option<u32>,
+    ) -> Result<NewClientSecret, CoreError> {
+        let app = self.show_application(tenant, client_id).await?;
+        if !app.kind.is_confidential() {
+            return Err(CoreError::Invalid(format!(
+                "{} apps are public clients: they have no secret",
+                app.kind
+            )));
+        }
+        if self
+            .store
+            .client_secrets(app.tenant_id, client_id)
+            .await?
+            .len()
+            >= MAX_SECRETS
+        {
+            return Err(CoreError::Invalid(format!(
+                "an application has at most {MAX_SECRETS} secrets; remove one first"
+            )));
+        }
+        let made = new_secret(app.tenant_id, client_id, days, self.now())?;
+        self.store.add_client_secret(&made.record).await?;
+        self.applications_changed();
+        tracing::info!(tenant.id = %app.tenant_id, %client_id, secret.id = %made.record.id, "client secret added");
+        Ok(made)
+    }
+
+    /// Removes a client secret: it stops working at once on this node, and within the
+    /// application cache's lifetime on the others.
+    pub async fn remove_client_secret(
+        &self,
+        tenant: &TenantRef,
+        client_id: ClientId,
+        id: &str,
+    ) -> Result<(), CoreError> {
+        let app = self.show_application(tenant, client_id).await?;
+        if !self
+            .store
+            .remove_client_secret(app.tenant_id, client_id, id)
+            .await?
+        {
+            return Err(CoreError::NotFound("client secret"));
+        }
+        self.applications_changed();
+        tracing::info!(tenant.id = %app.tenant_id, %client_id, secret.id = %id, "client secret removed");
         Ok(())
     }
 }

@@ -11,7 +11,9 @@ mod user;
 mod user_flow;
 
 pub use application::{AppKind, Application, NewApplication};
-pub use apps::{AppChanges, CreatedApplication};
+pub use apps::{
+    AppChanges, CreatedApplication, DEFAULT_SECRET_DAYS, MAX_SECRET_DAYS, NewClientSecret,
+};
 pub use attributes::{
     AttributeError, AttributeReason, MAX_ATTRIBUTE_LEN, check_attributes, missing_required,
 };

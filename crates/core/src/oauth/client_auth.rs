@@ -74,16 +74,33 @@ impl Portico {
             .await
             .map_err(crate::CoreError::from)?
             .ok_or_else(OAuthError::invalid_client)?;
-        match (&app.secret_digest, secret) {
-            (Some(digest), Some(secret)) if secret_matches(secret, digest) => {
-                Ok((app, ClientAuthMethod::Secret))
+        match (app.kind.is_confidential(), secret) {
+            (true, Some(secret)) => {
+                let now = self.now();
+                let secrets = self
+                    .cached_client_secrets(tenant.id, client_id)
+                    .await
+                    .map_err(crate::CoreError::from)?;
+                // Every live secret is compared (no early exit), so the time taken does not
+                // tell which one matched.
+                let matched = secrets
+                    .iter()
+                    .filter(|s| s.is_live(now))
+                    .fold(false, |found, s| {
+                        secret_matches(secret, &s.secret_digest) | found
+                    });
+                if matched {
+                    Ok((app, ClientAuthMethod::Secret))
+                } else {
+                    Err(OAuthError::invalid_client())
+                }
             }
-            (None, None) => Ok((app, ClientAuthMethod::None)),
-            (None, Some(_)) => Err(OAuthError::new(
+            (false, None) => Ok((app, ClientAuthMethod::None)),
+            (false, Some(_)) => Err(OAuthError::new(
                 OAuthErrorCode::InvalidClient,
                 "the client is public, so no client_secret may be presented",
             )),
-            _ => Err(OAuthError::invalid_client()),
+            (true, None) => Err(OAuthError::invalid_client()),
         }
     }
 }

@@ -3,14 +3,61 @@
 use async_trait::async_trait;
 
 use crate::StoreError;
+use crate::clock::UnixTime;
 use crate::directory::{Application, UserFlow};
 use crate::ids::{ClientId, TenantId};
+
+/// A client secret as stored: its digest, never the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSecretRecord {
+    /// Tenant.
+    pub tenant_id: TenantId,
+    /// The application.
+    pub client_id: ClientId,
+    /// Id (to remove it by).
+    pub id: String,
+    /// Digest of the secret.
+    pub secret_digest: String,
+    /// The secret's first three characters, to tell secrets apart (Entra's `hint`).
+    pub hint: String,
+    /// Creation time.
+    pub created_at: UnixTime,
+    /// The secret stops working after this time (`None`: never).
+    pub expires_at: Option<UnixTime>,
+}
+
+impl ClientSecretRecord {
+    /// Whether the secret still works at `now`.
+    pub fn is_live(&self, now: UnixTime) -> bool {
+        self.expires_at.is_none_or(|at| at > now)
+    }
+}
 
 /// Storage of applications and the user flows they use (part of [`super::Store`]).
 #[async_trait]
 pub trait AppStore: Send + Sync {
-    /// Registers an application.
-    async fn create_application(&self, app: &Application) -> Result<(), StoreError>;
+    /// Registers an application with its first secret (confidential clients), in one
+    /// transaction.
+    async fn create_application(
+        &self,
+        app: &Application,
+        secret: Option<&ClientSecretRecord>,
+    ) -> Result<(), StoreError>;
+    /// An application's secrets, oldest first.
+    async fn client_secrets(
+        &self,
+        tenant: TenantId,
+        client_id: ClientId,
+    ) -> Result<Vec<ClientSecretRecord>, StoreError>;
+    /// Adds a secret to an application.
+    async fn add_client_secret(&self, secret: &ClientSecretRecord) -> Result<(), StoreError>;
+    /// Removes a secret; false if the application has none with this id.
+    async fn remove_client_secret(
+        &self,
+        tenant: TenantId,
+        client_id: ClientId,
+        id: &str,
+    ) -> Result<bool, StoreError>;
     /// Finds an application of this tenant by client id.
     async fn find_application(
         &self,

@@ -156,7 +156,6 @@ mod tests {
             tenant_id: tenant,
             name: "app".into(),
             kind: AppKind::Spa,
-            secret_digest: None,
             redirect_uris: Vec::new(),
             identifier_uri: None,
             optional_claims: [

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use portico_core::StoreError;
 use portico_core::directory::{Application, UserFlow, UserFlowConfig};
 use portico_core::ids::{ClientId, TenantId};
-use portico_core::store::AppStore;
+use portico_core::store::{AppStore, ClientSecretRecord};
 use sqlx::Row as _;
 
 use crate::rows::{from_json_list, parse, to_json_list};
@@ -13,13 +13,33 @@ use crate::{PgStore, SqliteStore, db_err};
 macro_rules! apps_queries {
     ($store:ty, $row:ty) => {
         impl $store {
+            async fn insert_client_secret<'c, E>(executor: E, secret: &ClientSecretRecord) -> Result<(), StoreError>
+            where
+                E: sqlx::Executor<'c, Database = <$row as sqlx::Row>::Database>,
+            {
+                sqlx::query(
+                    "INSERT INTO client_secrets (tenant_id, client_id, id, secret_digest, hint, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(secret.tenant_id.to_string())
+                .bind(secret.client_id.to_string())
+                .bind(&secret.id)
+                .bind(&secret.secret_digest)
+                .bind(&secret.hint)
+                .bind(secret.created_at)
+                .bind(secret.expires_at)
+                .execute(executor)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
             fn application(row: &$row) -> Result<Application, StoreError> {
                 Ok(Application {
                     client_id: parse(&row.try_get::<String, _>("client_id").map_err(db_err)?, "client_id")?,
                     tenant_id: parse(&row.try_get::<String, _>("tenant_id").map_err(db_err)?, "tenant_id")?,
                     name: row.try_get("name").map_err(db_err)?,
                     kind: parse(&row.try_get::<String, _>("kind").map_err(db_err)?, "kind")?,
-                    secret_digest: row.try_get("secret_digest").map_err(db_err)?,
                     redirect_uris: from_json_list(&row.try_get::<String, _>("redirect_uris").map_err(db_err)?)?,
                     identifier_uri: row.try_get("identifier_uri").map_err(db_err)?,
                     optional_claims: from_json_list(&row.try_get::<String, _>("optional_claims").map_err(db_err)?)?,
@@ -32,26 +52,69 @@ macro_rules! apps_queries {
 
         #[async_trait]
         impl AppStore for $store {
-            async fn create_application(&self, app: &Application) -> Result<(), StoreError> {
+            async fn create_application(&self, app: &Application, secret: Option<&ClientSecretRecord>) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
                 sqlx::query(
-                    "INSERT INTO applications (client_id, tenant_id, name, kind, secret_digest, redirect_uris, identifier_uri, created_at, \
-                     optional_claims, native_auth, cors_origins) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    "INSERT INTO applications (client_id, tenant_id, name, kind, redirect_uris, identifier_uri, created_at, \
+                     optional_claims, native_auth, cors_origins) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(app.client_id.to_string())
                 .bind(app.tenant_id.to_string())
                 .bind(&app.name)
                 .bind(app.kind.as_str())
-                .bind(&app.secret_digest)
                 .bind(to_json_list(&app.redirect_uris)?)
                 .bind(&app.identifier_uri)
                 .bind(app.created_at)
                 .bind(to_json_list(&app.optional_claims)?)
                 .bind(app.native_auth)
                 .bind(to_json_list(&app.cors_origins)?)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
-                Ok(())
+                if let Some(secret) = secret {
+                    Self::insert_client_secret(&mut *tx, secret).await?;
+                }
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn client_secrets(&self, tenant: TenantId, client_id: ClientId) -> Result<Vec<ClientSecretRecord>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT id, secret_digest, hint, created_at, expires_at FROM client_secrets \
+                     WHERE tenant_id = $1 AND client_id = $2 ORDER BY created_at, id",
+                )
+                .bind(tenant.to_string())
+                .bind(client_id.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(ClientSecretRecord {
+                            tenant_id: tenant,
+                            client_id,
+                            id: row.try_get("id").map_err(db_err)?,
+                            secret_digest: row.try_get("secret_digest").map_err(db_err)?,
+                            hint: row.try_get("hint").map_err(db_err)?,
+                            created_at: row.try_get("created_at").map_err(db_err)?,
+                            expires_at: row.try_get("expires_at").map_err(db_err)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn add_client_secret(&self, secret: &ClientSecretRecord) -> Result<(), StoreError> {
+                Self::insert_client_secret(&self.pool, secret).await
+            }
+
+            async fn remove_client_secret(&self, tenant: TenantId, client_id: ClientId, id: &str) -> Result<bool, StoreError> {
+                let removed = sqlx::query("DELETE FROM client_secrets WHERE tenant_id = $1 AND client_id = $2 AND id = $3")
+                    .bind(tenant.to_string())
+                    .bind(client_id.to_string())
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(removed.rows_affected() == 1)
             }
 
             async fn find_application(

@@ -23,7 +23,7 @@ macro_rules! tenant_columns {
 }
 macro_rules! app_columns {
     () => {
-        "client_id, tenant_id, name, kind, secret_digest, redirect_uris, identifier_uri, optional_claims, native_auth, cors_origins, created_at"
+        "client_id, tenant_id, name, kind, redirect_uris, identifier_uri, optional_claims, native_auth, cors_origins, created_at"
     };
 }
 macro_rules! user_columns {

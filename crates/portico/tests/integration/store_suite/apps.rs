@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use portico_core::StoreError;
+use portico_core::directory::AppKind;
 use portico_core::directory::Application;
 use portico_core::ids::ClientId;
-use portico_core::store::{CodeRedemption, Store};
+use portico_core::store::{ClientSecretRecord, CodeRedemption, Store};
 
 use super::*;
 
@@ -22,7 +23,7 @@ pub(super) async fn applications_change_and_go_within_their_tenant(store: Arc<dy
         created_at: 1_001,
         ..app.clone()
     };
-    store.create_application(&second).await.unwrap();
+    store.create_application(&second, None).await.unwrap();
     let ids = |apps: Vec<Application>| apps.into_iter().map(|a| a.client_id).collect::<Vec<_>>();
     assert_eq!(
         ids(store.applications(t.id).await.unwrap()),
@@ -87,5 +88,94 @@ pub(super) async fn applications_change_and_go_within_their_tenant(store: Arc<dy
     assert_eq!(
         ids(store.applications(t.id).await.unwrap()),
         vec![second.client_id]
+    );
+}
+
+/// Secrets: made with their app in one transaction, several at once, removed one by one, in
+/// their tenant only, and gone with their app.
+pub(super) async fn client_secrets_rotate_within_their_app(store: Arc<dyn Store>) {
+    let (t, _, _) = setup(store.as_ref()).await;
+    let (other, _, _) = setup(store.as_ref()).await;
+    let app = Application {
+        client_id: ClientId::new_random(),
+        tenant_id: t.id,
+        name: "daemon".into(),
+        kind: AppKind::Daemon,
+        redirect_uris: Vec::new(),
+        identifier_uri: None,
+        optional_claims: Vec::new(),
+        native_auth: false,
+        cors_origins: Vec::new(),
+        created_at: 1_000,
+    };
+    let secret = |id: &str, created_at: i64| ClientSecretRecord {
+        tenant_id: t.id,
+        client_id: app.client_id,
+        id: id.into(),
+        secret_digest: format!("digest-{id}"),
+        hint: "abc".into(),
+        created_at,
+        expires_at: Some(created_at + 1_000),
+    };
+    store
+        .create_application(&app, Some(&secret("first", 1_000)))
+        .await
+        .unwrap();
+    store
+        .add_client_secret(&secret("second", 1_500))
+        .await
+        .unwrap();
+    let ids =
+        |secrets: Vec<ClientSecretRecord>| secrets.into_iter().map(|s| s.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.client_secrets(t.id, app.client_id).await.unwrap()),
+        vec!["first", "second"]
+    );
+    let first = &store.client_secrets(t.id, app.client_id).await.unwrap()[0];
+    assert_eq!(first, &secret("first", 1_000));
+    assert!(first.is_live(1_999) && !first.is_live(2_000));
+    // Not through another tenant.
+    assert!(
+        store
+            .client_secrets(other.id, app.client_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !store
+            .remove_client_secret(other.id, app.client_id, "first")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .remove_client_secret(t.id, app.client_id, "first")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .remove_client_secret(t.id, app.client_id, "first")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        ids(store.client_secrets(t.id, app.client_id).await.unwrap()),
+        vec!["second"]
+    );
+    // A secret for no application is refused; the app's secrets go with it.
+    let orphan = ClientSecretRecord {
+        client_id: ClientId::new_random(),
+        ..secret("orphan", 1_000)
+    };
+    assert!(store.add_client_secret(&orphan).await.is_err());
+    assert!(store.delete_application(t.id, app.client_id).await.unwrap());
+    assert!(
+        store
+            .client_secrets(t.id, app.client_id)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

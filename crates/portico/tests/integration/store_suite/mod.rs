@@ -85,7 +85,6 @@ pub(super) async fn setup(store: &dyn Store) -> (Tenant, User, Application) {
         tenant_id: t.id,
         name: "app".into(),
         kind: AppKind::Spa,
-        secret_digest: None,
         redirect_uris: vec!["https://app.example/cb".into()],
         identifier_uri: Some("api://orders".into()),
         optional_claims: vec!["loyaltyNumber".into()],
@@ -93,7 +92,7 @@ pub(super) async fn setup(store: &dyn Store) -> (Tenant, User, Application) {
         cors_origins: vec!["https://app.example".into()],
         created_at: 1_000,
     };
-    store.create_application(&app).await.unwrap();
+    store.create_application(&app, None).await.unwrap();
     (t, u, app)
 }
 
@@ -218,6 +217,7 @@ on_both_backends!(
     user_flows_and_app_attachment,
     engine_state,
     applications_change_and_go_within_their_tenant,
+    client_secrets_rotate_within_their_app,
     a_reset_password_yields_to_a_sign_out_it_did_not_see,
     signing_out_everywhere,
 );
