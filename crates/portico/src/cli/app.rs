@@ -90,6 +90,9 @@ pub enum AppCommand {
         #[arg(long)]
         no_cors_origins: bool,
     },
+    /// Manage an application's client secrets (rotation: add, move the app, remove the old).
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Delete an application: its grants end (its codes and refresh tokens stop working).
     Delete {
         /// Tenant name or id.
@@ -99,6 +102,109 @@ pub enum AppCommand {
         #[arg(long)]
         app: ClientId,
     },
+}
+
+/// `portico app secret …`.
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Add a client secret (shown once).
+    Add {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// Client id.
+        #[arg(long)]
+        app: ClientId,
+        /// Days the secret works (default 365, at most 730).
+        #[arg(long)]
+        expires_in: Option<u32>,
+    },
+    /// List the app's secrets (ids, hints and expiry; never a secret).
+    List {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// Client id.
+        #[arg(long)]
+        app: ClientId,
+    },
+    /// Remove a client secret: it stops working at once.
+    Remove {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// Client id.
+        #[arg(long)]
+        app: ClientId,
+        /// The secret's id (from `app secret list`).
+        #[arg(long)]
+        secret: String,
+    },
+}
+
+/// A stored secret as `--json` prints it.
+fn secret_json(secret: &portico_core::store::ClientSecretRecord) -> serde_json::Value {
+    json!({
+        "id": secret.id,
+        "hint": secret.hint,
+        "created_at": secret.created_at,
+        "expires_at": secret.expires_at,
+    })
+}
+
+/// Runs one `SecretCommand`.
+async fn run_secret(portico: &Portico, command: SecretCommand) -> Result<Output> {
+    Ok(match command {
+        SecretCommand::Add {
+            tenant,
+            app,
+            expires_in,
+        } => {
+            let made = portico
+                .add_client_secret(&TenantRef::parse(&tenant), app, expires_in)
+                .await?;
+            let mut json = secret_json(&made.record);
+            if let Some(fields) = json.as_object_mut() {
+                fields.insert("secret".into(), made.secret.clone().into());
+            }
+            Output {
+                human: format!(
+                    "added secret {} to {app}\nclient secret (shown only now): {}",
+                    made.record.id, made.secret
+                ),
+                json,
+            }
+        }
+        SecretCommand::List { tenant, app } => {
+            let secrets = portico
+                .list_client_secrets(&TenantRef::parse(&tenant), app)
+                .await?;
+            Output {
+                human: secrets
+                    .iter()
+                    .map(|s| {
+                        let until = s.expires_at.map_or("never".to_owned(), |at| at.to_string());
+                        format!("{} {}… expires {until}", s.id, s.hint)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                json: json!({"secrets": secrets.iter().map(secret_json).collect::<Vec<_>>()}),
+            }
+        }
+        SecretCommand::Remove {
+            tenant,
+            app,
+            secret,
+        } => {
+            portico
+                .remove_client_secret(&TenantRef::parse(&tenant), app, &secret)
+                .await?;
+            Output {
+                human: format!("removed secret {secret} from {app}"),
+                json: json!({"id": secret, "removed": true}),
+            }
+        }
+    })
 }
 
 /// A list option of `app update`: the values given, none (`--no-…`), or left as it is.
@@ -230,6 +336,7 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
                 json: app_json(&app),
             }
         }
+        AppCommand::Secret(command) => run_secret(portico, command).await?,
         AppCommand::Delete { tenant, app } => {
             portico
                 .delete_application(&TenantRef::parse(&tenant), app)

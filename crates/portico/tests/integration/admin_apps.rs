@@ -141,3 +141,80 @@ async fn a_redirect_uri_taken_off_an_app_is_refused_at_once() {
     assert_eq!(after.status, 400, "{}", after.html);
     server.stop().await;
 }
+
+/// `client_credentials` with this secret, over HTTP Basic as the `oauth2` crate sends it.
+async fn token_status(server: &TestServer, client_id: &str, secret: &str) -> u16 {
+    reqwest::Client::new()
+        .post(server.url("oauth2/v2.0/token"))
+        .basic_auth(client_id, Some(secret))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", &format!("{client_id}/.default")),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_rotated_out_or_expired_client_secret_no_longer_gets_tokens() {
+    let server = TestServer::start().await;
+    let (client_id, first) = server.app(AppKind::Daemon).await;
+    let first = first.unwrap();
+    let portico = server.portico();
+    let tenant = portico_core::directory::TenantRef::Id(server.tenant.id);
+    let app = client_id.parse().unwrap();
+    assert_eq!(token_status(&server, &client_id, &first).await, 200);
+    // Rotation: a second secret works beside the first...
+    let second = portico
+        .add_client_secret(&tenant, app, Some(30))
+        .await
+        .unwrap();
+    assert_eq!(token_status(&server, &client_id, &second.secret).await, 200);
+    assert_eq!(token_status(&server, &client_id, &first).await, 200);
+    // ...and once the first is removed, it is refused at once.
+    let secrets = portico.list_client_secrets(&tenant, app).await.unwrap();
+    assert_eq!(secrets.len(), 2);
+    assert!(
+        secrets
+            .iter()
+            .all(|s| s.secret_digest != first && s.hint.len() == 3)
+    );
+    let old = secrets.iter().find(|s| s.id != second.record.id).unwrap();
+    portico
+        .remove_client_secret(&tenant, app, &old.id)
+        .await
+        .unwrap();
+    assert_eq!(token_status(&server, &client_id, &first).await, 401);
+    assert_eq!(token_status(&server, &client_id, &second.secret).await, 200);
+    // A secret past its expiry is refused like a wrong one.
+    let stale = portico_core::store::ClientSecretRecord {
+        id: "stale".into(),
+        secret_digest: portico_core::secret::digest_secret("an-expired-secret"),
+        created_at: 1_000,
+        expires_at: Some(2_000),
+        ..second.record.clone()
+    };
+    portico.store.add_client_secret(&stale).await.unwrap();
+    assert_eq!(
+        token_status(&server, &client_id, "an-expired-secret").await,
+        401
+    );
+    // Public clients have no secrets, and a secret lives at most two years.
+    let (spa, _) = server.app(AppKind::Spa).await;
+    assert!(
+        portico
+            .add_client_secret(&tenant, spa.parse().unwrap(), None)
+            .await
+            .is_err()
+    );
+    assert!(
+        portico
+            .add_client_secret(&tenant, app, Some(731))
+            .await
+            .is_err()
+    );
+    server.stop().await;
+}

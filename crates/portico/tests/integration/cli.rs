@@ -471,6 +471,62 @@ async fn apps_are_listed_shown_changed_and_deleted() {
         );
         assert!(refused.contains("application not found"), "{refused}");
     }
+    // Secrets: only confidential clients have them; added (shown once), listed, removed.
+    let refused = portico_refuses(
+        &data,
+        &["app", "secret", "add", "--tenant", "contoso", "--app", &id],
+    );
+    assert!(refused.contains("public clients"), "{refused}");
+    let web = portico(
+        &data,
+        &[
+            "app", "create", "--tenant", "contoso", "--name", "W", "--kind", "web", "--json",
+        ],
+    );
+    let web_id = web["client_id"].as_str().unwrap().to_owned();
+    let added = portico(
+        &data,
+        &[
+            "app",
+            "secret",
+            "add",
+            "--tenant",
+            "contoso",
+            "--app",
+            &web_id,
+            "--expires-in",
+            "30",
+            "--json",
+        ],
+    );
+    let secret = added["secret"].as_str().unwrap();
+    assert_eq!(added["hint"], &secret[..3]);
+    assert_eq!(
+        added["expires_at"].as_i64().unwrap() - added["created_at"].as_i64().unwrap(),
+        30 * 24 * 3600
+    );
+    let listed = portico(
+        &data,
+        &[
+            "app", "secret", "list", "--tenant", "contoso", "--app", &web_id, "--json",
+        ],
+    );
+    let secrets = listed["secrets"].as_array().unwrap();
+    assert_eq!(
+        secrets.len(),
+        2,
+        "the one made with the app, and the one added"
+    );
+    assert!(secrets.iter().all(|s| s.get("secret").is_none()));
+    let first = secrets[0]["id"].as_str().unwrap();
+    let removed = portico(
+        &data,
+        &[
+            "app", "secret", "remove", "--tenant", "contoso", "--app", &web_id, "--secret", first,
+            "--json",
+        ],
+    );
+    assert_eq!(removed["removed"], true);
     let deleted = portico(
         &data,
         &[
@@ -479,7 +535,11 @@ async fn apps_are_listed_shown_changed_and_deleted() {
     );
     assert_eq!(deleted["deleted"], true);
     let listed = portico(&data, &["app", "list", "--tenant", "contoso", "--json"]);
-    assert_eq!(listed["applications"], serde_json::json!([]));
+    assert_eq!(
+        listed["applications"].as_array().unwrap().len(),
+        1,
+        "the web app only"
+    );
 }
 
 /// First start: `default` tenant, admin token file 0600 (its path is logged, never the token),
