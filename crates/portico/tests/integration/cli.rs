@@ -4,15 +4,20 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-fn portico(data_dir: &std::path::Path, args: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_portico"))
+/// Runs the binary on `data_dir` (its own SQLite and master key, whatever the environment).
+fn run(data_dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_portico"))
         .arg("--data-dir")
         .arg(data_dir)
         .args(args)
         .env_remove("PORTICO_DATABASE_URL")
         .env_remove("PORTICO_MASTER_KEY")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn portico(data_dir: &std::path::Path, args: &[&str]) -> Value {
+    let output = run(data_dir, args);
     assert!(
         output.status.success(),
         "{args:?}: {}",
@@ -349,14 +354,7 @@ async fn cli_commands_print_one_json_object_each() {
 
 /// A failing command: it exits non-zero, prints nothing on stdout, and says why on stderr.
 fn portico_refuses(data_dir: &std::path::Path, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_portico"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("PORTICO_DATABASE_URL")
-        .env_remove("PORTICO_MASTER_KEY")
-        .output()
-        .unwrap();
+    let output = run(data_dir, args);
     assert!(!output.status.success(), "{args:?} succeeded");
     assert!(output.stdout.is_empty());
     String::from_utf8_lossy(&output.stderr).into_owned()

@@ -13,6 +13,18 @@ use crate::{PgStore, SqliteStore, db_err};
 macro_rules! apps_queries {
     ($store:ty, $row:ty) => {
         impl $store {
+            /// The tenant's applications that `sql` (one `$1` for the tenant) selects.
+            async fn tenant_apps(&self, tenant: TenantId, sql: &'static str) -> Result<Vec<Application>, StoreError> {
+                sqlx::query(sql)
+                    .bind(tenant.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .iter()
+                    .map(Self::application)
+                    .collect()
+            }
+
             async fn insert_client_secret<'c, E>(executor: E, secret: &ClientSecretRecord) -> Result<(), StoreError>
             where
                 E: sqlx::Executor<'c, Database = <$row as sqlx::Row>::Database>,
@@ -134,16 +146,8 @@ macro_rules! apps_queries {
             }
 
             async fn applications(&self, tenant: TenantId) -> Result<Vec<Application>, StoreError> {
-                let sql = concat!("SELECT ", app_columns!(),
-                    " FROM applications WHERE tenant_id = $1 ORDER BY created_at, client_id");
-                sqlx::query(sql)
-                    .bind(tenant.to_string())
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_err)?
-                    .iter()
-                    .map(Self::application)
-                    .collect()
+                self.tenant_apps(tenant, concat!("SELECT ", app_columns!(),
+                    " FROM applications WHERE tenant_id = $1 ORDER BY created_at, client_id")).await
             }
 
             async fn update_application(&self, app: &Application) -> Result<(), StoreError> {
@@ -189,16 +193,8 @@ macro_rules! apps_queries {
             }
 
             async fn browser_apps(&self, tenant: TenantId) -> Result<Vec<Application>, StoreError> {
-                let sql = concat!("SELECT ", app_columns!(),
-                    " FROM applications WHERE tenant_id = $1 AND (native_auth = TRUE OR kind = 'spa') ORDER BY client_id");
-                sqlx::query(sql)
-                    .bind(tenant.to_string())
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_err)?
-                    .iter()
-                    .map(Self::application)
-                    .collect()
+                self.tenant_apps(tenant, concat!("SELECT ", app_columns!(),
+                    " FROM applications WHERE tenant_id = $1 AND (native_auth = TRUE OR kind = 'spa') ORDER BY client_id")).await
             }
 
             async fn find_application_by_identifier_uri(
