@@ -1,6 +1,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::ExposedApi;
 use crate::clock::UnixTime;
 use crate::ids::{ClientId, TenantId};
 
@@ -77,6 +78,16 @@ pub struct Application {
     /// Browser origins (`https://app.example`) allowed to call the native-authentication API
     /// cross-origin.
     pub cors_origins: Vec<String>,
+    /// The API this app exposes: delegated scopes and app roles.
+    pub api: ExposedApi,
+    /// Entra's "assignment required": only users and client apps holding one of this app's
+    /// roles get tokens for it.
+    pub assignment_required: bool,
+    /// Lifetime of access tokens for this app, in seconds (`None`: the server's).
+    pub access_token_lifetime_secs: Option<i64>,
+    /// Idle lifetime of this app's refresh tokens, in seconds (`None`: the server's); the
+    /// tenant's absolute lifetime still bounds it.
+    pub refresh_token_lifetime_secs: Option<i64>,
     /// Creation time.
     pub created_at: UnixTime,
 }

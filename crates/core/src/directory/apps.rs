@@ -2,7 +2,7 @@
 //! sets is checked by the same rules whether the app is new or changed.
 
 use super::application::{normalize_cors_origin, validate_optional_claim, validate_redirect_uri};
-use super::{Application, NewApplication, TenantRef};
+use super::{Application, ExposedApi, NewApplication, TenantRef};
 use crate::clock::UnixTime;
 use crate::ids::{ClientId, TenantId};
 use crate::secret::{digest_secret, random_token};
@@ -74,7 +74,24 @@ pub struct AppChanges {
     pub native_auth: Option<bool>,
     /// Origins allowed to call the native-authentication API from a browser.
     pub cors_origins: Option<Vec<String>>,
+    /// Application ID URI (`api://…` or `https://…`), the name clients ask for its API by.
+    pub identifier_uri: Option<String>,
+    /// The API the app exposes (scopes and app roles), replacing the old one.
+    pub api: Option<ExposedApi>,
+    /// Entra's "assignment required".
+    pub assignment_required: Option<bool>,
+    /// Access-token lifetime in seconds; `Some(None)` goes back to the server's.
+    pub access_token_lifetime_secs: Option<Option<i64>>,
+    /// Refresh-token idle lifetime in seconds; `Some(None)` goes back to the server's.
+    pub refresh_token_lifetime_secs: Option<Option<i64>>,
 }
+
+/// The shortest and longest access-token lifetime an app may set (Entra allows 10 minutes
+/// to a day; five minutes suits apps that want to re-check often).
+pub const ACCESS_TOKEN_LIFETIME_SECS: std::ops::RangeInclusive<i64> = 300..=86_400;
+/// The shortest and longest refresh-token idle lifetime an app may set (10 minutes to 90
+/// days; the tenant's absolute lifetime still applies).
+pub const REFRESH_TOKEN_LIFETIME_SECS: std::ops::RangeInclusive<i64> = 600..=90 * 86_400;
 
 /// `app` as an operator may store it: every rule checked, lists without repeats, origins in
 /// the form browsers send.
@@ -91,9 +108,43 @@ fn checked(mut app: Application) -> Result<Application, CoreError> {
     }
     dedup(&mut app.redirect_uris);
     if let Some(uri) = &app.identifier_uri {
-        url::Url::parse(uri).map_err(|_| {
+        let parsed = url::Url::parse(uri).map_err(|_| {
             CoreError::Invalid(format!("identifier URI {uri:?} is not an absolute URI"))
         })?;
+        // Scopes are `{identifier URI}/{name}`: a URI with a query, fragment or trailing
+        // slash would make that ambiguous.
+        if uri.len() > 2048
+            || !matches!(parsed.scheme(), "api" | "https")
+            || parsed.query().is_some()
+            || parsed.fragment().is_some()
+            || uri.ends_with('/')
+            || uri.chars().any(char::is_whitespace)
+        {
+            return Err(CoreError::Invalid(format!(
+                "identifier URI {uri:?} must be api://… or https://…, without query, fragment or trailing slash"
+            )));
+        }
+    }
+    app.api = std::mem::take(&mut app.api).checked()?;
+    for (what, lifetime, range) in [
+        (
+            "access-token",
+            app.access_token_lifetime_secs,
+            ACCESS_TOKEN_LIFETIME_SECS,
+        ),
+        (
+            "refresh-token",
+            app.refresh_token_lifetime_secs,
+            REFRESH_TOKEN_LIFETIME_SECS,
+        ),
+    ] {
+        if lifetime.is_some_and(|secs| !range.contains(&secs)) {
+            return Err(CoreError::Invalid(format!(
+                "the {what} lifetime must be {} to {} seconds",
+                range.start(),
+                range.end()
+            )));
+        }
     }
     for claim in &app.optional_claims {
         validate_optional_claim(claim).map_err(CoreError::Invalid)?;
@@ -149,6 +200,10 @@ impl Portico {
             optional_claims: new.optional_claims,
             native_auth: new.native_auth,
             cors_origins: new.cors_origins,
+            api: ExposedApi::default(),
+            assignment_required: false,
+            access_token_lifetime_secs: None,
+            refresh_token_lifetime_secs: None,
             created_at: now,
         })?;
         self.store
@@ -199,8 +254,20 @@ impl Portico {
             optional_claims,
             native_auth,
             cors_origins,
+            identifier_uri,
+            api,
+            assignment_required,
+            access_token_lifetime_secs,
+            refresh_token_lifetime_secs,
         } = changes;
         app.name = name.unwrap_or(app.name);
+        app.identifier_uri = identifier_uri.or(app.identifier_uri);
+        app.api = api.unwrap_or(app.api);
+        app.assignment_required = assignment_required.unwrap_or(app.assignment_required);
+        app.access_token_lifetime_secs =
+            access_token_lifetime_secs.unwrap_or(app.access_token_lifetime_secs);
+        app.refresh_token_lifetime_secs =
+            refresh_token_lifetime_secs.unwrap_or(app.refresh_token_lifetime_secs);
         app.redirect_uris = redirect_uris.unwrap_or(app.redirect_uris);
         app.optional_claims = optional_claims.unwrap_or(app.optional_claims);
         app.native_auth = native_auth.unwrap_or(app.native_auth);

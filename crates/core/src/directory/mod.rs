@@ -1,23 +1,28 @@
 //! The directory: tenants, applications, users, and the operations operators perform on them.
 
+mod api;
 mod application;
 mod apps;
 mod attributes;
 mod branding;
+mod permissions;
 mod service;
 mod tenant;
 mod tenant_settings;
 mod user;
 mod user_flow;
 
+pub use api::{ApiScope, AppRole, ExposedApi, MAX_API_ITEMS, RoleMembers};
 pub use application::{AppKind, Application, NewApplication};
 pub use apps::{
-    AppChanges, CreatedApplication, DEFAULT_SECRET_DAYS, MAX_SECRET_DAYS, NewClientSecret,
+    ACCESS_TOKEN_LIFETIME_SECS, AppChanges, CreatedApplication, DEFAULT_SECRET_DAYS,
+    MAX_SECRET_DAYS, NewClientSecret, REFRESH_TOKEN_LIFETIME_SECS,
 };
 pub use attributes::{
     AttributeError, AttributeReason, MAX_ATTRIBUTE_LEN, check_attributes, missing_required,
 };
 pub use branding::{Branding, MAX_CSS_BYTES, MAX_LOGO_BYTES, sniff_image};
+pub use permissions::{ExposeApi, PermissionRequest};
 pub use service::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, NewAdminToken};
 pub use tenant::{Tenant, TenantRef};
 pub use tenant_settings::{MAX_REFRESH_TOKEN_DAYS, TenantSettings, sms_allowed};

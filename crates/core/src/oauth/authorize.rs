@@ -240,7 +240,16 @@ impl Portico {
                 )));
             }
         }
-        let scope = Scope::parse_oidc(params.scope.as_deref()).map_err(fail)?;
+        let scope = Scope::parse(params.scope.as_deref().unwrap_or_default()).map_err(fail)?;
+        if scope.is_empty() {
+            return Err(fail(OAuthError::new(
+                OAuthErrorCode::InvalidScope,
+                "scope is required",
+            )));
+        }
+        self.check_requested_scope(tenant, &app, &scope)
+            .await
+            .map_err(fail)?;
         let code_challenge = match (
             params.code_challenge.as_deref(),
             params.code_challenge_method.as_deref(),
@@ -378,6 +387,27 @@ impl Portico {
         request: &AuthorizeRequest,
         session: &ActiveSession,
     ) -> Result<AuthorizeResponse, CoreError> {
+        // Decided now, with the user known, so that someone the app or its API does not admit
+        // goes back to the app with `access_denied` instead of a code that cannot be redeemed.
+        // The token endpoint decides again (grants may change in between).
+        if let Err(refused) = self
+            .delegated_audience(tenant, &request.app, &request.scope, session.user.id)
+            .await
+        {
+            let error = match refused.code {
+                OAuthErrorCode::InvalidGrant => {
+                    OAuthError::new(OAuthErrorCode::AccessDenied, refused.description)
+                }
+                _ => refused,
+            };
+            return Ok(self.authorize_error(
+                tenant,
+                &request.redirect_uri,
+                request.response_mode,
+                request.state.as_deref(),
+                error,
+            ));
+        }
         let code = random_token()?;
         let now = self.now();
         let record = AuthCodeRecord {

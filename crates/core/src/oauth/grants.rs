@@ -2,7 +2,7 @@ use super::client_auth::ClientAuthMethod;
 use super::{ClientCredentials, OAuthError, OAuthErrorCode, Scope};
 use crate::directory::AppKind;
 use crate::directory::{Application, Tenant, User};
-use crate::ids::{ClientId, GrantId, UserId};
+use crate::ids::{GrantId, UserId};
 use crate::secret::{digest_secret, random_token};
 use crate::signin::{FlowError, SignInFlow};
 use crate::store::{
@@ -176,6 +176,9 @@ impl Portico {
         }
         let user = self.grant_user(tenant, record.user_id).await?;
         let scope = Scope::parse(&record.scope)?;
+        let audience = self
+            .delegated_audience(tenant, &app, &scope, user.id)
+            .await?;
         let refresh = Self::mint_refresh_token(RefreshTokenRecord {
             token_digest: String::new(),
             tenant_id: tenant.id,
@@ -209,6 +212,7 @@ impl Portico {
                 client_auth: auth_method,
                 user: &user,
                 scope: &scope,
+                audience: &audience,
                 nonce: record.nonce.as_deref(),
                 auth_time: record.auth_time,
                 amr: &record.amr,
@@ -282,6 +286,9 @@ impl Portico {
             None => granted,
         };
         let user = self.grant_user(tenant, record.user_id).await?;
+        let audience = self
+            .delegated_audience(tenant, &app, &scope, user.id)
+            .await?;
         Ok(self
             .issue_user_tokens(UserGrant {
                 tenant,
@@ -289,6 +296,7 @@ impl Portico {
                 client_auth: auth_method,
                 user: &user,
                 scope: &scope,
+                audience: &audience,
                 nonce: None,
                 auth_time: record.auth_time,
                 amr: &record.amr,
@@ -333,25 +341,33 @@ impl Portico {
                     format!("no resource {resource_name:?} is registered in this tenant"),
                 )
             })?;
+        let audience = self
+            .app_audience(&client, resource, scope.to_owned())
+            .await?;
         Ok(self
             .issue_app_token(AppGrant {
                 tenant,
                 client: &client,
-                resource: &resource,
-                scope: scope.to_owned(),
+                client_auth: auth_method,
+                audience: &audience,
             })
             .await?)
     }
 
     /// How long the refresh tokens of `app`'s grants live: single-page apps 24 hours from the
-    /// sign-in; others slide, up to the tenant's absolute lifetime (or the server's).
+    /// sign-in (or less, if the app sets less); others slide by the app's idle lifetime (or
+    /// the server's), up to the tenant's absolute lifetime (or the server's).
     pub(crate) async fn refresh_lifetime(
         &self,
         tenant: &Tenant,
         app: &Application,
     ) -> Result<RefreshLifetime, CoreError> {
         if app.kind == AppKind::Spa {
-            let fixed = self.settings.spa_refresh_token_lifetime_secs;
+            let fixed = app
+                .refresh_token_lifetime_secs
+                .map_or(self.settings.spa_refresh_token_lifetime_secs, |secs| {
+                    secs.min(self.settings.spa_refresh_token_lifetime_secs)
+                });
             return Ok(RefreshLifetime {
                 idle_secs: fixed,
                 absolute_secs: fixed,
@@ -365,8 +381,11 @@ impl Portico {
             Some(days) => i64::from(days) * 24 * 3600,
             None => self.settings.refresh_token_absolute_lifetime_secs,
         };
+        let idle_secs = app
+            .refresh_token_lifetime_secs
+            .unwrap_or(self.settings.refresh_token_lifetime_secs);
         Ok(RefreshLifetime {
-            idle_secs: self.settings.refresh_token_lifetime_secs.min(absolute_secs),
+            idle_secs: idle_secs.min(absolute_secs),
             absolute_secs,
         })
     }
@@ -411,11 +430,16 @@ impl Portico {
     ) -> Result<IssuedTokens, OAuthError> {
         // Microsoft's native-auth SDKs fail a sign-in whose answer has no refresh token
         // (`refresh_token_missing`), and Entra always sends one: offline access is implied.
-        let scope = Scope::parse_oidc(scope)?.with("offline_access");
+        let scope = Scope::parse(scope.unwrap_or_default())?.with("offline_access");
         let signed_in = self
             .flow_user(tenant, &flow)
             .await?
             .ok_or_else(|| OAuthError::invalid_grant("the user can no longer sign in"))?;
+        // Decided before the flow is spent: a refused scope leaves the person's sign-in
+        // standing for a corrected request.
+        let audience = self
+            .delegated_audience(tenant, app, &scope, signed_in.user.id)
+            .await?;
         let proof = flow.flow.clone();
         self.spend_flow(tenant, flow)
             .await
@@ -467,6 +491,7 @@ impl Portico {
                 client_auth: ClientAuthMethod::None,
                 user: &user,
                 scope: &scope,
+                audience: &audience,
                 nonce: None,
                 auth_time: session.auth_time,
                 amr: &session.amr,
@@ -489,24 +514,5 @@ impl Portico {
             .map_err(CoreError::from)?
             .filter(|user| user.enabled)
             .ok_or_else(|| OAuthError::invalid_grant("the user can no longer sign in"))
-    }
-
-    /// A resource named by Application ID URI, client id, or `api://{client id}`.
-    async fn find_resource(
-        &self,
-        tenant: &Tenant,
-        name: &str,
-    ) -> Result<Option<Application>, OAuthError> {
-        if let Some(found) = self.application_by_identifier_uri(tenant.id, name).await? {
-            return Ok(Some(found));
-        }
-        let bare = name.strip_prefix("api://").unwrap_or(name);
-        match bare.parse::<ClientId>() {
-            Ok(client_id) => Ok(self
-                .application(tenant.id, client_id)
-                .await
-                .map_err(CoreError::from)?),
-            Err(_) => Ok(None),
-        }
     }
 }

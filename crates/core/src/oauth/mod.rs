@@ -8,6 +8,7 @@ mod error;
 mod grants;
 mod logout;
 mod pkce;
+mod resource;
 mod scope;
 
 pub use authorize::{
@@ -20,4 +21,5 @@ pub use error::{OAuthError, OAuthErrorCode};
 pub use grants::TokenRequest;
 pub use logout::{LogoutOutcome, LogoutRequest};
 pub use pkce::verify_s256;
+pub use resource::Audience;
 pub use scope::Scope;

@@ -41,25 +41,6 @@ impl Scope {
         Ok(Self(tokens))
     }
 
-    /// Parses a requested scope that must be present and hold only OpenID Connect scopes (what
-    /// an app may ask for until it exposes APIs of its own).
-    pub fn parse_oidc(text: Option<&str>) -> Result<Self, OAuthError> {
-        let scope = Self::parse(text.unwrap_or_default())?;
-        if scope.is_empty() {
-            return Err(OAuthError::new(
-                super::OAuthErrorCode::InvalidScope,
-                "scope is required",
-            ));
-        }
-        if let Some(unknown) = scope.iter().find(|s| !OIDC_SCOPES.contains(s)) {
-            return Err(OAuthError::new(
-                super::OAuthErrorCode::InvalidScope,
-                format!("scope {unknown:?} is not available to this application"),
-            ));
-        }
-        Ok(scope)
-    }
-
     /// This scope with `token` added at the end (if it is not there yet).
     pub fn with(mut self, token: &str) -> Self {
         if !self.contains(token) {

@@ -66,8 +66,8 @@ pub trait AppStore: Send + Sync {
     ) -> Result<Option<Application>, StoreError>;
     /// The tenant's applications, oldest first.
     async fn applications(&self, tenant: TenantId) -> Result<Vec<Application>, StoreError>;
-    /// Replaces what an operator may change of an application (name, redirect URIs, optional
-    /// claims, native auth, CORS origins); [`StoreError::NotFound`] if there is none.
+    /// Replaces what an operator may change of an application (everything but its id,
+    /// tenant, kind and creation time); [`StoreError::NotFound`] if there is none.
     async fn update_application(&self, app: &Application) -> Result<(), StoreError>;
     /// Deletes an application with its grants (and their codes and refresh tokens) and its
     /// place in a user flow, in one transaction; false if there was none.

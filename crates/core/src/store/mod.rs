@@ -19,6 +19,7 @@ mod flows;
 mod grants;
 mod otp;
 mod outbox;
+mod permissions;
 mod sessions;
 mod tenants;
 mod users;
@@ -30,6 +31,7 @@ pub use flows::*;
 pub use grants::*;
 pub use otp::*;
 pub use outbox::*;
+pub use permissions::*;
 pub use sessions::*;
 pub use tenants::*;
 pub use users::*;
@@ -48,6 +50,7 @@ pub trait Store:
     + OtpStore
     + OutboxStore
     + AdminTokenStore
+    + PermissionStore
     + std::fmt::Debug
     + 'static
 {

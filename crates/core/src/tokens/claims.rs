@@ -170,6 +170,10 @@ mod tests {
             .to_vec(),
             native_auth: false,
             cors_origins: Vec::new(),
+            api: Default::default(),
+            assignment_required: false,
+            access_token_lifetime_secs: None,
+            refresh_token_lifetime_secs: None,
             created_at: 0,
         };
         let mut user = User {

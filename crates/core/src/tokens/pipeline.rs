@@ -7,7 +7,7 @@ use super::claims::{
 };
 use crate::directory::{Application, Tenant, User};
 use crate::ids::{GrantId, SessionId};
-use crate::oauth::{ClientAuthMethod, Scope};
+use crate::oauth::{Audience, ClientAuthMethod, Scope};
 use crate::{CoreError, Portico};
 
 /// A grant on behalf of a signed-in user, approved and ready for tokens.
@@ -21,8 +21,10 @@ pub struct UserGrant<'a> {
     pub client_auth: ClientAuthMethod,
     /// The user.
     pub user: &'a User,
-    /// Granted scope.
+    /// The scope of the grant (decides the OpenID Connect claims).
     pub scope: &'a Scope,
+    /// What the access token is for and carries.
+    pub audience: &'a Audience,
     /// Nonce for the id token (authorization code grant only).
     pub nonce: Option<&'a str>,
     /// When the user authenticated.
@@ -46,10 +48,11 @@ pub struct AppGrant<'a> {
     pub tenant: &'a Tenant,
     /// The client.
     pub client: &'a Application,
-    /// The resource (audience).
-    pub resource: &'a Application,
-    /// The granted scope as echoed in the response (`{resource}/.default`).
-    pub scope: String,
+    /// How the client authenticated.
+    pub client_auth: ClientAuthMethod,
+    /// The API the token is for, the roles it carries and the scope echoed in the response
+    /// (`{resource}/.default`).
+    pub audience: &'a Audience,
 }
 
 /// The result of the pipeline: everything a token response carries.
@@ -73,6 +76,19 @@ pub struct IssuedTokens {
 const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 impl Portico {
+    /// How long an access token of `client` for `audience` lives: the shorter of what
+    /// either app sets, else the server's lifetime.
+    fn access_token_lifetime(&self, client: &Application, audience: &Application) -> i64 {
+        [
+            client.access_token_lifetime_secs,
+            audience.access_token_lifetime_secs,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(self.settings.access_token_lifetime_secs)
+    }
+
     /// Signs the tokens of a user grant.
     pub async fn issue_user_tokens(&self, grant: UserGrant<'_>) -> Result<IssuedTokens, CoreError> {
         let keys = self
@@ -80,7 +96,8 @@ impl Portico {
             .tenant_keys(self.store.as_ref(), grant.tenant.id, self.now())
             .await?;
         let now = self.now();
-        let exp = now + self.settings.access_token_lifetime_secs;
+        let id_exp = now + self.settings.access_token_lifetime_secs;
+        let exp = now + self.access_token_lifetime(grant.app, &grant.audience.app);
         let issuer = self.issuer(grant.tenant);
         let sub = pairwise_subject(grant.tenant.id, grant.app.client_id, grant.user.id);
         let profile = grant.scope.contains("profile");
@@ -90,13 +107,9 @@ impl Portico {
         let extra = optional_claims(grant.app, grant.user);
         let amr = amr_claim(grant.amr);
         let uti = crate::secret::random_token()?;
-        let scp: Vec<&str> = grant
-            .scope
-            .iter()
-            .filter(|s| *s != "offline_access")
-            .collect();
+        let audience = grant.audience;
         let access = AccessTokenClaims {
-            aud: grant.app.client_id.to_string(),
+            aud: audience.app.client_id.to_string(),
             iss: issuer.clone(),
             iat: now,
             nbf: now,
@@ -104,8 +117,8 @@ impl Portico {
             azp: grant.app.client_id.to_string(),
             azpacr: grant.client_auth.azpacr().to_owned(),
             client_id: grant.app.client_id.to_string(),
-            scp: Some(scp.join(" ")),
-            roles: None,
+            scp: Some(audience.scp.join(" ")),
+            roles: (!audience.roles.is_empty()).then(|| audience.roles.clone()),
             oid: grant.user.id.to_string(),
             sub: sub.clone(),
             tid: grant.tenant.id.to_string(),
@@ -135,7 +148,7 @@ impl Portico {
                 ver: "2.0".to_owned(),
                 iat: now,
                 nbf: now,
-                exp,
+                exp: id_exp,
                 nonce: grant.nonce.map(str::to_owned),
                 auth_time: grant.auth_time,
                 sid: Some(grant.session_id.to_string()),
@@ -165,7 +178,7 @@ impl Portico {
             expires_in: exp - now,
             id_token,
             refresh_token: grant.refresh_token,
-            scope: grant.scope.to_wire(),
+            scope: audience.granted.to_wire(),
             client_info,
         })
     }
@@ -177,20 +190,21 @@ impl Portico {
             .keys
             .tenant_keys(self.store.as_ref(), grant.tenant.id, now)
             .await?;
-        let exp = now + self.settings.access_token_lifetime_secs;
+        let audience = grant.audience;
+        let exp = now + self.access_token_lifetime(grant.client, &audience.app);
         let client = grant.client.client_id.to_string();
         let uti = crate::secret::random_token()?;
         let claims = AccessTokenClaims {
-            aud: grant.resource.client_id.to_string(),
+            aud: audience.app.client_id.to_string(),
             iss: self.issuer(grant.tenant),
             iat: now,
             nbf: now,
             exp,
             azp: client.clone(),
-            azpacr: ClientAuthMethod::Secret.azpacr().to_owned(),
+            azpacr: grant.client_auth.azpacr().to_owned(),
             client_id: client.clone(),
             scp: None,
-            roles: None,
+            roles: (!audience.roles.is_empty()).then(|| audience.roles.clone()),
             oid: client.clone(),
             sub: client,
             tid: grant.tenant.id.to_string(),
@@ -210,7 +224,7 @@ impl Portico {
             expires_in: exp - now,
             id_token: None,
             refresh_token: None,
-            scope: grant.scope,
+            scope: audience.granted.to_wire(),
             client_info: None,
         })
     }

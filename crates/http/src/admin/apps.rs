@@ -4,7 +4,10 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use portico_core::directory::{AppChanges, AppKind, Application, NewApplication, TenantRef};
+use portico_core::directory::{
+    ApiScope, AppChanges, AppKind, AppRole, Application, ExposedApi, NewApplication, RoleMembers,
+    TenantRef,
+};
 use portico_core::ids::ClientId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -72,8 +75,137 @@ pub struct ApplicationOut {
     pub native_auth: bool,
     /// Browser origins allowed to call the native authentication API.
     pub cors_origins: Vec<String>,
+    /// The API the app exposes.
+    pub api: ApiBody,
+    /// Only users and client apps holding one of this app's roles get tokens for it.
+    pub assignment_required: bool,
+    /// Access-token lifetime in seconds; absent: the server's.
+    pub access_token_lifetime_secs: Option<i64>,
+    /// Refresh-token idle lifetime in seconds; absent: the server's.
+    pub refresh_token_lifetime_secs: Option<i64>,
     /// Registration time (Unix seconds).
     pub created_at: i64,
+}
+
+/// An API definition: delegated scopes and app roles.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiBody {
+    /// Delegated scopes (in `scp`).
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub scopes: Vec<ApiScopeBody>,
+    /// App roles (in `roles`).
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub roles: Vec<AppRoleBody>,
+}
+
+/// A delegated scope.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiScopeBody {
+    /// Its value (1 to 120 of A-Z a-z 0-9 . _ -, not starting with a dot).
+    #[schema(pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,119}$")]
+    pub name: String,
+    /// Shown to an administrator consenting for the tenant; absent: a plain default.
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub admin_consent_description: Option<String>,
+    /// Shown to a person consenting for themselves; absent: the admin text.
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub user_consent_description: Option<String>,
+}
+
+/// An app role.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppRoleBody {
+    /// Its value (1 to 120 of A-Z a-z 0-9 . _ -, not starting with a dot).
+    #[schema(pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,119}$")]
+    pub name: String,
+    /// Who may hold it.
+    #[schema(value_type = RoleMembersName)]
+    pub allowed: String,
+    /// What it allows.
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub description: String,
+}
+
+/// Who may hold an app role.
+#[derive(ToSchema)]
+#[schema(as = RoleMembersName)]
+#[allow(dead_code)]
+pub enum RoleMembersName {
+    /// Users.
+    #[schema(rename = "users")]
+    Users,
+    /// Client applications.
+    #[schema(rename = "apps")]
+    Apps,
+    /// Both.
+    #[schema(rename = "both")]
+    Both,
+}
+
+impl From<ExposedApi> for ApiBody {
+    fn from(api: ExposedApi) -> Self {
+        Self {
+            scopes: api
+                .scopes
+                .into_iter()
+                .map(|s| ApiScopeBody {
+                    name: s.name,
+                    admin_consent_description: Some(s.admin_consent_description),
+                    user_consent_description: Some(s.user_consent_description),
+                })
+                .collect(),
+            roles: api
+                .roles
+                .into_iter()
+                .map(|r| AppRoleBody {
+                    name: r.name,
+                    allowed: r.allowed.as_str().to_owned(),
+                    description: r.description,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl ApiBody {
+    /// The definition this body describes; its rules are checked when it is stored.
+    pub(crate) fn into_api(self) -> Result<ExposedApi, Problem> {
+        let roles = self
+            .roles
+            .into_iter()
+            .map(|r| {
+                let allowed: RoleMembers = r
+                    .allowed
+                    .parse()
+                    .map_err(|e: String| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e))?;
+                Ok(AppRole {
+                    name: r.name,
+                    allowed,
+                    description: r.description,
+                })
+            })
+            .collect::<Result<_, Problem>>()?;
+        let scopes = self
+            .scopes
+            .into_iter()
+            .map(|s| {
+                let mut scope = ApiScope::new(&s.name, s.admin_consent_description.as_deref());
+                if let Some(text) = s.user_consent_description {
+                    scope.user_consent_description = text;
+                }
+                scope
+            })
+            .collect();
+        Ok(ExposedApi { scopes, roles })
+    }
 }
 
 impl From<Application> for ApplicationOut {
@@ -87,6 +219,10 @@ impl From<Application> for ApplicationOut {
             optional_claims: app.optional_claims,
             native_auth: app.native_auth,
             cors_origins: app.cors_origins,
+            api: app.api.into(),
+            assignment_required: app.assignment_required,
+            access_token_lifetime_secs: app.access_token_lifetime_secs,
+            refresh_token_lifetime_secs: app.refresh_token_lifetime_secs,
             created_at: app.created_at,
         }
     }
@@ -114,10 +250,21 @@ pub struct UpdateApplication {
     /// Browser origins allowed to call the native authentication API.
     #[serde(default)]
     pub cors_origins: Option<Vec<String>>,
+    /// Only users and client apps holding one of this app's roles get tokens for it.
+    #[serde(default)]
+    pub assignment_required: Option<bool>,
+    /// Access-token lifetime in seconds (300 to 86400); null: back to the server's.
+    #[serde(default, deserialize_with = "super::body::nullable_whole_number")]
+    #[schema(minimum = 300, maximum = 86400)]
+    pub access_token_lifetime_secs: Option<Option<i64>>,
+    /// Refresh-token idle lifetime in seconds (600 to 7776000); null: back to the server's.
+    #[serde(default, deserialize_with = "super::body::nullable_whole_number")]
+    #[schema(minimum = 600, maximum = 7776000)]
+    pub refresh_token_lifetime_secs: Option<Option<i64>>,
 }
 
 /// A client id from the path; one that cannot be a client id names no application.
-fn client_id(raw: &str) -> Result<ClientId, Problem> {
+pub(crate) fn client_id(raw: &str) -> Result<ClientId, Problem> {
     raw.parse()
         .map_err(|_| Problem::new(StatusCode::NOT_FOUND, "application not found"))
 }
@@ -214,6 +361,10 @@ pub(crate) async fn update_application(
         optional_claims: body.optional_claims,
         native_auth: body.native_auth,
         cors_origins: body.cors_origins,
+        assignment_required: body.assignment_required,
+        access_token_lifetime_secs: body.access_token_lifetime_secs,
+        refresh_token_lifetime_secs: body.refresh_token_lifetime_secs,
+        ..AppChanges::default()
     };
     let app = state
         .portico

@@ -54,6 +54,18 @@ where
         .ok_or_else(|| D::Error::custom(format!("{number} is not a whole number in range")))
 }
 
+/// A whole number that may be `null` (which resets a setting): used with
+/// `#[serde(default)]`, an absent field is `None`, `null` is `Some(None)`.
+pub(crate) fn nullable_whole_number<'de, D, T>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    whole_number(deserializer).map(Some)
+}
+
 /// A request body as `T`, which is a JSON object: serde would also read a struct from an
 /// array of its fields in order, which no schema here allows.
 pub(crate) fn from_object<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Problem> {

@@ -1,9 +1,11 @@
 //! The admin REST API under `/admin/api/v1/` (bearer admin token), described by OpenAPI 3.1.
 
+mod api;
 mod apps;
 mod auth;
 mod body;
 mod handlers;
+mod secrets;
 mod settings;
 mod tokens;
 
@@ -13,6 +15,7 @@ use utoipa::OpenApi;
 
 use crate::AppState;
 
+pub use apps::ApplicationOut;
 pub(crate) use auth::AdminAuth;
 
 #[derive(OpenApi)]
@@ -26,6 +29,14 @@ pub(crate) use auth::AdminAuth;
         apps::get_application,
         apps::update_application,
         apps::delete_application,
+        api::expose_api,
+        api::list_permissions,
+        api::grant_permissions,
+        api::revoke_permission,
+        api::assign_role,
+        secrets::add_client_secret,
+        secrets::list_client_secrets,
+        secrets::remove_client_secret,
         handlers::create_user,
         handlers::get_user,
         handlers::update_user,
@@ -46,6 +57,18 @@ pub(crate) use auth::AdminAuth;
         apps::ApplicationCreated,
         apps::ApplicationOut,
         apps::UpdateApplication,
+        apps::ApiBody,
+        apps::ApiScopeBody,
+        apps::AppRoleBody,
+        apps::RoleMembersName,
+        api::ExposeApiBody,
+        api::GrantPermissions,
+        api::PermissionOut,
+        api::AssignRole,
+        api::RoleAssignmentOut,
+        secrets::CreateClientSecret,
+        secrets::ClientSecretOut,
+        secrets::ClientSecretCreated,
         handlers::CreateUser,
         handlers::UserOut,
         handlers::UpdateUser,
@@ -93,12 +116,18 @@ async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
 }
 
 /// The routes that take more than the small body every other endpoint takes: branding,
-/// whose logo may be up to 256 KiB (about 342 KiB as base64 in JSON).
+/// whose logo may be up to 256 KiB (about 342 KiB as base64 in JSON), and an API
+/// definition (up to 100 scopes and 100 roles with their texts).
 pub(crate) fn large_body_routes() -> Router<AppState> {
-    Router::new().route(
-        "/admin/api/v1/tenants/{tenant}/branding",
-        axum::routing::put(handlers::set_branding),
-    )
+    Router::new()
+        .route(
+            "/admin/api/v1/tenants/{tenant}/branding",
+            axum::routing::put(handlers::set_branding),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/applications/{client_id}/api",
+            axum::routing::put(api::expose_api),
+        )
 }
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -117,6 +146,26 @@ pub(crate) fn routes() -> Router<AppState> {
             get(apps::get_application)
                 .patch(apps::update_application)
                 .delete(apps::delete_application),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/applications/{client_id}/permissions",
+            get(api::list_permissions).post(api::grant_permissions),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/applications/{client_id}/permissions/{api}/{kind}/{name}",
+            axum::routing::delete(api::revoke_permission),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/applications/{client_id}/role-assignments",
+            post(api::assign_role),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/applications/{client_id}/secrets",
+            get(secrets::list_client_secrets).post(secrets::add_client_secret),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/applications/{client_id}/secrets/{id}",
+            axum::routing::delete(secrets::remove_client_secret),
         )
         .route(
             "/admin/api/v1/tenants/{tenant}/users",

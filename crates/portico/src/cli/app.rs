@@ -89,7 +89,23 @@ pub enum AppCommand {
         /// Remove every CORS origin.
         #[arg(long)]
         no_cors_origins: bool,
+        /// Entra's "assignment required": only users and client apps holding one of this
+        /// app's roles get tokens for it.
+        #[arg(long, value_parser = ["on", "off"])]
+        assignment_required: Option<String>,
+        /// Access-token lifetime in seconds (300 to 86400), or `default` for the server's.
+        #[arg(long, value_parser = lifetime)]
+        access_token_lifetime: Option<Lifetime>,
+        /// Refresh-token idle lifetime in seconds (600 to 7776000), or `default`.
+        #[arg(long, value_parser = lifetime)]
+        refresh_token_lifetime: Option<Lifetime>,
     },
+    /// Expose an API: its identifier URI, delegated scopes and app roles (replacing what it
+    /// exposed before).
+    Expose(super::api::ExposeArgs),
+    /// Grant a client app scopes or roles of an API, for every user of the tenant (admin
+    /// consent).
+    Grant(super::api::GrantArgs),
     /// Manage an application's client secrets (rotation: add, move the app, remove the old).
     #[command(subcommand)]
     Secret(SecretCommand),
@@ -212,23 +228,26 @@ fn replaced(values: Vec<String>, clear: bool) -> Option<Vec<String>> {
     (clear || !values.is_empty()).then_some(values)
 }
 
-/// An application as `--json` prints it (the admin API's `ApplicationOut`).
-fn app_json(app: &Application) -> serde_json::Value {
-    json!({
-        "client_id": app.client_id.to_string(),
-        "name": app.name,
-        "kind": app.kind.as_str(),
-        "redirect_uris": app.redirect_uris,
-        "identifier_uri": app.identifier_uri,
-        "optional_claims": app.optional_claims,
-        "native_auth": app.native_auth,
-        "cors_origins": app.cors_origins,
-        "created_at": app.created_at,
-    })
+/// A lifetime option: seconds, or `None` for the server's (`default`).
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetime(Option<i64>);
+
+fn lifetime(text: &str) -> Result<Lifetime, String> {
+    if text == "default" {
+        return Ok(Lifetime(None));
+    }
+    text.parse()
+        .map(|secs| Lifetime(Some(secs)))
+        .map_err(|_| format!("{text:?} is neither a number of seconds nor `default`"))
+}
+
+/// An application as `--json` prints it: exactly the admin API's `ApplicationOut`.
+pub(super) fn app_json(app: &Application) -> serde_json::Value {
+    serde_json::to_value(portico_http::ApplicationOut::from(app.clone())).unwrap_or_default()
 }
 
 /// An application for people: its id, kind and name, then what is set.
-fn app_human(app: &Application) -> String {
+pub(super) fn app_human(app: &Application) -> String {
     let mut lines = vec![format!("{} {} {}", app.client_id, app.kind, app.name)];
     for (label, list) in [
         ("redirect URIs", &app.redirect_uris),
@@ -244,6 +263,30 @@ fn app_human(app: &Application) -> String {
     }
     if app.native_auth {
         lines.push("  native authentication API: on".into());
+    }
+    let scopes: Vec<&str> = app.api.scopes.iter().map(|s| s.name.as_str()).collect();
+    if !scopes.is_empty() {
+        lines.push(format!("  scopes: {}", scopes.join(" ")));
+    }
+    let roles: Vec<String> = app
+        .api
+        .roles
+        .iter()
+        .map(|r| format!("{}:{}", r.name, r.allowed))
+        .collect();
+    if !roles.is_empty() {
+        lines.push(format!("  app roles: {}", roles.join(" ")));
+    }
+    if app.assignment_required {
+        lines.push("  assignment required: on".into());
+    }
+    for (label, secs) in [
+        ("access-token lifetime", app.access_token_lifetime_secs),
+        ("refresh-token lifetime", app.refresh_token_lifetime_secs),
+    ] {
+        if let Some(secs) = secs {
+            lines.push(format!("  {label}: {secs} s"));
+        }
     }
     lines.join("\n")
 }
@@ -320,6 +363,9 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
             native_auth,
             cors_origins,
             no_cors_origins,
+            assignment_required,
+            access_token_lifetime,
+            refresh_token_lifetime,
         } => {
             let changes = AppChanges {
                 name,
@@ -327,6 +373,10 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
                 optional_claims: replaced(optional_claims, no_optional_claims),
                 native_auth: native_auth.map(|v| v == "on"),
                 cors_origins: replaced(cors_origins, no_cors_origins),
+                assignment_required: assignment_required.map(|v| v == "on"),
+                access_token_lifetime_secs: access_token_lifetime.map(|l| l.0),
+                refresh_token_lifetime_secs: refresh_token_lifetime.map(|l| l.0),
+                ..AppChanges::default()
             };
             let app = portico
                 .update_application(&TenantRef::parse(&tenant), app, changes)
@@ -337,6 +387,8 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
             }
         }
         AppCommand::Secret(command) => run_secret(portico, command).await?,
+        AppCommand::Expose(args) => super::api::expose(portico, args).await?,
+        AppCommand::Grant(args) => super::api::grant(portico, args).await?,
         AppCommand::Delete { tenant, app } => {
             portico
                 .delete_application(&TenantRef::parse(&tenant), app)

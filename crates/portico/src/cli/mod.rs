@@ -2,9 +2,11 @@
 //! these commands and fields are a contract for operators' scripts.
 
 mod admin_token;
+mod api;
 mod app;
 mod flow;
 mod keys;
+mod role;
 mod serve;
 mod tenant;
 mod user;
@@ -24,6 +26,7 @@ pub use admin_token::AdminTokenCommand;
 pub use app::AppCommand;
 pub use flow::FlowCommand;
 pub use keys::KeysCommand;
+pub use role::RoleCommand;
 pub use serve::{RateLimitArgs, ServeArgs};
 pub use tenant::TenantCommand;
 pub use user::UserCommand;
@@ -74,6 +77,9 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Assign app roles to users.
+    #[command(subcommand)]
+    Role(RoleCommand),
     /// Manage admin API tokens.
     #[command(name = "admin-token", subcommand)]
     AdminToken(AdminTokenCommand),
@@ -112,6 +118,7 @@ async fn manage(portico: &Portico, command: Command) -> Result<Output> {
         Command::User(command) => user::run(portico, command).await?,
         Command::Flow(command) => flow::run(portico, command).await?,
         Command::Keys(command) => keys::run(portico, command).await?,
+        Command::Role(command) => role::run(portico, command).await?,
         Command::AdminToken(command) => admin_token::run(portico, command).await?,
     })
 }

@@ -218,3 +218,109 @@ async fn a_rotated_out_or_expired_client_secret_no_longer_gets_tokens() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn client_secrets_rotate_through_the_admin_api_and_stay_inside_their_tenant() {
+    let server = TestServer::start().await;
+    let token = server.portico().create_admin_token().await.unwrap();
+    let (client_id, first) = server.app(AppKind::Daemon).await;
+    let first = first.unwrap();
+    let client = reqwest::Client::new();
+    let secrets = format!(
+        "{}/admin/api/v1/tenants/{}/applications/{client_id}/secrets",
+        server.base, server.tenant.id
+    );
+    // Added without a body: a year, and the secret shown once.
+    let added = client
+        .post(&secrets)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let added: Value = added.json().await.unwrap();
+    let second = added["secret"].as_str().unwrap().to_owned();
+    let second_id = added["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        added["expires_at"].as_i64().unwrap() - added["created_at"].as_i64().unwrap(),
+        365 * 24 * 3600
+    );
+    assert_eq!(added["hint"], &second[..3]);
+    assert_eq!(token_status(&server, &client_id, &second).await, 200);
+    let listed: Value = client
+        .get(&secrets)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed
+            .iter()
+            .all(|s| s.get("secret").is_none() && s.get("secret_digest").is_none())
+    );
+    let old_id = listed
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .find(|id| *id != second_id)
+        .unwrap()
+        .to_owned();
+    // Another tenant's path names no such app, so its secrets can be neither read nor removed.
+    server
+        .portico()
+        .create_tenant("fabrikam", portico_keys::SigningAlgorithm::Rs256)
+        .await
+        .unwrap();
+    let elsewhere = format!(
+        "{}/admin/api/v1/tenants/fabrikam/applications/{client_id}/secrets",
+        server.base
+    );
+    for response in [
+        client
+            .get(&elsewhere)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+        client
+            .delete(format!("{elsewhere}/{old_id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    ] {
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+    assert_eq!(token_status(&server, &client_id, &first).await, 200);
+    let removed = client
+        .delete(format!("{secrets}/{old_id}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    assert_eq!(token_status(&server, &client_id, &first).await, 401);
+    assert_eq!(token_status(&server, &client_id, &second).await, 200);
+    // A lifetime out of range, and a public client, are refused with a problem document.
+    let too_long = client
+        .post(&secrets)
+        .bearer_auth(&token)
+        .json(&json!({"expires_in_days": 731}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_long.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (spa, _) = server.app(AppKind::Spa).await;
+    let public = client
+        .post(secrets.replace(&client_id, &spa))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    server.stop().await;
+}

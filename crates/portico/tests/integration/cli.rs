@@ -647,3 +647,188 @@ async fn serve_bootstraps_and_shares_the_store_with_the_cli() {
         "graceful shutdown exits 0, got {status:?}"
     );
 }
+
+#[tokio::test]
+async fn apis_are_exposed_granted_and_their_roles_assigned() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    portico(&data, &["tenant", "create", "contoso", "--json"]);
+    let create = |name: &str, kind: &str| {
+        portico(
+            &data,
+            &[
+                "app", "create", "--tenant", "contoso", "--name", name, "--kind", kind, "--json",
+            ],
+        )["client_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let api = create("Orders", "web");
+    let daemon = create("Sync", "daemon");
+    let exposed = portico(
+        &data,
+        &[
+            "app",
+            "expose",
+            "--tenant",
+            "contoso",
+            "--app",
+            &api,
+            "--identifier-uri",
+            "api://orders",
+            "--scope",
+            "Orders.Read=Read your orders",
+            "--scope",
+            "Orders.Write",
+            "--app-role",
+            "Orders.Admin:users",
+            "--app-role",
+            "Orders.Sync:apps",
+            "--json",
+        ],
+    );
+    assert_eq!(exposed["identifier_uri"], "api://orders");
+    assert_eq!(exposed["api"]["scopes"][0]["name"], "Orders.Read");
+    assert_eq!(
+        exposed["api"]["scopes"][0]["user_consent_description"],
+        "Read your orders"
+    );
+    assert_eq!(exposed["api"]["roles"][1]["allowed"], "apps");
+    let granted = portico(
+        &data,
+        &[
+            "app",
+            "grant",
+            "--tenant",
+            "contoso",
+            "--app",
+            &daemon,
+            "--api",
+            &api,
+            "--role",
+            "Orders.Sync",
+            "--json",
+        ],
+    );
+    assert_eq!(granted["client_id"], daemon.as_str());
+    assert_eq!(granted["permissions"][0]["kind"], "role");
+    assert_eq!(granted["permissions"][0]["name"], "Orders.Sync");
+    let user = portico(
+        &data,
+        &[
+            "user",
+            "create",
+            "--tenant",
+            "contoso",
+            "--email",
+            "ann@example.com",
+            "--json",
+        ],
+    );
+    let assigned = portico(
+        &data,
+        &[
+            "role",
+            "assign",
+            "--tenant",
+            "contoso",
+            "--app",
+            &api,
+            "--role",
+            "Orders.Admin",
+            "--user",
+            "ann@example.com",
+            "--json",
+        ],
+    );
+    assert_eq!(assigned["user_id"], user["id"]);
+    assert_eq!(assigned["role"], "Orders.Admin");
+    let updated = portico(
+        &data,
+        &[
+            "app",
+            "update",
+            "--tenant",
+            "contoso",
+            "--app",
+            &api,
+            "--assignment-required",
+            "on",
+            "--access-token-lifetime",
+            "900",
+            "--json",
+        ],
+    );
+    assert_eq!(updated["assignment_required"], true);
+    assert_eq!(updated["access_token_lifetime_secs"], 900);
+    let reset = portico(
+        &data,
+        &[
+            "app",
+            "update",
+            "--tenant",
+            "contoso",
+            "--app",
+            &api,
+            "--access-token-lifetime",
+            "default",
+            "--json",
+        ],
+    );
+    assert!(reset["access_token_lifetime_secs"].is_null());
+    // What the API does not define, or defines for others, is refused with a reason.
+    for args in [
+        vec![
+            "app",
+            "grant",
+            "--tenant",
+            "contoso",
+            "--app",
+            &daemon,
+            "--api",
+            &api,
+            "--role",
+            "Orders.Admin",
+        ],
+        vec![
+            "app", "grant", "--tenant", "contoso", "--app", &daemon, "--api", &api,
+        ],
+        vec![
+            "role",
+            "assign",
+            "--tenant",
+            "contoso",
+            "--app",
+            &api,
+            "--role",
+            "Orders.Sync",
+            "--user",
+            "ann@example.com",
+        ],
+        vec![
+            "app",
+            "expose",
+            "--tenant",
+            "contoso",
+            "--app",
+            &api,
+            "--identifier-uri",
+            "http://orders",
+            "--scope",
+            "x",
+        ],
+        vec![
+            "app",
+            "update",
+            "--tenant",
+            "contoso",
+            "--app",
+            &api,
+            "--access-token-lifetime",
+            "5",
+        ],
+    ] {
+        assert!(!portico_refuses(&data, &args).is_empty(), "{args:?}");
+    }
+}

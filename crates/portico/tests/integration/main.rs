@@ -12,6 +12,7 @@
 
 mod admin_api;
 mod admin_apps;
+mod api_access;
 mod authorize_errors;
 mod browser;
 mod cli;

@@ -10,6 +10,11 @@ use sqlx::Row as _;
 use crate::rows::{from_json_list, parse, to_json_list};
 use crate::{PgStore, SqliteStore, db_err};
 
+/// The stored form of an app's API definition.
+fn api_json(app: &Application) -> Result<String, StoreError> {
+    serde_json::to_string(&app.api).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
 macro_rules! apps_queries {
     ($store:ty, $row:ty) => {
         impl $store {
@@ -57,6 +62,11 @@ macro_rules! apps_queries {
                     optional_claims: from_json_list(&row.try_get::<String, _>("optional_claims").map_err(db_err)?)?,
                     native_auth: row.try_get("native_auth").map_err(db_err)?,
                     cors_origins: from_json_list(&row.try_get::<String, _>("cors_origins").map_err(db_err)?)?,
+                    api: serde_json::from_str(&row.try_get::<String, _>("api").map_err(db_err)?)
+                        .map_err(|e| StoreError::Backend(format!("unreadable API definition: {e}")))?,
+                    assignment_required: row.try_get("assignment_required").map_err(db_err)?,
+                    access_token_lifetime_secs: row.try_get("access_token_lifetime").map_err(db_err)?,
+                    refresh_token_lifetime_secs: row.try_get("refresh_token_lifetime").map_err(db_err)?,
                     created_at: row.try_get("created_at").map_err(db_err)?,
                 })
             }
@@ -68,7 +78,8 @@ macro_rules! apps_queries {
                 let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "INSERT INTO applications (client_id, tenant_id, name, kind, redirect_uris, identifier_uri, created_at, \
-                     optional_claims, native_auth, cors_origins) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                     optional_claims, native_auth, cors_origins, api, assignment_required, access_token_lifetime, \
+                     refresh_token_lifetime) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                 )
                 .bind(app.client_id.to_string())
                 .bind(app.tenant_id.to_string())
@@ -80,6 +91,10 @@ macro_rules! apps_queries {
                 .bind(to_json_list(&app.optional_claims)?)
                 .bind(app.native_auth)
                 .bind(to_json_list(&app.cors_origins)?)
+                .bind(api_json(app)?)
+                .bind(app.assignment_required)
+                .bind(app.access_token_lifetime_secs)
+                .bind(app.refresh_token_lifetime_secs)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -153,7 +168,8 @@ macro_rules! apps_queries {
             async fn update_application(&self, app: &Application) -> Result<(), StoreError> {
                 let updated = sqlx::query(
                     "UPDATE applications SET name = $3, redirect_uris = $4, optional_claims = $5, native_auth = $6, \
-                     cors_origins = $7 WHERE tenant_id = $1 AND client_id = $2",
+                     cors_origins = $7, identifier_uri = $8, api = $9, assignment_required = $10, \
+                     access_token_lifetime = $11, refresh_token_lifetime = $12 WHERE tenant_id = $1 AND client_id = $2",
                 )
                 .bind(app.tenant_id.to_string())
                 .bind(app.client_id.to_string())
@@ -162,6 +178,11 @@ macro_rules! apps_queries {
                 .bind(to_json_list(&app.optional_claims)?)
                 .bind(app.native_auth)
                 .bind(to_json_list(&app.cors_origins)?)
+                .bind(&app.identifier_uri)
+                .bind(api_json(app)?)
+                .bind(app.assignment_required)
+                .bind(app.access_token_lifetime_secs)
+                .bind(app.refresh_token_lifetime_secs)
                 .execute(&self.pool)
                 .await
                 .map_err(db_err)?;

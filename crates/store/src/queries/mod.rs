@@ -23,7 +23,8 @@ macro_rules! tenant_columns {
 }
 macro_rules! app_columns {
     () => {
-        "client_id, tenant_id, name, kind, redirect_uris, identifier_uri, optional_claims, native_auth, cors_origins, created_at"
+        "client_id, tenant_id, name, kind, redirect_uris, identifier_uri, optional_claims, native_auth, cors_origins, \
+         api, assignment_required, access_token_lifetime, refresh_token_lifetime, created_at"
     };
 }
 macro_rules! user_columns {
@@ -45,6 +46,7 @@ mod flows;
 mod grants;
 mod otp;
 mod outbox;
+mod permissions;
 mod sessions;
 mod tenants;
 mod users;

@@ -36,8 +36,18 @@ pub(super) async fn applications_change_and_go_within_their_tenant(store: Arc<dy
         optional_claims: Vec::new(),
         native_auth: false,
         cors_origins: Vec::new(),
-        // Not changeable here: the store keeps what it has.
         identifier_uri: Some("api://elsewhere".into()),
+        api: portico_core::directory::ExposedApi {
+            scopes: vec![portico_core::directory::ApiScope::new("Orders.Read", None)],
+            roles: vec![portico_core::directory::AppRole {
+                name: "Orders.Admin".into(),
+                allowed: portico_core::directory::RoleMembers::Both,
+                description: "Run the shop".into(),
+            }],
+        },
+        assignment_required: true,
+        access_token_lifetime_secs: Some(600),
+        refresh_token_lifetime_secs: Some(7200),
         ..app.clone()
     };
     store.update_application(&changed).await.unwrap();
@@ -50,7 +60,16 @@ pub(super) async fn applications_change_and_go_within_their_tenant(store: Arc<dy
     assert_eq!(stored.redirect_uris, vec!["https://app.example/other"]);
     assert!(stored.optional_claims.is_empty() && stored.cors_origins.is_empty());
     assert!(!stored.native_auth);
-    assert_eq!(stored.identifier_uri.as_deref(), Some("api://orders"));
+    assert_eq!(stored.identifier_uri.as_deref(), Some("api://elsewhere"));
+    assert_eq!(stored.api, changed.api);
+    assert!(stored.assignment_required);
+    assert_eq!(
+        (
+            stored.access_token_lifetime_secs,
+            stored.refresh_token_lifetime_secs
+        ),
+        (Some(600), Some(7200))
+    );
     // Through the other tenant: nothing.
     let smuggled = Application {
         tenant_id: other.id,
@@ -106,6 +125,10 @@ pub(super) async fn client_secrets_rotate_within_their_app(store: Arc<dyn Store>
         optional_claims: Vec::new(),
         native_auth: false,
         cors_origins: Vec::new(),
+        api: Default::default(),
+        assignment_required: false,
+        access_token_lifetime_secs: None,
+        refresh_token_lifetime_secs: None,
         created_at: 1_000,
     };
     let secret = |id: &str, created_at: i64| ClientSecretRecord {

@@ -7,6 +7,7 @@ mod factors;
 mod flows;
 mod grants;
 mod otp;
+mod permissions;
 mod sessions;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use factors::*;
 use flows::*;
 use grants::*;
 use otp::*;
+use permissions::*;
 use sessions::*;
 
 pub(super) fn tenant(name: &str) -> Tenant {
@@ -90,6 +92,10 @@ pub(super) async fn setup(store: &dyn Store) -> (Tenant, User, Application) {
         optional_claims: vec!["loyaltyNumber".into()],
         native_auth: true,
         cors_origins: vec!["https://app.example".into()],
+        api: Default::default(),
+        assignment_required: false,
+        access_token_lifetime_secs: None,
+        refresh_token_lifetime_secs: None,
         created_at: 1_000,
     };
     store.create_application(&app, None).await.unwrap();
@@ -220,4 +226,5 @@ on_both_backends!(
     client_secrets_rotate_within_their_app,
     a_reset_password_yields_to_a_sign_out_it_did_not_see,
     signing_out_everywhere,
+    permissions_and_roles_within_their_tenant,
 );

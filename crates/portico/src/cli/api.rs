@@ -1,0 +1,132 @@
+//! `portico app expose` and `portico app grant`: an application's API, and the permissions
+//! client apps hold on it.
+
+use anyhow::Result;
+use clap::Args;
+use portico_core::Portico;
+use portico_core::directory::{ApiScope, AppRole, ExposeApi, PermissionRequest, TenantRef};
+use portico_core::ids::ClientId;
+use portico_core::store::PermissionGrant;
+use serde_json::json;
+
+use super::Output;
+use super::app::{app_human, app_json};
+
+/// `portico app expose`.
+#[derive(Debug, Args)]
+pub struct ExposeArgs {
+    /// Tenant name or id.
+    #[arg(long)]
+    tenant: String,
+    /// Client id of the app that becomes an API.
+    #[arg(long)]
+    app: ClientId,
+    /// Application ID URI (`api://…` or `https://…`): clients ask for `{URI}/{scope}`.
+    #[arg(long)]
+    identifier_uri: String,
+    /// A delegated scope, `NAME` or `NAME=consent text` (repeatable).
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
+    /// An app role, `NAME:users|apps|both` (repeatable).
+    #[arg(long = "app-role", value_parser = app_role)]
+    roles: Vec<AppRole>,
+}
+
+/// `portico app grant`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["scopes", "roles"])))]
+pub struct GrantArgs {
+    /// Tenant name or id.
+    #[arg(long)]
+    tenant: String,
+    /// Client id of the app that receives the permissions.
+    #[arg(long)]
+    app: ClientId,
+    /// Client id of the API.
+    #[arg(long)]
+    api: ClientId,
+    /// A delegated scope of the API (repeatable).
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
+    /// An app role of the API, held by the app itself (repeatable).
+    #[arg(long = "role")]
+    roles: Vec<String>,
+}
+
+fn app_role(text: &str) -> Result<AppRole, String> {
+    let (name, members) = text
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{text:?} is not NAME:users|apps|both"))?;
+    Ok(AppRole {
+        name: name.to_owned(),
+        allowed: members.parse()?,
+        description: String::new(),
+    })
+}
+
+/// A permission as `--json` prints it (the admin API's `PermissionOut`).
+fn permission_json(grant: &PermissionGrant) -> serde_json::Value {
+    json!({
+        "api": grant.api_client_id.to_string(),
+        "kind": grant.kind.as_str(),
+        "name": grant.name,
+        "created_at": grant.created_at,
+    })
+}
+
+pub(super) async fn expose(portico: &Portico, args: ExposeArgs) -> Result<Output> {
+    let scopes = args
+        .scopes
+        .iter()
+        .map(|s| match s.split_once('=') {
+            Some((name, text)) => ApiScope::new(name, Some(text)),
+            None => ApiScope::new(s, None),
+        })
+        .collect();
+    let app = portico
+        .expose_api(
+            &TenantRef::parse(&args.tenant),
+            args.app,
+            ExposeApi {
+                identifier_uri: args.identifier_uri,
+                scopes,
+                roles: args.roles,
+            },
+        )
+        .await?;
+    Ok(Output {
+        human: format!("exposed an API\n{}", app_human(&app)),
+        json: app_json(&app),
+    })
+}
+
+pub(super) async fn grant(portico: &Portico, args: GrantArgs) -> Result<Output> {
+    let tenant = TenantRef::parse(&args.tenant);
+    let grants = portico
+        .grant_permissions(
+            &tenant,
+            args.app,
+            args.api,
+            PermissionRequest {
+                scopes: args.scopes,
+                roles: args.roles,
+            },
+        )
+        .await?;
+    let app = portico.show_application(&tenant, args.app).await?;
+    let mut json = app_json(&app);
+    if let Some(fields) = json.as_object_mut() {
+        fields.insert(
+            "permissions".into(),
+            grants.iter().map(permission_json).collect(),
+        );
+    }
+    let held: Vec<String> = grants
+        .iter()
+        .map(|g| format!("{} {} {}", g.api_client_id, g.kind.as_str(), g.name))
+        .collect();
+    Ok(Output {
+        human: format!("{} now holds:\n  {}", app.client_id, held.join("\n  ")),
+        json,
+    })
+}

@@ -1,0 +1,82 @@
+//! `portico role …`: app roles of an API held by users.
+
+use anyhow::Result;
+use clap::Subcommand;
+use portico_core::Portico;
+use portico_core::directory::TenantRef;
+use portico_core::ids::ClientId;
+use serde_json::json;
+
+use super::Output;
+
+/// Role commands.
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Assign an app role of an API to a user.
+    Assign {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// Client id of the API whose role it is.
+        #[arg(long)]
+        app: ClientId,
+        /// The role's name (one users may hold).
+        #[arg(long)]
+        role: String,
+        /// The user's object id or sign-in email.
+        #[arg(long)]
+        user: String,
+    },
+    /// Take an app role from a user: their next tokens go without it.
+    Unassign {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// Client id of the API whose role it is.
+        #[arg(long)]
+        app: ClientId,
+        /// The role's name.
+        #[arg(long)]
+        role: String,
+        /// The user's object id or sign-in email.
+        #[arg(long)]
+        user: String,
+    },
+}
+
+/// Runs one `RoleCommand`.
+pub(super) async fn run(portico: &Portico, command: RoleCommand) -> Result<Output> {
+    let (assign, tenant, app, role, user) = match command {
+        RoleCommand::Assign {
+            tenant,
+            app,
+            role,
+            user,
+        } => (true, tenant, app, role, user),
+        RoleCommand::Unassign {
+            tenant,
+            app,
+            role,
+            user,
+        } => (false, tenant, app, role, user),
+    };
+    let tenant = TenantRef::parse(&tenant);
+    let user = if assign {
+        portico.assign_role(&tenant, app, &role, &user).await?
+    } else {
+        portico.unassign_role(&tenant, app, &role, &user).await?
+    };
+    let verb = if assign { "assigned" } else { "unassigned" };
+    Ok(Output {
+        human: format!(
+            "{verb} role {role} of {app} to {} ({})",
+            user.email, user.id
+        ),
+        json: json!({
+            "api": app.to_string(),
+            "role": role,
+            "user_id": user.id.to_string(),
+            "assigned": assign,
+        }),
+    })
+}

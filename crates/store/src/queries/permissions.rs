@@ -1,0 +1,133 @@
+//! Permission grants (admin consent) and role assignments.
+
+use async_trait::async_trait;
+use portico_core::StoreError;
+use portico_core::ids::{ClientId, TenantId, UserId};
+use portico_core::store::{PermissionGrant, PermissionKind, PermissionStore, RoleAssignment};
+use sqlx::Row as _;
+
+use crate::rows::parse;
+use crate::{PgStore, SqliteStore, db_err};
+
+macro_rules! permissions_queries {
+    ($store:ty, $row:ty) => {
+        #[async_trait]
+        impl PermissionStore for $store {
+            async fn grant_permissions(&self, grants: &[PermissionGrant]) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                for grant in grants {
+                    sqlx::query(
+                        "INSERT INTO permission_grants (tenant_id, client_id, api_client_id, kind, name, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) \
+                         ON CONFLICT (tenant_id, client_id, api_client_id, kind, name) DO NOTHING",
+                    )
+                    .bind(grant.tenant_id.to_string())
+                    .bind(grant.client_id.to_string())
+                    .bind(grant.api_client_id.to_string())
+                    .bind(grant.kind.as_str())
+                    .bind(&grant.name)
+                    .bind(grant.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn permission_grants(&self, tenant: TenantId, client_id: ClientId) -> Result<Vec<PermissionGrant>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT api_client_id, kind, name, created_at FROM permission_grants \
+                     WHERE tenant_id = $1 AND client_id = $2 ORDER BY created_at, api_client_id, kind, name",
+                )
+                .bind(tenant.to_string())
+                .bind(client_id.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.iter()
+                    .map(|row| {
+                        let kind: String = row.try_get("kind").map_err(db_err)?;
+                        Ok(PermissionGrant {
+                            tenant_id: tenant,
+                            client_id,
+                            api_client_id: parse(&row.try_get::<String, _>("api_client_id").map_err(db_err)?, "api_client_id")?,
+                            kind: PermissionKind::parse(&kind)
+                                .ok_or_else(|| StoreError::Backend("unreadable value in column kind".into()))?,
+                            name: row.try_get("name").map_err(db_err)?,
+                            created_at: row.try_get("created_at").map_err(db_err)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn revoke_permission_grant(
+                &self,
+                tenant: TenantId,
+                client_id: ClientId,
+                api_client_id: ClientId,
+                kind: PermissionKind,
+                name: &str,
+            ) -> Result<bool, StoreError> {
+                let revoked = sqlx::query(
+                    "DELETE FROM permission_grants WHERE tenant_id = $1 AND client_id = $2 AND api_client_id = $3 \
+                     AND kind = $4 AND name = $5",
+                )
+                .bind(tenant.to_string())
+                .bind(client_id.to_string())
+                .bind(api_client_id.to_string())
+                .bind(kind.as_str())
+                .bind(name)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(revoked.rows_affected() == 1)
+            }
+
+            async fn assign_role(&self, assignment: &RoleAssignment) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO role_assignments (tenant_id, api_client_id, user_id, role, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, api_client_id, user_id, role) DO NOTHING",
+                )
+                .bind(assignment.tenant_id.to_string())
+                .bind(assignment.api_client_id.to_string())
+                .bind(assignment.user_id.to_string())
+                .bind(&assignment.role)
+                .bind(assignment.created_at)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn unassign_role(&self, tenant: TenantId, api_client_id: ClientId, user: UserId, role: &str) -> Result<bool, StoreError> {
+                let removed = sqlx::query(
+                    "DELETE FROM role_assignments WHERE tenant_id = $1 AND api_client_id = $2 AND user_id = $3 AND role = $4",
+                )
+                .bind(tenant.to_string())
+                .bind(api_client_id.to_string())
+                .bind(user.to_string())
+                .bind(role)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(removed.rows_affected() == 1)
+            }
+
+            async fn user_roles(&self, tenant: TenantId, api_client_id: ClientId, user: UserId) -> Result<Vec<String>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT role FROM role_assignments WHERE tenant_id = $1 AND api_client_id = $2 AND user_id = $3 ORDER BY role",
+                )
+                .bind(tenant.to_string())
+                .bind(api_client_id.to_string())
+                .bind(user.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.iter().map(|row| row.try_get("role").map_err(db_err)).collect()
+            }
+        }
+    };
+}
+
+permissions_queries!(SqliteStore, sqlx::sqlite::SqliteRow);
+permissions_queries!(PgStore, sqlx::postgres::PgRow);
