@@ -92,6 +92,10 @@ pub fn router(state: AppState) -> Router {
             get(oidc::discovery::openid_configuration),
         )
         .route("/{tenant}/discovery/v2.0/keys", get(oidc::discovery::jwks))
+        .route(
+            "/{tenant}/oauth2/v2.0/revoke",
+            axum::routing::post(oidc::introspection::revoke),
+        )
         .route("/{tenant}/branding/logo", get(pages::logo))
         .route(
             "/{tenant}/oidc/userinfo",

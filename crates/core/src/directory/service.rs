@@ -236,6 +236,19 @@ impl Portico {
         Ok(found)
     }
 
+    /// Ends every SSO session and refresh-token family of a user (object id or sign-in
+    /// email), as Entra's `revokeSignInSessions`: their apps' next refresh fails, and the
+    /// next sign-in asks for credentials again. The account stays enabled.
+    pub async fn revoke_sessions(&self, tenant: &TenantRef, user: &str) -> Result<User, CoreError> {
+        let tenant = self.tenant(tenant).await?;
+        let found = self.find_tenant_user(&tenant, user).await?;
+        self.store
+            .sign_out_user(tenant.id, found.id, self.now())
+            .await?;
+        tracing::info!(tenant.id = %tenant.id, user.id = %found.id, "sessions revoked");
+        Ok(found)
+    }
+
     /// Issues a new admin API token that never expires (the first start's token, tests).
     pub async fn create_admin_token(&self) -> Result<String, CoreError> {
         let (token, _) = self.issue_admin_token(NewAdminToken::default()).await?;

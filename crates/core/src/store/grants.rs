@@ -166,4 +166,12 @@ pub trait GrantStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Whether a grant exists in this tenant and is not revoked.
     async fn grant_is_active(&self, tenant: TenantId, grant: GrantId) -> Result<bool, StoreError>;
+    /// A refresh token that still works (unused, unexpired, its grant not revoked), read
+    /// without spending it: for introspection and revocation.
+    async fn live_refresh_token(
+        &self,
+        tenant: TenantId,
+        digest: &str,
+        now: UnixTime,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError>;
 }

@@ -66,6 +66,15 @@ pub trait UserStore: Send + Sync {
         keep: u32,
         now: UnixTime,
     ) -> Result<(), StoreError>;
+    /// Signs the user out everywhere, in one transaction: every session ends, every grant
+    /// (refresh-token family) is revoked, and sign-ins under way cannot finish;
+    /// [`StoreError::NotFound`] if there is no such user.
+    async fn sign_out_user(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
     /// When the user was last signed out everywhere (a new password, a disabled account).
     async fn user_signed_out_at(
         &self,

@@ -290,6 +290,24 @@ pub(crate) async fn get_user(
     Ok(axum::Json(user.into()))
 }
 
+/// Sign a user out everywhere: every SSO session and refresh-token family ends (Entra's
+/// `revokeSignInSessions`); the account stays enabled.
+#[utoipa::path(post, path = "/admin/api/v1/tenants/{tenant}/users/{user}/revoke-sessions",
+    params(("tenant" = String, Path, description = "Tenant name or id"),
+           ("user" = String, Path, description = "Object id or sign-in email")),
+    responses((status = 204), (status = 401), (status = 404)))]
+pub(crate) async fn revoke_user_sessions(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    Path((tenant, user)): Path<(String, String)>,
+) -> Result<StatusCode, Problem> {
+    state
+        .portico
+        .revoke_sessions(&TenantRef::parse(&tenant), &user)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Change a user (enable or disable sign-in).
 #[utoipa::path(patch, path = "/admin/api/v1/tenants/{tenant}/users/{user}", request_body = UpdateUser,
     params(("tenant" = String, Path, description = "Tenant name or id"),

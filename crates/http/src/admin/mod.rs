@@ -40,6 +40,7 @@ pub(crate) use auth::AdminAuth;
         handlers::create_user,
         handlers::get_user,
         handlers::update_user,
+        handlers::revoke_user_sessions,
         handlers::rotate_keys,
         handlers::create_user_flow,
         handlers::list_user_flows,
@@ -174,6 +175,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/admin/api/v1/tenants/{tenant}/users/{user}",
             get(handlers::get_user).patch(handlers::update_user),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/users/{user}/revoke-sessions",
+            post(handlers::revoke_user_sessions),
         )
         .route(
             "/admin/api/v1/tenants/{tenant}/user-flows",

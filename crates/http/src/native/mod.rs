@@ -32,7 +32,7 @@ mod flow;
 mod problems;
 mod register;
 mod reset;
-mod signin;
+pub(crate) mod signin;
 mod signup;
 mod wire;
 
@@ -61,7 +61,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         )
         .route(
             "/{tenant}/oauth2/v2.0/introspect",
-            post(signin::introspect).options(cors::preflight),
+            post(crate::oidc::introspection::introspect).options(cors::preflight),
         )
         .route(
             "/{tenant}/oauth2/v2.0/token",

@@ -2,6 +2,7 @@
 
 pub mod authorize;
 pub mod discovery;
+pub mod introspection;
 pub mod logout;
 pub mod token;
 pub mod userinfo;

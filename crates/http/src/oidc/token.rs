@@ -82,7 +82,9 @@ pub(crate) fn token_body(issued: IssuedTokens) -> serde_json::Value {
 }
 
 /// `client_secret_basic`: `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthJson> {
+pub(crate) fn basic_credentials(
+    headers: &HeaderMap,
+) -> Result<Option<(String, String)>, OAuthJson> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };

@@ -42,6 +42,16 @@ pub enum UserCommand {
         /// The user's object id or sign-in email.
         user: String,
     },
+    /// End every SSO session and refresh token of a user (a lost device, a suspected
+    /// compromise); the account stays enabled.
+    RevokeSessions {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// The user's object id or sign-in email.
+        #[arg(long)]
+        user: String,
+    },
 }
 
 /// Runs one `UserCommand`.
@@ -78,6 +88,15 @@ pub(super) async fn run(portico: &Portico, command: UserCommand) -> Result<Outpu
                 .set_user_enabled(&TenantRef::parse(&tenant), &user, true)
                 .await?,
         ),
+        UserCommand::RevokeSessions { tenant, user } => {
+            let user = portico
+                .revoke_sessions(&TenantRef::parse(&tenant), &user)
+                .await?;
+            Output {
+                human: format!("signed {} ({}) out everywhere", user.email, user.id),
+                json: json!({"id": user.id.to_string(), "email": user.email, "sessions_revoked": true}),
+            }
+        }
     })
 }
 

@@ -3,13 +3,7 @@
 //! (the `openidconnect` crate) carry exactly that, as the API checking them sees it
 //! (`aud` is the API, verified against the JWKS with `jsonwebtoken`).
 
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
-use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType};
-use openidconnect::{
-    AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope,
-};
+use openidconnect::{AuthorizationCode, OAuth2TokenResponse};
 use portico_core::directory::AppKind;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -17,6 +11,7 @@ use serde_json::{Value, json};
 use crate::harness::{
     TestServer, authorize_and_sign_in, browser, location_params, oidc_http, param, token_request,
 };
+use crate::rp::{auth_query, no_redirects, oidc_client, pairs, verified_claims};
 
 /// The admin API of `server`, with a token of its own.
 struct Admin {
@@ -101,84 +96,6 @@ impl Admin {
         .await
         .0
     }
-}
-
-/// Verifies a token's signature against the tenant's JWKS, as an API would; returns claims.
-async fn verified_claims(server: &TestServer, token: &str) -> Value {
-    let jwks: JwkSet = reqwest::get(server.url("discovery/v2.0/keys"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let header = decode_header(token).unwrap();
-    let key = DecodingKey::from_jwk(jwks.find(header.kid.as_deref().unwrap()).unwrap()).unwrap();
-    let mut validation = Validation::new(header.alg);
-    validation.validate_aud = false;
-    validation.set_issuer(&[server.issuer()]);
-    decode::<Value>(token, &key, &validation).unwrap().claims
-}
-
-/// The client type `openidconnect` builds from discovery.
-type Client = CoreClient<
-    openidconnect::EndpointSet,
-    openidconnect::EndpointNotSet,
-    openidconnect::EndpointNotSet,
-    openidconnect::EndpointNotSet,
-    openidconnect::EndpointMaybeSet,
-    openidconnect::EndpointMaybeSet,
->;
-
-/// A confidential web client configured by the `openidconnect` crate from discovery.
-async fn oidc_client(server: &TestServer, client_id: &str, secret: &str) -> Client {
-    let http = oidc_http(no_redirects());
-    let metadata =
-        CoreProviderMetadata::discover_async(IssuerUrl::new(server.issuer()).unwrap(), &http)
-            .await
-            .unwrap();
-    CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(client_id.to_owned()),
-        Some(ClientSecret::new(secret.to_owned())),
-    )
-    .set_redirect_uri(RedirectUrl::new(server.redirect_uri()).unwrap())
-}
-
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The query of the crate's code + PKCE request for `scopes` (besides `openid`), and the
-/// verifier.
-fn auth_query(
-    client: &Client,
-    scopes: &[&str],
-) -> (Vec<(String, String)>, openidconnect::PkceCodeVerifier) {
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let mut request = client.authorize_url(
-        AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
-        CsrfToken::new_random,
-        Nonce::new_random,
-    );
-    for scope in scopes {
-        request = request.add_scope(Scope::new((*scope).to_owned()));
-    }
-    let (url, _, _) = request.set_pkce_challenge(challenge).url();
-    let query = url
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    (query, verifier)
-}
-
-fn pairs(query: &[(String, String)]) -> Vec<(&str, &str)> {
-    query
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect()
 }
 
 /// GETs the authorization request without signing in: where it leads.

@@ -251,16 +251,12 @@ impl TestServer {
             .unwrap()
     }
 
-    /// Ends every session of `user` the way an operator does: disable, then enable again.
+    /// Ends every session of `user` the way an operator does (`user revoke-sessions`).
     pub async fn sign_out_everywhere(&self, user: portico_core::ids::UserId) {
-        let tenant = TenantRef::Id(self.tenant.id);
-        let who = user.to_string();
-        for enabled in [false, true] {
-            self.portico()
-                .set_user_enabled(&tenant, &who, enabled)
-                .await
-                .unwrap();
-        }
+        self.portico()
+            .revoke_sessions(&TenantRef::Id(self.tenant.id), &user.to_string())
+            .await
+            .unwrap();
     }
 
     pub async fn stop(self) {

@@ -289,6 +289,43 @@ macro_rules! grants_queries {
                     .map_err(db_err)?;
                 Ok(row.is_some())
             }
+
+            async fn live_refresh_token(
+                &self,
+                tenant: TenantId,
+                digest: &str,
+                now: UnixTime,
+            ) -> Result<Option<RefreshTokenRecord>, StoreError> {
+                let row = sqlx::query(
+                    "SELECT r.grant_id, r.client_id, r.user_id, r.session_id, r.scope, r.auth_time, r.amr, \
+                     r.created_at, r.expires_at FROM refresh_tokens r \
+                     JOIN grants g ON g.tenant_id = r.tenant_id AND g.id = r.grant_id \
+                     WHERE r.tenant_id = $1 AND r.token_digest = $2 AND r.used_at IS NULL AND r.expires_at > $3 \
+                     AND g.revoked_at IS NULL",
+                )
+                .bind(tenant.to_string())
+                .bind(digest)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                row.map(|row| {
+                    Ok(RefreshTokenRecord {
+                        token_digest: digest.to_owned(),
+                        tenant_id: tenant,
+                        grant_id: parse(&row.try_get::<String, _>("grant_id").map_err(db_err)?, "grant_id")?,
+                        client_id: parse(&row.try_get::<String, _>("client_id").map_err(db_err)?, "client_id")?,
+                        user_id: parse(&row.try_get::<String, _>("user_id").map_err(db_err)?, "user_id")?,
+                        session_id: parse(&row.try_get::<String, _>("session_id").map_err(db_err)?, "session_id")?,
+                        scope: row.try_get("scope").map_err(db_err)?,
+                        auth_time: row.try_get("auth_time").map_err(db_err)?,
+                        amr: row.try_get("amr").map_err(db_err)?,
+                        issued_at: row.try_get("created_at").map_err(db_err)?,
+                        expires_at: row.try_get("expires_at").map_err(db_err)?,
+                    })
+                })
+                .transpose()
+            }
         }
     };
 }

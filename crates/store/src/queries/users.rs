@@ -91,6 +91,12 @@ macro_rules! users_queries {
                 tx.commit().await.map_err(db_err)
             }
 
+            async fn sign_out_user(&self, tenant: TenantId, user: UserId, now: UnixTime) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                Self::end_user_sessions(&mut tx, tenant, user, now, SignOut::Next).await?;
+                tx.commit().await.map_err(db_err)
+            }
+
             async fn set_password(
                 &self,
                 tenant: TenantId,

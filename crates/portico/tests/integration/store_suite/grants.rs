@@ -55,6 +55,27 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
         })
         .await
         .unwrap();
+    // Read without spending: live in its tenant only, and not once it expires.
+    let live = store.live_refresh_token(t.id, "rt-1", 1_005).await.unwrap();
+    assert_eq!(
+        live.map(|r| (r.grant_id, r.amr)),
+        Some((c.grant_id, "pwd mfa".to_owned()))
+    );
+    let (other, _, _) = setup(store.as_ref()).await;
+    assert!(
+        store
+            .live_refresh_token(other.id, "rt-1", 1_005)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .live_refresh_token(t.id, "rt-1", 9_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let attempts = (0..6)
         .map(|i| {
             let store = Arc::clone(&store);
@@ -88,8 +109,39 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
             .unwrap(),
         RefreshRedemption::Invalid
     ));
+    assert!(
+        store
+            .live_refresh_token(t.id, "rt-1", 1_020)
+            .await
+            .unwrap()
+            .is_none(),
+        "spent"
+    );
+    let mut live_successors = 0;
+    for i in 0..6 {
+        let digest = format!("rt-2-{i}");
+        live_successors += usize::from(
+            store
+                .live_refresh_token(t.id, &digest, 1_020)
+                .await
+                .unwrap()
+                .is_some(),
+        );
+    }
+    assert_eq!(live_successors, 1, "the one successor is live");
     store.revoke_grant(t.id, c.grant_id, 1_030).await.unwrap();
     assert!(!store.grant_is_active(t.id, c.grant_id).await.unwrap());
+    for i in 0..6 {
+        let digest = format!("rt-2-{i}");
+        assert!(
+            store
+                .live_refresh_token(t.id, &digest, 1_040)
+                .await
+                .unwrap()
+                .is_none(),
+            "revoked"
+        );
+    }
     // A revoked grant's surviving token is dead too.
     for i in 0..6 {
         let r = store
