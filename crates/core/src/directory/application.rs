@@ -88,6 +88,8 @@ pub struct Application {
     /// Idle lifetime of this app's refresh tokens, in seconds (`None`: the server's); the
     /// tenant's absolute lifetime still bounds it.
     pub refresh_token_lifetime_secs: Option<i64>,
+    /// Public keys the client signs `private_key_jwt` assertions with (confidential clients).
+    pub client_keys: Vec<jsonwebtoken::jwk::Jwk>,
     /// Creation time.
     pub created_at: UnixTime,
 }
@@ -129,6 +131,8 @@ pub struct NewApplication {
     pub native_auth: bool,
     /// Origins allowed to call the native-authentication API from a browser.
     pub cors_origins: Vec<String>,
+    /// Public keys for `private_key_jwt` (confidential clients only).
+    pub client_keys: Vec<jsonwebtoken::jwk::Jwk>,
 }
 
 /// Plain http is allowed only for these hosts (local development, RFC 8252 native apps).

@@ -84,6 +84,8 @@ pub struct AppChanges {
     pub access_token_lifetime_secs: Option<Option<i64>>,
     /// Refresh-token idle lifetime in seconds; `Some(None)` goes back to the server's.
     pub refresh_token_lifetime_secs: Option<Option<i64>>,
+    /// Public keys for `private_key_jwt`, replacing the old ones (empty: none).
+    pub client_keys: Option<Vec<jsonwebtoken::jwk::Jwk>>,
 }
 
 /// The shortest and longest access-token lifetime an app may set (Entra allows 10 minutes
@@ -126,6 +128,18 @@ fn checked(mut app: Application) -> Result<Application, CoreError> {
         }
     }
     app.api = std::mem::take(&mut app.api).checked()?;
+    if !app.client_keys.is_empty() && !app.kind.is_confidential() {
+        return Err(CoreError::Invalid(
+            "client keys (private_key_jwt) are for confidential clients (web or daemon apps)"
+                .into(),
+        ));
+    }
+    if app.client_keys.len() > super::MAX_CLIENT_KEYS {
+        return Err(CoreError::Invalid(format!(
+            "an application has at most {} client keys",
+            super::MAX_CLIENT_KEYS
+        )));
+    }
     for (what, lifetime, range) in [
         (
             "access-token",
@@ -204,6 +218,7 @@ impl Portico {
             assignment_required: false,
             access_token_lifetime_secs: None,
             refresh_token_lifetime_secs: None,
+            client_keys: new.client_keys,
             created_at: now,
         })?;
         self.store
@@ -259,7 +274,9 @@ impl Portico {
             assignment_required,
             access_token_lifetime_secs,
             refresh_token_lifetime_secs,
+            client_keys,
         } = changes;
+        app.client_keys = client_keys.unwrap_or(app.client_keys);
         app.name = name.unwrap_or(app.name);
         app.identifier_uri = identifier_uri.or(app.identifier_uri);
         app.api = api.unwrap_or(app.api);

@@ -14,6 +14,10 @@ pub struct ClientCredentials {
     pub form_client_id: Option<String>,
     /// `client_secret` form field (`client_secret_post`).
     pub form_client_secret: Option<String>,
+    /// `client_assertion_type` form field (`private_key_jwt`).
+    pub assertion_type: Option<String>,
+    /// `client_assertion` form field: a JWT the client signed (`private_key_jwt`).
+    pub assertion: Option<String>,
 }
 
 /// How the client authenticated, for the `azpacr` claim.
@@ -23,6 +27,8 @@ pub enum ClientAuthMethod {
     None,
     /// Shared secret (`azpacr` 1).
     Secret,
+    /// A signed assertion (`private_key_jwt`, `azpacr` 2).
+    PrivateKeyJwt,
 }
 
 impl ClientAuthMethod {
@@ -31,6 +37,7 @@ impl ClientAuthMethod {
         match self {
             Self::None => "0",
             Self::Secret => "1",
+            Self::PrivateKeyJwt => "2",
         }
     }
 }
@@ -44,6 +51,14 @@ impl Portico {
         tenant: &Tenant,
         credentials: &ClientCredentials,
     ) -> Result<(Application, ClientAuthMethod), OAuthError> {
+        if credentials.assertion.is_some() || credentials.assertion_type.is_some() {
+            if credentials.basic.is_some() || credentials.form_client_secret.is_some() {
+                return Err(OAuthError::invalid_request(
+                    "use only one client authentication method",
+                ));
+            }
+            return self.authenticate_assertion(tenant, credentials).await;
+        }
         if credentials.basic.is_some() && credentials.form_client_secret.is_some() {
             return Err(OAuthError::invalid_request(
                 "use only one client authentication method",

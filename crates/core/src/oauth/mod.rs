@@ -3,6 +3,7 @@
 
 mod authorize;
 mod bearer;
+mod client_assertion;
 mod client_auth;
 mod error;
 mod grants;
@@ -17,6 +18,7 @@ pub use authorize::{
     Prompt, ResponseMode,
 };
 pub use bearer::UserInfo;
+pub use client_assertion::JWT_BEARER_ASSERTION;
 pub use client_auth::{ClientAuthMethod, ClientCredentials};
 pub use error::{OAuthError, OAuthErrorCode};
 pub use grants::TokenRequest;

@@ -51,6 +51,15 @@ pub trait AppStore: Send + Sync {
     ) -> Result<Vec<ClientSecretRecord>, StoreError>;
     /// Adds a secret to an application.
     async fn add_client_secret(&self, secret: &ClientSecretRecord) -> Result<(), StoreError>;
+    /// Records the id of a client assertion until it expires; false if it was already used
+    /// (a replay), even under concurrency.
+    async fn record_client_assertion(
+        &self,
+        tenant: TenantId,
+        client_id: ClientId,
+        jti: &str,
+        expires_at: UnixTime,
+    ) -> Result<bool, StoreError>;
     /// Removes a secret; false if the application has none with this id.
     async fn remove_client_secret(
         &self,

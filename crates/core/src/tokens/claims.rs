@@ -174,6 +174,7 @@ mod tests {
             assignment_required: false,
             access_token_lifetime_secs: None,
             refresh_token_lifetime_secs: None,
+            client_keys: Vec::new(),
             created_at: 0,
         };
         let mut user = User {

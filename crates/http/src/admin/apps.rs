@@ -43,6 +43,11 @@ pub struct CreateApplication {
     /// Browser origins allowed to call the native authentication API (`https://app.example`).
     #[serde(default)]
     pub cors_origins: Vec<String>,
+    /// Public JWKs (a JWK Set) the app signs `private_key_jwt` assertions with (web and daemon
+    /// apps; RSA, EC or Ed25519, never private or symmetric keys).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub client_keys: Option<serde_json::Value>,
 }
 
 /// A registered application; the secret is shown only here.
@@ -83,6 +88,9 @@ pub struct ApplicationOut {
     pub access_token_lifetime_secs: Option<i64>,
     /// Refresh-token idle lifetime in seconds; absent: the server's.
     pub refresh_token_lifetime_secs: Option<i64>,
+    /// The JWK Set of public keys for `private_key_jwt`.
+    #[schema(value_type = Object)]
+    pub client_keys: serde_json::Value,
     /// Registration time (Unix seconds).
     pub created_at: i64,
 }
@@ -223,6 +231,7 @@ impl From<Application> for ApplicationOut {
             assignment_required: app.assignment_required,
             access_token_lifetime_secs: app.access_token_lifetime_secs,
             refresh_token_lifetime_secs: app.refresh_token_lifetime_secs,
+            client_keys: serde_json::json!({ "keys": app.client_keys }),
             created_at: app.created_at,
         }
     }
@@ -261,6 +270,22 @@ pub struct UpdateApplication {
     #[serde(default, deserialize_with = "super::body::nullable_whole_number")]
     #[schema(minimum = 600, maximum = 7776000)]
     pub refresh_token_lifetime_secs: Option<Option<i64>>,
+    /// Public JWKs for `private_key_jwt` (a JWK Set), replacing the old ones.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub client_keys: Option<serde_json::Value>,
+}
+
+/// The keys of a `client_keys` field (a JWK Set, or one JWK), checked.
+fn client_keys(
+    value: Option<serde_json::Value>,
+) -> Result<Option<Vec<portico_core::directory::ClientKey>>, Problem> {
+    value
+        .map(|value| {
+            portico_core::directory::parse_client_keys(&value.to_string())
+                .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))
+        })
+        .transpose()
 }
 
 /// A client id from the path; one that cannot be a client id names no application.
@@ -296,6 +321,7 @@ pub(crate) async fn create_application(
                 optional_claims: body.optional_claims,
                 native_auth: body.native_auth,
                 cors_origins: body.cors_origins,
+                client_keys: client_keys(body.client_keys)?.unwrap_or_default(),
             },
         )
         .await?;
@@ -364,6 +390,7 @@ pub(crate) async fn update_application(
         assignment_required: body.assignment_required,
         access_token_lifetime_secs: body.access_token_lifetime_secs,
         refresh_token_lifetime_secs: body.refresh_token_lifetime_secs,
+        client_keys: client_keys(body.client_keys)?,
         ..AppChanges::default()
     };
     let app = state

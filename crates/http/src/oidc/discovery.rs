@@ -9,6 +9,12 @@ use super::tenant_for_api;
 use crate::AppState;
 use crate::error::OAuthJson;
 
+/// The algorithms a `private_key_jwt` assertion may be signed with (what
+/// `portico_core::directory::allowed_algorithms` allows for some key type).
+const ASSERTION_ALGS: [&str; 9] = [
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+];
+
 /// The provider metadata, Entra-shaped, with the tenant GUID in every URL.
 pub async fn openid_configuration(
     State(state): State<AppState>,
@@ -24,15 +30,16 @@ pub async fn openid_configuration(
         "userinfo_endpoint": format!("{base}/oidc/userinfo"),
         "end_session_endpoint": format!("{base}/oauth2/v2.0/logout"),
         "introspection_endpoint": format!("{base}/oauth2/v2.0/introspect"),
-        "introspection_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt"],
         "revocation_endpoint": format!("{base}/oauth2/v2.0/revoke"),
-        "revocation_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt", "none"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": [tenant.signing_alg.as_str()],
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "claims_supported": [

@@ -28,6 +28,8 @@ fn token_and_client(
             basic: basic_credentials(headers)?,
             form_client_id: get("client_id")?,
             form_client_secret: get("client_secret")?,
+            assertion_type: get("client_assertion_type")?,
+            assertion: get("client_assertion")?,
         },
     ))
 }

@@ -45,6 +45,8 @@ pub async fn token(
             basic: basic_credentials(&headers)?,
             form_client_id: get("client_id")?,
             form_client_secret: get("client_secret")?,
+            assertion_type: get("client_assertion_type")?,
+            assertion: get("client_assertion")?,
         },
     };
     let issued = state.portico.token(&tenant, request).await?;

@@ -40,6 +40,10 @@ pub enum AppCommand {
         /// https://app.example (repeatable).
         #[arg(long = "cors-origin")]
         cors_origins: Vec<String>,
+        /// A file with the public JWK (or JWK Set) the app signs `private_key_jwt`
+        /// assertions with (web and daemon apps).
+        #[arg(long)]
+        jwk: Option<std::path::PathBuf>,
     },
     /// List the tenant's applications.
     List {
@@ -99,6 +103,12 @@ pub enum AppCommand {
         /// Refresh-token idle lifetime in seconds (600 to 7776000), or `default`.
         #[arg(long, value_parser = lifetime)]
         refresh_token_lifetime: Option<Lifetime>,
+        /// A file with the public JWK (or JWK Set) for `private_key_jwt`; replaces the keys.
+        #[arg(long, conflicts_with = "no_jwks")]
+        jwk: Option<std::path::PathBuf>,
+        /// Remove every `private_key_jwt` key.
+        #[arg(long)]
+        no_jwks: bool,
     },
     /// Expose an API: its identifier URI, delegated scopes and app roles (replacing what it
     /// exposed before).
@@ -228,6 +238,18 @@ fn replaced(values: Vec<String>, clear: bool) -> Option<Vec<String>> {
     (clear || !values.is_empty()).then_some(values)
 }
 
+/// The keys in a `--jwk` file, if one is given.
+fn read_keys(
+    path: Option<&std::path::Path>,
+) -> Result<Option<Vec<portico_core::directory::ClientKey>>> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    Ok(Some(portico_core::directory::parse_client_keys(&text)?))
+}
+
 /// A lifetime option: seconds, or `None` for the server's (`default`).
 #[derive(Debug, Clone, Copy)]
 pub struct Lifetime(Option<i64>);
@@ -303,8 +325,10 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
             optional_claims,
             native_auth,
             cors_origins,
+            jwk,
         } => {
             let kind: AppKind = kind.parse().map_err(anyhow::Error::msg)?;
+            let client_keys = read_keys(jwk.as_deref())?.unwrap_or_default();
             let created = portico
                 .create_application(
                     &TenantRef::parse(&tenant),
@@ -316,6 +340,7 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
                         optional_claims,
                         native_auth,
                         cors_origins,
+                        client_keys,
                     },
                 )
                 .await?;
@@ -366,7 +391,13 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
             assignment_required,
             access_token_lifetime,
             refresh_token_lifetime,
+            jwk,
+            no_jwks,
         } => {
+            let client_keys = match read_keys(jwk.as_deref())? {
+                Some(keys) => Some(keys),
+                None => no_jwks.then(Vec::new),
+            };
             let changes = AppChanges {
                 name,
                 redirect_uris: replaced(redirect_uris, no_redirect_uris),
@@ -376,6 +407,7 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
                 assignment_required: assignment_required.map(|v| v == "on"),
                 access_token_lifetime_secs: access_token_lifetime.map(|l| l.0),
                 refresh_token_lifetime_secs: refresh_token_lifetime.map(|l| l.0),
+                client_keys,
                 ..AppChanges::default()
             };
             let app = portico

@@ -403,6 +403,7 @@ async fn another_tenants_api_can_be_neither_granted_nor_asked_for() {
                 optional_claims: Vec::new(),
                 native_auth: false,
                 cors_origins: Vec::new(),
+                client_keys: Vec::new(),
             },
         )
         .await

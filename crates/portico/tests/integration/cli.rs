@@ -777,6 +777,32 @@ async fn apis_are_exposed_granted_and_their_roles_assigned() {
         ],
     );
     assert!(reset["access_token_lifetime_secs"].is_null());
+    // private_key_jwt keys from a file, replaced or removed by update.
+    let (_, jwk) = crate::private_key_jwt::es256_key();
+    let jwk_file = dir.path().join("key.jwk");
+    std::fs::write(&jwk_file, serde_json::to_string(&jwk).unwrap()).unwrap();
+    let jwk_arg = jwk_file.to_str().unwrap();
+    let keyed = portico(
+        &data,
+        &[
+            "app", "update", "--tenant", "contoso", "--app", &daemon, "--jwk", jwk_arg, "--json",
+        ],
+    );
+    assert_eq!(keyed["client_keys"]["keys"][0]["kty"], "EC");
+    let unkeyed = portico(
+        &data,
+        &[
+            "app",
+            "update",
+            "--tenant",
+            "contoso",
+            "--app",
+            &daemon,
+            "--no-jwks",
+            "--json",
+        ],
+    );
+    assert_eq!(unkeyed["client_keys"]["keys"], serde_json::json!([]));
     // What the API does not define, or defines for others, is refused with a reason.
     for args in [
         vec![

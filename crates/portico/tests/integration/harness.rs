@@ -227,6 +227,7 @@ impl TestServer {
                     optional_claims: optional_claims.iter().map(|c| c.to_string()).collect(),
                     native_auth: false,
                     cors_origins: Vec::new(),
+                    client_keys: Vec::new(),
                 },
             )
             .await

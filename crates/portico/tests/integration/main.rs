@@ -34,6 +34,7 @@ mod native_signup;
 mod oidc_client;
 mod otp_delivery;
 mod page;
+mod private_key_jwt;
 mod rp;
 mod security;
 mod sms_pumping;

@@ -36,6 +36,7 @@ pub(crate) async fn app(server: &TestServer, native_auth: bool) -> String {
                 } else {
                     Vec::new()
                 },
+                client_keys: Vec::new(),
             },
         )
         .await

@@ -114,6 +114,7 @@ impl Sdk {
                     optional_claims: Vec::new(),
                     native_auth: true,
                     cors_origins: vec![origin.clone()],
+                    client_keys: Vec::new(),
                 },
             )
             .await

@@ -144,6 +144,7 @@ async fn other_clients_get_no_cors_and_no_cross_origin_redemption() {
                 optional_claims: Vec::new(),
                 native_auth: false,
                 cors_origins: Vec::new(),
+                client_keys: Vec::new(),
             },
         )
         .await

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use portico_core::StoreError;
+use portico_core::clock::UnixTime;
 use portico_core::directory::{Application, UserFlow, UserFlowConfig};
 use portico_core::ids::{ClientId, TenantId};
 use portico_core::store::{AppStore, ClientSecretRecord};
@@ -13,6 +14,11 @@ use crate::{PgStore, SqliteStore, db_err};
 /// The stored form of an app's API definition.
 fn api_json(app: &Application) -> Result<String, StoreError> {
     serde_json::to_string(&app.api).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+/// The stored form of an app's client keys.
+fn keys_json(app: &Application) -> Result<String, StoreError> {
+    serde_json::to_string(&app.client_keys).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
 macro_rules! apps_queries {
@@ -67,6 +73,8 @@ macro_rules! apps_queries {
                     assignment_required: row.try_get("assignment_required").map_err(db_err)?,
                     access_token_lifetime_secs: row.try_get("access_token_lifetime").map_err(db_err)?,
                     refresh_token_lifetime_secs: row.try_get("refresh_token_lifetime").map_err(db_err)?,
+                    client_keys: serde_json::from_str(&row.try_get::<String, _>("client_keys").map_err(db_err)?)
+                        .map_err(|e| StoreError::Backend(format!("unreadable client keys: {e}")))?,
                     created_at: row.try_get("created_at").map_err(db_err)?,
                 })
             }
@@ -79,7 +87,7 @@ macro_rules! apps_queries {
                 sqlx::query(
                     "INSERT INTO applications (client_id, tenant_id, name, kind, redirect_uris, identifier_uri, created_at, \
                      optional_claims, native_auth, cors_origins, api, assignment_required, access_token_lifetime, \
-                     refresh_token_lifetime) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                     refresh_token_lifetime, client_keys) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                 )
                 .bind(app.client_id.to_string())
                 .bind(app.tenant_id.to_string())
@@ -95,6 +103,7 @@ macro_rules! apps_queries {
                 .bind(app.assignment_required)
                 .bind(app.access_token_lifetime_secs)
                 .bind(app.refresh_token_lifetime_secs)
+                .bind(keys_json(app)?)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -133,6 +142,27 @@ macro_rules! apps_queries {
                 Self::insert_client_secret(&self.pool, secret).await
             }
 
+            async fn record_client_assertion(
+                &self,
+                tenant: TenantId,
+                client_id: ClientId,
+                jti: &str,
+                expires_at: UnixTime,
+            ) -> Result<bool, StoreError> {
+                let inserted = sqlx::query(
+                    "INSERT INTO client_assertions (tenant_id, client_id, jti, expires_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (tenant_id, client_id, jti) DO NOTHING",
+                )
+                .bind(tenant.to_string())
+                .bind(client_id.to_string())
+                .bind(jti)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(inserted.rows_affected() == 1)
+            }
+
             async fn remove_client_secret(&self, tenant: TenantId, client_id: ClientId, id: &str) -> Result<bool, StoreError> {
                 let removed = sqlx::query("DELETE FROM client_secrets WHERE tenant_id = $1 AND client_id = $2 AND id = $3")
                     .bind(tenant.to_string())
@@ -169,7 +199,8 @@ macro_rules! apps_queries {
                 let updated = sqlx::query(
                     "UPDATE applications SET name = $3, redirect_uris = $4, optional_claims = $5, native_auth = $6, \
                      cors_origins = $7, identifier_uri = $8, api = $9, assignment_required = $10, \
-                     access_token_lifetime = $11, refresh_token_lifetime = $12 WHERE tenant_id = $1 AND client_id = $2",
+                     access_token_lifetime = $11, refresh_token_lifetime = $12, client_keys = $13 \
+                     WHERE tenant_id = $1 AND client_id = $2",
                 )
                 .bind(app.tenant_id.to_string())
                 .bind(app.client_id.to_string())
@@ -183,6 +214,7 @@ macro_rules! apps_queries {
                 .bind(app.assignment_required)
                 .bind(app.access_token_lifetime_secs)
                 .bind(app.refresh_token_lifetime_secs)
+                .bind(keys_json(app)?)
                 .execute(&self.pool)
                 .await
                 .map_err(db_err)?;

@@ -129,6 +129,7 @@ pub(super) async fn client_secrets_rotate_within_their_app(store: Arc<dyn Store>
         assignment_required: false,
         access_token_lifetime_secs: None,
         refresh_token_lifetime_secs: None,
+        client_keys: Vec::new(),
         created_at: 1_000,
     };
     let secret = |id: &str, created_at: i64| ClientSecretRecord {
@@ -144,6 +145,16 @@ pub(super) async fn client_secrets_rotate_within_their_app(store: Arc<dyn Store>
         .create_application(&app, Some(&secret("first", 1_000)))
         .await
         .unwrap();
+    // An assertion id counts once, until the housekeeping after its expiry.
+    let record = |jti: &'static str| store.record_client_assertion(t.id, app.client_id, jti, 2_000);
+    assert!(record("jti-1").await.unwrap());
+    assert!(!record("jti-1").await.unwrap(), "a replay");
+    assert!(record("jti-2").await.unwrap());
+    store.purge_expired(2_000 + 25 * 3600).await.unwrap();
+    assert!(
+        record("jti-1").await.unwrap(),
+        "forgotten once long expired"
+    );
     store
         .add_client_secret(&secret("second", 1_500))
         .await
