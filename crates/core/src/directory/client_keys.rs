@@ -108,3 +108,27 @@ mod tests {
         assert!(parse_client_keys(&odd).is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::{allowed_algorithms, parse_client_keys};
+
+    proptest! {
+        /// Any text either fails cleanly or gives keys that allow only asymmetric algorithms.
+        #[test]
+        fn parsing_never_panics_and_never_allows_hmac(text in ".{0,400}", kty in "(RSA|EC|OKP|oct)") {
+            for input in [text.clone(), format!(r#"{{"kty":"{kty}","x":"{text}","n":"{text}","e":"AQAB","crv":"P-256","y":"{text}"}}"#)] {
+                if let Ok(keys) = parse_client_keys(&input) {
+                    for key in &keys {
+                        let asymmetric = allowed_algorithms(key)
+                            .iter()
+                            .all(|alg| !format!("{alg:?}").starts_with("HS"));
+                        prop_assert!(asymmetric);
+                    }
+                }
+            }
+        }
+    }
+}
