@@ -39,6 +39,19 @@ pub fn sha256_b64(input: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, input))
 }
 
+/// OpenID Connect's `at_hash` / `c_hash` (Core §3.1.3.6, §3.3.2.11): base64url of the left
+/// half of the hash of `value`, with the hash of the ID token's signing algorithm (SHA-256 for
+/// RS256 and ES256; SHA-512 for EdDSA, as the OpenID Foundation settled for Ed25519).
+pub fn left_half_hash(value: &str, alg: portico_keys::SigningAlgorithm) -> String {
+    let algorithm = match alg {
+        portico_keys::SigningAlgorithm::EdDsa => &digest::SHA512,
+        _ => &digest::SHA256,
+    };
+    let hash = digest::digest(algorithm, value.as_bytes());
+    let bytes = hash.as_ref();
+    URL_SAFE_NO_PAD.encode(bytes.get(..bytes.len() / 2).unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

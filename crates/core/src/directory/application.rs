@@ -56,6 +56,45 @@ impl FromStr for AppKind {
     }
 }
 
+/// Which tokens an app may receive straight from the authorization endpoint (implicit and
+/// hybrid flows; Entra's "ID tokens" and "Access tokens" boxes). Off unless an operator
+/// turns it on: RFC 9700 §2.1.2 advises against tokens in the front channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImplicitGrant {
+    /// Only codes.
+    #[default]
+    Off,
+    /// ID tokens (`id_token`, `code id_token`).
+    IdToken,
+    /// ID tokens and access tokens (also `id_token token`).
+    IdTokenAndToken,
+}
+
+impl ImplicitGrant {
+    /// The CLI and stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::IdToken => "id-token",
+            Self::IdTokenAndToken => "id-token-and-token",
+        }
+    }
+}
+
+impl FromStr for ImplicitGrant {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "off" => Ok(Self::Off),
+            "id-token" => Ok(Self::IdToken),
+            "id-token-and-token" => Ok(Self::IdTokenAndToken),
+            other => Err(format!(
+                "unknown implicit setting {other:?} (expected off, id-token or id-token-and-token)"
+            )),
+        }
+    }
+}
+
 /// A registered application (client).
 #[derive(Debug, Clone)]
 pub struct Application {
@@ -90,6 +129,8 @@ pub struct Application {
     pub refresh_token_lifetime_secs: Option<i64>,
     /// Public keys the client signs `private_key_jwt` assertions with (confidential clients).
     pub client_keys: Vec<jsonwebtoken::jwk::Jwk>,
+    /// Tokens from the authorization endpoint (implicit and hybrid flows).
+    pub implicit: ImplicitGrant,
     /// Creation time.
     pub created_at: UnixTime,
 }

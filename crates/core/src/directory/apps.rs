@@ -86,6 +86,8 @@ pub struct AppChanges {
     pub refresh_token_lifetime_secs: Option<Option<i64>>,
     /// Public keys for `private_key_jwt`, replacing the old ones (empty: none).
     pub client_keys: Option<Vec<jsonwebtoken::jwk::Jwk>>,
+    /// Tokens from the authorization endpoint (web and single-page apps).
+    pub implicit: Option<super::ImplicitGrant>,
 }
 
 /// The shortest and longest access-token lifetime an app may set (Entra allows 10 minutes
@@ -132,6 +134,13 @@ fn checked(mut app: Application) -> Result<Application, CoreError> {
         return Err(CoreError::Invalid(
             "client keys (private_key_jwt) are for confidential clients (web or daemon apps)"
                 .into(),
+        ));
+    }
+    if app.implicit != super::ImplicitGrant::Off
+        && !matches!(app.kind, super::AppKind::Web | super::AppKind::Spa)
+    {
+        return Err(CoreError::Invalid(
+            "tokens from the authorization endpoint are for web and single-page apps".into(),
         ));
     }
     if app.client_keys.len() > super::MAX_CLIENT_KEYS {
@@ -219,6 +228,7 @@ impl Portico {
             access_token_lifetime_secs: None,
             refresh_token_lifetime_secs: None,
             client_keys: new.client_keys,
+            implicit: super::ImplicitGrant::Off,
             created_at: now,
         })?;
         self.store
@@ -275,7 +285,9 @@ impl Portico {
             access_token_lifetime_secs,
             refresh_token_lifetime_secs,
             client_keys,
+            implicit,
         } = changes;
+        app.implicit = implicit.unwrap_or(app.implicit);
         app.client_keys = client_keys.unwrap_or(app.client_keys);
         app.name = name.unwrap_or(app.name);
         app.identifier_uri = identifier_uri.or(app.identifier_uri);

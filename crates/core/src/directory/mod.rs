@@ -14,7 +14,7 @@ mod user;
 mod user_flow;
 
 pub use api::{ApiScope, AppRole, ExposedApi, MAX_API_ITEMS, RoleMembers};
-pub use application::{AppKind, Application, NewApplication};
+pub use application::{AppKind, Application, ImplicitGrant, NewApplication};
 pub use apps::{
     ACCESS_TOKEN_LIFETIME_SECS, AppChanges, CreatedApplication, DEFAULT_SECRET_DAYS,
     MAX_SECRET_DAYS, NewClientSecret, REFRESH_TOKEN_LIFETIME_SECS,

@@ -73,6 +73,8 @@ pub struct AuthorizeRequest {
     pub app: Application,
     /// The registered redirect URI, matched exactly.
     pub redirect_uri: String,
+    /// What comes back: a code, tokens, or both.
+    pub response_type: super::ResponseType,
     /// Response mode.
     pub response_mode: ResponseMode,
     /// Requested scope.
@@ -191,7 +193,17 @@ impl Portico {
             ));
         }
         let redirect_uri = redirect_uri.to_owned();
+        // Tokens never travel in a query string (OpenID Connect Core §3.2.2.5): a request
+        // for them answers in the fragment unless it asks for form_post.
+        let response_type = params
+            .response_type
+            .as_deref()
+            .map(super::ResponseType::parse)
+            .and_then(Result::ok);
+        let tokens = response_type.is_some_and(super::ResponseType::has_tokens);
         let response_mode = match params.response_mode.as_deref() {
+            None if tokens => ResponseMode::Fragment,
+            Some("query") if tokens => ResponseMode::Fragment,
             None | Some("query") => ResponseMode::Query,
             Some("fragment") => ResponseMode::Fragment,
             Some("form_post") => ResponseMode::FormPost,
@@ -226,19 +238,24 @@ impl Portico {
                 "request_uri is not supported",
             )));
         }
-        match params.response_type.as_deref() {
-            Some("code") => {}
+        let response_type = match params.response_type.as_deref() {
             None => {
                 return Err(fail(OAuthError::invalid_request(
                     "response_type is required",
                 )));
             }
-            Some(_) => {
-                return Err(fail(OAuthError::new(
-                    OAuthErrorCode::UnsupportedResponseType,
-                    "only response_type=code is supported",
-                )));
-            }
+            Some(text) => super::ResponseType::parse(text).map_err(fail)?,
+        };
+        response_type.allowed_for(&app).map_err(fail)?;
+        if tokens && params.response_mode.as_deref() == Some("query") {
+            return Err(fail(OAuthError::invalid_request(
+                "tokens are never sent in the query: use response_mode=fragment or form_post",
+            )));
+        }
+        if response_type.id_token && params.nonce.is_none() {
+            return Err(fail(OAuthError::invalid_request(
+                "nonce is required when an id_token comes from the authorization endpoint",
+            )));
         }
         let scope = Scope::parse(params.scope.as_deref().unwrap_or_default()).map_err(fail)?;
         if scope.is_empty() {
@@ -254,6 +271,8 @@ impl Portico {
             params.code_challenge.as_deref(),
             params.code_challenge_method.as_deref(),
         ) {
+            // Without a code there is nothing for PKCE to bind.
+            (None, None) if !response_type.code => None,
             (None, _) if !app.kind.is_confidential() => {
                 return Err(fail(OAuthError::invalid_request(
                     "PKCE is required for public clients: send code_challenge with code_challenge_method=S256",
@@ -315,6 +334,7 @@ impl Portico {
         Ok(AuthorizeRequest {
             app,
             redirect_uri,
+            response_type,
             response_mode,
             scope,
             state,
@@ -379,8 +399,9 @@ impl Portico {
         })
     }
 
-    /// Issues an authorization code for a signed-in user (single use, short-lived, bound to
-    /// client, redirect URI and PKCE challenge).
+    /// Answers an authorization request for a signed-in user: a code (single use,
+    /// short-lived, bound to client, redirect URI and PKCE challenge), and for the implicit and
+    /// hybrid response types an ID token (with `nonce`, `c_hash`, `at_hash`) and access token.
     pub async fn issue_authorization_code(
         &self,
         tenant: &Tenant,
@@ -390,24 +411,99 @@ impl Portico {
         // Decided now, with the user known, so that someone the app or its API does not admit
         // goes back to the app with `access_denied` instead of a code that cannot be redeemed.
         // The token endpoint decides again (grants may change in between).
-        if let Err(refused) = self
+        let audience = match self
             .delegated_audience(tenant, &request.app, &request.scope, session.user.id)
             .await
         {
-            let error = match refused.code {
-                OAuthErrorCode::InvalidGrant => {
-                    OAuthError::new(OAuthErrorCode::AccessDenied, refused.description)
-                }
-                _ => refused,
-            };
-            return Ok(self.authorize_error(
-                tenant,
-                &request.redirect_uri,
-                request.response_mode,
-                request.state.as_deref(),
-                error,
-            ));
+            Ok(audience) => audience,
+            Err(refused) => {
+                let error = match refused.code {
+                    OAuthErrorCode::InvalidGrant => {
+                        OAuthError::new(OAuthErrorCode::AccessDenied, refused.description)
+                    }
+                    _ => refused,
+                };
+                return Ok(self.authorize_error(
+                    tenant,
+                    &request.redirect_uri,
+                    request.response_mode,
+                    request.state.as_deref(),
+                    error,
+                ));
+            }
+        };
+        let grant_id = GrantId::new_random();
+        let mut params = Vec::new();
+        if request.response_type.code {
+            let code = self.new_code(tenant, request, session, grant_id).await?;
+            params.push(("code".to_owned(), code));
+        } else {
+            self.store
+                .create_grant(
+                    &crate::store::GrantRecord {
+                        tenant_id: tenant.id,
+                        id: grant_id,
+                        client_id: request.app.client_id,
+                        user_id: session.user.id,
+                        session_id: session.record.id,
+                        created_at: self.now(),
+                    },
+                    None,
+                )
+                .await?;
         }
+        if request.response_type.has_tokens() {
+            let code = params.first().map(|(_, code)| code.clone());
+            let issued = self
+                .issue_user_tokens(crate::tokens::UserGrant {
+                    tenant,
+                    app: &request.app,
+                    client_auth: super::ClientAuthMethod::None,
+                    user: &session.user,
+                    scope: &request.scope,
+                    audience: &audience,
+                    nonce: request.nonce.as_deref(),
+                    auth_time: session.record.auth_time,
+                    amr: &session.record.amr,
+                    session_id: session.record.id,
+                    grant_id,
+                    refresh_token: None,
+                    client_info: false,
+                    front_channel: Some(crate::tokens::FrontChannel {
+                        with_access_token: request.response_type.token,
+                        code: code.as_deref(),
+                    }),
+                })
+                .await?;
+            if request.response_type.token {
+                params.push(("access_token".to_owned(), issued.access_token));
+                params.push(("token_type".to_owned(), "Bearer".to_owned()));
+                params.push(("expires_in".to_owned(), issued.expires_in.to_string()));
+                params.push(("scope".to_owned(), issued.scope));
+            }
+            if let Some(id_token) = issued.id_token {
+                params.push(("id_token".to_owned(), id_token));
+            }
+        }
+        if let Some(state) = &request.state {
+            params.push(("state".to_owned(), state.clone()));
+        }
+        params.push(("iss".to_owned(), self.issuer(tenant)));
+        Ok(AuthorizeResponse {
+            redirect_uri: request.redirect_uri.clone(),
+            mode: request.response_mode,
+            params,
+        })
+    }
+
+    /// Stores a new authorization code of `grant_id` and returns it.
+    async fn new_code(
+        &self,
+        tenant: &Tenant,
+        request: &AuthorizeRequest,
+        session: &ActiveSession,
+        grant_id: GrantId,
+    ) -> Result<String, CoreError> {
         let code = random_token()?;
         let now = self.now();
         let record = AuthCodeRecord {
@@ -415,7 +511,7 @@ impl Portico {
             tenant_id: tenant.id,
             client_id: request.app.client_id,
             user_id: session.user.id,
-            grant_id: GrantId::new_random(),
+            grant_id,
             session_id: session.record.id,
             redirect_uri: request.redirect_uri.clone(),
             scope: request.scope.to_wire(),
@@ -426,16 +522,7 @@ impl Portico {
             expires_at: now + self.settings.code_lifetime_secs.min(60),
         };
         self.store.create_authorization_code(&record).await?;
-        let mut params = vec![("code".to_owned(), code)];
-        if let Some(state) = &request.state {
-            params.push(("state".to_owned(), state.clone()));
-        }
-        params.push(("iss".to_owned(), self.issuer(tenant)));
-        Ok(AuthorizeResponse {
-            redirect_uri: request.redirect_uri.clone(),
-            mode: request.response_mode,
-            params,
-        })
+        Ok(code)
     }
 
     /// An error response for a verified redirect URI, with `state` and RFC 9207 `iss`.

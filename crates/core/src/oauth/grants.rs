@@ -220,6 +220,7 @@ impl Portico {
                 grant_id: record.grant_id,
                 refresh_token,
                 client_info: request.client_info,
+                front_channel: None,
             })
             .await?)
     }
@@ -304,6 +305,7 @@ impl Portico {
                 grant_id: record.grant_id,
                 refresh_token: Some(successor),
                 client_info: request.client_info,
+                front_channel: None,
             })
             .await?)
     }
@@ -499,6 +501,7 @@ impl Portico {
                 grant_id,
                 refresh_token,
                 client_info,
+                front_channel: None,
             })
             .await?;
         metrics::counter!("portico_token_requests_total",

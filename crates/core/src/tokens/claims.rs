@@ -46,6 +46,12 @@ pub struct IdTokenClaims {
     /// How the user authenticated (RFC 8176 values).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub amr: Option<Vec<String>>,
+    /// Binds the access token issued beside it at the authorization endpoint.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub at_hash: Option<String>,
+    /// Binds the code issued beside it (hybrid flow).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub c_hash: Option<String>,
     /// The app's optional claims (user attributes).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -175,6 +181,7 @@ mod tests {
             access_token_lifetime_secs: None,
             refresh_token_lifetime_secs: None,
             client_keys: Vec::new(),
+            implicit: Default::default(),
             created_at: 0,
         };
         let mut user = User {

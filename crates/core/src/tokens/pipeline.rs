@@ -8,6 +8,7 @@ use super::claims::{
 use crate::directory::{Application, Tenant, User};
 use crate::ids::{GrantId, SessionId};
 use crate::oauth::{Audience, ClientAuthMethod, Scope};
+use crate::secret::left_half_hash;
 use crate::{CoreError, Portico};
 
 /// A grant on behalf of a signed-in user, approved and ready for tokens.
@@ -39,6 +40,17 @@ pub struct UserGrant<'a> {
     pub refresh_token: Option<String>,
     /// The request carried `client_info=1` (MSAL).
     pub client_info: bool,
+    /// Issued at the authorization endpoint: the ID token binds what travels beside it.
+    pub front_channel: Option<FrontChannel<'a>>,
+}
+
+/// What an ID token from the authorization endpoint binds.
+#[derive(Debug, Clone, Copy)]
+pub struct FrontChannel<'a> {
+    /// The access token is returned too (`at_hash`).
+    pub with_access_token: bool,
+    /// The code returned beside it (`c_hash`).
+    pub code: Option<&'a str>,
 }
 
 /// A grant to an application acting as itself (client credentials).
@@ -159,6 +171,14 @@ impl Portico {
                     .contains("email")
                     .then(|| grant.user.email.clone()),
                 amr,
+                at_hash: grant
+                    .front_channel
+                    .filter(|f| f.with_access_token)
+                    .map(|_| left_half_hash(&access_token, keys.signing.algorithm())),
+                c_hash: grant
+                    .front_channel
+                    .and_then(|f| f.code)
+                    .map(|code| left_half_hash(code, keys.signing.algorithm())),
                 extra: id_extra,
             };
             Some(encode_jws(&keys.signing, "JWT", &claims)?)

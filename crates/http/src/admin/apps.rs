@@ -91,6 +91,9 @@ pub struct ApplicationOut {
     /// The JWK Set of public keys for `private_key_jwt`.
     #[schema(value_type = Object)]
     pub client_keys: serde_json::Value,
+    /// Tokens from the authorization endpoint: `off`, `id-token` or `id-token-and-token`.
+    #[schema(value_type = ImplicitName)]
+    pub implicit: String,
     /// Registration time (Unix seconds).
     pub created_at: i64,
 }
@@ -232,6 +235,7 @@ impl From<Application> for ApplicationOut {
             access_token_lifetime_secs: app.access_token_lifetime_secs,
             refresh_token_lifetime_secs: app.refresh_token_lifetime_secs,
             client_keys: serde_json::json!({ "keys": app.client_keys }),
+            implicit: app.implicit.as_str().to_owned(),
             created_at: app.created_at,
         }
     }
@@ -274,6 +278,26 @@ pub struct UpdateApplication {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub client_keys: Option<serde_json::Value>,
+    /// Tokens from the authorization endpoint (web and spa apps).
+    #[serde(default)]
+    #[schema(value_type = Option<ImplicitName>)]
+    pub implicit: Option<String>,
+}
+
+/// Which tokens the authorization endpoint may return to an app.
+#[derive(ToSchema)]
+#[schema(as = ImplicitName)]
+#[allow(dead_code)]
+pub enum ImplicitName {
+    /// Codes only.
+    #[schema(rename = "off")]
+    Off,
+    /// ID tokens too.
+    #[schema(rename = "id-token")]
+    IdToken,
+    /// ID tokens and access tokens too.
+    #[schema(rename = "id-token-and-token")]
+    IdTokenAndToken,
 }
 
 /// The keys of a `client_keys` field (a JWK Set, or one JWK), checked.
@@ -391,6 +415,11 @@ pub(crate) async fn update_application(
         access_token_lifetime_secs: body.access_token_lifetime_secs,
         refresh_token_lifetime_secs: body.refresh_token_lifetime_secs,
         client_keys: client_keys(body.client_keys)?,
+        implicit: body
+            .implicit
+            .map(|v| v.parse())
+            .transpose()
+            .map_err(|e: String| Problem::new(StatusCode::BAD_REQUEST, e))?,
         ..AppChanges::default()
     };
     let app = state

@@ -62,6 +62,7 @@ pub(crate) use auth::AdminAuth;
         apps::ApiScopeBody,
         apps::AppRoleBody,
         apps::RoleMembersName,
+        apps::ImplicitName,
         api::ExposeApiBody,
         api::GrantPermissions,
         api::PermissionOut,

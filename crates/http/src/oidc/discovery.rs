@@ -5,6 +5,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use portico_core::directory::ImplicitGrant;
+
 use super::tenant_for_api;
 use crate::AppState;
 use crate::error::OAuthJson;
@@ -22,6 +24,20 @@ pub async fn openid_configuration(
 ) -> Result<Response, OAuthJson> {
     let tenant = tenant_for_api(&state, &tenant).await?;
     let base = format!("{}/{}", state.portico.settings.public_url, tenant.id);
+    // The implicit and hybrid response types only where some app of the tenant may use them.
+    let implicit = state
+        .portico
+        .list_applications(&portico_core::directory::TenantRef::Id(tenant.id))
+        .await?
+        .iter()
+        .map(|app| app.implicit)
+        .max_by_key(|grant| *grant as u8)
+        .unwrap_or_default();
+    let response_types: &[&str] = match implicit {
+        ImplicitGrant::Off => &["code"],
+        ImplicitGrant::IdToken => &["code", "id_token", "code id_token"],
+        ImplicitGrant::IdTokenAndToken => &["code", "id_token", "id_token token", "code id_token"],
+    };
     let document = json!({
         "issuer": state.portico.issuer(&tenant),
         "authorization_endpoint": format!("{base}/oauth2/v2.0/authorize"),
@@ -33,7 +49,7 @@ pub async fn openid_configuration(
         "introspection_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt"],
         "revocation_endpoint": format!("{base}/oauth2/v2.0/revoke"),
         "revocation_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt", "none"],
-        "response_types_supported": ["code"],
+        "response_types_supported": response_types,
         "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["pairwise"],

@@ -109,6 +109,10 @@ pub enum AppCommand {
         /// Remove every `private_key_jwt` key.
         #[arg(long)]
         no_jwks: bool,
+        /// Tokens from the authorization endpoint (implicit and hybrid flows; web and spa
+        /// apps): off, id-token, or id-token-and-token.
+        #[arg(long, value_parser = ["off", "id-token", "id-token-and-token"])]
+        implicit: Option<String>,
     },
     /// Expose an API: its identifier URI, delegated scopes and app roles (replacing what it
     /// exposed before).
@@ -302,6 +306,9 @@ pub(super) fn app_human(app: &Application) -> String {
     if app.assignment_required {
         lines.push("  assignment required: on".into());
     }
+    if app.implicit != portico_core::directory::ImplicitGrant::Off {
+        lines.push(format!("  implicit: {}", app.implicit.as_str()));
+    }
     for (label, secs) in [
         ("access-token lifetime", app.access_token_lifetime_secs),
         ("refresh-token lifetime", app.refresh_token_lifetime_secs),
@@ -393,7 +400,12 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
             refresh_token_lifetime,
             jwk,
             no_jwks,
+            implicit,
         } => {
+            let implicit = implicit
+                .map(|v| v.parse::<portico_core::directory::ImplicitGrant>())
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
             let client_keys = match read_keys(jwk.as_deref())? {
                 Some(keys) => Some(keys),
                 None => no_jwks.then(Vec::new),
@@ -408,6 +420,7 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
                 access_token_lifetime_secs: access_token_lifetime.map(|l| l.0),
                 refresh_token_lifetime_secs: refresh_token_lifetime.map(|l| l.0),
                 client_keys,
+                implicit,
                 ..AppChanges::default()
             };
             let app = portico

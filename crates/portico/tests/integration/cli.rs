@@ -777,6 +777,21 @@ async fn apis_are_exposed_granted_and_their_roles_assigned() {
         ],
     );
     assert!(reset["access_token_lifetime_secs"].is_null());
+    let implicit = portico(
+        &data,
+        &[
+            "app",
+            "update",
+            "--tenant",
+            "contoso",
+            "--app",
+            &api,
+            "--implicit",
+            "id-token",
+            "--json",
+        ],
+    );
+    assert_eq!(implicit["implicit"], "id-token");
     // private_key_jwt keys from a file, replaced or removed by update.
     let (_, jwk) = crate::private_key_jwt::es256_key();
     let jwk_file = dir.path().join("key.jwk");

@@ -359,9 +359,11 @@ pub fn location_params(response: &reqwest::Response) -> Vec<(String, String)> {
         .expect("a redirect")
         .to_str()
         .unwrap();
-    url::Url::parse(location)
-        .unwrap()
-        .query_pairs()
+    let url = url::Url::parse(location).unwrap();
+    // Query, then fragment (where the implicit and hybrid flows answer).
+    let fragment = url::form_urlencoded::parse(url.fragment().unwrap_or_default().as_bytes());
+    url.query_pairs()
+        .chain(fragment)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }

@@ -22,6 +22,7 @@ mod enumeration;
 mod factor_guessing;
 mod harness;
 mod https;
+mod implicit_hybrid;
 mod journeys;
 mod mfa_bypass;
 mod native_auth;

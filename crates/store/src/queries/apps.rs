@@ -75,6 +75,7 @@ macro_rules! apps_queries {
                     refresh_token_lifetime_secs: row.try_get("refresh_token_lifetime").map_err(db_err)?,
                     client_keys: serde_json::from_str(&row.try_get::<String, _>("client_keys").map_err(db_err)?)
                         .map_err(|e| StoreError::Backend(format!("unreadable client keys: {e}")))?,
+                    implicit: parse(&row.try_get::<String, _>("implicit").map_err(db_err)?, "implicit")?,
                     created_at: row.try_get("created_at").map_err(db_err)?,
                 })
             }
@@ -87,7 +88,8 @@ macro_rules! apps_queries {
                 sqlx::query(
                     "INSERT INTO applications (client_id, tenant_id, name, kind, redirect_uris, identifier_uri, created_at, \
                      optional_claims, native_auth, cors_origins, api, assignment_required, access_token_lifetime, \
-                     refresh_token_lifetime, client_keys) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                     refresh_token_lifetime, client_keys, implicit) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
                 )
                 .bind(app.client_id.to_string())
                 .bind(app.tenant_id.to_string())
@@ -104,6 +106,7 @@ macro_rules! apps_queries {
                 .bind(app.access_token_lifetime_secs)
                 .bind(app.refresh_token_lifetime_secs)
                 .bind(keys_json(app)?)
+                .bind(app.implicit.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -199,7 +202,7 @@ macro_rules! apps_queries {
                 let updated = sqlx::query(
                     "UPDATE applications SET name = $3, redirect_uris = $4, optional_claims = $5, native_auth = $6, \
                      cors_origins = $7, identifier_uri = $8, api = $9, assignment_required = $10, \
-                     access_token_lifetime = $11, refresh_token_lifetime = $12, client_keys = $13 \
+                     access_token_lifetime = $11, refresh_token_lifetime = $12, client_keys = $13, implicit = $14 \
                      WHERE tenant_id = $1 AND client_id = $2",
                 )
                 .bind(app.tenant_id.to_string())
@@ -215,6 +218,7 @@ macro_rules! apps_queries {
                 .bind(app.access_token_lifetime_secs)
                 .bind(app.refresh_token_lifetime_secs)
                 .bind(keys_json(app)?)
+                .bind(app.implicit.as_str())
                 .execute(&self.pool)
                 .await
                 .map_err(db_err)?;

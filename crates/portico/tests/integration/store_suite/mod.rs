@@ -97,6 +97,7 @@ pub(super) async fn setup(store: &dyn Store) -> (Tenant, User, Application) {
         access_token_lifetime_secs: None,
         refresh_token_lifetime_secs: None,
         client_keys: Vec::new(),
+        implicit: Default::default(),
         created_at: 1_000,
     };
     store.create_application(&app, None).await.unwrap();
