@@ -127,6 +127,14 @@ impl ExposedApi {
         let mut seen = std::collections::HashSet::new();
         for scope in &self.scopes {
             validate_name("scope", &scope.name)?;
+            // Those names mean the OpenID Connect scopes wherever they appear (userinfo reads
+            // `scp`): an API may not take them.
+            if crate::oauth::OIDC_SCOPES.contains(&scope.name.as_str()) {
+                return Err(CoreError::Invalid(format!(
+                    "scope name {:?} is reserved for OpenID Connect",
+                    scope.name
+                )));
+            }
             validate_text(&scope.admin_consent_description)?;
             validate_text(&scope.user_consent_description)?;
             if !seen.insert(scope.name.as_str()) {

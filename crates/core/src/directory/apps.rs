@@ -117,7 +117,17 @@ fn checked(mut app: Application) -> Result<Application, CoreError> {
         })?;
         // Scopes are `{identifier URI}/{name}`: a URI with a query, fragment or trailing
         // slash would make that ambiguous.
-        if uri.len() > 2048
+        // Another app's client id as `api://{id}` would shadow that app's own name.
+        let foreign_id = uri
+            .strip_prefix("api://")
+            .and_then(|rest| rest.parse::<ClientId>().ok())
+            .is_some_and(|id| id != app.client_id);
+        // A scope (`{URI}/{name}`) must fit the 512 characters of one scope value.
+        if uri.len() > 380
+            || foreign_id
+            || !uri
+                .bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
             || !matches!(parsed.scheme(), "api" | "https")
             || parsed.query().is_some()
             || parsed.fragment().is_some()
@@ -125,7 +135,7 @@ fn checked(mut app: Application) -> Result<Application, CoreError> {
             || uri.chars().any(char::is_whitespace)
         {
             return Err(CoreError::Invalid(format!(
-                "identifier URI {uri:?} must be api://… or https://…, without query, fragment or trailing slash"
+                "identifier URI {uri:?} must be api://… or https://… (at most 380 characters, no query, fragment or trailing slash, not another app's client id)"
             )));
         }
     }

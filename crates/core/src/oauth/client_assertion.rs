@@ -29,6 +29,7 @@ struct AssertionClaims {
     exp: i64,
     #[serde(default)]
     iat: Option<i64>,
+    aud: serde_json::Value,
 }
 
 /// The client an assertion says it is from, read before its signature is checked only to
@@ -107,6 +108,7 @@ impl Portico {
             validation.set_issuer(&[client_id.to_string()]);
             validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
             validation.leeway = 30;
+            validation.validate_nbf = true;
             if let Ok(data) = decode::<AssertionClaims>(assertion, &decoding, &validation) {
                 verified = Some(data.claims);
                 break;
@@ -114,16 +116,32 @@ impl Portico {
         }
         let claims = verified.ok_or_else(|| refused("no registered key verifies it"))?;
         let now = self.now();
+        // One audience only: an assertion naming several servers could be replayed at each
+        // (the audience-injection concern of RFC 7523's update).
+        let single_audience = match &claims.aud {
+            serde_json::Value::String(_) => true,
+            serde_json::Value::Array(list) => list.len() == 1,
+            _ => false,
+        };
+        // Lifetime from now (or from an earlier iat), without overflow whatever the numbers.
+        let from = claims.iat.map_or(now, |iat| iat.min(now)).max(now - 3600);
         if claims.sub != claims.iss
+            || !single_audience
             || claims.jti.is_empty()
             || claims.jti.len() > 256
-            || claims.exp - claims.iat.unwrap_or(now).min(now) > MAX_ASSERTION_LIFETIME_SECS
+            || claims.iat.is_some_and(|iat| iat > now.saturating_add(60))
+            || claims.exp.saturating_sub(from) > MAX_ASSERTION_LIFETIME_SECS
         {
-            return Err(refused("wrong sub, jti or lifetime"));
+            return Err(refused("wrong sub, audience, jti or lifetime"));
         }
         let first_use = self
             .store
-            .record_client_assertion(tenant.id, client_id, &claims.jti, claims.exp + 60)
+            .record_client_assertion(
+                tenant.id,
+                client_id,
+                &claims.jti,
+                claims.exp.saturating_add(60),
+            )
             .await
             .map_err(CoreError::from)?;
         if !first_use {

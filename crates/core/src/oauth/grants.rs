@@ -236,13 +236,33 @@ impl Portico {
             .await?;
         check_browser_origin(&app, request.origin.as_deref())?;
         let now = self.now();
+        let digest = digest_secret(presented);
+        // Everything that can refuse a working token is decided before it is spent: a refused
+        // request (a scope no longer granted, an assignment taken away) leaves the client its
+        // token, instead of a spent one whose next use would look like a replay.
+        let checked = match self
+            .store
+            .live_refresh_token(tenant.id, &digest, now)
+            .await
+            .map_err(CoreError::from)?
+        {
+            Some(live) if live.client_id == app.client_id => {
+                let scope = refresh_scope(&live.scope, request.scope.as_deref())?;
+                let user = self.grant_user(tenant, live.user_id).await?;
+                let audience = self
+                    .delegated_audience(tenant, &app, &scope, user.id)
+                    .await?;
+                Some((scope, user, audience))
+            }
+            _ => None,
+        };
         let successor = random_token()?;
         let lifetime = self.refresh_lifetime(tenant, &app).await?;
         let record = match self
             .store
             .rotate_refresh_token(
                 tenant.id,
-                &digest_secret(presented),
+                &digest,
                 &digest_secret(&successor),
                 lifetime,
                 now,
@@ -272,24 +292,19 @@ impl Portico {
                 )
                 .await);
         }
-        let granted = Scope::parse(&record.scope)?;
-        let scope = match request.scope.as_deref().filter(|s| !s.is_empty()) {
-            Some(requested) => {
-                let requested = Scope::parse(requested)?;
-                if !requested.is_subset_of(&granted) {
-                    return Err(OAuthError::new(
-                        OAuthErrorCode::InvalidScope,
-                        "the requested scope exceeds the scope originally granted",
-                    ));
-                }
-                requested
+        // The checks ran on this very token, unless it was spent or revoked in between (then
+        // rotation refused it above); decided again only if the peek saw nothing.
+        let (scope, user, audience) = match checked {
+            Some(checked) => checked,
+            None => {
+                let scope = refresh_scope(&record.scope, request.scope.as_deref())?;
+                let user = self.grant_user(tenant, record.user_id).await?;
+                let audience = self
+                    .delegated_audience(tenant, &app, &scope, user.id)
+                    .await?;
+                (scope, user, audience)
             }
-            None => granted,
         };
-        let user = self.grant_user(tenant, record.user_id).await?;
-        let audience = self
-            .delegated_audience(tenant, &app, &scope, user.id)
-            .await?;
         Ok(self
             .issue_user_tokens(UserGrant {
                 tenant,
@@ -517,5 +532,24 @@ impl Portico {
             .map_err(CoreError::from)?
             .filter(|user| user.enabled)
             .ok_or_else(|| OAuthError::invalid_grant("the user can no longer sign in"))
+    }
+}
+
+/// The scope of a refresh: the one asked for, which must lie within what the grant holds, or
+/// all of it.
+fn refresh_scope(granted: &str, requested: Option<&str>) -> Result<Scope, OAuthError> {
+    let granted = Scope::parse(granted)?;
+    match requested.filter(|s| !s.is_empty()) {
+        Some(requested) => {
+            let requested = Scope::parse(requested)?;
+            if !requested.is_subset_of(&granted) {
+                return Err(OAuthError::new(
+                    OAuthErrorCode::InvalidScope,
+                    "the requested scope exceeds the scope originally granted",
+                ));
+            }
+            Ok(requested)
+        }
+        None => Ok(granted),
     }
 }

@@ -23,7 +23,7 @@ use crate::error::Problem;
 pub struct ExposeApiBody {
     /// Application ID URI (`api://…` or `https://…`, no query, fragment or trailing slash),
     /// how clients name the API in scopes.
-    #[schema(pattern = "^(api|https)://[^\\s?#]*[^/\\s?#]$", max_length = 2048)]
+    #[schema(pattern = "^(api|https)://[!#-\\[\\]-~]*[^/\\s?#]$", max_length = 380)]
     pub identifier_uri: String,
     /// Delegated scopes (in `scp`).
     #[serde(default)]

@@ -130,6 +130,20 @@ async fn a_client_gets_an_apis_scopes_and_the_users_roles_only_as_granted() {
     assert_eq!(param(&refused, "error"), Some("invalid_scope"));
 
     // A scope the API does not expose, or a user role, cannot be granted; a scope can.
+    // An API cannot take an OpenID Connect scope name, nor another app's client id as URI.
+    for (uri, scope) in [
+        ("api://orders".to_owned(), "openid"),
+        (format!("api://{client_id}"), "Orders.Read"),
+    ] {
+        let (status, _) = admin
+            .send(
+                reqwest::Method::PUT,
+                &format!("/{api}/api"),
+                json!({"identifier_uri": uri, "scopes": [{"name": scope}]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{uri} {scope}");
+    }
     let (status, _) = admin.grant(&client_id, &api, &["Orders.Delete"], &[]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, _) = admin.grant(&client_id, &api, &[], &["Orders.Admin"]).await;
@@ -240,6 +254,15 @@ async fn a_client_gets_an_apis_scopes_and_the_users_roles_only_as_granted() {
         .request_async(&http)
         .await;
     assert!(after.is_err(), "a revoked grant gives no more tokens");
+    // The refused refresh did not spend the token: granted again, it works (a spent one
+    // would read as a replay and end the sign-in).
+    admin.grant(&client_id, &api, &["Orders.Read"], &[]).await;
+    client
+        .exchange_refresh_token(refreshed.refresh_token().unwrap())
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("the same refresh token still works");
     server.stop().await;
 }
 

@@ -148,6 +148,37 @@ async fn a_daemon_authenticates_with_a_signed_assertion_once_per_assertion() {
     .unwrap();
     let (status, _) = with_assertion(&server, &scope, &forged).await;
     assert_eq!(status, 401, "HMAC is never accepted");
+    // Two audiences at once, or not valid yet (nbf): refused.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let header = Header {
+        kid: Some("k1".into()),
+        ..Header::new(Algorithm::ES256)
+    };
+    for (jti, claims) in [
+        (
+            "jti-10",
+            json!({"aud": [token_url, elsewhere], "exp": now + 300}),
+        ),
+        (
+            "jti-11",
+            json!({"aud": token_url, "exp": now + 3000, "nbf": now + 1200}),
+        ),
+        (
+            "jti-12",
+            json!({"aud": token_url, "exp": i64::MAX, "iat": i64::MIN}),
+        ),
+    ] {
+        let mut claims = claims;
+        claims["iss"] = json!(daemon);
+        claims["sub"] = json!(daemon);
+        claims["jti"] = json!(jti);
+        let signed = encode(&header, &claims, &key).unwrap();
+        let (status, _) = with_assertion(&server, &scope, &signed).await;
+        assert_eq!(status, 401, "{claims}");
+    }
     // An assertion and a secret together: one method only.
     let (status, body) = token_request(
         &server,
