@@ -110,10 +110,8 @@ impl Portico {
         self.store.grant_permissions(&grants).await?;
         tracing::info!(tenant.id = %client.tenant_id, %client_id, api = %api_client_id,
             scopes = ?request.scopes, roles = ?request.roles, "permissions granted");
-        Ok(self
-            .store
-            .permission_grants(client.tenant_id, client_id)
-            .await?)
+        self.permission_grants(&TenantRef::Id(client.tenant_id), client_id)
+            .await
     }
 
     /// What a client app holds on every API.

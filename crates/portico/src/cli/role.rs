@@ -1,7 +1,7 @@
 //! `portico role …`: app roles of an API held by users.
 
 use anyhow::Result;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use portico_core::Portico;
 use portico_core::directory::TenantRef;
 use portico_core::ids::ClientId;
@@ -13,52 +13,41 @@ use super::Output;
 #[derive(Debug, Subcommand)]
 pub enum RoleCommand {
     /// Assign an app role of an API to a user.
-    Assign {
-        /// Tenant name or id.
-        #[arg(long)]
-        tenant: String,
-        /// Client id of the API whose role it is.
-        #[arg(long)]
-        app: ClientId,
-        /// The role's name (one users may hold).
-        #[arg(long)]
-        role: String,
-        /// The user's object id or sign-in email.
-        #[arg(long)]
-        user: String,
-    },
+    Assign(RoleArgs),
     /// Take an app role from a user: their next tokens go without it.
-    Unassign {
-        /// Tenant name or id.
-        #[arg(long)]
-        tenant: String,
-        /// Client id of the API whose role it is.
-        #[arg(long)]
-        app: ClientId,
-        /// The role's name.
-        #[arg(long)]
-        role: String,
-        /// The user's object id or sign-in email.
-        #[arg(long)]
-        user: String,
-    },
+    Unassign(RoleArgs),
+}
+
+/// Which role of which API, for which user.
+#[derive(Debug, Args)]
+pub struct RoleArgs {
+    /// Tenant name or id.
+    #[arg(long)]
+    tenant: String,
+    /// Client id of the API whose role it is.
+    #[arg(long)]
+    app: ClientId,
+    /// The role's name (one users may hold).
+    #[arg(long)]
+    role: String,
+    /// The user's object id or sign-in email.
+    #[arg(long)]
+    user: String,
 }
 
 /// Runs one `RoleCommand`.
 pub(super) async fn run(portico: &Portico, command: RoleCommand) -> Result<Output> {
-    let (assign, tenant, app, role, user) = match command {
-        RoleCommand::Assign {
+    let (
+        assign,
+        RoleArgs {
             tenant,
             app,
             role,
             user,
-        } => (true, tenant, app, role, user),
-        RoleCommand::Unassign {
-            tenant,
-            app,
-            role,
-            user,
-        } => (false, tenant, app, role, user),
+        },
+    ) = match command {
+        RoleCommand::Assign(args) => (true, args),
+        RoleCommand::Unassign(args) => (false, args),
     };
     let tenant = TenantRef::parse(&tenant);
     let user = if assign {

@@ -3,7 +3,7 @@
 //! (the `openidconnect` crate) carry exactly that, as the API checking them sees it
 //! (`aud` is the API, verified against the JWKS with `jsonwebtoken`).
 
-use openidconnect::{AuthorizationCode, OAuth2TokenResponse};
+use openidconnect::OAuth2TokenResponse;
 use portico_core::directory::AppKind;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::harness::{
     TestServer, authorize_and_sign_in, browser, location_params, oidc_http, param, token_request,
 };
-use crate::rp::{auth_query, no_redirects, oidc_client, pairs, verified_claims};
+use crate::rp::{auth_query, no_redirects, oidc_client, pairs, sign_in, verified_claims};
 
 /// The admin API of `server`, with a token of its own.
 struct Admin {
@@ -167,18 +167,9 @@ async fn a_client_gets_an_apis_scopes_and_the_users_roles_only_as_granted() {
         StatusCode::UNPROCESSABLE_ENTITY
     );
 
-    let (query, verifier) = auth_query(&client, &["api://orders/Orders.Read", "offline_access"]);
-    let redirect =
-        authorize_and_sign_in(&server, &browser(), &pairs(&query), "alice@example.com").await;
-    let code = param(&redirect, "code").expect("a code").to_owned();
+    let scopes = ["api://orders/Orders.Read", "offline_access"];
+    let tokens = sign_in(&server, &client, &scopes, "alice@example.com").await;
     let http = oidc_http(no_redirects());
-    let tokens = client
-        .exchange_code(AuthorizationCode::new(code))
-        .unwrap()
-        .set_pkce_verifier(verifier)
-        .request_async(&http)
-        .await
-        .expect("code exchange");
     let granted: Vec<String> = tokens
         .scopes()
         .unwrap()
@@ -312,18 +303,13 @@ async fn default_scope_and_client_credentials_carry_what_is_granted() {
         .grant(&client_id, &api, &["Orders.Read", "Orders.Write"], &[])
         .await;
     let client = oidc_client(&server, &client_id, &secret.unwrap()).await;
-    let (query, verifier) = auth_query(&client, &["api://orders/.default"]);
-    let redirect =
-        authorize_and_sign_in(&server, &browser(), &pairs(&query), "alice@example.com").await;
-    let tokens = client
-        .exchange_code(AuthorizationCode::new(
-            param(&redirect, "code").unwrap().to_owned(),
-        ))
-        .unwrap()
-        .set_pkce_verifier(verifier)
-        .request_async(&oidc_http(no_redirects()))
-        .await
-        .expect("code exchange");
+    let tokens = sign_in(
+        &server,
+        &client,
+        &["api://orders/.default"],
+        "alice@example.com",
+    )
+    .await;
     let access = verified_claims(&server, tokens.access_token().secret()).await;
     assert_eq!(access["scp"], "Orders.Read Orders.Write");
     assert!(access.get("roles").is_none(), "alice holds no role");
@@ -367,18 +353,13 @@ async fn an_unassigned_user_or_app_gets_no_token_for_an_assignment_required_api(
     );
     assert!(param(&redirect, "code").is_none());
     // Alice holds a role: she gets her token, with it.
-    let (query, verifier) = auth_query(&client, &["api://orders/Orders.Read"]);
-    let redirect =
-        authorize_and_sign_in(&server, &browser(), &pairs(&query), "alice@example.com").await;
-    let tokens = client
-        .exchange_code(AuthorizationCode::new(
-            param(&redirect, "code").unwrap().to_owned(),
-        ))
-        .unwrap()
-        .set_pkce_verifier(verifier)
-        .request_async(&oidc_http(no_redirects()))
-        .await
-        .expect("code exchange");
+    let tokens = sign_in(
+        &server,
+        &client,
+        &["api://orders/Orders.Read"],
+        "alice@example.com",
+    )
+    .await;
     let access = verified_claims(&server, tokens.access_token().secret()).await;
     assert_eq!(access["roles"], json!(["Orders.Admin"]));
 

@@ -90,3 +90,29 @@ pub fn pairs(query: &[(String, String)]) -> Vec<(&str, &str)> {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect()
 }
+
+/// Signs `email` in through the pages for `scopes` (besides `openid`) and redeems the code
+/// with the crate: the token response.
+pub async fn sign_in(
+    server: &TestServer,
+    client: &Client,
+    scopes: &[&str],
+    email: &str,
+) -> openidconnect::core::CoreTokenResponse {
+    let (query, verifier) = auth_query(client, scopes);
+    let redirect = crate::harness::authorize_and_sign_in(
+        server,
+        &crate::harness::browser(),
+        &pairs(&query),
+        email,
+    )
+    .await;
+    let code = crate::harness::param(&redirect, "code").expect("a code");
+    client
+        .exchange_code(openidconnect::AuthorizationCode::new(code.to_owned()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&oidc_http(no_redirects()))
+        .await
+        .expect("code exchange")
+}

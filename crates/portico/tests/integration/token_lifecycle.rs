@@ -4,30 +4,22 @@
 //! would try to learn about it or end it.
 
 use openidconnect::{
-    AccessToken, AuthorizationCode, IntrospectionUrl, OAuth2TokenResponse,
-    TokenIntrospectionResponse,
+    AccessToken, IntrospectionUrl, OAuth2TokenResponse, TokenIntrospectionResponse,
 };
 use portico_core::directory::AppKind;
 
-use crate::harness::{
-    TestServer, authorize_and_sign_in, browser, oidc_http, param, userinfo_status,
-};
-use crate::rp::{Client, auth_query, no_redirects, oidc_client, pairs};
+use crate::harness::{TestServer, authorize_and_sign_in, browser, oidc_http, userinfo_status};
+use crate::rp::{Client, auth_query, no_redirects, oidc_client, pairs, sign_in};
 
 /// A signed-in web client's tokens (code + PKCE with offline access).
 async fn signed_in(server: &TestServer, client: &Client) -> openidconnect::core::CoreTokenResponse {
-    let (query, verifier) = auth_query(client, &["profile", "offline_access"]);
-    let redirect =
-        authorize_and_sign_in(server, &browser(), &pairs(&query), "alice@example.com").await;
-    client
-        .exchange_code(AuthorizationCode::new(
-            param(&redirect, "code").unwrap().to_owned(),
-        ))
-        .unwrap()
-        .set_pkce_verifier(verifier)
-        .request_async(&oidc_http(no_redirects()))
-        .await
-        .expect("code exchange")
+    sign_in(
+        server,
+        client,
+        &["profile", "offline_access"],
+        "alice@example.com",
+    )
+    .await
 }
 
 /// A confidential web client: its id, secret and `openidconnect` client.

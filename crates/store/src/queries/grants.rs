@@ -17,6 +17,24 @@ use crate::{PgStore, SqliteStore, db_err};
 macro_rules! grants_queries {
     ($store:ty, $row:ty) => {
         impl $store {
+            /// A refresh token from a row of `grant_id, client_id, user_id, session_id, scope,
+            /// auth_time, amr, created_at, expires_at`.
+            fn refresh_record(row: &$row, digest: &str, tenant: TenantId) -> Result<RefreshTokenRecord, StoreError> {
+                Ok(RefreshTokenRecord {
+                    token_digest: digest.to_owned(),
+                    tenant_id: tenant,
+                    grant_id: parse(&row.try_get::<String, _>("grant_id").map_err(db_err)?, "grant_id")?,
+                    client_id: parse(&row.try_get::<String, _>("client_id").map_err(db_err)?, "client_id")?,
+                    user_id: parse(&row.try_get::<String, _>("user_id").map_err(db_err)?, "user_id")?,
+                    session_id: parse(&row.try_get::<String, _>("session_id").map_err(db_err)?, "session_id")?,
+                    scope: row.try_get("scope").map_err(db_err)?,
+                    auth_time: row.try_get("auth_time").map_err(db_err)?,
+                    amr: row.try_get("amr").map_err(db_err)?,
+                    issued_at: row.try_get("created_at").map_err(db_err)?,
+                    expires_at: row.try_get("expires_at").map_err(db_err)?,
+                })
+            }
+
             /// Inserts a grant under its live session. The session's row is locked first (a
             /// no-op update: PostgreSQL re-checks `ended_at` once a concurrent sign-out
             /// commits), so a sign-out either came first (the session is gone:
@@ -229,19 +247,7 @@ macro_rules! grants_queries {
                     return Ok(RefreshRedemption::Invalid);
                 };
                 let new_expires_at = lifetime.expires_at(active.try_get("created_at").map_err(db_err)?, now);
-                let record = RefreshTokenRecord {
-                    token_digest: old_digest.to_owned(),
-                    tenant_id: tenant,
-                    grant_id: parse(&grant_id, "grant_id")?,
-                    client_id: parse(&row.try_get::<String, _>("client_id").map_err(db_err)?, "client_id")?,
-                    user_id: parse(&row.try_get::<String, _>("user_id").map_err(db_err)?, "user_id")?,
-                    session_id: parse(&row.try_get::<String, _>("session_id").map_err(db_err)?, "session_id")?,
-                    scope: row.try_get("scope").map_err(db_err)?,
-                    auth_time: row.try_get("auth_time").map_err(db_err)?,
-                    amr: row.try_get("amr").map_err(db_err)?,
-                    issued_at: row.try_get("created_at").map_err(db_err)?,
-                    expires_at: row.try_get("expires_at").map_err(db_err)?,
-                };
+                let record = Self::refresh_record(&row, old_digest, tenant)?;
                 sqlx::query(
                     "INSERT INTO refresh_tokens (token_digest, tenant_id, grant_id, client_id, user_id, session_id, scope, \
                      auth_time, created_at, expires_at, amr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -309,21 +315,7 @@ macro_rules! grants_queries {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(db_err)?;
-                row.map(|row| {
-                    Ok(RefreshTokenRecord {
-                        token_digest: digest.to_owned(),
-                        tenant_id: tenant,
-                        grant_id: parse(&row.try_get::<String, _>("grant_id").map_err(db_err)?, "grant_id")?,
-                        client_id: parse(&row.try_get::<String, _>("client_id").map_err(db_err)?, "client_id")?,
-                        user_id: parse(&row.try_get::<String, _>("user_id").map_err(db_err)?, "user_id")?,
-                        session_id: parse(&row.try_get::<String, _>("session_id").map_err(db_err)?, "session_id")?,
-                        scope: row.try_get("scope").map_err(db_err)?,
-                        auth_time: row.try_get("auth_time").map_err(db_err)?,
-                        amr: row.try_get("amr").map_err(db_err)?,
-                        issued_at: row.try_get("created_at").map_err(db_err)?,
-                        expires_at: row.try_get("expires_at").map_err(db_err)?,
-                    })
-                })
+                row.map(|row| Self::refresh_record(&row, digest, tenant))
                 .transpose()
             }
         }
