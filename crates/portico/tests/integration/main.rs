@@ -16,6 +16,7 @@ mod api_access;
 mod authorize_errors;
 mod browser;
 mod cli;
+mod cli_apps;
 mod discovery;
 mod double_submit;
 mod enumeration;
