@@ -125,9 +125,7 @@ fn checked(mut app: Application) -> Result<Application, CoreError> {
         // A scope (`{URI}/{name}`) must fit the 512 characters of one scope value.
         if uri.len() > 380
             || foreign_id
-            || !uri
-                .bytes()
-                .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+            || !uri.bytes().all(crate::oauth::is_scope_byte)
             || !matches!(parsed.scheme(), "api" | "https")
             || parsed.query().is_some()
             || parsed.fragment().is_some()

@@ -28,4 +28,4 @@ pub use introspection::Introspection;
 pub use logout::{LogoutOutcome, LogoutRequest};
 pub use pkce::verify_s256;
 pub use resource::Audience;
-pub use scope::{OIDC_SCOPES, Scope};
+pub use scope::{OIDC_SCOPES, Scope, is_scope_byte};

@@ -11,6 +11,11 @@ pub const MAX_SCOPE_TOKENS: usize = 100;
 /// The OpenID Connect scopes every app may ask for.
 pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
+/// Whether a byte may appear in a scope value (RFC 6749 §3.3: `%x21 / %x23-5B / %x5D-7E`).
+pub fn is_scope_byte(b: u8) -> bool {
+    b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)
+}
+
 impl Scope {
     /// Parses a space-separated scope string (RFC 6749 §3.3 characters only), in linear time,
     /// with at most [`MAX_SCOPE_TOKENS`] distinct tokens.
@@ -18,10 +23,7 @@ impl Scope {
         let mut tokens: Vec<String> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for token in text.split(' ').filter(|t| !t.is_empty()) {
-            let valid = token.len() <= 512
-                && token
-                    .bytes()
-                    .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
+            let valid = token.len() <= 512 && token.bytes().all(is_scope_byte);
             if !valid {
                 return Err(OAuthError::new(
                     super::OAuthErrorCode::InvalidScope,
