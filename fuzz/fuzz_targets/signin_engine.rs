@@ -9,9 +9,9 @@ use libfuzzer_sys::fuzz_target;
 use portico_core::directory::{
     AttributeSpec, MfaMethod, MfaPolicy, UserFlowConfig, check_attributes,
 };
-use portico_core::ids::{AuthMethodId, OtpChallengeId, UserId};
+use portico_core::ids::{AuthMethodId, ClientId, OtpChallengeId, UserId};
 use portico_core::signin::engine::{
-    CodeCheck, CredentialProblem, Event, FirstFactor, Flow, Journey, MethodFacts, Rules, UserFacts,
+    CodeCheck, ConsentAsk, CredentialProblem, Event, FirstFactor, Flow, Journey, MethodFacts, Rules, UserFacts,
 };
 
 fn kind(u: &mut Unstructured<'_>) -> Result<MfaMethod> {
@@ -28,7 +28,7 @@ fn facts(u: &mut Unstructured<'_>) -> Result<UserFacts> {
 
 fn event(u: &mut Unstructured<'_>) -> Result<Event> {
     let text: String = u.arbitrary()?;
-    Ok(match u.int_in_range(0..=19)? {
+    Ok(match u.int_in_range(0..=22)? {
         0 => Event::Identify {
             email: text,
             keep_signed_in: u.arbitrary()?,
@@ -82,7 +82,13 @@ fn event(u: &mut Unstructured<'_>) -> Result<Event> {
             } else {
                 FirstFactor::EmailCode
             },
+            second_factor: if u.arbitrary()? { Some(kind(u)?) } else { None },
         },
+        19 => Event::Consent {
+            accept: u.arbitrary()?,
+        },
+        20 => Event::ConsentLoaded(u.arbitrary()?),
+        21 => Event::ConsentRecorded,
         _ => Event::MethodsLoaded(vec![MethodFacts {
             id: AuthMethodId::new_random(),
             kind: kind(u)?,
@@ -117,6 +123,14 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     };
     let journey = *u.choose(&[Journey::SignIn, Journey::SignUp, Journey::ResetPassword])?;
     let mut flow = Flow::new(journey);
+    if u.arbitrary()? {
+        flow.consent = Some(ConsentAsk {
+            api: ClientId::new_random(),
+            scopes: u.arbitrary()?,
+            always: u.arbitrary()?,
+            settled: false,
+        });
+    }
     while !u.is_empty() {
         let before = flow.clone();
         if flow.handle(event(u)?, &rules).is_err() {

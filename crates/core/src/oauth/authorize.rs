@@ -60,7 +60,7 @@ pub enum Prompt {
     Login,
     /// Show account selection (treated like a normal request: one account per session).
     SelectAccount,
-    /// Show consent (first-party apps: nothing to consent to).
+    /// Ask for consent again, even to scopes the user consented to before.
     Consent,
     /// Open sign-up (OpenID Connect Prompt Create 1.0).
     Create,
@@ -140,8 +140,9 @@ pub enum AuthorizeDecision {
     SignIn,
     /// Show the sign-up page (`prompt=create`).
     SignUp,
-    /// The session's user proved less than the app's flow requires (a second factor): go on
-    /// from the second-factor step, then strengthen the session.
+    /// The session's user proved less than the app's flow requires (a second factor), or
+    /// has yet to consent to scopes the request asks for: go on from the session (second
+    /// factor, consent), then strengthen the session.
     StepUp(Box<ActiveSession>),
     /// Answer with an error at once (e.g. `login_required` for `prompt=none`).
     Respond(AuthorizeResponse),
@@ -264,7 +265,7 @@ impl Portico {
                 "scope is required",
             )));
         }
-        self.check_requested_scope(tenant, &app, &scope)
+        self.check_requested_scope(tenant, &scope)
             .await
             .map_err(fail)?;
         let code_challenge = match (
@@ -349,7 +350,8 @@ impl Portico {
     /// Decides between completing silently, showing a page, or failing. A session serves an
     /// app only at the strength its user flow asks for: where the flow requires MFA and the
     /// session passed none, the person steps up (or, with `prompt=none`, the app hears
-    /// `interaction_required`).
+    /// `interaction_required`); and only for scopes its user consented to (or an
+    /// administrator granted): else the consent step (`consent_required` for `prompt=none`).
     pub async fn decide_authorize(
         &self,
         tenant: &Tenant,
@@ -374,6 +376,21 @@ impl Portico {
             }
             None => false,
         };
+        // Only a session that would serve may lack nothing but consent.
+        let consent_pending = match &session {
+            Some(session) if strong_enough => {
+                let always = request.prompt == Some(Prompt::Consent);
+                self.needs_consent(
+                    tenant,
+                    &request.app,
+                    &request.scope,
+                    always,
+                    session.user.id,
+                )
+                .await?
+            }
+            _ => false,
+        };
         let refuse = |code: OAuthErrorCode, description: &str| {
             AuthorizeDecision::Respond(self.authorize_error(
                 tenant,
@@ -386,7 +403,13 @@ impl Portico {
         Ok(match (request.prompt, session) {
             (Some(Prompt::Create), _) => AuthorizeDecision::SignUp,
             (Some(Prompt::Login), _) => AuthorizeDecision::SignIn,
-            (_, Some(session)) if strong_enough => AuthorizeDecision::Complete(Box::new(session)),
+            (_, Some(session)) if strong_enough && !consent_pending => {
+                AuthorizeDecision::Complete(Box::new(session))
+            }
+            (Some(Prompt::None), Some(_)) if strong_enough => refuse(
+                OAuthErrorCode::ConsentRequired,
+                "the user has not consented to the scopes this application asks for",
+            ),
             (Some(Prompt::None), Some(_)) => refuse(
                 OAuthErrorCode::InteractionRequired,
                 "this application requires a second factor the session has not passed",

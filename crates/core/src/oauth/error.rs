@@ -24,6 +24,8 @@ pub enum OAuthErrorCode {
     LoginRequired,
     /// `prompt=none` but the user must interact.
     InteractionRequired,
+    /// `prompt=none` but the user must consent (OpenID Connect Core §3.1.2.6).
+    ConsentRequired,
     /// Bearer token invalid (RFC 6750).
     InvalidToken,
     /// The server failed.
@@ -46,6 +48,7 @@ impl OAuthErrorCode {
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::LoginRequired => "login_required",
             Self::InteractionRequired => "interaction_required",
+            Self::ConsentRequired => "consent_required",
             Self::InvalidToken => "invalid_token",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",

@@ -5,6 +5,7 @@ mod authorize;
 mod bearer;
 mod client_assertion;
 mod client_auth;
+mod consent;
 mod error;
 mod front_channel;
 mod grants;
@@ -21,6 +22,7 @@ pub use authorize::{
 pub use bearer::UserInfo;
 pub use client_assertion::JWT_BEARER_ASSERTION;
 pub use client_auth::{ClientAuthMethod, ClientCredentials};
+pub use consent::ConsentView;
 pub use error::{OAuthError, OAuthErrorCode};
 pub use front_channel::ResponseType;
 pub use grants::TokenRequest;

@@ -1,9 +1,11 @@
 //! Which API an access token is for and what it carries there. A request names at most one
 //! API (Entra's rule: one resource per token); its scopes are `{API}/{scope}`, where the API
 //! is named by Application ID URI, client id or `api://{client id}`, and `{API}/.default`
-//! means everything granted to the client on it. What was neither granted by an
-//! administrator nor exposed by the API is `invalid_scope`; the OpenID Connect scopes are
-//! always available. A request naming no API gets a token for the client itself, as before
+//! means everything granted to the client on it (by an administrator, or by the user's
+//! consent). A scope the API does not expose is `invalid_scope` at once; one exposed but
+//! neither granted nor consented leads the hosted sign-in to the consent step
+//! (`consent.rs`), and is `invalid_scope` at the token endpoint. The OpenID Connect scopes
+//! are always available. A request naming no API gets a token for the client itself, as before
 //! APIs existed.
 
 use super::scope::OIDC_SCOPES;
@@ -14,7 +16,7 @@ use crate::store::PermissionKind;
 use crate::{CoreError, Portico};
 
 /// The scope value that asks for everything granted on an API.
-const DEFAULT_SCOPE: &str = ".default";
+pub(super) const DEFAULT_SCOPE: &str = ".default";
 
 /// A requested scope split into the OpenID Connect scopes and the one API it names.
 #[derive(Debug, Clone)]
@@ -137,7 +139,7 @@ impl Portico {
 
     /// The names of what `client` holds on `api` of one kind, limited to what the API still
     /// defines (a scope or role taken off the API stops counting at once).
-    async fn granted_on(
+    pub(super) async fn granted_on(
         &self,
         client: &Application,
         api: &Application,
@@ -157,15 +159,26 @@ impl Portico {
             .collect())
     }
 
-    /// The delegated scopes of the API a request asks for that `client` may have: all that
-    /// is granted for `.default`, else every name asked, each of which must be granted.
+    /// The delegated scopes of the API a request asks for that `client` may have for
+    /// `user`: all that is granted (by an administrator, or the user's consent) for
+    /// `.default`, else every name asked, each of which must be granted.
     async fn delegated_scopes(
         &self,
+        tenant: &Tenant,
         client: &Application,
         api: &Application,
         asked: &[String],
+        user: UserId,
     ) -> Result<Vec<String>, OAuthError> {
-        let granted = self.granted_on(client, api, PermissionKind::Scope).await?;
+        let mut granted = self.granted_on(client, api, PermissionKind::Scope).await?;
+        for name in self
+            .consented_on(tenant, client.client_id, user, api.client_id)
+            .await?
+        {
+            if api.api.scope(&name).is_some() && !granted.contains(&name) {
+                granted.push(name);
+            }
+        }
         if asked.iter().any(|n| n == DEFAULT_SCOPE) {
             if granted.is_empty() {
                 return Err(invalid_scope(
@@ -183,17 +196,14 @@ impl Portico {
     }
 
     /// Checks a requested scope before anyone signs in: the authorization endpoint refuses
-    /// what no sign-in could make acceptable.
+    /// what no sign-in could make acceptable (an unknown API or scope, two APIs); what the
+    /// API exposes may still be consented to.
     pub(crate) async fn check_requested_scope(
         &self,
         tenant: &Tenant,
-        client: &Application,
         scope: &Scope,
     ) -> Result<(), OAuthError> {
-        if let Some((api, _, asked)) = self.split_scope(tenant, scope).await?.api {
-            self.delegated_scopes(client, &api, &asked).await?;
-        }
-        Ok(())
+        self.split_scope(tenant, scope).await.map(drop)
     }
 
     /// The audience of a user's access token for `scope`, from the grants and role
@@ -209,7 +219,9 @@ impl Portico {
         let requested = self.split_scope(tenant, scope).await?;
         let (app, scp, granted) = match requested.api {
             Some((api, used, asked)) => {
-                let scp = self.delegated_scopes(client, &api, &asked).await?;
+                let scp = self
+                    .delegated_scopes(tenant, client, &api, &asked, user)
+                    .await?;
                 let mut granted = Scope::default();
                 for name in &scp {
                     granted = granted.with(&format!("{used}/{name}"));

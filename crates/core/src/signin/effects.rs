@@ -17,7 +17,7 @@ use crate::directory::{MfaMethod, Tenant, User};
 use crate::ids::{AuthMethodId, UserId};
 use crate::otp::{OtpCheck, OtpPurpose, OtpSendError};
 use crate::outbox::Channel;
-use crate::store::{AuthMethodRecord, FlowWrite, NumberRegistration, SmsBudget};
+use crate::store::{AuthMethodRecord, FlowWrite, NumberRegistration, SmsBudget, UserConsent};
 use crate::{CoreError, Portico};
 
 /// Wrong authenticator or recovery codes of one user in a day that lock the factor...
@@ -340,6 +340,32 @@ impl Portico {
                     method,
                     recovery_codes: first,
                 }
+            }
+            Effect::LoadConsent => {
+                let user = user_id.ok_or_else(|| missing("user"))?;
+                let client = current.client_id.ok_or_else(|| missing("client"))?;
+                let ask = flow.consent.as_ref().ok_or_else(|| missing("consent"))?;
+                Event::ConsentLoaded(self.unconsented(tenant, client, user, ask).await?)
+            }
+            Effect::RecordConsent { scopes } => {
+                let user = user_id.ok_or_else(|| missing("user"))?;
+                let client_id = current.client_id.ok_or_else(|| missing("client"))?;
+                let api = flow.consent.as_ref().ok_or_else(|| missing("consent"))?.api;
+                let now = self.now();
+                scratch.writes.push(FlowWrite::Consent(
+                    scopes
+                        .into_iter()
+                        .map(|scope| UserConsent {
+                            tenant_id: tenant.id,
+                            user_id: user,
+                            client_id,
+                            api_client_id: api,
+                            scope,
+                            created_at: now,
+                        })
+                        .collect(),
+                ));
+                Event::ConsentRecorded
             }
         };
         if let Some(attempt) = attempt

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ActiveSession;
 use super::effects::facts;
-use super::engine::{Effect, Event, FirstFactor, Flow, Illegal, Journey, Problem, Rules};
+use super::engine::{Effect, Event, FirstFactor, Flow, Illegal, Journey, Problem, Rules, Step};
 use super::messages::MessageTexts;
 use crate::clock::UnixTime;
 use crate::directory::{Tenant, User, UserFlowConfig};
@@ -253,12 +253,16 @@ impl Portico {
             return Err(CoreError::RateLimited);
         }
         let now = self.now();
+        let mut engine = Flow::new(journey);
+        if let (Some(client), Some(params)) = (client, &origin.authorize) {
+            engine.consent = self.consent_for_request(tenant, client, params).await?;
+        }
         let flow = SignInFlow {
             id: FlowId::new_random(),
             client_id: client,
             version: 1,
             created_at: now,
-            flow: Flow::new(journey),
+            flow: engine,
             origin,
             config,
             seen_sign_out: None,
@@ -271,8 +275,9 @@ impl Portico {
         Ok(flow)
     }
 
-    /// Starts a sign-in that goes on from `session`'s first factor to the second factor that
-    /// `client`'s flow requires (step-up), bound to the browser as `origin` says.
+    /// Starts a sign-in that goes on from `session`'s first factor to what `client`'s flow
+    /// still needs of it: the second factor the flow requires (step-up), the user's consent
+    /// to scopes the request asks for, or both; bound to the browser as `origin` says.
     pub async fn start_step_up(
         &self,
         tenant: &Tenant,
@@ -293,10 +298,19 @@ impl Portico {
         } else {
             FirstFactor::EmailCode
         };
+        // A second factor the session passed that this flow accepts counts here too: such a
+        // flow exists only for the consent it still has to get.
+        let second_factor = session
+            .record
+            .second_factors
+            .iter()
+            .copied()
+            .find(|kind| flow.config.mfa_methods.contains(kind));
         let found = Event::SessionFound {
             user: facts(&session.user),
             email: session.user.email.clone(),
             first_factor,
+            second_factor,
         };
         // The page of a step-up is reached by a plain GET (any site can send a browser
         // there): its code goes out only when the person asks on that page.
@@ -322,7 +336,15 @@ impl Portico {
         let secret = crate::secret::random_token()?;
         let old_digest = session.record.secret_digest.clone();
         let mut session = session;
-        session.record.amr = flow.flow.amr().join(" ");
+        // What the session proved before stays proved (a flow that only asked for consent
+        // proves nothing new).
+        let mut amr: Vec<&str> = session.record.amr.split_whitespace().collect();
+        for method in flow.flow.amr() {
+            if !amr.contains(&method) {
+                amr.push(method);
+            }
+        }
+        session.record.amr = amr.join(" ");
         session.record.secret_digest = crate::secret::digest_secret(&secret);
         if let Some(kind) = flow.flow.second_factor
             && !session.record.second_factors.contains(&kind)
@@ -423,7 +445,8 @@ impl Portico {
         // Too many wrong second-factor codes end the flow: the person starts again. A finished
         // hosted-page flow is spent by the save that finishes it (the page completes it now);
         // a native one stays until the token endpoint redeems it.
-        let finished_here = current.flow.is_done() && current.origin.native.is_none();
+        let finished_here = (current.flow.is_done() || current.flow.step == Step::Declined)
+            && current.origin.native.is_none();
         if problem == Some(Problem::TooManyWrongCodes) || finished_here {
             record.spent_at = Some(self.now());
         }

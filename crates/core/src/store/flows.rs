@@ -68,6 +68,8 @@ pub enum FlowWrite {
         /// The authenticator-app time step whose code proved the factor, spent with it.
         totp_step: Option<i64>,
     },
+    /// Scopes the user consented to on the consent step; ones already consented stay.
+    Consent(Vec<super::UserConsent>),
 }
 
 /// Storage of sign-in engine flows and the writes their steps commit (part of

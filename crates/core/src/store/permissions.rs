@@ -68,6 +68,23 @@ pub struct RoleAssignment {
     pub created_at: UnixTime,
 }
 
+/// A delegated scope a user consented to for one client app, on the consent page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserConsent {
+    /// Tenant.
+    pub tenant_id: TenantId,
+    /// Who consented.
+    pub user_id: UserId,
+    /// The client app the consent is for.
+    pub client_id: ClientId,
+    /// The API whose scope it is.
+    pub api_client_id: ClientId,
+    /// The scope's name.
+    pub scope: String,
+    /// When it was given.
+    pub created_at: UnixTime,
+}
+
 /// Storage of permission grants and role assignments (part of [`super::Store`]).
 #[async_trait]
 pub trait PermissionStore: Send + Sync {
@@ -105,4 +122,20 @@ pub trait PermissionStore: Send + Sync {
         api_client_id: ClientId,
         user: UserId,
     ) -> Result<Vec<String>, StoreError>;
+    /// The consents a user gave, to one client app or (with `None`) to all, oldest first.
+    /// Written by a flow's consent step ([`super::FlowWrite::Consent`]).
+    async fn user_consents(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        client_id: Option<ClientId>,
+    ) -> Result<Vec<UserConsent>, StoreError>;
+    /// Takes back what a user consented to for one client app (or with `None`, for every
+    /// app); the number of scopes revoked.
+    async fn revoke_user_consents(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        client_id: Option<ClientId>,
+    ) -> Result<u64, StoreError>;
 }

@@ -4,6 +4,7 @@ mod api;
 mod apps;
 mod auth;
 mod body;
+mod consents;
 mod handlers;
 mod secrets;
 mod settings;
@@ -41,6 +42,9 @@ pub(crate) use auth::AdminAuth;
         handlers::get_user,
         handlers::update_user,
         handlers::revoke_user_sessions,
+        consents::list_user_consents,
+        consents::revoke_user_consents,
+        consents::revoke_user_app_consents,
         handlers::rotate_keys,
         handlers::create_user_flow,
         handlers::list_user_flows,
@@ -74,6 +78,7 @@ pub(crate) use auth::AdminAuth;
         handlers::CreateUser,
         handlers::UserOut,
         handlers::UpdateUser,
+        consents::ConsentOut,
         settings::TenantSettingsBody,
         tokens::CreateAdminToken,
         tokens::AdminTokenOut,
@@ -180,6 +185,14 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/admin/api/v1/tenants/{tenant}/users/{user}/revoke-sessions",
             post(handlers::revoke_user_sessions),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/users/{user}/consents",
+            get(consents::list_user_consents).delete(consents::revoke_user_consents),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/users/{user}/consents/{client_id}",
+            axum::routing::delete(consents::revoke_user_app_consents),
         )
         .route(
             "/admin/api/v1/tenants/{tenant}/user-flows",

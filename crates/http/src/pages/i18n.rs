@@ -160,7 +160,7 @@ mod tests {
         let args: std::collections::HashMap<
             std::borrow::Cow<'static, str>,
             fluent_templates::fluent_bundle::FluentValue<'_>,
-        > = ["organisation", "code", "minutes", "count"]
+        > = ["organisation", "code", "minutes", "count", "app", "api"]
             .into_iter()
             .map(|name| (std::borrow::Cow::Borrowed(name), "x".into()))
             .collect();

@@ -4,6 +4,7 @@ use anyhow::Result;
 use clap::Subcommand;
 use portico_core::Portico;
 use portico_core::directory::{NewUser, TenantRef};
+use portico_core::ids::ClientId;
 use serde_json::json;
 
 use super::Output;
@@ -52,6 +53,28 @@ pub enum UserCommand {
         #[arg(long)]
         user: String,
     },
+    /// List the scopes a user consented to, per client app.
+    Consents {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// The user's object id or sign-in email.
+        #[arg(long)]
+        user: String,
+    },
+    /// Take back what a user consented to (for one client app, or for all): the next token
+    /// for those scopes is refused and the next sign-in asks again.
+    RevokeConsent {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// The user's object id or sign-in email.
+        #[arg(long)]
+        user: String,
+        /// Only the consents to this client app.
+        #[arg(long)]
+        app: Option<ClientId>,
+    },
 }
 
 /// Runs one `UserCommand`.
@@ -95,6 +118,43 @@ pub(super) async fn run(portico: &Portico, command: UserCommand) -> Result<Outpu
             Output {
                 human: format!("signed {} ({}) out everywhere", user.email, user.id),
                 json: json!({"id": user.id.to_string(), "email": user.email, "sessions_revoked": true}),
+            }
+        }
+        UserCommand::Consents { tenant, user } => {
+            let consents = portico
+                .user_consents(&TenantRef::parse(&tenant), &user)
+                .await?;
+            let human = consents
+                .iter()
+                .map(|c| format!("{} {} {}", c.client_id, c.api_client_id, c.scope))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let json: Vec<_> = consents
+                .into_iter()
+                .map(|c| {
+                    json!({
+                        "client_id": c.client_id.to_string(),
+                        "api": c.api_client_id.to_string(),
+                        "scope": c.scope,
+                        "created_at": c.created_at,
+                    })
+                })
+                .collect();
+            Output {
+                human,
+                json: json!({ "consents": json }),
+            }
+        }
+        UserCommand::RevokeConsent { tenant, user, app } => {
+            let tenant = TenantRef::parse(&tenant);
+            let found = portico.find_user(&tenant, &user).await?;
+            let revoked = portico.revoke_user_consents(&tenant, &user, app).await?;
+            Output {
+                human: format!(
+                    "revoked {revoked} consented scope(s) of {} ({})",
+                    found.email, found.id
+                ),
+                json: json!({"id": found.id.to_string(), "email": found.email, "consents_revoked": revoked}),
             }
         }
     })

@@ -604,6 +604,7 @@ async fn the_admin_api_holds_to_its_openapi_document_under_schemathesis() {
         .await
         .unwrap();
     let tenant = server.tenant.id.to_string();
+    let user = server.user("seeded@example.com").await.id.to_string();
     let base = server.base.clone();
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new("schemathesis")
@@ -616,6 +617,7 @@ async fn the_admin_api_holds_to_its_openapi_document_under_schemathesis() {
             .env("SCHEMATHESIS_HOOKS", "")
             .env("PORTICO_ST_TENANT", &tenant)
             .env("PORTICO_ST_APP", &seeded)
+            .env("PORTICO_ST_USER", &user)
             .output()
             .unwrap()
     })

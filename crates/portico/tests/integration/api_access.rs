@@ -14,14 +14,14 @@ use crate::harness::{
 use crate::rp::{auth_query, no_redirects, oidc_client, pairs, sign_in, verified_claims};
 
 /// The admin API of `server`, with a token of its own.
-struct Admin {
-    base: String,
-    token: String,
-    http: reqwest::Client,
+pub(crate) struct Admin {
+    pub(crate) base: String,
+    pub(crate) token: String,
+    pub(crate) http: reqwest::Client,
 }
 
 impl Admin {
-    async fn new(server: &TestServer) -> Self {
+    pub(crate) async fn new(server: &TestServer) -> Self {
         Self {
             base: format!(
                 "{}/admin/api/v1/tenants/{}/applications",
@@ -32,7 +32,12 @@ impl Admin {
         }
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
         let response = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -46,7 +51,7 @@ impl Admin {
     }
 
     /// Makes `api` the Orders API: two scopes, a role for users and one for apps.
-    async fn expose_orders(&self, api: &str) {
+    pub(crate) async fn expose_orders(&self, api: &str) {
         let (status, body) = self
             .send(
                 reqwest::Method::PUT,
@@ -72,7 +77,7 @@ impl Admin {
         );
     }
 
-    async fn grant(
+    pub(crate) async fn grant(
         &self,
         client: &str,
         api: &str,
@@ -87,7 +92,7 @@ impl Admin {
         .await
     }
 
-    async fn assign(&self, api: &str, role: &str, user: &str) -> StatusCode {
+    pub(crate) async fn assign(&self, api: &str, role: &str, user: &str) -> StatusCode {
         self.send(
             reqwest::Method::POST,
             &format!("/{api}/role-assignments"),
@@ -99,7 +104,7 @@ impl Admin {
 }
 
 /// GETs the authorization request without signing in: where it leads.
-async fn authorize_redirect(
+pub(crate) async fn authorize_redirect(
     server: &TestServer,
     query: &[(String, String)],
 ) -> Vec<(String, String)> {
@@ -124,10 +129,19 @@ async fn a_client_gets_an_apis_scopes_and_the_users_roles_only_as_granted() {
     admin.expose_orders(&api).await;
     let client = oidc_client(&server, &client_id, &secret).await;
 
-    // Nothing granted yet: the request is refused before anyone signs in.
-    let (query, _) = auth_query(&client, &["api://orders/Orders.Read"]);
+    // A scope the API does not expose is refused before anyone signs in; one it exposes
+    // but nobody granted leads to the sign-in (and then the user's consent: consent.rs).
+    let (query, _) = auth_query(&client, &["api://orders/Orders.Delete"]);
     let refused = authorize_redirect(&server, &query).await;
     assert_eq!(param(&refused, "error"), Some("invalid_scope"));
+    let (query, _) = auth_query(&client, &["api://orders/Orders.Read"]);
+    let page = no_redirects()
+        .get(server.url("oauth2/v2.0/authorize"))
+        .query(&query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "the sign-in page");
 
     // A scope the API does not expose, or a user role, cannot be granted; a scope can.
     // An API cannot take an OpenID Connect scope name, nor another app's client id as URI.
@@ -187,10 +201,11 @@ async fn a_client_gets_an_apis_scopes_and_the_users_roles_only_as_granted() {
     assert_eq!(access["roles"], json!(["Orders.Admin"]));
     assert_eq!(access["oid"], alice.id.to_string());
 
-    // A scope granted to nobody, two APIs in one request, and a mix with /.default: refused.
+    // A scope the API does not expose, two APIs in one request, and a mix with /.default:
+    // refused.
     let (other_api, _) = server.app(AppKind::Web).await;
     for scopes in [
-        vec!["api://orders/Orders.Write"],
+        vec!["api://orders/Orders.Delete"],
         vec!["api://orders/Orders.Read", &format!("{other_api}/.default")],
         vec!["api://orders/Orders.Read", "api://orders/.default"],
         vec!["User.Read"],

@@ -408,3 +408,81 @@ async fn apis_are_exposed_granted_and_their_roles_assigned() {
         assert!(!portico_refuses(&data, &args).is_empty(), "{args:?}");
     }
 }
+
+#[tokio::test]
+async fn a_users_consents_are_listed_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    portico(&data, &["tenant", "create", "contoso", "--json"]);
+    let user = portico(
+        &data,
+        &[
+            "user",
+            "create",
+            "--tenant",
+            "contoso",
+            "--email",
+            "alice@example.com",
+            "--json",
+        ],
+    );
+    let listed = portico(
+        &data,
+        &[
+            "user",
+            "consents",
+            "--tenant",
+            "contoso",
+            "--user",
+            "alice@example.com",
+            "--json",
+        ],
+    );
+    assert_eq!(listed, serde_json::json!({"consents": []}));
+    let app = portico(
+        &data,
+        &[
+            "app",
+            "create",
+            "--tenant",
+            "contoso",
+            "--name",
+            "Web",
+            "--kind",
+            "web",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--json",
+        ],
+    );
+    let client_id = app["client_id"].as_str().unwrap();
+    let revoked = portico(
+        &data,
+        &[
+            "user",
+            "revoke-consent",
+            "--tenant",
+            "contoso",
+            "--user",
+            user["id"].as_str().unwrap(),
+            "--app",
+            client_id,
+            "--json",
+        ],
+    );
+    assert_eq!(
+        revoked,
+        serde_json::json!({"id": user["id"], "email": "alice@example.com", "consents_revoked": 0})
+    );
+    portico_refuses(
+        &data,
+        &[
+            "user",
+            "consents",
+            "--tenant",
+            "contoso",
+            "--user",
+            "nobody@example.com",
+        ],
+    );
+}

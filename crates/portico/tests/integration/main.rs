@@ -17,6 +17,7 @@ mod authorize_errors;
 mod browser;
 mod cli;
 mod cli_apps;
+mod consent;
 mod discovery;
 mod double_submit;
 mod enumeration;

@@ -125,6 +125,24 @@ macro_rules! flows_queries {
                                     .map_err(db_err)?;
                             }
                         }
+                        FlowWrite::Consent(consents) => {
+                            for consent in consents {
+                                sqlx::query(
+                                    "INSERT INTO user_consents (tenant_id, user_id, client_id, api_client_id, scope, created_at) \
+                                     VALUES ($1, $2, $3, $4, $5, $6) \
+                                     ON CONFLICT (tenant_id, user_id, client_id, api_client_id, scope) DO NOTHING",
+                                )
+                                .bind(flow.tenant_id.to_string())
+                                .bind(consent.user_id.to_string())
+                                .bind(consent.client_id.to_string())
+                                .bind(consent.api_client_id.to_string())
+                                .bind(&consent.scope)
+                                .bind(consent.created_at)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db_err)?;
+                            }
+                        }
                     }
                 }
                 tx.commit().await.map_err(db_err)

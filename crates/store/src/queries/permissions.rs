@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use portico_core::StoreError;
 use portico_core::ids::{ClientId, TenantId, UserId};
-use portico_core::store::{PermissionGrant, PermissionKind, PermissionStore, RoleAssignment};
+use portico_core::store::{
+    PermissionGrant, PermissionKind, PermissionStore, RoleAssignment, UserConsent,
+};
 use sqlx::Row as _;
 
 use crate::rows::parse;
@@ -124,6 +126,55 @@ macro_rules! permissions_queries {
                 .await
                 .map_err(db_err)?;
                 rows.iter().map(|row| row.try_get("role").map_err(db_err)).collect()
+            }
+
+            async fn user_consents(
+                &self,
+                tenant: TenantId,
+                user: UserId,
+                client_id: Option<ClientId>,
+            ) -> Result<Vec<UserConsent>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT client_id, api_client_id, scope, created_at FROM user_consents \
+                     WHERE tenant_id = $1 AND user_id = $2 AND (CAST($3 AS TEXT) IS NULL OR client_id = $3) \
+                     ORDER BY created_at, client_id, api_client_id, scope",
+                )
+                .bind(tenant.to_string())
+                .bind(user.to_string())
+                .bind(client_id.map(|c| c.to_string()))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(UserConsent {
+                            tenant_id: tenant,
+                            user_id: user,
+                            client_id: parse(&row.try_get::<String, _>("client_id").map_err(db_err)?, "client_id")?,
+                            api_client_id: parse(&row.try_get::<String, _>("api_client_id").map_err(db_err)?, "api_client_id")?,
+                            scope: row.try_get("scope").map_err(db_err)?,
+                            created_at: row.try_get("created_at").map_err(db_err)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn revoke_user_consents(
+                &self,
+                tenant: TenantId,
+                user: UserId,
+                client_id: Option<ClientId>,
+            ) -> Result<u64, StoreError> {
+                let revoked = sqlx::query(
+                    "DELETE FROM user_consents WHERE tenant_id = $1 AND user_id = $2 AND (CAST($3 AS TEXT) IS NULL OR client_id = $3)",
+                )
+                .bind(tenant.to_string())
+                .bind(user.to_string())
+                .bind(client_id.map(|c| c.to_string()))
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(revoked.rows_affected())
             }
         }
     };

@@ -127,8 +127,7 @@ impl Flow {
             Step::SecondFactor { kind, .. } => {
                 self.mfa_done = true;
                 self.second_factor = Some(kind);
-                self.after_second_factor();
-                Some(Reaction::default())
+                Some(self.after_second_factor())
             }
             _ => None,
         }

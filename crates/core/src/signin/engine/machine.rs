@@ -44,6 +44,7 @@ impl Flow {
             && self.first_factor.is_some()
             && (rules.config.mfa != MfaPolicy::Required || self.mfa_done)
             && (self.journey != Journey::ResetPassword || self.password_hash.is_some())
+            && self.consent.as_ref().is_none_or(|ask| ask.settled)
     }
 
     /// The transition table. `None`: illegal here.
@@ -75,11 +76,16 @@ impl Flow {
                     user,
                     email,
                     first_factor,
+                    second_factor,
                 },
             ) if self.journey == Journey::SignIn => {
                 self.email = Some(email);
                 self.user = Some(user);
                 self.first_factor = Some(first_factor);
+                if let Some(kind) = second_factor.filter(|k| config.mfa_methods.contains(k)) {
+                    self.mfa_done = true;
+                    self.second_factor = Some(kind);
+                }
                 Some(self.after_first_factor(rules))
             }
             (Step::Identify, Event::UserLookedUp(found)) => {
@@ -317,7 +323,8 @@ impl Flow {
 
             // MFA: the user's methods, then a challenge.
             (step, Event::MethodsLoaded(methods))
-                if self.first_factor.is_some() && step != Step::Done =>
+                if self.first_factor.is_some()
+                    && !matches!(step, Step::Done | Step::Consent { .. } | Step::Declined) =>
             {
                 self.methods = methods;
                 Some(self.choose_second_factor(rules))
@@ -408,10 +415,10 @@ impl Flow {
                 self.challenge = None;
                 if recovery_codes {
                     self.step = Step::RecoveryCodes;
+                    Some(Reaction::default())
                 } else {
-                    self.after_second_factor();
+                    Some(self.after_second_factor())
                 }
-                Some(Reaction::default())
             }
             // The user registered a factor elsewhere while this flow, which has passed none,
             // was registering one: the factor they have must be passed instead.
@@ -423,8 +430,29 @@ impl Flow {
                 self.challenge = None;
                 Some(problem(Problem::NoSecondFactor))
             }
-            (Step::RecoveryCodes, Event::Acknowledge) => {
-                self.after_second_factor();
+            (Step::RecoveryCodes, Event::Acknowledge) => Some(self.after_second_factor()),
+
+            // Consent, once authenticated.
+            (Step::Consent { .. }, Event::ConsentLoaded(missing)) => {
+                let ask = self.consent.as_mut()?;
+                if missing.is_empty() {
+                    ask.settled = true;
+                    self.step = Step::Done;
+                } else {
+                    self.step = Step::Consent { scopes: missing };
+                }
+                Some(Reaction::default())
+            }
+            (Step::Consent { scopes }, Event::Consent { accept: true }) => {
+                Some(effect(Effect::RecordConsent { scopes }))
+            }
+            (Step::Consent { .. }, Event::Consent { accept: false }) => {
+                self.step = Step::Declined;
+                Some(Reaction::default())
+            }
+            (Step::Consent { .. }, Event::ConsentRecorded) => {
+                self.consent.as_mut()?.settled = true;
+                self.step = Step::Done;
                 Some(Reaction::default())
             }
 
@@ -505,8 +533,23 @@ impl Flow {
         if rules.config.mfa == MfaPolicy::Required && !self.mfa_done {
             effect(Effect::LoadMethods)
         } else {
-            self.step = Step::Done;
-            Reaction::default()
+            self.finish()
+        }
+    }
+
+    /// Authenticated: done, or first the consent the flow must get.
+    pub(super) fn finish(&mut self) -> Reaction {
+        match &self.consent {
+            Some(ask) if !ask.settled => {
+                self.step = Step::Consent {
+                    scopes: ask.scopes.clone(),
+                };
+                effect(Effect::LoadConsent)
+            }
+            _ => {
+                self.step = Step::Done;
+                Reaction::default()
+            }
         }
     }
 }

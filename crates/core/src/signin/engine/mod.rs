@@ -22,7 +22,7 @@ pub use contact::{mask_email, mask_phone, normalize_phone};
 use serde::{Deserialize, Serialize};
 
 use crate::directory::{AttributeError, MfaMethod, UserFlowConfig};
-use crate::ids::{AuthMethodId, OtpChallengeId, UserId};
+use crate::ids::{AuthMethodId, ClientId, OtpChallengeId, UserId};
 use crate::otp::OtpPurpose;
 use crate::outbox::Channel;
 
@@ -80,6 +80,14 @@ pub enum Step {
     EnrolTotp,
     /// Registration done; recovery codes were shown once; waiting for the person to go on.
     RecoveryCodes,
+    /// The user is authenticated; waiting for them to consent to these delegated scopes of
+    /// the flow's [`ConsentAsk`] (or to decline).
+    Consent {
+        /// The scopes asked, by name (of the ask's API).
+        scopes: Vec<String>,
+    },
+    /// The user declined the consent: the app hears `access_denied`. The flow ends here.
+    Declined,
     /// The user is authenticated.
     Done,
 }
@@ -102,6 +110,8 @@ impl Step {
             Self::VerifyEnrolment { .. } => "verify_enrolment",
             Self::EnrolTotp => "enrol_totp",
             Self::RecoveryCodes => "recovery_codes",
+            Self::Consent { .. } => "consent",
+            Self::Declined => "declined",
             Self::Done => "done",
         }
     }
@@ -147,6 +157,23 @@ impl MethodFacts {
             _ => mask_email(t),
         })
     }
+}
+
+/// What a flow must get the user's consent to before it finishes: delegated scopes of one API
+/// that the request asks for and no administrator granted to the client. Set by the driver
+/// when the flow starts, from the authorization request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentAsk {
+    /// The API whose scopes they are.
+    pub api: ClientId,
+    /// The scopes, by name.
+    pub scopes: Vec<String>,
+    /// Ask even for what the user consented to before (`prompt=consent`).
+    #[serde(default)]
+    pub always: bool,
+    /// The user consented (or had consented to everything asked before).
+    #[serde(default)]
+    pub settled: bool,
 }
 
 /// One sign-in, sign-up or password reset in progress. Serialised into the store between
@@ -208,6 +235,9 @@ pub struct Flow {
     /// Phone numbers this flow sent a registration text to.
     #[serde(default)]
     pub texted_numbers: Vec<String>,
+    /// The consent the flow must get before it finishes, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<ConsentAsk>,
 }
 
 /// What happened: something a person submitted, or the result of an [`Effect`].
@@ -266,6 +296,11 @@ pub enum Event {
     },
     /// The person saw the recovery codes.
     Acknowledge,
+    /// The person's answer on the consent step.
+    Consent {
+        /// Accepted (else declined).
+        accept: bool,
+    },
     /// Step-up: the browser's SSO session already proved this user's first factor, but not
     /// the second factor the app's flow requires. Only the driver sends it, from a live
     /// session (`Portico::start_step_up`); no front door makes it from what a person typed.
@@ -276,6 +311,9 @@ pub enum Event {
         email: String,
         /// How the session's user proved the first factor.
         first_factor: FirstFactor,
+        /// A second factor of a kind the flow accepts that the session passed, if any: the
+        /// flow then asks for none (a session that only needs the user's consent).
+        second_factor: Option<MfaMethod>,
     },
 
     /// Result of [`Effect::LookUpUser`].
@@ -312,6 +350,10 @@ pub enum Event {
     /// Result of [`Effect::AddMethod`] when the user got a second factor meanwhile (in another
     /// flow): registration without passing one is only for users who have none.
     MethodTaken,
+    /// Result of [`Effect::LoadConsent`]: the asked scopes the user has not consented to.
+    ConsentLoaded(Vec<String>),
+    /// Result of [`Effect::RecordConsent`].
+    ConsentRecorded,
 }
 
 /// What the driver must do.
@@ -379,6 +421,14 @@ pub enum Effect {
         kind: MfaMethod,
         /// Address or number (none for an authenticator app: the pending secret is used).
         target: Option<String>,
+    },
+    /// Find which scopes of the flow's consent ask the user has not consented to yet (all of
+    /// them when it asks always).
+    LoadConsent,
+    /// Record the user's consent to these scopes of the ask's API, for the flow's client.
+    RecordConsent {
+        /// The scopes.
+        scopes: Vec<String>,
     },
 }
 
@@ -552,6 +602,7 @@ impl Flow {
             keep_signed_in: false,
             second_factor_failures: 0,
             texted_numbers: Vec::new(),
+            consent: None,
         }
     }
 
@@ -611,6 +662,7 @@ impl Event {
             Self::Enrol { .. } => "enrol",
             Self::Phone { .. } => "phone",
             Self::Acknowledge => "acknowledge",
+            Self::Consent { .. } => "consent",
             Self::SessionFound { .. } => "session_found",
             Self::UserLookedUp(_) => "user_looked_up",
             Self::PasswordChecked(_) => "password_checked",
@@ -625,6 +677,8 @@ impl Event {
             Self::TotpSecretMade(_) => "totp_secret_made",
             Self::MethodAdded { .. } => "method_added",
             Self::MethodTaken => "method_taken",
+            Self::ConsentLoaded(_) => "consent_loaded",
+            Self::ConsentRecorded => "consent_recorded",
         }
     }
 }

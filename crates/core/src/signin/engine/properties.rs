@@ -91,6 +91,7 @@ fn person_event() -> impl Strategy<Value = Event> {
         mfa_kind().prop_map(|kind| Event::Enrol { kind }),
         text().prop_map(|number| Event::Phone { number }),
         Just(Event::Acknowledge),
+        any::<bool>().prop_map(|accept| Event::Consent { accept }),
     ]
 }
 
@@ -126,15 +127,20 @@ fn effect_result() -> impl Strategy<Value = Event> {
             method,
             recovery_codes
         }),
-        (facts(), any::<bool>()).prop_map(|(user, password)| Event::SessionFound {
-            user,
-            email: "ada@example.com".to_owned(),
-            first_factor: if password {
-                FirstFactor::Password
-            } else {
-                FirstFactor::EmailCode
-            },
-        }),
+        (facts(), any::<bool>(), proptest::option::of(mfa_kind())).prop_map(
+            |(user, password, second_factor)| Event::SessionFound {
+                user,
+                email: "ada@example.com".to_owned(),
+                first_factor: if password {
+                    FirstFactor::Password
+                } else {
+                    FirstFactor::EmailCode
+                },
+                second_factor,
+            }
+        ),
+        proptest::collection::vec("[a-z]{1,3}", 0..3).prop_map(Event::ConsentLoaded),
+        Just(Event::ConsentRecorded),
     ]
 }
 
@@ -153,6 +159,7 @@ proptest! {
         ],
         config in 0usize..3,
         reveal_accounts in any::<bool>(),
+        consent in proptest::option::of((proptest::collection::vec("[a-z]{1,3}", 1..3), any::<bool>())),
         events in proptest::collection::vec(
             prop_oneof![3 => person_event(), 2 => effect_result()],
             0..40,
@@ -165,6 +172,12 @@ proptest! {
             sms_countries: &[],
         };
         let mut flow = Flow::new(journey);
+        flow.consent = consent.map(|(scopes, always)| ConsentAsk {
+            api: crate::ids::ClientId::new_random(),
+            scopes,
+            always,
+            settled: false,
+        });
         for event in events {
             let before = flow.clone();
             match flow.handle(event, &rules) {
@@ -183,6 +196,9 @@ proptest! {
                 }
                 if flow.journey == Journey::ResetPassword {
                     prop_assert!(flow.password_hash.is_some(), "a reset finished without a password");
+                }
+                if let Some(ask) = &flow.consent {
+                    prop_assert!(ask.settled, "finished without the consent it had to get");
                 }
                 break;
             }

@@ -13,13 +13,14 @@ use super::{
 
 impl Flow {
     /// The second factor is proven (or registered): a reset goes on to its new password,
-    /// everything else is done.
-    pub(super) fn after_second_factor(&mut self) {
-        self.step = if self.journey == Journey::ResetPassword && self.password_hash.is_none() {
-            Step::NewPassword
+    /// everything else finishes.
+    pub(super) fn after_second_factor(&mut self) -> Reaction {
+        if self.journey == Journey::ResetPassword && self.password_hash.is_none() {
+            self.step = Step::NewPassword;
+            Reaction::default()
         } else {
-            Step::Done
-        };
+            self.finish()
+        }
     }
 
     /// Registered methods that may serve as this sign-in's second factor. An emailed code

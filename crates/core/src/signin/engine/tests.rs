@@ -1158,6 +1158,7 @@ fn step_up_goes_on_from_the_sessions_first_factor() {
         user: user(),
         email: "ada@example.com".into(),
         first_factor: FirstFactor::Password,
+        second_factor: None,
     };
     assert_eq!(
         effects(&mut flow, found, &config),
@@ -1189,6 +1190,7 @@ fn step_up_goes_on_from_the_sessions_first_factor() {
         user: user(),
         email: "ada@example.com".into(),
         first_factor: FirstFactor::EmailCode,
+        second_factor: None,
     };
     effects(&mut flow, found, &config);
     let email = method(MfaMethod::EmailOtp, Some("ada@example.com"));
@@ -1201,6 +1203,7 @@ fn step_up_goes_on_from_the_sessions_first_factor() {
         user: user(),
         email: "ada@example.com".into(),
         first_factor: FirstFactor::Password,
+        second_factor: None,
     };
     assert!(reset.handle(found, &rules(&config)).is_err());
 }
@@ -1500,4 +1503,158 @@ fn flows_survive_serialisation() {
     let json = serde_json::to_string(&flow).unwrap();
     let back: Flow = serde_json::from_str(&json).unwrap();
     assert_eq!(back, flow);
+}
+
+fn consent_ask(scopes: &[&str]) -> ConsentAsk {
+    ConsentAsk {
+        api: crate::ids::ClientId::new_random(),
+        scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        always: false,
+        settled: false,
+    }
+}
+
+/// A password sign-in of a flow that must get consent to `scopes`, up to the password check.
+fn signing_in_with_consent(scopes: &[&str], config: &UserFlowConfig) -> Flow {
+    let mut flow = Flow::new(Journey::SignIn);
+    flow.consent = Some(consent_ask(scopes));
+    for event in [
+        Event::Identify {
+            email: "ada@example.com".into(),
+            keep_signed_in: false,
+        },
+        Event::UserLookedUp(Some(user())),
+        Event::Password {
+            password: "pw".into(),
+        },
+    ] {
+        ok(&mut flow, event, config);
+    }
+    flow
+}
+
+#[test]
+fn consent_comes_after_authentication_and_finishes_the_flow_when_given() {
+    let config = config();
+    let mut flow = signing_in_with_consent(&["read", "write"], &config);
+    let out = effects(&mut flow, Event::PasswordChecked(Ok(user())), &config);
+    assert_eq!(out, vec![Effect::LoadConsent]);
+    assert!(!flow.is_done());
+    // The user had consented to `read` before: only `write` is asked.
+    let out = effects(
+        &mut flow,
+        Event::ConsentLoaded(vec!["write".into()]),
+        &config,
+    );
+    assert!(out.is_empty());
+    assert_eq!(
+        flow.step,
+        Step::Consent {
+            scopes: vec!["write".into()]
+        }
+    );
+    let out = effects(&mut flow, Event::Consent { accept: true }, &config);
+    assert_eq!(
+        out,
+        vec![Effect::RecordConsent {
+            scopes: vec!["write".into()]
+        }]
+    );
+    assert!(!flow.is_done(), "done only once the consent is recorded");
+    effects(&mut flow, Event::ConsentRecorded, &config);
+    assert!(flow.is_done());
+}
+
+#[test]
+fn consent_already_given_everywhere_asks_nothing() {
+    let config = config();
+    let mut flow = signing_in_with_consent(&["read"], &config);
+    effects(&mut flow, Event::PasswordChecked(Ok(user())), &config);
+    effects(&mut flow, Event::ConsentLoaded(vec![]), &config);
+    assert!(flow.is_done());
+}
+
+#[test]
+fn a_declined_consent_ends_the_flow_without_finishing_it() {
+    let config = config();
+    let mut flow = signing_in_with_consent(&["read"], &config);
+    effects(&mut flow, Event::PasswordChecked(Ok(user())), &config);
+    effects(
+        &mut flow,
+        Event::ConsentLoaded(vec!["read".into()]),
+        &config,
+    );
+    effects(&mut flow, Event::Consent { accept: false }, &config);
+    assert_eq!(flow.step, Step::Declined);
+    assert!(!flow.is_done());
+    // Nothing moves a declined flow on: not a second answer, not a forged result.
+    for event in [
+        Event::Consent { accept: true },
+        Event::ConsentRecorded,
+        Event::ConsentLoaded(vec![]),
+    ] {
+        assert!(flow.handle(event, &rules(&config)).is_err());
+    }
+}
+
+#[test]
+fn consent_cannot_be_skipped_by_answering_before_authentication() {
+    let config = config();
+    let mut flow = Flow::new(Journey::SignIn);
+    flow.consent = Some(consent_ask(&["read"]));
+    for event in [
+        Event::Consent { accept: true },
+        Event::ConsentRecorded,
+        Event::ConsentLoaded(vec![]),
+    ] {
+        assert!(flow.handle(event, &rules(&config)).is_err());
+    }
+}
+
+#[test]
+fn consent_waits_for_the_second_factor() {
+    let config = mfa_config(vec![MfaMethod::EmailOtp]);
+    let mut flow = signing_in_with_consent(&["read"], &config);
+    let out = effects(&mut flow, Event::PasswordChecked(Ok(user())), &config);
+    assert_eq!(
+        out,
+        vec![Effect::LoadMethods],
+        "the second factor comes first"
+    );
+    let email = method(MfaMethod::EmailOtp, Some("ada@example.com"));
+    effects(&mut flow, Event::MethodsLoaded(vec![email]), &config);
+    sent(&mut flow, &config);
+    let out = effects(&mut flow, Event::CodeChecked(CodeCheck::Valid), &config);
+    assert_eq!(out, vec![Effect::LoadConsent]);
+    assert!(matches!(flow.step, Step::Consent { .. }));
+}
+
+#[test]
+fn a_session_that_passed_the_second_factor_goes_straight_to_consent() {
+    let config = mfa_config(vec![MfaMethod::Totp]);
+    let mut flow = Flow::new(Journey::SignIn);
+    flow.consent = Some(consent_ask(&["read"]));
+    let found = Event::SessionFound {
+        user: user(),
+        email: "ada@example.com".into(),
+        first_factor: FirstFactor::Password,
+        second_factor: Some(MfaMethod::Totp),
+    };
+    assert_eq!(
+        effects(&mut flow, found, &config),
+        vec![Effect::LoadConsent]
+    );
+    // A kind the flow does not accept does not count: the second factor is asked.
+    let mut flow = Flow::new(Journey::SignIn);
+    flow.consent = Some(consent_ask(&["read"]));
+    let found = Event::SessionFound {
+        user: user(),
+        email: "ada@example.com".into(),
+        first_factor: FirstFactor::Password,
+        second_factor: Some(MfaMethod::EmailOtp),
+    };
+    assert_eq!(
+        effects(&mut flow, found, &config),
+        vec![Effect::LoadMethods]
+    );
 }

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use portico_core::directory::{MfaMethod, Tenant, TenantRef};
 use portico_core::ids::{AuthMethodId, FlowId};
-use portico_core::oauth::AuthorizeParams;
+use portico_core::oauth::{AuthorizeParams, OAuthError, OAuthErrorCode};
 use portico_core::secret::{digest_secret, secret_matches};
 use portico_core::signin::engine::{Event, Journey, Problem, Step};
 use portico_core::signin::{ActiveSession, Caller, FlowError, FlowOrigin, SignInFlow};
@@ -90,6 +90,10 @@ pub(crate) async fn begin_step_up(
         .start_step_up(tenant, client, origin, session, caller)
         .await
     {
+        // Nothing left to ask (the user consented in another tab meanwhile).
+        Ok(advanced) if advanced.flow.flow.is_done() => {
+            complete(state, tenant, jar, &advanced.flow).await
+        }
         Ok(advanced) => {
             let status = advanced.problem.as_ref().map_or(StatusCode::OK, status_of);
             let shown = Shown {
@@ -237,6 +241,9 @@ pub async fn submit(
     if advanced.flow.flow.is_done() {
         return complete(&state, &tenant, jar, &advanced.flow).await;
     }
+    if advanced.flow.flow.step == Step::Declined {
+        return declined(&state, &tenant, &advanced.flow).await;
+    }
     // The flow has ended; its page would only lead to "expired".
     if advanced.problem == Some(Problem::TooManyWrongCodes) {
         return HtmlError::page(
@@ -318,6 +325,8 @@ fn events_for(
             number: field("phone"),
         }],
         (Some("acknowledge"), _) => vec![Event::Acknowledge],
+        (Some("consent"), _) => vec![Event::Consent { accept: true }],
+        (Some("decline"), _) => vec![Event::Consent { accept: false }],
         _ => vec![Event::Code {
             code: field("code"),
         }],
@@ -438,6 +447,30 @@ async fn complete(
     {
         Ok(response) => (jar, deliver(response, StatusCode::SEE_OTHER)).into_response(),
         Err(err) => HtmlError::from(err).into_response(),
+    }
+}
+
+/// The user declined the consent: the app hears `access_denied` (RFC 6749 §4.1.2.1), no
+/// session is started and no code issued.
+async fn declined(state: &AppState, tenant: &Tenant, flow: &SignInFlow) -> Response {
+    let Some(params) = &flow.origin.authorize else {
+        return expired();
+    };
+    match state.portico.validate_authorize(tenant, params).await {
+        Ok(request) => deliver(
+            state.portico.authorize_error(
+                tenant,
+                &request.redirect_uri,
+                request.response_mode,
+                request.state.as_deref(),
+                OAuthError::new(
+                    OAuthErrorCode::AccessDenied,
+                    "the user declined to give the application access",
+                ),
+            ),
+            StatusCode::SEE_OTHER,
+        ),
+        Err(failure) => failure_response(failure, StatusCode::SEE_OTHER),
     }
 }
 

@@ -13,6 +13,7 @@ use portico_core::signin::engine::{
 };
 
 use crate::AppState;
+use crate::error::HtmlError;
 use crate::pages::{self, i18n};
 
 /// What to show besides the step.
@@ -108,6 +109,7 @@ pub(super) fn title_of(flow: &SignInFlow) -> String {
         (Step::EnrolPhone, _) => "enrol-phone-title".into(),
         (Step::EnrolTotp, _) => "enrol-totp-title".into(),
         (Step::RecoveryCodes, _) => "recovery-title".into(),
+        (Step::Consent { .. } | Step::Declined, _) => "consent-title".into(),
         _ => format!("code-title-{step}"),
     }
 }
@@ -199,6 +201,21 @@ pub(super) async fn render(
         }) => Some(i18n::text_with_count("code-attempts-left", *left)),
         _ => None,
     };
+    let consent = match state.portico.consent_view(tenant, flow).await {
+        Ok(view) => view.map(|view| {
+            let scopes: Vec<minijinja::Value> = view
+                .scopes
+                .into_iter()
+                .map(|(name, text)| minijinja::context! { name, text })
+                .collect();
+            let intro = i18n::text_with_args(
+                "consent-intro",
+                &[("app", &view.app_name), ("api", &view.api_name)],
+            );
+            minijinja::context! { intro, scopes }
+        }),
+        Err(err) => return HtmlError::from(err).into_response(),
+    };
     // A failed lookup only costs the notice, never the page.
     let delayed = state
         .portico
@@ -241,6 +258,7 @@ pub(super) async fn render(
             attributes,
             totp,
             recovery_codes => shown.recovery_codes.to_vec(),
+            consent,
             error,
             error_detail,
             notice => delayed.then_some("delivery-delayed"),

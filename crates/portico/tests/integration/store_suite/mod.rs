@@ -229,4 +229,5 @@ on_both_backends!(
     a_reset_password_yields_to_a_sign_out_it_did_not_see,
     signing_out_everywhere,
     permissions_and_roles_within_their_tenant,
+    user_consents_within_their_tenant,
 );

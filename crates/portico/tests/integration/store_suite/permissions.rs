@@ -130,3 +130,127 @@ pub(super) async fn permissions_and_roles_within_their_tenant(store: Arc<dyn Sto
             .is_empty()
     );
 }
+
+/// A user's consents: written with a flow's save (repeats harmless), read per user and app,
+/// invisible from another tenant, revoked per app or all at once, and gone with the app.
+pub(super) async fn user_consents_within_their_tenant(store: Arc<dyn Store>) {
+    use portico_core::ids::FlowId;
+    use portico_core::store::{FlowRecord, FlowWrite, UserConsent};
+
+    let (t, u, client) = setup(store.as_ref()).await;
+    let (other, _, _) = setup(store.as_ref()).await;
+    let api = Application {
+        client_id: ClientId::new_random(),
+        identifier_uri: None,
+        ..client.clone()
+    };
+    let second = Application {
+        client_id: ClientId::new_random(),
+        identifier_uri: None,
+        ..client.clone()
+    };
+    store.create_application(&api, None).await.unwrap();
+    store.create_application(&second, None).await.unwrap();
+    let consent = |client_id: ClientId, scope: &str| UserConsent {
+        tenant_id: t.id,
+        user_id: u.id,
+        client_id,
+        api_client_id: api.client_id,
+        scope: scope.into(),
+        created_at: 3_000,
+    };
+    let flow = FlowRecord {
+        id: FlowId::new_random(),
+        tenant_id: t.id,
+        client_id: Some(client.client_id),
+        state: "{}".into(),
+        version: 1,
+        created_at: 1_000,
+        expires_at: 9_000,
+        spent_at: None,
+    };
+    store.create_flow(&flow).await.unwrap();
+    let writes = [
+        FlowWrite::Consent(vec![
+            consent(client.client_id, "Orders.Read"),
+            consent(client.client_id, "Orders.Write"),
+        ]),
+        FlowWrite::Consent(vec![consent(second.client_id, "Orders.Read")]),
+    ];
+    store
+        .save_flow(
+            &FlowRecord {
+                version: 2,
+                ..flow.clone()
+            },
+            &writes,
+        )
+        .await
+        .unwrap();
+    // The same consent again (a second tab) changes nothing.
+    store
+        .save_flow(
+            &FlowRecord {
+                version: 3,
+                ..flow.clone()
+            },
+            &writes[..1],
+        )
+        .await
+        .unwrap();
+    let scopes = |list: Vec<UserConsent>| -> Vec<(ClientId, String)> {
+        list.into_iter().map(|c| (c.client_id, c.scope)).collect()
+    };
+    assert_eq!(
+        scopes(
+            store
+                .user_consents(t.id, u.id, Some(client.client_id))
+                .await
+                .unwrap()
+        ),
+        vec![
+            (client.client_id, "Orders.Read".to_owned()),
+            (client.client_id, "Orders.Write".to_owned())
+        ]
+    );
+    assert_eq!(
+        store.user_consents(t.id, u.id, None).await.unwrap().len(),
+        3
+    );
+    assert!(
+        store
+            .user_consents(other.id, u.id, None)
+            .await
+            .unwrap()
+            .is_empty(),
+        "isolated"
+    );
+    assert_eq!(
+        store
+            .revoke_user_consents(other.id, u.id, None)
+            .await
+            .unwrap(),
+        0,
+        "another tenant revokes nothing"
+    );
+    assert_eq!(
+        store
+            .revoke_user_consents(t.id, u.id, Some(client.client_id))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        scopes(store.user_consents(t.id, u.id, None).await.unwrap()),
+        vec![(second.client_id, "Orders.Read".to_owned())]
+    );
+    // Deleting the API takes its consents with it.
+    store.delete_application(t.id, api.client_id).await.unwrap();
+    assert!(
+        store
+            .user_consents(t.id, u.id, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
