@@ -9,6 +9,7 @@
 
 mod codes;
 mod contact;
+mod events;
 mod machine;
 #[cfg(test)]
 mod properties;
@@ -19,12 +20,11 @@ mod tests;
 use std::collections::BTreeMap;
 
 pub use contact::{mask_email, mask_phone, normalize_phone};
+pub use events::{CodeCheck, CredentialProblem, Effect, Event, MessageKind};
 use serde::{Deserialize, Serialize};
 
 use crate::directory::{AttributeError, MfaMethod, UserFlowConfig};
 use crate::ids::{AuthMethodId, ClientId, OtpChallengeId, UserId};
-use crate::otp::OtpPurpose;
-use crate::outbox::Channel;
 
 /// What the person set out to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,243 +240,6 @@ pub struct Flow {
     pub consent: Option<ConsentAsk>,
 }
 
-/// What happened: something a person submitted, or the result of an [`Effect`].
-#[derive(Debug, Clone)]
-pub enum Event {
-    /// The email address (and, on the hosted page, "keep me signed in").
-    Identify {
-        /// As typed.
-        email: String,
-        /// Persistent session wanted.
-        keep_signed_in: bool,
-    },
-    /// The current password (sign-in).
-    Password {
-        /// As typed.
-        password: String,
-    },
-    /// Sign in with an emailed code instead of the password.
-    UseEmailCode,
-    /// Send the current step's code again.
-    ResendCode,
-    /// A code: emailed, texted, or from an authenticator app.
-    Code {
-        /// As typed.
-        code: String,
-    },
-    /// A recovery code instead of the second factor.
-    RecoveryCode {
-        /// As typed.
-        code: String,
-    },
-    /// A new password (sign-up, reset).
-    NewPassword {
-        /// As typed.
-        password: String,
-    },
-    /// Sign-up attributes, as submitted (multi-select values comma-joined).
-    Attributes {
-        /// Name → raw value.
-        values: BTreeMap<String, String>,
-    },
-    /// Use this registered second factor.
-    ChooseMethod {
-        /// The method.
-        method: AuthMethodId,
-    },
-    /// Register a second factor of this kind.
-    Enrol {
-        /// The kind.
-        kind: MfaMethod,
-    },
-    /// The phone number to register for SMS.
-    Phone {
-        /// As typed.
-        number: String,
-    },
-    /// The person saw the recovery codes.
-    Acknowledge,
-    /// The person's answer on the consent step.
-    Consent {
-        /// Accepted (else declined).
-        accept: bool,
-    },
-    /// Step-up: the browser's SSO session already proved this user's first factor, but not
-    /// the second factor the app's flow requires. Only the driver sends it, from a live
-    /// session (`Portico::start_step_up`); no front door makes it from what a person typed.
-    SessionFound {
-        /// The session's user.
-        user: UserFacts,
-        /// The account's address.
-        email: String,
-        /// How the session's user proved the first factor.
-        first_factor: FirstFactor,
-        /// A second factor of a kind the flow accepts that the session passed, if any: the
-        /// flow then asks for none (a session that only needs the user's consent).
-        second_factor: Option<MfaMethod>,
-    },
-
-    /// Result of [`Effect::LookUpUser`].
-    UserLookedUp(Option<UserFacts>),
-    /// Result of [`Effect::CheckPassword`].
-    PasswordChecked(Result<UserFacts, CredentialProblem>),
-    /// Result of [`Effect::SendCode`].
-    CodeSent(Result<OtpChallengeId, i64>),
-    /// Instead of [`Event::CodeSent`] for a registration text: the user asked to register too
-    /// many numbers lately.
-    NumberRefused,
-    /// Result of [`Effect::CheckCode`], [`Effect::CheckTotp`], [`Effect::CheckPendingTotp`]
-    /// and [`Effect::CheckRecoveryCode`].
-    CodeChecked(CodeCheck),
-    /// Result of [`Effect::CheckNewPassword`]: the argon2id hash, or why it was refused.
-    NewPasswordChecked(Result<String, PasswordProblem>),
-    /// Result of [`Effect::CreateUser`].
-    UserCreated(UserFacts),
-    /// Result of [`Effect::CreateUser`] when another sign-up took the address first.
-    AddressTaken,
-    /// Result of [`Effect::SetPassword`].
-    PasswordSet,
-    /// Result of [`Effect::LoadMethods`].
-    MethodsLoaded(Vec<MethodFacts>),
-    /// Result of [`Effect::MakeTotpSecret`]: the sealed secret.
-    TotpSecretMade(String),
-    /// Result of [`Effect::AddMethod`]: the method, and whether recovery codes were issued.
-    MethodAdded {
-        /// The new method.
-        method: MethodFacts,
-        /// Recovery codes were issued with it (the driver shows them once).
-        recovery_codes: bool,
-    },
-    /// Result of [`Effect::AddMethod`] when the user got a second factor meanwhile (in another
-    /// flow): registration without passing one is only for users who have none.
-    MethodTaken,
-    /// Result of [`Effect::LoadConsent`]: the asked scopes the user has not consented to.
-    ConsentLoaded(Vec<String>),
-    /// Result of [`Effect::RecordConsent`].
-    ConsentRecorded,
-}
-
-/// What the driver must do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    /// Find the account with the flow's email.
-    LookUpUser,
-    /// Check the flow's email with this password (rate limit, lockout, hash).
-    CheckPassword {
-        /// As typed.
-        password: String,
-    },
-    /// Issue a code (or, for a decoy, a notice without it) and queue its message.
-    SendCode {
-        /// What the code is for.
-        purpose: OtpPurpose,
-        /// Mail or SMS.
-        channel: Channel,
-        /// Address or number.
-        to: String,
-        /// What the message says.
-        message: MessageKind,
-    },
-    /// Check a code against the flow's challenge.
-    CheckCode {
-        /// What it must be for.
-        purpose: OtpPurpose,
-        /// As typed.
-        code: String,
-    },
-    /// Check an authenticator-app code of a registered method.
-    CheckTotp {
-        /// The method.
-        method: AuthMethodId,
-        /// As typed.
-        code: String,
-    },
-    /// Check an authenticator-app code against the secret being registered.
-    CheckPendingTotp {
-        /// As typed.
-        code: String,
-    },
-    /// Spend a recovery code of the flow's user.
-    CheckRecoveryCode {
-        /// As typed.
-        code: String,
-    },
-    /// Check a new password against the policy (and the user's history) and hash it.
-    CheckNewPassword {
-        /// As typed.
-        password: String,
-    },
-    /// Create the account from the flow (email, password hash, attributes), in one
-    /// transaction.
-    CreateUser,
-    /// Store the flow's password hash as the user's password (reset).
-    SetPassword,
-    /// Load the user's registered second factors.
-    LoadMethods,
-    /// Make and seal a new authenticator-app secret.
-    MakeTotpSecret,
-    /// Register a second factor (with recovery codes if it is the user's first).
-    AddMethod {
-        /// Kind.
-        kind: MfaMethod,
-        /// Address or number (none for an authenticator app: the pending secret is used).
-        target: Option<String>,
-    },
-    /// Find which scopes of the flow's consent ask the user has not consented to yet (all of
-    /// them when it asks always).
-    LoadConsent,
-    /// Record the user's consent to these scopes of the ask's API, for the flow's client.
-    RecordConsent {
-        /// The scopes.
-        scopes: Vec<String>,
-    },
-}
-
-/// What a queued message says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageKind {
-    /// The code.
-    Code,
-    /// "Someone tried to create an account with your address" (to the existing owner).
-    AccountExists,
-    /// "Someone asked for a code, but no account uses this address".
-    NoAccount,
-}
-
-/// Why a password sign-in failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CredentialProblem {
-    /// Unknown account or wrong password (indistinguishable).
-    Invalid,
-    /// Locked out after too many failures.
-    LockedOut,
-    /// The account is disabled.
-    Disabled,
-    /// Too many attempts from here or against this account.
-    RateLimited,
-}
-
-/// The result of checking a code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CodeCheck {
-    /// Right.
-    Valid,
-    /// Wrong; tries left (none for codes without a try limit).
-    Wrong {
-        /// Tries left before the code dies.
-        attempts_left: Option<u32>,
-    },
-    /// The code expired.
-    Expired,
-    /// Too many wrong tries, or replaced by a newer code: a new one is needed.
-    Dead,
-    /// Too many checks from here or against this account.
-    RateLimited,
-    /// The user's authenticator app and recovery codes are locked for a while after too many
-    /// wrong codes (counted across flows and nodes).
-    Locked,
-}
-
 /// Distinct phone numbers one flow may text a registration code to.
 pub const MAX_NUMBERS_PER_FLOW: usize = 3;
 
@@ -643,42 +406,5 @@ impl Flow {
             amr.push("mfa");
         }
         amr
-    }
-}
-
-impl Event {
-    /// A stable name, for errors and logs (never the value, which may be a secret).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Identify { .. } => "identify",
-            Self::Password { .. } => "password",
-            Self::UseEmailCode => "use_email_code",
-            Self::ResendCode => "resend_code",
-            Self::Code { .. } => "code",
-            Self::RecoveryCode { .. } => "recovery_code",
-            Self::NewPassword { .. } => "new_password",
-            Self::Attributes { .. } => "attributes",
-            Self::ChooseMethod { .. } => "choose_method",
-            Self::Enrol { .. } => "enrol",
-            Self::Phone { .. } => "phone",
-            Self::Acknowledge => "acknowledge",
-            Self::Consent { .. } => "consent",
-            Self::SessionFound { .. } => "session_found",
-            Self::UserLookedUp(_) => "user_looked_up",
-            Self::PasswordChecked(_) => "password_checked",
-            Self::CodeSent(_) => "code_sent",
-            Self::NumberRefused => "number_refused",
-            Self::CodeChecked(_) => "code_checked",
-            Self::NewPasswordChecked(_) => "new_password_checked",
-            Self::UserCreated(_) => "user_created",
-            Self::AddressTaken => "address_taken",
-            Self::PasswordSet => "password_set",
-            Self::MethodsLoaded(_) => "methods_loaded",
-            Self::TotpSecretMade(_) => "totp_secret_made",
-            Self::MethodAdded { .. } => "method_added",
-            Self::MethodTaken => "method_taken",
-            Self::ConsentLoaded(_) => "consent_loaded",
-            Self::ConsentRecorded => "consent_recorded",
-        }
     }
 }

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use super::*;
 use crate::directory::{AttributeSpec, MfaPolicy, SignInMethod};
 use crate::ids::{AuthMethodId, OtpChallengeId, UserId};
+use crate::otp::OtpPurpose;
+use crate::outbox::Channel;
 
 fn config() -> UserFlowConfig {
     UserFlowConfig::default()
