@@ -76,3 +76,8 @@ guid_id!(
     /// A registered second factor of a user.
     AuthMethodId
 );
+guid_id!(
+    /// A device authorization (RFC 8628): the device holds its secret device code, the person
+    /// types its user code.
+    DeviceCodeId
+);

@@ -37,6 +37,9 @@ pub struct RateLimitSettings {
     /// Sign-in flows started from one client network (each is a stored record for up to 30
     /// minutes, so this caps how many one network keeps alive).
     pub flows: Rate,
+    /// Device user codes typed on the device page (RFC 8628 §5.1: user codes are short, so
+    /// guessing them must be slow).
+    pub user_codes: Rate,
 }
 
 impl Default for RateLimitSettings {
@@ -58,6 +61,10 @@ impl Default for RateLimitSettings {
                 per_minute: 300,
                 burst: 100,
             },
+            user_codes: Rate {
+                per_minute: 20,
+                burst: 10,
+            },
         }
     }
 }
@@ -69,6 +76,7 @@ pub struct RateLimits {
     per_account: DefaultKeyedRateLimiter<(TenantId, String)>,
     lookups: DefaultKeyedRateLimiter<(TenantId, IpAddr)>,
     flows: DefaultKeyedRateLimiter<(TenantId, IpAddr)>,
+    user_codes: DefaultKeyedRateLimiter<(TenantId, IpAddr)>,
     checks: AtomicU64,
 }
 
@@ -107,6 +115,7 @@ impl RateLimits {
             per_account: RateLimiter::keyed(quota(settings.per_account)),
             lookups: RateLimiter::keyed(quota(settings.lookups)),
             flows: RateLimiter::keyed(quota(settings.flows)),
+            user_codes: RateLimiter::keyed(quota(settings.user_codes)),
             checks: AtomicU64::new(0),
         }
     }
@@ -118,6 +127,7 @@ impl RateLimits {
             self.per_account.retain_recent();
             self.lookups.retain_recent();
             self.flows.retain_recent();
+            self.user_codes.retain_recent();
         }
     }
 
@@ -136,6 +146,14 @@ impl RateLimits {
     pub fn allow_lookup(&self, tenant: TenantId, ip: IpAddr) -> bool {
         self.tidy();
         self.lookups
+            .check_key(&(tenant, client_network(ip)))
+            .is_ok()
+    }
+
+    /// Whether `ip` may try one more device user code now.
+    pub fn allow_user_code(&self, tenant: TenantId, ip: IpAddr) -> bool {
+        self.tidy();
+        self.user_codes
             .check_key(&(tenant, client_network(ip)))
             .is_ok()
     }

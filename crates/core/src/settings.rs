@@ -33,6 +33,11 @@ pub struct Settings {
     pub sms_per_tenant_per_hour: u32,
     /// Rate limits on credential checks and account lookups.
     pub rate_limits: crate::ratelimit::RateLimitSettings,
+    /// How long a device code (RFC 8628) waits for its person (Entra: 15 minutes).
+    pub device_code_lifetime_secs: i64,
+    /// Seconds a device waits between polls, as the device authorization response says
+    /// (RFC 8628's default, 5).
+    pub device_code_interval_secs: i64,
 }
 
 impl Settings {
@@ -55,6 +60,8 @@ impl Settings {
             otp: crate::otp::OtpPolicy::default(),
             sms_per_tenant_per_hour: 1000,
             rate_limits: crate::ratelimit::RateLimitSettings::default(),
+            device_code_lifetime_secs: 15 * 60,
+            device_code_interval_secs: 5,
         }
     }
 }

@@ -36,7 +36,6 @@ fn oauth_status(code: OAuthErrorCode) -> StatusCode {
         OAuthErrorCode::InvalidClient | OAuthErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
         OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
         OAuthErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        OAuthErrorCode::AccessDenied => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     }
 }

@@ -93,6 +93,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/{tenant}/discovery/v2.0/keys", get(oidc::discovery::jwks))
         .route(
+            "/{tenant}/oauth2/v2.0/devicecode",
+            axum::routing::post(oidc::device::device_authorization),
+        )
+        .route(
             "/{tenant}/oauth2/v2.0/revoke",
             axum::routing::post(oidc::introspection::revoke),
         )
@@ -116,6 +120,10 @@ pub fn router(state: AppState) -> Router {
             get(pages::signin::show).post(pages::signin::submit),
         )
         .route("/{tenant}/signin/switch", get(pages::signin::switch))
+        .route(
+            "/{tenant}/device",
+            get(pages::device::show).post(pages::device::submit),
+        )
         .route_layer(axum::middleware::from_fn(pages::i18n::language_scope));
     let router = Router::new()
         .merge(tenant_routes)

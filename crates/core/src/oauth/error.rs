@@ -26,6 +26,12 @@ pub enum OAuthErrorCode {
     InteractionRequired,
     /// `prompt=none` but the user must consent (OpenID Connect Core §3.1.2.6).
     ConsentRequired,
+    /// Device flow: the person has not finished yet (RFC 8628 §3.5).
+    AuthorizationPending,
+    /// Device flow: polled too often; wait five seconds longer from now on.
+    SlowDown,
+    /// Device flow: the device code expired.
+    ExpiredToken,
     /// Bearer token invalid (RFC 6750).
     InvalidToken,
     /// The server failed.
@@ -49,6 +55,9 @@ impl OAuthErrorCode {
             Self::LoginRequired => "login_required",
             Self::InteractionRequired => "interaction_required",
             Self::ConsentRequired => "consent_required",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
             Self::InvalidToken => "invalid_token",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",

@@ -24,6 +24,8 @@ pub struct TokenRequest {
     pub code_verifier: Option<String>,
     /// `refresh_token`.
     pub refresh_token: Option<String>,
+    /// `device_code` (RFC 8628).
+    pub device_code: Option<String>,
     /// `scope`.
     pub scope: Option<String>,
     /// `client_info=1` (MSAL asks for `client_info` in the response).
@@ -33,6 +35,21 @@ pub struct TokenRequest {
     pub origin: Option<String>,
     /// Client authentication.
     pub credentials: ClientCredentials,
+}
+
+/// A grant a person approved, ready for its first tokens ([`Portico::issue_for_grant`]).
+pub(super) struct Approved<'a> {
+    pub(super) tenant: &'a Tenant,
+    pub(super) app: &'a Application,
+    pub(super) auth_method: ClientAuthMethod,
+    pub(super) user_id: UserId,
+    pub(super) scope: &'a Scope,
+    pub(super) nonce: Option<&'a str>,
+    pub(super) auth_time: crate::clock::UnixTime,
+    pub(super) amr: &'a str,
+    pub(super) session_id: crate::ids::SessionId,
+    pub(super) grant_id: GrantId,
+    pub(super) client_info: bool,
 }
 
 fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthError> {
@@ -47,6 +64,7 @@ fn grant_label(grant_type: &str) -> &'static str {
         "authorization_code" => "authorization_code",
         "refresh_token" => "refresh_token",
         "client_credentials" => "client_credentials",
+        super::DEVICE_CODE_GRANT | "device_code" => "device_code",
         _ => "other",
     }
 }
@@ -81,6 +99,10 @@ impl Portico {
             "authorization_code" => self.grant_authorization_code(tenant, &request).await,
             "refresh_token" => self.grant_refresh_token(tenant, &request).await,
             "client_credentials" => self.grant_client_credentials(tenant, &request).await,
+            // MSAL Node polls with the short name (client-library-notes.md).
+            super::DEVICE_CODE_GRANT | "device_code" => {
+                self.grant_device_code(tenant, &request).await
+            }
             _ => Err(OAuthError::new(
                 OAuthErrorCode::UnsupportedGrantType,
                 format!("grant_type {grant_type:?} is not supported"),
@@ -174,24 +196,59 @@ impl Portico {
             }
             (None, None) => {}
         }
-        let user = self.grant_user(tenant, record.user_id).await?;
         let scope = Scope::parse(&record.scope)?;
-        let audience = self
-            .delegated_audience(tenant, &app, &scope, user.id)
-            .await?;
+        self.issue_for_grant(Approved {
+            tenant,
+            app: &app,
+            auth_method,
+            user_id: record.user_id,
+            scope: &scope,
+            nonce: record.nonce.as_deref(),
+            auth_time: record.auth_time,
+            amr: &record.amr,
+            session_id: record.session_id,
+            grant_id: record.grant_id,
+            client_info: request.client_info,
+        })
+        .await
+    }
+
+    /// Issues the first tokens of a grant a person approved (an authorization code, a device
+    /// code): decides the audience for the user as of now, starts the refresh-token family
+    /// if `offline_access` was granted, and runs the token pipeline.
+    pub(super) async fn issue_for_grant(
+        &self,
+        approved: Approved<'_>,
+    ) -> Result<IssuedTokens, OAuthError> {
+        let Approved {
+            tenant,
+            app,
+            auth_method,
+            user_id,
+            scope,
+            nonce,
+            auth_time,
+            amr,
+            session_id,
+            grant_id,
+            client_info,
+        } = approved;
+        let user = self.grant_user(tenant, user_id).await?;
+        let audience = self.delegated_audience(tenant, app, scope, user.id).await?;
+        let now = self.now();
         let refresh = Self::mint_refresh_token(RefreshTokenRecord {
             token_digest: String::new(),
             tenant_id: tenant.id,
-            grant_id: record.grant_id,
+            grant_id,
             client_id: app.client_id,
             user_id: user.id,
-            session_id: record.session_id,
-            scope: record.scope.clone(),
-            auth_time: record.auth_time,
-            amr: record.amr.clone(),
+            session_id,
+            scope: scope.to_wire(),
+            auth_time,
+            amr: amr.to_owned(),
             issued_at: now,
             expires_at: self
-                .refresh_lifetime(tenant, &app)
+                .refresh_lifetime(tenant, app)
                 .await?
                 .expires_at(now, now),
         })?;
@@ -208,18 +265,18 @@ impl Portico {
         Ok(self
             .issue_user_tokens(UserGrant {
                 tenant,
-                app: &app,
+                app,
                 client_auth: auth_method,
                 user: &user,
-                scope: &scope,
+                scope,
                 audience: &audience,
-                nonce: record.nonce.as_deref(),
-                auth_time: record.auth_time,
-                amr: &record.amr,
-                session_id: record.session_id,
-                grant_id: record.grant_id,
+                nonce,
+                auth_time,
+                amr,
+                session_id,
+                grant_id,
                 refresh_token,
-                client_info: request.client_info,
+                client_info,
                 front_channel: None,
             })
             .await?)
@@ -408,7 +465,12 @@ impl Portico {
     }
 
     /// Revokes a grant whose code or token was misused, and says why the request fails.
-    async fn revoke_and_refuse(&self, tenant: &Tenant, grant: GrantId, reason: &str) -> OAuthError {
+    pub(super) async fn revoke_and_refuse(
+        &self,
+        tenant: &Tenant,
+        grant: GrantId,
+        reason: &str,
+    ) -> OAuthError {
         tracing::warn!(tenant.id = %tenant.id, grant.id = %grant, reason, "grant revoked");
         match self.store.revoke_grant(tenant.id, grant, self.now()).await {
             Ok(()) => OAuthError::invalid_grant(reason),

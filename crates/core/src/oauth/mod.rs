@@ -6,6 +6,7 @@ mod bearer;
 mod client_assertion;
 mod client_auth;
 mod consent;
+mod device;
 mod error;
 mod front_channel;
 mod grants;
@@ -23,6 +24,10 @@ pub use bearer::UserInfo;
 pub use client_assertion::JWT_BEARER_ASSERTION;
 pub use client_auth::{ClientAuthMethod, ClientCredentials};
 pub use consent::ConsentView;
+pub use device::{
+    DEVICE_CODE_GRANT, DeviceAuthorization, DeviceAuthorizationRequest, PendingDevice,
+    display_user_code, normalize_user_code,
+};
 pub use error::{OAuthError, OAuthErrorCode};
 pub use front_channel::ResponseType;
 pub use grants::TokenRequest;

@@ -13,7 +13,7 @@ use super::engine::{Effect, Event, FirstFactor, Flow, Illegal, Journey, Problem,
 use super::messages::MessageTexts;
 use crate::clock::UnixTime;
 use crate::directory::{Tenant, User, UserFlowConfig};
-use crate::ids::{ClientId, FlowId, SessionId};
+use crate::ids::{ClientId, DeviceCodeId, FlowId, SessionId};
 use crate::oauth::AuthorizeParams;
 use crate::store::{FlowRecord, FlowWrite};
 use crate::{CoreError, Portico, StoreError};
@@ -46,6 +46,10 @@ pub struct FlowOrigin {
     /// strengthening that session, and cannot finish once the session has ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_up: Option<SessionId>,
+    /// Device code flow (hosted pages): the device authorization this sign-in approves when
+    /// it finishes (or denies, if the person declines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceCodeId>,
 }
 
 impl FlowOrigin {
@@ -254,8 +258,12 @@ impl Portico {
         }
         let now = self.now();
         let mut engine = Flow::new(journey);
-        if let (Some(client), Some(params)) = (client, &origin.authorize) {
-            engine.consent = self.consent_for_request(tenant, client, params).await?;
+        if let Some(client) = client {
+            engine.consent = match (&origin.authorize, origin.device) {
+                (Some(params), _) => self.consent_for_request(tenant, client, params).await?,
+                (None, Some(device)) => self.consent_for_device(tenant, client, device).await?,
+                (None, None) => None,
+            };
         }
         let flow = SignInFlow {
             id: FlowId::new_random(),

@@ -14,6 +14,7 @@ use crate::clock::UnixTime;
 
 mod admin_tokens;
 mod apps;
+mod device_codes;
 mod factors;
 mod flows;
 mod grants;
@@ -26,6 +27,7 @@ mod users;
 
 pub use admin_tokens::*;
 pub use apps::*;
+pub use device_codes::*;
 pub use factors::*;
 pub use flows::*;
 pub use grants::*;
@@ -51,6 +53,7 @@ pub trait Store:
     + OutboxStore
     + AdminTokenStore
     + PermissionStore
+    + DeviceCodeStore
     + std::fmt::Debug
     + 'static
 {

@@ -6,8 +6,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use portico_core::directory::ImplicitGrant;
+use portico_core::oauth::DEVICE_CODE_GRANT;
 
 use super::tenant_for_api;
+
 use crate::AppState;
 use crate::error::OAuthJson;
 
@@ -48,10 +50,11 @@ pub async fn openid_configuration(
         "introspection_endpoint": format!("{base}/oauth2/v2.0/introspect"),
         "introspection_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt"],
         "revocation_endpoint": format!("{base}/oauth2/v2.0/revoke"),
+        "device_authorization_endpoint": format!("{base}/oauth2/v2.0/devicecode"),
         "revocation_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt", "none"],
         "response_types_supported": response_types,
         "response_modes_supported": ["query", "fragment", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", DEVICE_CODE_GRANT],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": [tenant.signing_alg.as_str()],
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt"],

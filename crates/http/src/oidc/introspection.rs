@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use portico_core::oauth::ClientCredentials;
 
 use super::tenant_for_api;
-use super::token::basic_credentials;
+use super::token::client_credentials;
 use crate::AppState;
 use crate::error::OAuthJson;
 use crate::form::Params;
@@ -22,16 +22,7 @@ fn token_and_client(
 ) -> Result<(Option<String>, ClientCredentials), OAuthJson> {
     let get = |name: &str| params.get(name).map_err(OAuthJson::invalid_request);
     get("token_type_hint")?;
-    Ok((
-        get("token")?,
-        ClientCredentials {
-            basic: basic_credentials(headers)?,
-            form_client_id: get("client_id")?,
-            form_client_secret: get("client_secret")?,
-            assertion_type: get("client_assertion_type")?,
-            assertion: get("client_assertion")?,
-        },
-    ))
+    Ok((get("token")?, client_credentials(headers, params)?))
 }
 
 fn no_store(mut response: Response) -> Response {

@@ -1,6 +1,7 @@
 //! OpenID Connect and OAuth 2.0 endpoints.
 
 pub mod authorize;
+pub mod device;
 pub mod discovery;
 pub mod introspection;
 pub mod logout;

@@ -31,23 +31,18 @@ pub async fn token(
     let tenant = tenant_for_api(&state, &tenant).await?;
     let get = |name: &str| params.get(name).map_err(OAuthJson::invalid_request);
     let request = TokenRequest {
+        credentials: client_credentials(&headers, &params)?,
         grant_type: get("grant_type")?,
         code: get("code")?,
         redirect_uri: get("redirect_uri")?,
         code_verifier: get("code_verifier")?,
         refresh_token: get("refresh_token")?,
+        device_code: get("device_code")?,
         scope: get("scope")?,
         client_info: params
             .flag("client_info")
             .map_err(OAuthJson::invalid_request)?,
         origin: crate::native::cors::cross_origin(&state, &headers),
-        credentials: ClientCredentials {
-            basic: basic_credentials(&headers)?,
-            form_client_id: get("client_id")?,
-            form_client_secret: get("client_secret")?,
-            assertion_type: get("client_assertion_type")?,
-            assertion: get("client_assertion")?,
-        },
     };
     let issued = state.portico.token(&tenant, request).await?;
     let mut response = axum::Json(token_body(issued)).into_response();
@@ -81,6 +76,22 @@ pub(crate) fn token_body(issued: IssuedTokens) -> serde_json::Value {
         }
     }
     body
+}
+
+/// Client authentication as a request presents it: Basic header, form fields, or an
+/// assertion (RFC 6749 §2.3, RFC 7523).
+pub(crate) fn client_credentials(
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<ClientCredentials, OAuthJson> {
+    let get = |name: &str| params.get(name).map_err(OAuthJson::invalid_request);
+    Ok(ClientCredentials {
+        basic: basic_credentials(headers)?,
+        form_client_id: get("client_id")?,
+        form_client_secret: get("client_secret")?,
+        assertion_type: get("client_assertion_type")?,
+        assertion: get("client_assertion")?,
+    })
 }
 
 /// `client_secret_basic`: `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).

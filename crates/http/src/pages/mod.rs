@@ -1,6 +1,7 @@
 //! Hosted pages: server-rendered, accessible HTML that works without JavaScript, with a
 //! per-response CSP nonce, CSRF tokens bound to a cookie, and no caching.
 
+pub mod device;
 pub mod i18n;
 mod qr;
 pub mod signin;
@@ -31,6 +32,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("base.html", include_str!("../../templates/base.html")),
         ("flow.html", include_str!("../../templates/flow.html")),
         ("error.html", include_str!("../../templates/error.html")),
+        ("device.html", include_str!("../../templates/device.html")),
         (
             "form_post.html",
             include_str!("../../templates/form_post.html"),

@@ -109,6 +109,7 @@ impl RateLimitArgs {
                 per_minute: self.rate_limit_flows,
                 burst: self.rate_limit_flows_burst,
             },
+            ..RateLimitSettings::default()
         }
     }
 }

@@ -18,6 +18,7 @@ mod browser;
 mod cli;
 mod cli_apps;
 mod consent;
+mod device_code;
 mod discovery;
 mod double_submit;
 mod enumeration;

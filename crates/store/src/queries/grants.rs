@@ -39,7 +39,7 @@ macro_rules! grants_queries {
             /// no-op update: PostgreSQL re-checks `ended_at` once a concurrent sign-out
             /// commits), so a sign-out either came first (the session is gone:
             /// [`StoreError::SessionEnded`]) or waits for this grant and revokes it too.
-            async fn insert_grant(
+            pub(crate) async fn insert_grant(
                 tx: &mut sqlx::Transaction<'_, <$row as sqlx::Row>::Database>,
                 grant: &GrantRecord,
             ) -> Result<(), StoreError> {

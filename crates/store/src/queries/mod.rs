@@ -41,6 +41,7 @@ macro_rules! session_columns {
 // The queries of each area, in its own module (after the column macros, which they use).
 mod admin_tokens;
 mod apps;
+mod device_codes;
 mod factors;
 mod flows;
 mod grants;
@@ -329,6 +330,7 @@ macro_rules! sql_store {
                     "DELETE FROM outbox WHERE delivered_at < $1 OR discard_after < $1",
                     "DELETE FROM signin_flows WHERE expires_at < $1",
                     "DELETE FROM client_assertions WHERE expires_at < $1",
+                    "DELETE FROM device_codes WHERE expires_at < $1",
                     "DELETE FROM second_factor_failures WHERE failed_at < $1",
                     "DELETE FROM phone_verifications WHERE created_at < $1",
                     "DELETE FROM decoy_lockouts WHERE updated_at < $1 AND locked_until < $1",

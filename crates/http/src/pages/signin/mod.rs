@@ -23,7 +23,7 @@ use crate::client_ip::ClientIp;
 use crate::error::HtmlError;
 use crate::form::Params;
 use crate::oidc::authorize::{current_session, deliver, failure_response};
-use crate::pages::{self, i18n};
+use crate::pages::{self, device, i18n};
 use view::{Shown, render, status_of};
 
 /// Where a hosted-page flow comes from: the authorization request, bound to this browser's
@@ -104,6 +104,32 @@ pub(crate) async fn begin_step_up(
         }
         Err(FlowError::Core(err)) => HtmlError::from(err).into_response(),
         Err(_) => expired(),
+    }
+}
+
+/// Starts the sign-in that approves the device authorization `device` for `client` (the
+/// device page's "Continue"), bound to this browser, and sends the browser to its page.
+pub(crate) async fn begin_device(
+    state: &AppState,
+    tenant: &Tenant,
+    client: portico_core::ids::ClientId,
+    device: portico_core::ids::DeviceCodeId,
+    ip: std::net::IpAddr,
+    jar: CookieJar,
+) -> Response {
+    let (jar, binding) = pages::csrf_binding(state, jar);
+    let origin = FlowOrigin {
+        browser: Some(digest_secret(&binding)),
+        device: Some(device),
+        ..FlowOrigin::default()
+    };
+    match state
+        .portico
+        .start_flow(tenant, Some(client), Journey::SignIn, origin, ip)
+        .await
+    {
+        Ok(flow) => (jar, Redirect::to(&page_url(state, tenant, flow.id))).into_response(),
+        Err(err) => HtmlError::from(err).into_response(),
     }
 }
 
@@ -242,7 +268,7 @@ pub async fn submit(
         return complete(&state, &tenant, jar, &advanced.flow).await;
     }
     if advanced.flow.flow.step == Step::Declined {
-        return declined(&state, &tenant, &advanced.flow).await;
+        return declined(&state, &tenant, jar, &advanced.flow).await;
     }
     // The flow has ended; its page would only lead to "expired".
     if advanced.problem == Some(Problem::TooManyWrongCodes) {
@@ -382,6 +408,9 @@ async fn complete(
     jar: CookieJar,
     flow: &SignInFlow,
 ) -> Response {
+    if let Some(device) = flow.origin.device {
+        return complete_device(state, tenant, jar, flow, device).await;
+    }
     let Some(params) = &flow.origin.authorize else {
         return expired();
     };
@@ -389,17 +418,9 @@ async fn complete(
         Ok(request) => request,
         Err(failure) => return failure_response(failure, StatusCode::SEE_OTHER),
     };
-    let signed_in = match state.portico.flow_user(tenant, flow).await {
-        Ok(Some(signed_in)) => signed_in,
-        Ok(None) => {
-            return HtmlError::page(
-                StatusCode::FORBIDDEN,
-                "error-bad-request-title",
-                "signin-error-disabled",
-            )
-            .into_response();
-        }
-        Err(err) => return HtmlError::from(err).into_response(),
+    let signed_in = match signed_in_user(state, tenant, flow).await {
+        Ok(signed_in) => signed_in,
+        Err(response) => return response,
     };
     let (jar, session) = if flow.origin.step_up.is_some() {
         // Step-up: the browser's session, now strengthened; it must still be the one the
@@ -426,19 +447,10 @@ async fn complete(
             Err(err) => return HtmlError::from(err).into_response(),
         }
     } else {
-        let persistent = flow.flow.keep_signed_in;
-        let (secret, record) = match state
-            .portico
-            .start_session(tenant, &signed_in, persistent, &flow.flow)
-            .await
-        {
+        match new_session(state, tenant, jar, flow, signed_in).await {
             Ok(started) => started,
-            Err(err) => return HtmlError::from(err).into_response(),
-        };
-        let max_age = persistent.then(|| record.expires_at - record.auth_time);
-        let jar = jar.add(pages::session_cookie(state, tenant, secret, max_age));
-        let user = signed_in.user;
-        (jar, ActiveSession { record, user })
+            Err(response) => return response,
+        }
     };
     match state
         .portico
@@ -450,9 +462,88 @@ async fn complete(
     }
 }
 
+/// The user a finished flow signed in, or the page that says why nobody is.
+async fn signed_in_user(
+    state: &AppState,
+    tenant: &Tenant,
+    flow: &SignInFlow,
+) -> Result<portico_core::signin::FlowUser, Response> {
+    match state.portico.flow_user(tenant, flow).await {
+        Ok(Some(signed_in)) => Ok(signed_in),
+        Ok(None) => Err(HtmlError::page(
+            StatusCode::FORBIDDEN,
+            "error-bad-request-title",
+            "signin-error-disabled",
+        )
+        .into_response()),
+        Err(err) => Err(HtmlError::from(err).into_response()),
+    }
+}
+
+/// Starts the browser's SSO session for a finished flow and sets its cookie.
+async fn new_session(
+    state: &AppState,
+    tenant: &Tenant,
+    jar: CookieJar,
+    flow: &SignInFlow,
+    signed_in: portico_core::signin::FlowUser,
+) -> Result<(CookieJar, ActiveSession), Response> {
+    let persistent = flow.flow.keep_signed_in;
+    let (secret, record) = state
+        .portico
+        .start_session(tenant, &signed_in, persistent, &flow.flow)
+        .await
+        .map_err(|err| HtmlError::from(err).into_response())?;
+    let max_age = persistent.then(|| record.expires_at - record.auth_time);
+    let jar = jar.add(pages::session_cookie(state, tenant, secret, max_age));
+    let user = signed_in.user;
+    Ok((jar, ActiveSession { record, user }))
+}
+
+/// A device's sign-in is done: start the session and approve the device (the app's rules for
+/// this user are decided now: a refusal denies the device).
+async fn complete_device(
+    state: &AppState,
+    tenant: &Tenant,
+    jar: CookieJar,
+    flow: &SignInFlow,
+    device: portico_core::ids::DeviceCodeId,
+) -> Response {
+    let signed_in = match signed_in_user(state, tenant, flow).await {
+        Ok(signed_in) => signed_in,
+        Err(response) => return response,
+    };
+    let (jar, session) = match new_session(state, tenant, jar, flow, signed_in).await {
+        Ok(started) => started,
+        Err(response) => return response,
+    };
+    let stage = match state.portico.approve_device(tenant, device, &session).await {
+        Ok(Some(Ok(()))) => device::Stage::Done,
+        Ok(Some(Err(_))) => device::Stage::Denied { refused: true },
+        // Expired, or decided in another tab meanwhile.
+        Ok(None) => return (jar, expired()).into_response(),
+        Err(err) => return HtmlError::from(err).into_response(),
+    };
+    device::render(state, tenant, jar, stage, StatusCode::OK).await
+}
+
 /// The user declined the consent: the app hears `access_denied` (RFC 6749 §4.1.2.1), no
-/// session is started and no code issued.
-async fn declined(state: &AppState, tenant: &Tenant, flow: &SignInFlow) -> Response {
+/// session is started and no code issued (a device: its next poll hears it).
+async fn declined(
+    state: &AppState,
+    tenant: &Tenant,
+    jar: CookieJar,
+    flow: &SignInFlow,
+) -> Response {
+    if let Some(id) = flow.origin.device {
+        return match state.portico.deny_device(tenant, id).await {
+            Ok(_) => {
+                let stage = device::Stage::Denied { refused: false };
+                device::render(state, tenant, jar, stage, StatusCode::OK).await
+            }
+            Err(err) => HtmlError::from(err).into_response(),
+        };
+    }
     let Some(params) = &flow.origin.authorize else {
         return expired();
     };

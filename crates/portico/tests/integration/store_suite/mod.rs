@@ -2,6 +2,7 @@
 
 mod admin_tokens;
 mod apps;
+mod device_codes;
 mod directory;
 mod factors;
 mod flows;
@@ -24,6 +25,7 @@ use portico_keys::SigningAlgorithm;
 use crate::harness::{Backend, fresh_store};
 use admin_tokens::*;
 use apps::*;
+use device_codes::*;
 use directory::*;
 use factors::*;
 use flows::*;
@@ -230,4 +232,5 @@ on_both_backends!(
     signing_out_everywhere,
     permissions_and_roles_within_their_tenant,
     user_consents_within_their_tenant,
+    device_codes_poll_approve_and_redeem_once,
 );
