@@ -30,8 +30,9 @@ pub struct PermissionRequest {
 
 impl Portico {
     /// Makes an app an API (or changes what it exposes) and returns it as stored. Scopes and
-    /// roles left out of the new definition stop appearing in tokens at once; grants and
-    /// assignments of them stay, unused, until they are defined again or taken back.
+    /// roles left out of the new definition stop appearing in tokens at once, and the grants,
+    /// role assignments and user consents of them go in the same transaction (a name defined
+    /// again later starts with none).
     pub async fn expose_api(
         &self,
         tenant: &TenantRef,

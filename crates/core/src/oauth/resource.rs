@@ -76,7 +76,10 @@ impl Portico {
                             "the scopes name more than one API: request a token for one API at a time",
                         ));
                     }
-                    names.push(name.to_owned());
+                    // One scope named twice (by two names of the API) counts once.
+                    if !names.iter().any(|n| n == name) {
+                        names.push(name.to_owned());
+                    }
                 }
                 None => {
                     let found = self.find_resource(tenant, resource).await?.ok_or_else(|| {

@@ -76,7 +76,9 @@ pub trait AppStore: Send + Sync {
     /// The tenant's applications, oldest first.
     async fn applications(&self, tenant: TenantId) -> Result<Vec<Application>, StoreError>;
     /// Replaces what an operator may change of an application (everything but its id,
-    /// tenant, kind and creation time); [`StoreError::NotFound`] if there is none.
+    /// tenant, kind and creation time); [`StoreError::NotFound`] if there is none. In the
+    /// same transaction, permission grants, role assignments and user consents on it as an
+    /// API that its new definition no longer allows are removed.
     async fn update_application(&self, app: &Application) -> Result<(), StoreError>;
     /// Deletes an application with its grants (and their codes and refresh tokens) and its
     /// place in a user flow, in one transaction; false if there was none.

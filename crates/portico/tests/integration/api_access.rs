@@ -200,6 +200,17 @@ async fn a_client_gets_an_apis_scopes_and_the_users_roles_only_as_granted() {
     assert_eq!(access["scp"], "Orders.Read");
     assert_eq!(access["roles"], json!(["Orders.Admin"]));
     assert_eq!(access["oid"], alice.id.to_string());
+    // One scope named by two names of the API counts once.
+    let by_id = format!("{api}/Orders.Read");
+    let twice = sign_in(
+        &server,
+        &client,
+        &["api://orders/Orders.Read", &by_id],
+        "alice@example.com",
+    )
+    .await;
+    let access = verified_claims(&server, twice.access_token().secret()).await;
+    assert_eq!(access["scp"], "Orders.Read");
 
     // A scope the API does not expose, two APIs in one request, and a mix with /.default:
     // refused.

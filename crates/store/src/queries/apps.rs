@@ -199,6 +199,7 @@ macro_rules! apps_queries {
             }
 
             async fn update_application(&self, app: &Application) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
                 let updated = sqlx::query(
                     "UPDATE applications SET name = $3, redirect_uris = $4, optional_claims = $5, native_auth = $6, \
                      cors_origins = $7, identifier_uri = $8, api = $9, assignment_required = $10, \
@@ -219,13 +220,14 @@ macro_rules! apps_queries {
                 .bind(app.refresh_token_lifetime_secs)
                 .bind(keys_json(app)?)
                 .bind(app.implicit.as_str())
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
                 if updated.rows_affected() == 0 {
                     return Err(StoreError::NotFound("application"));
                 }
-                Ok(())
+                Self::prune_api_permissions(&mut tx, app).await?;
+                tx.commit().await.map_err(db_err)
             }
 
             async fn delete_application(&self, tenant: TenantId, client_id: ClientId) -> Result<bool, StoreError> {

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use portico_core::StoreError;
+use portico_core::directory::Application;
 use portico_core::ids::{ClientId, TenantId, UserId};
 use portico_core::store::{
     PermissionGrant, PermissionKind, PermissionStore, RoleAssignment, UserConsent,
@@ -13,6 +14,95 @@ use crate::{PgStore, SqliteStore, db_err};
 
 macro_rules! permissions_queries {
     ($store:ty, $row:ty) => {
+        impl $store {
+            /// Inside the caller's transaction (an app's change), removes what was granted,
+            /// assigned or consented on the app as an API that its new definition no longer
+            /// allows: scopes it does not expose, roles it does not define or no longer
+            /// allows for apps (grants) or for users (assignments). Without this, a scope or
+            /// role defined again later, perhaps with another meaning, would come back with
+            /// the old grants.
+            pub(crate) async fn prune_api_permissions(
+                tx: &mut sqlx::Transaction<'_, <$row as sqlx::Row>::Database>,
+                app: &Application,
+            ) -> Result<(), StoreError> {
+                let tenant = app.tenant_id.to_string();
+                let api = app.client_id.to_string();
+                let rows = sqlx::query(
+                    "SELECT client_id, kind, name FROM permission_grants WHERE tenant_id = $1 AND api_client_id = $2",
+                )
+                .bind(&tenant)
+                .bind(&api)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                for row in rows {
+                    let client: String = row.try_get("client_id").map_err(db_err)?;
+                    let kind: String = row.try_get("kind").map_err(db_err)?;
+                    let name: String = row.try_get("name").map_err(db_err)?;
+                    let allowed = match PermissionKind::parse(&kind) {
+                        Some(PermissionKind::Scope) => app.api.scope(&name).is_some(),
+                        Some(PermissionKind::Role) => app.api.role(&name).is_some_and(|r| r.allowed.apps()),
+                        None => false,
+                    };
+                    if !allowed {
+                        sqlx::query(
+                            "DELETE FROM permission_grants WHERE tenant_id = $1 AND api_client_id = $2 \
+                             AND client_id = $3 AND kind = $4 AND name = $5",
+                        )
+                        .bind(&tenant)
+                        .bind(&api)
+                        .bind(&client)
+                        .bind(&kind)
+                        .bind(&name)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db_err)?;
+                    }
+                }
+                let roles = sqlx::query(
+                    "SELECT DISTINCT role FROM role_assignments WHERE tenant_id = $1 AND api_client_id = $2",
+                )
+                .bind(&tenant)
+                .bind(&api)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                for row in roles {
+                    let role: String = row.try_get("role").map_err(db_err)?;
+                    if !app.api.role(&role).is_some_and(|r| r.allowed.users()) {
+                        sqlx::query("DELETE FROM role_assignments WHERE tenant_id = $1 AND api_client_id = $2 AND role = $3")
+                            .bind(&tenant)
+                            .bind(&api)
+                            .bind(&role)
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(db_err)?;
+                    }
+                }
+                let scopes = sqlx::query(
+                    "SELECT DISTINCT scope FROM user_consents WHERE tenant_id = $1 AND api_client_id = $2",
+                )
+                .bind(&tenant)
+                .bind(&api)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                for row in scopes {
+                    let scope: String = row.try_get("scope").map_err(db_err)?;
+                    if app.api.scope(&scope).is_none() {
+                        sqlx::query("DELETE FROM user_consents WHERE tenant_id = $1 AND api_client_id = $2 AND scope = $3")
+                            .bind(&tenant)
+                            .bind(&api)
+                            .bind(&scope)
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(db_err)?;
+                    }
+                }
+                Ok(())
+            }
+        }
+
         #[async_trait]
         impl PermissionStore for $store {
             async fn grant_permissions(&self, grants: &[PermissionGrant]) -> Result<(), StoreError> {

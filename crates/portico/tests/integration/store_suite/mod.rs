@@ -233,4 +233,5 @@ on_both_backends!(
     permissions_and_roles_within_their_tenant,
     user_consents_within_their_tenant,
     device_codes_poll_approve_and_redeem_once,
+    a_changed_api_keeps_only_what_it_still_defines,
 );

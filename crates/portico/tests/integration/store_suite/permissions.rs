@@ -254,3 +254,122 @@ pub(super) async fn user_consents_within_their_tenant(store: Arc<dyn Store>) {
             .is_empty()
     );
 }
+
+/// An API that stops defining a scope or role, or stops allowing a role for apps or users,
+/// loses the grants, assignments and consents of it with the same change: defined again
+/// later, the name starts with none.
+pub(super) async fn a_changed_api_keeps_only_what_it_still_defines(store: Arc<dyn Store>) {
+    use portico_core::directory::{ApiScope, AppRole, ExposedApi, RoleMembers};
+    use portico_core::ids::FlowId;
+    use portico_core::store::{FlowRecord, FlowWrite, UserConsent};
+
+    let (t, u, client) = setup(store.as_ref()).await;
+    let role = |name: &str, allowed| AppRole {
+        name: name.into(),
+        allowed,
+        description: String::new(),
+    };
+    let mut api = Application {
+        client_id: ClientId::new_random(),
+        identifier_uri: None,
+        api: ExposedApi {
+            scopes: vec![
+                ApiScope::new("Orders.Read", None),
+                ApiScope::new("Orders.Write", None),
+            ],
+            roles: vec![
+                role("Orders.Admin", RoleMembers::Users),
+                role("Orders.Sync", RoleMembers::Both),
+            ],
+        },
+        ..client.clone()
+    };
+    store.create_application(&api, None).await.unwrap();
+    let grant = |kind, name: &str| PermissionGrant {
+        tenant_id: t.id,
+        client_id: client.client_id,
+        api_client_id: api.client_id,
+        kind,
+        name: name.into(),
+        created_at: 2_000,
+    };
+    store
+        .grant_permissions(&[
+            grant(PermissionKind::Scope, "Orders.Read"),
+            grant(PermissionKind::Scope, "Orders.Write"),
+            grant(PermissionKind::Role, "Orders.Sync"),
+        ])
+        .await
+        .unwrap();
+    for role in ["Orders.Admin", "Orders.Sync"] {
+        store
+            .assign_role(&RoleAssignment {
+                tenant_id: t.id,
+                api_client_id: api.client_id,
+                role: role.into(),
+                user_id: u.id,
+                created_at: 2_000,
+            })
+            .await
+            .unwrap();
+    }
+    let flow = FlowRecord {
+        id: FlowId::new_random(),
+        tenant_id: t.id,
+        client_id: Some(client.client_id),
+        state: "{}".into(),
+        version: 1,
+        created_at: 1_000,
+        expires_at: 9_000,
+        spent_at: None,
+    };
+    store.create_flow(&flow).await.unwrap();
+    let consent = |scope: &str| UserConsent {
+        tenant_id: t.id,
+        user_id: u.id,
+        client_id: client.client_id,
+        api_client_id: api.client_id,
+        scope: scope.into(),
+        created_at: 2_000,
+    };
+    store
+        .save_flow(
+            &FlowRecord { version: 2, ..flow },
+            &[FlowWrite::Consent(vec![
+                consent("Orders.Read"),
+                consent("Orders.Write"),
+            ])],
+        )
+        .await
+        .unwrap();
+
+    // Orders.Write and Orders.Admin go; Orders.Sync is now for users only.
+    api.api = ExposedApi {
+        scopes: vec![ApiScope::new("Orders.Read", None)],
+        roles: vec![role("Orders.Sync", RoleMembers::Users)],
+    };
+    store.update_application(&api).await.unwrap();
+    let held: Vec<(PermissionKind, String)> = store
+        .permission_grants(t.id, client.client_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| (g.kind, g.name))
+        .collect();
+    assert_eq!(
+        held,
+        vec![(PermissionKind::Scope, "Orders.Read".to_owned())]
+    );
+    assert_eq!(
+        store.user_roles(t.id, api.client_id, u.id).await.unwrap(),
+        vec!["Orders.Sync"]
+    );
+    let consented: Vec<String> = store
+        .user_consents(t.id, u.id, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.scope)
+        .collect();
+    assert_eq!(consented, vec!["Orders.Read"]);
+}
