@@ -128,6 +128,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
             api: ClientId::new_random(),
             scopes: u.arbitrary()?,
             always: u.arbitrary()?,
+            granted: Vec::new(),
             settled: false,
         });
     }

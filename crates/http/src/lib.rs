@@ -96,10 +96,6 @@ pub fn router(state: AppState) -> Router {
             "/{tenant}/oauth2/v2.0/devicecode",
             axum::routing::post(oidc::device::device_authorization),
         )
-        .route(
-            "/{tenant}/oauth2/v2.0/revoke",
-            axum::routing::post(oidc::introspection::revoke),
-        )
         .route("/{tenant}/branding/logo", get(pages::logo))
         .route(
             "/{tenant}/oidc/userinfo",

@@ -1,7 +1,7 @@
 //! User consent: the delegated scopes of an API that a request asks for and no administrator
 //! granted to the client are shown to the user on the consent step of the sign-in engine;
-//! what they accept is remembered per user and client app, until revoked (by an operator,
-//! or with the user's sessions). A request with `prompt=consent` asks again.
+//! what they accept is remembered per user and client app, until an operator revokes it (or
+//! the API stops exposing the scope). A request with `prompt=consent` asks again.
 
 use super::resource::DEFAULT_SCOPE;
 use super::{AuthorizeParams, Scope};
@@ -53,7 +53,7 @@ impl Portico {
         let mut scopes: Vec<String> = if asked.iter().any(|n| n == DEFAULT_SCOPE) {
             // `.default` is what is already granted or consented: with prompt=consent the
             // person sees what the administrator granted, otherwise nothing is asked.
-            if always { granted } else { Vec::new() }
+            if always { granted.clone() } else { Vec::new() }
         } else {
             asked
                 .into_iter()
@@ -62,10 +62,16 @@ impl Portico {
         };
         let mut seen = std::collections::HashSet::new();
         scopes.retain(|name| seen.insert(name.clone()));
+        let granted = scopes
+            .iter()
+            .filter(|name| granted.contains(name))
+            .cloned()
+            .collect();
         Ok((!scopes.is_empty()).then_some(ConsentAsk {
             api: api.client_id,
             scopes,
             always,
+            granted,
             settled: false,
         }))
     }

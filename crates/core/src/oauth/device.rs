@@ -252,12 +252,25 @@ impl Portico {
             return Ok(None);
         };
         let scope = Scope::parse(&record.scope).map_err(|e| CoreError::Internal(e.description))?;
-        if let Err(refused) = self
+        match self
             .delegated_audience(tenant, &app, &scope, session.user.id)
             .await
         {
-            self.store.deny_device_code(tenant.id, id).await?;
-            return Ok(Some(Err(refused)));
+            Ok(_) => {}
+            // The app's rules refuse this user: the device hears it.
+            Err(refused)
+                if matches!(
+                    refused.code,
+                    OAuthErrorCode::InvalidScope
+                        | OAuthErrorCode::InvalidGrant
+                        | OAuthErrorCode::AccessDenied
+                ) =>
+            {
+                self.store.deny_device_code(tenant.id, id).await?;
+                return Ok(Some(Err(refused)));
+            }
+            // A failure inside is no verdict on the user: the device stays pending.
+            Err(failed) => return Err(CoreError::Internal(failed.description)),
         }
         let now = self.now();
         let grant_id = GrantId::new_random();
@@ -297,12 +310,24 @@ impl Portico {
         let (app, auth_method) = self
             .authenticate_client(tenant, &request.credentials)
             .await?;
+        super::grants::check_browser_origin(&app, request.origin.as_deref())?;
         let now = self.now();
-        let polled = self
+        let polled = match self
             .store
             .poll_device_code(tenant.id, app.client_id, &digest_secret(presented), now)
             .await
-            .map_err(CoreError::from)?;
+        {
+            Ok(polled) => polled,
+            // Polls racing each other: this one waits (MSAL stops polling on anything but
+            // authorization_pending and slow_down).
+            Err(StoreError::Contended) => {
+                return Err(OAuthError::new(
+                    OAuthErrorCode::SlowDown,
+                    "polled too often: wait five seconds longer between polls",
+                ));
+            }
+            Err(err) => return Err(CoreError::from(err).into()),
+        };
         let (record, too_fast) = match polled {
             DevicePoll::Polled { record, too_fast } => (record, too_fast),
             DevicePoll::Unknown => {

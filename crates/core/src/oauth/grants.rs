@@ -74,7 +74,10 @@ fn grant_label(grant_type: &str) -> &'static str {
 /// of its CORS origins (as Entra refuses cross-origin redemption for other client types,
 /// AADSTS9002326). The browser would hide the answer from other origins anyway; refusing here
 /// also keeps a page elsewhere from spending someone's code or refresh token.
-fn check_browser_origin(app: &Application, origin: Option<&str>) -> Result<(), OAuthError> {
+pub(super) fn check_browser_origin(
+    app: &Application,
+    origin: Option<&str>,
+) -> Result<(), OAuthError> {
     let Some(origin) = origin else {
         return Ok(());
     };

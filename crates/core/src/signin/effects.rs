@@ -350,11 +350,13 @@ impl Portico {
             Effect::RecordConsent { scopes } => {
                 let user = user_id.ok_or_else(|| missing("user"))?;
                 let client_id = current.client_id.ok_or_else(|| missing("client"))?;
-                let api = flow.consent.as_ref().ok_or_else(|| missing("consent"))?.api;
+                let ask = flow.consent.as_ref().ok_or_else(|| missing("consent"))?;
+                let api = ask.api;
                 let now = self.now();
                 scratch.writes.push(FlowWrite::Consent(
                     scopes
                         .into_iter()
+                        .filter(|scope| !ask.granted.contains(scope))
                         .map(|scope| UserConsent {
                             tenant_id: tenant.id,
                             user_id: user,

@@ -89,7 +89,7 @@ pub(crate) async fn decorate(
         .flatten();
     let path = request.uri().path();
     let tenant = path.split('/').nth(1).unwrap_or_default().to_owned();
-    let door = if path.ends_with("/oauth2/v2.0/token") {
+    let door = if path.ends_with("/oauth2/v2.0/token") || path.ends_with("/oauth2/v2.0/revoke") {
         BrowserDoor::Token
     } else {
         BrowserDoor::NativeApi

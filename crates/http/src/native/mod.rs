@@ -48,7 +48,8 @@ pub(crate) use error::NativeError;
 use fields::{client_abilities, list, narrowed};
 pub(crate) use wire::Wire;
 
-/// The native endpoints (the token endpoint is shared with OAuth and routed with it).
+/// The native endpoints (the token endpoint is shared with OAuth and routed with it, as is
+/// revocation, which single-page apps call from the browser like the token endpoint).
 pub(crate) fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route(
@@ -66,6 +67,12 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route(
             "/{tenant}/oauth2/v2.0/token",
             post(crate::oidc::token::token).options(cors::preflight_token),
+        )
+        // A single-page app revokes its refresh token from the browser at sign-out (RFC
+        // 7009), from the same origins as it redeems them.
+        .route(
+            "/{tenant}/oauth2/v2.0/revoke",
+            post(crate::oidc::introspection::revoke).options(cors::preflight_token),
         )
         .route(
             "/{tenant}/signup/v1.0/start",

@@ -331,6 +331,33 @@ async fn an_administrators_grant_needs_no_consent_and_pairs_with_the_users() {
     let page = authorize(server, &browser, &query).await;
     assert_eq!(page.status(), StatusCode::OK);
     assert_eq!(asked(&page.text().await.unwrap()), vec!["Orders.Write"]);
+    // prompt=consent shows the granted scope too, but allowing it there does not make it the
+    // user's own consent: once the administrator takes the grant back, it is gone.
+    let (mut query, _) = auth_query(&s.client, &["api://orders/Orders.Read"]);
+    query.push(("prompt".into(), "consent".into()));
+    let page = authorize(server, &browser, &query).await;
+    let html = page.text().await.unwrap();
+    assert_eq!(asked(&html), vec!["Orders.Read"]);
+    assert_eq!(
+        answer(server, &browser, &html, true).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (status, _) = s
+        .admin
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/{}/permissions/{}/scope/Orders.Read", s.client_id, s.api),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (mut query, _) = auth_query(&s.client, &["api://orders/Orders.Read"]);
+    query.push(("prompt".into(), "none".into()));
+    let silent = authorize(server, &browser, &query).await;
+    assert_eq!(
+        param(&location_params(&silent), "error"),
+        Some("consent_required")
+    );
     s.server.stop().await;
 }
 

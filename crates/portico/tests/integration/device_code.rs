@@ -379,6 +379,11 @@ async fn another_clients_device_code_and_clients_without_users_get_nothing() {
     let browser = crate::harness::browser();
     let done = approve(&server, &browser, &issued, "alice@example.com").await;
     assert!(done.text().await.unwrap().contains("id=\"device-done\""));
+    // The device got a session of its own: the browser that approved is not signed in by it
+    // (nor would signing out there sign the device out).
+    let (web, _) = server.app(AppKind::Web).await;
+    let page = crate::harness::sign_in_page(&server, &browser, &web).await;
+    assert_eq!(page.status(), StatusCode::OK, "a sign-in page, not a code");
     let code = issued["device_code"].as_str().unwrap();
     let (_, body) = poll(&server, URN, &other, code).await;
     assert_eq!(body["error"], "invalid_grant", "{body}");

@@ -174,3 +174,70 @@ async fn other_clients_get_no_cors_and_no_cross_origin_redemption() {
     assert_eq!(status, 200, "{body}");
     server.stop().await;
 }
+
+/// At sign-out a single-page app revokes its refresh token from the browser (RFC 7009):
+/// revocation answers CORS for the origins the token endpoint does, and no others.
+#[tokio::test]
+async fn a_spa_revokes_its_refresh_token_from_its_own_origin() {
+    let server = TestServer::start().await;
+    server.user("spa@example.com").await;
+    let (spa, _) = server.app(AppKind::Spa).await;
+    let redirect = server.redirect_uri();
+    let spa_origin = server.app_origin.clone();
+    let (code, verifier) = code_for(&server, &spa, &redirect).await;
+    let (status, _, body) = post_from(
+        &server,
+        &spa_origin,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", spa.as_str()),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect.as_str()),
+            ("code_verifier", verifier.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let refresh = body["refresh_token"].as_str().unwrap().to_owned();
+    let revoke_preflight = |origin: &str| {
+        reqwest::Client::new()
+            .request(reqwest::Method::OPTIONS, server.url("oauth2/v2.0/revoke"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+    };
+    let ok = revoke_preflight(&spa_origin).await.unwrap();
+    assert_eq!(ok.status(), 204);
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        spa_origin.as_str()
+    );
+    assert_eq!(revoke_preflight(EVIL).await.unwrap().status(), 403);
+    let revoked = reqwest::Client::new()
+        .post(server.url("oauth2/v2.0/revoke"))
+        .header("origin", &spa_origin)
+        .form(&[("client_id", spa.as_str()), ("token", refresh.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    assert_eq!(
+        revoked.headers()["access-control-allow-origin"],
+        spa_origin.as_str()
+    );
+    let (status, _, body) = post_from(
+        &server,
+        &spa_origin,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", spa.as_str()),
+            ("refresh_token", refresh.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    server.stop().await;
+}

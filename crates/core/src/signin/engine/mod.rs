@@ -171,6 +171,11 @@ pub struct ConsentAsk {
     /// Ask even for what the user consented to before (`prompt=consent`).
     #[serde(default)]
     pub always: bool,
+    /// Scopes among those asked that an administrator granted (asked again only with
+    /// `always`): never recorded as the user's own consent, so revoking the grant is not
+    /// undone by it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub granted: Vec<String>,
     /// The user consented (or had consented to everything asked before).
     #[serde(default)]
     pub settled: bool,

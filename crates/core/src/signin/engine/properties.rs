@@ -176,6 +176,7 @@ proptest! {
             api: crate::ids::ClientId::new_random(),
             scopes,
             always,
+            granted: Vec::new(),
             settled: false,
         });
         for event in events {

@@ -1512,6 +1512,7 @@ fn consent_ask(scopes: &[&str]) -> ConsentAsk {
         api: crate::ids::ClientId::new_random(),
         scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
         always: false,
+        granted: Vec::new(),
         settled: false,
     }
 }

@@ -392,7 +392,7 @@ async fn load(
     Ok((tenant, flow))
 }
 
-fn expired() -> Response {
+pub(super) fn expired() -> Response {
     HtmlError::page(
         StatusCode::BAD_REQUEST,
         "error-bad-request-title",
@@ -500,8 +500,8 @@ async fn new_session(
     Ok((jar, ActiveSession { record, user }))
 }
 
-/// A device's sign-in is done: start the session and approve the device (the app's rules for
-/// this user are decided now: a refusal denies the device).
+/// A device's sign-in is done: start the device's session and approve the device (the app's
+/// rules for this user are decided now: a refusal denies the device).
 async fn complete_device(
     state: &AppState,
     tenant: &Tenant,
@@ -513,9 +513,19 @@ async fn complete_device(
         Ok(signed_in) => signed_in,
         Err(response) => return response,
     };
-    let (jar, session) = match new_session(state, tenant, jar, flow, signed_in).await {
-        Ok(started) => started,
-        Err(response) => return response,
+    // The device gets a session of its own, without a cookie (as a native sign-in does): the
+    // browser keeps whatever session it had, and signing out there does not sign the device
+    // out.
+    let session = match state
+        .portico
+        .start_session(tenant, &signed_in, false, &flow.flow)
+        .await
+    {
+        Ok((_, record)) => ActiveSession {
+            record,
+            user: signed_in.user,
+        },
+        Err(err) => return HtmlError::from(err).into_response(),
     };
     let stage = match state.portico.approve_device(tenant, device, &session).await {
         Ok(Some(Ok(()))) => device::Stage::Done,

@@ -216,6 +216,10 @@ pub(super) async fn render(
         }),
         Err(err) => return HtmlError::from(err).into_response(),
     };
+    // The app or its API went away mid-flow: nothing can be consented to any more.
+    if matches!(engine.step, Step::Consent { .. }) && consent.is_none() {
+        return super::expired();
+    }
     // A failed lookup only costs the notice, never the page.
     let delayed = state
         .portico
