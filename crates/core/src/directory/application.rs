@@ -122,6 +122,10 @@ pub struct Application {
     /// Entra's "assignment required": only users and client apps holding one of this app's
     /// roles get tokens for it.
     pub assignment_required: bool,
+    /// Entra's "allow public client flows" for the device code flow (RFC 8628): off unless an
+    /// operator turns it on, since anyone may start a device flow with a public client id
+    /// and send the link to a victim (device-code phishing).
+    pub device_code: bool,
     /// Lifetime of access tokens for this app, in seconds (`None`: the server's).
     pub access_token_lifetime_secs: Option<i64>,
     /// Idle lifetime of this app's refresh tokens, in seconds (`None`: the server's); the

@@ -80,6 +80,8 @@ pub struct AppChanges {
     pub api: Option<ExposedApi>,
     /// Entra's "assignment required".
     pub assignment_required: Option<bool>,
+    /// The device code flow (native and web apps).
+    pub device_code: Option<bool>,
     /// Access-token lifetime in seconds; `Some(None)` goes back to the server's.
     pub access_token_lifetime_secs: Option<Option<i64>>,
     /// Refresh-token idle lifetime in seconds; `Some(None)` goes back to the server's.
@@ -149,6 +151,11 @@ fn checked(mut app: Application) -> Result<Application, CoreError> {
     {
         return Err(CoreError::Invalid(
             "tokens from the authorization endpoint are for web and single-page apps".into(),
+        ));
+    }
+    if app.device_code && !matches!(app.kind, super::AppKind::Native | super::AppKind::Web) {
+        return Err(CoreError::Invalid(
+            "the device code flow is for native and web apps".into(),
         ));
     }
     if app.client_keys.len() > super::MAX_CLIENT_KEYS {
@@ -233,6 +240,7 @@ impl Portico {
             cors_origins: new.cors_origins,
             api: ExposedApi::default(),
             assignment_required: false,
+            device_code: false,
             access_token_lifetime_secs: None,
             refresh_token_lifetime_secs: None,
             client_keys: new.client_keys,
@@ -290,11 +298,13 @@ impl Portico {
             identifier_uri,
             api,
             assignment_required,
+            device_code,
             access_token_lifetime_secs,
             refresh_token_lifetime_secs,
             client_keys,
             implicit,
         } = changes;
+        app.device_code = device_code.unwrap_or(app.device_code);
         app.implicit = implicit.unwrap_or(app.implicit);
         app.client_keys = client_keys.unwrap_or(app.client_keys);
         app.name = name.unwrap_or(app.name);

@@ -119,10 +119,10 @@ impl Portico {
         let (app, _) = self
             .authenticate_client(tenant, &request.credentials)
             .await?;
-        if !matches!(app.kind, AppKind::Native | AppKind::Web) {
+        if !app.device_code || !matches!(app.kind, AppKind::Native | AppKind::Web) {
             return Err(OAuthError::new(
                 OAuthErrorCode::UnauthorizedClient,
-                "the device code flow is for native and web apps",
+                "the device code flow is not enabled for this application",
             ));
         }
         let scope = Scope::parse(request.scope.as_deref().unwrap_or_default())?;

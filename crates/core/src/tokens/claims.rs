@@ -178,6 +178,7 @@ mod tests {
             cors_origins: Vec::new(),
             api: Default::default(),
             assignment_required: false,
+            device_code: false,
             access_token_lifetime_secs: None,
             refresh_token_lifetime_secs: None,
             client_keys: Vec::new(),

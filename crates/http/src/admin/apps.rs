@@ -84,6 +84,8 @@ pub struct ApplicationOut {
     pub api: ApiBody,
     /// Only users and client apps holding one of this app's roles get tokens for it.
     pub assignment_required: bool,
+    /// The device code flow (RFC 8628) is on for this native or web app.
+    pub device_code: bool,
     /// Access-token lifetime in seconds; absent: the server's.
     pub access_token_lifetime_secs: Option<i64>,
     /// Refresh-token idle lifetime in seconds; absent: the server's.
@@ -232,6 +234,7 @@ impl From<Application> for ApplicationOut {
             cors_origins: app.cors_origins,
             api: app.api.into(),
             assignment_required: app.assignment_required,
+            device_code: app.device_code,
             access_token_lifetime_secs: app.access_token_lifetime_secs,
             refresh_token_lifetime_secs: app.refresh_token_lifetime_secs,
             client_keys: serde_json::json!({ "keys": app.client_keys }),
@@ -266,6 +269,9 @@ pub struct UpdateApplication {
     /// Only users and client apps holding one of this app's roles get tokens for it.
     #[serde(default)]
     pub assignment_required: Option<bool>,
+    /// The device code flow (RFC 8628), for native and web apps only.
+    #[serde(default)]
+    pub device_code: Option<bool>,
     /// Access-token lifetime in seconds (300 to 86400); null: back to the server's.
     #[serde(default, deserialize_with = "super::body::nullable_whole_number")]
     #[schema(minimum = 300, maximum = 86400)]
@@ -412,6 +418,7 @@ pub(crate) async fn update_application(
         native_auth: body.native_auth,
         cors_origins: body.cors_origins,
         assignment_required: body.assignment_required,
+        device_code: body.device_code,
         access_token_lifetime_secs: body.access_token_lifetime_secs,
         refresh_token_lifetime_secs: body.refresh_token_lifetime_secs,
         client_keys: client_keys(body.client_keys)?,

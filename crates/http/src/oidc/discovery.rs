@@ -26,11 +26,14 @@ pub async fn openid_configuration(
 ) -> Result<Response, OAuthJson> {
     let tenant = tenant_for_api(&state, &tenant).await?;
     let base = format!("{}/{}", state.portico.settings.public_url, tenant.id);
-    // The implicit and hybrid response types only where some app of the tenant may use them.
-    let implicit = state
+    let apps = state
         .portico
         .list_applications(&portico_core::directory::TenantRef::Id(tenant.id))
-        .await?
+        .await?;
+    // The device code flow, and the implicit and hybrid response types, only where some app
+    // of the tenant may use them.
+    let device_code = apps.iter().any(|app| app.device_code);
+    let implicit = apps
         .iter()
         .map(|app| app.implicit)
         .max_by_key(|grant| *grant as u8)
@@ -40,7 +43,11 @@ pub async fn openid_configuration(
         ImplicitGrant::IdToken => &["code", "id_token", "code id_token"],
         ImplicitGrant::IdTokenAndToken => &["code", "id_token", "id_token token", "code id_token"],
     };
-    let document = json!({
+    let mut grant_types = vec!["authorization_code", "refresh_token", "client_credentials"];
+    if device_code {
+        grant_types.push(DEVICE_CODE_GRANT);
+    }
+    let mut document = json!({
         "issuer": state.portico.issuer(&tenant),
         "authorization_endpoint": format!("{base}/oauth2/v2.0/authorize"),
         "token_endpoint": format!("{base}/oauth2/v2.0/token"),
@@ -50,11 +57,10 @@ pub async fn openid_configuration(
         "introspection_endpoint": format!("{base}/oauth2/v2.0/introspect"),
         "introspection_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt"],
         "revocation_endpoint": format!("{base}/oauth2/v2.0/revoke"),
-        "device_authorization_endpoint": format!("{base}/oauth2/v2.0/devicecode"),
         "revocation_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt", "none"],
         "response_types_supported": response_types,
         "response_modes_supported": ["query", "fragment", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", DEVICE_CODE_GRANT],
+        "grant_types_supported": grant_types,
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": [tenant.signing_alg.as_str()],
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt"],
@@ -75,6 +81,12 @@ pub async fn openid_configuration(
         "tenant_region_scope": null,
         "cloud_instance_name": state.portico.settings.public_url,
     });
+    if device_code && let Some(map) = document.as_object_mut() {
+        map.insert(
+            "device_authorization_endpoint".into(),
+            format!("{base}/oauth2/v2.0/devicecode").into(),
+        );
+    }
     let mut response = (StatusCode::OK, axum::Json(document)).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,

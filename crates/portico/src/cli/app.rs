@@ -97,6 +97,9 @@ pub enum AppCommand {
         /// app's roles get tokens for it.
         #[arg(long, value_parser = ["on", "off"])]
         assignment_required: Option<String>,
+        /// The device code flow (RFC 8628) for a native or web app; off unless turned on.
+        #[arg(long, value_parser = ["on", "off"])]
+        device_code: Option<String>,
         /// Access-token lifetime in seconds (300 to 86400), or `default` for the server's.
         #[arg(long, value_parser = lifetime)]
         access_token_lifetime: Option<Lifetime>,
@@ -306,6 +309,9 @@ pub(super) fn app_human(app: &Application) -> String {
     if app.assignment_required {
         lines.push("  assignment required: on".into());
     }
+    if app.device_code {
+        lines.push("  device code flow: on".into());
+    }
     if app.implicit != portico_core::directory::ImplicitGrant::Off {
         lines.push(format!("  implicit: {}", app.implicit.as_str()));
     }
@@ -396,6 +402,7 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
             cors_origins,
             no_cors_origins,
             assignment_required,
+            device_code,
             access_token_lifetime,
             refresh_token_lifetime,
             jwk,
@@ -417,6 +424,7 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
                 native_auth: native_auth.map(|v| v == "on"),
                 cors_origins: replaced(cors_origins, no_cors_origins),
                 assignment_required: assignment_required.map(|v| v == "on"),
+                device_code: device_code.map(|v| v == "on"),
                 access_token_lifetime_secs: access_token_lifetime.map(|l| l.0),
                 refresh_token_lifetime_secs: refresh_token_lifetime.map(|l| l.0),
                 client_keys,

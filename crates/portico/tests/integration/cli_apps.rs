@@ -290,12 +290,29 @@ async fn apis_are_exposed_granted_and_their_roles_assigned() {
             &api,
             "--assignment-required",
             "on",
+            "--device-code",
+            "on",
             "--access-token-lifetime",
             "900",
             "--json",
         ],
     );
     assert_eq!(updated["assignment_required"], true);
+    assert_eq!(updated["device_code"], true);
+    // The device code flow is for native and web apps only.
+    portico_refuses(
+        &data,
+        &[
+            "app",
+            "update",
+            "--tenant",
+            "contoso",
+            "--app",
+            &daemon,
+            "--device-code",
+            "on",
+        ],
+    );
     assert_eq!(updated["access_token_lifetime_secs"], 900);
     let reset = portico(
         &data,

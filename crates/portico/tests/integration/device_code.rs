@@ -20,6 +20,24 @@ async fn server() -> TestServer {
     .unwrap()
 }
 
+/// A new app of `kind` with the device code flow turned on, as an operator does.
+async fn device_app(server: &TestServer, kind: AppKind) -> (String, Option<String>) {
+    let (client_id, secret) = server.app(kind).await;
+    server
+        .portico()
+        .update_application(
+            &portico_core::directory::TenantRef::Id(server.tenant.id),
+            client_id.parse().unwrap(),
+            portico_core::directory::AppChanges {
+                device_code: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    (client_id, secret)
+}
+
 /// Asks for a device code as `client_id` for `scope`.
 async fn device_code(server: &TestServer, client_id: &str, scope: &str) -> (StatusCode, Value) {
     let response = reqwest::Client::new()
@@ -148,7 +166,7 @@ async fn msal_python_signs_a_device_in_while_a_person_approves_in_a_browser() {
     .await
     .unwrap();
     let alice = server.user("alice@example.com").await;
-    let (client_id, _) = server.app(AppKind::Native).await;
+    let (client_id, _) = device_app(&server, AppKind::Native).await;
     // The device: MSAL's own device flow, printing the flow (so the person can be shown the
     // code), then polling until the person is done.
     let script = r#"
@@ -226,7 +244,33 @@ print(json.dumps({k: result.get(k) for k in ("access_token", "refresh_token", "i
 async fn polls_hear_pending_then_slow_down_and_a_declined_device_hears_access_denied() {
     // The RFC's default interval: two polls in a row are certainly too fast.
     let server = TestServer::start().await;
-    let (client_id, _) = server.app(AppKind::Native).await;
+    // Discovery names the device flow only once an app of the tenant has it on.
+    let discovery = || async {
+        reqwest::get(server.url("v2.0/.well-known/openid-configuration"))
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    assert!(
+        discovery()
+            .await
+            .get("device_authorization_endpoint")
+            .is_none()
+    );
+    let (client_id, _) = device_app(&server, AppKind::Native).await;
+    let metadata = discovery().await;
+    assert_eq!(
+        metadata["device_authorization_endpoint"],
+        server.url("oauth2/v2.0/devicecode")
+    );
+    assert!(
+        metadata["grant_types_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from(URN))
+    );
     let (status, issued) = device_code(&server, &client_id, "openid offline_access").await;
     assert_eq!(status, StatusCode::OK, "{issued}");
     assert_eq!(issued["interval"], 5);
@@ -296,7 +340,7 @@ async fn an_expired_device_code_hears_expired_token_and_its_user_code_is_dead() 
     })
     .await
     .unwrap();
-    let (client_id, _) = server.app(AppKind::Native).await;
+    let (client_id, _) = device_app(&server, AppKind::Native).await;
     let (_, issued) = device_code(&server, &client_id, "openid").await;
     let (_, body) = poll(
         &server,
@@ -323,7 +367,7 @@ async fn a_device_code_redeems_once_with_consent_and_a_second_use_ends_what_it_g
     let admin = crate::api_access::Admin::new(&server).await;
     let (api, _) = server.app(AppKind::Web).await;
     admin.expose_orders(&api).await;
-    let (client_id, _) = server.app(AppKind::Native).await;
+    let (client_id, _) = device_app(&server, AppKind::Native).await;
     let (_, issued) = device_code(
         &server,
         &client_id,
@@ -373,8 +417,8 @@ async fn a_device_code_redeems_once_with_consent_and_a_second_use_ends_what_it_g
 async fn another_clients_device_code_and_clients_without_users_get_nothing() {
     let server = server().await;
     server.user("alice@example.com").await;
-    let (client_id, _) = server.app(AppKind::Native).await;
-    let (other, _) = server.app(AppKind::Native).await;
+    let (client_id, _) = device_app(&server, AppKind::Native).await;
+    let (other, _) = device_app(&server, AppKind::Native).await;
     let (_, issued) = device_code(&server, &client_id, "openid").await;
     let browser = crate::harness::browser();
     let done = approve(&server, &browser, &issued, "alice@example.com").await;
@@ -393,8 +437,8 @@ async fn another_clients_device_code_and_clients_without_users_get_nothing() {
     // the device is not told to slow down).
     let (status, body) = poll(&server, URN, &client_id, code).await;
     assert_eq!(status, 200, "{body}");
-    // Single-page apps and daemons have no device flow (a daemon even with its secret); a
-    // web app must authenticate.
+    // Single-page apps and daemons have no device flow (a daemon even with its secret); an
+    // app whose operator did not turn it on has none either; a web app must authenticate.
     let (spa, _) = server.app(AppKind::Spa).await;
     let (status, body) = device_code(&server, &spa, "openid").await;
     assert_eq!(
@@ -412,7 +456,13 @@ async fn another_clients_device_code_and_clients_without_users_get_nothing() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "unauthorized_client");
-    let (web, _) = server.app(AppKind::Web).await;
+    let (plain, _) = server.app(AppKind::Native).await;
+    let (status, body) = device_code(&server, &plain, "openid").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unauthorized_client"))
+    );
+    let (web, _) = device_app(&server, AppKind::Web).await;
     let (status, body) = device_code(&server, &web, "openid").await;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -424,7 +474,7 @@ async fn another_clients_device_code_and_clients_without_users_get_nothing() {
 #[tokio::test]
 async fn user_codes_cannot_be_guessed_quickly_from_one_network() {
     let server = server().await;
-    let (client_id, _) = server.app(AppKind::Native).await;
+    let (client_id, _) = device_app(&server, AppKind::Native).await;
     let (_, issued) = device_code(&server, &client_id, "openid").await;
     let verification_uri = issued["verification_uri"].as_str().unwrap();
     let browser = crate::harness::browser();

@@ -76,6 +76,7 @@ macro_rules! apps_queries {
                     client_keys: serde_json::from_str(&row.try_get::<String, _>("client_keys").map_err(db_err)?)
                         .map_err(|e| StoreError::Backend(format!("unreadable client keys: {e}")))?,
                     implicit: parse(&row.try_get::<String, _>("implicit").map_err(db_err)?, "implicit")?,
+                    device_code: row.try_get("device_code").map_err(db_err)?,
                     created_at: row.try_get("created_at").map_err(db_err)?,
                 })
             }
@@ -88,8 +89,8 @@ macro_rules! apps_queries {
                 sqlx::query(
                     "INSERT INTO applications (client_id, tenant_id, name, kind, redirect_uris, identifier_uri, created_at, \
                      optional_claims, native_auth, cors_origins, api, assignment_required, access_token_lifetime, \
-                     refresh_token_lifetime, client_keys, implicit) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                     refresh_token_lifetime, client_keys, implicit, device_code) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
                 )
                 .bind(app.client_id.to_string())
                 .bind(app.tenant_id.to_string())
@@ -107,6 +108,7 @@ macro_rules! apps_queries {
                 .bind(app.refresh_token_lifetime_secs)
                 .bind(keys_json(app)?)
                 .bind(app.implicit.as_str())
+                .bind(app.device_code)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -203,7 +205,7 @@ macro_rules! apps_queries {
                 let updated = sqlx::query(
                     "UPDATE applications SET name = $3, redirect_uris = $4, optional_claims = $5, native_auth = $6, \
                      cors_origins = $7, identifier_uri = $8, api = $9, assignment_required = $10, \
-                     access_token_lifetime = $11, refresh_token_lifetime = $12, client_keys = $13, implicit = $14 \
+                     access_token_lifetime = $11, refresh_token_lifetime = $12, client_keys = $13, implicit = $14, device_code = $15 \
                      WHERE tenant_id = $1 AND client_id = $2",
                 )
                 .bind(app.tenant_id.to_string())
@@ -220,6 +222,7 @@ macro_rules! apps_queries {
                 .bind(app.refresh_token_lifetime_secs)
                 .bind(keys_json(app)?)
                 .bind(app.implicit.as_str())
+                .bind(app.device_code)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;

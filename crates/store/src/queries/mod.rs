@@ -24,7 +24,7 @@ macro_rules! tenant_columns {
 macro_rules! app_columns {
     () => {
         "client_id, tenant_id, name, kind, redirect_uris, identifier_uri, optional_claims, native_auth, cors_origins, \
-         api, assignment_required, access_token_lifetime, refresh_token_lifetime, client_keys, implicit, created_at"
+         api, assignment_required, access_token_lifetime, refresh_token_lifetime, client_keys, implicit, device_code, created_at"
     };
 }
 macro_rules! user_columns {

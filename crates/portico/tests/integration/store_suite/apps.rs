@@ -46,6 +46,7 @@ pub(super) async fn applications_change_and_go_within_their_tenant(store: Arc<dy
             }],
         },
         assignment_required: true,
+        device_code: true,
         access_token_lifetime_secs: Some(600),
         refresh_token_lifetime_secs: Some(7200),
         ..app.clone()
@@ -127,6 +128,7 @@ pub(super) async fn client_secrets_rotate_within_their_app(store: Arc<dyn Store>
         cors_origins: Vec::new(),
         api: Default::default(),
         assignment_required: false,
+        device_code: false,
         access_token_lifetime_secs: None,
         refresh_token_lifetime_secs: None,
         client_keys: Vec::new(),

@@ -96,6 +96,7 @@ pub(super) async fn setup(store: &dyn Store) -> (Tenant, User, Application) {
         cors_origins: vec!["https://app.example".into()],
         api: Default::default(),
         assignment_required: false,
+        device_code: false,
         access_token_lifetime_secs: None,
         refresh_token_lifetime_secs: None,
         client_keys: Vec::new(),
