@@ -34,6 +34,45 @@ pub struct ApiScope {
     pub admin_consent_description: String,
     /// What a person consenting for themselves is shown.
     pub user_consent_description: String,
+    /// Who may consent to it (Entra's "Who can consent?"). Scopes stored before users could
+    /// consent read as administrators only, which is what they were.
+    #[serde(default = "ScopeConsent::admins")]
+    pub consent: ScopeConsent,
+}
+
+/// Who may consent to a delegated scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScopeConsent {
+    /// Each user for themselves, on the consent page (or an administrator for everyone).
+    Users,
+    /// Only an administrator, for the whole tenant (`app grant`).
+    Admins,
+}
+
+impl ScopeConsent {
+    fn admins() -> Self {
+        Self::Admins
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Users => "users",
+            Self::Admins => "admins",
+        }
+    }
+}
+
+impl FromStr for ScopeConsent {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "users" => Ok(Self::Users),
+            "admins" => Ok(Self::Admins),
+            other => Err(format!("{other:?} is not users or admins")),
+        }
+    }
 }
 
 /// An app role of an API.
@@ -112,6 +151,12 @@ impl ExposedApi {
         self.scopes.iter().find(|s| s.name == name)
     }
 
+    /// Whether a user may consent to the scope named `name` for themselves.
+    pub fn user_consentable(&self, name: &str) -> bool {
+        self.scope(name)
+            .is_some_and(|s| s.consent == ScopeConsent::Users)
+    }
+
     /// The role named `name`.
     pub fn role(&self, name: &str) -> Option<&AppRole> {
         self.roles.iter().find(|r| r.name == name)
@@ -160,7 +205,8 @@ impl ExposedApi {
 }
 
 impl ApiScope {
-    /// A scope whose consent texts are `text`, or a plain default naming the scope.
+    /// A scope users may consent to, whose consent texts are `text`, or a plain default
+    /// naming the scope.
     pub fn new(name: &str, text: Option<&str>) -> Self {
         let text = text
             .map(str::to_owned)
@@ -169,6 +215,7 @@ impl ApiScope {
             name: name.to_owned(),
             admin_consent_description: text.clone(),
             user_consent_description: text,
+            consent: ScopeConsent::Users,
         }
     }
 }
@@ -205,6 +252,15 @@ fn validate_text(text: &str) -> Result<(), CoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scopes_stored_before_user_consent_are_for_administrators() {
+        let stored = r#"{"scopes":[{"name":"Orders.Read","admin_consent_description":"a","user_consent_description":"u"}]}"#;
+        let api: ExposedApi = serde_json::from_str(stored).unwrap();
+        assert_eq!(api.scopes[0].consent, ScopeConsent::Admins);
+        assert!(!api.user_consentable("Orders.Read"));
+        assert!(ApiScope::new("x", None).consent == ScopeConsent::Users);
+    }
 
     fn role(name: &str) -> AppRole {
         AppRole {

@@ -265,7 +265,7 @@ impl Portico {
                 "scope is required",
             )));
         }
-        self.check_requested_scope(tenant, &scope)
+        self.check_requested_scope(tenant, &app, &scope)
             .await
             .map_err(fail)?;
         let code_challenge = match (

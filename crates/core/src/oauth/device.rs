@@ -132,7 +132,7 @@ impl Portico {
                 "scope is required",
             ));
         }
-        self.check_requested_scope(tenant, &scope).await?;
+        self.check_requested_scope(tenant, &app, &scope).await?;
         if !self.rate_limits.allow_flow_start(tenant.id, ip) {
             return Err(CoreError::RateLimited.into());
         }

@@ -178,7 +178,7 @@ impl Portico {
             .consented_on(tenant, client.client_id, user, api.client_id)
             .await?
         {
-            if api.api.scope(&name).is_some() && !granted.contains(&name) {
+            if api.api.user_consentable(&name) && !granted.contains(&name) {
                 granted.push(name);
             }
         }
@@ -199,14 +199,27 @@ impl Portico {
     }
 
     /// Checks a requested scope before anyone signs in: the authorization endpoint refuses
-    /// what no sign-in could make acceptable (an unknown API or scope, two APIs); what the
-    /// API exposes may still be consented to.
+    /// what no sign-in could make acceptable (an unknown API or scope, two APIs, a scope only
+    /// an administrator may consent to that none granted `client`); the rest may still be
+    /// consented to by the user.
     pub(crate) async fn check_requested_scope(
         &self,
         tenant: &Tenant,
+        client: &Application,
         scope: &Scope,
     ) -> Result<(), OAuthError> {
-        self.split_scope(tenant, scope).await.map(drop)
+        let Some((api, _, asked)) = self.split_scope(tenant, scope).await?.api else {
+            return Ok(());
+        };
+        let granted = self.granted_on(client, &api, PermissionKind::Scope).await?;
+        match asked.iter().find(|name| {
+            *name != DEFAULT_SCOPE && !api.api.user_consentable(name) && !granted.contains(name)
+        }) {
+            Some(name) => Err(invalid_scope(format!(
+                "scope {name:?} needs an administrator's consent (app grant), which this application does not have"
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// The audience of a user's access token for `scope`, from the grants and role

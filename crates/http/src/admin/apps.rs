@@ -129,6 +129,24 @@ pub struct ApiScopeBody {
     #[serde(default)]
     #[schema(max_length = 500)]
     pub user_consent_description: Option<String>,
+    /// Who may consent: each user for themselves, or only an administrator (a permission
+    /// grant); absent: users.
+    #[serde(default)]
+    #[schema(value_type = Option<ScopeConsentName>)]
+    pub consent: Option<String>,
+}
+
+/// Who may consent to a delegated scope.
+#[derive(ToSchema)]
+#[schema(as = ScopeConsentName)]
+#[allow(dead_code)]
+pub enum ScopeConsentName {
+    /// Each user, for themselves.
+    #[schema(rename = "users")]
+    Users,
+    /// Only an administrator, for the tenant.
+    #[schema(rename = "admins")]
+    Admins,
 }
 
 /// An app role.
@@ -173,6 +191,7 @@ impl From<ExposedApi> for ApiBody {
                     name: s.name,
                     admin_consent_description: Some(s.admin_consent_description),
                     user_consent_description: Some(s.user_consent_description),
+                    consent: Some(s.consent.as_str().to_owned()),
                 })
                 .collect(),
             roles: api
@@ -214,9 +233,14 @@ impl ApiBody {
                 if let Some(text) = s.user_consent_description {
                     scope.user_consent_description = text;
                 }
-                scope
+                if let Some(who) = s.consent {
+                    scope.consent = who
+                        .parse()
+                        .map_err(|e: String| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e))?;
+                }
+                Ok(scope)
             })
-            .collect();
+            .collect::<Result<_, Problem>>()?;
         Ok(ExposedApi { scopes, roles })
     }
 }

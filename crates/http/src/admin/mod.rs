@@ -66,6 +66,7 @@ pub(crate) use auth::AdminAuth;
         apps::ApiScopeBody,
         apps::AppRoleBody,
         apps::RoleMembersName,
+        apps::ScopeConsentName,
         apps::ImplicitName,
         api::ExposeApiBody,
         api::GrantPermissions,

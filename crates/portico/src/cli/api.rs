@@ -4,7 +4,9 @@
 use anyhow::Result;
 use clap::Args;
 use portico_core::Portico;
-use portico_core::directory::{ApiScope, AppRole, ExposeApi, PermissionRequest, TenantRef};
+use portico_core::directory::{
+    ApiScope, AppRole, ExposeApi, PermissionRequest, ScopeConsent, TenantRef,
+};
 use portico_core::ids::ClientId;
 use portico_core::store::PermissionGrant;
 use serde_json::json;
@@ -24,9 +26,10 @@ pub struct ExposeArgs {
     /// Application ID URI (`api://…` or `https://…`): clients ask for `{URI}/{scope}`.
     #[arg(long)]
     identifier_uri: String,
-    /// A delegated scope, `NAME` or `NAME=consent text` (repeatable).
-    #[arg(long = "scope")]
-    scopes: Vec<String>,
+    /// A delegated scope, `NAME[:users|admins][=consent text]` (repeatable): who may consent
+    /// to it, each user for themselves (the default) or only an administrator (`app grant`).
+    #[arg(long = "scope", value_parser = api_scope)]
+    scopes: Vec<ApiScope>,
     /// An app role, `NAME:users|apps|both` (repeatable).
     #[arg(long = "app-role", value_parser = app_role)]
     roles: Vec<AppRole>,
@@ -53,6 +56,20 @@ pub struct GrantArgs {
     roles: Vec<String>,
 }
 
+fn api_scope(text: &str) -> Result<ApiScope, String> {
+    let (head, consent_text) = match text.split_once('=') {
+        Some((head, consent_text)) => (head, Some(consent_text)),
+        None => (text, None),
+    };
+    let (name, consent) = match head.split_once(':') {
+        Some((name, who)) => (name, who.parse::<ScopeConsent>()?),
+        None => (head, ScopeConsent::Users),
+    };
+    let mut scope = ApiScope::new(name, consent_text);
+    scope.consent = consent;
+    Ok(scope)
+}
+
 fn app_role(text: &str) -> Result<AppRole, String> {
     let (name, members) = text
         .rsplit_once(':')
@@ -75,14 +92,7 @@ fn permission_json(grant: &PermissionGrant) -> serde_json::Value {
 }
 
 pub(super) async fn expose(portico: &Portico, args: ExposeArgs) -> Result<Output> {
-    let scopes = args
-        .scopes
-        .iter()
-        .map(|s| match s.split_once('=') {
-            Some((name, text)) => ApiScope::new(name, Some(text)),
-            None => ApiScope::new(s, None),
-        })
-        .collect();
+    let scopes = args.scopes;
     let app = portico
         .expose_api(
             &TenantRef::parse(&args.tenant),

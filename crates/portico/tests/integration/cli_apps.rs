@@ -215,7 +215,7 @@ async fn apis_are_exposed_granted_and_their_roles_assigned() {
             "--scope",
             "Orders.Read=Read your orders",
             "--scope",
-            "Orders.Write",
+            "Orders.Write:admins=Change orders: for administrators",
             "--app-role",
             "Orders.Admin:users",
             "--app-role",
@@ -228,6 +228,12 @@ async fn apis_are_exposed_granted_and_their_roles_assigned() {
     assert_eq!(
         exposed["api"]["scopes"][0]["user_consent_description"],
         "Read your orders"
+    );
+    assert_eq!(exposed["api"]["scopes"][0]["consent"], "users");
+    assert_eq!(exposed["api"]["scopes"][1]["consent"], "admins");
+    assert_eq!(
+        exposed["api"]["scopes"][1]["admin_consent_description"],
+        "Change orders: for administrators"
     );
     assert_eq!(exposed["api"]["roles"][1]["allowed"], "apps");
     let granted = portico(

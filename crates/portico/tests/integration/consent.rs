@@ -402,3 +402,73 @@ async fn consent_in_chromium_ends_at_the_app() {
     driver.stop().await;
     s.server.stop().await;
 }
+
+#[tokio::test]
+async fn a_scope_only_administrators_may_consent_to_is_never_offered_to_users() {
+    let s = setup().await;
+    let server = &s.server;
+    let define = |read_consent: &'static str| {
+        json!({
+            "identifier_uri": "api://orders",
+            "scopes": [
+                {"name": "Orders.Read", "consent": read_consent},
+                {"name": "Orders.Write", "consent": "admins"}
+            ]
+        })
+    };
+    let (status, body) = s
+        .admin
+        .send(
+            reqwest::Method::PUT,
+            &format!("/{}/api", s.api),
+            define("users"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["api"]["scopes"][1]["consent"], "admins");
+    // Asked for without an administrator's grant: refused before anyone signs in.
+    let (query, _) = auth_query(&s.client, &["api://orders/Orders.Write"]);
+    let refused = crate::api_access::authorize_redirect(server, &query).await;
+    assert_eq!(param(&refused, "error"), Some("invalid_scope"));
+    // Alice consents to Orders.Read, which users may.
+    let (browser, html) =
+        sign_in_to_consent(&s, &["api://orders/Orders.Read", "offline_access"]).await;
+    assert_eq!(asked(&html), vec!["Orders.Read"]);
+    assert_eq!(
+        answer(server, &browser, &html, true).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    // The API makes Orders.Read administrators-only: her consent no longer counts, and a
+    // user can no longer ask for it.
+    let (status, _) = s
+        .admin
+        .send(
+            reqwest::Method::PUT,
+            &format!("/{}/api", s.api),
+            define("admins"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let consents = server
+        .portico()
+        .user_consents(
+            &portico_core::directory::TenantRef::Id(server.tenant.id),
+            "alice@example.com",
+        )
+        .await
+        .unwrap();
+    assert!(consents.is_empty(), "{consents:?}");
+    let (query, _) = auth_query(&s.client, &["api://orders/Orders.Read"]);
+    let refused = crate::api_access::authorize_redirect(server, &query).await;
+    assert_eq!(param(&refused, "error"), Some("invalid_scope"));
+    // Granted by an administrator, it is served without asking anyone.
+    let (status, _) = s
+        .admin
+        .grant(&s.client_id, &s.api, &["Orders.Write"], &[])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (query, _) = auth_query(&s.client, &["api://orders/Orders.Write"]);
+    let silent = authorize(server, &browser, &query).await;
+    assert!(param(&location_params(&silent), "code").is_some());
+    s.server.stop().await;
+}

@@ -17,7 +17,8 @@ macro_rules! permissions_queries {
         impl $store {
             /// Inside the caller's transaction (an app's change), removes what was granted,
             /// assigned or consented on the app as an API that its new definition no longer
-            /// allows: scopes it does not expose, roles it does not define or no longer
+            /// allows: scopes it does not expose (for consents: or no longer lets users
+            /// consent to), roles it does not define or no longer
             /// allows for apps (grants) or for users (assignments). Without this, a scope or
             /// role defined again later, perhaps with another meaning, would come back with
             /// the old grants.
@@ -89,7 +90,7 @@ macro_rules! permissions_queries {
                 .map_err(db_err)?;
                 for row in scopes {
                     let scope: String = row.try_get("scope").map_err(db_err)?;
-                    if app.api.scope(&scope).is_none() {
+                    if !app.api.user_consentable(&scope) {
                         sqlx::query("DELETE FROM user_consents WHERE tenant_id = $1 AND api_client_id = $2 AND scope = $3")
                             .bind(&tenant)
                             .bind(&api)
