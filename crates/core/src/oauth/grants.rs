@@ -52,6 +52,17 @@ pub(super) struct Approved<'a> {
     pub(super) client_info: bool,
 }
 
+/// A refresh yields tokens only for the app its grant was first redeemed for: if the name in
+/// its scope now means another app (an identifier URI moved to another API), nothing.
+fn same_audience(token: &RefreshTokenRecord, audience: &super::Audience) -> Result<(), OAuthError> {
+    match token.audience {
+        Some(pinned) if pinned != audience.app.client_id => Err(OAuthError::invalid_grant(
+            "the API this refresh token was issued for is no longer the one its scope names: sign in again",
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthError> {
     value
         .as_deref()
@@ -254,6 +265,7 @@ impl Portico {
                 .refresh_lifetime(tenant, app)
                 .await?
                 .expires_at(now, now),
+            audience: Some(audience.app.client_id),
         })?;
         let refresh_token = match refresh {
             Some((token, record)) => {
@@ -312,6 +324,7 @@ impl Portico {
                 let audience = self
                     .delegated_audience(tenant, &app, &scope, user.id)
                     .await?;
+                same_audience(&live, &audience)?;
                 Some((scope, user, audience))
             }
             _ => None,
@@ -362,6 +375,7 @@ impl Portico {
                 let audience = self
                     .delegated_audience(tenant, &app, &scope, user.id)
                     .await?;
+                same_audience(&record, &audience)?;
                 (scope, user, audience)
             }
         };
@@ -550,6 +564,7 @@ impl Portico {
                 .refresh_lifetime(tenant, app)
                 .await?
                 .expires_at(now, now),
+            audience: Some(audience.app.client_id),
         })?;
         self.store
             .create_grant(

@@ -73,6 +73,10 @@ pub struct RefreshTokenRecord {
     pub issued_at: UnixTime,
     /// Expiry.
     pub expires_at: UnixTime,
+    /// The app its access tokens are for (an API, or the client itself), as decided when the
+    /// grant was first redeemed: a refresh whose scope names another app by then (an
+    /// identifier URI moved to another API) is refused. `None` for tokens from before.
+    pub audience: Option<ClientId>,
 }
 
 /// How long refresh tokens of a grant live: `idle_secs` from each rotation, and never past

@@ -463,3 +463,50 @@ async fn another_tenants_api_can_be_neither_granted_nor_asked_for() {
     }
     server.stop().await;
 }
+
+/// An operator moves `api://orders` from one API to another: refresh tokens issued for the
+/// first do not turn into tokens for the second.
+#[tokio::test]
+async fn a_refresh_token_stays_with_the_api_it_was_issued_for_when_its_name_moves() {
+    let server = TestServer::start().await;
+    server.user("alice@example.com").await;
+    let admin = Admin::new(&server).await;
+    let (first, _) = server.app(AppKind::Web).await;
+    let (second, _) = server.app(AppKind::Web).await;
+    let (client_id, secret) = server.app(AppKind::Web).await;
+    admin.expose_orders(&first).await;
+    admin.grant(&client_id, &first, &["Orders.Read"], &[]).await;
+    let client = oidc_client(&server, &client_id, &secret.unwrap()).await;
+    let tokens = sign_in(
+        &server,
+        &client,
+        &["api://orders/Orders.Read", "offline_access"],
+        "alice@example.com",
+    )
+    .await;
+    let access = verified_claims(&server, tokens.access_token().secret()).await;
+    assert_eq!(access["aud"], first.as_str());
+    // The name moves: the first API takes another, the second takes api://orders.
+    let (status, _) = admin
+        .send(
+            reqwest::Method::PUT,
+            &format!("/{first}/api"),
+            json!({"identifier_uri": "api://orders-v1", "scopes": [{"name": "Orders.Read"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    admin.expose_orders(&second).await;
+    admin
+        .grant(&client_id, &second, &["Orders.Read"], &[])
+        .await;
+    let refreshed = client
+        .exchange_refresh_token(tokens.refresh_token().unwrap())
+        .unwrap()
+        .request_async(&oidc_http(no_redirects()))
+        .await;
+    assert!(
+        refreshed.is_err(),
+        "a token for the first API must not become one for the second"
+    );
+    server.stop().await;
+}

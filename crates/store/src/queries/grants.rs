@@ -18,7 +18,7 @@ macro_rules! grants_queries {
     ($store:ty, $row:ty) => {
         impl $store {
             /// A refresh token from a row of `grant_id, client_id, user_id, session_id, scope,
-            /// auth_time, amr, created_at, expires_at`.
+            /// auth_time, amr, created_at, expires_at, audience`.
             fn refresh_record(row: &$row, digest: &str, tenant: TenantId) -> Result<RefreshTokenRecord, StoreError> {
                 Ok(RefreshTokenRecord {
                     token_digest: digest.to_owned(),
@@ -32,6 +32,11 @@ macro_rules! grants_queries {
                     amr: row.try_get("amr").map_err(db_err)?,
                     issued_at: row.try_get("created_at").map_err(db_err)?,
                     expires_at: row.try_get("expires_at").map_err(db_err)?,
+                    audience: row
+                        .try_get::<Option<String>, _>("audience")
+                        .map_err(db_err)?
+                        .map(|a| parse(&a, "audience"))
+                        .transpose()?,
                 })
             }
 
@@ -76,7 +81,7 @@ macro_rules! grants_queries {
             {
                 sqlx::query(
                     "INSERT INTO refresh_tokens (token_digest, tenant_id, grant_id, client_id, user_id, session_id, scope, \
-                     auth_time, created_at, expires_at, amr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                     auth_time, created_at, expires_at, amr, audience) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 )
                 .bind(&token.token_digest)
                 .bind(token.tenant_id.to_string())
@@ -89,6 +94,7 @@ macro_rules! grants_queries {
                 .bind(token.issued_at)
                 .bind(token.expires_at)
                 .bind(&token.amr)
+                .bind(token.audience.map(|a| a.to_string()))
                 .execute(executor)
                 .await
                 .map_err(db_err)?;
@@ -207,7 +213,7 @@ macro_rules! grants_queries {
                 let spent = sqlx::query(
                     "UPDATE refresh_tokens SET used_at = $3 \
                      WHERE tenant_id = $1 AND token_digest = $2 AND used_at IS NULL AND expires_at > $3 \
-                     RETURNING grant_id, client_id, user_id, session_id, scope, auth_time, amr, created_at, expires_at",
+                     RETURNING grant_id, client_id, user_id, session_id, scope, auth_time, amr, created_at, expires_at, audience",
                 )
                 .bind(tenant.to_string())
                 .bind(old_digest)
@@ -248,24 +254,13 @@ macro_rules! grants_queries {
                 };
                 let new_expires_at = lifetime.expires_at(active.try_get("created_at").map_err(db_err)?, now);
                 let record = Self::refresh_record(&row, old_digest, tenant)?;
-                sqlx::query(
-                    "INSERT INTO refresh_tokens (token_digest, tenant_id, grant_id, client_id, user_id, session_id, scope, \
-                     auth_time, created_at, expires_at, amr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
-                .bind(new_digest)
-                .bind(tenant.to_string())
-                .bind(&grant_id)
-                .bind(record.client_id.to_string())
-                .bind(record.user_id.to_string())
-                .bind(record.session_id.to_string())
-                .bind(&record.scope)
-                .bind(record.auth_time)
-                .bind(now)
-                .bind(new_expires_at)
-                .bind(&record.amr)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                let successor = RefreshTokenRecord {
+                    token_digest: new_digest.to_owned(),
+                    issued_at: now,
+                    expires_at: new_expires_at,
+                    ..record.clone()
+                };
+                Self::insert_refresh_token(&mut *tx, &successor).await?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(RefreshRedemption::Rotated(record))
             }
@@ -304,7 +299,7 @@ macro_rules! grants_queries {
             ) -> Result<Option<RefreshTokenRecord>, StoreError> {
                 let row = sqlx::query(
                     "SELECT r.grant_id, r.client_id, r.user_id, r.session_id, r.scope, r.auth_time, r.amr, \
-                     r.created_at, r.expires_at FROM refresh_tokens r \
+                     r.created_at, r.expires_at, r.audience FROM refresh_tokens r \
                      JOIN grants g ON g.tenant_id = r.tenant_id AND g.id = r.grant_id \
                      WHERE r.tenant_id = $1 AND r.token_digest = $2 AND r.used_at IS NULL AND r.expires_at > $3 \
                      AND g.revoked_at IS NULL",

@@ -52,6 +52,7 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
             amr: "pwd mfa".into(),
             issued_at: 1_000,
             expires_at: 9_000,
+            audience: None,
         })
         .await
         .unwrap();
@@ -165,6 +166,7 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
             amr: "pwd mfa".into(),
             issued_at: 1_000,
             expires_at: 1_100,
+            audience: None,
         })
         .await
         .unwrap();
@@ -192,6 +194,7 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
             amr: "pwd".into(),
             issued_at: 1_060,
             expires_at: 1_360,
+            audience: None,
         })
         .await
         .unwrap();
