@@ -26,6 +26,10 @@ pub struct TokenRequest {
     pub refresh_token: Option<String>,
     /// `device_code` (RFC 8628).
     pub device_code: Option<String>,
+    /// `assertion` (on-behalf-of: the user's access token the caller received).
+    pub assertion: Option<String>,
+    /// `requested_token_use` (on-behalf-of: `on_behalf_of`).
+    pub requested_token_use: Option<String>,
     /// `scope`.
     pub scope: Option<String>,
     /// `client_info=1` (MSAL asks for `client_info` in the response).
@@ -76,6 +80,7 @@ fn grant_label(grant_type: &str) -> &'static str {
         "refresh_token" => "refresh_token",
         "client_credentials" => "client_credentials",
         super::DEVICE_CODE_GRANT | "device_code" => "device_code",
+        super::JWT_BEARER_GRANT => "on_behalf_of",
         _ => "other",
     }
 }
@@ -117,6 +122,7 @@ impl Portico {
             super::DEVICE_CODE_GRANT | "device_code" => {
                 self.grant_device_code(tenant, &request).await
             }
+            super::JWT_BEARER_GRANT => self.grant_on_behalf_of(tenant, &request).await,
             _ => Err(OAuthError::new(
                 OAuthErrorCode::UnsupportedGrantType,
                 format!("grant_type {grant_type:?} is not supported"),

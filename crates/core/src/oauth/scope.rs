@@ -51,6 +51,17 @@ impl Scope {
         self
     }
 
+    /// This scope without the tokens in `tokens`.
+    pub fn without(&self, tokens: &[&str]) -> Self {
+        Self(
+            self.0
+                .iter()
+                .filter(|t| !tokens.contains(&t.as_str()))
+                .cloned()
+                .collect(),
+        )
+    }
+
     /// Whether a scope token is present.
     pub fn contains(&self, token: &str) -> bool {
         self.0.iter().any(|t| t == token)

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use portico_core::directory::ImplicitGrant;
-use portico_core::oauth::DEVICE_CODE_GRANT;
+use portico_core::oauth::{DEVICE_CODE_GRANT, JWT_BEARER_GRANT};
 
 use super::tenant_for_api;
 
@@ -43,7 +43,12 @@ pub async fn openid_configuration(
         ImplicitGrant::IdToken => &["code", "id_token", "code id_token"],
         ImplicitGrant::IdTokenAndToken => &["code", "id_token", "id_token token", "code id_token"],
     };
-    let mut grant_types = vec!["authorization_code", "refresh_token", "client_credentials"];
+    let mut grant_types = vec![
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        JWT_BEARER_GRANT,
+    ];
     if device_code {
         grant_types.push(DEVICE_CODE_GRANT);
     }

@@ -38,6 +38,8 @@ pub async fn token(
         code_verifier: get("code_verifier")?,
         refresh_token: get("refresh_token")?,
         device_code: get("device_code")?,
+        assertion: get("assertion")?,
+        requested_token_use: get("requested_token_use")?,
         scope: get("scope")?,
         client_info: params
             .flag("client_info")

@@ -36,6 +36,7 @@ mod native_reset;
 mod native_sdk;
 mod native_signup;
 mod oidc_client;
+mod on_behalf_of;
 mod otp_delivery;
 mod page;
 mod private_key_jwt;
