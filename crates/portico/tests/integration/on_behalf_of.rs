@@ -274,3 +274,124 @@ async fn another_tenants_user_token_is_no_assertion_here() {
     assert_eq!(body["error"], "invalid_grant", "{body}");
     c.server.stop().await;
 }
+
+/// MSAL for Python's own on-behalf-of call, over HTTPS, with a user token from a sign-in on
+/// the pages: MSAL decides whether the answer is acceptable.
+#[tokio::test]
+async fn msal_python_acts_on_behalf_of_the_user() {
+    let has_msal = std::process::Command::new("python3")
+        .args(["-c", "import msal"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_msal {
+        if std::env::var_os("PORTICO_REQUIRE_MSAL").is_some() {
+            panic!("python3 with msal is required (pip install msal)");
+        }
+        eprintln!("SKIPPED: python3 -c 'import msal' failed; pip install msal to run this test");
+        return;
+    }
+    let cert = crate::https::test_cert();
+    let server = crate::https::https_server(&cert, None).await;
+    let alice = server.user("alice@example.com").await;
+    let admin = Admin::new(&server).await;
+    let admin = Admin {
+        http: reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(
+                &std::fs::read(&cert.cert_path).unwrap(),
+            )
+            .unwrap()])
+            .build()
+            .unwrap(),
+        ..admin
+    };
+    let (middle, middle_secret) = server.app(AppKind::Web).await;
+    let (orders, _) = server.app(AppKind::Web).await;
+    let (client_id, client_secret) = server.app(AppKind::Web).await;
+    let (status, _) = admin
+        .send(
+            reqwest::Method::PUT,
+            &format!("/{middle}/api"),
+            json!({"identifier_uri": "api://middle", "scopes": [{"name": "Access"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    admin.expose_orders(&orders).await;
+    admin.grant(&client_id, &middle, &["Access"], &[]).await;
+    admin.grant(&middle, &orders, &["Orders.Read"], &[]).await;
+    // Alice signs in to the client app; it redeems the code for her token to the middle tier.
+    let browser = reqwest::Client::builder()
+        .tls_certs_only([
+            reqwest::Certificate::from_pem(&std::fs::read(&cert.cert_path).unwrap()).unwrap(),
+        ])
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let redirect_uri = server.redirect_uri();
+    let redirect = crate::harness::authorize_and_sign_in(
+        &server,
+        &browser,
+        &[
+            ("client_id", &client_id),
+            ("response_type", "code"),
+            ("redirect_uri", &redirect_uri),
+            ("scope", "openid api://middle/Access"),
+        ],
+        "alice@example.com",
+    )
+    .await;
+    let code = crate::harness::param(&redirect, "code").unwrap().to_owned();
+    let redeemed: Value = browser
+        .post(server.url("oauth2/v2.0/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", client_id.as_str()),
+            ("client_secret", client_secret.as_deref().unwrap()),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let user_token = redeemed["access_token"].as_str().unwrap();
+    let script = r#"
+import json, sys, msal
+authority, client_id, secret, assertion = sys.argv[1:5]
+app = msal.ConfidentialClientApplication(
+    client_id, client_credential=secret, authority=authority,
+    validate_authority=False, instance_discovery=False)
+result = app.acquire_token_on_behalf_of(assertion, scopes=["api://orders/Orders.Read"])
+print(json.dumps({k: result.get(k) for k in ("access_token", "error", "error_description")}))
+"#;
+    let output = tokio::process::Command::new("python3")
+        .args([
+            "-c",
+            script,
+            &format!("{}/contoso", server.base),
+            &middle,
+            middle_secret.as_deref().unwrap(),
+            user_token,
+        ])
+        .env("REQUESTS_CA_BUNDLE", &cert.cert_path)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(result["error"].is_null(), "{result}");
+    let claims =
+        jsonwebtoken::dangerous::insecure_decode::<Value>(result["access_token"].as_str().unwrap())
+            .unwrap()
+            .claims;
+    assert_eq!(claims["aud"], orders.as_str());
+    assert_eq!(claims["azp"], middle.as_str());
+    assert_eq!(claims["oid"], alice.id.to_string());
+    server.stop().await;
+}
