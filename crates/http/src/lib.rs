@@ -93,6 +93,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/{tenant}/discovery/v2.0/keys", get(oidc::discovery::jwks))
         .route(
+            "/{tenant}/oauth2/v2.0/par",
+            axum::routing::post(oidc::par::push),
+        )
+        .route(
             "/{tenant}/oauth2/v2.0/devicecode",
             axum::routing::post(oidc::device::device_authorization),
         )

@@ -126,6 +126,8 @@ pub struct Application {
     /// operator turns it on, since anyone may start a device flow with a public client id
     /// and send the link to a victim (device-code phishing).
     pub device_code: bool,
+    /// Authorization requests must be pushed first (RFC 9126 PAR): a plain one is refused.
+    pub require_par: bool,
     /// Lifetime of access tokens for this app, in seconds (`None`: the server's).
     pub access_token_lifetime_secs: Option<i64>,
     /// Idle lifetime of this app's refresh tokens, in seconds (`None`: the server's); the

@@ -82,6 +82,8 @@ pub struct AppChanges {
     pub assignment_required: Option<bool>,
     /// The device code flow (native and web apps).
     pub device_code: Option<bool>,
+    /// Authorization requests must be pushed (PAR).
+    pub require_par: Option<bool>,
     /// Access-token lifetime in seconds; `Some(None)` goes back to the server's.
     pub access_token_lifetime_secs: Option<Option<i64>>,
     /// Refresh-token idle lifetime in seconds; `Some(None)` goes back to the server's.
@@ -241,6 +243,7 @@ impl Portico {
             api: ExposedApi::default(),
             assignment_required: false,
             device_code: false,
+            require_par: false,
             access_token_lifetime_secs: None,
             refresh_token_lifetime_secs: None,
             client_keys: new.client_keys,
@@ -299,12 +302,14 @@ impl Portico {
             api,
             assignment_required,
             device_code,
+            require_par,
             access_token_lifetime_secs,
             refresh_token_lifetime_secs,
             client_keys,
             implicit,
         } = changes;
         app.device_code = device_code.unwrap_or(app.device_code);
+        app.require_par = require_par.unwrap_or(app.require_par);
         app.implicit = implicit.unwrap_or(app.implicit);
         app.client_keys = client_keys.unwrap_or(app.client_keys);
         app.name = name.unwrap_or(app.name);

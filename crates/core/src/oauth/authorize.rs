@@ -36,8 +36,12 @@ pub struct AuthorizeParams {
     pub max_age: Option<String>,
     /// `request` (JAR; not supported).
     pub request: Option<String>,
-    /// `request_uri` (PAR/JAR; not supported yet).
+    /// `request_uri` (a pushed request's reference, RFC 9126; resolved before validation).
     pub request_uri: Option<String>,
+    /// The parameters came from a pushed request (set by Portico, never read from a
+    /// request), which apps that require PAR insist on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pushed: bool,
 }
 
 /// How the authorization response travels back.
@@ -194,6 +198,7 @@ impl Portico {
             ));
         }
         let redirect_uri = redirect_uri.to_owned();
+        let require_par = app.require_par && !params.pushed;
         // Tokens never travel in a query string (OpenID Connect Core §3.2.2.5): a request
         // for them answers in the fragment unless it asks for form_post.
         let response_type = params
@@ -226,6 +231,11 @@ impl Portico {
         {
             return Err(fail(OAuthError::invalid_request(
                 "unsupported response_mode",
+            )));
+        }
+        if require_par {
+            return Err(fail(OAuthError::invalid_request(
+                "this application sends its authorization requests pushed (PAR): use request_uri",
             )));
         }
         if params.request.is_some() {

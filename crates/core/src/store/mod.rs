@@ -21,6 +21,7 @@ mod grants;
 mod otp;
 mod outbox;
 mod permissions;
+mod pushed_requests;
 mod sessions;
 mod tenants;
 mod users;
@@ -34,6 +35,7 @@ pub use grants::*;
 pub use otp::*;
 pub use outbox::*;
 pub use permissions::*;
+pub use pushed_requests::*;
 pub use sessions::*;
 pub use tenants::*;
 pub use users::*;
@@ -54,6 +56,7 @@ pub trait Store:
     + AdminTokenStore
     + PermissionStore
     + DeviceCodeStore
+    + PushedRequestStore
     + std::fmt::Debug
     + 'static
 {

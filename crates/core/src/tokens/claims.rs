@@ -179,6 +179,7 @@ mod tests {
             api: Default::default(),
             assignment_required: false,
             device_code: false,
+            require_par: false,
             access_token_lifetime_secs: None,
             refresh_token_lifetime_secs: None,
             client_keys: Vec::new(),

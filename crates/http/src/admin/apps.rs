@@ -86,6 +86,8 @@ pub struct ApplicationOut {
     pub assignment_required: bool,
     /// The device code flow (RFC 8628) is on for this native or web app.
     pub device_code: bool,
+    /// Authorization requests must be pushed first (RFC 9126).
+    pub require_par: bool,
     /// Access-token lifetime in seconds; absent: the server's.
     pub access_token_lifetime_secs: Option<i64>,
     /// Refresh-token idle lifetime in seconds; absent: the server's.
@@ -259,6 +261,7 @@ impl From<Application> for ApplicationOut {
             api: app.api.into(),
             assignment_required: app.assignment_required,
             device_code: app.device_code,
+            require_par: app.require_par,
             access_token_lifetime_secs: app.access_token_lifetime_secs,
             refresh_token_lifetime_secs: app.refresh_token_lifetime_secs,
             client_keys: serde_json::json!({ "keys": app.client_keys }),
@@ -296,6 +299,9 @@ pub struct UpdateApplication {
     /// The device code flow (RFC 8628), for native and web apps only.
     #[serde(default)]
     pub device_code: Option<bool>,
+    /// Authorization requests must be pushed first (RFC 9126).
+    #[serde(default)]
+    pub require_par: Option<bool>,
     /// Access-token lifetime in seconds (300 to 86400); null: back to the server's.
     #[serde(default, deserialize_with = "super::body::nullable_whole_number")]
     #[schema(minimum = 300, maximum = 86400)]
@@ -443,6 +449,7 @@ pub(crate) async fn update_application(
         cors_origins: body.cors_origins,
         assignment_required: body.assignment_required,
         device_code: body.device_code,
+        require_par: body.require_par,
         access_token_lifetime_secs: body.access_token_lifetime_secs,
         refresh_token_lifetime_secs: body.refresh_token_lifetime_secs,
         client_keys: client_keys(body.client_keys)?,

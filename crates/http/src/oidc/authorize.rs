@@ -59,6 +59,12 @@ async fn authorize(
         Ok(params) => params,
         Err(message) => return HtmlError::bad_request(message).into_response(),
     };
+    // A pushed request (RFC 9126) stands in for the parameters, once.
+    let params = match state.portico.resolve_pushed(&tenant, &params).await {
+        Ok(Some(pushed)) => pushed,
+        Ok(None) => params,
+        Err(failure) => return failure_response(failure, StatusCode::FOUND),
+    };
     let request = match state.portico.validate_authorize(&tenant, &params).await {
         Ok(request) => request,
         Err(failure) => return failure_response(failure, StatusCode::FOUND),
@@ -129,6 +135,7 @@ pub(crate) fn authorize_params(params: &Params) -> Result<AuthorizeParams, Strin
         max_age: params.get("max_age")?,
         request: params.get("request")?,
         request_uri: params.get("request_uri")?,
+        pushed: false,
     })
 }
 

@@ -62,6 +62,8 @@ pub async fn openid_configuration(
         "introspection_endpoint": format!("{base}/oauth2/v2.0/introspect"),
         "introspection_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt"],
         "revocation_endpoint": format!("{base}/oauth2/v2.0/revoke"),
+        "pushed_authorization_request_endpoint": format!("{base}/oauth2/v2.0/par"),
+        "require_pushed_authorization_requests": false,
         "revocation_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt", "none"],
         "response_types_supported": response_types,
         "response_modes_supported": ["query", "fragment", "form_post"],

@@ -5,6 +5,7 @@ pub mod device;
 pub mod discovery;
 pub mod introspection;
 pub mod logout;
+pub mod par;
 pub mod token;
 pub mod userinfo;
 

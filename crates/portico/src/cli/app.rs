@@ -100,6 +100,9 @@ pub enum AppCommand {
         /// The device code flow (RFC 8628) for a native or web app; off unless turned on.
         #[arg(long, value_parser = ["on", "off"])]
         device_code: Option<String>,
+        /// Authorization requests must be pushed first (RFC 9126 PAR).
+        #[arg(long, value_parser = ["on", "off"])]
+        require_par: Option<String>,
         /// Access-token lifetime in seconds (300 to 86400), or `default` for the server's.
         #[arg(long, value_parser = lifetime)]
         access_token_lifetime: Option<Lifetime>,
@@ -312,6 +315,9 @@ pub(super) fn app_human(app: &Application) -> String {
     if app.device_code {
         lines.push("  device code flow: on".into());
     }
+    if app.require_par {
+        lines.push("  pushed authorization requests required: on".into());
+    }
     if app.implicit != portico_core::directory::ImplicitGrant::Off {
         lines.push(format!("  implicit: {}", app.implicit.as_str()));
     }
@@ -403,6 +409,7 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
             no_cors_origins,
             assignment_required,
             device_code,
+            require_par,
             access_token_lifetime,
             refresh_token_lifetime,
             jwk,
@@ -425,6 +432,7 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
                 cors_origins: replaced(cors_origins, no_cors_origins),
                 assignment_required: assignment_required.map(|v| v == "on"),
                 device_code: device_code.map(|v| v == "on"),
+                require_par: require_par.map(|v| v == "on"),
                 access_token_lifetime_secs: access_token_lifetime.map(|l| l.0),
                 refresh_token_lifetime_secs: refresh_token_lifetime.map(|l| l.0),
                 client_keys,

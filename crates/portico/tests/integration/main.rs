@@ -39,6 +39,7 @@ mod oidc_client;
 mod on_behalf_of;
 mod otp_delivery;
 mod page;
+mod par;
 mod private_key_jwt;
 mod rp;
 mod security;

@@ -77,6 +77,7 @@ macro_rules! apps_queries {
                         .map_err(|e| StoreError::Backend(format!("unreadable client keys: {e}")))?,
                     implicit: parse(&row.try_get::<String, _>("implicit").map_err(db_err)?, "implicit")?,
                     device_code: row.try_get("device_code").map_err(db_err)?,
+                    require_par: row.try_get("require_par").map_err(db_err)?,
                     created_at: row.try_get("created_at").map_err(db_err)?,
                 })
             }
@@ -89,8 +90,8 @@ macro_rules! apps_queries {
                 sqlx::query(
                     "INSERT INTO applications (client_id, tenant_id, name, kind, redirect_uris, identifier_uri, created_at, \
                      optional_claims, native_auth, cors_origins, api, assignment_required, access_token_lifetime, \
-                     refresh_token_lifetime, client_keys, implicit, device_code) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                     refresh_token_lifetime, client_keys, implicit, device_code, require_par) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
                 )
                 .bind(app.client_id.to_string())
                 .bind(app.tenant_id.to_string())
@@ -109,6 +110,7 @@ macro_rules! apps_queries {
                 .bind(keys_json(app)?)
                 .bind(app.implicit.as_str())
                 .bind(app.device_code)
+                .bind(app.require_par)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -205,7 +207,7 @@ macro_rules! apps_queries {
                 let updated = sqlx::query(
                     "UPDATE applications SET name = $3, redirect_uris = $4, optional_claims = $5, native_auth = $6, \
                      cors_origins = $7, identifier_uri = $8, api = $9, assignment_required = $10, \
-                     access_token_lifetime = $11, refresh_token_lifetime = $12, client_keys = $13, implicit = $14, device_code = $15 \
+                     access_token_lifetime = $11, refresh_token_lifetime = $12, client_keys = $13, implicit = $14, device_code = $15, require_par = $16 \
                      WHERE tenant_id = $1 AND client_id = $2",
                 )
                 .bind(app.tenant_id.to_string())
@@ -223,6 +225,7 @@ macro_rules! apps_queries {
                 .bind(keys_json(app)?)
                 .bind(app.implicit.as_str())
                 .bind(app.device_code)
+                .bind(app.require_par)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;

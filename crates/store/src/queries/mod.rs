@@ -24,7 +24,7 @@ macro_rules! tenant_columns {
 macro_rules! app_columns {
     () => {
         "client_id, tenant_id, name, kind, redirect_uris, identifier_uri, optional_claims, native_auth, cors_origins, \
-         api, assignment_required, access_token_lifetime, refresh_token_lifetime, client_keys, implicit, device_code, created_at"
+         api, assignment_required, access_token_lifetime, refresh_token_lifetime, client_keys, implicit, device_code, require_par, created_at"
     };
 }
 macro_rules! user_columns {
@@ -48,6 +48,7 @@ mod grants;
 mod otp;
 mod outbox;
 mod permissions;
+mod pushed_requests;
 mod sessions;
 mod tenants;
 mod users;
@@ -331,6 +332,7 @@ macro_rules! sql_store {
                     "DELETE FROM signin_flows WHERE expires_at < $1",
                     "DELETE FROM client_assertions WHERE expires_at < $1",
                     "DELETE FROM device_codes WHERE expires_at < $1",
+                    "DELETE FROM pushed_requests WHERE expires_at < $1",
                     "DELETE FROM second_factor_failures WHERE failed_at < $1",
                     "DELETE FROM phone_verifications WHERE created_at < $1",
                     "DELETE FROM decoy_lockouts WHERE updated_at < $1 AND locked_until < $1",

@@ -47,6 +47,7 @@ pub(super) async fn applications_change_and_go_within_their_tenant(store: Arc<dy
         },
         assignment_required: true,
         device_code: true,
+        require_par: true,
         access_token_lifetime_secs: Some(600),
         refresh_token_lifetime_secs: Some(7200),
         ..app.clone()
@@ -129,6 +130,7 @@ pub(super) async fn client_secrets_rotate_within_their_app(store: Arc<dyn Store>
         api: Default::default(),
         assignment_required: false,
         device_code: false,
+        require_par: false,
         access_token_lifetime_secs: None,
         refresh_token_lifetime_secs: None,
         client_keys: Vec::new(),

@@ -9,6 +9,7 @@ mod flows;
 mod grants;
 mod otp;
 mod permissions;
+mod pushed_requests;
 mod sessions;
 
 use std::sync::Arc;
@@ -32,6 +33,7 @@ use flows::*;
 use grants::*;
 use otp::*;
 use permissions::*;
+use pushed_requests::*;
 use sessions::*;
 
 pub(super) fn tenant(name: &str) -> Tenant {
@@ -97,6 +99,7 @@ pub(super) async fn setup(store: &dyn Store) -> (Tenant, User, Application) {
         api: Default::default(),
         assignment_required: false,
         device_code: false,
+        require_par: false,
         access_token_lifetime_secs: None,
         refresh_token_lifetime_secs: None,
         client_keys: Vec::new(),
@@ -235,4 +238,5 @@ on_both_backends!(
     user_consents_within_their_tenant,
     device_codes_poll_approve_and_redeem_once,
     a_changed_api_keeps_only_what_it_still_defines,
+    pushed_requests_are_taken_once_by_their_client,
 );

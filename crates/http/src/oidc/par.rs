@@ -1,0 +1,35 @@
+//! `POST /{tenant}/oauth2/v2.0/par`: pushed authorization requests (RFC 9126).
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::authorize::authorize_params;
+use super::tenant_for_api;
+use super::token::client_credentials;
+use crate::AppState;
+use crate::error::OAuthJson;
+use crate::form::Params;
+
+/// `POST /{tenant}/oauth2/v2.0/par`: 201 with `request_uri` and `expires_in`.
+pub async fn push(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OAuthJson> {
+    let params = Params::from_form(&headers, &body).map_err(OAuthJson::invalid_request)?;
+    let tenant = tenant_for_api(&state, &tenant).await?;
+    let request = authorize_params(&params).map_err(OAuthJson::invalid_request)?;
+    let credentials = client_credentials(&headers, &params)?;
+    let pushed = state
+        .portico
+        .push_authorization_request(&tenant, request, &credentials)
+        .await?;
+    let mut response = (StatusCode::CREATED, axum::Json(pushed)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
