@@ -138,33 +138,14 @@ async fn approve(
 
 #[tokio::test]
 async fn msal_python_signs_a_device_in_while_a_person_approves_in_a_browser() {
-    let has_msal = std::process::Command::new("python3")
-        .args(["-c", "import msal"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_msal {
-        if std::env::var_os("PORTICO_REQUIRE_MSAL").is_some() {
-            panic!("python3 with msal is required (pip install msal)");
-        }
-        eprintln!("SKIPPED: python3 -c 'import msal' failed; pip install msal to run this test");
+    if !crate::https::msal_available() {
         return;
     }
     let cert = crate::https::test_cert();
-    let server = TestServer::start_serving(
-        Backend::Sqlite,
-        SigningAlgorithm::Rs256,
-        |s| s.device_code_interval_secs = 1,
-        portico::server::ServeOptions {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            public_url: None,
-            tls: Some((cert.cert_path.clone(), cert.key_path.clone())),
-            trusted_proxies: Vec::new(),
-            metrics_listen: None,
-            delivery: None,
-        },
-    )
-    .await
-    .unwrap();
+    let server = crate::https::https_server_configured(&cert, None, |s| {
+        s.device_code_interval_secs = 1;
+    })
+    .await;
     let alice = server.user("alice@example.com").await;
     let (client_id, _) = device_app(&server, AppKind::Native).await;
     // The device: MSAL's own device flow, printing the flow (so the person can be shown the
@@ -204,14 +185,7 @@ print(json.dumps({k: result.get(k) for k in ("access_token", "refresh_token", "i
             .contains(flow["user_code"].as_str().unwrap())
     );
     // The person, in a browser on another device.
-    let browser = reqwest::Client::builder()
-        .tls_certs_only([
-            reqwest::Certificate::from_pem(&std::fs::read(&cert.cert_path).unwrap()).unwrap(),
-        ])
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let browser = cert.browser();
     let done = approve(&server, &browser, &flow, "alice@example.com").await;
     assert_eq!(done.status(), StatusCode::OK);
     assert!(done.text().await.unwrap().contains("id=\"device-done\""));

@@ -14,6 +14,34 @@ pub(crate) struct TestCert {
     pem: String,
 }
 
+/// Whether MSAL for Python can run here; when not, says why the test is skipped (or fails,
+/// where CI requires it with `PORTICO_REQUIRE_MSAL`).
+pub(crate) fn msal_available() -> bool {
+    let found = std::process::Command::new("python3")
+        .args(["-c", "import msal"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        if std::env::var_os("PORTICO_REQUIRE_MSAL").is_some() {
+            panic!("python3 with msal is required (pip install msal)");
+        }
+        eprintln!("SKIPPED: python3 -c 'import msal' failed; pip install msal to run this test");
+    }
+    found
+}
+
+impl TestCert {
+    /// A browser that trusts this certificate (cookies kept, redirects not followed).
+    pub(crate) fn browser(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(self.pem.as_bytes()).unwrap()])
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+}
+
 /// A self-signed certificate for 127.0.0.1 and localhost.
 pub(crate) fn test_cert() -> TestCert {
     let certified =
@@ -38,10 +66,19 @@ pub(crate) async fn https_server(
     cert: &TestCert,
     delivery: Option<portico::server::DeliveryOptions>,
 ) -> TestServer {
+    https_server_configured(cert, delivery, |_| {}).await
+}
+
+/// [`https_server`] with settings of its own.
+pub(crate) async fn https_server_configured(
+    cert: &TestCert,
+    delivery: Option<portico::server::DeliveryOptions>,
+    configure: impl FnOnce(&mut portico_core::Settings),
+) -> TestServer {
     TestServer::start_serving(
         Backend::Sqlite,
         SigningAlgorithm::Rs256,
-        |_| {},
+        configure,
         ServeOptions {
             listen: "127.0.0.1:0".parse().unwrap(),
             public_url: None,
@@ -60,12 +97,7 @@ async fn serves_https_with_an_https_issuer_and_secure_cookies() {
     let cert = test_cert();
     let server = https_server(&cert, None).await;
     assert!(server.base.starts_with("https://127.0.0.1:"));
-    let client = reqwest::Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(cert.pem.as_bytes()).unwrap()])
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .unwrap();
+    let client = cert.browser();
     let discovery: serde_json::Value = client
         .get(server.url("v2.0/.well-known/openid-configuration"))
         .send()
@@ -150,15 +182,7 @@ async fn serves_https_with_an_https_issuer_and_secure_cookies() {
 /// `{authority}/v2.0/.well-known/openid-configuration` and runs client credentials.
 #[tokio::test]
 async fn msal_python_acquires_a_token_over_https() {
-    let has_msal = std::process::Command::new("python3")
-        .args(["-c", "import msal"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_msal {
-        if std::env::var_os("PORTICO_REQUIRE_MSAL").is_some() {
-            panic!("python3 with msal is required (pip install msal)");
-        }
-        eprintln!("SKIPPED: python3 -c 'import msal' failed; pip install msal to run this test");
+    if !crate::https::msal_available() {
         return;
     }
     let cert = test_cert();

@@ -279,15 +279,7 @@ async fn another_tenants_user_token_is_no_assertion_here() {
 /// the pages: MSAL decides whether the answer is acceptable.
 #[tokio::test]
 async fn msal_python_acts_on_behalf_of_the_user() {
-    let has_msal = std::process::Command::new("python3")
-        .args(["-c", "import msal"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_msal {
-        if std::env::var_os("PORTICO_REQUIRE_MSAL").is_some() {
-            panic!("python3 with msal is required (pip install msal)");
-        }
-        eprintln!("SKIPPED: python3 -c 'import msal' failed; pip install msal to run this test");
+    if !crate::https::msal_available() {
         return;
     }
     let cert = crate::https::test_cert();
@@ -295,13 +287,7 @@ async fn msal_python_acts_on_behalf_of_the_user() {
     let alice = server.user("alice@example.com").await;
     let admin = Admin::new(&server).await;
     let admin = Admin {
-        http: reqwest::Client::builder()
-            .tls_certs_only([reqwest::Certificate::from_pem(
-                &std::fs::read(&cert.cert_path).unwrap(),
-            )
-            .unwrap()])
-            .build()
-            .unwrap(),
+        http: cert.browser(),
         ..admin
     };
     let (middle, middle_secret) = server.app(AppKind::Web).await;
@@ -319,14 +305,7 @@ async fn msal_python_acts_on_behalf_of_the_user() {
     admin.grant(&client_id, &middle, &["Access"], &[]).await;
     admin.grant(&middle, &orders, &["Orders.Read"], &[]).await;
     // Alice signs in to the client app; it redeems the code for her token to the middle tier.
-    let browser = reqwest::Client::builder()
-        .tls_certs_only([
-            reqwest::Certificate::from_pem(&std::fs::read(&cert.cert_path).unwrap()).unwrap(),
-        ])
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let browser = cert.browser();
     let redirect_uri = server.redirect_uri();
     let redirect = crate::harness::authorize_and_sign_in(
         &server,
