@@ -5,7 +5,8 @@
 //! tenants), discovery and JWKS requests/s, idle RSS, and, in the same run, the raw signing
 //! rate of one core. The floor ratio is tokens/s ÷ (raw rate × cores the server used), where
 //! cores used = the server's CPU seconds ÷ wall seconds over the window (read from /proc), so
-//! the load generator sharing the machine does not distort it.
+//! the load generator sharing the machine does not distort it. The device-code poll (RFC
+//! 8628: a device asking whether its person has finished) is printed against the same floor.
 
 #![allow(
     clippy::cast_precision_loss,
@@ -130,7 +131,7 @@ async fn run() -> Result<()> {
                     async move { http.post(&url).form(form.as_slice()).send().await }
                 }
             };
-            let result = load(&mut server, concurrency, request).await?;
+            let result = load(&mut server, concurrency, request, success).await?;
             println!(
                 "| {alg} | {concurrency} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
                 result.rate,
@@ -141,6 +142,7 @@ async fn run() -> Result<()> {
             );
         }
     }
+    device_poll_rows(&cli, &mut server, &http, &base, raw_rs).await?;
     println!();
     println!("| endpoint | concurrency | requests/s | p50 ms | p99 ms |");
     println!("|---|---:|---:|---:|---:|");
@@ -160,7 +162,7 @@ async fn run() -> Result<()> {
                 async move { http.get(&url).send().await }
             }
         };
-        let result = load(&mut server, 16, request).await?;
+        let result = load(&mut server, 16, request, success).await?;
         println!(
             "| {label} | 16 | {:.0} | {:.2} | {:.2} |",
             result.rate, result.p50_ms, result.p99_ms
@@ -171,6 +173,100 @@ async fn run() -> Result<()> {
     Ok(())
 }
 
+/// The device-code poll: devices whose person has not finished yet, each polling as fast as
+/// it can (so most answers are `slow_down`; either answer notes the poll in the store), as
+/// requests per second and against the RS256 floor like client credentials.
+async fn device_poll_rows(
+    cli: &impl Fn(&[&str]) -> Result<serde_json::Value>,
+    server: &mut Server,
+    http: &reqwest::Client,
+    base: &str,
+    raw_rs: f64,
+) -> Result<()> {
+    let app = cli(&[
+        "app", "create", "--tenant", "bench-rs", "--name", "tv", "--kind", "native",
+    ])?;
+    let client_id = app
+        .get("client_id")
+        .and_then(|v| v.as_str())
+        .context("client_id")?
+        .to_owned();
+    cli(&[
+        "app",
+        "update",
+        "--tenant",
+        "bench-rs",
+        "--app",
+        &client_id,
+        "--device-code",
+        "on",
+    ])?;
+    println!();
+    println!(
+        "| device-code poll | concurrency | polls/s | p50 ms | p99 ms | server cores | RS256 floor ratio |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for concurrency in [1usize, 16] {
+        let mut codes = Vec::new();
+        for _ in 0..concurrency {
+            let issued: serde_json::Value = http
+                .post(format!("{base}/bench-rs/oauth2/v2.0/devicecode"))
+                .form(&[("client_id", client_id.as_str()), ("scope", "openid")])
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            codes.push(
+                issued
+                    .get("device_code")
+                    .and_then(|v| v.as_str())
+                    .context("device_code")?
+                    .to_owned(),
+            );
+        }
+        let codes = Arc::new(codes);
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let url = format!("{base}/bench-rs/oauth2/v2.0/token");
+        let request = {
+            let http = http.clone();
+            let client_id = client_id.clone();
+            move || {
+                let http = http.clone();
+                let url = url.clone();
+                let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let code = codes.get(index % codes.len()).cloned().unwrap_or_default();
+                let client_id = client_id.clone();
+                async move {
+                    http.post(&url)
+                        .form(&[
+                            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                            ("client_id", client_id.as_str()),
+                            ("device_code", code.as_str()),
+                        ])
+                        .send()
+                        .await
+                }
+            }
+        };
+        // Pending devices are answered 400 (authorization_pending or slow_down).
+        let result = load(server, concurrency, request, |status| status == 400).await?;
+        println!(
+            "| RS256 tenant | {concurrency} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            result.rate,
+            result.p50_ms,
+            result.p99_ms,
+            result.cores,
+            result.rate / (raw_rs * result.cores.max(0.01))
+        );
+    }
+    Ok(())
+}
+
+fn success(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
 struct LoadResult {
     rate: f64,
     p50_ms: f64,
@@ -178,8 +274,14 @@ struct LoadResult {
     cores: f64,
 }
 
-/// Runs `concurrency` closed-loop workers for the window; every response must be 200.
-async fn load<F, Fut>(server: &mut Server, concurrency: usize, request: F) -> Result<LoadResult>
+/// Runs `concurrency` closed-loop workers for the window; every response's status must be
+/// one `expected` accepts.
+async fn load<F, Fut>(
+    server: &mut Server,
+    concurrency: usize,
+    request: F,
+    expected: fn(u16) -> bool,
+) -> Result<LoadResult>
 where
     F: Fn() -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = reqwest::Result<reqwest::Response>> + Send,
@@ -187,7 +289,7 @@ where
     // Warm-up: connections, caches.
     for _ in 0..concurrency.max(8) {
         let response = request().await?;
-        if !response.status().is_success() {
+        if !expected(response.status().as_u16()) {
             bail!("warm-up request failed: {}", response.status());
         }
         response.bytes().await?;
@@ -203,7 +305,7 @@ where
             while Instant::now() < deadline {
                 let sent = Instant::now();
                 let response = request().await?;
-                let ok = response.status().is_success();
+                let ok = expected(response.status().as_u16());
                 response.bytes().await?;
                 if !ok {
                     bail!("request failed");

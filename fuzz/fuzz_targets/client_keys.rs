@@ -17,9 +17,12 @@ fuzz_target!(|data: &[u8]| {
     let api = portico_core::directory::ExposedApi {
         scopes: vec![portico_core::directory::ApiScope::new(name, Some(consent))],
         roles: Vec::new(),
+        token_exchange: Vec::new(),
     };
     if let Ok(api) = api.checked() {
         assert!(!api.scopes[0].name.starts_with('.'));
     }
     let _ = text.parse::<portico_core::directory::RoleMembers>();
+    let _ = text.parse::<portico_core::directory::ExchangeRule>();
+    let _ = text.parse::<portico_core::directory::ScopeConsent>();
 });

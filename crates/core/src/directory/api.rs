@@ -8,6 +8,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::CoreError;
+use crate::ids::ClientId;
 
 /// The most scopes, and the most roles, one API may define (Entra's limits are of the same
 /// order; a bound keeps every token request's work small).
@@ -23,6 +24,53 @@ pub struct ExposedApi {
     /// App roles (`roles`).
     #[serde(default)]
     pub roles: Vec<AppRole>,
+    /// Who may exchange which tokens for tokens to this API (RFC 8693); nobody by default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub token_exchange: Vec<ExchangeRule>,
+}
+
+/// One client allowed to exchange users' tokens for this API (RFC 8693 token exchange).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangeRule {
+    /// The client that may exchange.
+    pub client_id: ClientId,
+    /// The subject tokens it may bring: users' access tokens for this app.
+    pub subject_audience: ClientId,
+    /// It may also impersonate (a token without `act`, as if the user asked); otherwise it
+    /// must present its own token as the actor (delegation: the token names it in `act`).
+    #[serde(default)]
+    pub impersonation: bool,
+}
+
+impl FromStr for ExchangeRule {
+    type Err = String;
+    /// `CLIENT_ID:SUBJECT_AUDIENCE[:delegation|impersonation]`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut parts = text.split(':');
+        let usage =
+            || format!("{text:?} is not CLIENT_ID:SUBJECT_AUDIENCE[:delegation|impersonation]");
+        let client_id = parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(usage)?;
+        let subject_audience = parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(usage)?;
+        let impersonation = match parts.next() {
+            None | Some("delegation") => false,
+            Some("impersonation") => true,
+            Some(_) => return Err(usage()),
+        };
+        if parts.next().is_some() {
+            return Err(usage());
+        }
+        Ok(Self {
+            client_id,
+            subject_audience,
+            impersonation,
+        })
+    }
 }
 
 /// A delegated scope of an API.
@@ -162,9 +210,19 @@ impl ExposedApi {
         self.roles.iter().find(|r| r.name == name)
     }
 
+    /// The rule that lets `client` exchange tokens for `subject_audience` for this API.
+    pub fn exchange_rule(&self, client: ClientId, subject_audience: &str) -> Option<&ExchangeRule> {
+        self.token_exchange
+            .iter()
+            .find(|r| r.client_id == client && r.subject_audience.to_string() == subject_audience)
+    }
+
     /// The API as an operator may store it: names well formed and unique, texts bounded.
     pub fn checked(self) -> Result<Self, CoreError> {
-        if self.scopes.len() > MAX_API_ITEMS || self.roles.len() > MAX_API_ITEMS {
+        if self.scopes.len() > MAX_API_ITEMS
+            || self.roles.len() > MAX_API_ITEMS
+            || self.token_exchange.len() > MAX_API_ITEMS
+        {
             return Err(CoreError::Invalid(format!(
                 "an API has at most {MAX_API_ITEMS} scopes and {MAX_API_ITEMS} roles"
             )));
@@ -275,25 +333,48 @@ mod tests {
         let ok = ExposedApi {
             scopes: vec![ApiScope::new("Orders.Read", None)],
             roles: vec![role("Orders.Admin")],
+            token_exchange: Vec::new(),
         };
         assert!(ok.clone().checked().is_ok());
         for bad in [".default", "", "a b", "x/y", "ü"] {
             let api = ExposedApi {
                 scopes: vec![ApiScope::new(bad, None)],
                 roles: vec![],
+                token_exchange: Vec::new(),
             };
             assert!(api.checked().is_err(), "{bad:?}");
         }
         let twice = ExposedApi {
             scopes: vec![],
             roles: vec![role("A"), role("A")],
+            token_exchange: Vec::new(),
         };
         assert!(twice.checked().is_err());
         let control = ExposedApi {
             scopes: vec![ApiScope::new("read", Some("line\nbreak"))],
             roles: vec![],
+            token_exchange: Vec::new(),
         };
         assert!(control.checked().is_err());
+    }
+
+    #[test]
+    fn exchange_rules_parse_from_the_command_line() {
+        let client = ClientId::new_random();
+        let subject = ClientId::new_random();
+        let rule: ExchangeRule = format!("{client}:{subject}").parse().unwrap();
+        assert_eq!((rule.client_id, rule.subject_audience), (client, subject));
+        assert!(!rule.impersonation, "delegation unless said");
+        let rule: ExchangeRule = format!("{client}:{subject}:impersonation").parse().unwrap();
+        assert!(rule.impersonation);
+        for bad in [
+            format!("{client}"),
+            format!("{client}:{subject}:always"),
+            format!("{client}:x"),
+            format!("{client}:{subject}:delegation:more"),
+        ] {
+            assert!(bad.parse::<ExchangeRule>().is_err(), "{bad}");
+        }
     }
 
     #[test]

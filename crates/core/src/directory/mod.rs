@@ -13,7 +13,9 @@ mod tenant_settings;
 mod user;
 mod user_flow;
 
-pub use api::{ApiScope, AppRole, ExposedApi, MAX_API_ITEMS, RoleMembers, ScopeConsent};
+pub use api::{
+    ApiScope, AppRole, ExchangeRule, ExposedApi, MAX_API_ITEMS, RoleMembers, ScopeConsent,
+};
 pub use application::{AppKind, Application, ImplicitGrant, NewApplication};
 pub use apps::{
     ACCESS_TOKEN_LIFETIME_SECS, AppChanges, CreatedApplication, DEFAULT_SECRET_DAYS,

@@ -1,7 +1,9 @@
 //! Operator operations on APIs: expose one, grant a client app permissions on it (admin
 //! consent for the tenant), and assign its app roles to users.
 
-use super::{ApiScope, AppChanges, AppRole, Application, ExposedApi, TenantRef, User};
+use super::{
+    ApiScope, AppChanges, AppRole, Application, ExchangeRule, ExposedApi, TenantRef, User,
+};
 use crate::ids::ClientId;
 use crate::store::{PermissionGrant, PermissionKind, RoleAssignment};
 use crate::{CoreError, Portico};
@@ -16,6 +18,8 @@ pub struct ExposeApi {
     pub scopes: Vec<ApiScope>,
     /// App roles.
     pub roles: Vec<AppRole>,
+    /// Clients that may exchange users' tokens for this API (RFC 8693).
+    pub token_exchange: Vec<ExchangeRule>,
 }
 
 /// Permissions an administrator grants a client app on one API, for the whole tenant.
@@ -39,6 +43,19 @@ impl Portico {
         client_id: ClientId,
         expose: ExposeApi,
     ) -> Result<Application, CoreError> {
+        // A rule may name only apps of this tenant.
+        for rule in &expose.token_exchange {
+            for app in [rule.client_id, rule.subject_audience] {
+                self.show_application(tenant, app)
+                    .await
+                    .map_err(|err| match err {
+                        CoreError::NotFound(_) => CoreError::Invalid(format!(
+                            "token exchange: no application {app} in this tenant"
+                        )),
+                        other => other,
+                    })?;
+            }
+        }
         self.update_application(
             tenant,
             client_id,
@@ -47,6 +64,7 @@ impl Portico {
                 api: Some(ExposedApi {
                     scopes: expose.scopes,
                     roles: expose.roles,
+                    token_exchange: expose.token_exchange,
                 }),
                 ..AppChanges::default()
             },

@@ -506,6 +506,7 @@ impl Portico {
                         with_access_token: request.response_type.token,
                         code: code.as_deref(),
                     }),
+                    actor: None,
                 })
                 .await?;
             if request.response_type.token {

@@ -32,6 +32,8 @@ pub enum OAuthErrorCode {
     SlowDown,
     /// Device flow: the device code expired.
     ExpiredToken,
+    /// Token exchange: the target is unknown or not allowed (RFC 8693 §2.2.2).
+    InvalidTarget,
     /// Bearer token invalid (RFC 6750).
     InvalidToken,
     /// The server failed.
@@ -58,6 +60,7 @@ impl OAuthErrorCode {
             Self::AuthorizationPending => "authorization_pending",
             Self::SlowDown => "slow_down",
             Self::ExpiredToken => "expired_token",
+            Self::InvalidTarget => "invalid_target",
             Self::InvalidToken => "invalid_token",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",

@@ -30,6 +30,8 @@ pub struct TokenRequest {
     pub assertion: Option<String>,
     /// `requested_token_use` (on-behalf-of: `on_behalf_of`).
     pub requested_token_use: Option<String>,
+    /// The token exchange parameters (RFC 8693).
+    pub exchange: ExchangeParams,
     /// `scope`.
     pub scope: Option<String>,
     /// `client_info=1` (MSAL asks for `client_info` in the response).
@@ -39,6 +41,25 @@ pub struct TokenRequest {
     pub origin: Option<String>,
     /// Client authentication.
     pub credentials: ClientCredentials,
+}
+
+/// The parameters of a token exchange request (RFC 8693 §2.1).
+#[derive(Debug, Clone, Default)]
+pub struct ExchangeParams {
+    /// `subject_token`.
+    pub subject_token: Option<String>,
+    /// `subject_token_type`.
+    pub subject_token_type: Option<String>,
+    /// `actor_token`.
+    pub actor_token: Option<String>,
+    /// `actor_token_type`.
+    pub actor_token_type: Option<String>,
+    /// `requested_token_type`.
+    pub requested_token_type: Option<String>,
+    /// `audience`.
+    pub audience: Option<String>,
+    /// `resource`.
+    pub resource: Option<String>,
 }
 
 /// A grant a person approved, ready for its first tokens ([`Portico::issue_for_grant`]).
@@ -81,6 +102,7 @@ fn grant_label(grant_type: &str) -> &'static str {
         "client_credentials" => "client_credentials",
         super::DEVICE_CODE_GRANT | "device_code" => "device_code",
         super::JWT_BEARER_GRANT => "on_behalf_of",
+        super::TOKEN_EXCHANGE_GRANT => "token_exchange",
         _ => "other",
     }
 }
@@ -123,6 +145,7 @@ impl Portico {
                 self.grant_device_code(tenant, &request).await
             }
             super::JWT_BEARER_GRANT => self.grant_on_behalf_of(tenant, &request).await,
+            super::TOKEN_EXCHANGE_GRANT => self.grant_token_exchange(tenant, &request).await,
             _ => Err(OAuthError::new(
                 OAuthErrorCode::UnsupportedGrantType,
                 format!("grant_type {grant_type:?} is not supported"),
@@ -299,6 +322,7 @@ impl Portico {
                 refresh_token,
                 client_info,
                 front_channel: None,
+                actor: None,
             })
             .await?)
     }
@@ -401,6 +425,7 @@ impl Portico {
                 refresh_token: Some(successor),
                 client_info: request.client_info,
                 front_channel: None,
+                actor: None,
             })
             .await?)
     }
@@ -603,6 +628,7 @@ impl Portico {
                 refresh_token,
                 client_info,
                 front_channel: None,
+                actor: None,
             })
             .await?;
         metrics::counter!("portico_token_requests_total",

@@ -17,6 +17,7 @@ mod par;
 mod pkce;
 mod resource;
 mod scope;
+mod token_exchange;
 
 pub use authorize::{
     AuthorizeDecision, AuthorizeFailure, AuthorizeParams, AuthorizeRequest, AuthorizeResponse,
@@ -32,7 +33,7 @@ pub use device::{
 };
 pub use error::{OAuthError, OAuthErrorCode};
 pub use front_channel::ResponseType;
-pub use grants::TokenRequest;
+pub use grants::{ExchangeParams, TokenRequest};
 pub use introspection::Introspection;
 pub use logout::{LogoutOutcome, LogoutRequest};
 pub use on_behalf_of::JWT_BEARER_GRANT;
@@ -40,3 +41,4 @@ pub use par::{PushedAuthorization, REQUEST_URI_PREFIX};
 pub use pkce::verify_s256;
 pub use resource::Audience;
 pub use scope::{OIDC_SCOPES, Scope, is_scope_byte};
+pub use token_exchange::TOKEN_EXCHANGE_GRANT;

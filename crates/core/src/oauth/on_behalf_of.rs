@@ -112,6 +112,7 @@ impl Portico {
                 refresh_token: None,
                 client_info: request.client_info,
                 front_channel: None,
+                actor: None,
             })
             .await?)
     }

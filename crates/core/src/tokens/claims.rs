@@ -109,6 +109,9 @@ pub struct AccessTokenClaims {
     /// How the user authenticated (RFC 8176 values; user tokens).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub amr: Option<Vec<String>>,
+    /// Who acts for the user (RFC 8693 §4.1; tokens from a delegating token exchange).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub act: Option<Value>,
     /// The app's optional claims (user attributes; user tokens).
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -42,6 +42,8 @@ pub struct UserGrant<'a> {
     pub client_info: bool,
     /// Issued at the authorization endpoint: the ID token binds what travels beside it.
     pub front_channel: Option<FrontChannel<'a>>,
+    /// Who acts for the user (RFC 8693 `act`, token exchange with an actor token).
+    pub actor: Option<serde_json::Value>,
 }
 
 /// What an ID token from the authorization endpoint binds.
@@ -82,6 +84,8 @@ pub struct IssuedTokens {
     pub scope: String,
     /// MSAL's `client_info`: base64url JSON `{"uid","utid"}`.
     pub client_info: Option<String>,
+    /// RFC 8693 `issued_token_type` (token exchange answers carry it).
+    pub issued_token_type: Option<&'static str>,
 }
 
 /// The media type of access tokens (RFC 9068 §2.1).
@@ -142,6 +146,7 @@ impl Portico {
             sid: Some(grant.session_id.to_string()),
             rh: Some(grant.grant_id.to_string()),
             amr: amr.clone(),
+            act: grant.actor.clone(),
             extra: extra.clone(),
         };
         let access_token = encode_jws(&keys.signing, ACCESS_TOKEN_TYP, &access)?;
@@ -194,6 +199,7 @@ impl Portico {
         });
         metrics::counter!("portico_tokens_issued_total", "kind" => "user").increment(1);
         Ok(IssuedTokens {
+            issued_token_type: None,
             access_token,
             expires_in: exp - now,
             id_token,
@@ -236,10 +242,12 @@ impl Portico {
             sid: None,
             rh: None,
             amr: None,
+            act: None,
             extra: Default::default(),
         };
         let access_token = encode_jws(&keys.signing, ACCESS_TOKEN_TYP, &claims)?;
         Ok(IssuedTokens {
+            issued_token_type: None,
             access_token,
             expires_in: exp - now,
             id_token: None,

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AdminAuth;
-use super::apps::{ApiBody, ApiScopeBody, AppRoleBody, ApplicationOut, client_id};
+use super::apps::{
+    ApiBody, ApiScopeBody, AppRoleBody, ApplicationOut, ExchangeRuleBody, client_id,
+};
 use super::body::Body;
 use crate::AppState;
 use crate::error::Problem;
@@ -33,6 +35,10 @@ pub struct ExposeApiBody {
     #[serde(default)]
     #[schema(max_items = 100)]
     pub roles: Vec<AppRoleBody>,
+    /// Clients that may exchange users' tokens for this API (RFC 8693).
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub token_exchange: Vec<ExchangeRuleBody>,
 }
 
 /// Permissions to grant a client app on one API, for the whole tenant.
@@ -110,6 +116,7 @@ pub(crate) async fn expose_api(
     let api = ApiBody {
         scopes: body.scopes,
         roles: body.roles,
+        token_exchange: body.token_exchange,
     }
     .into_api()?;
     let app = state
@@ -121,6 +128,7 @@ pub(crate) async fn expose_api(
                 identifier_uri: body.identifier_uri,
                 scopes: api.scopes,
                 roles: api.roles,
+                token_exchange: api.token_exchange,
             },
         )
         .await?;

@@ -5,8 +5,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portico_core::directory::{
-    ApiScope, AppChanges, AppKind, AppRole, Application, ExposedApi, NewApplication, RoleMembers,
-    TenantRef,
+    ApiScope, AppChanges, AppKind, AppRole, Application, ExchangeRule, ExposedApi, NewApplication,
+    RoleMembers, TenantRef,
 };
 use portico_core::ids::ClientId;
 use serde::{Deserialize, Serialize};
@@ -114,6 +114,26 @@ pub struct ApiBody {
     #[serde(default)]
     #[schema(max_items = 100)]
     pub roles: Vec<AppRoleBody>,
+    /// Clients that may exchange users' tokens for this API (RFC 8693).
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub token_exchange: Vec<ExchangeRuleBody>,
+}
+
+/// One client allowed to exchange users' tokens for this API (RFC 8693).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeRuleBody {
+    /// The client that may exchange (an app of this tenant).
+    #[schema(format = Uuid)]
+    pub client_id: String,
+    /// The subject tokens it may bring: users' access tokens for this app.
+    #[schema(format = Uuid)]
+    pub subject_audience: String,
+    /// It may impersonate (a token without `act`); otherwise it delegates, presenting its
+    /// own token as the actor.
+    #[serde(default)]
+    pub impersonation: bool,
 }
 
 /// A delegated scope.
@@ -205,6 +225,15 @@ impl From<ExposedApi> for ApiBody {
                     description: r.description,
                 })
                 .collect(),
+            token_exchange: api
+                .token_exchange
+                .into_iter()
+                .map(|r| ExchangeRuleBody {
+                    client_id: r.client_id.to_string(),
+                    subject_audience: r.subject_audience.to_string(),
+                    impersonation: r.impersonation,
+                })
+                .collect(),
         }
     }
 }
@@ -243,7 +272,30 @@ impl ApiBody {
                 Ok(scope)
             })
             .collect::<Result<_, Problem>>()?;
-        Ok(ExposedApi { scopes, roles })
+        let token_exchange = self
+            .token_exchange
+            .into_iter()
+            .map(|r| {
+                let id = |text: &str| {
+                    text.parse().map_err(|_| {
+                        Problem::new(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            format!("{text:?} is not a client id"),
+                        )
+                    })
+                };
+                Ok(ExchangeRule {
+                    client_id: id(&r.client_id)?,
+                    subject_audience: id(&r.subject_audience)?,
+                    impersonation: r.impersonation,
+                })
+            })
+            .collect::<Result<_, Problem>>()?;
+        Ok(ExposedApi {
+            scopes,
+            roles,
+            token_exchange,
+        })
     }
 }
 

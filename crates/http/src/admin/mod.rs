@@ -67,6 +67,7 @@ pub(crate) use auth::AdminAuth;
         apps::AppRoleBody,
         apps::RoleMembersName,
         apps::ScopeConsentName,
+        apps::ExchangeRuleBody,
         apps::ImplicitName,
         api::ExposeApiBody,
         api::GrantPermissions,

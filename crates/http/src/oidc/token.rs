@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use portico_core::oauth::{ClientCredentials, TokenRequest};
+use portico_core::oauth::{ClientCredentials, ExchangeParams, TokenRequest};
 use portico_core::tokens::IssuedTokens;
 
 use super::tenant_for_api;
@@ -40,6 +40,15 @@ pub async fn token(
         device_code: get("device_code")?,
         assertion: get("assertion")?,
         requested_token_use: get("requested_token_use")?,
+        exchange: ExchangeParams {
+            subject_token: get("subject_token")?,
+            subject_token_type: get("subject_token_type")?,
+            actor_token: get("actor_token")?,
+            actor_token_type: get("actor_token_type")?,
+            requested_token_type: get("requested_token_type")?,
+            audience: get("audience")?,
+            resource: get("resource")?,
+        },
         scope: get("scope")?,
         client_info: params
             .flag("client_info")
@@ -75,6 +84,9 @@ pub(crate) fn token_body(issued: IssuedTokens) -> serde_json::Value {
         }
         if let Some(client_info) = issued.client_info {
             map.insert("client_info".into(), client_info.into());
+        }
+        if let Some(kind) = issued.issued_token_type {
+            map.insert("issued_token_type".into(), kind.into());
         }
     }
     body

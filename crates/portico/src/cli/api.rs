@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::Args;
 use portico_core::Portico;
 use portico_core::directory::{
-    ApiScope, AppRole, ExposeApi, PermissionRequest, ScopeConsent, TenantRef,
+    ApiScope, AppRole, ExchangeRule, ExposeApi, PermissionRequest, ScopeConsent, TenantRef,
 };
 use portico_core::ids::ClientId;
 use portico_core::store::PermissionGrant;
@@ -33,6 +33,12 @@ pub struct ExposeArgs {
     /// An app role, `NAME:users|apps|both` (repeatable).
     #[arg(long = "app-role", value_parser = app_role)]
     roles: Vec<AppRole>,
+    /// A client that may exchange users' tokens for this API (RFC 8693),
+    /// `CLIENT_ID:SUBJECT_AUDIENCE[:delegation|impersonation]` (repeatable): users' access
+    /// tokens for SUBJECT_AUDIENCE; delegation (the default) makes it present its own token
+    /// as the actor.
+    #[arg(long = "token-exchange")]
+    token_exchange: Vec<ExchangeRule>,
 }
 
 /// `portico app grant`.
@@ -101,6 +107,7 @@ pub(super) async fn expose(portico: &Portico, args: ExposeArgs) -> Result<Output
                 identifier_uri: args.identifier_uri,
                 scopes,
                 roles: args.roles,
+                token_exchange: args.token_exchange,
             },
         )
         .await?;

@@ -599,6 +599,7 @@ async fn the_admin_api_holds_to_its_openapi_document_under_schemathesis() {
                     allowed: portico_core::directory::RoleMembers::Both,
                     description: String::new(),
                 }],
+                token_exchange: Vec::new(),
             },
         )
         .await

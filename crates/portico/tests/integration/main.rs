@@ -48,4 +48,5 @@ mod spa_sdk;
 mod store_suite;
 mod token_cors;
 mod token_errors;
+mod token_exchange;
 mod token_lifecycle;

@@ -44,6 +44,7 @@ pub(super) async fn applications_change_and_go_within_their_tenant(store: Arc<dy
                 allowed: portico_core::directory::RoleMembers::Both,
                 description: "Run the shop".into(),
             }],
+            token_exchange: Vec::new(),
         },
         assignment_required: true,
         device_code: true,

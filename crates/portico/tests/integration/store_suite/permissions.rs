@@ -281,6 +281,7 @@ pub(super) async fn a_changed_api_keeps_only_what_it_still_defines(store: Arc<dy
                 role("Orders.Admin", RoleMembers::Users),
                 role("Orders.Sync", RoleMembers::Both),
             ],
+            token_exchange: Vec::new(),
         },
         ..client.clone()
     };
@@ -347,6 +348,7 @@ pub(super) async fn a_changed_api_keeps_only_what_it_still_defines(store: Arc<dy
     api.api = ExposedApi {
         scopes: vec![ApiScope::new("Orders.Read", None)],
         roles: vec![role("Orders.Sync", RoleMembers::Users)],
+        token_exchange: Vec::new(),
     };
     store.update_application(&api).await.unwrap();
     let held: Vec<(PermissionKind, String)> = store
