@@ -194,6 +194,19 @@ impl Portico {
         Ok(user)
     }
 
+    /// Every assignment of the API's roles to users.
+    pub async fn role_assignments(
+        &self,
+        tenant: &TenantRef,
+        api_client_id: ClientId,
+    ) -> Result<Vec<RoleAssignment>, CoreError> {
+        let api = self.show_application(tenant, api_client_id).await?;
+        Ok(self
+            .store
+            .role_assignments(api.tenant_id, api_client_id)
+            .await?)
+    }
+
     /// Takes an app role from a user.
     pub async fn unassign_role(
         &self,

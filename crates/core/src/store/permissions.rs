@@ -115,6 +115,12 @@ pub trait PermissionStore: Send + Sync {
         user: UserId,
         role: &str,
     ) -> Result<bool, StoreError>;
+    /// Every assignment of one API's roles, by role then user.
+    async fn role_assignments(
+        &self,
+        tenant: TenantId,
+        api_client_id: ClientId,
+    ) -> Result<Vec<RoleAssignment>, StoreError>;
     /// The roles of one API a user holds, by name.
     async fn user_roles(
         &self,

@@ -223,6 +223,51 @@ pub(crate) async fn revoke_permission(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// List who holds the API's app roles.
+#[utoipa::path(get, path = "/admin/api/v1/tenants/{tenant}/applications/{client_id}/role-assignments",
+    params(("tenant" = String, Path, description = "Tenant name or id"),
+           ("client_id" = String, Path, description = "The API's client id")),
+    responses((status = 200, body = [RoleAssignmentOut]), (status = 401), (status = 404)))]
+pub(crate) async fn list_role_assignments(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    Path((tenant, app)): Path<(String, String)>,
+) -> Result<axum::Json<Vec<RoleAssignmentOut>>, Problem> {
+    let assignments = state
+        .portico
+        .role_assignments(&TenantRef::parse(&tenant), client_id(&app)?)
+        .await?;
+    Ok(axum::Json(
+        assignments
+            .into_iter()
+            .map(|a| RoleAssignmentOut {
+                api: a.api_client_id.to_string(),
+                role: a.role,
+                user_id: a.user_id.to_string(),
+            })
+            .collect(),
+    ))
+}
+
+/// Take an app role from a user: their next token for the API goes without it.
+#[utoipa::path(delete, path = "/admin/api/v1/tenants/{tenant}/applications/{client_id}/role-assignments/{role}/{user}",
+    params(("tenant" = String, Path, description = "Tenant name or id"),
+           ("client_id" = String, Path, description = "The API's client id"),
+           ("role" = String, Path, description = "The role"),
+           ("user" = String, Path, description = "Object id or sign-in email")),
+    responses((status = 204), (status = 401), (status = 404), (status = 422)))]
+pub(crate) async fn unassign_role(
+    _auth: AdminAuth,
+    State(state): State<AppState>,
+    Path((tenant, app, role, user)): Path<(String, String, String, String)>,
+) -> Result<StatusCode, Problem> {
+    state
+        .portico
+        .unassign_role(&TenantRef::parse(&tenant), client_id(&app)?, &role, &user)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Assign one of the API's app roles to a user.
 #[utoipa::path(post, path = "/admin/api/v1/tenants/{tenant}/applications/{client_id}/role-assignments",
     request_body = AssignRole,

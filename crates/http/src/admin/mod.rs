@@ -35,6 +35,8 @@ pub(crate) use auth::AdminAuth;
         api::grant_permissions,
         api::revoke_permission,
         api::assign_role,
+        api::list_role_assignments,
+        api::unassign_role,
         secrets::add_client_secret,
         secrets::list_client_secrets,
         secrets::remove_client_secret,
@@ -166,7 +168,11 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route(
             "/admin/api/v1/tenants/{tenant}/applications/{client_id}/role-assignments",
-            post(api::assign_role),
+            get(api::list_role_assignments).post(api::assign_role),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/applications/{client_id}/role-assignments/{role}/{user}",
+            axum::routing::delete(api::unassign_role),
         )
         .route(
             "/admin/api/v1/tenants/{tenant}/applications/{client_id}/secrets",

@@ -8,7 +8,7 @@ use portico_core::directory::{
     ApiScope, AppRole, ExchangeRule, ExposeApi, PermissionRequest, ScopeConsent, TenantRef,
 };
 use portico_core::ids::ClientId;
-use portico_core::store::PermissionGrant;
+use portico_core::store::{PermissionGrant, PermissionKind};
 use serde_json::json;
 
 use super::Output;
@@ -130,7 +130,34 @@ pub(super) async fn grant(portico: &Portico, args: GrantArgs) -> Result<Output> 
             },
         )
         .await?;
-    let app = portico.show_application(&tenant, args.app).await?;
+    held(portico, &tenant, args.app, &grants).await
+}
+
+/// `portico app revoke`: takes granted scopes or roles back (the next token goes without).
+pub(super) async fn revoke(portico: &Portico, args: GrantArgs) -> Result<Output> {
+    let tenant = TenantRef::parse(&args.tenant);
+    let kinds = args
+        .scopes
+        .iter()
+        .map(|s| (PermissionKind::Scope, s))
+        .chain(args.roles.iter().map(|r| (PermissionKind::Role, r)));
+    for (kind, name) in kinds {
+        portico
+            .revoke_permission(&tenant, args.app, args.api, kind, name)
+            .await?;
+    }
+    let grants = portico.permission_grants(&tenant, args.app).await?;
+    held(portico, &tenant, args.app, &grants).await
+}
+
+/// The client app with what it holds, as `grant` and `revoke` print it.
+async fn held(
+    portico: &Portico,
+    tenant: &TenantRef,
+    client: ClientId,
+    grants: &[PermissionGrant],
+) -> Result<Output> {
+    let app = portico.show_application(tenant, client).await?;
     let mut json = app_json(&app);
     if let Some(fields) = json.as_object_mut() {
         fields.insert(

@@ -126,6 +126,8 @@ pub enum AppCommand {
     /// Grant a client app scopes or roles of an API, for every user of the tenant (admin
     /// consent).
     Grant(super::api::GrantArgs),
+    /// Take back scopes or roles granted to a client app (its next tokens go without).
+    Revoke(super::api::GrantArgs),
     /// Manage an application's client secrets (rotation: add, move the app, remove the old).
     #[command(subcommand)]
     Secret(SecretCommand),
@@ -450,6 +452,7 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
         AppCommand::Secret(command) => run_secret(portico, command).await?,
         AppCommand::Expose(args) => super::api::expose(portico, args).await?,
         AppCommand::Grant(args) => super::api::grant(portico, args).await?,
+        AppCommand::Revoke(args) => super::api::revoke(portico, args).await?,
         AppCommand::Delete { tenant, app } => {
             portico
                 .delete_application(&TenantRef::parse(&tenant), app)

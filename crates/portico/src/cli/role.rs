@@ -16,6 +16,15 @@ pub enum RoleCommand {
     Assign(RoleArgs),
     /// Take an app role from a user: their next tokens go without it.
     Unassign(RoleArgs),
+    /// List who holds an API's app roles.
+    List {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// Client id of the API.
+        #[arg(long)]
+        app: ClientId,
+    },
 }
 
 /// Which role of which API, for which user.
@@ -48,6 +57,7 @@ pub(super) async fn run(portico: &Portico, command: RoleCommand) -> Result<Outpu
     ) = match command {
         RoleCommand::Assign(args) => (true, args),
         RoleCommand::Unassign(args) => (false, args),
+        RoleCommand::List { tenant, app } => return list(portico, &tenant, app).await,
     };
     let tenant = TenantRef::parse(&tenant);
     let user = if assign {
@@ -67,5 +77,24 @@ pub(super) async fn run(portico: &Portico, command: RoleCommand) -> Result<Outpu
             "user_id": user.id.to_string(),
             "assigned": assign,
         }),
+    })
+}
+
+async fn list(portico: &Portico, tenant: &str, app: ClientId) -> Result<Output> {
+    let assignments = portico
+        .role_assignments(&TenantRef::parse(tenant), app)
+        .await?;
+    let human = assignments
+        .iter()
+        .map(|a| format!("{} {}", a.role, a.user_id))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let json: Vec<_> = assignments
+        .iter()
+        .map(|a| json!({"api": app.to_string(), "role": a.role, "user_id": a.user_id.to_string()}))
+        .collect();
+    Ok(Output {
+        human,
+        json: json!({ "assignments": json }),
     })
 }

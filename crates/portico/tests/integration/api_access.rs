@@ -180,6 +180,18 @@ async fn a_client_gets_an_apis_scopes_and_the_users_roles_only_as_granted() {
         admin.assign(&api, "Orders.Sync", "alice@example.com").await,
         StatusCode::UNPROCESSABLE_ENTITY
     );
+    let (status, listed) = admin
+        .send(
+            reqwest::Method::GET,
+            &format!("/{api}/role-assignments"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        listed,
+        json!([{"api": api, "role": "Orders.Admin", "user_id": alice.id.to_string()}])
+    );
 
     let scopes = ["api://orders/Orders.Read", "offline_access"];
     let tokens = sign_in(&server, &client, &scopes, "alice@example.com").await;
@@ -255,6 +267,24 @@ async fn a_client_gets_an_apis_scopes_and_the_users_roles_only_as_granted() {
         (access["aud"].as_str(), access["scp"].as_str()),
         (Some(api.as_str()), Some("Orders.Read"))
     );
+
+    // Taking the role back: the next token goes without it.
+    let (status, _) = admin
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/{api}/role-assignments/Orders.Admin/alice@example.com"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let refreshed = client
+        .exchange_refresh_token(&refreshed.refresh_token().unwrap().clone())
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("refresh");
+    let access = verified_claims(&server, refreshed.access_token().secret()).await;
+    assert!(access.get("roles").is_none(), "{access}");
 
     // Taking the grant back takes effect at the next refresh.
     let (status, _) = admin

@@ -285,6 +285,49 @@ async fn apis_are_exposed_granted_and_their_roles_assigned() {
     );
     assert_eq!(assigned["user_id"], user["id"]);
     assert_eq!(assigned["role"], "Orders.Admin");
+    let listed = portico(
+        &data,
+        &[
+            "role", "list", "--tenant", "contoso", "--app", &api, "--json",
+        ],
+    );
+    assert_eq!(
+        listed,
+        serde_json::json!({"assignments": [{"api": api, "role": "Orders.Admin", "user_id": user["id"]}]})
+    );
+    // A grant taken back: the client holds nothing of the API any more.
+    let revoked = portico(
+        &data,
+        &[
+            "app",
+            "revoke",
+            "--tenant",
+            "contoso",
+            "--app",
+            &daemon,
+            "--api",
+            &api,
+            "--role",
+            "Orders.Sync",
+            "--json",
+        ],
+    );
+    assert_eq!(revoked["permissions"], serde_json::json!([]));
+    portico_refuses(
+        &data,
+        &[
+            "app",
+            "revoke",
+            "--tenant",
+            "contoso",
+            "--app",
+            &daemon,
+            "--api",
+            &api,
+            "--role",
+            "Orders.Sync",
+        ],
+    );
     let updated = portico(
         &data,
         &[

@@ -206,6 +206,33 @@ macro_rules! permissions_queries {
                 Ok(removed.rows_affected() == 1)
             }
 
+            async fn role_assignments(
+                &self,
+                tenant: TenantId,
+                api_client_id: ClientId,
+            ) -> Result<Vec<RoleAssignment>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT role, user_id, created_at FROM role_assignments \
+                     WHERE tenant_id = $1 AND api_client_id = $2 ORDER BY role, user_id",
+                )
+                .bind(tenant.to_string())
+                .bind(api_client_id.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(RoleAssignment {
+                            tenant_id: tenant,
+                            api_client_id,
+                            role: row.try_get("role").map_err(db_err)?,
+                            user_id: parse(&row.try_get::<String, _>("user_id").map_err(db_err)?, "user_id")?,
+                            created_at: row.try_get("created_at").map_err(db_err)?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn user_roles(&self, tenant: TenantId, api_client_id: ClientId, user: UserId) -> Result<Vec<String>, StoreError> {
                 let rows = sqlx::query(
                     "SELECT role FROM role_assignments WHERE tenant_id = $1 AND api_client_id = $2 AND user_id = $3 ORDER BY role",
