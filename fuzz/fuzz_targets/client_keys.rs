@@ -24,5 +24,6 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = text.parse::<portico_core::directory::RoleMembers>();
     let _ = text.parse::<portico_core::directory::ExchangeRule>();
+    let _ = portico_core::directory::certificate_key(text);
     let _ = text.parse::<portico_core::directory::ScopeConsent>();
 });

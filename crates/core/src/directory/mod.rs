@@ -25,7 +25,9 @@ pub use attributes::{
     AttributeError, AttributeReason, MAX_ATTRIBUTE_LEN, check_attributes, missing_required,
 };
 pub use branding::{Branding, MAX_CSS_BYTES, MAX_LOGO_BYTES, sniff_image};
-pub use client_keys::{ClientKey, MAX_CLIENT_KEYS, allowed_algorithms, parse_client_keys};
+pub use client_keys::{
+    ClientKey, MAX_CLIENT_KEYS, allowed_algorithms, certificate_key, names_key, parse_client_keys,
+};
 pub use permissions::{ExposeApi, PermissionRequest};
 pub use service::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, NewAdminToken};
 pub use tenant::{Tenant, TenantRef};

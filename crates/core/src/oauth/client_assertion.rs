@@ -26,10 +26,29 @@ struct AssertionClaims {
     iss: String,
     sub: String,
     jti: String,
+    #[serde(deserialize_with = "numeric_date")]
     exp: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_numeric_date")]
     iat: Option<i64>,
     aud: serde_json::Value,
+}
+
+/// A NumericDate (RFC 7519 §2), which may have a fraction (MSAL for Python sends one), in
+/// whole seconds.
+fn numeric_date<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let value = f64::deserialize(deserializer)?;
+    if !value.is_finite() {
+        return Err(serde::de::Error::custom("not a date"));
+    }
+    // Saturating: absurd dates fail the lifetime checks rather than wrap.
+    #[allow(clippy::cast_possible_truncation)]
+    Ok(value.floor().clamp(i64::MIN as f64, i64::MAX as f64) as i64)
+}
+
+fn optional_numeric_date<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    numeric_date(deserializer).map(Some)
 }
 
 /// The client an assertion says it is from, read before its signature is checked only to
@@ -81,9 +100,17 @@ impl Portico {
             .map_err(CoreError::from)?
             .ok_or_else(|| refused("unknown client"))?;
         let header = decode_header(assertion).map_err(|_| refused("malformed header"))?;
-        let candidates = app.client_keys.iter().filter(|key| {
-            header.kid.is_none() || key.common.key_id.is_none() || key.common.key_id == header.kid
-        });
+        // The keys the header names, else every key (the signature decides either way).
+        let named: Vec<_> = app
+            .client_keys
+            .iter()
+            .filter(|key| crate::directory::names_key(&header, key))
+            .collect();
+        let candidates = if named.is_empty() {
+            app.client_keys.iter().collect()
+        } else {
+            named
+        };
         let audiences = [
             self.issuer(tenant),
             format!(

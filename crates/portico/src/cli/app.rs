@@ -44,6 +44,10 @@ pub enum AppCommand {
         /// assertions with (web and daemon apps).
         #[arg(long)]
         jwk: Option<std::path::PathBuf>,
+        /// A PEM X.509 certificate whose key the app signs `private_key_jwt` assertions with
+        /// (MSAL's certificate credentials; repeatable; with `--jwk`, both count).
+        #[arg(long = "certificate")]
+        certificates: Vec<std::path::PathBuf>,
     },
     /// List the tenant's applications.
     List {
@@ -112,6 +116,10 @@ pub enum AppCommand {
         /// A file with the public JWK (or JWK Set) for `private_key_jwt`; replaces the keys.
         #[arg(long, conflicts_with = "no_jwks")]
         jwk: Option<std::path::PathBuf>,
+        /// A PEM X.509 certificate for `private_key_jwt` (repeatable); replaces the keys
+        /// (with `--jwk`, both count).
+        #[arg(long = "certificate", conflicts_with = "no_jwks")]
+        certificates: Vec<std::path::PathBuf>,
         /// Remove every `private_key_jwt` key.
         #[arg(long)]
         no_jwks: bool,
@@ -250,16 +258,26 @@ fn replaced(values: Vec<String>, clear: bool) -> Option<Vec<String>> {
     (clear || !values.is_empty()).then_some(values)
 }
 
-/// The keys in a `--jwk` file, if one is given.
+/// The keys in a `--jwk` file and `--certificate` files, if any is given.
 fn read_keys(
-    path: Option<&std::path::Path>,
+    jwk: Option<&std::path::Path>,
+    certificates: &[std::path::PathBuf],
 ) -> Result<Option<Vec<portico_core::directory::ClientKey>>> {
-    let Some(path) = path else {
-        return Ok(None);
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    Ok(Some(portico_core::directory::parse_client_keys(&text)?))
+    if jwk.is_none() && certificates.is_empty() {
+        return Ok(None);
+    }
+    let mut keys = match jwk {
+        Some(path) => portico_core::directory::parse_client_keys(&read(path)?)?,
+        None => Vec::new(),
+    };
+    for path in certificates {
+        keys.push(portico_core::directory::certificate_key(&read(path)?)?);
+    }
+    Ok(Some(keys))
 }
 
 /// A lifetime option: seconds, or `None` for the server's (`default`).
@@ -347,9 +365,10 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
             native_auth,
             cors_origins,
             jwk,
+            certificates,
         } => {
             let kind: AppKind = kind.parse().map_err(anyhow::Error::msg)?;
-            let client_keys = read_keys(jwk.as_deref())?.unwrap_or_default();
+            let client_keys = read_keys(jwk.as_deref(), &certificates)?.unwrap_or_default();
             let created = portico
                 .create_application(
                     &TenantRef::parse(&tenant),
@@ -415,6 +434,7 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
             access_token_lifetime,
             refresh_token_lifetime,
             jwk,
+            certificates,
             no_jwks,
             implicit,
         } => {
@@ -422,7 +442,7 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
                 .map(|v| v.parse::<portico_core::directory::ImplicitGrant>())
                 .transpose()
                 .map_err(anyhow::Error::msg)?;
-            let client_keys = match read_keys(jwk.as_deref())? {
+            let client_keys = match read_keys(jwk.as_deref(), &certificates)? {
                 Some(keys) => Some(keys),
                 None => no_jwks.then(Vec::new),
             };

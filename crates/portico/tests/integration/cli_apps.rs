@@ -405,6 +405,52 @@ async fn apis_are_exposed_granted_and_their_roles_assigned() {
         ],
     );
     assert_eq!(keyed["client_keys"]["keys"][0]["kty"], "EC");
+    // A certificate's key (MSAL's certificate credentials), named by its thumbprints.
+    let certified = rcgen::generate_simple_self_signed(vec!["daemon".to_owned()]).unwrap();
+    let cert_file = dir.path().join("daemon.pem");
+    std::fs::write(&cert_file, certified.cert.pem()).unwrap();
+    let certified = portico(
+        &data,
+        &[
+            "app",
+            "update",
+            "--tenant",
+            "contoso",
+            "--app",
+            &daemon,
+            "--certificate",
+            cert_file.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    let key = &certified["client_keys"]["keys"][0];
+    assert_eq!(
+        (key["kty"].as_str(), key["crv"].as_str()),
+        (Some("EC"), Some("P-256"))
+    );
+    assert!(
+        key["x5t#S256"].is_string() && key["x5t"].is_string(),
+        "{key}"
+    );
+    let bad_cert = dir.path().join("bad.pem");
+    std::fs::write(
+        &bad_cert,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    portico_refuses(
+        &data,
+        &[
+            "app",
+            "update",
+            "--tenant",
+            "contoso",
+            "--app",
+            &daemon,
+            "--certificate",
+            bad_cert.to_str().unwrap(),
+        ],
+    );
     let unkeyed = portico(
         &data,
         &[

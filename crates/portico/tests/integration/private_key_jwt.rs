@@ -229,3 +229,98 @@ async fn private_or_symmetric_keys_cannot_be_registered_and_public_clients_get_n
     }
     server.stop().await;
 }
+
+/// MSAL for Python with a certificate credential (its private key and SHA-1 thumbprint, the
+/// way Entra apps are configured): the operator registers only the certificate, and MSAL's
+/// assertion (RS256, named by `x5t`) gets an app token over HTTPS.
+#[tokio::test]
+async fn msal_python_authenticates_with_a_certificate() {
+    if !crate::https::msal_available() {
+        return;
+    }
+    let cert = crate::https::test_cert();
+    let server = crate::https::https_server(&cert, None).await;
+    let (daemon, _) = server.app(AppKind::Daemon).await;
+    let dir = tempfile::tempdir().unwrap();
+    // The app's own key pair and self-signed certificate, made by `cryptography` (which MSAL
+    // depends on) as an app developer would.
+    let make = r#"
+import sys, datetime
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "daemon")])
+now = datetime.datetime.now(datetime.timezone.utc)
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+    .public_key(key.public_key()).serial_number(x509.random_serial_number())
+    .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+    .sign(key, hashes.SHA256()))
+open(sys.argv[1] + "/key.pem", "wb").write(key.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+open(sys.argv[1] + "/cert.pem", "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+print(cert.fingerprint(hashes.SHA1()).hex())
+"#;
+    let made = std::process::Command::new("python3")
+        .args(["-c", make, dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let thumbprint = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    let pem = std::fs::read_to_string(dir.path().join("cert.pem")).unwrap();
+    let key = portico_core::directory::certificate_key(&pem).unwrap();
+    assert!(key.common.x509_sha1_fingerprint.is_some());
+    server
+        .portico()
+        .update_application(
+            &portico_core::directory::TenantRef::Id(server.tenant.id),
+            daemon.parse().unwrap(),
+            portico_core::directory::AppChanges {
+                client_keys: Some(vec![key]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let script = r#"
+import json, sys, msal
+authority, client_id, key_path, thumbprint = sys.argv[1:5]
+app = msal.ConfidentialClientApplication(
+    client_id, authority=authority, validate_authority=False, instance_discovery=False,
+    client_credential={"private_key": open(key_path).read(), "thumbprint": thumbprint})
+result = app.acquire_token_for_client(scopes=[client_id + "/.default"])
+print(json.dumps({k: result.get(k) for k in ("access_token", "error", "error_description")}))
+"#;
+    let output = tokio::process::Command::new("python3")
+        .args([
+            "-c",
+            script,
+            &format!("{}/contoso", server.base),
+            &daemon,
+            dir.path().join("key.pem").to_str().unwrap(),
+            &thumbprint,
+        ])
+        .env("REQUESTS_CA_BUNDLE", &cert.cert_path)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(result["error"].is_null(), "{result}");
+    let claims =
+        jsonwebtoken::dangerous::insecure_decode::<Value>(result["access_token"].as_str().unwrap())
+            .unwrap()
+            .claims;
+    assert_eq!(claims["azp"], daemon.as_str());
+    assert_eq!(claims["azpacr"], "2", "authenticated by certificate");
+    server.stop().await;
+}
