@@ -507,6 +507,7 @@ impl Portico {
                         code: code.as_deref(),
                     }),
                     actor: None,
+                    not_after: None,
                 })
                 .await?;
             if request.response_type.token {

@@ -251,6 +251,14 @@ impl Portico {
         let Some(app) = self.application(tenant.id, record.client_id).await? else {
             return Ok(None);
         };
+        // The operator turned the flow off since the code was issued: it ends here.
+        if !app.device_code {
+            self.store.deny_device_code(tenant.id, id).await?;
+            return Ok(Some(Err(OAuthError::new(
+                OAuthErrorCode::UnauthorizedClient,
+                "the device code flow is not enabled for this application",
+            ))));
+        }
         let scope = Scope::parse(&record.scope).map_err(|e| CoreError::Internal(e.description))?;
         match self
             .delegated_audience(tenant, &app, &scope, session.user.id)
@@ -311,6 +319,12 @@ impl Portico {
             .authenticate_client(tenant, &request.credentials)
             .await?;
         super::grants::check_browser_origin(&app, request.origin.as_deref())?;
+        if !app.device_code {
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnauthorizedClient,
+                "the device code flow is not enabled for this application",
+            ));
+        }
         let now = self.now();
         let polled = match self
             .store

@@ -81,9 +81,14 @@ pub(super) struct Approved<'a> {
 /// its scope now means another app (an identifier URI moved to another API), nothing.
 fn same_audience(token: &RefreshTokenRecord, audience: &super::Audience) -> Result<(), OAuthError> {
     match token.audience {
-        Some(pinned) if pinned != audience.app.client_id => Err(OAuthError::invalid_grant(
-            "the API this refresh token was issued for is no longer the one its scope names: sign in again",
-        )),
+        // Narrowed to the OpenID Connect scopes, the token is for the client itself: fine.
+        Some(pinned)
+            if pinned != audience.app.client_id && audience.app.client_id != token.client_id =>
+        {
+            Err(OAuthError::invalid_grant(
+                "the API this refresh token was issued for is no longer the one its scope names: sign in again",
+            ))
+        }
         _ => Ok(()),
     }
 }
@@ -323,6 +328,7 @@ impl Portico {
                 client_info,
                 front_channel: None,
                 actor: None,
+                not_after: None,
             })
             .await?)
     }
@@ -426,6 +432,7 @@ impl Portico {
                 client_info: request.client_info,
                 front_channel: None,
                 actor: None,
+                not_after: None,
             })
             .await?)
     }
@@ -629,6 +636,7 @@ impl Portico {
                 client_info,
                 front_channel: None,
                 actor: None,
+                not_after: None,
             })
             .await?;
         metrics::counter!("portico_token_requests_total",

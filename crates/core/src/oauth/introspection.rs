@@ -178,6 +178,21 @@ impl Portico {
             Known::Refresh(record) => Some(record.grant_id),
             _ => None,
         };
+        // A token issued on a user's behalf to another client (on-behalf-of, token exchange)
+        // shares the user's grant: only the client the grant was made to may end it.
+        let grant = match grant {
+            Some(grant)
+                if self
+                    .store
+                    .grant_client(tenant.id, grant)
+                    .await
+                    .map_err(CoreError::from)?
+                    == Some(caller.client_id) =>
+            {
+                Some(grant)
+            }
+            _ => None,
+        };
         if let Some(grant) = grant {
             self.store
                 .revoke_grant(tenant.id, grant, self.now())

@@ -91,6 +91,14 @@ impl Portico {
         let audience = self
             .delegated_audience(tenant, &app, &scope, user.id)
             .await?;
+        // A token for the caller itself would be a new assertion for the next exchange: a
+        // chain that renews itself past the user's own token. OBO is for downstream APIs.
+        if audience.app.client_id == app.client_id {
+            return Err(OAuthError::new(
+                OAuthErrorCode::InvalidScope,
+                "name the downstream API's scopes: on-behalf-of issues no token for the caller itself",
+            ));
+        }
         let amr = claims.amr.unwrap_or_default().join(" ");
         Ok(self
             .issue_user_tokens(UserGrant {
@@ -113,6 +121,8 @@ impl Portico {
                 client_info: request.client_info,
                 front_channel: None,
                 actor: None,
+                // Never past the user's token it came from.
+                not_after: Some(claims.exp),
             })
             .await?)
     }

@@ -28,6 +28,8 @@ pub struct PushedAuthorization {
 /// The error code of an authorization error response, for answering it as JSON instead.
 fn code_of(wire: &str) -> OAuthErrorCode {
     match wire {
+        "server_error" => OAuthErrorCode::ServerError,
+        "temporarily_unavailable" => OAuthErrorCode::TemporarilyUnavailable,
         "invalid_scope" => OAuthErrorCode::InvalidScope,
         "unauthorized_client" => OAuthErrorCode::UnauthorizedClient,
         "unsupported_response_type" => OAuthErrorCode::UnsupportedResponseType,
@@ -44,8 +46,14 @@ impl Portico {
         tenant: &Tenant,
         mut params: AuthorizeParams,
         credentials: &ClientCredentials,
+        ip: std::net::IpAddr,
     ) -> Result<PushedAuthorization, OAuthError> {
         let (app, _) = self.authenticate_client(tenant, credentials).await?;
+        // Public clients push with their client id alone: each network pushes only so
+        // often, as every pushed request is a stored record.
+        if !self.rate_limits.allow_flow_start(tenant.id, ip) {
+            return Err(CoreError::RateLimited.into());
+        }
         match &params.client_id {
             Some(id) if *id != app.client_id.to_string() => {
                 return Err(OAuthError::invalid_request(
@@ -63,6 +71,12 @@ impl Portico {
         params.pushed = true;
         match self.validate_authorize(tenant, &params).await {
             Ok(_) => {}
+            Err(AuthorizeFailure::NoRedirect(message)) if message.contains("Try again later") => {
+                return Err(OAuthError::new(
+                    OAuthErrorCode::TemporarilyUnavailable,
+                    message,
+                ));
+            }
             Err(AuthorizeFailure::NoRedirect(message)) => {
                 return Err(OAuthError::invalid_request(message));
             }

@@ -148,7 +148,7 @@ impl Portico {
             .await
             .map_err(CoreError::from)?
             .filter(|user| user.enabled)
-            .ok_or_else(|| OAuthError::invalid_grant("the user can no longer sign in"))?;
+            .ok_or_else(|| OAuthError::invalid_request("the subject can no longer sign in"))?;
         let audience = self
             .delegated_audience(tenant, &app, &scope, user.id)
             .await?;
@@ -171,6 +171,7 @@ impl Portico {
                 client_info: false,
                 front_channel: None,
                 actor,
+                not_after: Some(subject.exp),
             })
             .await?;
         issued.issued_token_type = Some(ACCESS_TOKEN_TYPE);

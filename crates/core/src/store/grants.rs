@@ -168,6 +168,12 @@ pub trait GrantStore: Send + Sync {
         grant: GrantId,
         now: UnixTime,
     ) -> Result<(), StoreError>;
+    /// The client app a grant was made to, if the grant exists in this tenant.
+    async fn grant_client(
+        &self,
+        tenant: TenantId,
+        grant: GrantId,
+    ) -> Result<Option<ClientId>, StoreError>;
     /// Whether a grant exists in this tenant and is not revoked.
     async fn grant_is_active(&self, tenant: TenantId, grant: GrantId) -> Result<bool, StoreError>;
     /// A refresh token that still works (unused, unexpired, its grant not revoked), read

@@ -44,6 +44,9 @@ pub struct UserGrant<'a> {
     pub front_channel: Option<FrontChannel<'a>>,
     /// Who acts for the user (RFC 8693 `act`, token exchange with an actor token).
     pub actor: Option<serde_json::Value>,
+    /// The access token expires no later than this (a token derived from another, by
+    /// on-behalf-of or token exchange, never outlives the one it came from).
+    pub not_after: Option<i64>,
 }
 
 /// What an ID token from the authorization endpoint binds.
@@ -114,6 +117,7 @@ impl Portico {
         let now = self.now();
         let id_exp = now + self.settings.access_token_lifetime_secs;
         let exp = now + self.access_token_lifetime(grant.app, &grant.audience.app);
+        let exp = grant.not_after.map_or(exp, |cap| exp.min(cap));
         let issuer = self.issuer(grant.tenant);
         let sub = pairwise_subject(grant.tenant.id, grant.app.client_id, grant.user.id);
         let profile = grant.scope.contains("profile");

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use portico_core::directory::ImplicitGrant;
-use portico_core::oauth::{DEVICE_CODE_GRANT, JWT_BEARER_GRANT};
+use portico_core::oauth::{DEVICE_CODE_GRANT, JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT};
 
 use super::tenant_for_api;
 
@@ -48,6 +48,7 @@ pub async fn openid_configuration(
         "refresh_token",
         "client_credentials",
         JWT_BEARER_GRANT,
+        TOKEN_EXCHANGE_GRANT,
     ];
     if device_code {
         grant_types.push(DEVICE_CODE_GRANT);

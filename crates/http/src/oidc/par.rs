@@ -9,6 +9,7 @@ use super::authorize::authorize_params;
 use super::tenant_for_api;
 use super::token::client_credentials;
 use crate::AppState;
+use crate::client_ip::ClientIp;
 use crate::error::OAuthJson;
 use crate::form::Params;
 
@@ -16,6 +17,7 @@ use crate::form::Params;
 pub async fn push(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthJson> {
@@ -25,7 +27,7 @@ pub async fn push(
     let credentials = client_credentials(&headers, &params)?;
     let pushed = state
         .portico
-        .push_authorization_request(&tenant, request, &credentials)
+        .push_authorization_request(&tenant, request, &credentials, ip)
         .await?;
     let mut response = (StatusCode::CREATED, axum::Json(pushed)).into_response();
     response

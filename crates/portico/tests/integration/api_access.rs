@@ -516,6 +516,15 @@ async fn a_refresh_token_stays_with_the_api_it_was_issued_for_when_its_name_move
     .await;
     let access = verified_claims(&server, tokens.access_token().secret()).await;
     assert_eq!(access["aud"], first.as_str());
+    // Narrowed to the OpenID Connect scopes, a refresh is for the client itself: fine.
+    let narrowed = client
+        .exchange_refresh_token(tokens.refresh_token().unwrap())
+        .unwrap()
+        .add_scope(openidconnect::Scope::new("openid".into()))
+        .request_async(&oidc_http(no_redirects()))
+        .await
+        .expect("a narrowed refresh");
+    let tokens = narrowed;
     // The name moves: the first API takes another, the second takes api://orders.
     let (status, _) = admin
         .send(

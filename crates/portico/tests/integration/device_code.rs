@@ -411,6 +411,28 @@ async fn another_clients_device_code_and_clients_without_users_get_nothing() {
     // the device is not told to slow down).
     let (status, body) = poll(&server, URN, &client_id, code).await;
     assert_eq!(status, 200, "{body}");
+    // The operator turns the flow off: a code issued before is dead at once.
+    let (_, issued) = device_code(&server, &client_id, "openid").await;
+    server
+        .portico()
+        .update_application(
+            &portico_core::directory::TenantRef::Id(server.tenant.id),
+            client_id.parse().unwrap(),
+            portico_core::directory::AppChanges {
+                device_code: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (_, body) = poll(
+        &server,
+        URN,
+        &client_id,
+        issued["device_code"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(body["error"], "unauthorized_client", "{body}");
     // Single-page apps and daemons have no device flow (a daemon even with its secret); an
     // app whose operator did not turn it on has none either; a web app must authenticate.
     let (spa, _) = server.app(AppKind::Spa).await;

@@ -113,7 +113,60 @@ async fn a_middle_tier_gets_a_downstream_token_as_the_user_only_as_granted() {
     assert_eq!(downstream["azpacr"], "1");
     assert_eq!(downstream["oid"], incoming["oid"], "still the user");
     assert_eq!(downstream["scp"], "Orders.Read");
+    assert!(
+        downstream["exp"].as_i64() <= incoming["exp"].as_i64(),
+        "never outlives the user's token"
+    );
+    // A token for the caller itself would be a new assertion: a chain that renews itself.
+    let (status, body) = c.obo(&c.user_token, "openid").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope")),
+        "{body}"
+    );
+    // The middle tier revokes what it got: the user's own sign-in with the client stands.
+    let (status, _) = token_request_at(
+        server,
+        "oauth2/v2.0/revoke",
+        &[
+            ("client_id", &c.middle),
+            ("client_secret", &c.middle_secret),
+            (
+                "token",
+                body_token(&c, "api://orders/Orders.Read").await.as_str(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        server
+            .portico()
+            .verify_access_token(&server.tenant, &c.user_token)
+            .await
+            .is_ok(),
+        "another client cannot end the user's grant"
+    );
     c.server.stop().await;
+}
+
+/// A fresh downstream token for the chain's middle tier.
+async fn body_token(c: &Chain, scope: &str) -> String {
+    let (status, body) = c.obo(&c.user_token, scope).await;
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// POSTs a form to `path` of the tenant; the status and JSON body (if any).
+async fn token_request_at(server: &TestServer, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(server.url(path))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use portico_core::StoreError;
 use portico_core::clock::UnixTime;
-use portico_core::ids::{GrantId, TenantId};
+use portico_core::ids::{ClientId, GrantId, TenantId};
 use portico_core::store::GrantStore;
 use portico_core::store::{
     AuthCodeRecord, CodeRedemption, GrantRecord, RefreshLifetime, RefreshRedemption,
@@ -279,6 +279,17 @@ macro_rules! grants_queries {
                     .await
                     .map_err(db_err)?;
                 Ok(())
+            }
+
+            async fn grant_client(&self, tenant: TenantId, grant: GrantId) -> Result<Option<ClientId>, StoreError> {
+                let row = sqlx::query("SELECT client_id FROM grants WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.to_string())
+                    .bind(grant.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                row.map(|row| parse(&row.try_get::<String, _>("client_id").map_err(db_err)?, "client_id"))
+                    .transpose()
             }
 
             async fn grant_is_active(&self, tenant: TenantId, grant: GrantId) -> Result<bool, StoreError> {

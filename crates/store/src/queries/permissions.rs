@@ -213,14 +213,15 @@ macro_rules! permissions_queries {
             ) -> Result<Vec<RoleAssignment>, StoreError> {
                 let rows = sqlx::query(
                     "SELECT role, user_id, created_at FROM role_assignments \
-                     WHERE tenant_id = $1 AND api_client_id = $2 ORDER BY role, user_id",
+                     WHERE tenant_id = $1 AND api_client_id = $2",
                 )
                 .bind(tenant.to_string())
                 .bind(api_client_id.to_string())
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db_err)?;
-                rows.iter()
+                let mut assignments = rows
+                    .iter()
                     .map(|row| {
                         Ok(RoleAssignment {
                             tenant_id: tenant,
@@ -230,7 +231,10 @@ macro_rules! permissions_queries {
                             created_at: row.try_get("created_at").map_err(db_err)?,
                         })
                     })
-                    .collect()
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                // Sorted here, byte-wise: SQLite and PostgreSQL collate text differently.
+                assignments.sort_by(|a, b| (&a.role, a.user_id.to_string()).cmp(&(&b.role, b.user_id.to_string())));
+                Ok(assignments)
             }
 
             async fn user_roles(&self, tenant: TenantId, api_client_id: ClientId, user: UserId) -> Result<Vec<String>, StoreError> {
