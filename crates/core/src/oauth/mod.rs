@@ -15,6 +15,7 @@ mod logout;
 mod on_behalf_of;
 mod par;
 mod pkce;
+mod refresh;
 mod resource;
 mod scope;
 mod token_exchange;
