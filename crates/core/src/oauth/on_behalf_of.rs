@@ -19,7 +19,48 @@ fn refuse(description: &str) -> OAuthError {
     OAuthError::invalid_grant(description)
 }
 
+/// The user a verified access token speaks for, with the session and grant it came from:
+/// only a user's delegated token does (app-only tokens carry roles, no `scp`, no session),
+/// and only while the user may sign in. Shared by on-behalf-of and token exchange.
+pub(super) struct DelegatedSubject {
+    /// The user, enabled.
+    pub(super) user: crate::directory::User,
+    /// The session of the user's sign-in.
+    pub(super) session_id: SessionId,
+    /// The user's grant (what derived tokens belong to).
+    pub(super) grant_id: GrantId,
+}
+
 impl Portico {
+    /// The user `claims` (a verified access token) speak for; `None` for an app-only or
+    /// malformed token, or a user who may no longer sign in.
+    pub(super) async fn delegated_subject(
+        &self,
+        tenant: &Tenant,
+        claims: &crate::tokens::AccessTokenClaims,
+    ) -> Result<Option<DelegatedSubject>, CoreError> {
+        let (Some(_), Some(sid), Some(rh)) = (&claims.scp, &claims.sid, &claims.rh) else {
+            return Ok(None);
+        };
+        let (Ok(user_id), Ok(session_id), Ok(grant_id)) = (
+            claims.oid.parse::<UserId>(),
+            sid.parse::<SessionId>(),
+            rh.parse::<GrantId>(),
+        ) else {
+            return Ok(None);
+        };
+        let user = self
+            .store
+            .find_user(tenant.id, user_id)
+            .await?
+            .filter(|user| user.enabled);
+        Ok(user.map(|user| DelegatedSubject {
+            user,
+            session_id,
+            grant_id,
+        }))
+    }
+
     /// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` with
     /// `requested_token_use=on_behalf_of`.
     pub(super) async fn grant_on_behalf_of(
@@ -57,25 +98,16 @@ impl Portico {
                 "the assertion's audience is not the calling application",
             ));
         }
-        // Only a user's delegated token speaks for a user (app-only tokens carry roles, no
-        // scp, and no session).
-        let (Some(_), Some(sid), Some(rh)) = (&claims.scp, &claims.sid, &claims.rh) else {
-            return Err(refuse("the assertion is not a user's delegated token"));
-        };
-        let (Ok(user_id), Ok(session_id), Ok(grant_id)) = (
-            claims.oid.parse::<UserId>(),
-            sid.parse::<SessionId>(),
-            rh.parse::<GrantId>(),
-        ) else {
-            return Err(refuse("the assertion is malformed"));
-        };
-        let user = self
-            .store
-            .find_user(tenant.id, user_id)
-            .await
-            .map_err(CoreError::from)?
-            .filter(|user| user.enabled)
-            .ok_or_else(|| refuse("the user can no longer sign in"))?;
+        let DelegatedSubject {
+            user,
+            session_id,
+            grant_id,
+        } = self
+            .delegated_subject(tenant, &claims)
+            .await?
+            .ok_or_else(|| {
+                refuse("the assertion is not the delegated token of a user who may sign in")
+            })?;
         let asked = Scope::parse(request.scope.as_deref().unwrap_or_default())?;
         if asked.is_empty() {
             return Err(OAuthError::new(

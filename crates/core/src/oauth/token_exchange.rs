@@ -7,10 +7,9 @@
 
 use super::grants::TokenRequest;
 use super::{OAuthError, OAuthErrorCode, Scope};
+use crate::Portico;
 use crate::directory::Tenant;
-use crate::ids::{GrantId, SessionId, UserId};
 use crate::tokens::{IssuedTokens, UserGrant};
-use crate::{CoreError, Portico};
 
 /// The grant type.
 pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -72,20 +71,18 @@ impl Portico {
             .verify_access_token(tenant, subject_token)
             .await
             .map_err(|_| OAuthError::invalid_request("the subject_token is not valid here"))?;
-        let (Some(_), Some(sid), Some(rh)) = (&subject.scp, &subject.sid, &subject.rh) else {
-            return Err(OAuthError::invalid_request(
-                "the subject_token is not a user's delegated token",
-            ));
-        };
-        let (Ok(user_id), Ok(session_id), Ok(grant_id)) = (
-            subject.oid.parse::<UserId>(),
-            sid.parse::<SessionId>(),
-            rh.parse::<GrantId>(),
-        ) else {
-            return Err(OAuthError::invalid_request(
-                "the subject_token is malformed",
-            ));
-        };
+        let super::on_behalf_of::DelegatedSubject {
+            user,
+            session_id,
+            grant_id,
+        } = self
+            .delegated_subject(tenant, &subject)
+            .await?
+            .ok_or_else(|| {
+                OAuthError::invalid_request(
+                    "the subject_token is not the delegated token of a user who may sign in",
+                )
+            })?;
         // The target: the API the scope names; `audience` and `resource`, if given, must name
         // the same one.
         let scope = Scope::parse(request.scope.as_deref().unwrap_or_default())?
@@ -142,13 +139,6 @@ impl Portico {
                 ));
             }
         };
-        let user = self
-            .store
-            .find_user(tenant.id, user_id)
-            .await
-            .map_err(CoreError::from)?
-            .filter(|user| user.enabled)
-            .ok_or_else(|| OAuthError::invalid_request("the subject can no longer sign in"))?;
         let audience = self
             .delegated_audience(tenant, &app, &scope, user.id)
             .await?;
