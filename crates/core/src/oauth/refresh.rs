@@ -63,6 +63,11 @@ impl Portico {
         };
         let successor = random_token()?;
         let lifetime = self.refresh_lifetime(tenant, &app).await?;
+        // A family from before audiences were kept takes the API decided now.
+        let pin = checked
+            .as_ref()
+            .map(|(_, _, audience)| audience.app.client_id)
+            .filter(|api| *api != app.client_id);
         let record = match self
             .store
             .rotate_refresh_token(
@@ -70,6 +75,7 @@ impl Portico {
                 &digest,
                 &digest_secret(&successor),
                 lifetime,
+                pin,
                 now,
             )
             .await

@@ -150,7 +150,8 @@ pub trait GrantStore: Send + Sync {
         grant: &GrantRecord,
         refresh: Option<&RefreshTokenRecord>,
     ) -> Result<(), StoreError>;
-    /// Spends `old_digest` and stores its successor (`new_digest`, same grant and scope), in one
+    /// Spends `old_digest` and stores its successor (`new_digest`, same grant, scope and
+    /// audience; a token from before audiences were kept passes `audience` on), in one
     /// transaction. Detects reuse of a spent token.
     async fn rotate_refresh_token(
         &self,
@@ -158,6 +159,7 @@ pub trait GrantStore: Send + Sync {
         old_digest: &str,
         new_digest: &str,
         lifetime: RefreshLifetime,
+        audience: Option<ClientId>,
         now: UnixTime,
     ) -> Result<RefreshRedemption, StoreError>;
     /// Revokes a grant: its refresh tokens stop working and its access tokens are refused by

@@ -186,7 +186,8 @@ async fn exchanges_the_policy_does_not_name_are_refused() {
     )
     .await;
     assert_eq!(body["error"], "unauthorized_client", "{body}");
-    // A subject token for another app than the policy names: the gateway's own app token.
+    // A subject token for another app than the policy names (the gateway's own app token):
+    // refused before the token is even checked.
     let actor = s.gateway_token().await;
     let (_, body) = token_request(
         &s.server,
@@ -201,8 +202,8 @@ async fn exchanges_the_policy_does_not_name_are_refused() {
     )
     .await;
     assert_eq!(
-        body["error"], "invalid_request",
-        "an app token speaks for no user: {body}"
+        body["error"], "unauthorized_client",
+        "the policy names no such subject audience: {body}"
     );
     // No target, an unknown one, or an audience that names another API than the scope.
     for extra in [

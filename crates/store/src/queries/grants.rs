@@ -207,6 +207,7 @@ macro_rules! grants_queries {
                 old_digest: &str,
                 new_digest: &str,
                 lifetime: RefreshLifetime,
+                audience: Option<ClientId>,
                 now: UnixTime,
             ) -> Result<RefreshRedemption, StoreError> {
                 let mut tx = self.begin_write().await?;
@@ -258,6 +259,7 @@ macro_rules! grants_queries {
                     token_digest: new_digest.to_owned(),
                     issued_at: now,
                     expires_at: new_expires_at,
+                    audience: record.audience.or(audience),
                     ..record.clone()
                 };
                 Self::insert_refresh_token(&mut *tx, &successor).await?;

@@ -82,7 +82,7 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
             let store = Arc::clone(&store);
             async move {
                 store
-                    .rotate_refresh_token(t.id, "rt-1", &format!("rt-2-{i}"), LONG, 1_010)
+                    .rotate_refresh_token(t.id, "rt-1", &format!("rt-2-{i}"), LONG, None, 1_010)
                     .await
             }
         })
@@ -101,11 +101,11 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
         Ok(RefreshRedemption::Rotated(_) | RefreshRedemption::Reused(_))
     )));
     assert!(
-        matches!(store.rotate_refresh_token(t.id, "rt-1", "rt-x", LONG, 1_020).await.unwrap(), RefreshRedemption::Reused(g) if g == c.grant_id)
+        matches!(store.rotate_refresh_token(t.id, "rt-1", "rt-x", LONG, None, 1_020).await.unwrap(), RefreshRedemption::Reused(g) if g == c.grant_id)
     );
     assert!(matches!(
         store
-            .rotate_refresh_token(t.id, "nope", "rt-y", LONG, 1_020)
+            .rotate_refresh_token(t.id, "nope", "rt-y", LONG, None, 1_020)
             .await
             .unwrap(),
         RefreshRedemption::Invalid
@@ -146,7 +146,7 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
     // A revoked grant's surviving token is dead too.
     for i in 0..6 {
         let r = store
-            .rotate_refresh_token(t.id, &format!("rt-2-{i}"), "rt-z", LONG, 1_040)
+            .rotate_refresh_token(t.id, &format!("rt-2-{i}"), "rt-z", LONG, None, 1_040)
             .await
             .unwrap();
         assert!(matches!(r, RefreshRedemption::Invalid), "{r:?}");
@@ -172,7 +172,7 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
         .unwrap();
     assert!(matches!(
         store
-            .rotate_refresh_token(t.id, "rt-old", "rt-new", LONG, 1_200)
+            .rotate_refresh_token(t.id, "rt-old", "rt-new", LONG, None, 1_200)
             .await
             .unwrap(),
         RefreshRedemption::Invalid
@@ -202,28 +202,55 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
         idle_secs: 300,
         absolute_secs: 300,
     };
+    // A token from before audiences were kept: its successor takes the one passed on, and
+    // keeps it through the next rotation whatever is passed then.
+    let api = app.client_id;
     assert!(matches!(
         store
-            .rotate_refresh_token(t.id, "rt-a1", "rt-a2", fixed, 1_300)
+            .rotate_refresh_token(t.id, "rt-a1", "rt-a2", fixed, Some(api), 1_300)
             .await
             .unwrap(),
         RefreshRedemption::Rotated(_)
     ));
+    assert_eq!(
+        store
+            .live_refresh_token(t.id, "rt-a2", 1_300)
+            .await
+            .unwrap()
+            .and_then(|r| r.audience),
+        Some(api)
+    );
     // 1_300 + 300 would be sliding; the family ends at 1_060 + 300.
     assert!(matches!(
         store
-            .rotate_refresh_token(t.id, "rt-a2", "rt-a3", fixed, 1_361)
+            .rotate_refresh_token(t.id, "rt-a2", "rt-a3", fixed, None, 1_361)
             .await
             .unwrap(),
         RefreshRedemption::Invalid
     ));
     assert!(matches!(
         store
-            .rotate_refresh_token(t.id, "rt-a2", "rt-a3", fixed, 1_359)
+            .rotate_refresh_token(
+                t.id,
+                "rt-a2",
+                "rt-a3",
+                fixed,
+                Some(ClientId::new_random()),
+                1_359
+            )
             .await
             .unwrap(),
         RefreshRedemption::Rotated(_)
     ));
+    assert_eq!(
+        store
+            .live_refresh_token(t.id, "rt-a3", 1_359)
+            .await
+            .unwrap()
+            .and_then(|r| r.audience),
+        Some(api),
+        "a kept audience is never replaced"
+    );
 }
 
 /// A session cannot be started for a user signed out everywhere or disabled since the sign-in
