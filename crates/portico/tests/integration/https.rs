@@ -42,6 +42,37 @@ impl TestCert {
     }
 }
 
+/// Runs an MSAL for Python `script` (argv: `args`) against a server with `cert`, which
+/// prints one JSON object with `access_token` and `error`; checks MSAL got a token and
+/// returns the token's claims (its signature is MSAL's business here, over TLS).
+pub(crate) async fn msal_token_claims(
+    cert: &TestCert,
+    script: &str,
+    args: &[&str],
+) -> serde_json::Value {
+    let output = tokio::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        // MSAL's requests honours REQUESTS_CA_BUNDLE over its own verify= setting.
+        .env("REQUESTS_CA_BUNDLE", &cert.cert_path)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(result["error"].is_null(), "{result}");
+    jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(
+        result["access_token"].as_str().unwrap(),
+    )
+    .unwrap()
+    .claims
+}
+
 /// A self-signed certificate for 127.0.0.1 and localhost.
 pub(crate) fn test_cert() -> TestCert {
     let certified =
@@ -197,31 +228,9 @@ app = msal.ConfidentialClientApplication(
 result = app.acquire_token_for_client(scopes=[client_id + "/.default"])
 print(json.dumps({k: result.get(k) for k in ("token_type", "access_token", "error", "error_description")}))
 "#;
-    let output = tokio::process::Command::new("python3")
-        .args([
-            "-c",
-            script,
-            &format!("{}/contoso", server.base),
-            &daemon,
-            secret.as_deref().unwrap(),
-        ])
-        // MSAL's requests honours REQUESTS_CA_BUNDLE over its own verify= setting.
-        .env("REQUESTS_CA_BUNDLE", &cert.cert_path)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(result["token_type"], "Bearer", "{result}");
-    let claims = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(
-        result["access_token"].as_str().unwrap(),
-    )
-    .unwrap()
-    .claims;
+    let base = format!("{}/contoso", server.base);
+    let claims =
+        msal_token_claims(&cert, script, &[&base, &daemon, secret.as_deref().unwrap()]).await;
     assert_eq!(claims["azp"], daemon.as_str());
     server.stop().await;
 }

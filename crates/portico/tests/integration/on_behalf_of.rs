@@ -398,30 +398,18 @@ app = msal.ConfidentialClientApplication(
 result = app.acquire_token_on_behalf_of(assertion, scopes=["api://orders/Orders.Read"])
 print(json.dumps({k: result.get(k) for k in ("access_token", "error", "error_description")}))
 "#;
-    let output = tokio::process::Command::new("python3")
-        .args([
-            "-c",
-            script,
-            &format!("{}/contoso", server.base),
+    let base = format!("{}/contoso", server.base);
+    let claims = crate::https::msal_token_claims(
+        &cert,
+        script,
+        &[
+            &base,
             &middle,
             middle_secret.as_deref().unwrap(),
             user_token,
-        ])
-        .env("REQUESTS_CA_BUNDLE", &cert.cert_path)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert!(result["error"].is_null(), "{result}");
-    let claims =
-        jsonwebtoken::dangerous::insecure_decode::<Value>(result["access_token"].as_str().unwrap())
-            .unwrap()
-            .claims;
+        ],
+    )
+    .await;
     assert_eq!(claims["aud"], orders.as_str());
     assert_eq!(claims["azp"], middle.as_str());
     assert_eq!(claims["oid"], alice.id.to_string());

@@ -296,30 +296,14 @@ app = msal.ConfidentialClientApplication(
 result = app.acquire_token_for_client(scopes=[client_id + "/.default"])
 print(json.dumps({k: result.get(k) for k in ("access_token", "error", "error_description")}))
 "#;
-    let output = tokio::process::Command::new("python3")
-        .args([
-            "-c",
-            script,
-            &format!("{}/contoso", server.base),
-            &daemon,
-            dir.path().join("key.pem").to_str().unwrap(),
-            &thumbprint,
-        ])
-        .env("REQUESTS_CA_BUNDLE", &cert.cert_path)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert!(result["error"].is_null(), "{result}");
-    let claims =
-        jsonwebtoken::dangerous::insecure_decode::<Value>(result["access_token"].as_str().unwrap())
-            .unwrap()
-            .claims;
+    let base = format!("{}/contoso", server.base);
+    let key_path = dir.path().join("key.pem");
+    let claims = crate::https::msal_token_claims(
+        &cert,
+        script,
+        &[&base, &daemon, key_path.to_str().unwrap(), &thumbprint],
+    )
+    .await;
     assert_eq!(claims["azp"], daemon.as_str());
     assert_eq!(claims["azpacr"], "2", "authenticated by certificate");
     server.stop().await;
