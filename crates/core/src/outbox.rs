@@ -1,5 +1,6 @@
-//! Messages to people (mail, SMS), queued durably in the store and delivered by a worker with
-//! retries, so a down mail server delays a message but never loses it.
+//! Messages to people (mail, SMS) and to apps (back-channel logout notices), queued durably in
+//! the store and delivered by a worker with retries, so a down mail server or app delays a
+//! message but never loses it.
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::CoreError;
 use crate::clock::UnixTime;
-use crate::ids::{OutboxId, TenantId};
+use crate::ids::{ClientId, OutboxId, SessionId, TenantId, UserId};
 
 /// How a message travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +21,8 @@ pub enum Channel {
     Mail,
     /// Text message.
     Sms,
+    /// A back-channel logout notice to an app ([`LogoutNotice`]).
+    Logout,
 }
 
 impl Channel {
@@ -28,6 +31,7 @@ impl Channel {
         match self {
             Self::Mail => "mail",
             Self::Sms => "sms",
+            Self::Logout => "logout",
         }
     }
 
@@ -36,6 +40,7 @@ impl Channel {
         match text {
             "mail" => Some(Self::Mail),
             "sms" => Some(Self::Sms),
+            "logout" => Some(Self::Logout),
             _ => None,
         }
     }
@@ -157,6 +162,51 @@ pub struct OutboxRecord {
     pub attempts: u32,
     /// After this the message is useless (its code expired): never sent, body deleted.
     pub discard_after: Option<UnixTime>,
+}
+
+/// How long a logout notice is tried: an app down for a day has lost its sessions anyway,
+/// or has its own expiry to end them.
+pub const LOGOUT_NOTICE_SECS: i64 = 24 * 3600;
+
+/// A back-channel logout notice as queued: which app to tell that which session of which user
+/// ended. It holds nothing secret (the same ids are in the app's ID tokens), so it rests
+/// unsealed; the logout token itself is signed when it is sent, so a retry an hour later
+/// still carries a fresh, short-lived token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutNotice {
+    /// The app to tell.
+    pub client_id: ClientId,
+    /// The session's user.
+    pub user_id: UserId,
+    /// The session that ended (`sid`).
+    pub session_id: SessionId,
+}
+
+impl LogoutNotice {
+    /// The notice as an outbox row of `tenant`, queued at `now`.
+    pub fn queued(&self, tenant: TenantId, now: UnixTime) -> Result<OutboxRecord, CoreError> {
+        let payload = serde_json::to_string(self)
+            .map_err(|e| CoreError::Internal(format!("logout notice: {e}")))?;
+        Ok(OutboxRecord {
+            id: OutboxId::new_random(),
+            tenant_id: Some(tenant),
+            channel: Channel::Logout,
+            recipient: self.client_id.to_string(),
+            payload,
+            created_at: now,
+            attempts: 0,
+            discard_after: Some(now + LOGOUT_NOTICE_SECS),
+        })
+    }
+
+    /// The notice inside a queued row.
+    pub fn from_record(record: &OutboxRecord) -> Result<Self, CoreError> {
+        if record.channel != Channel::Logout {
+            return Err(CoreError::Internal("not a logout notice".into()));
+        }
+        serde_json::from_str(&record.payload)
+            .map_err(|e| CoreError::Internal(format!("unreadable logout notice: {e}")))
+    }
 }
 
 /// When to try again after `attempts` failed deliveries: 10 s, 20 s, 40 s … capped at 1 h.

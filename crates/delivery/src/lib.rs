@@ -1,13 +1,16 @@
 //! Delivery of queued messages. The domain writes messages to the outbox (in the same
 //! transaction as whatever they announce); the [`Worker`] claims due messages, sends them
-//! through the configured transports, and reschedules failures with backoff. Delivery is
+//! through the configured transports (mail, SMS, and back-channel logout requests to apps),
+//! and reschedules failures with backoff. Delivery is
 //! at-least-once: a crash between sending and recording can send a message twice, never zero
 //! times.
 
+mod logout;
 mod mail;
 mod sms;
 mod worker;
 
+pub use logout::LogoutTransport;
 pub use mail::MailTransport;
 pub use sms::SmsTransport;
 pub use worker::Worker;
@@ -39,4 +42,16 @@ fn file_dir(url: &str) -> Option<std::path::PathBuf> {
         .ok()
         .filter(|u| u.scheme() == "file")
         .and_then(|u| u.to_file_path().ok())
+}
+
+/// What an HTTP answer means for a message: 2xx sent; a client error other than 408 and 429
+/// permanent (the same request will be refused again); anything else worth another try.
+fn answered(who: &str, status: reqwest::StatusCode) -> Result<(), DeliveryError> {
+    if status.is_success() {
+        Ok(())
+    } else if status.is_client_error() && !matches!(status.as_u16(), 408 | 429) {
+        Err(DeliveryError::Permanent(format!("{who} answered {status}")))
+    } else {
+        Err(DeliveryError::Transient(format!("{who} answered {status}")))
+    }
 }

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use portico_core::outbox::OutboundMessage;
 
-use crate::{DeliveryError, file_dir};
+use crate::{DeliveryError, answered, file_dir};
 
 /// Where text messages go.
 #[derive(Debug, Clone)]
@@ -68,18 +68,7 @@ impl SmsTransport {
                     .send()
                     .await
                     .map_err(|e| DeliveryError::Transient(e.to_string()))?;
-                let status = response.status();
-                if status.is_success() {
-                    Ok(())
-                } else if status.is_client_error() && status.as_u16() != 429 {
-                    Err(DeliveryError::Permanent(format!(
-                        "provider answered {status}"
-                    )))
-                } else {
-                    Err(DeliveryError::Transient(format!(
-                        "provider answered {status}"
-                    )))
-                }
+                answered("provider", response.status())
             }
         }
     }

@@ -3,10 +3,11 @@ use std::time::Duration;
 
 use lettre::message::Mailbox;
 use portico_core::clock::Clock;
+use portico_core::oauth::LogoutTokens;
 use portico_core::outbox::{Channel, OutboxRecord, OutboxSeal, retry_delay_secs};
 use portico_core::store::Store;
 
-use crate::{DeliveryError, MailTransport, SmsTransport};
+use crate::{DeliveryError, LogoutTransport, MailTransport, SmsTransport};
 
 /// How long a claimed message stays hidden from other workers.
 const LEASE_SECS: i64 = 60;
@@ -16,7 +17,7 @@ const BATCH: u32 = 32;
 const MAX_ATTEMPTS: u32 = 60;
 
 /// Drains the outbox.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Worker {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
@@ -24,10 +25,22 @@ pub struct Worker {
     sms: SmsTransport,
     from: Mailbox,
     seal: OutboxSeal,
+    logout_tokens: Arc<dyn LogoutTokens>,
+    logout: LogoutTransport,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("mail", &self.mail)
+            .field("sms", &self.sms)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Worker {
-    /// A worker sending mail as `from`, opening bodies with `seal`.
+    /// A worker sending mail as `from`, opening bodies with `seal`, and asking
+    /// `logout_tokens` for the logout token of each back-channel logout notice it sends.
     pub fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
@@ -35,15 +48,18 @@ impl Worker {
         sms: SmsTransport,
         from: Mailbox,
         seal: OutboxSeal,
-    ) -> Self {
-        Self {
+        logout_tokens: Arc<dyn LogoutTokens>,
+    ) -> Result<Self, DeliveryError> {
+        Ok(Self {
             store,
             clock,
             mail,
             sms,
             from,
             seal,
-        }
+            logout_tokens,
+            logout: LogoutTransport::new()?,
+        })
     }
 
     /// Runs until the task is dropped: claims due messages, sends them, sleeps when idle.
@@ -76,12 +92,15 @@ impl Worker {
 
     async fn deliver(&self, record: OutboxRecord) {
         let id = record.id.to_string();
-        let outcome = match self.seal.open(&record) {
-            Ok(message) => match record.channel {
-                Channel::Mail => self.mail.send(&self.from, &id, &message).await,
-                Channel::Sms => self.sms.send(&id, &message).await,
+        let outcome = match record.channel {
+            Channel::Logout => self.send_logout(&record).await,
+            Channel::Mail | Channel::Sms => match self.seal.open(&record) {
+                Ok(message) if record.channel == Channel::Mail => {
+                    self.mail.send(&self.from, &id, &message).await
+                }
+                Ok(message) => self.sms.send(&id, &message).await,
+                Err(err) => Err(DeliveryError::Permanent(err.to_string())),
             },
-            Err(err) => Err(DeliveryError::Permanent(err.to_string())),
         };
         let now = self.clock.now();
         let recorded = match &outcome {
@@ -104,6 +123,21 @@ impl Worker {
         if let Err(err) = recorded {
             // The lease expires and the message is retried: at-least-once.
             tracing::warn!(message.id = %id, error = %err, "could not record delivery outcome");
+        }
+    }
+
+    /// A back-channel logout notice: its token is made now (fresh `iat` and `exp`), then
+    /// POSTed. An app that no longer listens has nothing left to hear.
+    async fn send_logout(&self, record: &OutboxRecord) -> Result<(), DeliveryError> {
+        match self.logout_tokens.backchannel_logout(record).await {
+            Ok(Some(request)) => self.logout.send(&request).await,
+            Ok(None) => Err(DeliveryError::Permanent(
+                "the app no longer has a back-channel logout URI".into(),
+            )),
+            Err(portico_core::CoreError::Store(err)) => {
+                Err(DeliveryError::Transient(err.to_string()))
+            }
+            Err(err) => Err(DeliveryError::Permanent(err.to_string())),
         }
     }
 }

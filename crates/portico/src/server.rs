@@ -180,7 +180,8 @@ where
                 format!("--mail-from {:?} is not a mailbox", delivery.mail_from)
             })?,
             portico.outbox_seal(),
-        );
+            Arc::clone(&portico) as Arc<dyn portico_core::oauth::LogoutTokens>,
+        )?;
         background.push(tokio::spawn(worker.run()));
     }
     let metrics_addr = match metrics_listener {

@@ -137,8 +137,21 @@ pub struct Application {
     pub client_keys: Vec<jsonwebtoken::jwk::Jwk>,
     /// Tokens from the authorization endpoint (implicit and hybrid flows).
     pub implicit: ImplicitGrant,
+    /// Where the app hears that a session it served has ended.
+    pub logout: LogoutUris,
     /// Creation time.
     pub created_at: UnixTime,
+}
+
+/// Where an app hears that a session it served has ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogoutUris {
+    /// Server to server (OpenID Connect Back-Channel Logout 1.0): a signed logout token is
+    /// POSTed there through the outbox.
+    pub backchannel: Option<String>,
+    /// The page the sign-out page frames so the app's browser session ends too (OpenID
+    /// Connect Front-Channel Logout 1.0), with `iss` and `sid` added.
+    pub frontchannel: Option<String>,
 }
 
 impl Application {
@@ -180,6 +193,8 @@ pub struct NewApplication {
     pub cors_origins: Vec<String>,
     /// Public keys for `private_key_jwt` (confidential clients only).
     pub client_keys: Vec<jsonwebtoken::jwk::Jwk>,
+    /// Where the app hears of ended sessions.
+    pub logout: LogoutUris,
 }
 
 /// Plain http is allowed only for these hosts (local development, RFC 8252 native apps).
@@ -327,6 +342,57 @@ pub(crate) fn validate_redirect_uri(kind: AppKind, uri: &str) -> Result<(), Stri
     }
 }
 
+/// Which logout channel a URI is for, for messages and rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogoutChannel {
+    /// Server to server.
+    Back,
+    /// Framed by the sign-out page.
+    Front,
+}
+
+/// A logout URI is absolute, https (plain http for loopback hosts only), without a fragment
+/// or credentials; a front-channel one shares scheme, host and port with a redirect URI, as
+/// Front-Channel Logout 1.0 §2 requires (the app's own pages, not a third party's).
+pub(crate) fn validate_logout_uri(
+    channel: LogoutChannel,
+    uri: &str,
+    redirect_uris: &[String],
+) -> Result<(), String> {
+    let label = match channel {
+        LogoutChannel::Back => "back-channel logout URI",
+        LogoutChannel::Front => "front-channel logout URI",
+    };
+    let parsed = url::Url::parse(uri).map_err(|e| format!("{label} {uri:?} is not a URL: {e}"))?;
+    if parsed.fragment().is_some() || !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!(
+            "{label} {uri:?} must not contain a fragment or credentials"
+        ));
+    }
+    match parsed.scheme() {
+        "https" => {}
+        "http" if is_loopback(&parsed) => {}
+        _ => {
+            return Err(format!(
+                "{label} {uri:?} must use https (plain http is allowed for localhost only)"
+            ));
+        }
+    }
+    if channel == LogoutChannel::Front {
+        let origin = parsed.origin();
+        let shared = redirect_uris
+            .iter()
+            .filter_map(|r| url::Url::parse(r).ok())
+            .any(|r| r.origin() == origin);
+        if !shared {
+            return Err(format!(
+                "{label} {uri:?} must have the scheme, host and port of a redirect URI"
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,6 +407,28 @@ mod tests {
         assert!(validate_redirect_uri(AppKind::Web, "myapp://cb").is_err());
         assert!(validate_redirect_uri(AppKind::Native, "myapp://cb").is_ok());
         assert!(validate_redirect_uri(AppKind::Spa, "not a url").is_err());
+    }
+
+    #[test]
+    fn logout_uris_are_the_apps_own() {
+        let redirects = ["https://app.example/cb".to_owned()];
+        let back = |uri| validate_logout_uri(LogoutChannel::Back, uri, &redirects);
+        let front = |uri| validate_logout_uri(LogoutChannel::Front, uri, &redirects);
+        assert!(back("https://api.example/logout").is_ok(), "any https host");
+        assert!(back("http://127.0.0.1:8080/logout").is_ok());
+        assert!(back("http://app.example/logout").is_err());
+        assert!(back("https://app.example/logout#x").is_err());
+        assert!(back("https://user:pw@app.example/logout").is_err());
+        assert!(back("ftp://app.example/logout").is_err());
+        assert!(front("https://app.example/signed-out?x=1").is_ok());
+        assert!(
+            front("https://app.example:8443/signed-out").is_err(),
+            "another port"
+        );
+        assert!(
+            front("https://evil.example/signed-out").is_err(),
+            "another host"
+        );
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Managing applications: register, list, show, change and delete. Every field an operator
 //! sets is checked by the same rules whether the app is new or changed.
 
-use super::application::{normalize_cors_origin, validate_optional_claim, validate_redirect_uri};
+use super::application::{
+    LogoutChannel, normalize_cors_origin, validate_logout_uri, validate_optional_claim,
+    validate_redirect_uri,
+};
 use super::{Application, ExposedApi, NewApplication, TenantRef};
 use crate::clock::UnixTime;
 use crate::ids::{ClientId, TenantId};
@@ -92,6 +95,10 @@ pub struct AppChanges {
     pub client_keys: Option<Vec<jsonwebtoken::jwk::Jwk>>,
     /// Tokens from the authorization endpoint (web and single-page apps).
     pub implicit: Option<super::ImplicitGrant>,
+    /// Back-channel logout URI; `Some(None)` removes it.
+    pub backchannel_logout_uri: Option<Option<String>>,
+    /// Front-channel logout URI; `Some(None)` removes it.
+    pub frontchannel_logout_uri: Option<Option<String>>,
 }
 
 /// The shortest and longest access-token lifetime an app may set (Entra allows 10 minutes
@@ -186,6 +193,31 @@ fn checked(mut app: Application) -> Result<Application, CoreError> {
             )));
         }
     }
+    if app.logout.backchannel.is_some() && app.kind == super::AppKind::Daemon {
+        return Err(CoreError::Invalid(
+            "daemon apps serve no user sessions: they take no back-channel logout URI".into(),
+        ));
+    }
+    if app.logout.frontchannel.is_some()
+        && !matches!(app.kind, super::AppKind::Web | super::AppKind::Spa)
+    {
+        return Err(CoreError::Invalid(
+            "front-channel logout is for web and single-page apps".into(),
+        ));
+    }
+    for (channel, uri) in [
+        (LogoutChannel::Back, &app.logout.backchannel),
+        (LogoutChannel::Front, &app.logout.frontchannel),
+    ] {
+        if let Some(uri) = uri {
+            if uri.len() > 2048 {
+                return Err(CoreError::Invalid(
+                    "a logout URI has at most 2048 characters".into(),
+                ));
+            }
+            validate_logout_uri(channel, uri, &app.redirect_uris).map_err(CoreError::Invalid)?;
+        }
+    }
     for claim in &app.optional_claims {
         validate_optional_claim(claim).map_err(CoreError::Invalid)?;
     }
@@ -248,6 +280,7 @@ impl Portico {
             refresh_token_lifetime_secs: None,
             client_keys: new.client_keys,
             implicit: super::ImplicitGrant::Off,
+            logout: new.logout,
             created_at: now,
         })?;
         self.store
@@ -307,7 +340,11 @@ impl Portico {
             refresh_token_lifetime_secs,
             client_keys,
             implicit,
+            backchannel_logout_uri,
+            frontchannel_logout_uri,
         } = changes;
+        app.logout.backchannel = backchannel_logout_uri.unwrap_or(app.logout.backchannel);
+        app.logout.frontchannel = frontchannel_logout_uri.unwrap_or(app.logout.frontchannel);
         app.device_code = device_code.unwrap_or(app.device_code);
         app.require_par = require_par.unwrap_or(app.require_par);
         app.implicit = implicit.unwrap_or(app.implicit);

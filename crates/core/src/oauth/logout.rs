@@ -1,6 +1,6 @@
 use super::OAuthError;
 use crate::directory::Tenant;
-use crate::ids::ClientId;
+use crate::ids::{ClientId, SessionId};
 use crate::signin::ActiveSession;
 use crate::{CoreError, Portico};
 
@@ -22,10 +22,15 @@ pub struct LogoutRequest<'a> {
 /// What RP-initiated logout leads to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogoutOutcome {
-    /// Signed out; send the browser here (the verified `post_logout_redirect_uri` + `state`).
-    Redirect(String),
-    /// Signed out; show the "you are signed out" page.
-    SignedOut,
+    /// Signed out (or nobody was signed in).
+    SignedOut {
+        /// Send the browser here afterwards (the verified `post_logout_redirect_uri` +
+        /// `state`); without it, show the "you are signed out" page.
+        redirect: Option<String>,
+        /// The front-channel logout URLs of the apps the session served (with `iss` and
+        /// `sid`), for the sign-out page to load in frames first.
+        front_channel: Vec<String>,
+    },
     /// No proof the request comes from the user's app: ask the user to confirm first.
     ConfirmationRequired,
 }
@@ -98,6 +103,7 @@ impl Portico {
                 Some(target.to_string())
             }
         };
+        let mut front_channel = Vec::new();
         if let Some(session) = session {
             let hint_matches = hint.as_ref().is_some_and(|h| {
                 h.sid.as_deref() == Some(session.record.id.to_string().as_str())
@@ -106,11 +112,41 @@ impl Portico {
             if !hint_matches && !confirmed {
                 return Ok(LogoutOutcome::ConfirmationRequired);
             }
-            self.end_session(tenant, session.record.id).await?;
+            let served = self.end_session(tenant, session.record.id).await?;
+            front_channel = self
+                .front_channel_logout_urls(tenant, session.record.id, &served)
+                .await?;
         }
-        Ok(match redirect {
-            Some(target) => LogoutOutcome::Redirect(target),
-            None => LogoutOutcome::SignedOut,
+        Ok(LogoutOutcome::SignedOut {
+            redirect,
+            front_channel,
         })
+    }
+
+    /// Front-Channel Logout 1.0 §2: each served app's URI with the issuer and the session
+    /// id, so the app can tell which of its sessions to end.
+    async fn front_channel_logout_urls(
+        &self,
+        tenant: &Tenant,
+        session: SessionId,
+        served: &[ClientId],
+    ) -> Result<Vec<String>, CoreError> {
+        let mut urls = Vec::new();
+        for client in served {
+            let Some(app) = self.application(tenant.id, *client).await? else {
+                continue;
+            };
+            let Some(uri) = app.logout.frontchannel.as_deref() else {
+                continue;
+            };
+            let Ok(mut url) = url::Url::parse(uri) else {
+                continue;
+            };
+            url.query_pairs_mut()
+                .append_pair("iss", &self.issuer(tenant))
+                .append_pair("sid", &session.to_string());
+            urls.push(url.to_string());
+        }
+        Ok(urls)
     }
 }

@@ -1,7 +1,8 @@
 //! OAuth 2.0 and OpenID Connect rules: authorization requests, client authentication, grants,
-//! PKCE, scopes, userinfo and logout. Wire parsing lives in the HTTP crate; the rules live here.
+//! PKCE, scopes, userinfo and logout (RP-initiated, front- and back-channel). Wire parsing lives in the HTTP crate; the rules live here.
 
 mod authorize;
+mod backchannel;
 mod bearer;
 mod client_assertion;
 mod client_auth;
@@ -23,6 +24,9 @@ mod token_exchange;
 pub use authorize::{
     AuthorizeDecision, AuthorizeFailure, AuthorizeParams, AuthorizeRequest, AuthorizeResponse,
     Prompt, ResponseMode,
+};
+pub use backchannel::{
+    BACKCHANNEL_LOGOUT_EVENT, BackchannelLogout, LOGOUT_TOKEN_TYP, LogoutTokens,
 };
 pub use bearer::UserInfo;
 pub use client_assertion::JWT_BEARER_ASSERTION;

@@ -1,7 +1,7 @@
 use super::engine::Flow;
 use super::flows::FlowUser;
 use crate::directory::{Tenant, User};
-use crate::ids::SessionId;
+use crate::ids::{ClientId, SessionId};
 use crate::secret::{digest_secret, random_token};
 use crate::store::SessionRecord;
 use crate::{CoreError, Portico};
@@ -74,8 +74,13 @@ impl Portico {
             .map(|user| ActiveSession { record, user }))
     }
 
-    /// Ends a session and revokes what was granted in it.
-    pub async fn end_session(&self, tenant: &Tenant, session: SessionId) -> Result<(), CoreError> {
+    /// Ends a session and revokes what was granted in it; the apps it served that listen on
+    /// the back channel are told through the outbox. Returns the apps it served.
+    pub async fn end_session(
+        &self,
+        tenant: &Tenant,
+        session: SessionId,
+    ) -> Result<Vec<ClientId>, CoreError> {
         Ok(self
             .store
             .end_session(tenant.id, session, self.now())

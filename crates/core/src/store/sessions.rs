@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use crate::StoreError;
 use crate::clock::UnixTime;
 use crate::directory::MfaMethod;
-use crate::ids::{SessionId, TenantId, UserId};
+use crate::ids::{ClientId, SessionId, TenantId, UserId};
 
 /// A browser SSO session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,11 +61,14 @@ pub trait SessionStore: Send + Sync {
         old_digest: &str,
         now: UnixTime,
     ) -> Result<bool, StoreError>;
-    /// Ends a session and revokes the grants made in it, in one transaction.
+    /// Ends a session and revokes the grants made in it, in one transaction, which also
+    /// queues a [`crate::outbox::LogoutNotice`] for every app the session served that has a
+    /// back-channel logout URI. Returns the apps the session served (for front-channel
+    /// logout); none when it had already ended.
     async fn end_session(
         &self,
         tenant: TenantId,
         session: SessionId,
         now: UnixTime,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Vec<ClientId>, StoreError>;
 }

@@ -187,6 +187,7 @@ mod tests {
             refresh_token_lifetime_secs: None,
             client_keys: Vec::new(),
             implicit: Default::default(),
+            logout: Default::default(),
             created_at: 0,
         };
         let mut user = User {

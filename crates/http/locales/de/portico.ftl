@@ -20,6 +20,7 @@ error-internal-title = Etwas ist schiefgelaufen
 error-internal = Auf unserer Seite ist ein unerwarteter Fehler aufgetreten. Versuchen Sie es in Kürze erneut.
 signed-out-title = Sie haben sich abgemeldet
 signed-out-body = Sie können dieses Fenster schließen.
+signed-out-continue = Weiter
 logout-title = Abmelden?
 logout-question = Möchten Sie sich von Ihrem Konto abmelden?
 logout-submit = Abmelden

@@ -20,6 +20,7 @@ error-internal-title = Something went wrong
 error-internal = An unexpected error occurred on our side. Try again in a little while.
 signed-out-title = You have signed out
 signed-out-body = You can close this window.
+signed-out-continue = Continue
 logout-title = Sign out?
 logout-question = Do you want to sign out of your account?
 logout-submit = Sign out

@@ -20,6 +20,7 @@ error-internal-title = Coś poszło nie tak
 error-internal = Po naszej stronie wystąpił nieoczekiwany błąd. Spróbuj ponownie za chwilę.
 signed-out-title = Wylogowano
 signed-out-body = Możesz zamknąć to okno.
+signed-out-continue = Dalej
 logout-title = Wylogować się?
 logout-question = Czy chcesz się wylogować ze swojego konta?
 logout-submit = Wyloguj się

@@ -5,8 +5,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portico_core::directory::{
-    ApiScope, AppChanges, AppKind, AppRole, Application, ExchangeRule, ExposedApi, NewApplication,
-    RoleMembers, TenantRef,
+    ApiScope, AppChanges, AppKind, AppRole, Application, ExchangeRule, ExposedApi, LogoutUris,
+    NewApplication, RoleMembers, TenantRef,
 };
 use portico_core::ids::ClientId;
 use serde::{Deserialize, Serialize};
@@ -48,6 +48,14 @@ pub struct CreateApplication {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub client_keys: Option<serde_json::Value>,
+    /// Where the app hears, server to server, that a session it served ended (OpenID Connect
+    /// Back-Channel Logout 1.0; https, or http for localhost).
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    /// The app's page the sign-out page frames (Front-Channel Logout 1.0; web and spa apps,
+    /// on the scheme, host and port of a redirect URI).
+    #[serde(default)]
+    pub frontchannel_logout_uri: Option<String>,
 }
 
 /// A registered application; the secret is shown only here.
@@ -98,6 +106,10 @@ pub struct ApplicationOut {
     /// Tokens from the authorization endpoint: `off`, `id-token` or `id-token-and-token`.
     #[schema(value_type = ImplicitName)]
     pub implicit: String,
+    /// Back-channel logout URI.
+    pub backchannel_logout_uri: Option<String>,
+    /// Front-channel logout URI.
+    pub frontchannel_logout_uri: Option<String>,
     /// Registration time (Unix seconds).
     pub created_at: i64,
 }
@@ -318,6 +330,8 @@ impl From<Application> for ApplicationOut {
             refresh_token_lifetime_secs: app.refresh_token_lifetime_secs,
             client_keys: serde_json::json!({ "keys": app.client_keys }),
             implicit: app.implicit.as_str().to_owned(),
+            backchannel_logout_uri: app.logout.backchannel,
+            frontchannel_logout_uri: app.logout.frontchannel,
             created_at: app.created_at,
         }
     }
@@ -370,6 +384,14 @@ pub struct UpdateApplication {
     #[serde(default)]
     #[schema(value_type = Option<ImplicitName>)]
     pub implicit: Option<String>,
+    /// Back-channel logout URI; null removes it.
+    #[serde(default, deserialize_with = "super::body::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub backchannel_logout_uri: Option<Option<String>>,
+    /// Front-channel logout URI; null removes it.
+    #[serde(default, deserialize_with = "super::body::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub frontchannel_logout_uri: Option<Option<String>>,
 }
 
 /// Which tokens the authorization endpoint may return to an app.
@@ -434,6 +456,10 @@ pub(crate) async fn create_application(
                 native_auth: body.native_auth,
                 cors_origins: body.cors_origins,
                 client_keys: client_keys(body.client_keys)?.unwrap_or_default(),
+                logout: LogoutUris {
+                    backchannel: body.backchannel_logout_uri,
+                    frontchannel: body.frontchannel_logout_uri,
+                },
             },
         )
         .await?;
@@ -510,6 +536,8 @@ pub(crate) async fn update_application(
             .map(|v| v.parse())
             .transpose()
             .map_err(|e: String| Problem::new(StatusCode::BAD_REQUEST, e))?,
+        backchannel_logout_uri: body.backchannel_logout_uri,
+        frontchannel_logout_uri: body.frontchannel_logout_uri,
         ..AppChanges::default()
     };
     let app = state

@@ -6,7 +6,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
-use serde::Deserialize as _;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
@@ -64,6 +64,16 @@ where
     T: TryFrom<i64>,
 {
     whole_number(deserializer).map(Some)
+}
+
+/// A value that may be `null` (which removes a setting): used with `#[serde(default)]`, an
+/// absent field is `None`, `null` is `Some(None)`.
+pub(crate) fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// A request body as `T`, which is a JSON object: serde would also read a struct from an

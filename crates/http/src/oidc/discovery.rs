@@ -84,8 +84,13 @@ pub async fn openid_configuration(
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "claims_parameter_supported": false,
-        "frontchannel_logout_supported": false,
+        // Front- and back-channel logout, each with `iss` and `sid` (per app, when it
+        // registers a logout URI); `http_logout_supported` is the old name Entra still sends.
+        "frontchannel_logout_supported": true,
+        "frontchannel_logout_session_supported": true,
         "http_logout_supported": true,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "tenant_region_scope": null,
         "cloud_instance_name": state.portico.settings.public_url,
     });

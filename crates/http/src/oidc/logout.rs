@@ -83,18 +83,33 @@ async fn logout(
         .await;
     let signed_out = |jar: CookieJar| jar.add(pages::clear_session_cookie(&state, &tenant));
     match outcome {
-        Ok(LogoutOutcome::Redirect(target)) => {
-            (signed_out(jar), Redirect::to(&target)).into_response()
-        }
-        Ok(LogoutOutcome::SignedOut) => {
+        Ok(LogoutOutcome::SignedOut {
+            redirect: Some(target),
+            front_channel,
+        }) if front_channel.is_empty() => (signed_out(jar), Redirect::to(&target)).into_response(),
+        Ok(LogoutOutcome::SignedOut {
+            redirect,
+            front_channel,
+        }) => {
             let jar = signed_out(jar);
+            let mut frame_origins: Vec<String> = front_channel
+                .iter()
+                .filter_map(|url| pages::form_target(url))
+                .collect();
+            frame_origins.sort();
+            frame_origins.dedup();
             let nonce = pages::nonce();
-            let page = pages::render(
+            let page = pages::render_with_frames(
                 StatusCode::OK,
                 "signed_out.html",
-                minijinja::context! { nonce => nonce.clone() },
+                minijinja::context! {
+                    nonce => nonce.clone(),
+                    redirect,
+                    frames => front_channel,
+                },
                 &nonce,
                 None,
+                &frame_origins,
             );
             (jar, page).into_response()
         }

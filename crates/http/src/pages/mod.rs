@@ -86,6 +86,20 @@ pub(crate) fn render(
     nonce: &str,
     form_action: Option<&str>,
 ) -> Response {
+    render_with_frames(status, template, context, nonce, form_action, &[])
+}
+
+/// [`render`] for a page that frames other origins' pages (`frame_src`: sources from
+/// [`form_target`]), as the sign-out page frames the apps' front-channel logout pages. Every
+/// other page may frame nothing.
+pub(crate) fn render_with_frames(
+    status: StatusCode,
+    template: &str,
+    context: minijinja::Value,
+    nonce: &str,
+    form_action: Option<&str>,
+    frame_src: &[String],
+) -> Response {
     let html = TEMPLATES
         .get_template(template)
         .and_then(|t| t.render(context));
@@ -100,9 +114,14 @@ pub(crate) fn render(
         Some(origin) => format!("'self' {origin}"),
         None => "'self'".to_owned(),
     };
+    let frames = if frame_src.is_empty() {
+        String::new()
+    } else {
+        format!("; frame-src {}", frame_src.join(" "))
+    };
     let csp = format!(
         "default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; img-src 'self' data:; \
-         form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+         form-action {form_action}; frame-ancestors 'none'; base-uri 'none'{frames}"
     );
     let mut response = (status, Html(html)).into_response();
     let headers = response.headers_mut();

@@ -3,7 +3,9 @@
 use anyhow::Result;
 use clap::Subcommand;
 use portico_core::Portico;
-use portico_core::directory::{AppChanges, AppKind, Application, NewApplication, TenantRef};
+use portico_core::directory::{
+    AppChanges, AppKind, Application, LogoutUris, NewApplication, TenantRef,
+};
 use portico_core::ids::ClientId;
 use serde_json::json;
 
@@ -48,6 +50,14 @@ pub enum AppCommand {
         /// (MSAL's certificate credentials; repeatable; with `--jwk`, both count).
         #[arg(long = "certificate")]
         certificates: Vec<std::path::PathBuf>,
+        /// Where the app hears, server to server, that a session it served ended (OpenID
+        /// Connect Back-Channel Logout; https, or http for localhost).
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
+        /// The app's page the sign-out page frames so its browser session ends too (OpenID
+        /// Connect Front-Channel Logout; web and spa apps, on a redirect URI's origin).
+        #[arg(long)]
+        frontchannel_logout_uri: Option<String>,
     },
     /// List the tenant's applications.
     List {
@@ -127,6 +137,18 @@ pub enum AppCommand {
         /// apps): off, id-token, or id-token-and-token.
         #[arg(long, value_parser = ["off", "id-token", "id-token-and-token"])]
         implicit: Option<String>,
+        /// Back-channel logout URI (https, or http for localhost).
+        #[arg(long, conflicts_with = "no_backchannel_logout_uri")]
+        backchannel_logout_uri: Option<String>,
+        /// Remove the back-channel logout URI.
+        #[arg(long)]
+        no_backchannel_logout_uri: bool,
+        /// Front-channel logout URI (web and spa apps, on a redirect URI's origin).
+        #[arg(long, conflicts_with = "no_frontchannel_logout_uri")]
+        frontchannel_logout_uri: Option<String>,
+        /// Remove the front-channel logout URI.
+        #[arg(long)]
+        no_frontchannel_logout_uri: bool,
     },
     /// Expose an API: its identifier URI, delegated scopes and app roles (replacing what it
     /// exposed before).
@@ -258,6 +280,14 @@ fn replaced(values: Vec<String>, clear: bool) -> Option<Vec<String>> {
     (clear || !values.is_empty()).then_some(values)
 }
 
+/// A single-value option of `app update`: the value given, none (`--no-…`), or left as it is.
+fn set_or_removed(value: Option<String>, remove: bool) -> Option<Option<String>> {
+    match value {
+        Some(value) => Some(Some(value)),
+        None => remove.then_some(None),
+    }
+}
+
 /// The keys in a `--jwk` file and `--certificate` files, if any is given.
 fn read_keys(
     jwk: Option<&std::path::Path>,
@@ -338,6 +368,14 @@ pub(super) fn app_human(app: &Application) -> String {
     if app.require_par {
         lines.push("  pushed authorization requests required: on".into());
     }
+    for (label, uri) in [
+        ("back-channel logout URI", &app.logout.backchannel),
+        ("front-channel logout URI", &app.logout.frontchannel),
+    ] {
+        if let Some(uri) = uri {
+            lines.push(format!("  {label}: {uri}"));
+        }
+    }
     if app.implicit != portico_core::directory::ImplicitGrant::Off {
         lines.push(format!("  implicit: {}", app.implicit.as_str()));
     }
@@ -366,6 +404,8 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
             cors_origins,
             jwk,
             certificates,
+            backchannel_logout_uri,
+            frontchannel_logout_uri,
         } => {
             let kind: AppKind = kind.parse().map_err(anyhow::Error::msg)?;
             let client_keys = read_keys(jwk.as_deref(), &certificates)?.unwrap_or_default();
@@ -381,6 +421,10 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
                         native_auth,
                         cors_origins,
                         client_keys,
+                        logout: LogoutUris {
+                            backchannel: backchannel_logout_uri,
+                            frontchannel: frontchannel_logout_uri,
+                        },
                     },
                 )
                 .await?;
@@ -437,6 +481,10 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
             certificates,
             no_jwks,
             implicit,
+            backchannel_logout_uri,
+            no_backchannel_logout_uri,
+            frontchannel_logout_uri,
+            no_frontchannel_logout_uri,
         } => {
             let implicit = implicit
                 .map(|v| v.parse::<portico_core::directory::ImplicitGrant>())
@@ -459,6 +507,14 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
                 refresh_token_lifetime_secs: refresh_token_lifetime.map(|l| l.0),
                 client_keys,
                 implicit,
+                backchannel_logout_uri: set_or_removed(
+                    backchannel_logout_uri,
+                    no_backchannel_logout_uri,
+                ),
+                frontchannel_logout_uri: set_or_removed(
+                    frontchannel_logout_uri,
+                    no_frontchannel_logout_uri,
+                ),
                 ..AppChanges::default()
             };
             let app = portico

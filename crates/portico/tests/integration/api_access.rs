@@ -464,6 +464,7 @@ async fn another_tenants_api_can_be_neither_granted_nor_asked_for() {
                 native_auth: false,
                 cors_origins: Vec::new(),
                 client_keys: Vec::new(),
+                logout: Default::default(),
             },
         )
         .await

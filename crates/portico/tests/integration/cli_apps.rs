@@ -89,6 +89,57 @@ async fn apps_are_listed_shown_changed_and_deleted() {
     );
     assert_eq!(cleared["redirect_uris"], serde_json::json!([]));
     assert_eq!(cleared["name"], "Shop 2");
+    // Logout URIs: set, then removed; a front-channel one lives on a redirect URI's origin.
+    fn update<'a>(id: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec!["app", "update", "--tenant", "contoso", "--app", id];
+        args.extend_from_slice(extra);
+        args
+    }
+    let listening = portico(
+        &data,
+        &update(
+            &id,
+            &[
+                "--redirect-uri",
+                "https://shop.example/cb",
+                "--backchannel-logout-uri",
+                "https://api.shop.example/logout",
+                "--frontchannel-logout-uri",
+                "https://shop.example/signed-out",
+                "--json",
+            ],
+        ),
+    );
+    assert_eq!(
+        listening["backchannel_logout_uri"],
+        "https://api.shop.example/logout"
+    );
+    assert_eq!(
+        listening["frontchannel_logout_uri"],
+        "https://shop.example/signed-out"
+    );
+    let refused = portico_refuses(
+        &data,
+        &update(
+            &id,
+            &["--frontchannel-logout-uri", "https://elsewhere.example/out"],
+        ),
+    );
+    assert!(refused.contains("redirect URI"), "{refused}");
+    let quiet = portico(
+        &data,
+        &update(
+            &id,
+            &[
+                "--no-backchannel-logout-uri",
+                "--no-frontchannel-logout-uri",
+                "--no-redirect-uris",
+                "--json",
+            ],
+        ),
+    );
+    assert!(quiet["backchannel_logout_uri"].is_null());
+    assert!(quiet["frontchannel_logout_uri"].is_null());
     // The same rules as at registration.
     let refused = portico_refuses(
         &data,

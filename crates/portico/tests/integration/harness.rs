@@ -228,6 +228,7 @@ impl TestServer {
                     native_auth: false,
                     cors_origins: Vec::new(),
                     client_keys: Vec::new(),
+                    logout: Default::default(),
                 },
             )
             .await

@@ -27,6 +27,7 @@ mod harness;
 mod https;
 mod implicit_hybrid;
 mod journeys;
+mod logout_channels;
 mod mfa_bypass;
 mod native_auth;
 mod native_errors;

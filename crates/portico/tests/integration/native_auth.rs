@@ -37,6 +37,7 @@ pub(crate) async fn app(server: &TestServer, native_auth: bool) -> String {
                     Vec::new()
                 },
                 client_keys: Vec::new(),
+                logout: Default::default(),
             },
         )
         .await

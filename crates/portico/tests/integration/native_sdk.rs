@@ -115,6 +115,7 @@ impl Sdk {
                     native_auth: true,
                     cors_origins: vec![origin.clone()],
                     client_keys: Vec::new(),
+                    logout: Default::default(),
                 },
             )
             .await

@@ -304,6 +304,7 @@ async fn another_tenants_user_token_is_no_assertion_here() {
                 native_auth: false,
                 cors_origins: Vec::new(),
                 client_keys: Vec::new(),
+                logout: Default::default(),
             },
         )
         .await

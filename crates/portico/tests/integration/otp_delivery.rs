@@ -482,7 +482,9 @@ async fn smtp_outage_delays_mail_but_loses_none() {
             SmsTransport::from_url("file:///tmp/portico-unused-sms").unwrap(),
             "Contoso <no-reply@contoso.example>".parse().unwrap(),
             server.portico().outbox_seal(),
+            Arc::clone(&server.server.portico) as _,
         )
+        .unwrap()
     };
     assert_eq!(
         worker().run_once().await.unwrap(),
@@ -652,7 +654,9 @@ async fn codes_never_rest_in_plaintext_and_message_bodies_go_once_useless() {
         SmsTransport::from_url(&delivery.sms_url).unwrap(),
         delivery.mail_from.parse().unwrap(),
         portico.outbox_seal(),
-    );
+        Arc::clone(&server.server.portico) as _,
+    )
+    .unwrap();
     assert_eq!(worker.run_once().await.unwrap(), 1);
     let eml = next_file(&dir.path().join("mail"), "eml").await;
     assert_eq!(code_in(&eml), first);

@@ -91,6 +91,7 @@ async fn msal_browser_spa_signs_in_by_redirect_and_refreshes_cross_origin() {
                 native_auth: false,
                 cors_origins: Vec::new(),
                 client_keys: Vec::new(),
+                logout: Default::default(),
             },
         )
         .await

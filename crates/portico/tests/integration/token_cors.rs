@@ -145,6 +145,7 @@ async fn other_clients_get_no_cors_and_no_cross_origin_redemption() {
                 native_auth: false,
                 cors_origins: Vec::new(),
                 client_keys: Vec::new(),
+                logout: Default::default(),
             },
         )
         .await

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use portico_core::StoreError;
 use portico_core::clock::UnixTime;
-use portico_core::directory::{Application, UserFlow, UserFlowConfig};
+use portico_core::directory::{Application, LogoutUris, UserFlow, UserFlowConfig};
 use portico_core::ids::{ClientId, TenantId};
 use portico_core::store::{AppStore, ClientSecretRecord};
 use sqlx::Row as _;
@@ -78,6 +78,10 @@ macro_rules! apps_queries {
                     implicit: parse(&row.try_get::<String, _>("implicit").map_err(db_err)?, "implicit")?,
                     device_code: row.try_get("device_code").map_err(db_err)?,
                     require_par: row.try_get("require_par").map_err(db_err)?,
+                    logout: LogoutUris {
+                        backchannel: row.try_get("backchannel_logout_uri").map_err(db_err)?,
+                        frontchannel: row.try_get("frontchannel_logout_uri").map_err(db_err)?,
+                    },
                     created_at: row.try_get("created_at").map_err(db_err)?,
                 })
             }
@@ -90,8 +94,9 @@ macro_rules! apps_queries {
                 sqlx::query(
                     "INSERT INTO applications (client_id, tenant_id, name, kind, redirect_uris, identifier_uri, created_at, \
                      optional_claims, native_auth, cors_origins, api, assignment_required, access_token_lifetime, \
-                     refresh_token_lifetime, client_keys, implicit, device_code, require_par) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                     refresh_token_lifetime, client_keys, implicit, device_code, require_par, backchannel_logout_uri, \
+                     frontchannel_logout_uri) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
                 )
                 .bind(app.client_id.to_string())
                 .bind(app.tenant_id.to_string())
@@ -111,6 +116,8 @@ macro_rules! apps_queries {
                 .bind(app.implicit.as_str())
                 .bind(app.device_code)
                 .bind(app.require_par)
+                .bind(&app.logout.backchannel)
+                .bind(&app.logout.frontchannel)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -207,7 +214,8 @@ macro_rules! apps_queries {
                 let updated = sqlx::query(
                     "UPDATE applications SET name = $3, redirect_uris = $4, optional_claims = $5, native_auth = $6, \
                      cors_origins = $7, identifier_uri = $8, api = $9, assignment_required = $10, \
-                     access_token_lifetime = $11, refresh_token_lifetime = $12, client_keys = $13, implicit = $14, device_code = $15, require_par = $16 \
+                     access_token_lifetime = $11, refresh_token_lifetime = $12, client_keys = $13, implicit = $14, device_code = $15, require_par = $16, \
+                     backchannel_logout_uri = $17, frontchannel_logout_uri = $18 \
                      WHERE tenant_id = $1 AND client_id = $2",
                 )
                 .bind(app.tenant_id.to_string())
@@ -226,6 +234,8 @@ macro_rules! apps_queries {
                 .bind(app.implicit.as_str())
                 .bind(app.device_code)
                 .bind(app.require_par)
+                .bind(&app.logout.backchannel)
+                .bind(&app.logout.frontchannel)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;

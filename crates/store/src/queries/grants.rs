@@ -72,6 +72,18 @@ macro_rules! grants_queries {
                 .execute(&mut **tx)
                 .await
                 .map_err(db_err)?;
+                // The session's apps outlive the grant rows (purged a day after their last
+                // token): logout must reach every app the session ever served.
+                sqlx::query(
+                    "INSERT INTO session_clients (tenant_id, session_id, client_id) VALUES ($1, $2, $3) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(grant.tenant_id.to_string())
+                .bind(grant.session_id.to_string())
+                .bind(grant.client_id.to_string())
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
                 Ok(())
             }
 

@@ -8,10 +8,13 @@ use async_trait::async_trait;
 use portico_core::StoreError;
 use portico_core::clock::UnixTime;
 use portico_core::directory::{User, UserFlow};
-use portico_core::ids::{TenantId, UserId};
-use portico_core::outbox::OutboxRecord;
+use portico_core::ids::{ClientId, SessionId, TenantId, UserId};
+use portico_core::outbox::{LogoutNotice, OutboxRecord};
 use portico_core::store::{AuthMethodRecord, Store};
 
+use sqlx::Row as _;
+
+use crate::rows::parse;
 use crate::{PgStore, SqliteStore, db_err};
 
 // Column lists as macros so every query stays a `&'static str` literal (sqlx refuses
@@ -24,7 +27,8 @@ macro_rules! tenant_columns {
 macro_rules! app_columns {
     () => {
         "client_id, tenant_id, name, kind, redirect_uris, identifier_uri, optional_claims, native_auth, cors_origins, \
-         api, assignment_required, access_token_lifetime, refresh_token_lifetime, client_keys, implicit, device_code, require_par, created_at"
+         api, assignment_required, access_token_lifetime, refresh_token_lifetime, client_keys, implicit, device_code, require_par, \
+         backchannel_logout_uri, frontchannel_logout_uri, created_at"
     };
 }
 macro_rules! user_columns {
@@ -67,6 +71,17 @@ enum SignOut {
     },
 }
 
+/// A logout notice as an outbox row (a notice that cannot be written fails the transaction).
+fn queued(
+    notice: &LogoutNotice,
+    tenant: TenantId,
+    now: UnixTime,
+) -> Result<OutboxRecord, StoreError> {
+    notice
+        .queued(tenant, now)
+        .map_err(|e| StoreError::Backend(e.to_string()))
+}
+
 macro_rules! sql_store {
     ($store:ty, $row:ty) => {
         impl $store {
@@ -105,6 +120,29 @@ macro_rules! sql_store {
                         SignOut::Next => StoreError::NotFound("user"),
                         SignOut::From { .. } => StoreError::SessionEnded,
                     });
+                }
+                // Every app a live session served, told (through the outbox, in this
+                // transaction) if it listens on the back channel.
+                let served = sqlx::query(
+                    "SELECT c.session_id, c.client_id FROM session_clients c \
+                     JOIN sessions s ON s.tenant_id = c.tenant_id AND s.id = c.session_id \
+                     JOIN applications a ON a.tenant_id = c.tenant_id AND a.client_id = c.client_id \
+                     WHERE s.tenant_id = $1 AND s.user_id = $2 AND s.ended_at IS NULL AND s.expires_at > $3 \
+                     AND a.backchannel_logout_uri IS NOT NULL ORDER BY c.session_id, c.client_id",
+                )
+                .bind(tenant.to_string())
+                .bind(user.to_string())
+                .bind(now)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                for row in &served {
+                    let notice = LogoutNotice {
+                        client_id: parse::<ClientId>(&row.try_get::<String, _>("client_id").map_err(db_err)?, "client_id")?,
+                        user_id: user,
+                        session_id: parse::<SessionId>(&row.try_get::<String, _>("session_id").map_err(db_err)?, "session_id")?,
+                    };
+                    Self::insert_outbox(&mut **tx, &queued(&notice, tenant, now)?).await?;
                 }
                 for sql in [
                     "UPDATE sessions SET ended_at = $3 WHERE tenant_id = $1 AND user_id = $2 AND ended_at IS NULL",

@@ -4,11 +4,13 @@ use async_trait::async_trait;
 use portico_core::StoreError;
 use portico_core::clock::UnixTime;
 use portico_core::directory::MfaMethod;
-use portico_core::ids::{SessionId, TenantId};
+use portico_core::ids::{ClientId, SessionId, TenantId, UserId};
+use portico_core::outbox::LogoutNotice;
 use portico_core::store::SessionRecord;
 use portico_core::store::SessionStore;
 use sqlx::Row as _;
 
+use crate::queries::queued;
 use crate::rows::parse;
 use crate::{PgStore, SqliteStore, db_err};
 
@@ -132,15 +134,21 @@ macro_rules! sessions_queries {
                 tenant: TenantId,
                 session: SessionId,
                 now: UnixTime,
-            ) -> Result<(), StoreError> {
+            ) -> Result<Vec<ClientId>, StoreError> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query("UPDATE sessions SET ended_at = $3 WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL")
-                    .bind(tenant.to_string())
-                    .bind(session.to_string())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
+                let ended = sqlx::query(
+                    "UPDATE sessions SET ended_at = $3 WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL RETURNING user_id",
+                )
+                .bind(tenant.to_string())
+                .bind(session.to_string())
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let Some(ended) = ended else {
+                    return Ok(Vec::new());
+                };
+                let user: UserId = parse(&ended.try_get::<String, _>("user_id").map_err(db_err)?, "user_id")?;
                 sqlx::query("UPDATE grants SET revoked_at = $3 WHERE tenant_id = $1 AND session_id = $2 AND revoked_at IS NULL")
                     .bind(tenant.to_string())
                     .bind(session.to_string())
@@ -148,7 +156,28 @@ macro_rules! sessions_queries {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                tx.commit().await.map_err(db_err)
+                let served = sqlx::query(
+                    "SELECT c.client_id, a.backchannel_logout_uri FROM session_clients c \
+                     JOIN applications a ON a.tenant_id = c.tenant_id AND a.client_id = c.client_id \
+                     WHERE c.tenant_id = $1 AND c.session_id = $2 ORDER BY c.client_id",
+                )
+                .bind(tenant.to_string())
+                .bind(session.to_string())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let mut clients = Vec::with_capacity(served.len());
+                for row in &served {
+                    let client: ClientId = parse(&row.try_get::<String, _>("client_id").map_err(db_err)?, "client_id")?;
+                    let backchannel: Option<String> = row.try_get("backchannel_logout_uri").map_err(db_err)?;
+                    if backchannel.is_some() {
+                        let notice = LogoutNotice { client_id: client, user_id: user, session_id: session };
+                        Self::insert_outbox(&mut *tx, &queued(&notice, tenant, now)?).await?;
+                    }
+                    clients.push(client);
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(clients)
             }
         }
     };

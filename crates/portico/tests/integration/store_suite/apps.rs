@@ -136,6 +136,7 @@ pub(super) async fn client_secrets_rotate_within_their_app(store: Arc<dyn Store>
         refresh_token_lifetime_secs: None,
         client_keys: Vec::new(),
         implicit: Default::default(),
+        logout: Default::default(),
         created_at: 1_000,
     };
     let secret = |id: &str, created_at: i64| ClientSecretRecord {

@@ -104,6 +104,7 @@ pub(super) async fn setup(store: &dyn Store) -> (Tenant, User, Application) {
         refresh_token_lifetime_secs: None,
         client_keys: Vec::new(),
         implicit: Default::default(),
+        logout: Default::default(),
         created_at: 1_000,
     };
     store.create_application(&app, None).await.unwrap();
@@ -239,4 +240,5 @@ on_both_backends!(
     device_codes_poll_approve_and_redeem_once,
     a_changed_api_keeps_only_what_it_still_defines,
     pushed_requests_are_taken_once_by_their_client,
+    ended_sessions_queue_logout_notices,
 );

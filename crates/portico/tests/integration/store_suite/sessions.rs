@@ -220,3 +220,93 @@ pub(super) async fn signing_out_everywhere(store: Arc<dyn Store>) {
             .unwrap()
     );
 }
+
+/// Ending a session queues, in the same transaction, a logout notice for each app it served
+/// that listens on the back channel; signing a user out everywhere does so for every live
+/// session; a session already ended queues nothing more.
+pub(super) async fn ended_sessions_queue_logout_notices(store: Arc<dyn Store>) {
+    use portico_core::directory::LogoutUris;
+    use portico_core::outbox::{Channel, LogoutNotice};
+    let (t, u, spa) = setup(store.as_ref()).await;
+    let listening = Application {
+        client_id: portico_core::ids::ClientId::new_random(),
+        kind: portico_core::directory::AppKind::Web,
+        identifier_uri: None,
+        logout: LogoutUris {
+            backchannel: Some("https://app.example/backchannel".into()),
+            frontchannel: None,
+        },
+        ..spa.clone()
+    };
+    store.create_application(&listening, None).await.unwrap();
+    // One session serves both apps (SSO); a second serves the listening one.
+    let first = issue_code(store.as_ref(), &t, &u, &spa, "bc-spa").await;
+    let mut again = code(&t, &u, &listening, "bc-web");
+    again.session_id = first.session_id;
+    store.create_authorization_code(&again).await.unwrap();
+    let second = issue_code(store.as_ref(), &t, &u, &listening, "bc-web-2").await;
+    let (other_tenant, other_user, other_app) = setup(store.as_ref()).await;
+    issue_code(
+        store.as_ref(),
+        &other_tenant,
+        &other_user,
+        &other_app,
+        "bc-other",
+    )
+    .await;
+
+    let mut served = store
+        .end_session(t.id, first.session_id, 1_500)
+        .await
+        .unwrap();
+    served.sort();
+    let mut expected = vec![spa.client_id, listening.client_id];
+    expected.sort();
+    assert_eq!(served, expected, "every app the session served");
+    // Claimed and delivered, as the worker does (a claimed message comes back once its
+    // lease is over).
+    let claim = |at: i64| {
+        let store = Arc::clone(&store);
+        async move {
+            let mut notices = Vec::new();
+            for record in store.claim_outbox(at, at + 60, 50).await.unwrap() {
+                store.outbox_delivered(record.id, at).await.unwrap();
+                if record.tenant_id == Some(t.id) {
+                    assert_eq!(record.channel, Channel::Logout);
+                    assert_eq!(record.recipient, listening.client_id.to_string());
+                    notices.push(LogoutNotice::from_record(&record).unwrap());
+                }
+            }
+            notices
+        }
+    };
+    assert_eq!(
+        claim(1_500).await,
+        vec![LogoutNotice {
+            client_id: listening.client_id,
+            user_id: u.id,
+            session_id: first.session_id,
+        }],
+        "only the app that listens"
+    );
+    assert!(
+        store
+            .end_session(t.id, first.session_id, 1_501)
+            .await
+            .unwrap()
+            .is_empty(),
+        "already ended"
+    );
+    store.sign_out_user(t.id, u.id, 1_600).await.unwrap();
+    assert_eq!(
+        claim(1_600).await,
+        vec![LogoutNotice {
+            client_id: listening.client_id,
+            user_id: u.id,
+            session_id: second.session_id,
+        }],
+        "the live session, not the one ended before"
+    );
+    store.sign_out_user(t.id, u.id, 1_700).await.unwrap();
+    assert!(claim(1_700).await.is_empty());
+}
