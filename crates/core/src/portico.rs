@@ -44,6 +44,8 @@ pub struct Portico {
     pub(crate) recovery_key: aws_lc_rs::hmac::Key,
     /// Authenticates continuation tokens (the native API's handles on flows).
     pub(crate) continuation_key: aws_lc_rs::hmac::Key,
+    /// Authenticates DPoP server nonces (RFC 9449 §8), so no node stores them.
+    pub(crate) dpop_nonce_key: aws_lc_rs::hmac::Key,
     /// Seals secrets kept at rest (authenticator-app secrets).
     pub(crate) master: Arc<MasterKey>,
     /// Tenants never change id or name, so found tenants are cached for good.
@@ -131,6 +133,10 @@ impl Portico {
             aws_lc_rs::hmac::HMAC_SHA256,
             &master.derive("portico/continuation-token/v1"),
         );
+        let dpop_nonce_key = aws_lc_rs::hmac::Key::new(
+            aws_lc_rs::hmac::HMAC_SHA256,
+            &master.derive("portico/dpop-nonce/v1"),
+        );
         let master = Arc::new(master);
         let keys = KeyRing::new(Arc::clone(&master), settings.key_reload_secs);
         let passwords = PasswordHasher::new(settings.password_hash_concurrency);
@@ -148,6 +154,7 @@ impl Portico {
             otp_key,
             recovery_key,
             continuation_key,
+            dpop_nonce_key,
             master,
             tenants: RwLock::new(HashMap::new()),
             applications: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),

@@ -33,6 +33,12 @@ pub fn secret_matches(presented: &str, stored_digest: &str) -> bool {
     .is_ok()
 }
 
+/// Whether two byte strings are equal, compared in constant time (for values an attacker
+/// may probe byte by byte: nonces, token hashes).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
+}
+
 /// base64url(SHA-256(input)) of arbitrary text, for values that are not secret but must be
 /// derived stably (pairwise subjects, PKCE S256 challenges).
 pub fn sha256_b64(input: &[u8]) -> String {

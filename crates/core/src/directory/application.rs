@@ -128,6 +128,9 @@ pub struct Application {
     pub device_code: bool,
     /// Authorization requests must be pushed first (RFC 9126 PAR): a plain one is refused.
     pub require_par: bool,
+    /// Every token request must carry a DPoP proof (RFC 9449 §5.2, the client metadata
+    /// `dpop_bound_access_tokens`): the app never gets a bearer token.
+    pub require_dpop: bool,
     /// Lifetime of access tokens for this app, in seconds (`None`: the server's).
     pub access_token_lifetime_secs: Option<i64>,
     /// Idle lifetime of this app's refresh tokens, in seconds (`None`: the server's); the

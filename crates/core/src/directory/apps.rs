@@ -87,6 +87,8 @@ pub struct AppChanges {
     pub device_code: Option<bool>,
     /// Authorization requests must be pushed (PAR).
     pub require_par: Option<bool>,
+    /// Token requests must carry a DPoP proof.
+    pub require_dpop: Option<bool>,
     /// Access-token lifetime in seconds; `Some(None)` goes back to the server's.
     pub access_token_lifetime_secs: Option<Option<i64>>,
     /// Refresh-token idle lifetime in seconds; `Some(None)` goes back to the server's.
@@ -276,6 +278,7 @@ impl Portico {
             assignment_required: false,
             device_code: false,
             require_par: false,
+            require_dpop: false,
             access_token_lifetime_secs: None,
             refresh_token_lifetime_secs: None,
             client_keys: new.client_keys,
@@ -336,6 +339,7 @@ impl Portico {
             assignment_required,
             device_code,
             require_par,
+            require_dpop,
             access_token_lifetime_secs,
             refresh_token_lifetime_secs,
             client_keys,
@@ -347,6 +351,7 @@ impl Portico {
         app.logout.frontchannel = frontchannel_logout_uri.unwrap_or(app.logout.frontchannel);
         app.device_code = device_code.unwrap_or(app.device_code);
         app.require_par = require_par.unwrap_or(app.require_par);
+        app.require_dpop = require_dpop.unwrap_or(app.require_dpop);
         app.implicit = implicit.unwrap_or(app.implicit);
         app.client_keys = client_keys.unwrap_or(app.client_keys);
         app.name = name.unwrap_or(app.name);

@@ -508,6 +508,8 @@ impl Portico {
                     }),
                     actor: None,
                     not_after: None,
+                    // Tokens in the front channel travel without a proof.
+                    sender: None,
                 })
                 .await?;
             if request.response_type.token {

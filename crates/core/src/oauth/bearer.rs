@@ -2,7 +2,7 @@ use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{OAuthError, OAuthErrorCode};
+use super::{DpopRequest, DpopUse, OAuthError, OAuthErrorCode};
 use crate::directory::Tenant;
 use crate::ids::{GrantId, UserId};
 use crate::tokens::{AccessTokenClaims, IdTokenClaims};
@@ -41,7 +41,57 @@ fn jwt_alg(alg: SigningAlgorithm) -> Algorithm {
     }
 }
 
+/// How an access token was presented at a resource (RFC 6750, RFC 9449 §7).
+#[derive(Debug, Clone, Copy)]
+pub enum Presentation<'a> {
+    /// `Authorization: Bearer`.
+    Bearer,
+    /// `Authorization: DPoP`, with the request's `DPoP` proof (`None`: the header is missing).
+    Dpop(Option<DpopRequest<'a>>),
+}
+
 impl Portico {
+    /// A DPoP-bound token is good only with a proof of its key (RFC 9449 §7.1); a bearer
+    /// token only as a bearer token, so a client cannot pass one off as bound.
+    async fn check_presentation(
+        &self,
+        tenant: &Tenant,
+        token: &str,
+        claims: &AccessTokenClaims,
+        presented: Presentation<'_>,
+    ) -> Result<(), OAuthError> {
+        match (&claims.cnf, presented) {
+            (None, Presentation::Bearer) => Ok(()),
+            (Some(_), Presentation::Bearer) => Err(invalid_token(
+                "this token is bound to a DPoP key: present it with the DPoP scheme and a proof",
+            )),
+            (None, Presentation::Dpop(_)) => {
+                Err(invalid_token("this token is not bound to a DPoP key"))
+            }
+            (Some(_), Presentation::Dpop(None)) => Err(super::dpop::invalid_proof(
+                "the DPoP scheme needs a DPoP proof header",
+            )),
+            (Some(cnf), Presentation::Dpop(Some(proof))) => {
+                let key = self
+                    .check_dpop_proof(
+                        tenant,
+                        proof,
+                        DpopUse::Resource {
+                            access_token: token,
+                        },
+                    )
+                    .await?;
+                if key.0 == cnf.jkt {
+                    Ok(())
+                } else {
+                    Err(super::dpop::invalid_proof(
+                        "the DPoP proof is not made with the key this token is bound to",
+                    ))
+                }
+            }
+        }
+    }
+
     /// Verifies a JWT this tenant signed: known kid, the key's own algorithm, our issuer, the
     /// expected `typ`. `check_exp` is off only for `id_token_hint`.
     async fn verify_own_jwt<C: DeserializeOwned>(
@@ -115,8 +165,15 @@ impl Portico {
     }
 
     /// The userinfo endpoint: claims about the user a delegated access token was issued for.
-    pub async fn userinfo(&self, tenant: &Tenant, token: &str) -> Result<UserInfo, OAuthError> {
+    pub async fn userinfo(
+        &self,
+        tenant: &Tenant,
+        token: &str,
+        presented: Presentation<'_>,
+    ) -> Result<UserInfo, OAuthError> {
         let claims = self.verify_access_token(tenant, token).await?;
+        self.check_presentation(tenant, token, &claims, presented)
+            .await?;
         let scopes: Vec<&str> = claims
             .scp
             .as_deref()

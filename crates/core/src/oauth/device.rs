@@ -309,6 +309,7 @@ impl Portico {
         &self,
         tenant: &Tenant,
         request: &TokenRequest,
+        sender: Option<&super::DpopKey>,
     ) -> Result<IssuedTokens, OAuthError> {
         let presented = request
             .device_code
@@ -316,7 +317,7 @@ impl Portico {
             .filter(|v| !v.is_empty())
             .ok_or_else(|| OAuthError::invalid_request("device_code is required"))?;
         let (app, auth_method) = self
-            .authenticate_client(tenant, &request.credentials)
+            .authenticate_sender(tenant, &request.credentials, sender)
             .await?;
         super::grants::check_browser_origin(&app, request.origin.as_deref())?;
         if !app.device_code {
@@ -376,8 +377,14 @@ impl Portico {
                 "the user has not finished signing in yet",
             ),
             (DeviceCodeState::Approved, Some(approval)) => {
-                self.redeem_device(tenant, &app, auth_method, &record, approval, request)
-                    .await
+                self.redeem_device(
+                    tenant,
+                    (&app, auth_method),
+                    &record,
+                    approval,
+                    (request, sender),
+                )
+                .await
             }
         }
     }
@@ -385,11 +392,10 @@ impl Portico {
     async fn redeem_device(
         &self,
         tenant: &Tenant,
-        app: &Application,
-        auth_method: ClientAuthMethod,
+        (app, auth_method): (&Application, ClientAuthMethod),
         record: &DeviceCodeRecord,
         approval: &DeviceApproval,
-        request: &TokenRequest,
+        (request, sender): (&TokenRequest, Option<&super::DpopKey>),
     ) -> Result<IssuedTokens, OAuthError> {
         if !self
             .store
@@ -426,6 +432,7 @@ impl Portico {
             session_id: approval.session_id,
             grant_id: approval.grant_id,
             client_info: request.client_info,
+            sender,
         })
         .await
     }

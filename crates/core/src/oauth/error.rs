@@ -36,6 +36,10 @@ pub enum OAuthErrorCode {
     InvalidTarget,
     /// Bearer token invalid (RFC 6750).
     InvalidToken,
+    /// A DPoP proof is missing or invalid (RFC 9449 §5.2, §7.1).
+    InvalidDpopProof,
+    /// The DPoP proof must carry a server nonce (RFC 9449 §8): retry with the `DPoP-Nonce`.
+    UseDpopNonce,
     /// The server failed.
     ServerError,
     /// The server is overloaded.
@@ -62,6 +66,8 @@ impl OAuthErrorCode {
             Self::ExpiredToken => "expired_token",
             Self::InvalidTarget => "invalid_target",
             Self::InvalidToken => "invalid_token",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
         }

@@ -1,5 +1,6 @@
 use super::client_auth::ClientAuthMethod;
 use super::{ClientCredentials, OAuthError, OAuthErrorCode, Scope};
+use super::{DpopKey, DpopRequest, DpopUse};
 use crate::directory::{Application, Tenant, User};
 use crate::ids::{GrantId, UserId};
 use crate::secret::digest_secret;
@@ -38,6 +39,17 @@ pub struct TokenRequest {
     pub origin: Option<String>,
     /// Client authentication.
     pub credentials: ClientCredentials,
+    /// The `DPoP` proof header and the URI it was sent to (RFC 9449).
+    pub dpop: Option<DpopHeader>,
+}
+
+/// A `DPoP` header as the front door received it.
+#[derive(Debug, Clone, Default)]
+pub struct DpopHeader {
+    /// The proof (a JWT).
+    pub proof: String,
+    /// The URI the request was sent to (the public URL and the path).
+    pub uri: String,
 }
 
 /// The parameters of a token exchange request (RFC 8693 §2.1).
@@ -72,6 +84,7 @@ pub(super) struct Approved<'a> {
     pub(super) session_id: crate::ids::SessionId,
     pub(super) grant_id: GrantId,
     pub(super) client_info: bool,
+    pub(super) sender: Option<&'a DpopKey>,
 }
 
 pub(super) fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthError> {
@@ -114,7 +127,32 @@ pub(super) fn check_browser_origin(
     ))
 }
 
+/// The key a new refresh token is bound to: a public client's DPoP key (RFC 9449 §5); a
+/// confidential client's tokens are bound by its own authentication instead.
+pub(super) fn bound_refresh(app: &Application, sender: Option<&DpopKey>) -> Option<String> {
+    sender
+        .filter(|_| !app.kind.is_confidential())
+        .map(|key| key.0.clone())
+}
+
 impl Portico {
+    /// Authenticates the client of a token request and holds it to its DPoP rule: an app
+    /// that must use DPoP (`dpop_bound_access_tokens`) gets nothing without a proof.
+    pub(super) async fn authenticate_sender(
+        &self,
+        tenant: &Tenant,
+        credentials: &ClientCredentials,
+        sender: Option<&DpopKey>,
+    ) -> Result<(Application, ClientAuthMethod), OAuthError> {
+        let (app, method) = self.authenticate_client(tenant, credentials).await?;
+        if app.require_dpop && sender.is_none() {
+            return Err(super::dpop::invalid_proof(
+                "this client must send a DPoP proof with every token request",
+            ));
+        }
+        Ok((app, method))
+    }
+
     /// The token endpoint (RFC 6749 §3.2): authenticates the client, then runs the grant.
     pub async fn token(
         &self,
@@ -122,16 +160,41 @@ impl Portico {
         request: TokenRequest,
     ) -> Result<IssuedTokens, OAuthError> {
         let grant_type = required(&request.grant_type, "grant_type")?.to_owned();
+        // A proof is checked before anything is spent: a bad one changes nothing.
+        let sender = match &request.dpop {
+            Some(header) => Some(
+                self.check_dpop_proof(
+                    tenant,
+                    DpopRequest {
+                        proof: &header.proof,
+                        method: "POST",
+                        uri: &header.uri,
+                    },
+                    DpopUse::TokenRequest,
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        let sender = sender.as_ref();
         let result = match grant_type.as_str() {
-            "authorization_code" => self.grant_authorization_code(tenant, &request).await,
-            "refresh_token" => self.grant_refresh_token(tenant, &request).await,
-            "client_credentials" => self.grant_client_credentials(tenant, &request).await,
+            "authorization_code" => {
+                self.grant_authorization_code(tenant, &request, sender)
+                    .await
+            }
+            "refresh_token" => self.grant_refresh_token(tenant, &request, sender).await,
+            "client_credentials" => {
+                self.grant_client_credentials(tenant, &request, sender)
+                    .await
+            }
             // MSAL Node polls with the short name (client-library-notes.md).
             super::DEVICE_CODE_GRANT | "device_code" => {
-                self.grant_device_code(tenant, &request).await
+                self.grant_device_code(tenant, &request, sender).await
             }
-            super::JWT_BEARER_GRANT => self.grant_on_behalf_of(tenant, &request).await,
-            super::TOKEN_EXCHANGE_GRANT => self.grant_token_exchange(tenant, &request).await,
+            super::JWT_BEARER_GRANT => self.grant_on_behalf_of(tenant, &request, sender).await,
+            super::TOKEN_EXCHANGE_GRANT => {
+                self.grant_token_exchange(tenant, &request, sender).await
+            }
             _ => Err(OAuthError::new(
                 OAuthErrorCode::UnsupportedGrantType,
                 format!("grant_type {grant_type:?} is not supported"),
@@ -148,10 +211,11 @@ impl Portico {
         &self,
         tenant: &Tenant,
         request: &TokenRequest,
+        sender: Option<&DpopKey>,
     ) -> Result<IssuedTokens, OAuthError> {
         let code = required(&request.code, "code")?;
         let (app, auth_method) = self
-            .authenticate_client(tenant, &request.credentials)
+            .authenticate_sender(tenant, &request.credentials, sender)
             .await?;
         check_browser_origin(&app, request.origin.as_deref())?;
         let now = self.now();
@@ -238,6 +302,7 @@ impl Portico {
             session_id: record.session_id,
             grant_id: record.grant_id,
             client_info: request.client_info,
+            sender,
         })
         .await
     }
@@ -261,6 +326,7 @@ impl Portico {
             session_id,
             grant_id,
             client_info,
+            sender,
         } = approved;
         let user = self.grant_user(tenant, user_id).await?;
         let audience = self.delegated_audience(tenant, app, scope, user.id).await?;
@@ -281,6 +347,7 @@ impl Portico {
                 .await?
                 .expires_at(now, now),
             audience: Some(audience.app.client_id),
+            dpop_jkt: bound_refresh(app, sender),
         })?;
         let refresh_token = match refresh {
             Some((token, record)) => {
@@ -310,6 +377,7 @@ impl Portico {
                 front_channel: None,
                 actor: None,
                 not_after: None,
+                sender,
             })
             .await?)
     }
@@ -318,9 +386,10 @@ impl Portico {
         &self,
         tenant: &Tenant,
         request: &TokenRequest,
+        sender: Option<&DpopKey>,
     ) -> Result<IssuedTokens, OAuthError> {
         let (client, auth_method) = self
-            .authenticate_client(tenant, &request.credentials)
+            .authenticate_sender(tenant, &request.credentials, sender)
             .await?;
         if auth_method == ClientAuthMethod::None {
             return Err(OAuthError::new(
@@ -356,6 +425,7 @@ impl Portico {
                 client: &client,
                 client_auth: auth_method,
                 audience: &audience,
+                sender,
             })
             .await?)
     }
@@ -427,6 +497,7 @@ impl Portico {
                 .await?
                 .expires_at(now, now),
             audience: Some(audience.app.client_id),
+            dpop_jkt: None,
         })?;
         self.store
             .create_grant(
@@ -461,6 +532,7 @@ impl Portico {
                 front_channel: None,
                 actor: None,
                 not_after: None,
+                sender: None,
             })
             .await?;
         metrics::counter!("portico_token_requests_total",

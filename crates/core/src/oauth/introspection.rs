@@ -54,6 +54,9 @@ pub struct Introspection {
     /// App roles.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
+    /// The DPoP key a bound token is bound to (RFC 9449 §6.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<crate::tokens::Confirmation>,
 }
 
 impl Introspection {
@@ -66,7 +69,14 @@ impl Introspection {
             active: true,
             scope: claims.scp,
             client_id: Some(claims.azp),
-            token_type: Some("Bearer".into()),
+            token_type: Some(
+                if claims.cnf.is_some() {
+                    "DPoP"
+                } else {
+                    "Bearer"
+                }
+                .into(),
+            ),
             exp: Some(claims.exp),
             iat: Some(claims.iat),
             sub: Some(claims.sub),
@@ -76,6 +86,7 @@ impl Introspection {
             oid: Some(claims.oid),
             tid: Some(claims.tid),
             roles: claims.roles,
+            cnf: claims.cnf,
         }
     }
 }
@@ -85,7 +96,7 @@ enum Known {
     /// One of this tenant's access tokens, valid, that the caller has a part in.
     Access(Box<AccessTokenClaims>),
     /// A refresh token issued to the caller that still works.
-    Refresh(crate::store::RefreshTokenRecord),
+    Refresh(Box<crate::store::RefreshTokenRecord>),
     /// Nothing the caller may know about.
     Unknown,
 }
@@ -114,7 +125,9 @@ impl Portico {
             .await
             .map_err(CoreError::from)?;
         Ok(match record {
-            Some(record) if record.client_id == caller.client_id => Known::Refresh(record),
+            Some(record) if record.client_id == caller.client_id => {
+                Known::Refresh(Box::new(record))
+            }
             _ => Known::Unknown,
         })
     }

@@ -8,6 +8,7 @@ mod client_assertion;
 mod client_auth;
 mod consent;
 mod device;
+mod dpop;
 mod error;
 mod front_channel;
 mod grants;
@@ -28,7 +29,7 @@ pub use authorize::{
 pub use backchannel::{
     BACKCHANNEL_LOGOUT_EVENT, BackchannelLogout, LOGOUT_TOKEN_TYP, LogoutTokens,
 };
-pub use bearer::UserInfo;
+pub use bearer::{Presentation, UserInfo};
 pub use client_assertion::JWT_BEARER_ASSERTION;
 pub use client_auth::{ClientAuthMethod, ClientCredentials};
 pub use consent::ConsentView;
@@ -36,9 +37,10 @@ pub use device::{
     DEVICE_CODE_GRANT, DeviceAuthorization, DeviceAuthorizationRequest, PendingDevice,
     display_user_code, normalize_user_code,
 };
+pub use dpop::{DPOP_ALGORITHMS, DPOP_PROOF_TYP, DpopKey, DpopRequest, DpopUse, proof_key};
 pub use error::{OAuthError, OAuthErrorCode};
 pub use front_channel::ResponseType;
-pub use grants::{ExchangeParams, TokenRequest};
+pub use grants::{DpopHeader, ExchangeParams, TokenRequest};
 pub use introspection::Introspection;
 pub use logout::{LogoutOutcome, LogoutRequest};
 pub use on_behalf_of::JWT_BEARER_GRANT;

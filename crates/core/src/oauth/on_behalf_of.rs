@@ -67,6 +67,7 @@ impl Portico {
         &self,
         tenant: &Tenant,
         request: &TokenRequest,
+        sender: Option<&super::DpopKey>,
     ) -> Result<IssuedTokens, OAuthError> {
         if request.requested_token_use.as_deref() != Some("on_behalf_of") {
             return Err(OAuthError::invalid_request(
@@ -79,7 +80,7 @@ impl Portico {
             .filter(|a| !a.is_empty())
             .ok_or_else(|| OAuthError::invalid_request("assertion is required"))?;
         let (app, auth_method) = self
-            .authenticate_client(tenant, &request.credentials)
+            .authenticate_sender(tenant, &request.credentials, sender)
             .await?;
         if !app.kind.is_confidential() {
             return Err(OAuthError::new(
@@ -155,6 +156,7 @@ impl Portico {
                 actor: None,
                 // Never past the user's token it came from.
                 not_after: Some(claims.exp),
+                sender,
             })
             .await?)
     }

@@ -3,7 +3,7 @@
 //! for, and lifetimes (idle and absolute; fixed for single-page apps).
 
 use super::grants::{TokenRequest, check_browser_origin, required};
-use super::{OAuthError, OAuthErrorCode, Scope};
+use super::{DpopKey, OAuthError, OAuthErrorCode, Scope};
 use crate::directory::{AppKind, Application, Tenant};
 use crate::secret::{digest_secret, random_token};
 use crate::store::{RefreshLifetime, RefreshRedemption, RefreshTokenRecord};
@@ -26,6 +26,20 @@ fn same_audience(token: &RefreshTokenRecord, audience: &super::Audience) -> Resu
     }
 }
 
+/// A family bound to a DPoP key is refreshed only with a proof of that key (RFC 9449 §5).
+fn same_key(token: &RefreshTokenRecord, sender: Option<&DpopKey>) -> Result<(), OAuthError> {
+    match (&token.dpop_jkt, sender) {
+        (Some(bound), Some(key)) if *bound == key.0 => Ok(()),
+        (Some(_), Some(_)) => Err(super::dpop::invalid_proof(
+            "the refresh token is bound to another DPoP key",
+        )),
+        (Some(_), None) => Err(super::dpop::invalid_proof(
+            "the refresh token is bound to a DPoP key: send a DPoP proof",
+        )),
+        (None, _) => Ok(()),
+    }
+}
+
 impl Portico {
     /// `grant_type=refresh_token`: everything that can refuse is decided before the token is
     /// spent; a spent token presented again ends its whole family.
@@ -33,10 +47,11 @@ impl Portico {
         &self,
         tenant: &Tenant,
         request: &TokenRequest,
+        sender: Option<&DpopKey>,
     ) -> Result<IssuedTokens, OAuthError> {
         let presented = required(&request.refresh_token, "refresh_token")?;
         let (app, auth_method) = self
-            .authenticate_client(tenant, &request.credentials)
+            .authenticate_sender(tenant, &request.credentials, sender)
             .await?;
         check_browser_origin(&app, request.origin.as_deref())?;
         let now = self.now();
@@ -51,6 +66,8 @@ impl Portico {
             .map_err(CoreError::from)?
         {
             Some(live) if live.client_id == app.client_id => {
+                // A stolen bound token is refused without being spent: its owner keeps it.
+                same_key(&live, sender)?;
                 let scope = refresh_scope(&live.scope, request.scope.as_deref())?;
                 let user = self.grant_user(tenant, live.user_id).await?;
                 let audience = self
@@ -103,6 +120,15 @@ impl Portico {
                 )
                 .await);
         }
+        if same_key(&record, sender).is_err() {
+            return Err(self
+                .revoke_and_refuse(
+                    tenant,
+                    record.grant_id,
+                    "the refresh token is bound to another DPoP key",
+                )
+                .await);
+        }
         // The checks ran on this very token, unless it was spent or revoked in between (then
         // rotation refused it above); decided again only if the peek saw nothing.
         let (scope, user, audience) = match checked {
@@ -135,6 +161,7 @@ impl Portico {
                 front_channel: None,
                 actor: None,
                 not_after: None,
+                sender,
             })
             .await?)
     }

@@ -46,6 +46,7 @@ impl Portico {
         &self,
         tenant: &Tenant,
         request: &TokenRequest,
+        sender: Option<&super::DpopKey>,
     ) -> Result<IssuedTokens, OAuthError> {
         let exchange = &request.exchange;
         let subject_token = exchange
@@ -74,7 +75,7 @@ impl Portico {
             ));
         }
         let (app, auth_method) = self
-            .authenticate_client(tenant, &request.credentials)
+            .authenticate_sender(tenant, &request.credentials, sender)
             .await?;
         if !app.kind.is_confidential() {
             return Err(OAuthError::new(
@@ -181,6 +182,7 @@ impl Portico {
                 front_channel: None,
                 actor,
                 not_after: Some(subject.exp),
+                sender,
             })
             .await?;
         issued.issued_token_type = Some(ACCESS_TOKEN_TYPE);

@@ -60,6 +60,15 @@ pub trait AppStore: Send + Sync {
         jti: &str,
         expires_at: UnixTime,
     ) -> Result<bool, StoreError>;
+    /// Records the `jti` of a DPoP proof made with the key `jkt` until `expires_at`; false if
+    /// that key already used it (a replayed proof), even under concurrency.
+    async fn record_dpop_proof(
+        &self,
+        tenant: TenantId,
+        jkt: &str,
+        jti: &str,
+        expires_at: UnixTime,
+    ) -> Result<bool, StoreError>;
     /// Removes a secret; false if the application has none with this id.
     async fn remove_client_secret(
         &self,

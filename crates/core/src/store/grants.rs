@@ -77,6 +77,9 @@ pub struct RefreshTokenRecord {
     /// grant was first redeemed: a refresh whose scope names another app by then (an
     /// identifier URI moved to another API) is refused. `None` for tokens from before.
     pub audience: Option<ClientId>,
+    /// The DPoP key (thumbprint) a public client's family is bound to (RFC 9449 §5): every
+    /// refresh must prove that key. Kept by every token of the family.
+    pub dpop_jkt: Option<String>,
 }
 
 /// How long refresh tokens of a grant live: `idle_secs` from each rotation, and never past
@@ -101,7 +104,7 @@ impl RefreshLifetime {
 pub enum RefreshRedemption {
     /// The presented token was valid and is now spent; the successor is stored. Holds the
     /// presented token's record.
-    Rotated(RefreshTokenRecord),
+    Rotated(Box<RefreshTokenRecord>),
     /// The token was spent before: reuse. The caller must revoke this grant.
     Reused(GrantId),
     /// Unknown, expired, or its grant was revoked.

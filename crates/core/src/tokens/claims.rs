@@ -112,9 +112,20 @@ pub struct AccessTokenClaims {
     /// Who acts for the user (RFC 8693 §4.1; tokens from a delegating token exchange).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub act: Option<Value>,
+    /// The key the token is bound to (RFC 9449 §6.1: `{"jkt": thumbprint}`); absent for
+    /// bearer tokens.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cnf: Option<Confirmation>,
     /// The app's optional claims (user attributes; user tokens).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// A token's confirmation claim (RFC 7800): the thumbprint of the DPoP key it is bound to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// RFC 7638 SHA-256 thumbprint of the key (RFC 9449 §6.1).
+    pub jkt: String,
 }
 
 /// The `amr` claim from the stored space-separated list; absent when nothing is known (an
@@ -183,6 +194,7 @@ mod tests {
             assignment_required: false,
             device_code: false,
             require_par: false,
+            require_dpop: false,
             access_token_lifetime_secs: None,
             refresh_token_lifetime_secs: None,
             client_keys: Vec::new(),

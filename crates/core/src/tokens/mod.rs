@@ -4,5 +4,5 @@
 mod claims;
 mod pipeline;
 
-pub use claims::{AccessTokenClaims, IdTokenClaims, pairwise_subject};
+pub use claims::{AccessTokenClaims, Confirmation, IdTokenClaims, pairwise_subject};
 pub use pipeline::{AppGrant, FrontChannel, IssuedTokens, UserGrant};

@@ -3,11 +3,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portico_keys::encode_jws;
 
 use super::claims::{
-    AccessTokenClaims, IdTokenClaims, amr_claim, optional_claims, pairwise_subject,
+    AccessTokenClaims, Confirmation, IdTokenClaims, amr_claim, optional_claims, pairwise_subject,
 };
 use crate::directory::{Application, Tenant, User};
 use crate::ids::{GrantId, SessionId};
-use crate::oauth::{Audience, ClientAuthMethod, Scope};
+use crate::oauth::{Audience, ClientAuthMethod, DpopKey, Scope};
 use crate::secret::left_half_hash;
 use crate::{CoreError, Portico};
 
@@ -47,6 +47,8 @@ pub struct UserGrant<'a> {
     /// The access token expires no later than this (a token derived from another, by
     /// on-behalf-of or token exchange, never outlives the one it came from).
     pub not_after: Option<i64>,
+    /// The DPoP key the access token is bound to (RFC 9449); `None`: a bearer token.
+    pub sender: Option<&'a DpopKey>,
 }
 
 /// What an ID token from the authorization endpoint binds.
@@ -70,6 +72,8 @@ pub struct AppGrant<'a> {
     /// The API the token is for, the roles it carries and the scope echoed in the response
     /// (`{resource}/.default`).
     pub audience: &'a Audience,
+    /// The DPoP key the access token is bound to (RFC 9449); `None`: a bearer token.
+    pub sender: Option<&'a DpopKey>,
 }
 
 /// The result of the pipeline: everything a token response carries.
@@ -89,6 +93,16 @@ pub struct IssuedTokens {
     pub client_info: Option<String>,
     /// RFC 8693 `issued_token_type` (token exchange answers carry it).
     pub issued_token_type: Option<&'static str>,
+    /// `Bearer`, or `DPoP` for a token bound to a key (RFC 9449 §5).
+    pub token_type: &'static str,
+}
+
+/// The confirmation claim and token type for a token bound to `sender`, or a bearer token.
+fn binding(sender: Option<&DpopKey>) -> (Option<Confirmation>, &'static str) {
+    match sender {
+        Some(key) => (Some(Confirmation { jkt: key.0.clone() }), "DPoP"),
+        None => (None, "Bearer"),
+    }
 }
 
 /// The media type of access tokens (RFC 9068 §2.1).
@@ -128,6 +142,7 @@ impl Portico {
         let amr = amr_claim(grant.amr);
         let uti = crate::secret::random_token()?;
         let audience = grant.audience;
+        let (cnf, token_type) = binding(grant.sender);
         let access = AccessTokenClaims {
             aud: audience.app.client_id.to_string(),
             iss: issuer.clone(),
@@ -151,6 +166,7 @@ impl Portico {
             rh: Some(grant.grant_id.to_string()),
             amr: amr.clone(),
             act: grant.actor.clone(),
+            cnf,
             extra: extra.clone(),
         };
         let access_token = encode_jws(&keys.signing, ACCESS_TOKEN_TYP, &access)?;
@@ -204,6 +220,7 @@ impl Portico {
         metrics::counter!("portico_tokens_issued_total", "kind" => "user").increment(1);
         Ok(IssuedTokens {
             issued_token_type: None,
+            token_type,
             access_token,
             expires_in: exp - now,
             id_token,
@@ -224,6 +241,7 @@ impl Portico {
         let exp = now + self.access_token_lifetime(grant.client, &audience.app);
         let client = grant.client.client_id.to_string();
         let uti = crate::secret::random_token()?;
+        let (cnf, token_type) = binding(grant.sender);
         let claims = AccessTokenClaims {
             aud: audience.app.client_id.to_string(),
             iss: self.issuer(grant.tenant),
@@ -247,11 +265,13 @@ impl Portico {
             rh: None,
             amr: None,
             act: None,
+            cnf,
             extra: Default::default(),
         };
         let access_token = encode_jws(&keys.signing, ACCESS_TOKEN_TYP, &claims)?;
         Ok(IssuedTokens {
             issued_token_type: None,
+            token_type,
             access_token,
             expires_in: exp - now,
             id_token: None,

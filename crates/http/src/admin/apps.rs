@@ -96,6 +96,8 @@ pub struct ApplicationOut {
     pub device_code: bool,
     /// Authorization requests must be pushed first (RFC 9126).
     pub require_par: bool,
+    /// Every token request must carry a DPoP proof (RFC 9449 `dpop_bound_access_tokens`).
+    pub require_dpop: bool,
     /// Access-token lifetime in seconds; absent: the server's.
     pub access_token_lifetime_secs: Option<i64>,
     /// Refresh-token idle lifetime in seconds; absent: the server's.
@@ -326,6 +328,7 @@ impl From<Application> for ApplicationOut {
             assignment_required: app.assignment_required,
             device_code: app.device_code,
             require_par: app.require_par,
+            require_dpop: app.require_dpop,
             access_token_lifetime_secs: app.access_token_lifetime_secs,
             refresh_token_lifetime_secs: app.refresh_token_lifetime_secs,
             client_keys: serde_json::json!({ "keys": app.client_keys }),
@@ -368,6 +371,9 @@ pub struct UpdateApplication {
     /// Authorization requests must be pushed first (RFC 9126).
     #[serde(default)]
     pub require_par: Option<bool>,
+    /// Every token request must carry a DPoP proof (RFC 9449): the app gets no bearer tokens.
+    #[serde(default)]
+    pub require_dpop: Option<bool>,
     /// Access-token lifetime in seconds (300 to 86400); null: back to the server's.
     #[serde(default, deserialize_with = "super::body::nullable_whole_number")]
     #[schema(minimum = 300, maximum = 86400)]
@@ -528,6 +534,7 @@ pub(crate) async fn update_application(
         assignment_required: body.assignment_required,
         device_code: body.device_code,
         require_par: body.require_par,
+        require_dpop: body.require_dpop,
         access_token_lifetime_secs: body.access_token_lifetime_secs,
         refresh_token_lifetime_secs: body.refresh_token_lifetime_secs,
         client_keys: client_keys(body.client_keys)?,

@@ -100,9 +100,14 @@ pub(crate) async fn decorate(
     {
         let out = response.headers_mut();
         allow_origin(out, &origin);
+        // A browser client using DPoP reads the server's nonce at the token endpoint.
+        let exposed = match door {
+            BrowserDoor::Token => "client-request-id, DPoP-Nonce",
+            BrowserDoor::NativeApi => "client-request-id",
+        };
         out.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("client-request-id"),
+            HeaderValue::from_static(exposed),
         );
     }
     response

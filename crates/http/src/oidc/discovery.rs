@@ -91,6 +91,8 @@ pub async fn openid_configuration(
         "http_logout_supported": true,
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
+        // DPoP (RFC 9449 §5.1): proofs in these algorithms; tokens bound on request.
+        "dpop_signing_alg_values_supported": portico_core::oauth::DPOP_ALGORITHMS,
         "tenant_region_scope": null,
         "cloud_instance_name": state.portico.settings.public_url,
     });

@@ -2,11 +2,13 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use portico_core::oauth::{ClientCredentials, ExchangeParams, TokenRequest};
+use portico_core::oauth::{
+    ClientCredentials, DpopHeader, ExchangeParams, OAuthError, OAuthErrorCode, TokenRequest,
+};
 use portico_core::tokens::IssuedTokens;
 
 use super::tenant_for_api;
@@ -20,6 +22,7 @@ pub async fn token(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
     ClientIp(ip): ClientIp,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthJson> {
@@ -29,6 +32,8 @@ pub async fn token(
         return Ok(crate::native::token_grant(&state, &tenant, ip, &headers, &body).await);
     }
     let tenant = tenant_for_api(&state, &tenant).await?;
+    let dpop = dpop_header(&state, &uri, &headers)?;
+    let uses_dpop = dpop.is_some();
     let get = |name: &str| params.get(name).map_err(OAuthJson::invalid_request);
     let request = TokenRequest {
         credentials: client_credentials(&headers, &params)?,
@@ -54,9 +59,24 @@ pub async fn token(
             .flag("client_info")
             .map_err(OAuthJson::invalid_request)?,
         origin: crate::native::cors::cross_origin(&state, &headers),
+        dpop,
     };
-    let issued = state.portico.token(&tenant, request).await?;
+    let issued = match state.portico.token(&tenant, request).await {
+        Ok(issued) => issued,
+        Err(err) => {
+            // A client that speaks DPoP gets a nonce with every answer (RFC 9449 §8), the
+            // `use_dpop_nonce` one above all.
+            let mut response = OAuthJson(err).into_response();
+            if uses_dpop {
+                with_dpop_nonce(&state, &tenant, &mut response);
+            }
+            return Ok(response);
+        }
+    };
     let mut response = axum::Json(token_body(issued)).into_response();
+    if uses_dpop {
+        with_dpop_nonce(&state, &tenant, &mut response);
+    }
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -69,7 +89,7 @@ pub async fn token(
 /// The token response body (RFC 6749 §5.1, with Entra's `ext_expires_in` and `client_info`).
 pub(crate) fn token_body(issued: IssuedTokens) -> serde_json::Value {
     let mut body = serde_json::json!({
-        "token_type": "Bearer",
+        "token_type": issued.token_type,
         "scope": issued.scope,
         "expires_in": issued.expires_in,
         "ext_expires_in": issued.expires_in,
@@ -90,6 +110,45 @@ pub(crate) fn token_body(issued: IssuedTokens) -> serde_json::Value {
         }
     }
     body
+}
+
+/// The `DPoP` header of a request (RFC 9449 §4.1: at most one) and the URI the client sent
+/// it to: Portico's public URL and the path.
+pub(crate) fn dpop_header(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Option<DpopHeader>, OAuthJson> {
+    let mut values = headers.get_all("dpop").iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let invalid = |why: &str| OAuthJson(OAuthError::new(OAuthErrorCode::InvalidDpopProof, why));
+    if values.next().is_some() {
+        return Err(invalid("send one DPoP header"));
+    }
+    let proof = value
+        .to_str()
+        .map_err(|_| invalid("the DPoP header is not a JWT"))?;
+    Ok(Some(DpopHeader {
+        proof: proof.trim().to_owned(),
+        uri: format!(
+            "{}{}",
+            state.portico.settings.public_url.trim_end_matches('/'),
+            uri.path()
+        ),
+    }))
+}
+
+/// Adds a fresh `DPoP-Nonce` for the tenant's token endpoint.
+pub(crate) fn with_dpop_nonce(
+    state: &AppState,
+    tenant: &portico_core::directory::Tenant,
+    response: &mut Response,
+) {
+    if let Ok(nonce) = HeaderValue::from_str(&state.portico.dpop_nonce(tenant)) {
+        response.headers_mut().insert("dpop-nonce", nonce);
+    }
 }
 
 /// Client authentication as a request presents it: Basic header, form fields, or an

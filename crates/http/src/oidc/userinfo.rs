@@ -1,36 +1,79 @@
-//! The userinfo endpoint (OIDC Core §5.3).
+//! The userinfo endpoint (OIDC Core §5.3), for bearer and DPoP-bound tokens (RFC 9449 §7).
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use portico_core::oauth::{OAuthError, OAuthErrorCode};
+use portico_core::oauth::{DPOP_ALGORITHMS, DpopRequest, OAuthError, OAuthErrorCode, Presentation};
 
 use super::tenant_for_api;
 use crate::AppState;
 use crate::error::OAuthJson;
 
-/// `GET|POST /{tenant}/oidc/userinfo` with a bearer access token.
+/// `GET|POST /{tenant}/oidc/userinfo` with an access token: `Bearer`, or `DPoP` with a proof.
 pub async fn userinfo(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, OAuthJson> {
     let tenant = tenant_for_api(&state, &tenant).await?;
-    let token = headers
+    let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+        .unwrap_or_default();
+    let (scheme, token) = authorization
+        .split_once(' ')
+        .map(|(scheme, token)| (scheme, token.trim()))
+        .filter(|(_, token)| !token.is_empty())
         .ok_or_else(|| {
             OAuthJson(OAuthError::new(
                 OAuthErrorCode::InvalidToken,
-                "a bearer access token is required",
+                "an access token is required (Bearer or DPoP)",
             ))
         })?;
-    let info = state.portico.userinfo(&tenant, token).await?;
-    Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(info)).into_response())
+    let dpop = super::token::dpop_header(&state, &uri, &headers)?;
+    let presented = if scheme.eq_ignore_ascii_case("dpop") {
+        Presentation::Dpop(dpop.as_ref().map(|header| DpopRequest {
+            proof: &header.proof,
+            method: method.as_str(),
+            uri: &header.uri,
+        }))
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        Presentation::Bearer
+    } else {
+        return Err(OAuthJson(OAuthError::new(
+            OAuthErrorCode::InvalidToken,
+            "the Authorization scheme must be Bearer or DPoP",
+        )));
+    };
+    match state.portico.userinfo(&tenant, token, presented).await {
+        Ok(info) => Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(info)).into_response()),
+        Err(err) if matches!(presented, Presentation::Dpop(_)) => Ok(dpop_challenge(err)),
+        Err(err) => Err(OAuthJson(err)),
+    }
+}
+
+/// A resource's answer to a DPoP request it refuses (RFC 9449 §7.1): 401 with a `DPoP`
+/// challenge naming the error and the algorithms proofs may use.
+fn dpop_challenge(err: OAuthError) -> Response {
+    let code = err.code;
+    let mut response = OAuthJson(err).into_response();
+    if matches!(
+        code,
+        OAuthErrorCode::InvalidToken | OAuthErrorCode::InvalidDpopProof
+    ) {
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        let challenge = format!(
+            "DPoP error=\"{}\", algs=\"{}\"",
+            code.as_str(),
+            DPOP_ALGORITHMS.join(" ")
+        );
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    response
 }

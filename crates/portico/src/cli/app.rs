@@ -117,6 +117,9 @@ pub enum AppCommand {
         /// Authorization requests must be pushed first (RFC 9126 PAR).
         #[arg(long, value_parser = ["on", "off"])]
         require_par: Option<String>,
+        /// Every token request must carry a DPoP proof (RFC 9449): no bearer tokens.
+        #[arg(long, value_parser = ["on", "off"])]
+        require_dpop: Option<String>,
         /// Access-token lifetime in seconds (300 to 86400), or `default` for the server's.
         #[arg(long, value_parser = lifetime)]
         access_token_lifetime: Option<Lifetime>,
@@ -368,6 +371,9 @@ pub(super) fn app_human(app: &Application) -> String {
     if app.require_par {
         lines.push("  pushed authorization requests required: on".into());
     }
+    if app.require_dpop {
+        lines.push("  DPoP proofs required: on".into());
+    }
     for (label, uri) in [
         ("back-channel logout URI", &app.logout.backchannel),
         ("front-channel logout URI", &app.logout.frontchannel),
@@ -475,6 +481,7 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
             assignment_required,
             device_code,
             require_par,
+            require_dpop,
             access_token_lifetime,
             refresh_token_lifetime,
             jwk,
@@ -503,6 +510,7 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
                 assignment_required: assignment_required.map(|v| v == "on"),
                 device_code: device_code.map(|v| v == "on"),
                 require_par: require_par.map(|v| v == "on"),
+                require_dpop: require_dpop.map(|v| v == "on"),
                 access_token_lifetime_secs: access_token_lifetime.map(|l| l.0),
                 refresh_token_lifetime_secs: refresh_token_lifetime.map(|l| l.0),
                 client_keys,

@@ -106,10 +106,13 @@ async fn apps_are_listed_shown_changed_and_deleted() {
                 "https://api.shop.example/logout",
                 "--frontchannel-logout-uri",
                 "https://shop.example/signed-out",
+                "--require-dpop",
+                "on",
                 "--json",
             ],
         ),
     );
+    assert_eq!(listening["require_dpop"], true);
     assert_eq!(
         listening["backchannel_logout_uri"],
         "https://api.shop.example/logout"

@@ -21,6 +21,7 @@ mod consent;
 mod device_code;
 mod discovery;
 mod double_submit;
+mod dpop;
 mod enumeration;
 mod factor_guessing;
 mod harness;

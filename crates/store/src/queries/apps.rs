@@ -78,6 +78,7 @@ macro_rules! apps_queries {
                     implicit: parse(&row.try_get::<String, _>("implicit").map_err(db_err)?, "implicit")?,
                     device_code: row.try_get("device_code").map_err(db_err)?,
                     require_par: row.try_get("require_par").map_err(db_err)?,
+                    require_dpop: row.try_get("require_dpop").map_err(db_err)?,
                     logout: LogoutUris {
                         backchannel: row.try_get("backchannel_logout_uri").map_err(db_err)?,
                         frontchannel: row.try_get("frontchannel_logout_uri").map_err(db_err)?,
@@ -95,8 +96,8 @@ macro_rules! apps_queries {
                     "INSERT INTO applications (client_id, tenant_id, name, kind, redirect_uris, identifier_uri, created_at, \
                      optional_claims, native_auth, cors_origins, api, assignment_required, access_token_lifetime, \
                      refresh_token_lifetime, client_keys, implicit, device_code, require_par, backchannel_logout_uri, \
-                     frontchannel_logout_uri) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+                     frontchannel_logout_uri, require_dpop) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
                 )
                 .bind(app.client_id.to_string())
                 .bind(app.tenant_id.to_string())
@@ -118,6 +119,7 @@ macro_rules! apps_queries {
                 .bind(app.require_par)
                 .bind(&app.logout.backchannel)
                 .bind(&app.logout.frontchannel)
+                .bind(app.require_dpop)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -177,6 +179,27 @@ macro_rules! apps_queries {
                 Ok(inserted.rows_affected() == 1)
             }
 
+            async fn record_dpop_proof(
+                &self,
+                tenant: TenantId,
+                jkt: &str,
+                jti: &str,
+                expires_at: UnixTime,
+            ) -> Result<bool, StoreError> {
+                let inserted = sqlx::query(
+                    "INSERT INTO dpop_proofs (tenant_id, jkt, jti, expires_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (tenant_id, jkt, jti) DO NOTHING",
+                )
+                .bind(tenant.to_string())
+                .bind(jkt)
+                .bind(jti)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(inserted.rows_affected() == 1)
+            }
+
             async fn remove_client_secret(&self, tenant: TenantId, client_id: ClientId, id: &str) -> Result<bool, StoreError> {
                 let removed = sqlx::query("DELETE FROM client_secrets WHERE tenant_id = $1 AND client_id = $2 AND id = $3")
                     .bind(tenant.to_string())
@@ -215,7 +238,7 @@ macro_rules! apps_queries {
                     "UPDATE applications SET name = $3, redirect_uris = $4, optional_claims = $5, native_auth = $6, \
                      cors_origins = $7, identifier_uri = $8, api = $9, assignment_required = $10, \
                      access_token_lifetime = $11, refresh_token_lifetime = $12, client_keys = $13, implicit = $14, device_code = $15, require_par = $16, \
-                     backchannel_logout_uri = $17, frontchannel_logout_uri = $18 \
+                     backchannel_logout_uri = $17, frontchannel_logout_uri = $18, require_dpop = $19 \
                      WHERE tenant_id = $1 AND client_id = $2",
                 )
                 .bind(app.tenant_id.to_string())
@@ -236,6 +259,7 @@ macro_rules! apps_queries {
                 .bind(app.require_par)
                 .bind(&app.logout.backchannel)
                 .bind(&app.logout.frontchannel)
+                .bind(app.require_dpop)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;

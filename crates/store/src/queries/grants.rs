@@ -18,7 +18,7 @@ macro_rules! grants_queries {
     ($store:ty, $row:ty) => {
         impl $store {
             /// A refresh token from a row of `grant_id, client_id, user_id, session_id, scope,
-            /// auth_time, amr, created_at, expires_at, audience`.
+            /// auth_time, amr, created_at, expires_at, audience, dpop_jkt`.
             fn refresh_record(row: &$row, digest: &str, tenant: TenantId) -> Result<RefreshTokenRecord, StoreError> {
                 Ok(RefreshTokenRecord {
                     token_digest: digest.to_owned(),
@@ -37,6 +37,7 @@ macro_rules! grants_queries {
                         .map_err(db_err)?
                         .map(|a| parse(&a, "audience"))
                         .transpose()?,
+                    dpop_jkt: row.try_get("dpop_jkt").map_err(db_err)?,
                 })
             }
 
@@ -93,7 +94,8 @@ macro_rules! grants_queries {
             {
                 sqlx::query(
                     "INSERT INTO refresh_tokens (token_digest, tenant_id, grant_id, client_id, user_id, session_id, scope, \
-                     auth_time, created_at, expires_at, amr, audience) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                     auth_time, created_at, expires_at, amr, audience, dpop_jkt) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 )
                 .bind(&token.token_digest)
                 .bind(token.tenant_id.to_string())
@@ -107,6 +109,7 @@ macro_rules! grants_queries {
                 .bind(token.expires_at)
                 .bind(&token.amr)
                 .bind(token.audience.map(|a| a.to_string()))
+                .bind(&token.dpop_jkt)
                 .execute(executor)
                 .await
                 .map_err(db_err)?;
@@ -226,7 +229,7 @@ macro_rules! grants_queries {
                 let spent = sqlx::query(
                     "UPDATE refresh_tokens SET used_at = $3 \
                      WHERE tenant_id = $1 AND token_digest = $2 AND used_at IS NULL AND expires_at > $3 \
-                     RETURNING grant_id, client_id, user_id, session_id, scope, auth_time, amr, created_at, expires_at, audience",
+                     RETURNING grant_id, client_id, user_id, session_id, scope, auth_time, amr, created_at, expires_at, audience, dpop_jkt",
                 )
                 .bind(tenant.to_string())
                 .bind(old_digest)
@@ -276,7 +279,7 @@ macro_rules! grants_queries {
                 };
                 Self::insert_refresh_token(&mut *tx, &successor).await?;
                 tx.commit().await.map_err(db_err)?;
-                Ok(RefreshRedemption::Rotated(record))
+                Ok(RefreshRedemption::Rotated(Box::new(record)))
             }
 
             async fn revoke_grant(
@@ -324,7 +327,7 @@ macro_rules! grants_queries {
             ) -> Result<Option<RefreshTokenRecord>, StoreError> {
                 let row = sqlx::query(
                     "SELECT r.grant_id, r.client_id, r.user_id, r.session_id, r.scope, r.auth_time, r.amr, \
-                     r.created_at, r.expires_at, r.audience FROM refresh_tokens r \
+                     r.created_at, r.expires_at, r.audience, r.dpop_jkt FROM refresh_tokens r \
                      JOIN grants g ON g.tenant_id = r.tenant_id AND g.id = r.grant_id \
                      WHERE r.tenant_id = $1 AND r.token_digest = $2 AND r.used_at IS NULL AND r.expires_at > $3 \
                      AND g.revoked_at IS NULL",

@@ -27,7 +27,7 @@ macro_rules! tenant_columns {
 macro_rules! app_columns {
     () => {
         "client_id, tenant_id, name, kind, redirect_uris, identifier_uri, optional_claims, native_auth, cors_origins, \
-         api, assignment_required, access_token_lifetime, refresh_token_lifetime, client_keys, implicit, device_code, require_par, \
+         api, assignment_required, access_token_lifetime, refresh_token_lifetime, client_keys, implicit, device_code, require_par, require_dpop, \
          backchannel_logout_uri, frontchannel_logout_uri, created_at"
     };
 }
@@ -369,6 +369,7 @@ macro_rules! sql_store {
                     "DELETE FROM outbox WHERE delivered_at < $1 OR discard_after < $1",
                     "DELETE FROM signin_flows WHERE expires_at < $1",
                     "DELETE FROM client_assertions WHERE expires_at < $1",
+                    "DELETE FROM dpop_proofs WHERE expires_at < $1",
                     "DELETE FROM device_codes WHERE expires_at < $1",
                     "DELETE FROM pushed_requests WHERE expires_at < $1",
                     "DELETE FROM second_factor_failures WHERE failed_at < $1",

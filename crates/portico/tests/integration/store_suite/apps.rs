@@ -132,6 +132,7 @@ pub(super) async fn client_secrets_rotate_within_their_app(store: Arc<dyn Store>
         assignment_required: false,
         device_code: false,
         require_par: false,
+        require_dpop: false,
         access_token_lifetime_secs: None,
         refresh_token_lifetime_secs: None,
         client_keys: Vec::new(),

@@ -53,14 +53,19 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
             issued_at: 1_000,
             expires_at: 9_000,
             audience: None,
+            dpop_jkt: Some("jkt-of-the-client".into()),
         })
         .await
         .unwrap();
     // Read without spending: live in its tenant only, and not once it expires.
     let live = store.live_refresh_token(t.id, "rt-1", 1_005).await.unwrap();
     assert_eq!(
-        live.map(|r| (r.grant_id, r.amr)),
-        Some((c.grant_id, "pwd mfa".to_owned()))
+        live.map(|r| (r.grant_id, r.amr, r.dpop_jkt)),
+        Some((
+            c.grant_id,
+            "pwd mfa".to_owned(),
+            Some("jkt-of-the-client".to_owned())
+        ))
     );
     let (other, _, _) = setup(store.as_ref()).await;
     assert!(
@@ -95,6 +100,21 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
     assert_eq!(
         rotated, 1,
         "exactly one concurrent rotation wins: {results:?}"
+    );
+    let mut bound = None;
+    for digest in (0..6).map(|i| format!("rt-2-{i}")) {
+        if let Some(live) = store
+            .live_refresh_token(t.id, &digest, 1_011)
+            .await
+            .unwrap()
+        {
+            bound = live.dpop_jkt;
+        }
+    }
+    assert_eq!(
+        bound.as_deref(),
+        Some("jkt-of-the-client"),
+        "the family stays bound to its key"
     );
     assert!(results.iter().all(|r| matches!(
         r,
@@ -167,6 +187,7 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
             issued_at: 1_000,
             expires_at: 1_100,
             audience: None,
+            dpop_jkt: None,
         })
         .await
         .unwrap();
@@ -195,6 +216,7 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
             issued_at: 1_060,
             expires_at: 1_360,
             audience: None,
+            dpop_jkt: None,
         })
         .await
         .unwrap();

@@ -100,6 +100,7 @@ pub(super) async fn setup(store: &dyn Store) -> (Tenant, User, Application) {
         assignment_required: false,
         device_code: false,
         require_par: false,
+        require_dpop: false,
         access_token_lifetime_secs: None,
         refresh_token_lifetime_secs: None,
         client_keys: Vec::new(),
