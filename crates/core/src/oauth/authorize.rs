@@ -38,6 +38,10 @@ pub struct AuthorizeParams {
     pub request: Option<String>,
     /// `request_uri` (a pushed request's reference, RFC 9126; resolved before validation).
     pub request_uri: Option<String>,
+    /// `dpop_jkt` (RFC 9449 §10): the thumbprint of the DPoP key the code is bound to; set
+    /// from the proof when a request is pushed with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
     /// The parameters came from a pushed request (set by Portico, never read from a
     /// request), which apps that require PAR insist on.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -95,6 +99,8 @@ pub struct AuthorizeRequest {
     pub login_hint: Option<String>,
     /// `max_age` in seconds.
     pub max_age: Option<i64>,
+    /// The DPoP key (thumbprint) whose proof must redeem the code (RFC 9449 §10).
+    pub dpop_jkt: Option<String>,
 }
 
 /// An authorization response to deliver to the client's redirect URI.
@@ -342,6 +348,23 @@ impl Portico {
         let state = bounded(&params.state, "state")?;
         let nonce = bounded(&params.nonce, "nonce")?;
         let login_hint = bounded(&params.login_hint, "login_hint")?;
+        // A SHA-256 thumbprint: 43 base64url characters.
+        let dpop_jkt = match params.dpop_jkt.as_deref() {
+            None => None,
+            Some(jkt)
+                if jkt.len() == 43
+                    && jkt
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_')) =>
+            {
+                Some(jkt.to_owned())
+            }
+            Some(_) => {
+                return Err(fail(OAuthError::invalid_request(
+                    "dpop_jkt must be the base64url SHA-256 thumbprint of a JWK",
+                )));
+            }
+        };
         Ok(AuthorizeRequest {
             app,
             redirect_uri,
@@ -354,6 +377,7 @@ impl Portico {
             prompt,
             login_hint,
             max_age,
+            dpop_jkt,
         })
     }
 
@@ -557,6 +581,7 @@ impl Portico {
             auth_time: session.record.auth_time,
             amr: session.record.amr.clone(),
             expires_at: now + self.settings.code_lifetime_secs.min(60),
+            dpop_jkt: request.dpop_jkt.clone(),
         };
         self.store.create_authorization_code(&record).await?;
         Ok(code)

@@ -289,6 +289,14 @@ impl Portico {
             }
             (None, None) => {}
         }
+        // A code bound to a DPoP key (RFC 9449 §10) goes only to a proof of that key.
+        if let Some(bound) = &record.dpop_jkt
+            && sender.is_none_or(|key| key.0 != *bound)
+        {
+            return Err(super::dpop::invalid_proof(
+                "the authorization code is bound to another DPoP key (dpop_jkt)",
+            ));
+        }
         let scope = Scope::parse(&record.scope)?;
         self.issue_for_grant(Approved {
             tenant,

@@ -46,8 +46,30 @@ impl Portico {
         tenant: &Tenant,
         mut params: AuthorizeParams,
         credentials: &ClientCredentials,
+        dpop: Option<&super::DpopHeader>,
         ip: std::net::IpAddr,
     ) -> Result<PushedAuthorization, OAuthError> {
+        // A request pushed with a DPoP proof binds its code to the proof's key (RFC 9449
+        // §10.1); a dpop_jkt beside it must name the same key.
+        if let Some(header) = dpop {
+            let key = self
+                .check_dpop_proof(
+                    tenant,
+                    super::DpopRequest {
+                        proof: &header.proof,
+                        method: "POST",
+                        uri: &header.uri,
+                    },
+                    super::DpopUse::TokenRequest,
+                )
+                .await?;
+            if params.dpop_jkt.as_ref().is_some_and(|jkt| *jkt != key.0) {
+                return Err(super::dpop::invalid_proof(
+                    "dpop_jkt does not name the key of the DPoP proof",
+                ));
+            }
+            params.dpop_jkt = Some(key.0);
+        }
         let (app, _) = self.authenticate_client(tenant, credentials).await?;
         // Public clients push with their client id alone: each network pushes only so
         // often, as every pushed request is a stored record.

@@ -35,6 +35,8 @@ pub struct AuthCodeRecord {
     pub amr: String,
     /// Expiry (issue time + at most 60 s).
     pub expires_at: UnixTime,
+    /// The DPoP key whose proof must redeem the code (RFC 9449 §10), if the request named one.
+    pub dpop_jkt: Option<String>,
 }
 
 /// The outcome of redeeming a code.

@@ -135,6 +135,7 @@ pub(crate) fn authorize_params(params: &Params) -> Result<AuthorizeParams, Strin
         max_age: params.get("max_age")?,
         request: params.get("request")?,
         request_uri: params.get("request_uri")?,
+        dpop_jkt: params.get("dpop_jkt")?,
         pushed: false,
     })
 }

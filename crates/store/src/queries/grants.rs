@@ -132,8 +132,8 @@ macro_rules! grants_queries {
                 .await?;
                 sqlx::query(
                     "INSERT INTO authorization_codes (code_digest, tenant_id, client_id, user_id, grant_id, session_id, \
-                     redirect_uri, scope, nonce, code_challenge, auth_time, expires_at, amr) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                     redirect_uri, scope, nonce, code_challenge, auth_time, expires_at, amr, dpop_jkt) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                 )
                 .bind(&code.code_digest)
                 .bind(code.tenant_id.to_string())
@@ -148,6 +148,7 @@ macro_rules! grants_queries {
                 .bind(code.auth_time)
                 .bind(code.expires_at)
                 .bind(&code.amr)
+                .bind(&code.dpop_jkt)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -163,7 +164,7 @@ macro_rules! grants_queries {
                 let redeemed = sqlx::query(
                     "UPDATE authorization_codes SET redeemed_at = $3 \
                      WHERE tenant_id = $1 AND code_digest = $2 AND redeemed_at IS NULL \
-                     RETURNING client_id, user_id, grant_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, amr, expires_at",
+                     RETURNING client_id, user_id, grant_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, amr, expires_at, dpop_jkt",
                 )
                 .bind(tenant.to_string())
                 .bind(code_digest)
@@ -186,6 +187,7 @@ macro_rules! grants_queries {
                         auth_time: row.try_get("auth_time").map_err(db_err)?,
                         amr: row.try_get("amr").map_err(db_err)?,
                         expires_at: row.try_get("expires_at").map_err(db_err)?,
+                        dpop_jkt: row.try_get("dpop_jkt").map_err(db_err)?,
                     })));
                 }
                 let spent = sqlx::query("SELECT grant_id FROM authorization_codes WHERE tenant_id = $1 AND code_digest = $2")

@@ -34,6 +34,21 @@ pub(super) async fn codes_redeem_exactly_once(store: Arc<dyn Store>) {
         .filter(|r| matches!(r, Ok(CodeRedemption::Replayed(g)) if *g == c.grant_id))
         .count();
     assert_eq!((redeemed, replayed), (1, 7), "{results:?}");
+    // A code bound to a DPoP key keeps the binding until it is redeemed.
+    let mut bound = code(&t, &u, &app, "code-dpop");
+    bound.session_id = c.session_id;
+    bound.dpop_jkt = Some("jkt-of-the-client".into());
+    store.create_authorization_code(&bound).await.unwrap();
+    match store
+        .redeem_authorization_code(t.id, "code-dpop", 1_001)
+        .await
+        .unwrap()
+    {
+        CodeRedemption::Redeemed(record) => {
+            assert_eq!(record.dpop_jkt.as_deref(), Some("jkt-of-the-client"))
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {

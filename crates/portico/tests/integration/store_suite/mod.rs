@@ -127,6 +127,7 @@ pub(super) fn code(t: &Tenant, u: &User, app: &Application, digest: &str) -> Aut
         auth_time: 1_000,
         amr: "pwd".into(),
         expires_at: 1_060,
+        dpop_jkt: None,
     }
 }
 
