@@ -97,6 +97,16 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(oidc::par::push),
         )
         .route(
+            "/{tenant}/oauth2/v2.0/register",
+            axum::routing::post(oidc::register::register),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/register/{client_id}",
+            get(oidc::register::read)
+                .put(oidc::register::update)
+                .delete(oidc::register::delete),
+        )
+        .route(
             "/{tenant}/oauth2/v2.0/devicecode",
             axum::routing::post(oidc::device::device_authorization),
         )

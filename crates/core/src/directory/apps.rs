@@ -250,13 +250,14 @@ fn dedup(list: &mut Vec<String>) {
 }
 
 impl Portico {
-    /// Registers an application; confidential clients get a secret, returned only here.
-    pub async fn create_application(
+    /// An application as it would be registered: a new client id, a first secret for
+    /// confidential clients, `adjust` applied, every rule checked. Nothing is stored.
+    pub(crate) fn new_application(
         &self,
-        tenant: &TenantRef,
+        tenant: &super::Tenant,
         new: NewApplication,
-    ) -> Result<CreatedApplication, CoreError> {
-        let tenant = self.tenant(tenant).await?;
+        adjust: impl FnOnce(&mut Application),
+    ) -> Result<(Application, Option<NewClientSecret>), CoreError> {
         let client_id = ClientId::new_random();
         let now = self.now();
         let client_secret = if new.kind.is_confidential() {
@@ -264,7 +265,7 @@ impl Portico {
         } else {
             None
         };
-        let application = checked(Application {
+        let mut application = Application {
             client_id,
             tenant_id: tenant.id,
             name: new.name,
@@ -285,7 +286,19 @@ impl Portico {
             implicit: super::ImplicitGrant::Off,
             logout: new.logout,
             created_at: now,
-        })?;
+        };
+        adjust(&mut application);
+        Ok((checked(application)?, client_secret))
+    }
+
+    /// Registers an application; confidential clients get a secret, returned only here.
+    pub async fn create_application(
+        &self,
+        tenant: &TenantRef,
+        new: NewApplication,
+    ) -> Result<CreatedApplication, CoreError> {
+        let tenant = self.tenant(tenant).await?;
+        let (application, client_secret) = self.new_application(&tenant, new, |_| {})?;
         self.store
             .create_application(&application, client_secret.as_ref().map(|s| &s.record))
             .await?;

@@ -7,6 +7,7 @@ mod attributes;
 mod branding;
 mod client_keys;
 mod permissions;
+mod registration;
 mod service;
 mod tenant;
 mod tenant_settings;
@@ -29,6 +30,9 @@ pub use client_keys::{
     ClientKey, MAX_CLIENT_KEYS, allowed_algorithms, certificate_key, names_key, parse_client_keys,
 };
 pub use permissions::{ExposeApi, PermissionRequest};
+pub use registration::{
+    ClientMetadata, DEFAULT_INITIAL_TOKEN_DAYS, RegisteredClient, RegistrationError,
+};
 pub use service::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, NewAdminToken};
 pub use tenant::{Tenant, TenantRef};
 pub use tenant_settings::{MAX_REFRESH_TOKEN_DAYS, TenantSettings, sms_allowed};

@@ -1,5 +1,5 @@
-//! Settings an operator sets per tenant: where texts may go, and how long refresh tokens last
-//! at most.
+//! Settings an operator sets per tenant: where texts may go, how long tokens last, and
+//! whether apps may register themselves (RFC 7591).
 
 use std::sync::Arc;
 
@@ -25,6 +25,14 @@ pub struct TenantSettings {
     /// days (`None`: the server's default, 90). Single-page apps keep their 24 hours.
     #[serde(default)]
     pub refresh_token_max_days: Option<u32>,
+    /// Lifetime of the tenant's access tokens in seconds (`None`: the server's); an app that
+    /// sets its own (the client's or the API's) keeps it.
+    #[serde(default)]
+    pub access_token_lifetime_secs: Option<i64>,
+    /// Dynamic client registration (RFC 7591/7592): apps holding an initial access token
+    /// may register themselves. Off unless an operator turns it on.
+    #[serde(default)]
+    pub dynamic_registration: bool,
 }
 
 impl TenantSettings {
@@ -44,6 +52,16 @@ impl TenantSettings {
         {
             return Err(CoreError::Invalid(format!(
                 "refresh tokens live 1 to {MAX_REFRESH_TOKEN_DAYS} days"
+            )));
+        }
+        let range = super::ACCESS_TOKEN_LIFETIME_SECS;
+        if let Some(secs) = self.access_token_lifetime_secs
+            && !range.contains(&secs)
+        {
+            return Err(CoreError::Invalid(format!(
+                "access tokens live {} to {} seconds",
+                range.start(),
+                range.end()
             )));
         }
         Ok(self)
@@ -112,6 +130,7 @@ mod tests {
         let settings = TenantSettings {
             sms_countries: vec!["+44".into(), "+1".into(), "+44".into()],
             refresh_token_max_days: Some(30),
+            ..TenantSettings::default()
         }
         .validated()
         .unwrap();
@@ -123,6 +142,14 @@ mod tests {
             }
             .validated();
             assert!(refused.is_err(), "{bad:?}");
+        }
+        for secs in [299, 86_401] {
+            let refused = TenantSettings {
+                access_token_lifetime_secs: Some(secs),
+                ..TenantSettings::default()
+            }
+            .validated();
+            assert!(refused.is_err(), "{secs}");
         }
         for days in [0, MAX_REFRESH_TOKEN_DAYS + 1] {
             let refused = TenantSettings {

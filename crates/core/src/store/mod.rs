@@ -22,6 +22,7 @@ mod otp;
 mod outbox;
 mod permissions;
 mod pushed_requests;
+mod registrations;
 mod sessions;
 mod tenants;
 mod users;
@@ -36,6 +37,7 @@ pub use otp::*;
 pub use outbox::*;
 pub use permissions::*;
 pub use pushed_requests::*;
+pub use registrations::*;
 pub use sessions::*;
 pub use tenants::*;
 pub use users::*;
@@ -57,6 +59,7 @@ pub trait Store:
     + PermissionStore
     + DeviceCodeStore
     + PushedRequestStore
+    + RegistrationStore
     + std::fmt::Debug
     + 'static
 {

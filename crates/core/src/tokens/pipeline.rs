@@ -110,16 +110,26 @@ const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 impl Portico {
     /// How long an access token of `client` for `audience` lives: the shorter of what
-    /// either app sets, else the server's lifetime.
-    fn access_token_lifetime(&self, client: &Application, audience: &Application) -> i64 {
-        [
+    /// either app sets, else the tenant's lifetime, else the server's.
+    async fn access_token_lifetime(
+        &self,
+        tenant: &Tenant,
+        client: &Application,
+        audience: &Application,
+    ) -> Result<i64, CoreError> {
+        let tenant_wide = self
+            .tenant_settings(tenant.id)
+            .await?
+            .access_token_lifetime_secs;
+        Ok([
             client.access_token_lifetime_secs,
             audience.access_token_lifetime_secs,
         ]
         .into_iter()
         .flatten()
         .min()
-        .unwrap_or(self.settings.access_token_lifetime_secs)
+        .or(tenant_wide)
+        .unwrap_or(self.settings.access_token_lifetime_secs))
     }
 
     /// Signs the tokens of a user grant.
@@ -130,7 +140,10 @@ impl Portico {
             .await?;
         let now = self.now();
         let id_exp = now + self.settings.access_token_lifetime_secs;
-        let exp = now + self.access_token_lifetime(grant.app, &grant.audience.app);
+        let exp = now
+            + self
+                .access_token_lifetime(grant.tenant, grant.app, &grant.audience.app)
+                .await?;
         let exp = grant.not_after.map_or(exp, |cap| exp.min(cap));
         let issuer = self.issuer(grant.tenant);
         let sub = pairwise_subject(grant.tenant.id, grant.app.client_id, grant.user.id);
@@ -238,7 +251,10 @@ impl Portico {
             .tenant_keys(self.store.as_ref(), grant.tenant.id, now)
             .await?;
         let audience = grant.audience;
-        let exp = now + self.access_token_lifetime(grant.client, &audience.app);
+        let exp = now
+            + self
+                .access_token_lifetime(grant.tenant, grant.client, &audience.app)
+                .await?;
         let client = grant.client.client_id.to_string();
         let uti = crate::secret::random_token()?;
         let (cnf, token_type) = binding(grant.sender);

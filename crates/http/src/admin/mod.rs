@@ -6,6 +6,7 @@ mod auth;
 mod body;
 mod consents;
 mod handlers;
+mod registration;
 mod secrets;
 mod settings;
 mod tokens;
@@ -56,6 +57,9 @@ pub(crate) use auth::AdminAuth;
         tokens::create_admin_token,
         tokens::list_admin_tokens,
         tokens::revoke_admin_token,
+        registration::create_registration_token,
+        registration::list_registration_tokens,
+        registration::revoke_registration_token,
     ),
     components(schemas(
         handlers::CreateTenant,
@@ -87,6 +91,9 @@ pub(crate) use auth::AdminAuth;
         tokens::CreateAdminToken,
         tokens::AdminTokenOut,
         tokens::AdminTokenCreated,
+        registration::CreateRegistrationToken,
+        registration::RegistrationTokenOut,
+        registration::RegistrationTokenCreated,
         handlers::UserFlowBody,
         handlers::UserFlowOut,
         handlers::SigningAlgName,
@@ -213,6 +220,15 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/admin/api/v1/tenants/{tenant}/settings",
             get(settings::get_settings).put(settings::put_settings),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/registration-tokens",
+            get(registration::list_registration_tokens)
+                .post(registration::create_registration_token),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/registration-tokens/{id}",
+            axum::routing::delete(registration::revoke_registration_token),
         )
         .route(
             "/admin/api/v1/admin-tokens",

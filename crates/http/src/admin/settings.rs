@@ -1,5 +1,5 @@
-//! `/admin/api/v1/tenants/{tenant}/settings`: where a tenant's texts may go and how long its
-//! refresh tokens last at most.
+//! `/admin/api/v1/tenants/{tenant}/settings`: where a tenant's texts may go, how long its
+//! tokens last, and whether apps may register themselves.
 
 use axum::extract::{Path, State};
 use portico_core::directory::{TenantRef, TenantSettings};
@@ -23,6 +23,14 @@ pub struct TenantSettingsBody {
     #[serde(default, deserialize_with = "super::body::whole_number")]
     #[schema(minimum = 1, maximum = 365)]
     pub refresh_token_max_days: Option<u32>,
+    /// Access-token lifetime in seconds (300 to 86400) for apps that set none; absent: the
+    /// server's.
+    #[serde(default, deserialize_with = "super::body::whole_number")]
+    #[schema(minimum = 300, maximum = 86400)]
+    pub access_token_lifetime_secs: Option<i64>,
+    /// Dynamic client registration (RFC 7591/7592) with an initial access token.
+    #[serde(default)]
+    pub dynamic_registration: bool,
 }
 
 /// The schema of a list of country calling codes: `+` and 1 to 3 digits each.
@@ -42,6 +50,8 @@ impl From<TenantSettings> for TenantSettingsBody {
         Self {
             sms_countries: settings.sms_countries,
             refresh_token_max_days: settings.refresh_token_max_days,
+            access_token_lifetime_secs: settings.access_token_lifetime_secs,
+            dynamic_registration: settings.dynamic_registration,
         }
     }
 }
@@ -78,6 +88,8 @@ pub(crate) async fn put_settings(
             TenantSettings {
                 sms_countries: body.sms_countries,
                 refresh_token_max_days: body.refresh_token_max_days,
+                access_token_lifetime_secs: body.access_token_lifetime_secs,
+                dynamic_registration: body.dynamic_registration,
             },
         )
         .await?;

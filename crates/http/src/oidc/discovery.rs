@@ -96,6 +96,15 @@ pub async fn openid_configuration(
         "tenant_region_scope": null,
         "cloud_instance_name": state.portico.settings.public_url,
     });
+    // Dynamic client registration (RFC 7591) where the tenant offers it.
+    if state.portico.registration_enabled(tenant.id).await?
+        && let Some(map) = document.as_object_mut()
+    {
+        map.insert(
+            "registration_endpoint".into(),
+            format!("{base}/oauth2/v2.0/register").into(),
+        );
+    }
     if device_code && let Some(map) = document.as_object_mut() {
         map.insert(
             "device_authorization_endpoint".into(),

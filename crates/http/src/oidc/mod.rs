@@ -6,6 +6,7 @@ pub mod discovery;
 pub mod introspection;
 pub mod logout;
 pub mod par;
+pub mod register;
 pub mod token;
 pub mod userinfo;
 

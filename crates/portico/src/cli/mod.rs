@@ -6,6 +6,7 @@ mod api;
 mod app;
 mod flow;
 mod keys;
+mod registration;
 mod role;
 mod serve;
 mod tenant;
@@ -26,6 +27,7 @@ pub use admin_token::AdminTokenCommand;
 pub use app::AppCommand;
 pub use flow::FlowCommand;
 pub use keys::KeysCommand;
+pub use registration::RegistrationTokenCommand;
 pub use role::RoleCommand;
 pub use serve::{RateLimitArgs, ServeArgs};
 pub use tenant::TenantCommand;
@@ -83,6 +85,9 @@ pub enum Command {
     /// Manage admin API tokens.
     #[command(name = "admin-token", subcommand)]
     AdminToken(AdminTokenCommand),
+    /// Manage initial access tokens for dynamic client registration (RFC 7591).
+    #[command(name = "registration-token", subcommand)]
+    RegistrationToken(RegistrationTokenCommand),
 }
 
 /// Runs a parsed command line.
@@ -120,6 +125,7 @@ async fn manage(portico: &Portico, command: Command) -> Result<Output> {
         Command::Keys(command) => keys::run(portico, command).await?,
         Command::Role(command) => role::run(portico, command).await?,
         Command::AdminToken(command) => admin_token::run(portico, command).await?,
+        Command::RegistrationToken(command) => registration::run(portico, command).await?,
     })
 }
 

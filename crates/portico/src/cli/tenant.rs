@@ -56,6 +56,13 @@ pub enum TenantCommand {
         /// Absolute refresh-token lifetime in days (1 to 365), or `default` (90).
         #[arg(long)]
         refresh_token_max_days: Option<String>,
+        /// Access-token lifetime in seconds (300 to 86400) for apps that set none, or
+        /// `default` (the server's).
+        #[arg(long)]
+        access_token_lifetime: Option<String>,
+        /// Dynamic client registration (RFC 7591) for holders of an initial access token.
+        #[arg(long, value_parser = ["on", "off"])]
+        dynamic_registration: Option<String>,
     },
 }
 
@@ -93,6 +100,8 @@ pub(super) async fn run(portico: &Portico, command: TenantCommand) -> Result<Out
             tenant,
             sms_countries,
             refresh_token_max_days,
+            access_token_lifetime,
+            dynamic_registration,
         } => {
             let tenant_ref = TenantRef::parse(&tenant);
             let found = portico.tenant(&tenant_ref).await?;
@@ -110,6 +119,17 @@ pub(super) async fn run(portico: &Portico, command: TenantCommand) -> Result<Out
                         format!("--refresh-token-max-days {days:?} is not a number of days")
                     })?),
                 };
+            }
+            if let Some(secs) = access_token_lifetime {
+                settings.access_token_lifetime_secs = match secs.trim() {
+                    "default" => None,
+                    secs => Some(secs.parse().with_context(|| {
+                        format!("--access-token-lifetime {secs:?} is not a number of seconds")
+                    })?),
+                };
+            }
+            if let Some(switch) = dynamic_registration {
+                settings.dynamic_registration = switch == "on";
             }
             let saved = portico.set_tenant_settings(&tenant_ref, settings).await?;
             let mut json = serde_json::to_value(&saved)?;

@@ -372,20 +372,42 @@ async fn tenant_settings_are_read_and_replaced_and_checked() {
         .unwrap();
     assert_eq!(
         defaults,
-        json!({"sms_countries": [], "refresh_token_max_days": null})
+        json!({"sms_countries": [], "refresh_token_max_days": null,
+               "access_token_lifetime_secs": null, "dynamic_registration": false})
     );
     let saved = client
         .put(&url)
         .bearer_auth(&token)
         // 7.0 is the integer 7 to JSON Schema: clients generated from it may write either.
-        .json(&json!({"sms_countries": ["+44", "+1"], "refresh_token_max_days": 7.0}))
+        .json(
+            &json!({"sms_countries": ["+44", "+1"], "refresh_token_max_days": 7.0,
+                      "access_token_lifetime_secs": 900}),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(saved.status(), StatusCode::OK);
     assert_eq!(
         saved.json::<Value>().await.unwrap(),
-        json!({"sms_countries": ["+1", "+44"], "refresh_token_max_days": 7})
+        json!({"sms_countries": ["+1", "+44"], "refresh_token_max_days": 7,
+               "access_token_lifetime_secs": 900, "dynamic_registration": false})
+    );
+    // The tenant's lifetime is what its access tokens get (apps here set none).
+    let (client_id, secret) = server.app(portico_core::directory::AppKind::Daemon).await;
+    let (status, body) = crate::harness::token_request(
+        &server,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client_id),
+            ("client_secret", secret.as_deref().unwrap()),
+            ("scope", &format!("{client_id}/.default")),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["expires_in"].as_i64()),
+        (200, Some(900)),
+        "{body}"
     );
     for (bad, status) in [
         (
@@ -398,6 +420,10 @@ async fn tenant_settings_are_read_and_replaced_and_checked() {
         ),
         (
             json!({"refresh_token_max_days": 366}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"access_token_lifetime_secs": 60}),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (json!({"sms": []}), StatusCode::BAD_REQUEST),

@@ -451,13 +451,14 @@ async fn an_app_that_requires_dpop_gets_no_bearer_token() {
     server.stop().await;
 }
 
-/// Runs `tests/sdk/dpop_client.mjs` (openid-client) with `args`; `None` (with a message) when
-/// Node or the package is missing and `PORTICO_REQUIRE_NODE` is not set.
-fn openid_client(args: &[String]) -> Option<Value> {
+/// Runs `tests/sdk/{script}` (an app built on openid-client) with `args` and reads the JSON
+/// it prints; `None` (with a message) when Node or the package is missing and
+/// `PORTICO_REQUIRE_NODE` is not set. Blocking: call it from a blocking task.
+pub(crate) fn openid_client(script: &str, args: &[String]) -> Option<Value> {
     let sdk = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sdk");
     let installed = sdk.join("node_modules/openid-client/package.json").exists();
     let node = std::process::Command::new("node")
-        .arg(sdk.join("dpop_client.mjs"))
+        .arg(sdk.join(script))
         .args(args)
         .output();
     match node {
@@ -513,7 +514,7 @@ async fn openid_client_uses_dpop_for_a_public_client() {
     let callback = redirect.headers()["location"].to_str().unwrap().to_owned();
     let args = vec![server.issuer(), client_id, callback, verifier];
     // The library blocks on its own HTTP calls: off the test's runtime threads.
-    let Some(out) = tokio::task::spawn_blocking(move || openid_client(&args))
+    let Some(out) = tokio::task::spawn_blocking(move || openid_client("dpop_client.mjs", &args))
         .await
         .unwrap()
     else {

@@ -43,6 +43,7 @@ mod otp_delivery;
 mod page;
 mod par;
 mod private_key_jwt;
+mod registration;
 mod rp;
 mod security;
 mod sms_pumping;

@@ -88,10 +88,13 @@ macro_rules! apps_queries {
             }
         }
 
-        #[async_trait]
-        impl AppStore for $store {
-            async fn create_application(&self, app: &Application, secret: Option<&ClientSecretRecord>) -> Result<(), StoreError> {
-                let mut tx = self.begin_write().await?;
+        impl $store {
+            /// Inserts an application and its first secret inside the caller's transaction.
+            pub(crate) async fn insert_application(
+                tx: &mut sqlx::Transaction<'_, <$row as sqlx::Row>::Database>,
+                app: &Application,
+                secret: Option<&ClientSecretRecord>,
+            ) -> Result<(), StoreError> {
                 sqlx::query(
                     "INSERT INTO applications (client_id, tenant_id, name, kind, redirect_uris, identifier_uri, created_at, \
                      optional_claims, native_auth, cors_origins, api, assignment_required, access_token_lifetime, \
@@ -120,12 +123,21 @@ macro_rules! apps_queries {
                 .bind(&app.logout.backchannel)
                 .bind(&app.logout.frontchannel)
                 .bind(app.require_dpop)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .map_err(db_err)?;
                 if let Some(secret) = secret {
-                    Self::insert_client_secret(&mut *tx, secret).await?;
+                    Self::insert_client_secret(&mut **tx, secret).await?;
                 }
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl AppStore for $store {
+            async fn create_application(&self, app: &Application, secret: Option<&ClientSecretRecord>) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                Self::insert_application(&mut tx, app, secret).await?;
                 tx.commit().await.map_err(db_err)
             }
 

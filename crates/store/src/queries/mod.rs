@@ -53,6 +53,7 @@ mod otp;
 mod outbox;
 mod permissions;
 mod pushed_requests;
+mod registrations;
 mod sessions;
 mod tenants;
 mod users;

@@ -10,6 +10,7 @@ mod grants;
 mod otp;
 mod permissions;
 mod pushed_requests;
+mod registrations;
 mod sessions;
 
 use std::sync::Arc;
@@ -34,6 +35,7 @@ use grants::*;
 use otp::*;
 use permissions::*;
 use pushed_requests::*;
+use registrations::*;
 use sessions::*;
 
 pub(super) fn tenant(name: &str) -> Tenant {
@@ -243,4 +245,5 @@ on_both_backends!(
     a_changed_api_keeps_only_what_it_still_defines,
     pushed_requests_are_taken_once_by_their_client,
     ended_sessions_queue_logout_notices,
+    initial_access_tokens_are_spent_once_per_registration,
 );
