@@ -6,7 +6,8 @@
 //! rate of one core. The floor ratio is tokens/s ÷ (raw rate × cores the server used), where
 //! cores used = the server's CPU seconds ÷ wall seconds over the window (read from /proc), so
 //! the load generator sharing the machine does not distort it. The device-code poll (RFC
-//! 8628: a device asking whether its person has finished) is printed against the same floor.
+//! 8628: a device asking whether its person has finished) and token exchange (RFC 8693: a
+//! gateway trading a user's token for one to another API) are printed against the same floor.
 
 #![allow(
     clippy::cast_precision_loss,
@@ -143,6 +144,7 @@ async fn run() -> Result<()> {
         }
     }
     device_poll_rows(&cli, &mut server, &http, &base, raw_rs).await?;
+    token_exchange_rows(&cli, &mut server, &http, &base, raw_rs).await?;
     println!();
     println!("| endpoint | concurrency | requests/s | p50 ms | p99 ms |");
     println!("|---|---:|---:|---:|---:|");
@@ -183,14 +185,7 @@ async fn device_poll_rows(
     base: &str,
     raw_rs: f64,
 ) -> Result<()> {
-    let app = cli(&[
-        "app", "create", "--tenant", "bench-rs", "--name", "tv", "--kind", "native",
-    ])?;
-    let client_id = app
-        .get("client_id")
-        .and_then(|v| v.as_str())
-        .context("client_id")?
-        .to_owned();
+    let (client_id, _) = new_app(cli, "tv", "native", &[])?;
     cli(&[
         "app",
         "update",
@@ -251,6 +246,182 @@ async fn device_poll_rows(
         };
         // Pending devices are answered 400 (authorization_pending or slow_down).
         let result = load(server, concurrency, request, |status| status == 400).await?;
+        println!(
+            "| RS256 tenant | {concurrency} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            result.rate,
+            result.p50_ms,
+            result.p99_ms,
+            result.cores,
+            result.rate / (raw_rs * result.cores.max(0.01))
+        );
+    }
+    Ok(())
+}
+
+/// The `client_id` (and `client_secret`, for confidential apps) of a new app.
+fn new_app(
+    cli: &impl Fn(&[&str]) -> Result<serde_json::Value>,
+    name: &str,
+    kind: &str,
+    extra: &[&str],
+) -> Result<(String, Option<String>)> {
+    let mut args = vec![
+        "app", "create", "--tenant", "bench-rs", "--name", name, "--kind", kind,
+    ];
+    args.extend_from_slice(extra);
+    let app = cli(&args)?;
+    let id = app
+        .get("client_id")
+        .and_then(|v| v.as_str())
+        .context("client_id")?
+        .to_owned();
+    let secret = app
+        .get("client_secret")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    Ok((id, secret))
+}
+
+/// Token exchange (RFC 8693): a gateway exchanges a user's token for the front API into one
+/// for the Orders API (impersonation, as the Orders API's policy allows). The user's token
+/// comes from a sign-in over the native API; every exchange verifies it, looks up the
+/// policy, the grant and the user, and signs a new token: a user-token grant against the
+/// RS256 floor like client credentials.
+async fn token_exchange_rows(
+    cli: &impl Fn(&[&str]) -> Result<serde_json::Value>,
+    server: &mut Server,
+    http: &reqwest::Client,
+    base: &str,
+    raw_rs: f64,
+) -> Result<()> {
+    let password = "bench-Password-1";
+    cli(&[
+        "user",
+        "create",
+        "--tenant",
+        "bench-rs",
+        "--email",
+        "bench@example.com",
+        "--password",
+        password,
+    ])?;
+    let (front, _) = new_app(cli, "front", "web", &[])?;
+    cli(&[
+        "app",
+        "expose",
+        "--tenant",
+        "bench-rs",
+        "--app",
+        &front,
+        "--identifier-uri",
+        "api://front",
+        "--scope",
+        "Access",
+    ])?;
+    let (gateway, gateway_secret) = new_app(cli, "gateway", "web", &[])?;
+    let gateway_secret = gateway_secret.context("gateway secret")?;
+    let (orders, _) = new_app(cli, "orders", "web", &[])?;
+    let rule = format!("{gateway}:{front}:impersonation");
+    cli(&[
+        "app",
+        "expose",
+        "--tenant",
+        "bench-rs",
+        "--app",
+        &orders,
+        "--identifier-uri",
+        "api://orders",
+        "--scope",
+        "Orders.Read",
+        "--token-exchange",
+        &rule,
+    ])?;
+    cli(&[
+        "app",
+        "grant",
+        "--tenant",
+        "bench-rs",
+        "--app",
+        &gateway,
+        "--api",
+        &orders,
+        "--scope",
+        "Orders.Read",
+    ])?;
+    let (mobile, _) = new_app(cli, "mobile", "native", &["--native-auth"])?;
+    cli(&[
+        "app", "grant", "--tenant", "bench-rs", "--app", &mobile, "--api", &front, "--scope",
+        "Access",
+    ])?;
+    // The user signs in on the mobile app (native API): a token for the front API.
+    let initiated: serde_json::Value = http
+        .post(format!("{base}/bench-rs/oauth2/v2.0/initiate"))
+        .form(&[
+            ("client_id", mobile.as_str()),
+            ("username", "bench@example.com"),
+            ("challenge_type", "password redirect"),
+        ])
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let continuation = initiated
+        .get("continuation_token")
+        .and_then(|v| v.as_str())
+        .context("continuation_token")?;
+    let signed_in: serde_json::Value = http
+        .post(format!("{base}/bench-rs/oauth2/v2.0/token"))
+        .form(&[
+            ("client_id", mobile.as_str()),
+            ("grant_type", "password"),
+            ("continuation_token", continuation),
+            ("password", password),
+            ("scope", "api://front/Access"),
+        ])
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let subject = signed_in
+        .get("access_token")
+        .and_then(|v| v.as_str())
+        .context("access_token")?
+        .to_owned();
+    println!();
+    println!(
+        "| token exchange | concurrency | tokens/s | p50 ms | p99 ms | server cores | RS256 floor ratio |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let form = Arc::new(vec![
+        (
+            "grant_type".to_owned(),
+            "urn:ietf:params:oauth:grant-type:token-exchange".to_owned(),
+        ),
+        ("client_id".to_owned(), gateway),
+        ("client_secret".to_owned(), gateway_secret),
+        ("subject_token".to_owned(), subject),
+        (
+            "subject_token_type".to_owned(),
+            "urn:ietf:params:oauth:token-type:access_token".to_owned(),
+        ),
+        ("scope".to_owned(), "api://orders/Orders.Read".to_owned()),
+    ]);
+    let url = format!("{base}/bench-rs/oauth2/v2.0/token");
+    for concurrency in [1usize, 16] {
+        let request = {
+            let http = http.clone();
+            let url = url.clone();
+            let form = Arc::clone(&form);
+            move || {
+                let http = http.clone();
+                let url = url.clone();
+                let form = Arc::clone(&form);
+                async move { http.post(&url).form(form.as_slice()).send().await }
+            }
+        };
+        let result = load(server, concurrency, request, success).await?;
         println!(
             "| RS256 tenant | {concurrency} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
             result.rate,
