@@ -195,6 +195,15 @@ fn checked(mut app: Application) -> Result<Application, CoreError> {
             )));
         }
     }
+    // The native API and the front channel hand out tokens without a proof: an app that
+    // requires DPoP uses neither, or its rule would have a way around it.
+    if app.require_dpop
+        && (app.native_auth || app.implicit == super::ImplicitGrant::IdTokenAndToken)
+    {
+        return Err(CoreError::Invalid(
+            "an app that requires DPoP cannot use the native authentication API or receive access tokens from the authorization endpoint".into(),
+        ));
+    }
     if app.logout.backchannel.is_some() && app.kind == super::AppKind::Daemon {
         return Err(CoreError::Invalid(
             "daemon apps serve no user sessions: they take no back-channel logout URI".into(),

@@ -32,6 +32,7 @@ pub use client_keys::{
 pub use permissions::{ExposeApi, PermissionRequest};
 pub use registration::{
     ClientMetadata, DEFAULT_INITIAL_TOKEN_DAYS, RegisteredClient, RegistrationError,
+    is_internal_address,
 };
 pub use service::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, NewAdminToken};
 pub use tenant::{Tenant, TenantRef};

@@ -13,7 +13,7 @@ use crate::clock::UnixTime;
 use crate::ids::{ClientId, TenantId};
 use crate::oauth::DEVICE_CODE_GRANT;
 use crate::secret::{digest_secret, random_token, secret_matches};
-use crate::store::InitialAccessTokenRecord;
+use crate::store::{ClientRegistration, InitialAccessTokenRecord};
 use crate::{CoreError, Portico};
 
 /// Days an initial access token works unless its operator says otherwise.
@@ -89,6 +89,8 @@ pub struct RegisteredClient {
     pub client_name: String,
     /// Redirect URIs.
     pub redirect_uris: Vec<String>,
+    /// Where the app may send people after logout (its redirect URIs).
+    pub post_logout_redirect_uris: Vec<String>,
     /// Grant types.
     pub grant_types: Vec<String>,
     /// Response types.
@@ -149,9 +151,17 @@ fn refused(err: CoreError) -> RegistrationError {
     }
 }
 
+/// A registered client's secret as an answer shows it: the secret itself only when it is
+/// made, and when the client's secrets stop working (0: it has none).
+struct Secret {
+    shown: Option<String>,
+    expires_at: UnixTime,
+}
+
 /// What a registration asks for, checked against what registration offers.
 struct Requested {
     kind: AppKind,
+    auth_method: String,
     name: String,
     redirect_uris: Vec<String>,
     client_keys: Vec<super::ClientKey>,
@@ -167,26 +177,52 @@ const OFFERED_GRANTS: &[&str] = &[
     DEVICE_CODE_GRANT,
 ];
 
-/// Whether a host is one a registered client must not point Portico's outbound calls at:
-/// the machine itself and private networks (an attacker with an initial access token would
-/// otherwise reach them through back-channel logout).
+/// Whether an address is the machine itself or a network that is not the public internet
+/// (private, link-local, carrier-grade NAT, unique-local, IPv4 written as IPv6): where a
+/// registered client must not point Portico's outbound calls (an attacker with an initial
+/// access token would otherwise reach them through back-channel logout).
+pub fn is_internal_address(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_internal_address(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                // NAT64 (64:ff9b::/96) reaches IPv4 networks behind the gateway.
+                || v6.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+        }
+    }
+}
+
+/// Whether a URL's host is internal: an internal address, or a name that only means
+/// something inside (`localhost`, `*.local`, `*.internal`). Names are checked again, as
+/// addresses, when the request is made.
 fn internal_host(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(name)) => {
-            name.eq_ignore_ascii_case("localhost") || name.ends_with(".localhost")
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost"
+                || [".localhost", ".local", ".internal", ".localdomain"]
+                    .iter()
+                    .any(|suffix| name.ends_with(suffix))
+                || !name.contains('.')
         }
-        Some(url::Host::Ipv4(ip)) => {
-            let ip = IpAddr::V4(ip);
-            ip.is_loopback()
-                || ip.is_unspecified()
-                || matches!(ip, IpAddr::V4(v4) if v4.is_private() || v4.is_link_local())
-        }
-        Some(url::Host::Ipv6(ip)) => {
-            ip.is_loopback()
-                || ip.is_unspecified()
-                || (ip.segments()[0] & 0xfe00) == 0xfc00
-                || (ip.segments()[0] & 0xffc0) == 0xfe80
-        }
+        Some(url::Host::Ipv4(ip)) => is_internal_address(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => is_internal_address(IpAddr::V6(ip)),
         None => true,
     }
 }
@@ -302,6 +338,7 @@ impl ClientMetadata {
             .unwrap_or_else(|| "Registered application".into());
         Ok(Requested {
             kind,
+            auth_method: method.to_owned(),
             name,
             redirect_uris: self.redirect_uris.clone(),
             client_keys,
@@ -324,11 +361,11 @@ impl Portico {
         )
     }
 
-    /// The answer about a registered app (secret and access token only when just made).
+    /// The answer about a registered app (its secret and access token only when just made).
     fn registered(
         &self,
         app: &Application,
-        client_secret: Option<(String, UnixTime)>,
+        secret: Secret,
         registration_access_token: Option<String>,
         auth_method: String,
     ) -> RegisteredClient {
@@ -343,13 +380,15 @@ impl Portico {
         }
         RegisteredClient {
             client_id: app.client_id.to_string(),
-            client_secret_expires_at: client_secret.as_ref().map_or(0, |(_, exp)| *exp),
-            client_secret: client_secret.map(|(secret, _)| secret),
+            client_secret: secret.shown,
+            client_secret_expires_at: secret.expires_at,
             client_id_issued_at: app.created_at,
             registration_access_token,
             registration_client_uri: self.registration_client_uri(app.tenant_id, app.client_id),
             client_name: app.name.clone(),
             redirect_uris: app.redirect_uris.clone(),
+            // Every redirect URI may also be a post-logout redirect URI.
+            post_logout_redirect_uris: app.redirect_uris.clone(),
             response_types: if app.kind == AppKind::Daemon {
                 Vec::new()
             } else {
@@ -370,6 +409,18 @@ impl Portico {
         }
     }
 
+    /// When the app's secrets stop working (the last of them; 0: it has none).
+    async fn secret_expiry(&self, app: &Application) -> Result<UnixTime, RegistrationError> {
+        Ok(self
+            .store
+            .client_secrets(app.tenant_id, app.client_id)
+            .await?
+            .iter()
+            .filter_map(|s| s.expires_at)
+            .max()
+            .unwrap_or(0))
+    }
+
     /// Whether a tenant lets apps register themselves.
     pub async fn registration_enabled(&self, tenant: TenantId) -> Result<bool, CoreError> {
         Ok(self.tenant_settings(tenant).await?.dynamic_registration)
@@ -387,11 +438,25 @@ impl Portico {
         if !self.registration_enabled(tenant.id).await? {
             return Err(RegistrationError::InvalidToken);
         }
+        // The token first, read-only: without a usable one, nothing else is looked at and
+        // nothing is written.
+        let digest = digest_secret(token);
+        let now = self.now();
+        let usable = self
+            .store
+            .initial_access_tokens(tenant.id)
+            .await?
+            .iter()
+            .any(|t| {
+                crate::secret::constant_time_eq(t.token_digest.as_bytes(), digest.as_bytes())
+                    && t.uses < t.max_uses
+                    && t.expires_at > now
+            });
+        if !usable {
+            return Err(RegistrationError::InvalidToken);
+        }
         let requested = metadata.requested()?;
-        let auth_method = metadata
-            .token_endpoint_auth_method
-            .clone()
-            .unwrap_or_else(|| "client_secret_basic".into());
+        let auth_method = requested.auth_method.clone();
         let (app, secret) = self
             .new_application(
                 &tenant,
@@ -413,16 +478,19 @@ impl Portico {
             )
             .map_err(refused)?;
         let registration_token = random_token()?;
-        // A private_key_jwt client authenticates with its keys: its secret is not handed out.
+        // A private_key_jwt client authenticates with its keys: it gets no secret at all.
         let secret = secret.filter(|_| auth_method != "private_key_jwt");
         let registered = self
             .store
             .register_application(
                 &app,
                 secret.as_ref().map(|s| &s.record),
-                &digest_secret(token),
-                &digest_secret(&registration_token),
-                self.now(),
+                &digest,
+                &ClientRegistration {
+                    token_digest: digest_secret(&registration_token),
+                    auth_method: auth_method.clone(),
+                },
+                now,
             )
             .await?;
         if !registered {
@@ -430,36 +498,46 @@ impl Portico {
         }
         self.applications_changed();
         tracing::info!(tenant.id = %tenant.id, client_id = %app.client_id, "client registered dynamically");
-        let secret = secret.map(|s| (s.secret, s.record.expires_at.unwrap_or(0)));
+        let secret = Secret {
+            expires_at: secret
+                .as_ref()
+                .and_then(|s| s.record.expires_at)
+                .unwrap_or(0),
+            shown: secret.map(|s| s.secret),
+        };
         Ok(self.registered(&app, secret, Some(registration_token), auth_method))
     }
 
-    /// The registered app behind a registration access token (RFC 7592 §2), or
-    /// [`RegistrationError::InvalidToken`] for anything else, so nobody learns which client
-    /// ids exist.
+    /// The registered app behind a registration access token (RFC 7592 §2), with its
+    /// registration, or [`RegistrationError::InvalidToken`] for anything else, so nobody
+    /// learns which client ids exist.
     async fn registered_app(
         &self,
         tenant: &TenantRef,
         client_id: &str,
         token: Option<&str>,
-    ) -> Result<Application, RegistrationError> {
+    ) -> Result<(Application, ClientRegistration), RegistrationError> {
         let tenant = self.tenant(tenant).await?;
         let client: ClientId = client_id
             .parse()
             .map_err(|_| RegistrationError::InvalidToken)?;
         let token = token.ok_or(RegistrationError::InvalidToken)?;
-        let digest = self
+        let registration = self
             .store
-            .registration_token(tenant.id, client)
+            .registration(tenant.id, client)
             .await?
             .ok_or(RegistrationError::InvalidToken)?;
-        if !secret_matches(token, &digest) || !self.registration_enabled(tenant.id).await? {
+        if !secret_matches(token, &registration.token_digest)
+            || !self.registration_enabled(tenant.id).await?
+        {
             return Err(RegistrationError::InvalidToken);
         }
-        self.store
+        let app = self
+            .store
             .find_application(tenant.id, client)
             .await?
-            .ok_or(RegistrationError::InvalidToken)
+            .ok_or(RegistrationError::InvalidToken)?;
+        Ok((app, registration))
     }
 
     /// RFC 7592 §2.1: a registered app reads its registration.
@@ -469,12 +547,18 @@ impl Portico {
         client_id: &str,
         token: Option<&str>,
     ) -> Result<RegisteredClient, RegistrationError> {
-        let app = self.registered_app(tenant, client_id, token).await?;
-        Ok(self.registered(&app, None, None, auth_method_of(&app)))
+        let (app, registration) = self.registered_app(tenant, client_id, token).await?;
+        let secret = Secret {
+            shown: None,
+            expires_at: self.secret_expiry(&app).await?,
+        };
+        Ok(self.registered(&app, secret, None, registration.auth_method))
     }
 
     /// RFC 7592 §2.2: a registered app replaces its metadata. What kind of client it is
-    /// (public or confidential, with users or without) stays.
+    /// (public or confidential, with users or without) stays; a client that moves to
+    /// `private_key_jwt` loses its secrets, and one that moves to a secret without having
+    /// one gets a new one.
     pub async fn update_registration(
         &self,
         tenant: &TenantRef,
@@ -482,23 +566,22 @@ impl Portico {
         token: Option<&str>,
         metadata: ClientMetadata,
     ) -> Result<RegisteredClient, RegistrationError> {
-        let app = self.registered_app(tenant, client_id, token).await?;
+        let (app, _) = self.registered_app(tenant, client_id, token).await?;
         if metadata.client_id.as_deref() != Some(client_id) {
             return Err(metadata_error(
                 "client_id must name the client being updated",
             ));
         }
-        if let Some(secret) = &metadata.client_secret {
-            let secrets = self
-                .store
-                .client_secrets(app.tenant_id, app.client_id)
-                .await?;
-            if !secrets
+        let secrets = self
+            .store
+            .client_secrets(app.tenant_id, app.client_id)
+            .await?;
+        if let Some(secret) = &metadata.client_secret
+            && !secrets
                 .iter()
                 .any(|s| secret_matches(secret, &s.secret_digest))
-            {
-                return Err(metadata_error("client_secret does not match"));
-            }
+        {
+            return Err(metadata_error("client_secret does not match"));
         }
         let requested = metadata.requested()?;
         if requested.kind != app.kind {
@@ -506,13 +589,11 @@ impl Portico {
                 "a registration cannot change what kind of client it is; register a new one",
             ));
         }
-        let auth_method = metadata
-            .token_endpoint_auth_method
-            .clone()
-            .unwrap_or_else(|| "client_secret_basic".into());
+        let auth_method = requested.auth_method.clone();
+        let tenant_ref = TenantRef::Id(app.tenant_id);
         let updated = self
             .update_application(
-                &TenantRef::Id(app.tenant_id),
+                &tenant_ref,
                 app.client_id,
                 AppChanges {
                     name: Some(requested.name),
@@ -527,7 +608,27 @@ impl Portico {
             )
             .await
             .map_err(refused)?;
-        Ok(self.registered(&updated, None, None, auth_method))
+        let mut shown = None;
+        if auth_method == "private_key_jwt" {
+            for secret in &secrets {
+                self.remove_client_secret(&tenant_ref, app.client_id, &secret.id)
+                    .await?;
+            }
+        } else if app.kind.is_confidential() && secrets.is_empty() {
+            shown = Some(
+                self.add_client_secret(&tenant_ref, app.client_id, None)
+                    .await?
+                    .secret,
+            );
+        }
+        self.store
+            .set_registration_auth_method(app.tenant_id, app.client_id, &auth_method)
+            .await?;
+        let secret = Secret {
+            shown,
+            expires_at: self.secret_expiry(&updated).await?,
+        };
+        Ok(self.registered(&updated, secret, None, auth_method))
     }
 
     /// RFC 7592 §2.3: a registered app deletes itself.
@@ -537,7 +638,7 @@ impl Portico {
         client_id: &str,
         token: Option<&str>,
     ) -> Result<(), RegistrationError> {
-        let app = self.registered_app(tenant, client_id, token).await?;
+        let (app, _) = self.registered_app(tenant, client_id, token).await?;
         self.delete_application(&TenantRef::Id(app.tenant_id), app.client_id)
             .await?;
         Ok(())
@@ -600,18 +701,6 @@ impl Portico {
         }
         Ok(())
     }
-}
-
-/// How a stored app authenticates, as registration metadata names it.
-fn auth_method_of(app: &Application) -> String {
-    if !app.kind.is_confidential() {
-        "none"
-    } else if !app.client_keys.is_empty() {
-        "private_key_jwt"
-    } else {
-        "client_secret_basic"
-    }
-    .into()
 }
 
 #[cfg(test)]
@@ -686,6 +775,11 @@ mod tests {
             serde_json::json!({"redirect_uris": cb, "backchannel_logout_uri": "https://127.0.0.1/logout"}),
             serde_json::json!({"redirect_uris": cb, "backchannel_logout_uri": "https://10.1.2.3/logout"}),
             serde_json::json!({"redirect_uris": cb, "backchannel_logout_uri": "https://[::1]/logout"}),
+            serde_json::json!({"redirect_uris": cb, "backchannel_logout_uri": "https://[::ffff:127.0.0.1]/logout"}),
+            serde_json::json!({"redirect_uris": cb, "backchannel_logout_uri": "https://100.64.0.1/logout"}),
+            serde_json::json!({"redirect_uris": cb, "backchannel_logout_uri": "https://localhost./logout"}),
+            serde_json::json!({"redirect_uris": cb, "backchannel_logout_uri": "https://metadata.google.internal/logout"}),
+            serde_json::json!({"redirect_uris": cb, "backchannel_logout_uri": "https://intranet/logout"}),
             serde_json::json!({"redirect_uris": cb, "backchannel_logout_uri": "http://app.example/logout"}),
         ] {
             assert!(kind(refused.clone()).is_err(), "{refused}");

@@ -44,6 +44,9 @@ pub struct BackchannelLogout {
     pub uri: String,
     /// The signed logout token (the `logout_token` form field).
     pub logout_token: String,
+    /// The app registered itself (RFC 7591): its URI may only reach public addresses, checked
+    /// on the addresses the name resolves to when it is sent.
+    pub public_only: bool,
 }
 
 /// Makes the logout request of a queued notice (the delivery worker's view of [`Portico`]).
@@ -81,6 +84,11 @@ impl LogoutTokens for Portico {
         let Some(uri) = uri else {
             return Ok(None);
         };
+        let public_only = self
+            .store
+            .registration(tenant.id, notice.client_id)
+            .await?
+            .is_some();
         let now = self.now();
         let keys = self
             .keys
@@ -101,6 +109,7 @@ impl LogoutTokens for Portico {
         Ok(Some(BackchannelLogout {
             uri,
             logout_token: encode_jws(&keys.signing, LOGOUT_TOKEN_TYP, &claims)?,
+            public_only,
         }))
     }
 }

@@ -81,7 +81,7 @@ impl Portico {
                         },
                     )
                     .await?;
-                if key.0 == cnf.jkt {
+                if key.thumbprint() == cnf.jkt {
                     Ok(())
                 } else {
                     Err(super::dpop::invalid_proof(

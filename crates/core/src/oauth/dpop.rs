@@ -53,9 +53,22 @@ pub enum DpopUse<'a> {
     },
 }
 
-/// The key a valid proof was signed with: its RFC 7638 SHA-256 thumbprint (`jkt`).
+/// The key a valid proof was signed with (its RFC 7638 SHA-256 thumbprint, `jkt`), and the
+/// proof's `jti`, which [`Portico::spend_dpop_proof`] records once the caller is known, so
+/// nobody unauthenticated can make Portico write.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DpopKey(pub String);
+pub struct DpopKey {
+    jkt: String,
+    jti: String,
+    expires_at: i64,
+}
+
+impl DpopKey {
+    /// The key's thumbprint (`cnf.jkt`).
+    pub fn thumbprint(&self) -> &str {
+        &self.jkt
+    }
+}
 
 #[derive(Debug, Deserialize)]
 struct ProofClaims {
@@ -147,9 +160,37 @@ impl Portico {
         })
     }
 
-    /// Checks a DPoP proof (§4.3) and returns the key it was made with. A proof is good for
-    /// one request: its `jti` is remembered, per key, as long as its `iat` would pass.
+    /// Checks a DPoP proof (§4.3) and spends it ([`Self::verify_dpop_proof`], then
+    /// [`Self::spend_dpop_proof`]), for callers that already know who is asking.
     pub async fn check_dpop_proof(
+        &self,
+        tenant: &Tenant,
+        request: DpopRequest<'_>,
+        used: DpopUse<'_>,
+    ) -> Result<DpopKey, OAuthError> {
+        let key = self.verify_dpop_proof(tenant, request, used)?;
+        self.spend_dpop_proof(tenant, &key).await?;
+        Ok(key)
+    }
+
+    /// Records a verified proof's `jti` for its key; a proof is good for one request, so a
+    /// second use is refused. Remembered as long as its `iat` would pass.
+    pub async fn spend_dpop_proof(&self, tenant: &Tenant, key: &DpopKey) -> Result<(), OAuthError> {
+        let first_use = self
+            .store
+            .record_dpop_proof(tenant.id, &key.jkt, &key.jti, key.expires_at)
+            .await
+            .map_err(CoreError::from)?;
+        if first_use {
+            Ok(())
+        } else {
+            Err(invalid_proof("the DPoP proof was used before (jti)"))
+        }
+    }
+
+    /// Checks a DPoP proof (§4.3) without writing anything, and returns the key it was made
+    /// with; it still has to be spent.
+    pub fn verify_dpop_proof(
         &self,
         tenant: &Tenant,
         request: DpopRequest<'_>,
@@ -210,15 +251,11 @@ impl Portico {
         let jkt = jwk
             .thumbprint(ThumbprintHash::SHA256)
             .map_err(|_| invalid_proof("the DPoP proof's jwk has no thumbprint"))?;
-        let first_use = self
-            .store
-            .record_dpop_proof(tenant.id, &jkt, &claims.jti, now + 2 * PROOF_AGE_SECS)
-            .await
-            .map_err(CoreError::from)?;
-        if !first_use {
-            return Err(invalid_proof("the DPoP proof was used before (jti)"));
-        }
-        Ok(DpopKey(jkt))
+        Ok(DpopKey {
+            jkt,
+            jti: claims.jti,
+            expires_at: now + 2 * PROOF_AGE_SECS,
+        })
     }
 }
 

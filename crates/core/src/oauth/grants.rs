@@ -132,12 +132,13 @@ pub(super) fn check_browser_origin(
 pub(super) fn bound_refresh(app: &Application, sender: Option<&DpopKey>) -> Option<String> {
     sender
         .filter(|_| !app.kind.is_confidential())
-        .map(|key| key.0.clone())
+        .map(|key| key.thumbprint().to_owned())
 }
 
 impl Portico {
     /// Authenticates the client of a token request and holds it to its DPoP rule: an app
-    /// that must use DPoP (`dpop_bound_access_tokens`) gets nothing without a proof.
+    /// that must use DPoP (`dpop_bound_access_tokens`) gets nothing without a proof, and a
+    /// proof is spent only now, for a known client.
     pub(super) async fn authenticate_sender(
         &self,
         tenant: &Tenant,
@@ -145,10 +146,14 @@ impl Portico {
         sender: Option<&DpopKey>,
     ) -> Result<(Application, ClientAuthMethod), OAuthError> {
         let (app, method) = self.authenticate_client(tenant, credentials).await?;
-        if app.require_dpop && sender.is_none() {
-            return Err(super::dpop::invalid_proof(
-                "this client must send a DPoP proof with every token request",
-            ));
+        match sender {
+            Some(key) => self.spend_dpop_proof(tenant, key).await?,
+            None if app.require_dpop => {
+                return Err(super::dpop::invalid_proof(
+                    "this client must send a DPoP proof with every token request",
+                ));
+            }
+            None => {}
         }
         Ok((app, method))
     }
@@ -160,20 +165,18 @@ impl Portico {
         request: TokenRequest,
     ) -> Result<IssuedTokens, OAuthError> {
         let grant_type = required(&request.grant_type, "grant_type")?.to_owned();
-        // A proof is checked before anything is spent: a bad one changes nothing.
+        // A proof is checked before anything is spent (a bad one changes nothing), and
+        // spent once the client is authenticated ([`Self::authenticate_sender`]).
         let sender = match &request.dpop {
-            Some(header) => Some(
-                self.check_dpop_proof(
-                    tenant,
-                    DpopRequest {
-                        proof: &header.proof,
-                        method: "POST",
-                        uri: &header.uri,
-                    },
-                    DpopUse::TokenRequest,
-                )
-                .await?,
-            ),
+            Some(header) => Some(self.verify_dpop_proof(
+                tenant,
+                DpopRequest {
+                    proof: &header.proof,
+                    method: "POST",
+                    uri: &header.uri,
+                },
+                DpopUse::TokenRequest,
+            )?),
             None => None,
         };
         let sender = sender.as_ref();
@@ -291,7 +294,7 @@ impl Portico {
         }
         // A code bound to a DPoP key (RFC 9449 §10) goes only to a proof of that key.
         if let Some(bound) = &record.dpop_jkt
-            && sender.is_none_or(|key| key.0 != *bound)
+            && sender.is_none_or(|key| key.thumbprint() != bound)
         {
             return Err(super::dpop::invalid_proof(
                 "the authorization code is bound to another DPoP key (dpop_jkt)",
@@ -427,6 +430,22 @@ impl Portico {
         let audience = self
             .app_audience(&client, resource, scope.to_owned())
             .await?;
+        // An app that registered itself (RFC 7591) is trusted with another API only as far
+        // as an operator granted it roles there.
+        if audience.app.client_id != client.client_id
+            && audience.roles.is_empty()
+            && self
+                .store
+                .registration(tenant.id, client.client_id)
+                .await
+                .map_err(CoreError::from)?
+                .is_some()
+        {
+            return Err(OAuthError::new(
+                OAuthErrorCode::InvalidScope,
+                "a registered client gets app-only tokens for another API only with roles an operator granted it",
+            ));
+        }
         Ok(self
             .issue_app_token(AppGrant {
                 tenant,

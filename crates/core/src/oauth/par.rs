@@ -49,6 +49,12 @@ impl Portico {
         dpop: Option<&super::DpopHeader>,
         ip: std::net::IpAddr,
     ) -> Result<PushedAuthorization, OAuthError> {
+        let (app, _) = self.authenticate_client(tenant, credentials).await?;
+        // Public clients push with their client id alone: each network pushes only so
+        // often, as every pushed request is a stored record.
+        if !self.rate_limits.allow_flow_start(tenant.id, ip) {
+            return Err(CoreError::RateLimited.into());
+        }
         // A request pushed with a DPoP proof binds its code to the proof's key (RFC 9449
         // §10.1); a dpop_jkt beside it must name the same key.
         if let Some(header) = dpop {
@@ -63,18 +69,16 @@ impl Portico {
                     super::DpopUse::TokenRequest,
                 )
                 .await?;
-            if params.dpop_jkt.as_ref().is_some_and(|jkt| *jkt != key.0) {
+            if params
+                .dpop_jkt
+                .as_ref()
+                .is_some_and(|jkt| jkt != key.thumbprint())
+            {
                 return Err(super::dpop::invalid_proof(
                     "dpop_jkt does not name the key of the DPoP proof",
                 ));
             }
-            params.dpop_jkt = Some(key.0);
-        }
-        let (app, _) = self.authenticate_client(tenant, credentials).await?;
-        // Public clients push with their client id alone: each network pushes only so
-        // often, as every pushed request is a stored record.
-        if !self.rate_limits.allow_flow_start(tenant.id, ip) {
-            return Err(CoreError::RateLimited.into());
+            params.dpop_jkt = Some(key.thumbprint().to_owned());
         }
         match &params.client_id {
             Some(id) if *id != app.client_id.to_string() => {

@@ -6,7 +6,7 @@ use super::grants::{TokenRequest, check_browser_origin, required};
 use super::{DpopKey, OAuthError, OAuthErrorCode, Scope};
 use crate::directory::{AppKind, Application, Tenant};
 use crate::secret::{digest_secret, random_token};
-use crate::store::{RefreshLifetime, RefreshRedemption, RefreshTokenRecord};
+use crate::store::{RefreshLifetime, RefreshPins, RefreshRedemption, RefreshTokenRecord};
 use crate::tokens::{IssuedTokens, UserGrant};
 use crate::{CoreError, Portico};
 
@@ -29,7 +29,7 @@ fn same_audience(token: &RefreshTokenRecord, audience: &super::Audience) -> Resu
 /// A family bound to a DPoP key is refreshed only with a proof of that key (RFC 9449 §5).
 fn same_key(token: &RefreshTokenRecord, sender: Option<&DpopKey>) -> Result<(), OAuthError> {
     match (&token.dpop_jkt, sender) {
-        (Some(bound), Some(key)) if *bound == key.0 => Ok(()),
+        (Some(bound), Some(key)) if bound == key.thumbprint() => Ok(()),
         (Some(_), Some(_)) => Err(super::dpop::invalid_proof(
             "the refresh token is bound to another DPoP key",
         )),
@@ -85,6 +85,11 @@ impl Portico {
             .as_ref()
             .map(|(_, _, audience)| audience.app.client_id)
             .filter(|api| *api != app.client_id);
+        // A public client's family that had no key takes the one it proves now (RFC 9449 §5).
+        let pins = RefreshPins {
+            audience: pin,
+            dpop_jkt: super::grants::bound_refresh(&app, sender),
+        };
         let record = match self
             .store
             .rotate_refresh_token(
@@ -92,7 +97,7 @@ impl Portico {
                 &digest,
                 &digest_secret(&successor),
                 lifetime,
-                pin,
+                pins,
                 now,
             )
             .await

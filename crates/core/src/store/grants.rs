@@ -39,6 +39,15 @@ pub struct AuthCodeRecord {
     pub dpop_jkt: Option<String>,
 }
 
+/// What a rotated refresh token's successor takes on where its family has nothing yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefreshPins {
+    /// The app its access tokens are for.
+    pub audience: Option<ClientId>,
+    /// The DPoP key (thumbprint) it is bound to from now on.
+    pub dpop_jkt: Option<String>,
+}
+
 /// The outcome of redeeming a code.
 #[derive(Debug)]
 pub enum CodeRedemption {
@@ -155,16 +164,17 @@ pub trait GrantStore: Send + Sync {
         grant: &GrantRecord,
         refresh: Option<&RefreshTokenRecord>,
     ) -> Result<(), StoreError>;
-    /// Spends `old_digest` and stores its successor (`new_digest`, same grant, scope and
-    /// audience; a token from before audiences were kept passes `audience` on), in one
-    /// transaction. Detects reuse of a spent token.
+    /// Spends `old_digest` and stores its successor (`new_digest`, same grant, scope,
+    /// audience and DPoP key; what the family lacks, `pins` fills in: the audience of a token
+    /// from before audiences were kept, the key of a public client's family that had none),
+    /// in one transaction. Detects reuse of a spent token.
     async fn rotate_refresh_token(
         &self,
         tenant: TenantId,
         old_digest: &str,
         new_digest: &str,
         lifetime: RefreshLifetime,
-        audience: Option<ClientId>,
+        pins: RefreshPins,
         now: UnixTime,
     ) -> Result<RefreshRedemption, StoreError>;
     /// Revokes a grant: its refresh tokens stop working and its access tokens are refused by

@@ -30,6 +30,15 @@ pub struct InitialAccessTokenRecord {
     pub expires_at: UnixTime,
 }
 
+/// A dynamically registered client's own registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRegistration {
+    /// Digest of its registration access token.
+    pub token_digest: String,
+    /// How it said it authenticates (`token_endpoint_auth_method`).
+    pub auth_method: String,
+}
+
 /// Storage of client registrations (part of [`super::Store`]).
 #[async_trait]
 pub trait RegistrationStore: Send + Sync {
@@ -52,20 +61,28 @@ pub trait RegistrationStore: Send + Sync {
     /// Registers an application in one transaction: spends one use of the initial access
     /// token with `iat_digest` (a conditional update, so concurrent registrations never
     /// overspend it), stores the app, its secret and the digest of its registration access
-    /// token. False (and nothing written) when the token is unknown, expired or used up.
+    /// token and authentication method. False (and nothing written) when the token is
+    /// unknown, expired or used up.
     async fn register_application(
         &self,
         app: &Application,
         secret: Option<&ClientSecretRecord>,
         iat_digest: &str,
-        registration_digest: &str,
+        registration: &ClientRegistration,
         now: UnixTime,
     ) -> Result<bool, StoreError>;
-    /// The digest of a registered client's registration access token (`None`: the app was
-    /// not registered dynamically, or is gone).
-    async fn registration_token(
+    /// A registered client's registration (`None`: the app was not registered dynamically,
+    /// or is gone).
+    async fn registration(
         &self,
         tenant: TenantId,
         client: ClientId,
-    ) -> Result<Option<String>, StoreError>;
+    ) -> Result<Option<ClientRegistration>, StoreError>;
+    /// Records the authentication method a registered client changed to.
+    async fn set_registration_auth_method(
+        &self,
+        tenant: TenantId,
+        client: ClientId,
+        auth_method: &str,
+    ) -> Result<(), StoreError>;
 }

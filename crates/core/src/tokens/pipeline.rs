@@ -100,7 +100,12 @@ pub struct IssuedTokens {
 /// The confirmation claim and token type for a token bound to `sender`, or a bearer token.
 fn binding(sender: Option<&DpopKey>) -> (Option<Confirmation>, &'static str) {
     match sender {
-        Some(key) => (Some(Confirmation { jkt: key.0.clone() }), "DPoP"),
+        Some(key) => (
+            Some(Confirmation {
+                jkt: key.thumbprint().to_owned(),
+            }),
+            "DPoP",
+        ),
         None => (None, "Bearer"),
     }
 }

@@ -32,7 +32,10 @@ pub async fn userinfo(
                 "an access token is required (Bearer or DPoP)",
             ))
         })?;
-    let dpop = super::token::dpop_header(&state, &uri, &headers)?;
+    let dpop = match super::token::dpop_header(&state, &uri, &headers) {
+        Ok(dpop) => dpop,
+        Err(OAuthJson(err)) => return Ok(dpop_challenge(err)),
+    };
     let presented = if scheme.eq_ignore_ascii_case("dpop") {
         Presentation::Dpop(dpop.as_ref().map(|header| DpopRequest {
             proof: &header.proof,
@@ -50,7 +53,20 @@ pub async fn userinfo(
     match state.portico.userinfo(&tenant, token, presented).await {
         Ok(info) => Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(info)).into_response()),
         Err(err) if matches!(presented, Presentation::Dpop(_)) => Ok(dpop_challenge(err)),
-        Err(err) => Err(OAuthJson(err)),
+        Err(err) => {
+            // Both schemes are offered (RFC 9449 §7.2): a client holding a bound token
+            // learns to present it with DPoP.
+            let mut response = OAuthJson(err).into_response();
+            if response.status() == StatusCode::UNAUTHORIZED
+                && let Ok(value) =
+                    HeaderValue::from_str(&format!("DPoP algs=\"{}\"", DPOP_ALGORITHMS.join(" ")))
+            {
+                response
+                    .headers_mut()
+                    .append(header::WWW_AUTHENTICATE, value);
+            }
+            Ok(response)
+        }
     }
 }
 

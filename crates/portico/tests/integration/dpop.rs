@@ -307,7 +307,9 @@ async fn proofs_that_break_the_rules_are_refused() {
         }
         claims
     };
-    // A valid proof gets past DPoP to the grant (which has no client: invalid_request).
+    // A valid proof from nobody in particular is not spent: no write for an unknown
+    // client. From a client, it gets past DPoP to the grant (here a made-up code), and is
+    // spent: a replay is refused.
     let good = prover.sign(&claims(json!({})));
     let (_, body, _) = token_with_proof(&server, &form, &[&good]).await;
     assert_ne!(
@@ -315,7 +317,17 @@ async fn proofs_that_break_the_rules_are_refused() {
         Some("invalid_dpop_proof"),
         "{body}"
     );
-    let (_, body, _) = token_with_proof(&server, &form, &[&good]).await;
+    let (client_id, _) = server.app(AppKind::Native).await;
+    let redeem = [
+        ("grant_type", "authorization_code"),
+        ("client_id", client_id.as_str()),
+        ("code", "made-up"),
+        ("redirect_uri", "https://app.example/cb"),
+        ("code_verifier", "v"),
+    ];
+    let (_, body, _) = token_with_proof(&server, &redeem, &[&good]).await;
+    assert_eq!(refused(&body).as_deref(), Some("invalid_grant"), "{body}");
+    let (_, body, _) = token_with_proof(&server, &redeem, &[&good]).await;
     assert_eq!(
         refused(&body).as_deref(),
         Some("invalid_dpop_proof"),
@@ -678,5 +690,99 @@ async fn a_code_bound_to_a_key_goes_only_to_a_proof_of_that_key() {
         (400, Some("invalid_dpop_proof")),
         "{body}"
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_public_clients_bearer_family_is_bound_by_its_first_proof() {
+    let server = TestServer::start().await;
+    server.user("alice@example.com").await;
+    let (client_id, _) = server.app(AppKind::Native).await;
+    let (code, verifier) = code(&server, &client_id).await;
+    let redirect_uri = server.redirect_uri();
+    let (status, tokens, _) = token_with_proof(
+        &server,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", client_id.as_str()),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("code_verifier", verifier.as_str()),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (status, tokens["token_type"].as_str()),
+        (200, Some("Bearer"))
+    );
+    let prover = Prover::new();
+    let nonce = nonce(&server, &prover).await;
+    let token_uri = server.url("oauth2/v2.0/token");
+    let refresh = |token: &Value| {
+        vec![
+            ("grant_type", "refresh_token".to_owned()),
+            ("client_id", client_id.clone()),
+            (
+                "refresh_token",
+                token["refresh_token"].as_str().unwrap().to_owned(),
+            ),
+        ]
+    };
+    let form = refresh(&tokens);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, bound, _) = token_with_proof(
+        &server,
+        &form,
+        &[&prover.proof("POST", &token_uri, Some(&nonce), None)],
+    )
+    .await;
+    assert_eq!(
+        (status, bound["token_type"].as_str()),
+        (200, Some("DPoP")),
+        "{bound}"
+    );
+    // From now on the family is bound: without the key, nothing.
+    let form = refresh(&bound);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, body, _) = token_with_proof(&server, &form, &[]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_dpop_proof")),
+        "{body}"
+    );
+    let thief = Prover::new();
+    let (status, body, _) = token_with_proof(
+        &server,
+        &form,
+        &[&thief.proof("POST", &token_uri, Some(&nonce), None)],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_dpop_proof")),
+        "{body}"
+    );
+    let (status, body, _) = token_with_proof(
+        &server,
+        &form,
+        &[&prover.proof("POST", &token_uri, Some(&nonce), None)],
+    )
+    .await;
+    assert_eq!(status, 200, "the owner still refreshes: {body}");
+    // An app that requires DPoP cannot also take tokens that travel without a proof.
+    let refused = server
+        .portico()
+        .update_application(
+            &TenantRef::Id(server.tenant.id),
+            client_id.parse().unwrap(),
+            AppChanges {
+                require_dpop: Some(true),
+                native_auth: Some(true),
+                ..AppChanges::default()
+            },
+        )
+        .await;
+    assert!(refused.is_err(), "native auth with DPoP required");
     server.stop().await;
 }

@@ -335,3 +335,109 @@ async fn a_registered_client_manages_its_own_registration_and_nothing_else() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the operator's app stays");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_confidential_registration_reports_and_changes_how_it_authenticates() {
+    let server = TestServer::start().await;
+    let admin = Admin::new(&server).await;
+    set_registration(&server, &admin, true).await;
+    let (token, _) = initial_token(&server, &admin, 1).await;
+    let callback = format!("{}/callback", server.app_origin);
+    let metadata = json!({
+        "client_name": "Backend",
+        "redirect_uris": [callback],
+        "grant_types": ["authorization_code", "client_credentials"],
+        "token_endpoint_auth_method": "client_secret_post",
+    });
+    let (status, created) = register(&server, Some(&token), metadata.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let client_id = created["client_id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    assert!(created["client_secret_expires_at"].as_i64().unwrap() > 0);
+    let uri = created["registration_client_uri"].as_str().unwrap();
+    let access = created["registration_access_token"].as_str().unwrap();
+    let (_, read) = manage(reqwest::Method::GET, uri, access, None).await;
+    assert_eq!(read["token_endpoint_auth_method"], "client_secret_post");
+    assert_eq!(
+        read["client_secret_expires_at"],
+        created["client_secret_expires_at"]
+    );
+    let client_credentials = |secret: Option<String>, assertion: Option<String>| {
+        let server = &server;
+        let client_id = client_id.clone();
+        async move {
+            let scope = format!("{client_id}/.default");
+            let mut form = vec![
+                ("grant_type", "client_credentials".to_owned()),
+                ("client_id", client_id.clone()),
+                ("scope", scope),
+            ];
+            if let Some(secret) = secret {
+                form.push(("client_secret", secret));
+            }
+            if let Some(assertion) = assertion {
+                form.push((
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+                ));
+                form.push(("client_assertion", assertion));
+            }
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            crate::harness::token_request(server, &form).await.0
+        }
+    };
+    assert_eq!(client_credentials(Some(secret.clone()), None).await, 200);
+    // An operator's API, which granted the registered client no role: no app-only token.
+    let (api, _) = server.app(AppKind::Web).await;
+    let (status, body) = crate::harness::token_request(
+        &server,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client_id),
+            ("client_secret", &secret),
+            ("scope", &format!("{api}/.default")),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope")),
+        "{body}"
+    );
+    // To keys: the secret stops working.
+    let (key, jwk) = crate::private_key_jwt::es256_key();
+    let mut to_keys = metadata.clone();
+    to_keys["client_id"] = client_id.clone().into();
+    to_keys["token_endpoint_auth_method"] = "private_key_jwt".into();
+    to_keys["jwks"] = json!({"keys": [jwk]});
+    let (status, moved) = manage(reqwest::Method::PUT, uri, access, Some(to_keys)).await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["token_endpoint_auth_method"], "private_key_jwt");
+    assert_eq!(moved["client_secret_expires_at"], 0);
+    assert_eq!(client_credentials(Some(secret), None).await, 401);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some("k1".into());
+    let assertion = jsonwebtoken::encode(
+        &header,
+        &json!({"iss": client_id, "sub": client_id, "aud": server.url("oauth2/v2.0/token"),
+                "jti": uuid::Uuid::new_v4().to_string(), "iat": now, "exp": now + 60}),
+        &key,
+    )
+    .unwrap();
+    assert_eq!(client_credentials(None, Some(assertion)).await, 200);
+    // Back to a secret: a new one, shown once.
+    let mut back = metadata;
+    back["client_id"] = client_id.clone().into();
+    let (status, again) = manage(reqwest::Method::PUT, uri, access, Some(back)).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    let fresh = again["client_secret"]
+        .as_str()
+        .expect("a new secret")
+        .to_owned();
+    assert_eq!(client_credentials(Some(fresh), None).await, 200);
+    server.stop().await;
+}

@@ -15,6 +15,7 @@ CREATE TABLE client_registrations (
     tenant_id TEXT NOT NULL,
     client_id TEXT NOT NULL,
     token_digest TEXT NOT NULL,
+    auth_method TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, client_id),
     FOREIGN KEY (tenant_id, client_id) REFERENCES applications (tenant_id, client_id) ON DELETE CASCADE

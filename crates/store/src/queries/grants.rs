@@ -6,7 +6,7 @@ use portico_core::clock::UnixTime;
 use portico_core::ids::{ClientId, GrantId, TenantId};
 use portico_core::store::GrantStore;
 use portico_core::store::{
-    AuthCodeRecord, CodeRedemption, GrantRecord, RefreshLifetime, RefreshRedemption,
+    AuthCodeRecord, CodeRedemption, GrantRecord, RefreshLifetime, RefreshPins, RefreshRedemption,
     RefreshTokenRecord,
 };
 use sqlx::Row as _;
@@ -224,7 +224,7 @@ macro_rules! grants_queries {
                 old_digest: &str,
                 new_digest: &str,
                 lifetime: RefreshLifetime,
-                audience: Option<ClientId>,
+                pins: RefreshPins,
                 now: UnixTime,
             ) -> Result<RefreshRedemption, StoreError> {
                 let mut tx = self.begin_write().await?;
@@ -276,7 +276,8 @@ macro_rules! grants_queries {
                     token_digest: new_digest.to_owned(),
                     issued_at: now,
                     expires_at: new_expires_at,
-                    audience: record.audience.or(audience),
+                    audience: record.audience.or(pins.audience),
+                    dpop_jkt: record.dpop_jkt.clone().or(pins.dpop_jkt),
                     ..record.clone()
                 };
                 Self::insert_refresh_token(&mut *tx, &successor).await?;

@@ -5,7 +5,9 @@ use portico_core::StoreError;
 use portico_core::clock::UnixTime;
 use portico_core::directory::Application;
 use portico_core::ids::{ClientId, TenantId};
-use portico_core::store::{ClientSecretRecord, InitialAccessTokenRecord, RegistrationStore};
+use portico_core::store::{
+    ClientRegistration, ClientSecretRecord, InitialAccessTokenRecord, RegistrationStore,
+};
 use sqlx::Row as _;
 
 use crate::rows::to_u32;
@@ -72,7 +74,7 @@ macro_rules! registrations_queries {
                 app: &Application,
                 secret: Option<&ClientSecretRecord>,
                 iat_digest: &str,
-                registration_digest: &str,
+                registration: &ClientRegistration,
                 now: UnixTime,
             ) -> Result<bool, StoreError> {
                 let mut tx = self.begin_write().await?;
@@ -92,11 +94,13 @@ macro_rules! registrations_queries {
                 }
                 Self::insert_application(&mut tx, app, secret).await?;
                 sqlx::query(
-                    "INSERT INTO client_registrations (tenant_id, client_id, token_digest, created_at) VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO client_registrations (tenant_id, client_id, token_digest, auth_method, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
                 )
                 .bind(app.tenant_id.to_string())
                 .bind(app.client_id.to_string())
-                .bind(registration_digest)
+                .bind(&registration.token_digest)
+                .bind(&registration.auth_method)
                 .bind(now)
                 .execute(&mut *tx)
                 .await
@@ -105,13 +109,33 @@ macro_rules! registrations_queries {
                 Ok(true)
             }
 
-            async fn registration_token(&self, tenant: TenantId, client: ClientId) -> Result<Option<String>, StoreError> {
-                sqlx::query_scalar("SELECT token_digest FROM client_registrations WHERE tenant_id = $1 AND client_id = $2")
+            async fn registration(&self, tenant: TenantId, client: ClientId) -> Result<Option<ClientRegistration>, StoreError> {
+                let row = sqlx::query(
+                    "SELECT token_digest, auth_method FROM client_registrations WHERE tenant_id = $1 AND client_id = $2",
+                )
+                .bind(tenant.to_string())
+                .bind(client.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                row.map(|row| {
+                    Ok(ClientRegistration {
+                        token_digest: row.try_get("token_digest").map_err(db_err)?,
+                        auth_method: row.try_get("auth_method").map_err(db_err)?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn set_registration_auth_method(&self, tenant: TenantId, client: ClientId, auth_method: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE client_registrations SET auth_method = $3 WHERE tenant_id = $1 AND client_id = $2")
                     .bind(tenant.to_string())
                     .bind(client.to_string())
-                    .fetch_optional(&self.pool)
+                    .bind(auth_method)
+                    .execute(&self.pool)
                     .await
-                    .map_err(db_err)
+                    .map_err(db_err)?;
+                Ok(())
             }
         }
     };

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use portico_core::StoreError;
 use portico_core::ids::{GrantId, SessionId};
 use portico_core::store::{
-    CodeRedemption, GrantRecord, RefreshLifetime, RefreshRedemption, RefreshTokenRecord,
-    SessionRecord, Store,
+    CodeRedemption, GrantRecord, RefreshLifetime, RefreshPins, RefreshRedemption,
+    RefreshTokenRecord, SessionRecord, Store,
 };
 
 use super::*;
@@ -102,7 +102,14 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
             let store = Arc::clone(&store);
             async move {
                 store
-                    .rotate_refresh_token(t.id, "rt-1", &format!("rt-2-{i}"), LONG, None, 1_010)
+                    .rotate_refresh_token(
+                        t.id,
+                        "rt-1",
+                        &format!("rt-2-{i}"),
+                        LONG,
+                        RefreshPins::default(),
+                        1_010,
+                    )
                     .await
             }
         })
@@ -136,11 +143,11 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
         Ok(RefreshRedemption::Rotated(_) | RefreshRedemption::Reused(_))
     )));
     assert!(
-        matches!(store.rotate_refresh_token(t.id, "rt-1", "rt-x", LONG, None, 1_020).await.unwrap(), RefreshRedemption::Reused(g) if g == c.grant_id)
+        matches!(store.rotate_refresh_token(t.id, "rt-1", "rt-x", LONG, RefreshPins::default(), 1_020).await.unwrap(), RefreshRedemption::Reused(g) if g == c.grant_id)
     );
     assert!(matches!(
         store
-            .rotate_refresh_token(t.id, "nope", "rt-y", LONG, None, 1_020)
+            .rotate_refresh_token(t.id, "nope", "rt-y", LONG, RefreshPins::default(), 1_020)
             .await
             .unwrap(),
         RefreshRedemption::Invalid
@@ -181,7 +188,14 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
     // A revoked grant's surviving token is dead too.
     for i in 0..6 {
         let r = store
-            .rotate_refresh_token(t.id, &format!("rt-2-{i}"), "rt-z", LONG, None, 1_040)
+            .rotate_refresh_token(
+                t.id,
+                &format!("rt-2-{i}"),
+                "rt-z",
+                LONG,
+                RefreshPins::default(),
+                1_040,
+            )
             .await
             .unwrap();
         assert!(matches!(r, RefreshRedemption::Invalid), "{r:?}");
@@ -208,7 +222,14 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
         .unwrap();
     assert!(matches!(
         store
-            .rotate_refresh_token(t.id, "rt-old", "rt-new", LONG, None, 1_200)
+            .rotate_refresh_token(
+                t.id,
+                "rt-old",
+                "rt-new",
+                LONG,
+                RefreshPins::default(),
+                1_200
+            )
             .await
             .unwrap(),
         RefreshRedemption::Invalid
@@ -244,7 +265,17 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
     let api = app.client_id;
     assert!(matches!(
         store
-            .rotate_refresh_token(t.id, "rt-a1", "rt-a2", fixed, Some(api), 1_300)
+            .rotate_refresh_token(
+                t.id,
+                "rt-a1",
+                "rt-a2",
+                fixed,
+                RefreshPins {
+                    audience: Some(api),
+                    ..RefreshPins::default()
+                },
+                1_300
+            )
             .await
             .unwrap(),
         RefreshRedemption::Rotated(_)
@@ -260,7 +291,7 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
     // 1_300 + 300 would be sliding; the family ends at 1_060 + 300.
     assert!(matches!(
         store
-            .rotate_refresh_token(t.id, "rt-a2", "rt-a3", fixed, None, 1_361)
+            .rotate_refresh_token(t.id, "rt-a2", "rt-a3", fixed, RefreshPins::default(), 1_361)
             .await
             .unwrap(),
         RefreshRedemption::Invalid
@@ -272,7 +303,10 @@ pub(super) async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
                 "rt-a2",
                 "rt-a3",
                 fixed,
-                Some(ClientId::new_random()),
+                RefreshPins {
+                    audience: Some(ClientId::new_random()),
+                    ..RefreshPins::default()
+                },
                 1_359
             )
             .await

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use portico_core::ids::ClientId;
-use portico_core::store::{InitialAccessTokenRecord, Store};
+use portico_core::store::{ClientRegistration, InitialAccessTokenRecord, Store};
 
 use super::*;
 
@@ -28,6 +28,10 @@ pub(super) async fn initial_access_tokens_are_spent_once_per_registration(store:
         identifier_uri: None,
         ..app.clone()
     };
+    let reg = |digest: &str| ClientRegistration {
+        token_digest: digest.to_owned(),
+        auth_method: "client_secret_post".to_owned(),
+    };
     let first = registered(1);
     // Another tenant's app cannot spend it; an expired token spends nothing.
     let foreign = Application {
@@ -36,52 +40,70 @@ pub(super) async fn initial_access_tokens_are_spent_once_per_registration(store:
     };
     assert!(
         !store
-            .register_application(&foreign, None, &token.token_digest, "rat-x", 1_100)
+            .register_application(&foreign, None, &token.token_digest, &reg("rat-x"), 1_100)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .register_application(&first, None, &token.token_digest, "rat-1", 5_000)
+            .register_application(&first, None, &token.token_digest, &reg("rat-1"), 5_000)
             .await
             .unwrap(),
         "expired"
     );
     assert!(
         store
-            .register_application(&first, None, &token.token_digest, "rat-1", 1_100)
+            .register_application(&first, None, &token.token_digest, &reg("rat-1"), 1_100)
             .await
             .unwrap()
     );
     assert!(
         store
-            .register_application(&registered(2), None, &token.token_digest, "rat-2", 1_100)
+            .register_application(
+                &registered(2),
+                None,
+                &token.token_digest,
+                &reg("rat-2"),
+                1_100
+            )
             .await
             .unwrap()
     );
     assert!(
         !store
-            .register_application(&registered(3), None, &token.token_digest, "rat-3", 1_100)
+            .register_application(
+                &registered(3),
+                None,
+                &token.token_digest,
+                &reg("rat-3"),
+                1_100
+            )
             .await
             .unwrap(),
         "used up"
     );
     assert_eq!(
-        store
-            .registration_token(t.id, first.client_id)
-            .await
-            .unwrap(),
-        Some("rat-1".to_owned())
+        store.registration(t.id, first.client_id).await.unwrap(),
+        Some(reg("rat-1"))
     );
+    store
+        .set_registration_auth_method(t.id, first.client_id, "private_key_jwt")
+        .await
+        .unwrap();
     assert_eq!(
         store
-            .registration_token(other.id, first.client_id)
+            .registration(t.id, first.client_id)
             .await
-            .unwrap(),
+            .unwrap()
+            .map(|r| r.auth_method),
+        Some("private_key_jwt".to_owned())
+    );
+    assert_eq!(
+        store.registration(other.id, first.client_id).await.unwrap(),
         None
     );
     assert_eq!(
-        store.registration_token(t.id, app.client_id).await.unwrap(),
+        store.registration(t.id, app.client_id).await.unwrap(),
         None,
         "an operator's app has no registration"
     );
@@ -116,10 +138,7 @@ pub(super) async fn initial_access_tokens_are_spent_once_per_registration(store:
             .unwrap()
     );
     assert_eq!(
-        store
-            .registration_token(t.id, first.client_id)
-            .await
-            .unwrap(),
+        store.registration(t.id, first.client_id).await.unwrap(),
         None
     );
 }
