@@ -94,6 +94,20 @@ impl Portico {
                         "post_logout_redirect_uri is not registered for this client",
                     ));
                 }
+                // Anyone with an initial access token can register any URI: without an ID
+                // token of the session, such an app's logout link would be an open redirect.
+                if hint.is_none()
+                    && self
+                        .store
+                        .registration(tenant.id, app.client_id)
+                        .await
+                        .map_err(CoreError::from)?
+                        .is_some()
+                {
+                    return Err(OAuthError::invalid_request(
+                        "a self-registered app's post_logout_redirect_uri needs an id_token_hint",
+                    ));
+                }
                 let mut target = url::Url::parse(uri).map_err(|_| {
                     OAuthError::invalid_request("post_logout_redirect_uri is not a URL")
                 })?;

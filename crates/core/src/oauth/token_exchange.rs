@@ -150,6 +150,14 @@ impl Portico {
                         "the actor_token must be the client's own app token",
                     ));
                 }
+                // The client's own token, bound to its DPoP key: only with that key.
+                if let Some(cnf) = &actor.cnf
+                    && sender.is_none_or(|key| key.thumbprint() != cnf.jkt)
+                {
+                    return Err(super::dpop::invalid_proof(
+                        "the actor_token is bound to a DPoP key: prove it with this request",
+                    ));
+                }
                 Some(serde_json::json!({ "sub": actor.sub, "client_id": actor.azp }))
             }
             None if rule.impersonation => None,

@@ -71,7 +71,7 @@ pub async fn openid_configuration(
         "grant_types_supported": grant_types,
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": [tenant.signing_alg.as_str()],
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],

@@ -71,7 +71,7 @@ impl Prover {
 
 /// POSTs a token request with `proof` as the DPoP header; the status, body and the nonce
 /// the server sent.
-async fn token_with_proof(
+pub(crate) async fn token_with_proof(
     server: &TestServer,
     form: &[(&str, &str)],
     proofs: &[&str],
@@ -95,7 +95,7 @@ async fn token_with_proof(
 }
 
 /// The server's current nonce: what a proof without one is answered with.
-async fn nonce(server: &TestServer, prover: &Prover) -> String {
+pub(crate) async fn nonce(server: &TestServer, prover: &Prover) -> String {
     let token_uri = server.url("oauth2/v2.0/token");
     let (status, body, nonce) = token_with_proof(
         server,

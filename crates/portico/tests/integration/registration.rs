@@ -280,6 +280,21 @@ async fn a_registered_client_manages_its_own_registration_and_nothing_else() {
     let (_, theirs) = register(&server, Some(&token), spa(&origin)).await;
     let uri = mine["registration_client_uri"].as_str().unwrap();
     let access = mine["registration_access_token"].as_str().unwrap();
+    // Its logout link does not redirect without an ID token of the session: anyone with an
+    // initial access token could otherwise make Portico an open redirect.
+    let logout = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(server.url("oauth2/v2.0/logout"))
+        .query(&[
+            ("client_id", mine["client_id"].as_str().unwrap()),
+            ("post_logout_redirect_uri", &format!("{origin}/callback")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         uri,
         server.url(&format!(

@@ -287,3 +287,72 @@ async fn exchanges_the_policy_does_not_name_are_refused() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     s.server.stop().await;
 }
+
+#[tokio::test]
+async fn a_gateways_dpop_bound_token_acts_only_with_the_gateways_key() {
+    use crate::dpop::{Prover, nonce, token_with_proof};
+    let s = setup().await;
+    s.allow(false).await;
+    let prover = Prover::new();
+    let nonce = nonce(&s.server, &prover).await;
+    let token_uri = s.server.url("oauth2/v2.0/token");
+    let scope = format!("{}/.default", s.gateway);
+    let (status, body, _) = token_with_proof(
+        &s.server,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &s.gateway),
+            ("client_secret", &s.gateway_secret),
+            ("scope", &scope),
+        ],
+        &[&prover.proof("POST", &token_uri, Some(&nonce), None)],
+    )
+    .await;
+    assert_eq!(
+        (status, body["token_type"].as_str()),
+        (200, Some("DPoP")),
+        "{body}"
+    );
+    let actor = body["access_token"].as_str().unwrap().to_owned();
+    let form = [
+        ("grant_type", EXCHANGE),
+        ("client_id", s.gateway.as_str()),
+        ("client_secret", s.gateway_secret.as_str()),
+        ("subject_token", s.user_token.as_str()),
+        ("subject_token_type", ACCESS_TOKEN),
+        ("scope", "api://orders/Orders.Read"),
+        ("actor_token", actor.as_str()),
+        ("actor_token_type", ACCESS_TOKEN),
+    ];
+    // A stolen bound actor token, without the key: refused.
+    let (status, body, _) = token_with_proof(&s.server, &form, &[]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_dpop_proof")),
+        "{body}"
+    );
+    let thief = Prover::new();
+    let (status, body, _) = token_with_proof(
+        &s.server,
+        &form,
+        &[&thief.proof("POST", &token_uri, Some(&nonce), None)],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_dpop_proof")),
+        "{body}"
+    );
+    let (status, body, _) = token_with_proof(
+        &s.server,
+        &form,
+        &[&prover.proof("POST", &token_uri, Some(&nonce), None)],
+    )
+    .await;
+    assert_eq!(
+        (status, body["token_type"].as_str()),
+        (200, Some("DPoP")),
+        "{body}"
+    );
+    s.server.stop().await;
+}
