@@ -121,26 +121,7 @@ async fn run() -> Result<()> {
             ("scope".to_owned(), format!("{id}/.default")),
         ]);
         for concurrency in [1usize, 4, 16, 64] {
-            let request = {
-                let http = http.clone();
-                let url = url.clone();
-                let form = Arc::clone(&form);
-                move || {
-                    let http = http.clone();
-                    let url = url.clone();
-                    let form = Arc::clone(&form);
-                    async move { http.post(&url).form(form.as_slice()).send().await }
-                }
-            };
-            let result = load(&mut server, concurrency, request, success).await?;
-            println!(
-                "| {alg} | {concurrency} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
-                result.rate,
-                result.p50_ms,
-                result.p99_ms,
-                result.cores,
-                result.rate / (raw * result.cores.max(0.01))
-            );
+            form_row(&mut server, &http, &url, &form, alg, concurrency, raw).await?;
         }
     }
     device_poll_rows(&cli, &mut server, &http, &base, raw_rs).await?;
@@ -410,27 +391,51 @@ async fn token_exchange_rows(
     ]);
     let url = format!("{base}/bench-rs/oauth2/v2.0/token");
     for concurrency in [1usize, 16] {
-        let request = {
+        form_row(
+            server,
+            http,
+            &url,
+            &form,
+            "RS256 tenant",
+            concurrency,
+            raw_rs,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Token requests with `form` at `concurrency`, printed as a row against the signing floor
+/// `raw` (tokens/s ÷ (raw × server cores)).
+async fn form_row(
+    server: &mut Server,
+    http: &reqwest::Client,
+    url: &str,
+    form: &Arc<Vec<(String, String)>>,
+    label: &str,
+    concurrency: usize,
+    raw: f64,
+) -> Result<()> {
+    let request = {
+        let http = http.clone();
+        let url = url.to_owned();
+        let form = Arc::clone(form);
+        move || {
             let http = http.clone();
             let url = url.clone();
             let form = Arc::clone(&form);
-            move || {
-                let http = http.clone();
-                let url = url.clone();
-                let form = Arc::clone(&form);
-                async move { http.post(&url).form(form.as_slice()).send().await }
-            }
-        };
-        let result = load(server, concurrency, request, success).await?;
-        println!(
-            "| RS256 tenant | {concurrency} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
-            result.rate,
-            result.p50_ms,
-            result.p99_ms,
-            result.cores,
-            result.rate / (raw_rs * result.cores.max(0.01))
-        );
-    }
+            async move { http.post(&url).form(form.as_slice()).send().await }
+        }
+    };
+    let result = load(server, concurrency, request, success).await?;
+    println!(
+        "| {label} | {concurrency} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
+        result.rate,
+        result.p50_ms,
+        result.p99_ms,
+        result.cores,
+        result.rate / (raw * result.cores.max(0.01))
+    );
     Ok(())
 }
 

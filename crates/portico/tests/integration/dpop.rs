@@ -94,6 +94,38 @@ pub(crate) async fn token_with_proof(
     )
 }
 
+/// Sends `form` to the token endpoint without a proof, and with a thief's proof (each must be
+/// refused as `invalid_dpop_proof`), then with `owner`'s: its status and answer.
+pub(crate) async fn only_the_key_holder_passes(
+    server: &TestServer,
+    form: &[(&str, &str)],
+    owner: &Prover,
+    nonce: &str,
+) -> (u16, Value) {
+    let token_uri = server.url("oauth2/v2.0/token");
+    let thief = Prover::new();
+    for proofs in [
+        Vec::new(),
+        vec![thief.proof("POST", &token_uri, Some(nonce), None)],
+    ] {
+        let proofs: Vec<&str> = proofs.iter().map(String::as_str).collect();
+        let (status, body, _) = token_with_proof(server, form, &proofs).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_dpop_proof")),
+            "without the key ({} proofs): {body}",
+            proofs.len()
+        );
+    }
+    let (status, body, _) = token_with_proof(
+        server,
+        form,
+        &[&owner.proof("POST", &token_uri, Some(nonce), None)],
+    )
+    .await;
+    (status, body)
+}
+
 /// The server's current nonce: what a proof without one is answered with.
 pub(crate) async fn nonce(server: &TestServer, prover: &Prover) -> String {
     let token_uri = server.url("oauth2/v2.0/token");
@@ -242,29 +274,8 @@ async fn dpop_binds_a_public_clients_tokens_to_its_key() {
         ("client_id", client_id.as_str()),
         ("refresh_token", refresh),
     ];
-    let (status, body, _) = token_with_proof(&server, &refresh_form, &[]).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_dpop_proof")),
-        "{body}"
-    );
-    let (status, body, _) = token_with_proof(
-        &server,
-        &refresh_form,
-        &[&thief.proof("POST", &token_uri, Some(&nonce), None)],
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_dpop_proof")),
-        "{body}"
-    );
-    let (status, refreshed, _) = token_with_proof(
-        &server,
-        &refresh_form,
-        &[&prover.proof("POST", &token_uri, Some(&nonce), None)],
-    )
-    .await;
+    let (status, refreshed) =
+        only_the_key_holder_passes(&server, &refresh_form, &prover, &nonce).await;
     assert_eq!(status, 200, "{refreshed}");
     assert_eq!(refreshed["token_type"], "DPoP");
     let claims = verified_claims(&server, refreshed["access_token"].as_str().unwrap()).await;
@@ -745,30 +756,7 @@ async fn a_public_clients_bearer_family_is_bound_by_its_first_proof() {
     // From now on the family is bound: without the key, nothing.
     let form = refresh(&bound);
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let (status, body, _) = token_with_proof(&server, &form, &[]).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_dpop_proof")),
-        "{body}"
-    );
-    let thief = Prover::new();
-    let (status, body, _) = token_with_proof(
-        &server,
-        &form,
-        &[&thief.proof("POST", &token_uri, Some(&nonce), None)],
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_dpop_proof")),
-        "{body}"
-    );
-    let (status, body, _) = token_with_proof(
-        &server,
-        &form,
-        &[&prover.proof("POST", &token_uri, Some(&nonce), None)],
-    )
-    .await;
+    let (status, body) = only_the_key_holder_passes(&server, &form, &prover, &nonce).await;
     assert_eq!(status, 200, "the owner still refreshes: {body}");
     // An app that requires DPoP cannot also take tokens that travel without a proof.
     let refused = server
