@@ -12,7 +12,7 @@ use crate::harness::{Backend, PASSWORD, TestServer, hidden_inputs, submit_sign_i
 use crate::rp::verified_claims;
 
 /// A server whose devices poll every second (MSAL waits `interval` between polls).
-async fn server() -> TestServer {
+pub(crate) async fn server() -> TestServer {
     TestServer::start_configured(Backend::Sqlite, SigningAlgorithm::Rs256, |s| {
         s.device_code_interval_secs = 1;
     })
@@ -21,7 +21,7 @@ async fn server() -> TestServer {
 }
 
 /// A new app of `kind` with the device code flow turned on, as an operator does.
-async fn device_app(server: &TestServer, kind: AppKind) -> (String, Option<String>) {
+pub(crate) async fn device_app(server: &TestServer, kind: AppKind) -> (String, Option<String>) {
     let (client_id, secret) = server.app(kind).await;
     server
         .portico()
@@ -108,7 +108,7 @@ async fn confirm(
 }
 
 /// Types the code, confirms, and signs `email` in: the page after the password.
-async fn approve(
+pub(crate) async fn approve(
     server: &TestServer,
     browser: &reqwest::Client,
     issued: &Value,

@@ -30,6 +30,7 @@ mod implicit_hybrid;
 mod journeys;
 mod logout_channels;
 mod mfa_bypass;
+mod msal_node;
 mod native_auth;
 mod native_errors;
 mod native_mfa;
