@@ -33,6 +33,8 @@ pub async fn openid_configuration(
     // The device code flow, and the implicit and hybrid response types, only where some app
     // of the tenant may use them.
     let device_code = apps.iter().any(|app| app.device_code);
+    // Token exchange only where some API's policy lets a client exchange.
+    let token_exchange = apps.iter().any(|app| !app.api.token_exchange.is_empty());
     let implicit = apps
         .iter()
         .map(|app| app.implicit)
@@ -48,8 +50,10 @@ pub async fn openid_configuration(
         "refresh_token",
         "client_credentials",
         JWT_BEARER_GRANT,
-        TOKEN_EXCHANGE_GRANT,
     ];
+    if token_exchange {
+        grant_types.push(TOKEN_EXCHANGE_GRANT);
+    }
     if device_code {
         grant_types.push(DEVICE_CODE_GRANT);
     }

@@ -126,6 +126,21 @@ impl Setup {
 #[tokio::test]
 async fn a_gateway_acts_for_the_user_only_as_the_target_apis_policy_allows() {
     let s = setup().await;
+    let grants = |s: &Setup| {
+        let url = s.server.url("v2.0/.well-known/openid-configuration");
+        async move {
+            let metadata: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+            metadata["grant_types_supported"].clone()
+        }
+    };
+    assert!(
+        !grants(&s)
+            .await
+            .as_array()
+            .unwrap()
+            .contains(&Value::from(EXCHANGE)),
+        "no policy: not advertised"
+    );
     // No policy yet: the gateway may not exchange at all.
     let (status, body) = s.exchange(&[]).await;
     assert_eq!(
@@ -134,6 +149,13 @@ async fn a_gateway_acts_for_the_user_only_as_the_target_apis_policy_allows() {
         "{body}"
     );
     s.allow(false).await;
+    assert!(
+        grants(&s)
+            .await
+            .as_array()
+            .unwrap()
+            .contains(&Value::from(EXCHANGE))
+    );
     // Delegation only: without its own token as actor, refused.
     let (_, body) = s.exchange(&[]).await;
     assert_eq!(body["error"], "invalid_request", "{body}");
