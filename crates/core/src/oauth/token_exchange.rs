@@ -40,6 +40,21 @@ fn token_type_ok(value: Option<&str>) -> bool {
     matches!(value, Some(ACCESS_TOKEN_TYPE | JWT_TYPE))
 }
 
+/// How many actors an `act` claim may chain (RFC 8693 §4.1 nesting): enough for a gateway
+/// in front of a service in front of another, short enough to keep tokens small.
+const MAX_ACT_DEPTH: usize = 4;
+
+/// How many actors an `act` claim names, the nested ones included.
+fn act_depth(act: &serde_json::Value) -> usize {
+    let mut depth = 0;
+    let mut current = Some(act);
+    while let Some(actor) = current {
+        depth += 1;
+        current = actor.get("act");
+    }
+    depth
+}
+
 impl Portico {
     /// `grant_type=urn:ietf:params:oauth:grant-type:token-exchange`.
     pub(super) async fn grant_token_exchange(
@@ -158,9 +173,20 @@ impl Portico {
                         "the actor_token is bound to a DPoP key: prove it with this request",
                     ));
                 }
-                Some(serde_json::json!({ "sub": actor.sub, "client_id": actor.azp }))
+                // RFC 8693 §4.1: earlier actors of the subject token stay, nested inside.
+                let mut act = serde_json::json!({ "sub": actor.sub, "client_id": actor.azp });
+                if let (Some(prior), Some(map)) = (subject.act.clone(), act.as_object_mut()) {
+                    map.insert("act".into(), prior);
+                }
+                if act_depth(&act) > MAX_ACT_DEPTH {
+                    return Err(OAuthError::invalid_request(
+                        "the chain of actors is too long",
+                    ));
+                }
+                Some(act)
             }
-            None if rule.impersonation => None,
+            // Impersonation hides no earlier actor: the subject's chain stays as it was.
+            None if rule.impersonation => subject.act.clone(),
             None => {
                 return Err(OAuthError::invalid_request(
                     "this client may act for the user, not as them: send its own token as actor_token",

@@ -355,3 +355,76 @@ async fn a_gateways_dpop_bound_token_acts_only_with_the_gateways_key() {
     );
     s.server.stop().await;
 }
+
+#[tokio::test]
+async fn a_chain_of_exchanges_keeps_every_actor_nested_in_act() {
+    let s = setup().await;
+    s.allow(false).await;
+    let actor = s.gateway_token().await;
+    let (status, body) = s
+        .exchange(&[("actor_token", &actor), ("actor_token_type", ACCESS_TOKEN)])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let for_orders = body["access_token"].as_str().unwrap().to_owned();
+    // The Orders API hands the user's token on to Billing, through a worker of its own.
+    let (billing, _) = s.server.app(AppKind::Web).await;
+    let (worker, worker_secret) = s.server.app(AppKind::Web).await;
+    let worker_secret = worker_secret.unwrap();
+    let (status, body) = s
+        .admin
+        .send(
+            reqwest::Method::PUT,
+            &format!("/{billing}/api"),
+            json!({
+                "identifier_uri": "api://billing",
+                "scopes": [{"name": "Billing.Read"}],
+                "token_exchange": [{"client_id": worker, "subject_audience": s.orders}]
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    s.admin
+        .grant(&worker, &billing, &["Billing.Read"], &[])
+        .await;
+    let (_, worker_token) = token_request(
+        &s.server,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &worker),
+            ("client_secret", &worker_secret),
+            ("scope", &format!("{worker}/.default")),
+        ],
+    )
+    .await;
+    let (status, body) = token_request(
+        &s.server,
+        &[
+            ("grant_type", EXCHANGE),
+            ("client_id", &worker),
+            ("client_secret", &worker_secret),
+            ("subject_token", &for_orders),
+            ("subject_token_type", ACCESS_TOKEN),
+            (
+                "actor_token",
+                worker_token["access_token"].as_str().unwrap(),
+            ),
+            ("actor_token_type", ACCESS_TOKEN),
+            ("scope", "api://billing/Billing.Read"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let issued = verified_claims(&s.server, body["access_token"].as_str().unwrap()).await;
+    assert_eq!(issued["aud"], billing.as_str());
+    assert_eq!(
+        issued["act"]["client_id"],
+        worker.as_str(),
+        "the current actor"
+    );
+    assert_eq!(
+        issued["act"]["act"]["client_id"],
+        s.gateway.as_str(),
+        "the earlier actor, nested"
+    );
+    s.server.stop().await;
+}
