@@ -32,6 +32,32 @@ pub(super) struct DelegatedSubject {
 }
 
 impl Portico {
+    /// A token derived from a user's token (on-behalf-of, token exchange) is held to the
+    /// user flows of the apps involved, as the user's own sign-in would be: where the
+    /// caller's or the target API's flow requires MFA, the sign-in behind the token must have
+    /// passed a second factor (`amr` has `mfa`). Otherwise `invalid_grant`, as Entra answers
+    /// an on-behalf-of request whose user has not met the downstream policy (UNCONFIRMED: Entra
+    /// adds a `claims` challenge, which Portico's flows have no use for).
+    pub(super) async fn check_derived_mfa(
+        &self,
+        tenant: &Tenant,
+        apps: [crate::ids::ClientId; 2],
+        amr: Option<&[String]>,
+    ) -> Result<(), OAuthError> {
+        if amr.is_some_and(|methods| methods.iter().any(|m| m == "mfa")) {
+            return Ok(());
+        }
+        for app in apps {
+            let flow = self.user_flow_for_app(tenant, app).await?;
+            if flow.config.mfa == crate::directory::MfaPolicy::Required {
+                return Err(OAuthError::invalid_grant(
+                    "the user's sign-in passed no second factor, which this application requires: sign in again",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The user `claims` (a verified access token) speak for; `None` for an app-only or
     /// malformed token, or a user who may no longer sign in.
     pub(super) async fn delegated_subject(
@@ -132,6 +158,12 @@ impl Portico {
                 "name the downstream API's scopes: on-behalf-of issues no token for the caller itself",
             ));
         }
+        self.check_derived_mfa(
+            tenant,
+            [app.client_id, audience.app.client_id],
+            claims.amr.as_deref(),
+        )
+        .await?;
         let amr = claims.amr.unwrap_or_default().join(" ");
         Ok(self
             .issue_user_tokens(UserGrant {

@@ -196,6 +196,12 @@ impl Portico {
         let audience = self
             .delegated_audience(tenant, &app, &scope, user.id)
             .await?;
+        self.check_derived_mfa(
+            tenant,
+            [app.client_id, audience.app.client_id],
+            subject.amr.as_deref(),
+        )
+        .await?;
         let amr = subject.amr.unwrap_or_default().join(" ");
         let mut issued = self
             .issue_user_tokens(UserGrant {

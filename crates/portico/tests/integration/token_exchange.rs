@@ -428,3 +428,23 @@ async fn a_chain_of_exchanges_keeps_every_actor_nested_in_act() {
     );
     s.server.stop().await;
 }
+
+#[tokio::test]
+async fn an_exchange_for_an_api_that_requires_mfa_needs_a_sign_in_that_passed_it() {
+    let s = setup().await;
+    s.allow(true).await;
+    // The user signed in with a password only; the Orders API's flow now insists on MFA.
+    crate::page::flow_for(
+        &s.server,
+        &s.orders,
+        crate::mfa_bypass::mfa(vec![portico_core::directory::MfaMethod::Totp]),
+    )
+    .await;
+    let (status, body) = s.exchange(&[]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "a password-only sign-in cannot reach an MFA API by exchange: {body}"
+    );
+    s.server.stop().await;
+}
