@@ -9,8 +9,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::api_access::Admin;
-use crate::dpop::openid_client;
 use crate::harness::{TestServer, join_all, verified_claims};
+use crate::node::openid_client;
 
 /// Turns registration on or off for the test's tenant, through the admin API.
 async fn set_registration(server: &TestServer, admin: &Admin, on: bool) {

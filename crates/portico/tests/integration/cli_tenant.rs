@@ -1,0 +1,94 @@
+//! The operator CLI contract for a tenant's settings and its initial access tokens for
+//! dynamic client registration, run as a real process.
+
+use crate::cli::{portico, portico_refuses};
+
+#[tokio::test]
+async fn registration_is_turned_on_and_its_tokens_made_listed_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    portico(&data, &["tenant", "create", "contoso", "--json"]);
+    let settings = portico(
+        &data,
+        &[
+            "tenant",
+            "settings",
+            "--tenant",
+            "contoso",
+            "--dynamic-registration",
+            "on",
+            "--access-token-lifetime",
+            "900",
+            "--json",
+        ],
+    );
+    assert_eq!(settings["dynamic_registration"], true);
+    assert_eq!(settings["access_token_lifetime_secs"], 900);
+    let made = portico(
+        &data,
+        &[
+            "registration-token",
+            "create",
+            "--tenant",
+            "contoso",
+            "--uses",
+            "3",
+            "--json",
+        ],
+    );
+    assert!(
+        made["initial_access_token"]
+            .as_str()
+            .is_some_and(|t| t.len() >= 32)
+    );
+    assert_eq!(made["max_uses"], 3);
+    let id = made["id"].as_str().unwrap().to_owned();
+    let listed = portico(
+        &data,
+        &[
+            "registration-token",
+            "list",
+            "--tenant",
+            "contoso",
+            "--json",
+        ],
+    );
+    assert_eq!(listed["tokens"][0]["id"], id.as_str());
+    assert!(listed["tokens"][0].get("initial_access_token").is_none());
+    portico(
+        &data,
+        &[
+            "registration-token",
+            "revoke",
+            "--tenant",
+            "contoso",
+            "--id",
+            &id,
+            "--json",
+        ],
+    );
+    let refused = portico_refuses(
+        &data,
+        &[
+            "registration-token",
+            "revoke",
+            "--tenant",
+            "contoso",
+            "--id",
+            &id,
+        ],
+    );
+    assert!(refused.contains("not found"), "{refused}");
+    let refused = portico_refuses(
+        &data,
+        &[
+            "registration-token",
+            "create",
+            "--tenant",
+            "contoso",
+            "--days",
+            "365",
+        ],
+    );
+    assert!(refused.contains("1 to 90 days"), "{refused}");
+}
