@@ -23,6 +23,7 @@ pub mod outbox;
 pub mod password;
 pub mod portico;
 pub mod ratelimit;
+pub mod scim;
 pub mod secret;
 pub mod settings;
 pub mod signin;

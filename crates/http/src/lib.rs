@@ -15,6 +15,7 @@ pub use native::fields as native_fields;
 mod oidc;
 mod ops;
 mod pages;
+mod scim;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -140,6 +141,7 @@ pub fn router(state: AppState) -> Router {
         .merge(native::routes(state.clone()))
         .merge(page_routes)
         .merge(admin::routes())
+        .merge(scim::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -23,6 +23,7 @@ mod outbox;
 mod permissions;
 mod pushed_requests;
 mod registrations;
+mod scim_tokens;
 mod sessions;
 mod tenants;
 mod users;
@@ -38,6 +39,7 @@ pub use outbox::*;
 pub use permissions::*;
 pub use pushed_requests::*;
 pub use registrations::*;
+pub use scim_tokens::*;
 pub use sessions::*;
 pub use tenants::*;
 pub use users::*;
@@ -60,6 +62,7 @@ pub trait Store:
     + DeviceCodeStore
     + PushedRequestStore
     + RegistrationStore
+    + ScimTokenStore
     + std::fmt::Debug
     + 'static
 {

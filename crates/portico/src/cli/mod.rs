@@ -8,6 +8,7 @@ mod flow;
 mod keys;
 mod registration;
 mod role;
+mod scim_token;
 mod serve;
 mod tenant;
 mod user;
@@ -29,6 +30,7 @@ pub use flow::FlowCommand;
 pub use keys::KeysCommand;
 pub use registration::RegistrationTokenCommand;
 pub use role::RoleCommand;
+pub use scim_token::ScimTokenCommand;
 pub use serve::{RateLimitArgs, ServeArgs};
 pub use tenant::TenantCommand;
 pub use user::UserCommand;
@@ -88,6 +90,9 @@ pub enum Command {
     /// Manage initial access tokens for dynamic client registration (RFC 7591).
     #[command(name = "registration-token", subcommand)]
     RegistrationToken(RegistrationTokenCommand),
+    /// Manage the bearer tokens of SCIM provisioning clients.
+    #[command(name = "scim-token", subcommand)]
+    ScimToken(ScimTokenCommand),
 }
 
 /// Runs a parsed command line.
@@ -126,6 +131,7 @@ async fn manage(portico: &Portico, command: Command) -> Result<Output> {
         Command::Role(command) => role::run(portico, command).await?,
         Command::AdminToken(command) => admin_token::run(portico, command).await?,
         Command::RegistrationToken(command) => registration::run(portico, command).await?,
+        Command::ScimToken(command) => scim_token::run(portico, command).await?,
     })
 }
 

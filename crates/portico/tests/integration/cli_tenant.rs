@@ -92,3 +92,63 @@ async fn registration_is_turned_on_and_its_tokens_made_listed_and_revoked() {
     );
     assert!(refused.contains("1 to 90 days"), "{refused}");
 }
+
+#[tokio::test]
+async fn scim_tokens_are_made_listed_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    portico(&data, &["tenant", "create", "contoso", "--json"]);
+    let made = portico(
+        &data,
+        &[
+            "scim-token",
+            "create",
+            "--tenant",
+            "contoso",
+            "--expires-in",
+            "90",
+            "--json",
+        ],
+    );
+    let id = made["id"].as_str().unwrap().to_owned();
+    assert!(made["token"].as_str().is_some_and(|t| t.len() >= 32));
+    let listed = portico(
+        &data,
+        &["scim-token", "list", "--tenant", "contoso", "--json"],
+    );
+    assert_eq!(listed["tokens"][0]["id"], id.as_str());
+    assert_eq!(listed["tokens"][0]["status"], "active");
+    assert!(
+        listed["tokens"][0].get("token").is_none(),
+        "never shown again"
+    );
+    portico(
+        &data,
+        &[
+            "scim-token",
+            "revoke",
+            "--tenant",
+            "contoso",
+            "--id",
+            &id,
+            "--json",
+        ],
+    );
+    let listed = portico(
+        &data,
+        &["scim-token", "list", "--tenant", "contoso", "--json"],
+    );
+    assert_eq!(listed["tokens"][0]["status"], "revoked");
+    let refused = portico_refuses(
+        &data,
+        &[
+            "scim-token",
+            "create",
+            "--tenant",
+            "contoso",
+            "--expires-in",
+            "0",
+        ],
+    );
+    assert!(refused.contains("1 to 3650 days"), "{refused}");
+}

@@ -49,6 +49,7 @@ mod par;
 mod private_key_jwt;
 mod registration;
 mod rp;
+mod scim;
 mod security;
 mod sms_pumping;
 mod spa_sdk;

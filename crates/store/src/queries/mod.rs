@@ -54,6 +54,7 @@ mod outbox;
 mod permissions;
 mod pushed_requests;
 mod registrations;
+mod scim_tokens;
 mod sessions;
 mod tenants;
 mod users;

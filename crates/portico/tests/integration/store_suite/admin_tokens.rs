@@ -1,8 +1,10 @@
-//! The admin API's tokens.
+//! The admin API's tokens and SCIM clients' tokens.
 
 use std::sync::Arc;
 
 use portico_core::store::Store;
+
+use super::setup;
 
 /// Admin tokens: valid until revoked or expired, listed without secrets, global (not per
 /// tenant).
@@ -58,4 +60,63 @@ pub(super) async fn admin_token_lifecycle(store: Arc<dyn Store>) {
     assert_eq!(revoked.revoked_at, Some(1_500));
     assert_eq!(revoked.status(1_501), "revoked");
     assert_eq!(weekly.status(2_000), "expired");
+}
+
+/// SCIM tokens: valid only in their tenant, until they expire or are revoked.
+pub(super) async fn scim_tokens_within_their_tenant(store: Arc<dyn Store>) {
+    use portico_core::store::ScimTokenRecord;
+    let (t, _, _) = setup(store.as_ref()).await;
+    let (other, _, _) = setup(store.as_ref()).await;
+    let token = ScimTokenRecord {
+        tenant_id: t.id,
+        id: "scim-1".into(),
+        created_at: 1_000,
+        expires_at: Some(2_000),
+        revoked_at: None,
+    };
+    let digest = format!("scim-digest-{}", uuid::Uuid::new_v4());
+    store.create_scim_token(&token, &digest).await.unwrap();
+    assert_eq!(
+        store.scim_token_valid(t.id, &digest, 1_500).await.unwrap(),
+        Some(token.clone())
+    );
+    assert_eq!(
+        store
+            .scim_token_valid(other.id, &digest, 1_500)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.scim_token_valid(t.id, &digest, 2_000).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert!(
+        !store
+            .revoke_scim_token(other.id, "scim-1", 1_600)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .revoke_scim_token(t.id, "scim-1", 1_600)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_scim_token(t.id, "scim-1", 1_700)
+            .await
+            .unwrap(),
+        "once"
+    );
+    assert_eq!(
+        store.scim_token_valid(t.id, &digest, 1_650).await.unwrap(),
+        None
+    );
+    let listed = store.scim_tokens(t.id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].revoked_at, Some(1_600));
+    assert!(store.scim_tokens(other.id).await.unwrap().is_empty());
 }

@@ -246,4 +246,5 @@ on_both_backends!(
     pushed_requests_are_taken_once_by_their_client,
     ended_sessions_queue_logout_notices,
     initial_access_tokens_are_spent_once_per_registration,
+    scim_tokens_within_their_tenant,
 );

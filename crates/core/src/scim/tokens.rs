@@ -1,0 +1,82 @@
+use crate::directory::{Tenant, TenantRef};
+use crate::secret::{digest_secret, random_token};
+use crate::store::ScimTokenRecord;
+use crate::{CoreError, Portico};
+
+/// The longest an operator may let a SCIM token live, in days (ten years: provisioning
+/// connectors are configured once and forgotten; a token without expiry is also allowed).
+pub const MAX_SCIM_TOKEN_DAYS: u32 = 3650;
+
+/// Who is provisioning: the token a SCIM request came with (named in the audit log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimCaller {
+    /// The token's public id.
+    pub token_id: String,
+}
+
+impl Portico {
+    /// Makes a SCIM token for a tenant, working for `days` days (`None`: until revoked). The
+    /// token is returned only here; a digest is stored.
+    pub async fn create_scim_token(
+        &self,
+        tenant: &TenantRef,
+        days: Option<u32>,
+    ) -> Result<(String, ScimTokenRecord), CoreError> {
+        let tenant = self.tenant(tenant).await?;
+        if days.is_some_and(|d| !(1..=MAX_SCIM_TOKEN_DAYS).contains(&d)) {
+            return Err(CoreError::Invalid(format!(
+                "a SCIM token works 1 to {MAX_SCIM_TOKEN_DAYS} days (or, without --expires-in, until revoked)"
+            )));
+        }
+        let token = random_token()?;
+        let now = self.now();
+        let record = ScimTokenRecord {
+            tenant_id: tenant.id,
+            id: uuid::Uuid::new_v4().to_string(),
+            created_at: now,
+            expires_at: days.map(|d| now + i64::from(d) * 86_400),
+            revoked_at: None,
+        };
+        self.store
+            .create_scim_token(&record, &digest_secret(&token))
+            .await?;
+        tracing::info!(tenant.id = %tenant.id, token.id = %record.id, "SCIM token created");
+        Ok((token, record))
+    }
+
+    /// A tenant's SCIM tokens (never the tokens themselves), oldest first.
+    pub async fn scim_tokens(&self, tenant: &TenantRef) -> Result<Vec<ScimTokenRecord>, CoreError> {
+        let tenant = self.tenant(tenant).await?;
+        Ok(self.store.scim_tokens(tenant.id).await?)
+    }
+
+    /// Revokes a SCIM token: it stops working at once, on every node.
+    pub async fn revoke_scim_token(&self, tenant: &TenantRef, id: &str) -> Result<(), CoreError> {
+        let tenant = self.tenant(tenant).await?;
+        if !self
+            .store
+            .revoke_scim_token(tenant.id, id, self.now())
+            .await?
+        {
+            return Err(CoreError::NotFound("SCIM token"));
+        }
+        tracing::info!(tenant.id = %tenant.id, token.id = %id, "SCIM token revoked");
+        Ok(())
+    }
+
+    /// The provisioning client behind a bearer token, if it is a live SCIM token of this
+    /// tenant (another tenant's token is not).
+    pub async fn scim_caller(
+        &self,
+        tenant: &Tenant,
+        bearer: &str,
+    ) -> Result<Option<ScimCaller>, CoreError> {
+        Ok(self
+            .store
+            .scim_token_valid(tenant.id, &digest_secret(bearer), self.now())
+            .await?
+            .map(|record| ScimCaller {
+                token_id: record.id,
+            }))
+    }
+}

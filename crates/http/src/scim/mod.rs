@@ -1,0 +1,156 @@
+//! `/{tenant}/scim/v2/`: SCIM 2.0 provisioning (RFC 7644). Every call carries a bearer SCIM
+//! token of the tenant (`portico scim-token create`); errors are RFC 7644 §3.12's error
+//! schema, as `application/scim+json`. `ServiceProviderConfig` says what this server does,
+//! and nothing it does not.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use portico_core::directory::TenantRef;
+use portico_core::scim::ScimCaller;
+
+use crate::AppState;
+
+/// The media type of SCIM bodies (RFC 7644 §8.1).
+const SCIM_JSON: &str = "application/scim+json";
+
+/// A SCIM error (RFC 7644 §3.12).
+#[derive(Debug)]
+pub(crate) struct ScimError {
+    status: StatusCode,
+    scim_type: Option<&'static str>,
+    detail: String,
+}
+
+impl ScimError {
+    pub(crate) fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            scim_type: None,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl IntoResponse for ScimError {
+    fn into_response(self) -> Response {
+        let mut body = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "status": self.status.as_u16().to_string(),
+            "detail": self.detail,
+        });
+        if let (Some(kind), Some(map)) = (self.scim_type, body.as_object_mut()) {
+            map.insert("scimType".into(), kind.into());
+        }
+        let mut response = scim_json(self.status, &body);
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"scim\""),
+            );
+        }
+        response
+    }
+}
+
+impl From<portico_core::CoreError> for ScimError {
+    fn from(err: portico_core::CoreError) -> Self {
+        match err {
+            portico_core::CoreError::NotFound(what) => {
+                Self::new(StatusCode::NOT_FOUND, format!("{what} not found"))
+            }
+            other => {
+                tracing::error!(error = %other, "SCIM request failed");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+            }
+        }
+    }
+}
+
+/// A SCIM body with its media type and no caching.
+fn scim_json(status: StatusCode, body: &serde_json::Value) -> Response {
+    let mut response = (status, axum::Json(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The tenant a SCIM URL names and the provisioning client its bearer token belongs to;
+/// 401 for a missing, unknown, revoked or expired token, or one of another tenant (which
+/// also answers for a tenant that does not exist: nothing to learn about tenants here).
+async fn caller(
+    state: &AppState,
+    tenant: &str,
+    headers: &HeaderMap,
+) -> Result<(portico_core::directory::Tenant, ScimCaller), ScimError> {
+    let refused = || {
+        ScimError::new(
+            StatusCode::UNAUTHORIZED,
+            "a valid SCIM bearer token is required",
+        )
+    };
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(refused)?;
+    let tenant = match state.portico.tenant(&TenantRef::parse(tenant)).await {
+        Ok(tenant) => tenant,
+        Err(portico_core::CoreError::NotFound(_)) => return Err(refused()),
+        Err(err) => return Err(err.into()),
+    };
+    let caller = state
+        .portico
+        .scim_caller(&tenant, bearer)
+        .await?
+        .ok_or_else(refused)?;
+    Ok((tenant, caller))
+}
+
+/// `GET /{tenant}/scim/v2/ServiceProviderConfig` (RFC 7643 §5): what this server supports.
+/// Users, groups, filters, PATCH, bulk and ETags are not served yet, so they are not
+/// claimed.
+async fn service_provider_config(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ScimError> {
+    let (tenant, _) = caller(&state, &tenant, &headers).await?;
+    let location = format!(
+        "{}/{}/scim/v2/ServiceProviderConfig",
+        state.portico.settings.public_url, tenant.id
+    );
+    Ok(scim_json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+            "patch": {"supported": false},
+            "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+            "filter": {"supported": false, "maxResults": 0},
+            "changePassword": {"supported": false},
+            "sort": {"supported": false},
+            "etag": {"supported": false},
+            "authenticationSchemes": [{
+                "type": "oauthbearertoken",
+                "name": "SCIM bearer token",
+                "description": "A token from `portico scim-token create`, sent as Authorization: Bearer",
+                "primary": true
+            }],
+            "meta": {"resourceType": "ServiceProviderConfig", "location": location}
+        }),
+    ))
+}
+
+/// The SCIM routes.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route(
+        "/{tenant}/scim/v2/ServiceProviderConfig",
+        get(service_provider_config),
+    )
+}
