@@ -185,21 +185,13 @@ async fn device_poll_rows(
     for concurrency in [1usize, 16] {
         let mut codes = Vec::new();
         for _ in 0..concurrency {
-            let issued: serde_json::Value = http
-                .post(format!("{base}/bench-rs/oauth2/v2.0/devicecode"))
-                .form(&[("client_id", client_id.as_str()), ("scope", "openid")])
-                .send()
-                .await?
-                .error_for_status()?
-                .json()
-                .await?;
-            codes.push(
-                issued
-                    .get("device_code")
-                    .and_then(|v| v.as_str())
-                    .context("device_code")?
-                    .to_owned(),
-            );
+            let issued = post_form(
+                http,
+                &format!("{base}/bench-rs/oauth2/v2.0/devicecode"),
+                &[("client_id", client_id.as_str()), ("scope", "openid")],
+            )
+            .await?;
+            codes.push(text_field(&issued, "device_code")?);
         }
         let codes = Arc::new(codes);
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -239,6 +231,31 @@ async fn device_poll_rows(
     Ok(())
 }
 
+/// POSTs a form and reads the JSON answer (a failure status is an error).
+async fn post_form(
+    http: &reqwest::Client,
+    url: &str,
+    form: &[(&str, &str)],
+) -> Result<serde_json::Value> {
+    Ok(http
+        .post(url)
+        .form(form)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?)
+}
+
+/// A string member of a JSON answer.
+fn text_field(value: &serde_json::Value, name: &str) -> Result<String> {
+    value
+        .get(name)
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .with_context(|| format!("no {name} in {value}"))
+}
+
 /// The `client_id` (and `client_secret`, for confidential apps) of a new app.
 fn new_app(
     cli: &impl Fn(&[&str]) -> Result<serde_json::Value>,
@@ -251,11 +268,7 @@ fn new_app(
     ];
     args.extend_from_slice(extra);
     let app = cli(&args)?;
-    let id = app
-        .get("client_id")
-        .and_then(|v| v.as_str())
-        .context("client_id")?
-        .to_owned();
+    let id = text_field(&app, "client_id")?;
     let secret = app
         .get("client_secret")
         .and_then(|v| v.as_str())
@@ -335,41 +348,30 @@ async fn token_exchange_rows(
         "Access",
     ])?;
     // The user signs in on the mobile app (native API): a token for the front API.
-    let initiated: serde_json::Value = http
-        .post(format!("{base}/bench-rs/oauth2/v2.0/initiate"))
-        .form(&[
+    let initiated = post_form(
+        http,
+        &format!("{base}/bench-rs/oauth2/v2.0/initiate"),
+        &[
             ("client_id", mobile.as_str()),
             ("username", "bench@example.com"),
             ("challenge_type", "password redirect"),
-        ])
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let continuation = initiated
-        .get("continuation_token")
-        .and_then(|v| v.as_str())
-        .context("continuation_token")?;
-    let signed_in: serde_json::Value = http
-        .post(format!("{base}/bench-rs/oauth2/v2.0/token"))
-        .form(&[
+        ],
+    )
+    .await?;
+    let continuation = text_field(&initiated, "continuation_token")?;
+    let signed_in = post_form(
+        http,
+        &format!("{base}/bench-rs/oauth2/v2.0/token"),
+        &[
             ("client_id", mobile.as_str()),
             ("grant_type", "password"),
-            ("continuation_token", continuation),
+            ("continuation_token", continuation.as_str()),
             ("password", password),
             ("scope", "api://front/Access"),
-        ])
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let subject = signed_in
-        .get("access_token")
-        .and_then(|v| v.as_str())
-        .context("access_token")?
-        .to_owned();
+        ],
+    )
+    .await?;
+    let subject = text_field(&signed_in, "access_token")?;
     println!();
     println!(
         "| token exchange | concurrency | tokens/s | p50 ms | p99 ms | server cores | RS256 floor ratio |"

@@ -34,7 +34,7 @@ pub use registration::{
     ClientMetadata, DEFAULT_INITIAL_TOKEN_DAYS, RegisteredClient, RegistrationError,
     is_internal_address,
 };
-pub use service::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, NewAdminToken};
+pub use service::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, NewAdminToken, flow_serving};
 pub use tenant::{Tenant, TenantRef};
 pub use tenant_settings::{MAX_REFRESH_TOKEN_DAYS, TenantSettings, sms_allowed};
 pub use user::{Email, NewUser, User};

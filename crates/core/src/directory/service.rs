@@ -159,14 +159,7 @@ impl Portico {
         client_id: crate::ids::ClientId,
     ) -> Result<UserFlow, CoreError> {
         let flows = self.store.user_flows(tenant.id).await?;
-        let attached = flows.iter().find(|f| f.apps.contains(&client_id));
-        attached
-            .or_else(|| flows.iter().find(|f| f.is_default))
-            .cloned()
-            .map_or_else(
-                || Ok(UserFlow::default_for(tenant.id, tenant.created_at)),
-                Ok,
-            )
+        Ok(flow_serving(tenant, &flows, client_id))
     }
 
     /// Creates a user, hashing the password (if any) on the blocking pool.
@@ -334,4 +327,19 @@ pub(crate) fn check_password_length(password: &str) -> Result<(), CoreError> {
             "password must be {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"
         )))
     }
+}
+
+/// Which of a tenant's `flows` serves an application: the one it is attached to, else the
+/// default (a tenant that has none yet gets the built-in default).
+pub fn flow_serving(
+    tenant: &Tenant,
+    flows: &[UserFlow],
+    client_id: crate::ids::ClientId,
+) -> UserFlow {
+    flows
+        .iter()
+        .find(|f| f.apps.contains(&client_id))
+        .or_else(|| flows.iter().find(|f| f.is_default))
+        .cloned()
+        .unwrap_or_else(|| UserFlow::default_for(tenant.id, tenant.created_at))
 }

@@ -47,8 +47,14 @@ impl Portico {
         if amr.is_some_and(|methods| methods.iter().any(|m| m == "mfa")) {
             return Ok(());
         }
+        // One read of the tenant's flows serves both apps.
+        let flows = self
+            .store
+            .user_flows(tenant.id)
+            .await
+            .map_err(CoreError::from)?;
         for app in apps {
-            let flow = self.user_flow_for_app(tenant, app).await?;
+            let flow = crate::directory::flow_serving(tenant, &flows, app);
             if flow.config.mfa == crate::directory::MfaPolicy::Required {
                 return Err(OAuthError::invalid_grant(
                     "the user's sign-in passed no second factor, which this application requires: sign in again",

@@ -20,16 +20,26 @@ pub struct AdminTokenRecord {
     pub revoked_at: Option<UnixTime>,
 }
 
+/// A bearer token's state as of `now`: `revoked`, `expired` or `active` (admin and SCIM
+/// tokens alike).
+pub fn token_status(
+    revoked_at: Option<UnixTime>,
+    expires_at: Option<UnixTime>,
+    now: UnixTime,
+) -> &'static str {
+    if revoked_at.is_some() {
+        "revoked"
+    } else if expires_at.is_some_and(|at| at <= now) {
+        "expired"
+    } else {
+        "active"
+    }
+}
+
 impl AdminTokenRecord {
     /// `active`, `expired` or `revoked`, as of `now`.
     pub fn status(&self, now: UnixTime) -> &'static str {
-        if self.revoked_at.is_some() {
-            "revoked"
-        } else if self.expires_at.is_some_and(|at| at <= now) {
-            "expired"
-        } else {
-            "active"
-        }
+        token_status(self.revoked_at, self.expires_at, now)
     }
 }
 

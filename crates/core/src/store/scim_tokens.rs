@@ -24,13 +24,7 @@ pub struct ScimTokenRecord {
 impl ScimTokenRecord {
     /// `active`, `expired` or `revoked`, as of `now`.
     pub fn status(&self, now: UnixTime) -> &'static str {
-        if self.revoked_at.is_some() {
-            "revoked"
-        } else if self.expires_at.is_some_and(|at| at <= now) {
-            "expired"
-        } else {
-            "active"
-        }
+        super::token_status(self.revoked_at, self.expires_at, now)
     }
 }
 
