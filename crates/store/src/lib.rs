@@ -6,6 +6,7 @@
 //! differ per backend. Migrations are
 //! embedded and applied on connect.
 
+mod filter_sql;
 mod postgres;
 mod queries;
 mod rows;

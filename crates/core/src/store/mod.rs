@@ -24,6 +24,7 @@ mod permissions;
 mod pushed_requests;
 mod registrations;
 mod scim_tokens;
+mod scim_users;
 mod sessions;
 mod tenants;
 mod users;
@@ -40,6 +41,7 @@ pub use permissions::*;
 pub use pushed_requests::*;
 pub use registrations::*;
 pub use scim_tokens::*;
+pub use scim_users::*;
 pub use sessions::*;
 pub use tenants::*;
 pub use users::*;
@@ -63,6 +65,7 @@ pub trait Store:
     + PushedRequestStore
     + RegistrationStore
     + ScimTokenStore
+    + ScimUserStore
     + std::fmt::Debug
     + 'static
 {

@@ -1,15 +1,18 @@
 //! `/{tenant}/scim/v2/`: SCIM 2.0 provisioning (RFC 7644). Every call carries a bearer SCIM
 //! token of the tenant (`portico scim-token create`); errors are RFC 7644 §3.12's error
-//! schema, as `application/scim+json`. `ServiceProviderConfig` says what this server does,
-//! and nothing it does not.
+//! schema, as `application/scim+json`. `users.rs` serves Users; `discovery.rs` the
+//! endpoints that describe the server (`ServiceProviderConfig`, `ResourceTypes`, `Schemas`).
+
+mod discovery;
+mod users;
 
 use axum::Router;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+
 use axum::routing::get;
 use portico_core::directory::TenantRef;
-use portico_core::scim::ScimCaller;
+use portico_core::scim::{ScimCaller, ScimProblem};
 
 use crate::AppState;
 
@@ -55,6 +58,39 @@ impl IntoResponse for ScimError {
     }
 }
 
+impl From<ScimProblem> for ScimError {
+    fn from(problem: ScimProblem) -> Self {
+        let bad = |kind: &'static str, detail: String| Self {
+            status: StatusCode::BAD_REQUEST,
+            scim_type: Some(kind),
+            detail,
+        };
+        match problem {
+            ScimProblem::InvalidFilter(d) => bad("invalidFilter", d),
+            ScimProblem::InvalidPath(d) => bad("invalidPath", d),
+            ScimProblem::InvalidValue(d) => bad("invalidValue", d),
+            ScimProblem::InvalidSyntax(d) => bad("invalidSyntax", d),
+            ScimProblem::Mutability(d) => bad("mutability", d),
+            ScimProblem::NoTarget(d) => bad("noTarget", d),
+            ScimProblem::TooMany(d) => bad("tooMany", d),
+            ScimProblem::InvalidVersion(d) => bad("invalidVers", d),
+            ScimProblem::Uniqueness(d) => Self {
+                status: StatusCode::CONFLICT,
+                scim_type: Some("uniqueness"),
+                detail: d,
+            },
+            ScimProblem::PreconditionFailed => Self::new(
+                StatusCode::PRECONDITION_FAILED,
+                ScimProblem::PreconditionFailed.to_string(),
+            ),
+            ScimProblem::NotFound(what) => {
+                Self::new(StatusCode::NOT_FOUND, format!("{what} not found"))
+            }
+            ScimProblem::Core(err) => err.into(),
+        }
+    }
+}
+
 impl From<portico_core::CoreError> for ScimError {
     fn from(err: portico_core::CoreError) -> Self {
         match err {
@@ -70,7 +106,7 @@ impl From<portico_core::CoreError> for ScimError {
 }
 
 /// A SCIM body with its media type and no caching.
-fn scim_json(status: StatusCode, body: &serde_json::Value) -> Response {
+pub(crate) fn scim_json(status: StatusCode, body: &serde_json::Value) -> Response {
     let mut response = (status, axum::Json(body)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
@@ -81,7 +117,7 @@ fn scim_json(status: StatusCode, body: &serde_json::Value) -> Response {
 /// The tenant a SCIM URL names and the provisioning client its bearer token belongs to;
 /// 401 for a missing, unknown, revoked or expired token, or one of another tenant (which
 /// also answers for a tenant that does not exist: nothing to learn about tenants here).
-async fn caller(
+pub(crate) async fn caller(
     state: &AppState,
     tenant: &str,
     headers: &HeaderMap,
@@ -113,44 +149,22 @@ async fn caller(
     Ok((tenant, caller))
 }
 
-/// `GET /{tenant}/scim/v2/ServiceProviderConfig` (RFC 7643 §5): what this server supports.
-/// Users, groups, filters, PATCH, bulk and ETags are not served yet, so they are not
-/// claimed.
-async fn service_provider_config(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ScimError> {
-    let (tenant, _) = caller(&state, &tenant, &headers).await?;
-    let location = format!(
-        "{}/{}/scim/v2/ServiceProviderConfig",
-        state.portico.settings.public_url, tenant.id
-    );
-    Ok(scim_json(
-        StatusCode::OK,
-        &serde_json::json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-            "patch": {"supported": false},
-            "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
-            "filter": {"supported": false, "maxResults": 0},
-            "changePassword": {"supported": false},
-            "sort": {"supported": false},
-            "etag": {"supported": false},
-            "authenticationSchemes": [{
-                "type": "oauthbearertoken",
-                "name": "SCIM bearer token",
-                "description": "A token from `portico scim-token create`, sent as Authorization: Bearer",
-                "primary": true
-            }],
-            "meta": {"resourceType": "ServiceProviderConfig", "location": location}
-        }),
-    ))
-}
-
 /// The SCIM routes.
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/{tenant}/scim/v2/ServiceProviderConfig",
-        get(service_provider_config),
-    )
+    Router::new()
+        .route(
+            "/{tenant}/scim/v2/ServiceProviderConfig",
+            get(discovery::service_provider_config),
+        )
+        .route(
+            "/{tenant}/scim/v2/ResourceTypes",
+            get(discovery::resource_types),
+        )
+        .route(
+            "/{tenant}/scim/v2/ResourceTypes/{id}",
+            get(discovery::resource_type),
+        )
+        .route("/{tenant}/scim/v2/Schemas", get(discovery::schemas))
+        .route("/{tenant}/scim/v2/Schemas/{id}", get(discovery::schema))
+        .merge(users::routes())
 }

@@ -50,6 +50,7 @@ mod private_key_jwt;
 mod registration;
 mod rp;
 mod scim;
+mod scim_users;
 mod security;
 mod sms_pumping;
 mod spa_sdk;

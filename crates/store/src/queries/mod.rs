@@ -10,7 +10,7 @@ use portico_core::clock::UnixTime;
 use portico_core::directory::{User, UserFlow};
 use portico_core::ids::{ClientId, SessionId, TenantId, UserId};
 use portico_core::outbox::{LogoutNotice, OutboxRecord};
-use portico_core::store::{AuthMethodRecord, Store};
+use portico_core::store::{AuditEntry, AuthMethodRecord, Store};
 
 use sqlx::Row as _;
 
@@ -55,6 +55,7 @@ mod permissions;
 mod pushed_requests;
 mod registrations;
 mod scim_tokens;
+mod scim_users;
 mod sessions;
 mod tenants;
 mod users;
@@ -177,6 +178,28 @@ macro_rules! sql_store {
                 .bind(user.enabled)
                 .bind(user.created_at)
                 .bind(serde_json::to_string(&user.attributes).map_err(|e| StoreError::Backend(e.to_string()))?)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            /// Records a directory change inside the caller's transaction.
+            async fn insert_audit(
+                tx: &mut sqlx::Transaction<'_, <$row as sqlx::Row>::Database>,
+                entry: &AuditEntry,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO audit_log (tenant_id, id, at, actor, action, target, detail) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(entry.tenant_id.to_string())
+                .bind(&entry.id)
+                .bind(entry.at)
+                .bind(&entry.actor)
+                .bind(&entry.action)
+                .bind(&entry.target)
+                .bind(entry.detail.to_string())
                 .execute(&mut **tx)
                 .await
                 .map_err(db_err)?;

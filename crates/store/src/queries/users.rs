@@ -16,7 +16,7 @@ use crate::{PgStore, SqliteStore, db_err};
 macro_rules! users_queries {
     ($store:ty, $row:ty) => {
         impl $store {
-            fn user(row: &$row) -> Result<User, StoreError> {
+            pub(super) fn user(row: &$row) -> Result<User, StoreError> {
                 Ok(User {
                     id: parse(&row.try_get::<String, _>("id").map_err(db_err)?, "id")?,
                     tenant_id: parse(&row.try_get::<String, _>("tenant_id").map_err(db_err)?, "tenant_id")?,
@@ -75,10 +75,13 @@ macro_rules! users_queries {
                 now: UnixTime,
             ) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
-                let result = sqlx::query("UPDATE users SET enabled = $3 WHERE tenant_id = $1 AND id = $2")
+                let result = sqlx::query(
+                    "UPDATE users SET enabled = $3, version = version + 1, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
+                )
                     .bind(tenant.to_string())
                     .bind(user.to_string())
                     .bind(enabled)
+                    .bind(now)
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;

@@ -11,6 +11,7 @@ mod otp;
 mod permissions;
 mod pushed_requests;
 mod registrations;
+mod scim_users;
 mod sessions;
 
 use std::sync::Arc;
@@ -36,6 +37,7 @@ use otp::*;
 use permissions::*;
 use pushed_requests::*;
 use registrations::*;
+use scim_users::*;
 use sessions::*;
 
 pub(super) fn tenant(name: &str) -> Tenant {
@@ -247,4 +249,5 @@ on_both_backends!(
     ended_sessions_queue_logout_notices,
     initial_access_tokens_are_spent_once_per_registration,
     scim_tokens_within_their_tenant,
+    scim_filters_and_writes_within_their_tenant,
 );
