@@ -115,6 +115,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/{tenant}/oidc/userinfo",
             get(oidc::userinfo::userinfo).post(oidc::userinfo::userinfo),
+        )
+        .route(
+            "/{tenant}/users/{user}/getMemberObjects",
+            get(oidc::userinfo::member_objects).post(oidc::userinfo::member_objects),
         );
     // Pages render in the language the request negotiates.
     let page_routes = Router::new()

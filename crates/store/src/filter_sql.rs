@@ -1,5 +1,5 @@
-//! SCIM user filters as SQL. A [`UserFilter`] becomes a `WHERE` fragment over `users u` whose
-//! values are all bound parameters; the only text taken from the filter is attribute names,
+//! SCIM filters as SQL. A [`ScimFilter`] becomes a `WHERE` fragment over `users r` or
+//! `directory_groups r` whose values are all bound parameters; the only text taken from the filter is attribute names,
 //! which come from Portico's own schema or validated custom attribute names and are checked
 //! again here. Columns with an index (`id`, `email`, `external_id`) are compared bare, so
 //! `userName eq` and `externalId eq` are index lookups; JSON locations go through the
@@ -7,7 +7,7 @@
 
 use portico_core::StoreError;
 use portico_core::scim::filter::CompareOp;
-use portico_core::store::{Operand, UserField, UserFilter};
+use portico_core::store::{Operand, ScimField, ScimFilter};
 
 /// Which SQL the fragment is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +16,15 @@ pub(crate) enum Dialect {
     Sqlite,
     /// PostgreSQL's jsonb operators.
     Postgres,
+}
+
+/// Which resource's table the fragment filters (aliased `r`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Table {
+    /// `users`.
+    Users,
+    /// `directory_groups`.
+    Groups,
 }
 
 /// A value bound to a parameter.
@@ -34,12 +43,13 @@ pub(crate) struct Sql {
     pub(crate) binds: Vec<Bind>,
 }
 
-/// Where an element filter's fields live: a JSON list element, or the sign-in email standing
-/// in for an `emails` list the user does not have.
+/// Where an element filter's fields live: a JSON list element, the sign-in email standing
+/// in for an `emails` list the user does not have, or a membership row `m`.
 #[derive(Clone, Copy)]
 enum ElementSource<'a> {
     Json(&'a str),
     SignInEmail,
+    Membership,
 }
 
 /// What a field is in SQL.
@@ -56,6 +66,7 @@ enum Expr {
 
 struct Builder<'a> {
     dialect: Dialect,
+    table: Table,
     binds: Vec<Bind>,
     first: usize,
     aliases: usize,
@@ -65,11 +76,13 @@ struct Builder<'a> {
 /// Builds the `WHERE` fragment of `filter`, its parameters numbered from `$first`.
 pub(crate) fn where_clause(
     dialect: Dialect,
-    filter: &UserFilter,
+    table: Table,
+    filter: &ScimFilter,
     first: usize,
 ) -> Result<Sql, StoreError> {
     let mut builder = Builder {
         dialect,
+        table,
         binds: Vec::new(),
         first,
         aliases: 0,
@@ -85,15 +98,17 @@ pub(crate) fn where_clause(
 /// The `ORDER BY` list for a sort key (ties broken by id, so pages never overlap).
 pub(crate) fn order_by(
     dialect: Dialect,
-    sort: Option<&UserField>,
+    table: Table,
+    sort: Option<&ScimField>,
     descending: bool,
 ) -> Result<String, StoreError> {
     let dir = if descending { " DESC" } else { "" };
     let Some(field) = sort else {
-        return Ok(format!("u.id{dir}"));
+        return Ok(format!("r.id{dir}"));
     };
     let mut builder = Builder {
         dialect,
+        table,
         binds: Vec::new(),
         first: 0,
         aliases: 0,
@@ -103,14 +118,14 @@ pub(crate) fn order_by(
         Expr::Column {
             sql,
             nullable: false,
-        } => return Ok(format!("{sql}{dir}, u.id{dir}")),
+        } => return Ok(format!("{sql}{dir}, r.id{dir}")),
         Expr::Column { sql, .. } => sql.to_owned(),
         Expr::Json { doc, path } => builder.json_text(&doc, &path),
-        Expr::Literal(_) | Expr::Absent => return Ok(format!("u.id{dir}")),
+        Expr::Literal(_) | Expr::Absent => return Ok(format!("r.id{dir}")),
     };
     // Users without the value come last either way.
     Ok(format!(
-        "CASE WHEN {key} IS NULL THEN 1 ELSE 0 END, {key}{dir}, u.id{dir}"
+        "CASE WHEN {key} IS NULL THEN 1 ELSE 0 END, {key}{dir}, r.id{dir}"
     ))
 }
 
@@ -156,50 +171,81 @@ impl Builder<'_> {
         }
     }
 
-    fn filter(&mut self, filter: &UserFilter) -> Result<String, StoreError> {
+    fn filter(&mut self, filter: &ScimFilter) -> Result<String, StoreError> {
         Ok(match filter {
-            UserFilter::Not(inner) => format!("(NOT {})", self.filter(inner)?),
-            UserFilter::And(a, b) => format!("({} AND {})", self.filter(a)?, self.filter(b)?),
-            UserFilter::Or(a, b) => format!("({} OR {})", self.filter(a)?, self.filter(b)?),
-            UserFilter::Present(field) => self.present(field)?,
-            UserFilter::Compare(field, op, operand) => self.compare(field, *op, operand)?,
-            UserFilter::Any {
+            ScimFilter::Not(inner) => format!("(NOT {})", self.filter(inner)?),
+            ScimFilter::And(a, b) => format!("({} AND {})", self.filter(a)?, self.filter(b)?),
+            ScimFilter::Or(a, b) => format!("({} OR {})", self.filter(a)?, self.filter(b)?),
+            ScimFilter::Present(field) => self.present(field)?,
+            ScimFilter::Compare(field, op, operand) => self.compare(field, *op, operand)?,
+            ScimFilter::Any {
                 list,
                 element,
                 primary_email,
             } => self.any(list, element, *primary_email)?,
+            ScimFilter::Membership(element) => self.membership(element)?,
         })
     }
 
-    fn expr(&mut self, field: &UserField) -> Result<Expr, StoreError> {
+    fn expr(&mut self, field: &ScimField) -> Result<Expr, StoreError> {
         let column = |sql, nullable| Ok(Expr::Column { sql, nullable });
+        let users = self.table == Table::Users;
         match field {
-            UserField::Id => column("u.id", false),
-            UserField::UserName => column("u.email", false),
-            UserField::ExternalId => column("u.external_id", true),
-            UserField::DisplayName => column("u.display_name", true),
-            UserField::Active => column("u.enabled", false),
-            UserField::Created => column("u.created_at", false),
-            UserField::LastModified => column("COALESCE(u.updated_at, u.created_at)", false),
-            UserField::Attribute(name) => Ok(Expr::Json {
-                doc: self.doc("u.attributes"),
+            ScimField::Id => column("r.id", false),
+            ScimField::ExternalId => column("r.external_id", true),
+            ScimField::DisplayName => column("r.display_name", users),
+            ScimField::Created => column("r.created_at", false),
+            ScimField::LastModified if users => {
+                column("COALESCE(r.updated_at, r.created_at)", false)
+            }
+            ScimField::LastModified => column("r.updated_at", false),
+            ScimField::UserName
+            | ScimField::Active
+            | ScimField::Attribute(_)
+            | ScimField::Profile(_)
+                if !users =>
+            {
+                Err(StoreError::Backend(
+                    "a user attribute in a group filter".into(),
+                ))
+            }
+            ScimField::UserName => column("r.email", false),
+            ScimField::Active => column("r.enabled", false),
+            ScimField::Attribute(name) => Ok(Expr::Json {
+                doc: self.doc("r.attributes"),
                 path: vec![checked_segment(name)?.to_owned()],
             }),
-            UserField::Profile(path) => Ok(Expr::Json {
-                doc: self.doc("u.scim"),
+            ScimField::Profile(path) => Ok(Expr::Json {
+                doc: self.doc("r.scim"),
                 path: path
                     .iter()
                     .map(|s| checked_segment(s).map(str::to_owned))
                     .collect::<Result<_, _>>()?,
             }),
-            UserField::Element(key) => match self.element {
+            ScimField::Element(key) => match self.element {
                 Some(ElementSource::Json(alias)) => Ok(Expr::Json {
                     doc: alias.to_owned(),
                     path: vec![checked_segment(key)?.to_owned()],
                 }),
+                Some(ElementSource::Membership) => Ok(match (self.table, key.as_str()) {
+                    (Table::Users, "value") => Expr::Column {
+                        sql: "m.group_id",
+                        nullable: false,
+                    },
+                    (Table::Users, "type") => Expr::Literal(Bind::Text("direct".into())),
+                    (Table::Groups, "value") => Expr::Column {
+                        sql: "m.member_id",
+                        nullable: false,
+                    },
+                    (Table::Groups, "type") => Expr::Column {
+                        sql: "m.member_type",
+                        nullable: false,
+                    },
+                    _ => Expr::Absent,
+                }),
                 Some(ElementSource::SignInEmail) => Ok(match key.as_str() {
                     "value" => Expr::Column {
-                        sql: "u.email",
+                        sql: "r.email",
                         nullable: false,
                     },
                     "type" => Expr::Literal(Bind::Text("work".into())),
@@ -259,7 +305,7 @@ impl Builder<'_> {
         }
     }
 
-    fn present(&mut self, field: &UserField) -> Result<String, StoreError> {
+    fn present(&mut self, field: &ScimField) -> Result<String, StoreError> {
         Ok(match self.expr(field)? {
             Expr::Column {
                 sql,
@@ -282,7 +328,7 @@ impl Builder<'_> {
 
     fn compare(
         &mut self,
-        field: &UserField,
+        field: &ScimField,
         op: CompareOp,
         operand: &Operand,
     ) -> Result<String, StoreError> {
@@ -387,7 +433,7 @@ impl Builder<'_> {
     fn any(
         &mut self,
         list: &[String],
-        element: &UserFilter,
+        element: &ScimFilter,
         primary_email: bool,
     ) -> Result<String, StoreError> {
         let path: Vec<String> = list
@@ -401,11 +447,11 @@ impl Builder<'_> {
         let alias = format!("e{}", self.aliases);
         let (source, value) = match self.dialect {
             Dialect::Sqlite => (
-                format!("json_each(u.scim, {}) AS {alias}", Self::sqlite_path(&path)),
+                format!("json_each(r.scim, {}) AS {alias}", Self::sqlite_path(&path)),
                 format!("{alias}.value"),
             ),
             Dialect::Postgres => {
-                let list = format!("(u.scim)::jsonb #> {}", Self::pg_path(&path));
+                let list = format!("(r.scim)::jsonb #> {}", Self::pg_path(&path));
                 (
                     format!(
                         "jsonb_array_elements(CASE WHEN jsonb_typeof({list}) = 'array' THEN {list} ELSE '[]'::jsonb END) AS {alias}(v)"
@@ -417,6 +463,7 @@ impl Builder<'_> {
         let inner = {
             let mut nested = Builder {
                 dialect: self.dialect,
+                table: self.table,
                 binds: std::mem::take(&mut self.binds),
                 first: self.first,
                 aliases: self.aliases,
@@ -431,6 +478,7 @@ impl Builder<'_> {
         if primary_email {
             let mut nested = Builder {
                 dialect: self.dialect,
+                table: self.table,
                 binds: std::mem::take(&mut self.binds),
                 first: self.first,
                 aliases: self.aliases,
@@ -440,15 +488,41 @@ impl Builder<'_> {
             self.binds = nested.binds;
             let missing = match self.dialect {
                 Dialect::Sqlite => {
-                    format!("json_type(u.scim, {}) IS NULL", Self::sqlite_path(&path))
+                    format!("json_type(r.scim, {}) IS NULL", Self::sqlite_path(&path))
                 }
                 Dialect::Postgres => {
-                    format!("((u.scim)::jsonb #> {}) IS NULL", Self::pg_path(&path))
+                    format!("((r.scim)::jsonb #> {}) IS NULL", Self::pg_path(&path))
                 }
             };
             out = format!("({out} OR ({missing} AND {as_email}))");
         }
         Ok(out)
+    }
+}
+
+impl Builder<'_> {
+    /// Some membership row matches: a user's direct groups, or a group's members.
+    fn membership(&mut self, element: &ScimFilter) -> Result<String, StoreError> {
+        if self.element.is_some() {
+            return Err(StoreError::Backend("a list filter inside another".into()));
+        }
+        let mut nested = Builder {
+            dialect: self.dialect,
+            table: self.table,
+            binds: std::mem::take(&mut self.binds),
+            first: self.first,
+            aliases: self.aliases,
+            element: Some(ElementSource::Membership),
+        };
+        let inner = nested.filter(element)?;
+        self.binds = nested.binds;
+        let side = match self.table {
+            Table::Users => "m.member_id",
+            Table::Groups => "m.group_id",
+        };
+        Ok(format!(
+            "EXISTS (SELECT 1 FROM group_members m WHERE m.tenant_id = r.tenant_id AND {side} = r.id AND {inner})"
+        ))
     }
 }
 

@@ -95,6 +95,49 @@ impl FromStr for ImplicitGrant {
     }
 }
 
+/// Whether the app's tokens carry a `groups` claim (Entra's "groups claim"): the user's
+/// groups by id (nested ones too), or the names of the groups assigned to the app (those
+/// holding one of its app roles). Past [`MAX_GROUPS_IN_TOKEN`] the token points to where the
+/// groups can be read instead (Entra's overage claims).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GroupsClaim {
+    /// No `groups` claim.
+    #[default]
+    Off,
+    /// Every group of the user, by id.
+    Ids,
+    /// The groups assigned to the app, by name.
+    Names,
+}
+
+/// The most groups a token lists; with more, it carries the overage claims.
+pub const MAX_GROUPS_IN_TOKEN: usize = 200;
+
+impl GroupsClaim {
+    /// The CLI and stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Ids => "ids",
+            Self::Names => "names",
+        }
+    }
+}
+
+impl FromStr for GroupsClaim {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "off" => Ok(Self::Off),
+            "ids" => Ok(Self::Ids),
+            "names" => Ok(Self::Names),
+            other => Err(format!(
+                "unknown groups claim setting {other:?} (expected off, ids or names)"
+            )),
+        }
+    }
+}
+
 /// A registered application (client).
 #[derive(Debug, Clone)]
 pub struct Application {
@@ -131,6 +174,8 @@ pub struct Application {
     /// Every token request must carry a DPoP proof (RFC 9449 §5.2, the client metadata
     /// `dpop_bound_access_tokens`): the app never gets a bearer token.
     pub require_dpop: bool,
+    /// The `groups` claim in this app's tokens.
+    pub groups_claim: GroupsClaim,
     /// Lifetime of access tokens for this app, in seconds (`None`: the server's).
     pub access_token_lifetime_secs: Option<i64>,
     /// Idle lifetime of this app's refresh tokens, in seconds (`None`: the server's); the

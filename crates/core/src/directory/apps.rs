@@ -89,6 +89,8 @@ pub struct AppChanges {
     pub require_par: Option<bool>,
     /// Token requests must carry a DPoP proof.
     pub require_dpop: Option<bool>,
+    /// The `groups` claim in the app's tokens.
+    pub groups_claim: Option<super::GroupsClaim>,
     /// Access-token lifetime in seconds; `Some(None)` goes back to the server's.
     pub access_token_lifetime_secs: Option<Option<i64>>,
     /// Refresh-token idle lifetime in seconds; `Some(None)` goes back to the server's.
@@ -289,6 +291,7 @@ impl Portico {
             device_code: false,
             require_par: false,
             require_dpop: false,
+            groups_claim: super::GroupsClaim::Off,
             access_token_lifetime_secs: None,
             refresh_token_lifetime_secs: None,
             client_keys: new.client_keys,
@@ -362,6 +365,7 @@ impl Portico {
             device_code,
             require_par,
             require_dpop,
+            groups_claim,
             access_token_lifetime_secs,
             refresh_token_lifetime_secs,
             client_keys,
@@ -374,6 +378,7 @@ impl Portico {
         app.device_code = device_code.unwrap_or(app.device_code);
         app.require_par = require_par.unwrap_or(app.require_par);
         app.require_dpop = require_dpop.unwrap_or(app.require_dpop);
+        app.groups_claim = groups_claim.unwrap_or(app.groups_claim);
         app.implicit = implicit.unwrap_or(app.implicit);
         app.client_keys = client_keys.unwrap_or(app.client_keys);
         app.name = name.unwrap_or(app.name);

@@ -5,7 +5,7 @@ use super::{
     ApiScope, AppChanges, AppRole, Application, ExchangeRule, ExposedApi, TenantRef, User,
 };
 use crate::ids::ClientId;
-use crate::store::{PermissionGrant, PermissionKind, RoleAssignment};
+use crate::store::{GroupRoleAssignment, PermissionGrant, PermissionKind, RoleAssignment};
 use crate::{CoreError, Portico};
 
 /// What `app expose` sets: the API's name and everything it defines (replacing the old
@@ -230,6 +230,82 @@ impl Portico {
     }
 
     /// The API and the user of a role assignment, checked: the role exists for users.
+    /// Assigns an app role of `api_client_id` to a group: its members, and the members of
+    /// groups nested in it, hold the role; the group is then assigned to the app.
+    pub async fn assign_group_role(
+        &self,
+        tenant: &TenantRef,
+        api_client_id: ClientId,
+        role: &str,
+        group: &str,
+    ) -> Result<(), CoreError> {
+        let assignment = self.group_role(tenant, api_client_id, role, group).await?;
+        self.store
+            .assign_group_role(assignment.0, &assignment.1, self.now())
+            .await?;
+        tracing::info!(tenant.id = %assignment.0, api = %api_client_id, role, group, "role assigned to a group");
+        Ok(())
+    }
+
+    /// Takes an app role from a group.
+    pub async fn unassign_group_role(
+        &self,
+        tenant: &TenantRef,
+        api_client_id: ClientId,
+        role: &str,
+        group: &str,
+    ) -> Result<(), CoreError> {
+        let (tenant_id, assignment) = self.group_role(tenant, api_client_id, role, group).await?;
+        if !self
+            .store
+            .unassign_group_role(tenant_id, &assignment)
+            .await?
+        {
+            return Err(CoreError::NotFound("role assignment"));
+        }
+        tracing::info!(tenant.id = %tenant_id, api = %api_client_id, role, group, "role unassigned from a group");
+        Ok(())
+    }
+
+    /// Every assignment of the API's roles to groups.
+    pub async fn group_role_assignments(
+        &self,
+        tenant: &TenantRef,
+        api_client_id: ClientId,
+    ) -> Result<Vec<GroupRoleAssignment>, CoreError> {
+        let api = self.show_application(tenant, api_client_id).await?;
+        Ok(self
+            .store
+            .group_role_assignments(api.tenant_id, api_client_id)
+            .await?)
+    }
+
+    async fn group_role(
+        &self,
+        tenant: &TenantRef,
+        api_client_id: ClientId,
+        role: &str,
+        group: &str,
+    ) -> Result<(crate::ids::TenantId, GroupRoleAssignment), CoreError> {
+        let api = self.show_application(tenant, api_client_id).await?;
+        if !api.api.role(role).is_some_and(|r| r.allowed.users()) {
+            return Err(CoreError::Invalid(format!(
+                "{api_client_id} has no app role {role:?} that users may hold"
+            )));
+        }
+        let group = uuid::Uuid::parse_str(group)
+            .map_err(|_| CoreError::NotFound("group"))?
+            .to_string();
+        Ok((
+            api.tenant_id,
+            GroupRoleAssignment {
+                api_client_id,
+                group_id: group,
+                role: role.to_owned(),
+            },
+        ))
+    }
+
     async fn role_and_user(
         &self,
         tenant: &TenantRef,

@@ -164,6 +164,37 @@ impl Portico {
         self.verify_own_jwt(tenant, token, "JWT", false).await
     }
 
+    /// Entra's `getMemberObjects`, where the overage claims point: the ids of the groups
+    /// (nested ones too) of the user a bearer access token was issued for, and of no other.
+    pub async fn member_objects(
+        &self,
+        tenant: &Tenant,
+        token: &str,
+        user: &str,
+    ) -> Result<Vec<String>, OAuthError> {
+        let claims = self.verify_access_token(tenant, token).await?;
+        self.check_presentation(tenant, token, &claims, Presentation::Bearer)
+            .await?;
+        if claims.oid != user {
+            return Err(OAuthError::new(
+                OAuthErrorCode::InvalidToken,
+                "the token was issued for another user",
+            ));
+        }
+        let user: UserId = claims
+            .oid
+            .parse()
+            .map_err(|_| invalid_token("the token was not issued for a user"))?;
+        let groups = self
+            .store
+            .groups_of_users(tenant.id, &[user])
+            .await
+            .map_err(CoreError::from)?;
+        let mut ids: Vec<String> = groups.into_iter().map(|g| g.group).collect();
+        ids.dedup();
+        Ok(ids)
+    }
+
     /// The userinfo endpoint: claims about the user a delegated access token was issued for.
     pub async fn userinfo(
         &self,

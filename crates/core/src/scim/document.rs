@@ -16,7 +16,7 @@ use super::schema::{
 };
 use crate::clock::UnixTime;
 use crate::directory::{AttributeType, Email};
-use crate::store::ScimUserRecord;
+use crate::store::{ScimUserRecord, UserGroup};
 
 /// Core attributes kept in the user's attributes rather than the SCIM document: (SCIM
 /// attribute, sub-attribute, attribute name). Sign-up collects them and tokens carry them.
@@ -66,13 +66,26 @@ pub fn rfc3339(at: UnixTime) -> String {
         .unwrap_or_default()
 }
 
+/// Unix seconds of an RFC 3339 time.
+pub fn parse_rfc3339(text: &str) -> Option<UnixTime> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
 /// The weak ETag of a version.
 pub fn etag(version: i64) -> String {
     format!("W/\"{version}\"")
 }
 
-/// The full SCIM document of a user, without `meta.location` base (the caller adds `meta`).
-pub fn render(record: &ScimUserRecord, custom: &[CustomAttr]) -> Map<String, Value> {
+/// The full SCIM document of a user, without `meta` (the caller adds it); `groups` are the
+/// user's groups (direct and nested), linked under `base`.
+pub fn render(
+    record: &ScimUserRecord,
+    custom: &[CustomAttr],
+    groups: &[UserGroup],
+    base: &str,
+) -> Map<String, Value> {
     let user = &record.user;
     let mut doc = record.profile.clone();
     doc.insert("id".into(), user.id.to_string().into());
@@ -119,7 +132,21 @@ pub fn render(record: &ScimUserRecord, custom: &[CustomAttr]) -> Map<String, Val
         doc.insert(PORTICO_SCHEMA.into(), Value::Object(extension));
     }
     doc.insert("schemas".into(), json!(schemas));
-    doc.insert("groups".into(), json!([]));
+    let groups: Vec<Value> = groups
+        .iter()
+        .filter(|g| g.user == user.id)
+        .map(|g| {
+            json!({
+                "value": g.group,
+                "$ref": format!("{base}/Groups/{}", g.group),
+                "display": g.display_name,
+                "type": if g.direct { "direct" } else { "indirect" },
+            })
+        })
+        .collect();
+    if !groups.is_empty() {
+        doc.insert("groups".into(), Value::Array(groups));
+    }
     doc
 }
 
@@ -361,8 +388,7 @@ fn scalar(kind: Kind, value: &Value, name: &str) -> Result<Option<Value>, ScimPr
             Some(Value::String(s.clone()))
         }
         (Kind::DateTime, Value::String(s)) => {
-            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                .map_err(|_| wrong("an RFC 3339 time"))?;
+            parse_rfc3339(s).ok_or_else(|| wrong("an RFC 3339 time"))?;
             Some(Value::String(s.clone()))
         }
         (Kind::Complex, _) | (_, _) => return Err(wrong("of another type")),

@@ -4,16 +4,19 @@
 
 mod document;
 pub mod filter;
+mod groups;
 mod patch;
 mod query;
+mod resource;
 pub mod schema;
 mod tokens;
 mod users;
 
-pub use document::{etag, project};
+pub use document::{etag, parse_rfc3339, project};
+pub use groups::MAX_GROUP_NAME;
 pub use patch::MAX_PATCH_OPERATIONS;
+pub use resource::{ListPage, ListParams, MAX_RESULTS, Precondition, ScimResource};
 pub use tokens::{MAX_SCIM_TOKEN_DAYS, ScimCaller};
-pub use users::{ListPage, ListParams, MAX_RESULTS, Precondition, ScimResource};
 
 use crate::CoreError;
 
@@ -64,9 +67,15 @@ pub enum ScimProblem {
 pub fn user_filter_of(
     text: &str,
     custom: &[schema::CustomAttr],
-) -> Result<crate::store::UserFilter, ScimProblem> {
+) -> Result<crate::store::ScimFilter, ScimProblem> {
     let parsed = filter::parse_filter(text).map_err(|e| ScimProblem::InvalidFilter(e.0))?;
     query::user_filter(&parsed, custom)
+}
+
+/// Parses a SCIM filter over Groups and resolves it to the store's terms.
+pub fn group_filter_of(text: &str) -> Result<crate::store::ScimFilter, ScimProblem> {
+    let parsed = filter::parse_filter(text).map_err(|e| ScimProblem::InvalidFilter(e.0))?;
+    query::group_filter(&parsed)
 }
 
 /// Applies a PATCH body to a sample user's document and reads the result as a PUT would: for
@@ -77,6 +86,7 @@ pub fn patch_user_document(body: &serde_json::Value) -> Result<(), ScimProblem> 
         "name": {"givenName": "Sample", "formatted": "Sample User"},
         "emails": [{"value": "sample@example.com", "type": "work", "primary": true}],
         schema::ENTERPRISE_SCHEMA: {"manager": {"value": "m-1"}},
+        "groups": [{"value": "g-1", "display": "Sample group"}],
     }) {
         serde_json::Value::Object(doc) => doc,
         _ => serde_json::Map::new(),

@@ -1,20 +1,20 @@
-//! From SCIM's names to the store's: a parsed filter or `sortBy` becomes a [`UserFilter`] or
-//! [`UserField`], each value typed by the attribute it is compared with. Names are matched
+//! From SCIM's names to the store's: a parsed filter or `sortBy` becomes a [`ScimFilter`] or
+//! [`ScimField`], each value typed by the attribute it is compared with. Names are matched
 //! case-insensitively; an attribute that is not in the schema, or a value of the wrong type,
 //! is `invalidFilter`.
 
 use super::ScimProblem;
 use super::filter::{AttrPath, CompValue, CompareOp, Filter};
 use super::schema::{
-    Attr, COMMON, CustomAttr, ENTERPRISE, ENTERPRISE_SCHEMA, Kind, META, PORTICO_SCHEMA, USER,
-    USER_SCHEMA, find,
+    Attr, COMMON, CustomAttr, ENTERPRISE, ENTERPRISE_SCHEMA, GROUP, GROUP_SCHEMA, Kind, META,
+    PORTICO_SCHEMA, USER, USER_SCHEMA, find,
 };
 use crate::directory::AttributeType;
-use crate::store::{Operand, UserField, UserFilter};
+use crate::store::{Operand, ScimField, ScimFilter};
 
 /// How a resolved attribute is stored and compared.
 struct Resolved {
-    field: UserField,
+    field: ScimField,
     kind: Kind,
     case_exact: bool,
 }
@@ -27,53 +27,57 @@ enum Named {
         subs: &'static [Attr],
         primary_email: bool,
         sub: Option<String>,
+        /// Group membership (a user's `groups`, a group's `members`), kept in its own table.
+        membership: bool,
     },
 }
+
+/// Resolves a top-level path of the resource's schema.
+type Names<'a> = &'a dyn Fn(&AttrPath) -> Result<Named, ScimProblem>;
 
 fn invalid(message: impl Into<String>) -> ScimProblem {
     ScimProblem::InvalidFilter(message.into())
 }
 
 /// The store filter for a parsed SCIM filter over Users.
-pub fn user_filter(filter: &Filter, custom: &[CustomAttr]) -> Result<UserFilter, ScimProblem> {
+pub fn user_filter(filter: &Filter, custom: &[CustomAttr]) -> Result<ScimFilter, ScimProblem> {
+    resolve(filter, &|path| name(path, custom))
+}
+
+/// The store filter for a parsed SCIM filter over Groups.
+pub fn group_filter(filter: &Filter) -> Result<ScimFilter, ScimProblem> {
+    resolve(filter, &group_name)
+}
+
+fn resolve(filter: &Filter, names: Names<'_>) -> Result<ScimFilter, ScimProblem> {
     Ok(match filter {
-        Filter::Not(inner) => UserFilter::Not(Box::new(user_filter(inner, custom)?)),
-        Filter::And(a, b) => UserFilter::And(
-            Box::new(user_filter(a, custom)?),
-            Box::new(user_filter(b, custom)?),
-        ),
-        Filter::Or(a, b) => UserFilter::Or(
-            Box::new(user_filter(a, custom)?),
-            Box::new(user_filter(b, custom)?),
-        ),
-        Filter::Present(path) => match name(path, custom)? {
-            Named::Value(r) => UserFilter::Present(r.field),
-            Named::List { .. } if path.sub.is_none() => {
-                any(path, custom, &Filter::Present(AttrPath::named("value")))?
+        Filter::Not(inner) => ScimFilter::Not(Box::new(resolve(inner, names)?)),
+        Filter::And(a, b) => {
+            ScimFilter::And(Box::new(resolve(a, names)?), Box::new(resolve(b, names)?))
+        }
+        Filter::Or(a, b) => {
+            ScimFilter::Or(Box::new(resolve(a, names)?), Box::new(resolve(b, names)?))
+        }
+        Filter::Present(path) => match names(path)? {
+            Named::Value(r) => ScimFilter::Present(r.field),
+            Named::List { sub, .. } => {
+                let element = AttrPath::named(sub.as_deref().unwrap_or("value"));
+                any(path, names, &Filter::Present(element))?
             }
-            Named::List { sub, .. } => any(
-                path,
-                custom,
-                &Filter::Present(AttrPath::named(sub.as_deref().unwrap_or("value"))),
-            )?,
         },
-        Filter::Compare(path, op, value) => match name(path, custom)? {
+        Filter::Compare(path, op, value) => match names(path)? {
             Named::Value(r) => compare(r, *op, value)?,
             Named::List { sub, .. } => {
                 let element = AttrPath::named(sub.as_deref().unwrap_or("value"));
-                any(path, custom, &Filter::Compare(element, *op, value.clone()))?
+                any(path, names, &Filter::Compare(element, *op, value.clone()))?
             }
         },
-        Filter::Has(path, element) => any(path, custom, element)?,
+        Filter::Has(path, element) => any(path, names, element)?,
     })
 }
 
 /// A list filter: some element matches `element`.
-fn any(
-    path: &AttrPath,
-    custom: &[CustomAttr],
-    element: &Filter,
-) -> Result<UserFilter, ScimProblem> {
+fn any(path: &AttrPath, names: Names<'_>, element: &Filter) -> Result<ScimFilter, ScimProblem> {
     let list_path = AttrPath {
         sub: None,
         ..path.clone()
@@ -82,19 +86,25 @@ fn any(
         list,
         subs,
         primary_email,
+        membership,
         ..
-    } = name(&list_path, custom)?
+    } = names(&list_path)?
     else {
         return Err(invalid(format!("{} is not a list", path.name)));
     };
-    Ok(UserFilter::Any {
-        list,
-        element: Box::new(element_filter(element, subs)?),
-        primary_email,
+    let element = Box::new(element_filter(element, subs)?);
+    Ok(if membership {
+        ScimFilter::Membership(element)
+    } else {
+        ScimFilter::Any {
+            list,
+            element,
+            primary_email,
+        }
     })
 }
 
-fn element_filter(filter: &Filter, subs: &'static [Attr]) -> Result<UserFilter, ScimProblem> {
+fn element_filter(filter: &Filter, subs: &'static [Attr]) -> Result<ScimFilter, ScimProblem> {
     let field = |path: &AttrPath| -> Result<Resolved, ScimProblem> {
         if path.schema.is_some() || path.sub.is_some() {
             return Err(invalid(format!(
@@ -104,35 +114,35 @@ fn element_filter(filter: &Filter, subs: &'static [Attr]) -> Result<UserFilter, 
         let attr = find(subs, &path.name)
             .ok_or_else(|| invalid(format!("the list has no {}", path.name)))?;
         Ok(Resolved {
-            field: UserField::Element(attr.name.to_owned()),
+            field: ScimField::Element(attr.name.to_owned()),
             kind: attr.kind,
             case_exact: attr.case_exact,
         })
     };
     Ok(match filter {
-        Filter::Not(inner) => UserFilter::Not(Box::new(element_filter(inner, subs)?)),
-        Filter::And(a, b) => UserFilter::And(
+        Filter::Not(inner) => ScimFilter::Not(Box::new(element_filter(inner, subs)?)),
+        Filter::And(a, b) => ScimFilter::And(
             Box::new(element_filter(a, subs)?),
             Box::new(element_filter(b, subs)?),
         ),
-        Filter::Or(a, b) => UserFilter::Or(
+        Filter::Or(a, b) => ScimFilter::Or(
             Box::new(element_filter(a, subs)?),
             Box::new(element_filter(b, subs)?),
         ),
-        Filter::Present(path) => UserFilter::Present(field(path)?.field),
+        Filter::Present(path) => ScimFilter::Present(field(path)?.field),
         Filter::Compare(path, op, value) => compare(field(path)?, *op, value)?,
         Filter::Has(..) => return Err(invalid("a list filter cannot hold another")),
     })
 }
 
-fn compare(r: Resolved, op: CompareOp, value: &CompValue) -> Result<UserFilter, ScimProblem> {
+fn compare(r: Resolved, op: CompareOp, value: &CompValue) -> Result<ScimFilter, ScimProblem> {
     let text_only = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
     let operand = match (r.kind, value) {
         // `eq null` is "has no value"; `ne null` is "has one".
         (_, CompValue::Null) => {
-            let present = UserFilter::Present(r.field);
+            let present = ScimFilter::Present(r.field);
             return match op {
-                CompareOp::Eq => Ok(UserFilter::Not(Box::new(present))),
+                CompareOp::Eq => Ok(ScimFilter::Not(Box::new(present))),
                 CompareOp::Ne => Ok(present),
                 _ => Err(invalid(format!("{op} does not compare with null"))),
             };
@@ -144,14 +154,14 @@ fn compare(r: Resolved, op: CompareOp, value: &CompValue) -> Result<UserFilter, 
             Operand::Number(n.as_f64().ok_or_else(|| invalid("a number out of range"))?)
         }
         (Kind::DateTime, CompValue::Str(s)) if !text_only && is_time_column(&r.field) => {
-            let at = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                .map_err(|_| invalid(format!("{s:?} is not an RFC 3339 time")))?;
-            Operand::Time(at.unix_timestamp())
+            let at = super::parse_rfc3339(s)
+                .ok_or_else(|| invalid(format!("{s:?} is not an RFC 3339 time")))?;
+            Operand::Time(at)
         }
         (Kind::String | Kind::Reference | Kind::Binary | Kind::DateTime, CompValue::Str(s)) => {
             match r.field {
                 // Stored lower-case, so compared exactly: an index lookup.
-                UserField::UserName => Operand::Text {
+                ScimField::UserName => Operand::Text {
                     value: s.trim().to_lowercase(),
                     case_exact: true,
                 },
@@ -167,11 +177,11 @@ fn compare(r: Resolved, op: CompareOp, value: &CompValue) -> Result<UserFilter, 
             )));
         }
     };
-    Ok(UserFilter::Compare(r.field, op, operand))
+    Ok(ScimFilter::Compare(r.field, op, operand))
 }
 
-fn is_time_column(field: &UserField) -> bool {
-    matches!(field, UserField::Created | UserField::LastModified)
+fn is_time_column(field: &ScimField) -> bool {
+    matches!(field, ScimField::Created | ScimField::LastModified)
 }
 
 /// What a top-level path names.
@@ -216,7 +226,7 @@ fn name(path: &AttrPath, custom: &[CustomAttr]) -> Result<Named, ScimProblem> {
                     attr.case_exact,
                 ),
             };
-            return value(UserField::Profile(attr_path), kind, case_exact);
+            return value(ScimField::Profile(attr_path), kind, case_exact);
         }
         Some(s) if s.eq_ignore_ascii_case(PORTICO_SCHEMA) => {
             let attr = custom
@@ -229,7 +239,7 @@ fn name(path: &AttrPath, custom: &[CustomAttr]) -> Result<Named, ScimProblem> {
                 AttributeType::Int => Kind::Integer,
                 AttributeType::Bool => Kind::Boolean,
             };
-            return value(UserField::Attribute(attr.name.clone()), kind, false);
+            return value(ScimField::Attribute(attr.name.clone()), kind, false);
         }
         Some(s) if !s.eq_ignore_ascii_case(USER_SCHEMA) => return Err(unknown()),
         _ => {}
@@ -241,23 +251,20 @@ fn name(path: &AttrPath, custom: &[CustomAttr]) -> Result<Named, ScimProblem> {
             .and_then(|s| find(&META, s))
             .ok_or_else(unknown)?;
         return match sub.name {
-            "created" => value(UserField::Created, Kind::DateTime, true),
-            "lastModified" => value(UserField::LastModified, Kind::DateTime, true),
+            "created" => value(ScimField::Created, Kind::DateTime, true),
+            "lastModified" => value(ScimField::LastModified, Kind::DateTime, true),
             _ => Err(invalid(format!("meta.{} cannot be filtered on", sub.name))),
         };
     }
     if let Some(attr) = find(&COMMON, &path.name).filter(|_| path.sub.is_none()) {
         let field = match attr.name {
-            "id" => UserField::Id,
-            _ => UserField::ExternalId,
+            "id" => ScimField::Id,
+            _ => ScimField::ExternalId,
         };
         return value(field, Kind::String, true);
     }
     let attr = find(&USER, &path.name).ok_or_else(unknown)?;
     if attr.multi {
-        if attr.name == "groups" {
-            return Err(invalid("filtering users by group is not supported yet"));
-        }
         if let Some(sub) = &path.sub {
             find(attr.subs, sub).ok_or_else(unknown)?;
         }
@@ -266,42 +273,109 @@ fn name(path: &AttrPath, custom: &[CustomAttr]) -> Result<Named, ScimProblem> {
             subs: attr.subs,
             primary_email: attr.name == "emails",
             sub: path.sub.clone(),
+            membership: attr.name == "groups",
         });
     }
     match (attr.name, path.sub.as_deref()) {
-        ("userName", None) => value(UserField::UserName, Kind::String, false),
-        ("displayName", None) => value(UserField::DisplayName, Kind::String, false),
-        ("active", None) => value(UserField::Active, Kind::Boolean, true),
-        ("title", None) => value(UserField::Attribute("jobTitle".into()), Kind::String, false),
+        ("userName", None) => value(ScimField::UserName, Kind::String, false),
+        ("displayName", None) => value(ScimField::DisplayName, Kind::String, false),
+        ("active", None) => value(ScimField::Active, Kind::Boolean, true),
+        ("title", None) => value(ScimField::Attribute("jobTitle".into()), Kind::String, false),
         ("password", _) => Err(invalid("password cannot be filtered on")),
         ("name", Some(sub)) => {
             let s = find(attr.subs, sub).ok_or_else(unknown)?;
             let field = match s.name {
-                "givenName" => UserField::Attribute("givenName".into()),
-                "familyName" => UserField::Attribute("surname".into()),
-                other => UserField::Profile(vec!["name".into(), other.into()]),
+                "givenName" => ScimField::Attribute("givenName".into()),
+                "familyName" => ScimField::Attribute("surname".into()),
+                other => ScimField::Profile(vec!["name".into(), other.into()]),
             };
             value(field, Kind::String, false)
         }
         (_, Some(_)) | ("name", None) => Err(unknown()),
         (other, None) => value(
-            UserField::Profile(vec![other.into()]),
+            ScimField::Profile(vec![other.into()]),
             attr.kind,
             attr.case_exact,
         ),
     }
 }
 
+/// What a top-level path of the Group schema names.
+fn group_name(path: &AttrPath) -> Result<Named, ScimProblem> {
+    let unknown = || invalid(format!("{path} is not an attribute of a Group"));
+    match path.schema.as_deref() {
+        Some(s) if !s.eq_ignore_ascii_case(GROUP_SCHEMA) => return Err(unknown()),
+        _ => {}
+    }
+    let value = |field, case_exact| {
+        Ok(Named::Value(Resolved {
+            field,
+            kind: Kind::String,
+            case_exact,
+        }))
+    };
+    if path.name.eq_ignore_ascii_case("meta") {
+        return match path
+            .sub
+            .as_deref()
+            .and_then(|s| find(&META, s))
+            .map(|a| a.name)
+        {
+            Some("created") => time_value(ScimField::Created),
+            Some("lastModified") => time_value(ScimField::LastModified),
+            _ => Err(unknown()),
+        };
+    }
+    let attr = find(&COMMON, &path.name)
+        .or_else(|| find(&GROUP, &path.name))
+        .ok_or_else(unknown)?;
+    match (attr.name, &path.sub) {
+        ("id", None) => value(ScimField::Id, true),
+        ("externalId", None) => value(ScimField::ExternalId, true),
+        ("displayName", None) => value(ScimField::DisplayName, false),
+        ("members", sub) => {
+            if let Some(sub) = sub {
+                find(attr.subs, sub).ok_or_else(unknown)?;
+            }
+            Ok(Named::List {
+                list: Vec::new(),
+                subs: attr.subs,
+                primary_email: false,
+                sub: sub.clone(),
+                membership: true,
+            })
+        }
+        _ => Err(unknown()),
+    }
+}
+
+fn time_value(field: ScimField) -> Result<Named, ScimProblem> {
+    Ok(Named::Value(Resolved {
+        field,
+        kind: Kind::DateTime,
+        case_exact: true,
+    }))
+}
+
+/// The sort key `sortBy` names among a Group's attributes.
+pub fn group_sort_field(sort_by: &str) -> Result<ScimField, ScimProblem> {
+    let path = AttrPath::parse(sort_by).map_err(|e| invalid(e.0))?;
+    match group_name(&path)? {
+        Named::Value(r) => Ok(r.field),
+        Named::List { .. } => Err(invalid(format!("{sort_by} cannot be sorted by"))),
+    }
+}
+
 /// The sort key `sortBy` names (a list sorts by its primary value; for `emails`, the sign-in
 /// email).
-pub fn sort_field(sort_by: &str, custom: &[CustomAttr]) -> Result<UserField, ScimProblem> {
+pub fn sort_field(sort_by: &str, custom: &[CustomAttr]) -> Result<ScimField, ScimProblem> {
     let path = AttrPath::parse(sort_by).map_err(|e| invalid(e.0))?;
     match name(&path, custom)? {
         Named::Value(r) => Ok(r.field),
         Named::List {
             primary_email: true,
             ..
-        } => Ok(UserField::UserName),
+        } => Ok(ScimField::UserName),
         Named::List { .. } => Err(invalid(format!("{sort_by} cannot be sorted by"))),
     }
 }

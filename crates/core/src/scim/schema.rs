@@ -12,6 +12,8 @@ pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 /// Portico's extension: the custom attributes a tenant's user flows collect.
 pub const PORTICO_SCHEMA: &str = "urn:portico:params:scim:schemas:extension:custom:2.0:User";
+/// The core Group schema.
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 /// A list answer.
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 /// A PATCH request.
@@ -233,6 +235,28 @@ pub const USER: [Attr; 21] = [
     list("x509Certificates", &CERTIFICATE),
 ];
 
+const MEMBER: [Attr; 4] = [
+    Attr {
+        case_exact: true,
+        ..text("value")
+    },
+    of(Kind::Reference, "$ref"),
+    Attr {
+        mutability: Mutability::ReadOnly,
+        ..text("display")
+    },
+    text("type"),
+];
+
+/// The core Group schema's attributes.
+pub const GROUP: [Attr; 2] = [
+    Attr {
+        required: true,
+        ..text("displayName")
+    },
+    list("members", &MEMBER),
+];
+
 const MANAGER: [Attr; 3] = [
     text("value"),
     of(Kind::Reference, "$ref"),
@@ -338,7 +362,7 @@ fn describe(attr: &Attr) -> Value {
     out
 }
 
-/// The `Schemas` documents of the User resource: core, Enterprise and Portico's extension.
+/// The `Schemas` documents: User (core, Enterprise and Portico's extension) and Group.
 pub fn user_schemas(custom: &[CustomAttr]) -> Vec<Value> {
     let custom: Vec<Value> = custom
         .iter()
@@ -367,6 +391,12 @@ pub fn user_schemas(custom: &[CustomAttr]) -> Vec<Value> {
             "name": "EnterpriseUser",
             "description": "Enterprise User",
             "attributes": ENTERPRISE.iter().map(describe).collect::<Vec<_>>(),
+        }),
+        json!({
+            "id": GROUP_SCHEMA,
+            "name": "Group",
+            "description": "Group",
+            "attributes": GROUP.iter().map(describe).collect::<Vec<_>>(),
         }),
         json!({
             "id": PORTICO_SCHEMA,

@@ -14,6 +14,13 @@ pub struct ScimCaller {
     pub token_id: String,
 }
 
+impl ScimCaller {
+    /// How the audit log names it.
+    pub fn actor(&self) -> String {
+        format!("scim-token:{}", self.token_id)
+    }
+}
+
 impl Portico {
     /// Makes a SCIM token for a tenant, working for `days` days (`None`: until revoked). The
     /// token is returned only here; a digest is stored.

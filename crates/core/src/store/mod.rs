@@ -23,6 +23,7 @@ mod outbox;
 mod permissions;
 mod pushed_requests;
 mod registrations;
+mod scim_groups;
 mod scim_tokens;
 mod scim_users;
 mod sessions;
@@ -40,6 +41,7 @@ pub use outbox::*;
 pub use permissions::*;
 pub use pushed_requests::*;
 pub use registrations::*;
+pub use scim_groups::*;
 pub use scim_tokens::*;
 pub use scim_users::*;
 pub use sessions::*;
@@ -66,6 +68,7 @@ pub trait Store:
     + RegistrationStore
     + ScimTokenStore
     + ScimUserStore
+    + GroupStore
     + std::fmt::Debug
     + 'static
 {

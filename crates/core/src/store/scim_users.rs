@@ -25,9 +25,10 @@ pub struct ScimUserRecord {
     pub updated_at: UnixTime,
 }
 
-/// What a filter or sort names, resolved from SCIM's attribute names.
+/// What a filter or sort names, resolved from SCIM's attribute names (Users have all of them;
+/// Groups have `Id`, `ExternalId`, `DisplayName`, `Created` and `LastModified`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserField {
+pub enum ScimField {
     /// The object id.
     Id,
     /// The sign-in email (stored normalised: lower case).
@@ -46,7 +47,7 @@ pub enum UserField {
     Attribute(String),
     /// A location in the SCIM profile document.
     Profile(Vec<String>),
-    /// A key of the list element an [`UserFilter::Any`] is looking at.
+    /// A key of the list element an [`ScimFilter::Any`] is looking at.
     Element(String),
 }
 
@@ -68,39 +69,43 @@ pub enum Operand {
     Time(UnixTime),
 }
 
-/// A filter over a tenant's users, ready to become SQL.
+/// A filter over a tenant's users or groups, ready to become SQL.
 #[derive(Debug, Clone, PartialEq)]
-pub enum UserFilter {
+pub enum ScimFilter {
     /// The field has a value.
-    Present(UserField),
+    Present(ScimField),
     /// The field compares so with the operand.
-    Compare(UserField, CompareOp, Operand),
+    Compare(ScimField, CompareOp, Operand),
     /// Not.
-    Not(Box<UserFilter>),
+    Not(Box<ScimFilter>),
     /// Both.
-    And(Box<UserFilter>, Box<UserFilter>),
+    And(Box<ScimFilter>, Box<ScimFilter>),
     /// Either.
-    Or(Box<UserFilter>, Box<UserFilter>),
+    Or(Box<ScimFilter>, Box<ScimFilter>),
     /// Some element of a list in the profile matches; `primary_email` also lets a user
     /// without stored `emails` match through the one email they sign in with (as `value`,
     /// type `work`, primary).
     Any {
         /// The list's location in the profile.
         list: Vec<String>,
-        /// The element filter, over [`UserField::Element`]s.
-        element: Box<UserFilter>,
+        /// The element filter, over [`ScimField::Element`]s.
+        element: Box<ScimFilter>,
         /// Whether the sign-in email counts as an element when no list is stored.
         primary_email: bool,
     },
+    /// Group membership matches: for a user, one of the groups it is directly in (elements
+    /// `value`: the group's id, `type`: `direct`); for a group, one of its members
+    /// (`value`: the member's id, `type`: `User` or `Group`).
+    Membership(Box<ScimFilter>),
 }
 
-/// One page of a filtered, sorted user listing.
+/// One page of a filtered, sorted listing.
 #[derive(Debug, Clone, PartialEq)]
-pub struct UserQuery {
+pub struct ScimQuery {
     /// Which users (`None`: all).
-    pub filter: Option<UserFilter>,
+    pub filter: Option<ScimFilter>,
     /// Sort key (`None`: by object id, the cheapest stable order).
-    pub sort: Option<UserField>,
+    pub sort: Option<ScimField>,
     /// Largest first.
     pub descending: bool,
     /// How many matching users to skip.
@@ -141,7 +146,7 @@ pub trait ScimUserStore: Send + Sync {
     async fn scim_users(
         &self,
         tenant: TenantId,
-        query: &UserQuery,
+        query: &ScimQuery,
     ) -> Result<(u64, Vec<ScimUserRecord>), StoreError>;
     /// Creates a user with its SCIM data, and the audit entry, in one transaction;
     /// [`StoreError::Conflict`] if the email is taken.

@@ -195,6 +195,7 @@ mod tests {
             device_code: false,
             require_par: false,
             require_dpop: false,
+            groups_claim: Default::default(),
             access_token_lifetime_secs: None,
             refresh_token_lifetime_secs: None,
             client_keys: Vec::new(),

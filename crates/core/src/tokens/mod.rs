@@ -2,6 +2,7 @@
 //! Claim rules (which claims, from which scopes) are written here and nowhere else.
 
 mod claims;
+mod groups;
 mod pipeline;
 
 pub use claims::{AccessTokenClaims, Confirmation, IdTokenClaims, pairwise_subject};

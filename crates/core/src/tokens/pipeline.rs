@@ -157,6 +157,11 @@ impl Portico {
         let wants_name = profile || grant.app.optional_claims.iter().any(|c| c == "displayName");
         let display_name = grant.user.display_name.clone().filter(|_| wants_name);
         let extra = optional_claims(grant.app, grant.user);
+        let groups = self
+            .group_claims(grant.tenant, grant.app, &grant.audience.app, grant.user)
+            .await?;
+        let mut access_extra = extra.clone();
+        access_extra.extend(groups.access_token);
         let amr = amr_claim(grant.amr);
         let uti = crate::secret::random_token()?;
         let audience = grant.audience;
@@ -185,12 +190,13 @@ impl Portico {
             amr: amr.clone(),
             act: grant.actor.clone(),
             cnf,
-            extra: extra.clone(),
+            extra: access_extra,
         };
         let access_token = encode_jws(&keys.signing, ACCESS_TOKEN_TYP, &access)?;
         let id_token = if grant.scope.contains("openid") {
             // The email scope already sets `email`; a claim must not appear twice.
             let mut id_extra = extra;
+            id_extra.extend(groups.id_token);
             if grant.scope.contains("email") {
                 id_extra.remove("email");
             }

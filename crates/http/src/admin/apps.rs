@@ -98,6 +98,9 @@ pub struct ApplicationOut {
     pub require_par: bool,
     /// Every token request must carry a DPoP proof (RFC 9449 `dpop_bound_access_tokens`).
     pub require_dpop: bool,
+    /// The `groups` claim: `off`, `ids` (every group of the user) or `names` (the groups
+    /// assigned to the app).
+    pub groups_claim: String,
     /// Access-token lifetime in seconds; absent: the server's.
     pub access_token_lifetime_secs: Option<i64>,
     /// Refresh-token idle lifetime in seconds; absent: the server's.
@@ -329,6 +332,7 @@ impl From<Application> for ApplicationOut {
             device_code: app.device_code,
             require_par: app.require_par,
             require_dpop: app.require_dpop,
+            groups_claim: app.groups_claim.as_str().to_owned(),
             access_token_lifetime_secs: app.access_token_lifetime_secs,
             refresh_token_lifetime_secs: app.refresh_token_lifetime_secs,
             client_keys: serde_json::json!({ "keys": app.client_keys }),
@@ -374,6 +378,10 @@ pub struct UpdateApplication {
     /// Every token request must carry a DPoP proof (RFC 9449): the app gets no bearer tokens.
     #[serde(default)]
     pub require_dpop: Option<bool>,
+    /// The `groups` claim: `off`, `ids` (every group of the user) or `names` (the groups
+    /// assigned to the app).
+    #[serde(default)]
+    pub groups_claim: Option<GroupsClaimBody>,
     /// Access-token lifetime in seconds (300 to 86400); null: back to the server's.
     #[serde(default, deserialize_with = "super::body::nullable_whole_number")]
     #[schema(minimum = 300, maximum = 86400)]
@@ -535,6 +543,7 @@ pub(crate) async fn update_application(
         device_code: body.device_code,
         require_par: body.require_par,
         require_dpop: body.require_dpop,
+        groups_claim: body.groups_claim.map(Into::into),
         access_token_lifetime_secs: body.access_token_lifetime_secs,
         refresh_token_lifetime_secs: body.refresh_token_lifetime_secs,
         client_keys: client_keys(body.client_keys)?,
@@ -569,4 +578,26 @@ pub(crate) async fn delete_application(
         .delete_application(&TenantRef::parse(&tenant), client_id(&app)?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The `groups` claim setting of an app.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupsClaimBody {
+    /// No `groups` claim.
+    Off,
+    /// Every group of the user, by id.
+    Ids,
+    /// The groups assigned to the app, by name.
+    Names,
+}
+
+impl From<GroupsClaimBody> for portico_core::directory::GroupsClaim {
+    fn from(body: GroupsClaimBody) -> Self {
+        match body {
+            GroupsClaimBody::Off => Self::Off,
+            GroupsClaimBody::Ids => Self::Ids,
+            GroupsClaimBody::Names => Self::Names,
+        }
+    }
 }

@@ -5,6 +5,7 @@ mod apps;
 mod auth;
 mod body;
 mod consents;
+mod groups;
 mod handlers;
 mod registration;
 mod secrets;
@@ -57,6 +58,14 @@ pub(crate) use auth::AdminAuth;
         tokens::create_admin_token,
         tokens::list_admin_tokens,
         tokens::revoke_admin_token,
+        groups::list_groups,
+        groups::create_group,
+        groups::add_member,
+        groups::remove_member,
+        groups::list_group_roles,
+        groups::assign_group_role,
+        groups::unassign_group_role,
+        groups::audit_log,
         registration::create_registration_token,
         registration::list_registration_tokens,
         registration::revoke_registration_token,
@@ -91,6 +100,13 @@ pub(crate) use auth::AdminAuth;
         tokens::CreateAdminToken,
         tokens::AdminTokenOut,
         tokens::AdminTokenCreated,
+        apps::GroupsClaimBody,
+        groups::CreateGroup,
+        groups::MemberOut,
+        groups::GroupOut,
+        groups::AddMember,
+        groups::GroupRoleAssignmentBody,
+        groups::AuditEntryOut,
         registration::CreateRegistrationToken,
         registration::RegistrationTokenOut,
         registration::RegistrationTokenCreated,
@@ -226,6 +242,27 @@ pub(crate) fn routes() -> Router<AppState> {
             get(registration::list_registration_tokens)
                 .post(registration::create_registration_token),
         )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/groups",
+            get(groups::list_groups).post(groups::create_group),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/groups/{group}/members",
+            axum::routing::post(groups::add_member),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/groups/{group}/members/{member}",
+            axum::routing::delete(groups::remove_member),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/applications/{client_id}/group-role-assignments",
+            get(groups::list_group_roles).post(groups::assign_group_role),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/applications/{client_id}/group-role-assignments/{role}/{group}",
+            axum::routing::delete(groups::unassign_group_role),
+        )
+        .route("/admin/api/v1/tenants/{tenant}/audit", get(groups::audit_log))
         .route(
             "/admin/api/v1/tenants/{tenant}/registration-tokens/{id}",
             axum::routing::delete(registration::revoke_registration_token),

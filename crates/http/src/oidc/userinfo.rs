@@ -93,3 +93,36 @@ fn dpop_challenge(err: OAuthError) -> Response {
     }
     response
 }
+
+/// `GET|POST /{tenant}/users/{oid}/getMemberObjects`: where a token's overage claims point
+/// (Entra's shape: `{"value": [group ids]}`), for a bearer access token of that user.
+pub async fn member_objects(
+    State(state): State<AppState>,
+    Path((tenant, user)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, OAuthJson> {
+    let tenant = tenant_for_api(&state, &tenant).await?;
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| {
+            OAuthJson(OAuthError::new(
+                OAuthErrorCode::InvalidToken,
+                "a bearer access token of the user is required",
+            ))
+        })?;
+    let groups = state
+        .portico
+        .member_objects(&tenant, token, &user)
+        .await
+        .map_err(OAuthJson)?;
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(serde_json::json!({ "value": groups })),
+    )
+        .into_response())
+}

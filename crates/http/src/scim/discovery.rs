@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portico_core::scim::MAX_RESULTS;
 use portico_core::scim::schema::{
-    ENTERPRISE_SCHEMA, LIST_RESPONSE, PORTICO_SCHEMA, USER_SCHEMA, user_schemas,
+    ENTERPRISE_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE, PORTICO_SCHEMA, USER_SCHEMA, user_schemas,
 };
 use serde_json::{Value, json};
 
@@ -71,6 +71,18 @@ fn user_resource_type(base: &str) -> Value {
     })
 }
 
+fn group_resource_type(base: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "id": "Group",
+        "name": "Group",
+        "endpoint": "/Groups",
+        "description": "Group",
+        "schema": GROUP_SCHEMA,
+        "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/Group")}
+    })
+}
+
 /// `GET /{tenant}/scim/v2/ResourceTypes`.
 pub(super) async fn resource_types(
     State(state): State<AppState>,
@@ -81,7 +93,7 @@ pub(super) async fn resource_types(
     let base = state.portico.scim_base(&tenant);
     Ok(scim_json(
         StatusCode::OK,
-        &list_of(vec![user_resource_type(&base)]),
+        &list_of(vec![user_resource_type(&base), group_resource_type(&base)]),
     ))
 }
 

@@ -4,6 +4,8 @@
 //! endpoints that describe the server (`ServiceProviderConfig`, `ResourceTypes`, `Schemas`).
 
 mod discovery;
+mod groups;
+mod request;
 mod users;
 
 use axum::Router;
@@ -167,4 +169,5 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/{tenant}/scim/v2/Schemas", get(discovery::schemas))
         .route("/{tenant}/scim/v2/Schemas/{id}", get(discovery::schema))
         .merge(users::routes())
+        .merge(groups::routes())
 }

@@ -4,7 +4,7 @@ use anyhow::Result;
 use clap::Subcommand;
 use portico_core::Portico;
 use portico_core::directory::{
-    AppChanges, AppKind, Application, LogoutUris, NewApplication, TenantRef,
+    AppChanges, AppKind, Application, GroupsClaim, LogoutUris, NewApplication, TenantRef,
 };
 use portico_core::ids::ClientId;
 use serde_json::json;
@@ -58,6 +58,10 @@ pub enum AppCommand {
         /// Connect Front-Channel Logout; web and spa apps, on a redirect URI's origin).
         #[arg(long)]
         frontchannel_logout_uri: Option<String>,
+        /// A `groups` claim in the app's tokens: every group of the user by id, or the names
+        /// of the groups assigned to the app (holding one of its roles).
+        #[arg(long, value_parser = ["off", "ids", "names"])]
+        groups_claim: Option<String>,
     },
     /// List the tenant's applications.
     List {
@@ -120,6 +124,10 @@ pub enum AppCommand {
         /// Every token request must carry a DPoP proof (RFC 9449): no bearer tokens.
         #[arg(long, value_parser = ["on", "off"])]
         require_dpop: Option<String>,
+        /// A `groups` claim in the app's tokens: every group of the user by id, or the names
+        /// of the groups assigned to the app (holding one of its roles).
+        #[arg(long, value_parser = ["off", "ids", "names"])]
+        groups_claim: Option<String>,
         /// Access-token lifetime in seconds (300 to 86400), or `default` for the server's.
         #[arg(long, value_parser = lifetime)]
         access_token_lifetime: Option<Lifetime>,
@@ -374,6 +382,9 @@ pub(super) fn app_human(app: &Application) -> String {
     if app.require_dpop {
         lines.push("  DPoP proofs required: on".into());
     }
+    if app.groups_claim != GroupsClaim::Off {
+        lines.push(format!("  groups claim: {}", app.groups_claim.as_str()));
+    }
     for (label, uri) in [
         ("back-channel logout URI", &app.logout.backchannel),
         ("front-channel logout URI", &app.logout.frontchannel),
@@ -412,8 +423,13 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
             certificates,
             backchannel_logout_uri,
             frontchannel_logout_uri,
+            groups_claim,
         } => {
             let kind: AppKind = kind.parse().map_err(anyhow::Error::msg)?;
+            let groups_claim: Option<GroupsClaim> = groups_claim
+                .map(|v| v.parse())
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
             let client_keys = read_keys(jwk.as_deref(), &certificates)?.unwrap_or_default();
             let created = portico
                 .create_application(
@@ -434,6 +450,16 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
                     },
                 )
                 .await?;
+            let tenant = TenantRef::parse(&tenant);
+            if let Some(groups_claim) = groups_claim.filter(|g| *g != GroupsClaim::Off) {
+                let changes = AppChanges {
+                    groups_claim: Some(groups_claim),
+                    ..AppChanges::default()
+                };
+                portico
+                    .update_application(&tenant, created.application.client_id, changes)
+                    .await?;
+            }
             let client_id = created.application.client_id.to_string();
             let mut human = format!("created {kind} application {client_id}");
             let json = match created.client_secret {
@@ -482,6 +508,7 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
             device_code,
             require_par,
             require_dpop,
+            groups_claim,
             access_token_lifetime,
             refresh_token_lifetime,
             jwk,
@@ -511,6 +538,10 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
                 device_code: device_code.map(|v| v == "on"),
                 require_par: require_par.map(|v| v == "on"),
                 require_dpop: require_dpop.map(|v| v == "on"),
+                groups_claim: groups_claim
+                    .map(|v| v.parse())
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?,
                 access_token_lifetime_secs: access_token_lifetime.map(|l| l.0),
                 refresh_token_lifetime_secs: refresh_token_lifetime.map(|l| l.0),
                 client_keys,

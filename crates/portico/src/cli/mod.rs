@@ -4,7 +4,9 @@
 mod admin_token;
 mod api;
 mod app;
+mod audit;
 mod flow;
+mod group;
 mod keys;
 mod registration;
 mod role;
@@ -26,7 +28,9 @@ use crate::logging::LogFormat;
 
 pub use admin_token::AdminTokenCommand;
 pub use app::AppCommand;
+pub use audit::AuditCommand;
 pub use flow::FlowCommand;
+pub use group::GroupCommand;
 pub use keys::KeysCommand;
 pub use registration::RegistrationTokenCommand;
 pub use role::RoleCommand;
@@ -93,6 +97,12 @@ pub enum Command {
     /// Manage the bearer tokens of SCIM provisioning clients.
     #[command(name = "scim-token", subcommand)]
     ScimToken(ScimTokenCommand),
+    /// Manage groups of users (and of groups).
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Read the audit log of directory changes.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 /// Runs a parsed command line.
@@ -132,6 +142,8 @@ async fn manage(portico: &Portico, command: Command) -> Result<Output> {
         Command::AdminToken(command) => admin_token::run(portico, command).await?,
         Command::RegistrationToken(command) => registration::run(portico, command).await?,
         Command::ScimToken(command) => scim_token::run(portico, command).await?,
+        Command::Group(command) => group::run(portico, command).await?,
+        Command::Audit(command) => audit::run(portico, command).await?,
     })
 }
 

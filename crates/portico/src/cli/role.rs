@@ -40,8 +40,11 @@ pub struct RoleArgs {
     #[arg(long)]
     role: String,
     /// The user's object id or sign-in email.
+    #[arg(long, required_unless_present = "group", conflicts_with = "group")]
+    user: Option<String>,
+    /// A group's id: its members, and members of groups nested in it, hold the role.
     #[arg(long)]
-    user: String,
+    group: Option<String>,
 }
 
 /// Runs one `RoleCommand`.
@@ -53,6 +56,7 @@ pub(super) async fn run(portico: &Portico, command: RoleCommand) -> Result<Outpu
             app,
             role,
             user,
+            group,
         },
     ) = match command {
         RoleCommand::Assign(args) => (true, args),
@@ -60,12 +64,28 @@ pub(super) async fn run(portico: &Portico, command: RoleCommand) -> Result<Outpu
         RoleCommand::List { tenant, app } => return list(portico, &tenant, app).await,
     };
     let tenant = TenantRef::parse(&tenant);
+    let verb = if assign { "assigned" } else { "unassigned" };
+    let (Some(user), None) = (user, &group) else {
+        let group = group.unwrap_or_default();
+        if assign {
+            portico
+                .assign_group_role(&tenant, app, &role, &group)
+                .await?;
+        } else {
+            portico
+                .unassign_group_role(&tenant, app, &role, &group)
+                .await?;
+        }
+        return Ok(Output {
+            human: format!("{verb} role {role} of {app} to group {group}"),
+            json: json!({"api": app.to_string(), "role": role, "group_id": group, "assigned": assign}),
+        });
+    };
     let user = if assign {
         portico.assign_role(&tenant, app, &role, &user).await?
     } else {
         portico.unassign_role(&tenant, app, &role, &user).await?
     };
-    let verb = if assign { "assigned" } else { "unassigned" };
     Ok(Output {
         human: format!(
             "{verb} role {role} of {app} to {} ({})",
@@ -84,14 +104,27 @@ async fn list(portico: &Portico, tenant: &str, app: ClientId) -> Result<Output> 
     let assignments = portico
         .role_assignments(&TenantRef::parse(tenant), app)
         .await?;
+    let groups = portico
+        .group_role_assignments(&TenantRef::parse(tenant), app)
+        .await?;
     let human = assignments
         .iter()
         .map(|a| format!("{} {}", a.role, a.user_id))
+        .chain(
+            groups
+                .iter()
+                .map(|a| format!("{} group {}", a.role, a.group_id)),
+        )
         .collect::<Vec<_>>()
         .join("\n");
     let json: Vec<_> = assignments
         .iter()
         .map(|a| json!({"api": app.to_string(), "role": a.role, "user_id": a.user_id.to_string()}))
+        .chain(
+            groups
+                .iter()
+                .map(|a| json!({"api": app.to_string(), "role": a.role, "group_id": a.group_id})),
+        )
         .collect();
     Ok(Output {
         human,

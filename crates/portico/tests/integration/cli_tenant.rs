@@ -1,6 +1,8 @@
 //! The operator CLI contract for a tenant's settings and its initial access tokens for
 //! dynamic client registration, run as a real process.
 
+use serde_json::json;
+
 use crate::cli::{portico, portico_refuses};
 
 #[tokio::test]
@@ -151,4 +153,173 @@ async fn scim_tokens_are_made_listed_and_revoked() {
         ],
     );
     assert!(refused.contains("1 to 3650 days"), "{refused}");
+}
+
+#[tokio::test]
+async fn groups_nest_from_the_command_line_and_the_audit_log_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    portico(&data, &["tenant", "create", "contoso", "--json"]);
+    let user = portico(
+        &data,
+        &[
+            "user",
+            "create",
+            "--tenant",
+            "contoso",
+            "--email",
+            "ann@example.com",
+            "--json",
+        ],
+    );
+    let user_id = user["id"].as_str().unwrap().to_owned();
+    let outer = portico(
+        &data,
+        &[
+            "group", "create", "--tenant", "contoso", "--name", "Staff", "--json",
+        ],
+    );
+    assert_eq!(outer["display_name"], "Staff");
+    let outer = outer["id"].as_str().unwrap().to_owned();
+    let inner = portico(
+        &data,
+        &[
+            "group", "create", "--tenant", "contoso", "--name", "Pilots", "--json",
+        ],
+    );
+    let inner = inner["id"].as_str().unwrap().to_owned();
+    // A user by email, and a nested group by a second --group.
+    portico(
+        &data,
+        &[
+            "group",
+            "add-member",
+            "--tenant",
+            "contoso",
+            "--group",
+            &inner,
+            "--user",
+            "ann@example.com",
+            "--json",
+        ],
+    );
+    portico(
+        &data,
+        &[
+            "group",
+            "add-member",
+            "--tenant",
+            "contoso",
+            "--group",
+            &outer,
+            "--group",
+            &inner,
+            "--json",
+        ],
+    );
+    let listed = portico(&data, &["group", "list", "--tenant", "contoso", "--json"]);
+    let groups = listed["groups"].as_array().unwrap();
+    assert_eq!(groups[0]["display_name"], "Pilots");
+    assert_eq!(groups[0]["members"][0]["id"], user_id.as_str());
+    assert_eq!(
+        groups[1]["members"][0],
+        json!({"id": inner, "type": "Group", "display": "Pilots"})
+    );
+    portico(
+        &data,
+        &[
+            "group",
+            "remove-member",
+            "--tenant",
+            "contoso",
+            "--group",
+            &inner,
+            "--user",
+            &user_id,
+            "--json",
+        ],
+    );
+    let listed = portico(&data, &["group", "list", "--tenant", "contoso", "--json"]);
+    assert_eq!(listed["groups"][0]["members"], json!([]));
+
+    let refused = portico_refuses(
+        &data,
+        &[
+            "group",
+            "add-member",
+            "--tenant",
+            "contoso",
+            "--group",
+            &inner,
+        ],
+    );
+    assert!(refused.contains("--user"), "{refused}");
+    let refused = portico_refuses(
+        &data,
+        &[
+            "group",
+            "add-member",
+            "--tenant",
+            "contoso",
+            "--group",
+            &inner,
+            "--group",
+            &inner,
+        ],
+    );
+    assert!(refused.contains("itself"), "{refused}");
+    let refused = portico_refuses(
+        &data,
+        &["group", "create", "--tenant", "contoso", "--name", " "],
+    );
+    assert!(refused.contains("displayName"), "{refused}");
+
+    let log = portico(
+        &data,
+        &[
+            "audit",
+            "list",
+            "--tenant",
+            "contoso",
+            "--since",
+            "2020-01-01T00:00:00Z",
+            "--json",
+        ],
+    );
+    let actions: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "group.create",
+            "group.create",
+            "group.add_member",
+            "group.add_member",
+            "group.remove_member"
+        ]
+    );
+    assert!(
+        log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["actor"] == "cli")
+    );
+    let later = portico(
+        &data,
+        &[
+            "audit",
+            "list",
+            "--tenant",
+            "contoso",
+            "--since",
+            "4102444800",
+            "--json",
+        ],
+    );
+    assert_eq!(later["entries"], json!([]));
 }

@@ -506,6 +506,6 @@ async fn lists_page_sort_search_and_select_attributes() {
             .any(|a| a["name"] == "manager")
     );
     let (_, schemas) = scim.get("/Schemas").await;
-    assert_eq!(schemas["totalResults"], 3);
+    assert_eq!(schemas["totalResults"], 4);
     server.stop().await;
 }

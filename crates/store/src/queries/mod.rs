@@ -27,7 +27,7 @@ macro_rules! tenant_columns {
 macro_rules! app_columns {
     () => {
         "client_id, tenant_id, name, kind, redirect_uris, identifier_uri, optional_claims, native_auth, cors_origins, \
-         api, assignment_required, access_token_lifetime, refresh_token_lifetime, client_keys, implicit, device_code, require_par, require_dpop, \
+         api, assignment_required, access_token_lifetime, refresh_token_lifetime, client_keys, implicit, device_code, require_par, require_dpop, groups_claim, \
          backchannel_logout_uri, frontchannel_logout_uri, created_at"
     };
 }
@@ -42,6 +42,35 @@ macro_rules! session_columns {
     };
 }
 
+/// A value as JSON text, for the JSON columns.
+fn json_text(value: &impl serde::Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+/// Binds a built fragment's values to a query, in order.
+macro_rules! bind_all {
+    ($query:expr, $binds:expr) => {{
+        let mut query = $query;
+        for bind in $binds {
+            query = match bind {
+                crate::filter_sql::Bind::Text(text) => query.bind(text.clone()),
+                crate::filter_sql::Bind::Int(n) => query.bind(*n),
+                crate::filter_sql::Bind::Float(n) => query.bind(*n),
+                crate::filter_sql::Bind::Bool(b) => query.bind(*b),
+            };
+        }
+        query
+    }};
+}
+
+/// `$first, $first+1, …` for `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 // The queries of each area, in its own module (after the column macros, which they use).
 mod admin_tokens;
 mod apps;
@@ -54,6 +83,7 @@ mod outbox;
 mod permissions;
 mod pushed_requests;
 mod registrations;
+mod scim_groups;
 mod scim_tokens;
 mod scim_users;
 mod sessions;

@@ -238,8 +238,19 @@ macro_rules! permissions_queries {
             }
 
             async fn user_roles(&self, tenant: TenantId, api_client_id: ClientId, user: UserId) -> Result<Vec<String>, StoreError> {
+                // The user's own roles, and those of every group it is in, directly or nested.
                 let rows = sqlx::query(
-                    "SELECT role FROM role_assignments WHERE tenant_id = $1 AND api_client_id = $2 AND user_id = $3 ORDER BY role",
+                    "WITH RECURSIVE member_of (group_id) AS ( \
+                       SELECT group_id FROM group_members WHERE tenant_id = $1 AND member_id = $3 AND member_type = 'User' \
+                       UNION \
+                       SELECT gm.group_id FROM member_of mo JOIN group_members gm \
+                         ON gm.tenant_id = $1 AND gm.member_id = mo.group_id AND gm.member_type = 'Group' \
+                     ) \
+                     SELECT role FROM role_assignments WHERE tenant_id = $1 AND api_client_id = $2 AND user_id = $3 \
+                     UNION \
+                     SELECT role FROM group_role_assignments WHERE tenant_id = $1 AND api_client_id = $2 \
+                       AND group_id IN (SELECT group_id FROM member_of) \
+                     ORDER BY role",
                 )
                 .bind(tenant.to_string())
                 .bind(api_client_id.to_string())

@@ -4,11 +4,12 @@ use async_trait::async_trait;
 use portico_core::StoreError;
 use portico_core::clock::UnixTime;
 use portico_core::ids::{TenantId, UserId};
-use portico_core::store::{AuditEntry, ScimUserRecord, ScimUserStore, UserQuery};
+use portico_core::store::{AuditEntry, ScimQuery, ScimUserRecord, ScimUserStore};
 use sqlx::Row as _;
 
 use super::SignOut;
-use crate::filter_sql::{Bind, Dialect, order_by, where_clause};
+use super::json_text;
+use crate::filter_sql::{Dialect, Table, order_by, where_clause};
 use crate::rows::parse;
 use crate::{PgStore, SqliteStore, db_err};
 
@@ -19,32 +20,14 @@ macro_rules! scim_user_columns {
 }
 
 /// The user tables without a foreign key to `users`, cleared by hand when a user goes.
-const USER_LEFTOVERS: [&str; 5] = [
+const USER_LEFTOVERS: [&str; 6] = [
+    "DELETE FROM group_members WHERE tenant_id = $1 AND member_id = $2",
     "DELETE FROM authorization_codes WHERE tenant_id = $1 AND user_id = $2",
     "DELETE FROM refresh_tokens WHERE tenant_id = $1 AND user_id = $2",
     "DELETE FROM second_factor_failures WHERE tenant_id = $1 AND user_id = $2",
     "DELETE FROM phone_verifications WHERE tenant_id = $1 AND user_id = $2",
     "DELETE FROM device_codes WHERE tenant_id = $1 AND user_id = $2",
 ];
-
-fn json_text(value: &impl serde::Serialize) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Backend(e.to_string()))
-}
-
-macro_rules! bind_all {
-    ($query:expr, $binds:expr) => {{
-        let mut query = $query;
-        for bind in $binds {
-            query = match bind {
-                Bind::Text(text) => query.bind(text.clone()),
-                Bind::Int(n) => query.bind(*n),
-                Bind::Float(n) => query.bind(*n),
-                Bind::Bool(b) => query.bind(*b),
-            };
-        }
-        query
-    }};
-}
 
 macro_rules! scim_users_queries {
     ($store:ty, $row:ty, $dialect:expr) => {
@@ -127,16 +110,16 @@ macro_rules! scim_users_queries {
                     .transpose()
             }
 
-            async fn scim_users(&self, tenant: TenantId, query: &UserQuery) -> Result<(u64, Vec<ScimUserRecord>), StoreError> {
+            async fn scim_users(&self, tenant: TenantId, query: &ScimQuery) -> Result<(u64, Vec<ScimUserRecord>), StoreError> {
                 let (condition, binds) = match &query.filter {
                     Some(filter) => {
-                        let sql = where_clause($dialect, filter, 2)?;
+                        let sql = where_clause($dialect, Table::Users, filter, 2)?;
                         (sql.text, sql.binds)
                     }
                     None => ("1 = 1".to_owned(), Vec::new()),
                 };
                 // Built from fixed fragments and checked attribute names; every value is bound.
-                let count_sql = format!("SELECT COUNT(*) FROM users u WHERE u.tenant_id = $1 AND {condition}");
+                let count_sql = format!("SELECT COUNT(*) FROM users r WHERE r.tenant_id = $1 AND {condition}");
                 let total: i64 = bind_all!(
                     sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)).bind(tenant.to_string()),
                     &binds
@@ -149,9 +132,9 @@ macro_rules! scim_users_queries {
                     return Ok((total, Vec::new()));
                 }
                 let page_sql = format!(
-                    concat!("SELECT ", scim_user_columns!(), " FROM users u WHERE u.tenant_id = $1 AND {} ORDER BY {} LIMIT {} OFFSET {}"),
+                    concat!("SELECT ", scim_user_columns!(), " FROM users r WHERE r.tenant_id = $1 AND {} ORDER BY {} LIMIT {} OFFSET {}"),
                     condition,
-                    order_by($dialect, query.sort.as_ref(), query.descending)?,
+                    order_by($dialect, Table::Users, query.sort.as_ref(), query.descending)?,
                     query.limit,
                     query.offset,
                 );

@@ -133,6 +133,7 @@ pub(super) async fn client_secrets_rotate_within_their_app(store: Arc<dyn Store>
         device_code: false,
         require_par: false,
         require_dpop: false,
+        groups_claim: Default::default(),
         access_token_lifetime_secs: None,
         refresh_token_lifetime_secs: None,
         client_keys: Vec::new(),

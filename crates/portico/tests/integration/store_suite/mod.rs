@@ -7,6 +7,7 @@ mod directory;
 mod factors;
 mod flows;
 mod grants;
+mod groups;
 mod otp;
 mod permissions;
 mod pushed_requests;
@@ -33,6 +34,7 @@ use directory::*;
 use factors::*;
 use flows::*;
 use grants::*;
+use groups::*;
 use otp::*;
 use permissions::*;
 use pushed_requests::*;
@@ -105,6 +107,7 @@ pub(super) async fn setup(store: &dyn Store) -> (Tenant, User, Application) {
         device_code: false,
         require_par: false,
         require_dpop: false,
+        groups_claim: Default::default(),
         access_token_lifetime_secs: None,
         refresh_token_lifetime_secs: None,
         client_keys: Vec::new(),
@@ -250,4 +253,5 @@ on_both_backends!(
     initial_access_tokens_are_spent_once_per_registration,
     scim_tokens_within_their_tenant,
     scim_filters_and_writes_within_their_tenant,
+    groups_nest_and_carry_roles_within_their_tenant,
 );

@@ -7,7 +7,7 @@ use portico_core::StoreError;
 use portico_core::directory::AttributeType;
 use portico_core::scim::schema::CustomAttr;
 use portico_core::scim::user_filter_of;
-use portico_core::store::{AuditEntry, ScimUserRecord, Store, UserField, UserQuery};
+use portico_core::store::{AuditEntry, ScimField, ScimQuery, ScimUserRecord, Store};
 use serde_json::json;
 
 use super::{setup, user};
@@ -84,11 +84,11 @@ pub(super) async fn scim_filters_and_writes_within_their_tenant(store: Arc<dyn S
         let store = store.clone();
         let custom = custom.clone();
         async move {
-            let query = UserQuery {
+            let query = ScimQuery {
                 filter: Some(
                     user_filter_of(filter, &custom).unwrap_or_else(|e| panic!("{filter}: {e}")),
                 ),
-                sort: Some(UserField::UserName),
+                sort: Some(ScimField::UserName),
                 descending: false,
                 offset: 0,
                 limit: 50,
@@ -161,16 +161,16 @@ pub(super) async fn scim_filters_and_writes_within_their_tenant(store: Arc<dyn S
         "active gt true",
         "password eq \"x\"",
         "nickname.x pr",
-        "groups pr",
+        "groups.nope pr",
     ] {
         assert!(user_filter_of(wrong, &custom).is_err(), "{wrong}");
     }
 
     // Sorting and paging: a page never repeats or skips a user.
-    let page = |sort: Option<UserField>, descending, offset| {
+    let page = |sort: Option<ScimField>, descending, offset| {
         let store = store.clone();
         async move {
-            let query = UserQuery {
+            let query = ScimQuery {
                 filter: None,
                 sort,
                 descending,
@@ -185,15 +185,15 @@ pub(super) async fn scim_filters_and_writes_within_their_tenant(store: Arc<dyn S
         }
     };
     assert_eq!(
-        page(Some(UserField::UserName), true, 0).await,
+        page(Some(ScimField::UserName), true, 0).await,
         (4, vec![c.to_owned(), b.to_owned()])
     );
     assert_eq!(
-        page(Some(UserField::UserName), true, 2).await,
+        page(Some(ScimField::UserName), true, 2).await,
         (4, vec![a.to_owned(), s0.to_owned()])
     );
     assert_eq!(
-        page(Some(UserField::ExternalId), false, 0).await.1,
+        page(Some(ScimField::ExternalId), false, 0).await.1,
         vec![a.to_owned(), b.to_owned()]
     );
     assert_eq!(page(None, false, 5).await, (4, vec![]));
