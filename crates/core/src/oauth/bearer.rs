@@ -53,7 +53,7 @@ pub enum Presentation<'a> {
 impl Portico {
     /// A DPoP-bound token is good only with a proof of its key (RFC 9449 §7.1); a bearer
     /// token only as a bearer token, so a client cannot pass one off as bound.
-    async fn check_presentation(
+    pub(crate) async fn check_presentation(
         &self,
         tenant: &Tenant,
         token: &str,

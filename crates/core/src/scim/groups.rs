@@ -233,8 +233,9 @@ impl Portico {
         caller: &ScimCaller,
         body: &Value,
     ) -> Result<ScimResource, ScimProblem> {
+        caller.writer()?;
         let draft = read_group(body)?;
-        let group = self.new_group(tenant, &caller.actor(), draft).await?;
+        let group = self.new_group(tenant, caller.writer()?, draft).await?;
         let group = self
             .store
             .group(tenant.id, &group.id, true)
@@ -296,6 +297,7 @@ impl Portico {
         body: &Value,
         precondition: &Precondition,
     ) -> Result<ScimResource, ScimProblem> {
+        caller.writer()?;
         let current = self.current_group(tenant, id, precondition, false).await?;
         let draft = read_group(body)?;
         let change = GroupChange {
@@ -307,7 +309,7 @@ impl Portico {
             members: MembersChange::Replace(draft.members.unwrap_or_default()),
             at: self.now(),
         };
-        self.change(tenant, &caller.actor(), change, "group.replace")
+        self.change(tenant, caller.writer()?, change, "group.replace")
             .await?;
         self.scim_get_group(tenant, &current.id, true).await
     }
@@ -321,6 +323,7 @@ impl Portico {
         body: &Value,
         precondition: &Precondition,
     ) -> Result<i64, ScimProblem> {
+        caller.writer()?;
         let current = self.current_group(tenant, id, precondition, false).await?;
         let mut edit = GroupEdit {
             display_name: current.display_name.clone(),
@@ -340,7 +343,7 @@ impl Portico {
             members: edit.members,
             at: self.now(),
         };
-        self.change(tenant, &caller.actor(), change, "group.patch")
+        self.change(tenant, caller.writer()?, change, "group.patch")
             .await
     }
 
@@ -352,10 +355,11 @@ impl Portico {
         id: &str,
         precondition: &Precondition,
     ) -> Result<(), ScimProblem> {
+        caller.writer()?;
         let current = self.current_group(tenant, id, precondition, false).await?;
         let audit = self.audit_entry(
             tenant,
-            &caller.actor(),
+            caller.writer()?,
             "group.delete",
             &format!("Group/{}", current.id),
             json!({"displayName": current.display_name}),

@@ -16,7 +16,7 @@ pub use document::{etag, parse_rfc3339, project};
 pub use groups::MAX_GROUP_NAME;
 pub use patch::MAX_PATCH_OPERATIONS;
 pub use resource::{ListPage, ListParams, MAX_RESULTS, Precondition, ScimResource};
-pub use tokens::{MAX_SCIM_TOKEN_DAYS, ScimCaller};
+pub use tokens::{MAX_SCIM_TOKEN_DAYS, SCIM_READ_ROLE, SCIM_WRITE_ROLE, ScimCaller};
 
 use crate::CoreError;
 
@@ -51,6 +51,9 @@ pub enum ScimProblem {
     /// An `If-Match` that is not an ETag of this server.
     #[error("{0}")]
     InvalidVersion(String),
+    /// The caller may read but not change the directory.
+    #[error("{0}")]
+    Forbidden(String),
     /// The resource changed since the version the client named.
     #[error("the resource changed since the version given in If-Match")]
     PreconditionFailed,

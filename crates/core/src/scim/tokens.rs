@@ -7,17 +7,35 @@ use crate::{CoreError, Portico};
 /// connectors are configured once and forgotten; a token without expiry is also allowed).
 pub const MAX_SCIM_TOKEN_DAYS: u32 = 3650;
 
-/// Who is provisioning: the token a SCIM request came with (named in the audit log).
+/// The app role that lets an OAuth access token read and change a tenant's directory over
+/// SCIM (held by a client app, app-only, or by a user, in delegated tokens).
+pub const SCIM_WRITE_ROLE: &str = "SCIM.ReadWrite";
+/// The app role that lets an OAuth access token read it.
+pub const SCIM_READ_ROLE: &str = "SCIM.Read";
+
+/// Who is provisioning: a SCIM token, or an OAuth client holding a SCIM role (named in the
+/// audit log).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScimCaller {
-    /// The token's public id.
-    pub token_id: String,
+    actor: String,
+    writes: bool,
 }
 
 impl ScimCaller {
-    /// How the audit log names it.
-    pub fn actor(&self) -> String {
-        format!("scim-token:{}", self.token_id)
+    /// How the audit log names it: `scim-token:<id>` or `oauth-client:<client id>`.
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    /// The actor, if it may change the directory; `Forbidden` for read-only callers.
+    pub fn writer(&self) -> Result<&str, super::ScimProblem> {
+        if self.writes {
+            Ok(&self.actor)
+        } else {
+            Err(super::ScimProblem::Forbidden(format!(
+                "the token holds {SCIM_READ_ROLE}, not {SCIM_WRITE_ROLE}"
+            )))
+        }
     }
 }
 
@@ -78,12 +96,36 @@ impl Portico {
         tenant: &Tenant,
         bearer: &str,
     ) -> Result<Option<ScimCaller>, CoreError> {
-        Ok(self
+        if let Some(record) = self
             .store
             .scim_token_valid(tenant.id, &digest_secret(bearer), self.now())
             .await?
-            .map(|record| ScimCaller {
-                token_id: record.id,
-            }))
+        {
+            return Ok(Some(ScimCaller {
+                actor: format!("scim-token:{}", record.id),
+                writes: true,
+            }));
+        }
+        // Otherwise an OAuth access token of this tenant, presented as a bearer token (a
+        // DPoP-bound one is refused here), whose roles include a SCIM role.
+        let Ok(claims) = self.verify_access_token(tenant, bearer).await else {
+            return Ok(None);
+        };
+        if self
+            .check_presentation(tenant, bearer, &claims, crate::oauth::Presentation::Bearer)
+            .await
+            .is_err()
+        {
+            return Ok(None);
+        }
+        let roles = claims.roles.unwrap_or_default();
+        let writes = roles.iter().any(|r| r == SCIM_WRITE_ROLE);
+        if !writes && !roles.iter().any(|r| r == SCIM_READ_ROLE) {
+            return Ok(None);
+        }
+        Ok(Some(ScimCaller {
+            actor: format!("oauth-client:{}", claims.azp),
+            writes,
+        }))
     }
 }

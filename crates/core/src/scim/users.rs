@@ -135,6 +135,7 @@ impl Portico {
         caller: &ScimCaller,
         body: &Value,
     ) -> Result<ScimResource, ScimProblem> {
+        caller.writer()?;
         let custom = self.custom_attributes(tenant).await?;
         let draft = read(body, &custom)?;
         let now = self.now();
@@ -156,13 +157,13 @@ impl Portico {
         };
         let audit = self.audit_entry(
             tenant,
-            &caller.actor(),
+            caller.writer()?,
             "user.create",
             &format!("User/{}", record.user.id),
             json!({"userName": record.user.email, "externalId": record.external_id}),
         );
         self.store.create_scim_user(&record, &audit).await?;
-        tracing::info!(tenant.id = %tenant.id, user.id = %record.user.id, token.id = %caller.token_id, "SCIM user created");
+        tracing::info!(tenant.id = %tenant.id, user.id = %record.user.id, actor = caller.actor(), "SCIM user created");
         Ok(self.served(tenant, &record, &custom, &[]))
     }
 
@@ -196,7 +197,7 @@ impl Portico {
         };
         let audit = self.audit_entry(
             tenant,
-            &caller.actor(),
+            caller.writer()?,
             action,
             &format!("User/{}", record.user.id),
             detail,
@@ -240,6 +241,7 @@ impl Portico {
         body: &Value,
         precondition: &Precondition,
     ) -> Result<ScimResource, ScimProblem> {
+        caller.writer()?;
         let custom = self.custom_attributes(tenant).await?;
         let current = self.current_user(tenant, id, precondition).await?;
         let draft = read(body, &custom)?;
@@ -267,6 +269,7 @@ impl Portico {
         body: &Value,
         precondition: &Precondition,
     ) -> Result<ScimResource, ScimProblem> {
+        caller.writer()?;
         let custom = self.custom_attributes(tenant).await?;
         let current = self.current_user(tenant, id, precondition).await?;
         let mut doc = render(&current, &custom, &[], "");
@@ -301,10 +304,11 @@ impl Portico {
         id: &str,
         precondition: &Precondition,
     ) -> Result<(), ScimProblem> {
+        caller.writer()?;
         let current = self.current_user(tenant, id, precondition).await?;
         let audit = self.audit_entry(
             tenant,
-            &caller.actor(),
+            caller.writer()?,
             "user.delete",
             &format!("User/{}", current.user.id),
             json!({"userName": current.user.email}),
@@ -312,7 +316,33 @@ impl Portico {
         self.store
             .delete_scim_user(tenant.id, current.user.id, Some(current.version), &audit)
             .await?;
-        tracing::info!(tenant.id = %tenant.id, user.id = %current.user.id, token.id = %caller.token_id, "SCIM user deleted");
+        tracing::info!(tenant.id = %tenant.id, user.id = %current.user.id, actor = caller.actor(), "SCIM user deleted");
         Ok(())
+    }
+}
+
+impl Portico {
+    /// `GET /Me` (RFC 7644 §3.11): the SCIM User of the person a bearer access token of this
+    /// tenant was issued for; `None` when the token is no live user token here.
+    pub async fn scim_me(
+        &self,
+        tenant: &Tenant,
+        bearer: &str,
+    ) -> Result<Option<ScimResource>, ScimProblem> {
+        let Ok(claims) = self.verify_access_token(tenant, bearer).await else {
+            return Ok(None);
+        };
+        if self
+            .check_presentation(tenant, bearer, &claims, crate::oauth::Presentation::Bearer)
+            .await
+            .is_err()
+        {
+            return Ok(None);
+        }
+        match self.scim_get_user(tenant, &claims.oid).await {
+            Ok(me) => Ok(Some(me)),
+            Err(ScimProblem::NotFound(_)) => Ok(None),
+            Err(other) => Err(other),
+        }
     }
 }

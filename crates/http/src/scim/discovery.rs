@@ -39,7 +39,7 @@ pub(super) async fn service_provider_config(
         &json!({
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
             "patch": {"supported": true},
-            "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+            "bulk": {"supported": true, "maxOperations": super::bulk::MAX_OPERATIONS, "maxPayloadSize": super::bulk::MAX_PAYLOAD},
             "filter": {"supported": true, "maxResults": MAX_RESULTS},
             "changePassword": {"supported": true},
             "sort": {"supported": true},
@@ -49,6 +49,11 @@ pub(super) async fn service_provider_config(
                 "name": "SCIM bearer token",
                 "description": "A token from `portico scim-token create`, sent as Authorization: Bearer",
                 "primary": true
+            }, {
+                "type": "oauth2",
+                "name": "OAuth access token",
+                "description": "An access token of this tenant whose roles include SCIM.ReadWrite (or SCIM.Read, to read)",
+                "specUri": "https://www.rfc-editor.org/rfc/rfc6750"
             }],
             "meta": {"resourceType": "ServiceProviderConfig", "location": format!("{base}/ServiceProviderConfig")}
         }),

@@ -3,6 +3,7 @@
 //! schema, as `application/scim+json`. `users.rs` serves Users; `discovery.rs` the
 //! endpoints that describe the server (`ServiceProviderConfig`, `ResourceTypes`, `Schemas`).
 
+mod bulk;
 mod discovery;
 mod groups;
 mod request;
@@ -39,8 +40,9 @@ impl ScimError {
     }
 }
 
-impl IntoResponse for ScimError {
-    fn into_response(self) -> Response {
+impl ScimError {
+    /// The status and the error document (also an operation's `response` in a Bulk answer).
+    pub(crate) fn document(&self) -> (StatusCode, serde_json::Value) {
         let mut body = serde_json::json!({
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
             "status": self.status.as_u16().to_string(),
@@ -49,7 +51,14 @@ impl IntoResponse for ScimError {
         if let (Some(kind), Some(map)) = (self.scim_type, body.as_object_mut()) {
             map.insert("scimType".into(), kind.into());
         }
-        let mut response = scim_json(self.status, &body);
+        (self.status, body)
+    }
+}
+
+impl IntoResponse for ScimError {
+    fn into_response(self) -> Response {
+        let (status, body) = self.document();
+        let mut response = scim_json(status, &body);
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -81,6 +90,7 @@ impl From<ScimProblem> for ScimError {
                 scim_type: Some("uniqueness"),
                 detail: d,
             },
+            ScimProblem::Forbidden(d) => Self::new(StatusCode::FORBIDDEN, d),
             ScimProblem::PreconditionFailed => Self::new(
                 StatusCode::PRECONDITION_FAILED,
                 ScimProblem::PreconditionFailed.to_string(),
@@ -124,12 +134,29 @@ pub(crate) async fn caller(
     tenant: &str,
     headers: &HeaderMap,
 ) -> Result<(portico_core::directory::Tenant, ScimCaller), ScimError> {
-    let refused = || {
-        ScimError::new(
-            StatusCode::UNAUTHORIZED,
-            "a valid SCIM bearer token is required",
-        )
-    };
+    let (tenant, bearer) = bearer_at(state, tenant, headers).await?;
+    let caller = state
+        .portico
+        .scim_caller(&tenant, bearer)
+        .await?
+        .ok_or_else(refused)?;
+    Ok((tenant, caller))
+}
+
+fn refused() -> ScimError {
+    ScimError::new(
+        StatusCode::UNAUTHORIZED,
+        "a valid SCIM bearer token is required",
+    )
+}
+
+/// The tenant a SCIM URL names and the bearer token the request carries (401 without one,
+/// or for a tenant that does not exist).
+pub(crate) async fn bearer_at<'h>(
+    state: &AppState,
+    tenant: &str,
+    headers: &'h HeaderMap,
+) -> Result<(portico_core::directory::Tenant, &'h str), ScimError> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -143,12 +170,26 @@ pub(crate) async fn caller(
         Err(portico_core::CoreError::NotFound(_)) => return Err(refused()),
         Err(err) => return Err(err.into()),
     };
-    let caller = state
-        .portico
-        .scim_caller(&tenant, bearer)
-        .await?
-        .ok_or_else(refused)?;
-    Ok((tenant, caller))
+    Ok((tenant, bearer))
+}
+
+/// A body over the limit, refused in the SCIM error schema (RFC 7644 §3.7.4) rather than
+/// as plain text.
+async fn too_large(response: Response) -> Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            != Some(SCIM_JSON)
+    {
+        return ScimError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than {} bytes", bulk::MAX_PAYLOAD),
+        )
+        .into_response();
+    }
+    response
 }
 
 /// The SCIM routes.
@@ -168,6 +209,11 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/{tenant}/scim/v2/Schemas", get(discovery::schemas))
         .route("/{tenant}/scim/v2/Schemas/{id}", get(discovery::schema))
+        .route("/{tenant}/scim/v2/Bulk", axum::routing::post(bulk::bulk))
         .merge(users::routes())
         .merge(groups::routes())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            bulk::MAX_PAYLOAD,
+        ))
+        .layer(axum::middleware::map_response(too_large))
 }

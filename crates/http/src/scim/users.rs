@@ -14,7 +14,7 @@ use super::request::{
     Selection, from_query, from_search, json_body, list_response, precondition, read_response,
     resource,
 };
-use super::{ScimError, caller};
+use super::{ScimError, bearer_at, caller};
 use crate::AppState;
 
 async fn list(
@@ -127,11 +127,35 @@ async fn delete_user(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// `GET /Me` (RFC 7644 §3.11): the signed-in user's own record, for a bearer access token
+/// of that user. Changes go through the profile pages, not here.
+async fn me(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ScimError> {
+    let (tenant, bearer) = bearer_at(&state, &tenant, &headers).await?;
+    let (_, selection) = from_query(query.as_deref())?;
+    let served = state
+        .portico
+        .scim_me(&tenant, bearer)
+        .await?
+        .ok_or_else(|| {
+            ScimError::new(
+                StatusCode::UNAUTHORIZED,
+                "/Me takes a user's access token of this tenant",
+            )
+        })?;
+    Ok(read_response(&headers, served, &selection))
+}
+
 /// The Users routes.
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/{tenant}/scim/v2/Users", get(list_users).post(create_user))
         .route("/{tenant}/scim/v2/Users/.search", post(search_users))
+        .route("/{tenant}/scim/v2/Me", get(me))
         .route(
             "/{tenant}/scim/v2/Users/{id}",
             get(get_user)

@@ -51,6 +51,7 @@ mod private_key_jwt;
 mod registration;
 mod rp;
 mod scim;
+mod scim_bulk;
 mod scim_groups;
 mod scim_users;
 mod security;
