@@ -43,12 +43,10 @@ pub(crate) struct Sql {
     pub(crate) binds: Vec<Bind>,
 }
 
-/// Where an element filter's fields live: a JSON list element, the sign-in email standing
-/// in for an `emails` list the user does not have, or a membership row `m`.
+/// Where an element filter's fields live: a JSON list element, or a membership row `m`.
 #[derive(Clone, Copy)]
 enum ElementSource<'a> {
     Json(&'a str),
-    SignInEmail,
     Membership,
 }
 
@@ -178,11 +176,7 @@ impl Builder<'_> {
             ScimFilter::Or(a, b) => format!("({} OR {})", self.filter(a)?, self.filter(b)?),
             ScimFilter::Present(field) => self.present(field)?,
             ScimFilter::Compare(field, op, operand) => self.compare(field, *op, operand)?,
-            ScimFilter::Any {
-                list,
-                element,
-                primary_email,
-            } => self.any(list, element, *primary_email)?,
+            ScimFilter::Any { list, element } => self.any(list, element)?,
             ScimFilter::Membership(element) => self.membership(element)?,
         })
     }
@@ -241,15 +235,6 @@ impl Builder<'_> {
                         sql: "m.member_type",
                         nullable: false,
                     },
-                    _ => Expr::Absent,
-                }),
-                Some(ElementSource::SignInEmail) => Ok(match key.as_str() {
-                    "value" => Expr::Column {
-                        sql: "r.email",
-                        nullable: false,
-                    },
-                    "type" => Expr::Literal(Bind::Text("work".into())),
-                    "primary" => Expr::Literal(Bind::Bool(true)),
                     _ => Expr::Absent,
                 }),
                 None => Err(StoreError::Backend(
@@ -430,12 +415,7 @@ impl Builder<'_> {
         }
     }
 
-    fn any(
-        &mut self,
-        list: &[String],
-        element: &ScimFilter,
-        primary_email: bool,
-    ) -> Result<String, StoreError> {
+    fn any(&mut self, list: &[String], element: &ScimFilter) -> Result<String, StoreError> {
         let path: Vec<String> = list
             .iter()
             .map(|s| checked_segment(s).map(str::to_owned))
@@ -474,29 +454,7 @@ impl Builder<'_> {
             self.aliases = nested.aliases;
             sql
         };
-        let mut out = format!("EXISTS (SELECT 1 FROM {source} WHERE {inner})");
-        if primary_email {
-            let mut nested = Builder {
-                dialect: self.dialect,
-                table: self.table,
-                binds: std::mem::take(&mut self.binds),
-                first: self.first,
-                aliases: self.aliases,
-                element: Some(ElementSource::SignInEmail),
-            };
-            let as_email = nested.filter(element)?;
-            self.binds = nested.binds;
-            let missing = match self.dialect {
-                Dialect::Sqlite => {
-                    format!("json_type(r.scim, {}) IS NULL", Self::sqlite_path(&path))
-                }
-                Dialect::Postgres => {
-                    format!("((r.scim)::jsonb #> {}) IS NULL", Self::pg_path(&path))
-                }
-            };
-            out = format!("({out} OR ({missing} AND {as_email}))");
-        }
-        Ok(out)
+        Ok(format!("EXISTS (SELECT 1 FROM {source} WHERE {inner})"))
     }
 }
 

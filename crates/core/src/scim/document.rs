@@ -113,12 +113,6 @@ pub fn render(
             }
         }
     }
-    if !doc.contains_key("emails") {
-        doc.insert(
-            "emails".into(),
-            json!([{"value": user.email, "type": "work", "primary": true}]),
-        );
-    }
     let extension: Map<String, Value> = custom
         .iter()
         .filter_map(|c| Some((c.name.clone(), user.attributes.get(&c.name)?.clone())))
@@ -279,6 +273,10 @@ fn read_object(
     };
     let mut out = Map::new();
     for (key, value) in object {
+        // Clients that serialise an extension as a model of its own send its `schemas` too.
+        if key.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
         let Some(attr) = find(attrs, key) else {
             return Err(ScimProblem::InvalidValue(format!(
                 "{key:?} is not an attribute of {context}"
@@ -305,6 +303,9 @@ fn read_custom(
         )));
     };
     for (key, value) in object {
+        if key.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
         let Some(attr) = custom.iter().find(|c| c.name.eq_ignore_ascii_case(key)) else {
             return Err(ScimProblem::InvalidValue(format!(
                 "{key:?} is not a custom attribute of this tenant's user flows"

@@ -25,7 +25,6 @@ enum Named {
     List {
         list: Vec<String>,
         subs: &'static [Attr],
-        primary_email: bool,
         sub: Option<String>,
         /// Group membership (a user's `groups`, a group's `members`), kept in its own table.
         membership: bool,
@@ -85,7 +84,6 @@ fn any(path: &AttrPath, names: Names<'_>, element: &Filter) -> Result<ScimFilter
     let Named::List {
         list,
         subs,
-        primary_email,
         membership,
         ..
     } = names(&list_path)?
@@ -96,11 +94,7 @@ fn any(path: &AttrPath, names: Names<'_>, element: &Filter) -> Result<ScimFilter
     Ok(if membership {
         ScimFilter::Membership(element)
     } else {
-        ScimFilter::Any {
-            list,
-            element,
-            primary_email,
-        }
+        ScimFilter::Any { list, element }
     })
 }
 
@@ -271,7 +265,6 @@ fn name(path: &AttrPath, custom: &[CustomAttr]) -> Result<Named, ScimProblem> {
         return Ok(Named::List {
             list: vec![attr.name.to_owned()],
             subs: attr.subs,
-            primary_email: attr.name == "emails",
             sub: path.sub.clone(),
             membership: attr.name == "groups",
         });
@@ -340,7 +333,6 @@ fn group_name(path: &AttrPath) -> Result<Named, ScimProblem> {
             Ok(Named::List {
                 list: Vec::new(),
                 subs: attr.subs,
-                primary_email: false,
                 sub: sub.clone(),
                 membership: true,
             })
@@ -372,10 +364,8 @@ pub fn sort_field(sort_by: &str, custom: &[CustomAttr]) -> Result<ScimField, Sci
     let path = AttrPath::parse(sort_by).map_err(|e| invalid(e.0))?;
     match name(&path, custom)? {
         Named::Value(r) => Ok(r.field),
-        Named::List {
-            primary_email: true,
-            ..
-        } => Ok(ScimField::UserName),
+        // The sign-in email is the address that matters.
+        Named::List { list, .. } if list == ["emails"] => Ok(ScimField::UserName),
         Named::List { .. } => Err(invalid(format!("{sort_by} cannot be sorted by"))),
     }
 }

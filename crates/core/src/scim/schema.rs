@@ -362,7 +362,8 @@ fn describe(attr: &Attr) -> Value {
     out
 }
 
-/// The `Schemas` documents: User (core, Enterprise and Portico's extension) and Group.
+/// The `Schemas` documents: User (core, Enterprise and, if the tenant's flows collect custom
+/// attributes, Portico's extension) and Group.
 pub fn user_schemas(custom: &[CustomAttr]) -> Vec<Value> {
     let custom: Vec<Value> = custom
         .iter()
@@ -379,7 +380,7 @@ pub fn user_schemas(custom: &[CustomAttr]) -> Vec<Value> {
             attr
         })
         .collect();
-    vec![
+    let mut schemas = vec![
         json!({
             "id": USER_SCHEMA,
             "name": "User",
@@ -398,11 +399,15 @@ pub fn user_schemas(custom: &[CustomAttr]) -> Vec<Value> {
             "description": "Group",
             "attributes": GROUP.iter().map(describe).collect::<Vec<_>>(),
         }),
-        json!({
+    ];
+    // A tenant whose flows collect no custom attribute has no extension to declare.
+    if !custom.is_empty() {
+        schemas.push(json!({
             "id": PORTICO_SCHEMA,
             "name": "PorticoUser",
             "description": "The custom attributes the tenant's user flows collect",
             "attributes": custom,
-        }),
-    ]
+        }));
+    }
+    schemas
 }

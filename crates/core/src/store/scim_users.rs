@@ -82,16 +82,12 @@ pub enum ScimFilter {
     And(Box<ScimFilter>, Box<ScimFilter>),
     /// Either.
     Or(Box<ScimFilter>, Box<ScimFilter>),
-    /// Some element of a list in the profile matches; `primary_email` also lets a user
-    /// without stored `emails` match through the one email they sign in with (as `value`,
-    /// type `work`, primary).
+    /// Some element of a list in the profile matches.
     Any {
         /// The list's location in the profile.
         list: Vec<String>,
         /// The element filter, over [`ScimField::Element`]s.
         element: Box<ScimFilter>,
-        /// Whether the sign-in email counts as an element when no list is stored.
-        primary_email: bool,
     },
     /// Group membership matches: for a user, one of the groups it is directly in (elements
     /// `value`: the group's id, `type`: `direct`); for a group, one of its members

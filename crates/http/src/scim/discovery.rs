@@ -60,7 +60,13 @@ pub(super) async fn service_provider_config(
     ))
 }
 
-fn user_resource_type(base: &str) -> Value {
+/// The User resource type; Portico's extension only where the tenant's flows collect custom
+/// attributes.
+fn user_resource_type(base: &str, custom: bool) -> Value {
+    let mut extensions = vec![json!({"schema": ENTERPRISE_SCHEMA, "required": false})];
+    if custom {
+        extensions.push(json!({"schema": PORTICO_SCHEMA, "required": false}));
+    }
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
         "id": "User",
@@ -68,10 +74,7 @@ fn user_resource_type(base: &str) -> Value {
         "endpoint": "/Users",
         "description": "User Account",
         "schema": USER_SCHEMA,
-        "schemaExtensions": [
-            {"schema": ENTERPRISE_SCHEMA, "required": false},
-            {"schema": PORTICO_SCHEMA, "required": false},
-        ],
+        "schemaExtensions": extensions,
         "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User")}
     })
 }
@@ -96,9 +99,17 @@ pub(super) async fn resource_types(
 ) -> Result<Response, ScimError> {
     let (tenant, _) = caller(&state, &tenant, &headers).await?;
     let base = state.portico.scim_base(&tenant);
+    let custom = !state
+        .portico
+        .scim_custom_attributes(&tenant)
+        .await?
+        .is_empty();
     Ok(scim_json(
         StatusCode::OK,
-        &list_of(vec![user_resource_type(&base), group_resource_type(&base)]),
+        &list_of(vec![
+            user_resource_type(&base, custom),
+            group_resource_type(&base),
+        ]),
     ))
 }
 
@@ -109,14 +120,23 @@ pub(super) async fn resource_type(
     headers: HeaderMap,
 ) -> Result<Response, ScimError> {
     let (tenant, _) = caller(&state, &tenant, &headers).await?;
-    if id != "User" {
-        return Err(ScimError::new(
+    let base = state.portico.scim_base(&tenant);
+    let custom = !state
+        .portico
+        .scim_custom_attributes(&tenant)
+        .await?
+        .is_empty();
+    match id.as_str() {
+        "User" => Ok(scim_json(
+            StatusCode::OK,
+            &user_resource_type(&base, custom),
+        )),
+        "Group" => Ok(scim_json(StatusCode::OK, &group_resource_type(&base))),
+        _ => Err(ScimError::new(
             StatusCode::NOT_FOUND,
             "resource type not found",
-        ));
+        )),
     }
-    let base = state.portico.scim_base(&tenant);
-    Ok(scim_json(StatusCode::OK, &user_resource_type(&base)))
 }
 
 async fn all_schemas(

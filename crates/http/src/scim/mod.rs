@@ -13,6 +13,7 @@ use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use axum::extract::{Path, State};
 use axum::routing::get;
 use portico_core::directory::TenantRef;
 use portico_core::scim::{ScimCaller, ScimProblem};
@@ -173,6 +174,33 @@ pub(crate) async fn bearer_at<'h>(
     Ok((tenant, bearer))
 }
 
+/// `POST /.search` at the root (RFC 7644 §3.4.3) would search every resource type at once;
+/// Portico searches one at a time, and says so with 501 as the RFC provides.
+async fn search_everything(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ScimError> {
+    caller(&state, &tenant, &headers).await?;
+    Err(ScimError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "search one resource type at a time: POST /Users/.search or /Groups/.search",
+    ))
+}
+
+/// Any other path under `/scim/v2/`: a SCIM 404 (after the token is checked).
+async fn unknown(
+    State(state): State<AppState>,
+    Path((tenant, _)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ScimError> {
+    caller(&state, &tenant, &headers).await?;
+    Err(ScimError::new(
+        StatusCode::NOT_FOUND,
+        "no such SCIM endpoint",
+    ))
+}
+
 /// A body over the limit, refused in the SCIM error schema (RFC 7644 §3.7.4) rather than
 /// as plain text.
 async fn too_large(response: Response) -> Response {
@@ -210,6 +238,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/{tenant}/scim/v2/Schemas", get(discovery::schemas))
         .route("/{tenant}/scim/v2/Schemas/{id}", get(discovery::schema))
         .route("/{tenant}/scim/v2/Bulk", axum::routing::post(bulk::bulk))
+        .route(
+            "/{tenant}/scim/v2/.search",
+            axum::routing::post(search_everything),
+        )
+        .route("/{tenant}/scim/v2/{*rest}", axum::routing::any(unknown))
         .merge(users::routes())
         .merge(groups::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(

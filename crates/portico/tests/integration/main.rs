@@ -52,6 +52,7 @@ mod registration;
 mod rp;
 mod scim;
 mod scim_bulk;
+mod scim_compliance;
 mod scim_groups;
 mod scim_users;
 mod security;

@@ -506,6 +506,98 @@ async fn lists_page_sort_search_and_select_attributes() {
             .any(|a| a["name"] == "manager")
     );
     let (_, schemas) = scim.get("/Schemas").await;
-    assert_eq!(schemas["totalResults"], 4);
+    assert_eq!(
+        schemas["totalResults"], 3,
+        "no custom attributes: no Portico extension"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn custom_attributes_are_an_extension_that_reaches_the_tokens() {
+    use openidconnect::OAuth2TokenResponse;
+    use portico_core::directory::{AppKind, AttributeSpec, UserFlowConfig};
+
+    const PORTICO: &str = "urn:portico:params:scim:schemas:extension:custom:2.0:User";
+    let server = TestServer::start().await;
+    let (client_id, secret) = server
+        .app_with_claims(AppKind::Web, &["loyaltyNumber", "givenName", "jobTitle"])
+        .await;
+    crate::page::flow_for(
+        &server,
+        &client_id,
+        UserFlowConfig {
+            attributes: vec![AttributeSpec::parse_cli("loyaltyNumber:int").unwrap()],
+            ..UserFlowConfig::default()
+        },
+    )
+    .await;
+    let scim = Scim::new(&server).await;
+    let (_, schema) = scim.get(&format!("/Schemas/{PORTICO}")).await;
+    assert_eq!(schema["attributes"][0]["name"], "loyaltyNumber");
+    assert_eq!(schema["attributes"][0]["type"], "integer");
+    let (_, types) = scim.get("/ResourceTypes/User").await;
+    assert_eq!(types["schemaExtensions"][1]["schema"], PORTICO);
+
+    let (status, _, created) = scim
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({
+                "userName": "ada@example.com",
+                "password": PASSWORD,
+                "name": {"givenName": "Ada"},
+                PORTICO: {"loyaltyNumber": "42"}
+            })),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        created[PORTICO]["loyaltyNumber"], 42,
+        "the attribute's type, not the string sent"
+    );
+    let id = created["id"].as_str().unwrap();
+    let (status, patched) = scim
+        .patch(
+            &format!("/Users/{id}"),
+            json!([
+                {"op": "replace", "path": format!("{PORTICO}:loyaltyNumber"), "value": 43},
+                {"op": "replace", "path": "title", "value": "Analyst"}
+            ]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert!(
+        patched["schemas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == PORTICO)
+    );
+    let (status, _, body) = scim
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({"userName": "x@example.com", PORTICO: {"shoeSize": 9}})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (status, body["scimType"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalidValue"))
+    );
+    let (_, found) = scim
+        .get(&filter(&format!("{PORTICO}:loyaltyNumber ge 43")))
+        .await;
+    assert_eq!(found["totalResults"], 1);
+
+    // What SCIM wrote is what the app's tokens say.
+    let client = crate::rp::oidc_client(&server, &client_id, &secret.unwrap()).await;
+    let tokens = crate::rp::sign_in(&server, &client, &[], "ada@example.com").await;
+    let claims = crate::rp::verified_claims(&server, tokens.access_token().secret()).await;
+    assert_eq!(claims["loyaltyNumber"], 43);
+    assert_eq!(claims["given_name"], "Ada");
+    assert_eq!(claims["jobTitle"], "Analyst");
     server.stop().await;
 }

@@ -129,12 +129,13 @@ pub(super) async fn scim_filters_and_writes_within_their_tenant(store: Arc<dyn S
             vec![a],
         ),
         (r#"emails.value eq "ada@home.example""#, vec![a]),
-        // Without stored emails, the sign-in email stands as the primary work one.
+        // Only the emails SCIM stored count (the sign-in email is userName).
         (
             r#"emails[type eq "work"].value eq "carol@example.com""#,
-            vec![c],
+            vec![],
         ),
-        (r#"emails.primary eq true"#, vec![s0, a, b, c]),
+        (r#"emails.primary eq true"#, vec![a]),
+        ("not (emails pr)", vec![s0, b, c]),
         (
             r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "engines""#,
             vec![a],
