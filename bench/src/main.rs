@@ -15,14 +15,16 @@
     clippy::cast_sign_loss
 )]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod harness;
+mod scim;
+
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
-
-const WINDOW: Duration = Duration::from_secs(4);
+use harness::{Server, load, num_cpus, wait_ready};
 
 fn main() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -51,6 +53,10 @@ async fn run() -> Result<()> {
         bail!("cargo build failed");
     }
     let binary = root.join("target/release/portico");
+    // `PORTICO_BENCH_ONLY=scim` runs just the SCIM section (it seeds a million users).
+    if std::env::var("PORTICO_BENCH_ONLY").as_deref() == Ok("scim") {
+        return scim::scim_rows(&binary).await;
+    }
     let data = std::env::temp_dir().join(format!("portico-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let cli = |args: &[&str]| -> Result<serde_json::Value> {
@@ -88,7 +94,7 @@ async fn run() -> Result<()> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let mut server = Server::start(&binary, &data, port)?;
+    let mut server = Server::start(&binary, &data, port, None)?;
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
@@ -153,7 +159,7 @@ async fn run() -> Result<()> {
     }
     server.stop();
     let _ = std::fs::remove_dir_all(&data);
-    Ok(())
+    scim::scim_rows(&binary).await
 }
 
 /// The device-code poll: devices whose person has not finished yet, each polling as fast as
@@ -445,75 +451,6 @@ fn success(status: u16) -> bool {
     (200..300).contains(&status)
 }
 
-struct LoadResult {
-    rate: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    cores: f64,
-}
-
-/// Runs `concurrency` closed-loop workers for the window; every response's status must be
-/// one `expected` accepts.
-async fn load<F, Fut>(
-    server: &mut Server,
-    concurrency: usize,
-    request: F,
-    expected: fn(u16) -> bool,
-) -> Result<LoadResult>
-where
-    F: Fn() -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = reqwest::Result<reqwest::Response>> + Send,
-{
-    // Warm-up: connections, caches.
-    for _ in 0..concurrency.max(8) {
-        let response = request().await?;
-        if !expected(response.status().as_u16()) {
-            bail!("warm-up request failed: {}", response.status());
-        }
-        response.bytes().await?;
-    }
-    let cpu_before = server.cpu_seconds()?;
-    let started = Instant::now();
-    let deadline = started + WINDOW;
-    let mut workers = Vec::new();
-    for _ in 0..concurrency {
-        let request = request.clone();
-        workers.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            while Instant::now() < deadline {
-                let sent = Instant::now();
-                let response = request().await?;
-                let ok = expected(response.status().as_u16());
-                response.bytes().await?;
-                if !ok {
-                    bail!("request failed");
-                }
-                latencies.push(sent.elapsed());
-            }
-            Ok::<_, anyhow::Error>(latencies)
-        }));
-    }
-    let mut latencies = Vec::new();
-    for worker in workers {
-        latencies.extend(worker.await??);
-    }
-    let wall = started.elapsed().as_secs_f64();
-    let cpu = server.cpu_seconds()? - cpu_before;
-    latencies.sort();
-    let pick = |q: f64| {
-        let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
-        latencies
-            .get(index)
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
-    Ok(LoadResult {
-        rate: latencies.len() as f64 / wall,
-        p50_ms: pick(0.50),
-        p99_ms: pick(0.99),
-        cores: cpu / wall,
-    })
-}
-
 /// Signatures per second of one thread over a JWS-sized input, with a cached key pair.
 fn raw_sign_rate(alg: &str) -> f64 {
     use aws_lc_rs::rand::SystemRandom;
@@ -552,81 +489,4 @@ fn raw_sign_rate(alg: &str) -> f64 {
         }
     }
     count as f64 / started.elapsed().as_secs_f64()
-}
-
-struct Server {
-    child: Child,
-}
-
-impl Server {
-    fn start(binary: &Path, data: &PathBuf, port: u16) -> Result<Self> {
-        let child = Command::new(binary)
-            .arg("--data-dir")
-            .arg(data)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        Ok(Self { child })
-    }
-
-    fn stat_field(&self, index: usize) -> Result<u64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
-        // Fields after the parenthesised command name.
-        let rest = stat
-            .rsplit_once(')')
-            .map(|(_, r)| r)
-            .context("stat format")?;
-        rest.split_whitespace()
-            .nth(index)
-            .context("stat field")?
-            .parse()
-            .context("stat number")
-    }
-
-    fn cpu_seconds(&self) -> Result<f64> {
-        // utime and stime are fields 14 and 15 (1-based), i.e. 11 and 12 after the name.
-        let ticks = self.stat_field(11)? + self.stat_field(12)?;
-        Ok(ticks as f64 / 100.0)
-    }
-
-    fn rss_kb(&self) -> Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next())
-            .context("VmRSS")?
-            .parse()
-            .context("VmRSS number")
-    }
-
-    fn stop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-async fn wait_ready(http: &reqwest::Client, base: &str) -> Result<()> {
-    for _ in 0..200 {
-        if http
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    bail!("server did not become ready")
-}
-
-fn num_cpus() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
 }

@@ -409,7 +409,9 @@ impl Builder<'_> {
             CompareOp::Ew => {
                 format!("(length({right}) = 0 OR substr({left}, -length({right})) = {right})")
             }
-            // Byte order, the same on both backends whatever the database's collation.
+            // Equality needs no collation (and keeps the index usable).
+            CompareOp::Eq => format!("{left} = {right}"),
+            // Order by bytes, the same on both backends whatever the database's collation.
             _ if pg => format!("{left} COLLATE \"C\" {} {right}", symbol(op)),
             _ => format!("{left} {} {right}", symbol(op)),
         }

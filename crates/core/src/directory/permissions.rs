@@ -280,6 +280,22 @@ impl Portico {
             .await?)
     }
 
+    /// The API, if `role` is one of its app roles that users (and so groups) may hold.
+    async fn api_with_user_role(
+        &self,
+        tenant: &TenantRef,
+        api_client_id: ClientId,
+        role: &str,
+    ) -> Result<Application, CoreError> {
+        let api = self.show_application(tenant, api_client_id).await?;
+        if !api.api.role(role).is_some_and(|r| r.allowed.users()) {
+            return Err(CoreError::Invalid(format!(
+                "{api_client_id} has no app role {role:?} that users may hold"
+            )));
+        }
+        Ok(api)
+    }
+
     async fn group_role(
         &self,
         tenant: &TenantRef,
@@ -287,12 +303,7 @@ impl Portico {
         role: &str,
         group: &str,
     ) -> Result<(crate::ids::TenantId, GroupRoleAssignment), CoreError> {
-        let api = self.show_application(tenant, api_client_id).await?;
-        if !api.api.role(role).is_some_and(|r| r.allowed.users()) {
-            return Err(CoreError::Invalid(format!(
-                "{api_client_id} has no app role {role:?} that users may hold"
-            )));
-        }
+        let api = self.api_with_user_role(tenant, api_client_id, role).await?;
         let group = uuid::Uuid::parse_str(group)
             .map_err(|_| CoreError::NotFound("group"))?
             .to_string();
@@ -313,12 +324,7 @@ impl Portico {
         role: &str,
         user: &str,
     ) -> Result<(Application, User), CoreError> {
-        let api = self.show_application(tenant, api_client_id).await?;
-        if !api.api.role(role).is_some_and(|r| r.allowed.users()) {
-            return Err(CoreError::Invalid(format!(
-                "{api_client_id} has no app role {role:?} that users may hold"
-            )));
-        }
+        let api = self.api_with_user_role(tenant, api_client_id, role).await?;
         let user = self.find_user(&TenantRef::Id(api.tenant_id), user).await?;
         Ok((api, user))
     }

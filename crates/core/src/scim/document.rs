@@ -31,8 +31,9 @@ const MAPPED: [(&str, Option<&str>, &str); 3] = [
 pub struct UserDraft {
     /// The sign-in email.
     pub email: String,
-    /// `active`.
-    pub active: bool,
+    /// `active`, if the document says (left out, a new user is active and an existing one
+    /// stays as it is: a PUT that forgets `active` must not enable a disabled account).
+    pub active: Option<bool>,
     /// `displayName`.
     pub display_name: Option<String>,
     /// `externalId`.
@@ -151,7 +152,7 @@ pub fn read(body: &Value, custom: &[CustomAttr]) -> Result<UserDraft, ScimProble
     };
     let mut draft = UserDraft {
         email: String::new(),
-        active: true,
+        active: None,
         display_name: None,
         external_id: None,
         attributes: BTreeMap::new(),
@@ -194,7 +195,7 @@ pub fn read(body: &Value, custom: &[CustomAttr]) -> Result<UserDraft, ScimProble
         };
         match attr.name {
             "userName" => user_name = Some(value),
-            "active" => draft.active = value.as_bool().unwrap_or(true),
+            "active" => draft.active = value.as_bool(),
             "displayName" => draft.display_name = value.as_str().map(str::to_owned),
             "password" => draft.password = value.as_str().map(str::to_owned),
             _ if attr.mutability == Mutability::ReadOnly => {}

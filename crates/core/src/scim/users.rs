@@ -146,7 +146,7 @@ impl Portico {
                 email: draft.email.clone(),
                 display_name: draft.display_name.clone(),
                 password_hash: self.password_hash(&draft).await?,
-                enabled: draft.active,
+                enabled: draft.active.unwrap_or(true),
                 attributes: draft.attributes.clone(),
                 created_at: now,
             },
@@ -187,7 +187,7 @@ impl Portico {
         user.attributes.extend(draft.attributes);
         user.email = draft.email;
         user.display_name = draft.display_name;
-        user.enabled = draft.active;
+        user.enabled = draft.active.unwrap_or(current.user.enabled);
         let record = ScimUserRecord {
             user,
             external_id: draft.external_id,

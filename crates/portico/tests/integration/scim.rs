@@ -4,7 +4,7 @@
 
 use portico_core::directory::TenantRef;
 use portico_keys::SigningAlgorithm;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::harness::TestServer;
@@ -122,4 +122,34 @@ async fn a_tenants_scim_token_opens_only_that_tenants_endpoint() {
             .is_err()
     );
     server.stop().await;
+}
+
+/// A SCIM request with `token` (a body goes as `application/scim+json`): status and body
+/// (`null` when empty).
+pub(crate) async fn scim_call(
+    server: &TestServer,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{}{path}", server.url("scim/v2")))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/scim+json")
+            .body(body.to_string());
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        },
+    )
 }

@@ -10,34 +10,7 @@ use serde_json::{Value, json};
 
 use crate::api_access::Admin;
 use crate::harness::{TestServer, browser, spa_tokens, token_request};
-
-async fn scim(
-    server: &TestServer,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{}{path}", server.url("scim/v2")))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request
-            .header("content-type", "application/scim+json")
-            .body(body.to_string());
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap()
-        },
-    )
-}
+use crate::scim::scim_call as scim;
 
 fn bulk(operations: Value, fail_on_errors: Option<u64>) -> Option<Value> {
     let mut body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": operations});

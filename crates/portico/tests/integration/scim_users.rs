@@ -340,6 +340,27 @@ async fn etags_guard_writes_and_spare_reads() {
         body.get("externalId").is_none() && body.get("displayName").is_none(),
         "{body}"
     );
+    // A PUT that leaves active out does not enable a disabled account.
+    let (status, _) = scim
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "replace", "path": "active", "value": false}]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, body) = scim
+        .call(
+            Method::PUT,
+            &format!("/Users/{id}"),
+            Some(json!({"userName": "etag@example.com", "displayName": "Again"})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (status, &body["active"]),
+        (StatusCode::OK, &json!(false)),
+        "{body}"
+    );
     let (status, _, body) = scim
         .call(
             Method::PUT,

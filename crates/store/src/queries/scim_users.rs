@@ -118,15 +118,25 @@ macro_rules! scim_users_queries {
                     }
                     None => ("1 = 1".to_owned(), Vec::new()),
                 };
-                // Built from fixed fragments and checked attribute names; every value is bound.
-                let count_sql = format!("SELECT COUNT(*) FROM users r WHERE r.tenant_id = $1 AND {condition}");
-                let total: i64 = bind_all!(
-                    sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)).bind(tenant.to_string()),
-                    &binds
-                )
-                .fetch_one(&self.pool)
-                .await
-                .map_err(db_err)?;
+                let total: i64 = if query.filter.is_none() {
+                    // Kept by triggers: no count of every row of a large tenant.
+                    sqlx::query_scalar("SELECT users FROM user_counts WHERE tenant_id = $1")
+                        .bind(tenant.to_string())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db_err)?
+                        .unwrap_or(0)
+                } else {
+                    // Built from fixed fragments and checked attribute names; every value is bound.
+                    let count_sql = format!("SELECT COUNT(*) FROM users r WHERE r.tenant_id = $1 AND {condition}");
+                    bind_all!(
+                        sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)).bind(tenant.to_string()),
+                        &binds
+                    )
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                };
                 let total = u64::try_from(total).unwrap_or_default();
                 if query.limit == 0 || query.offset >= total {
                     return Ok((total, Vec::new()));

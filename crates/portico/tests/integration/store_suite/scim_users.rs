@@ -254,6 +254,16 @@ pub(super) async fn scim_filters_and_writes_within_their_tenant(store: Arc<dyn S
         .await
         .unwrap();
     assert!(store.scim_user(t.id, ada.user.id).await.unwrap().is_none());
+    // The count an unfiltered listing reports follows inserts and deletes (kept by triggers).
+    let everyone = ScimQuery {
+        filter: None,
+        sort: None,
+        descending: false,
+        offset: 0,
+        limit: 0,
+    };
+    assert_eq!(store.scim_users(t.id, &everyone).await.unwrap().0, 3);
+    assert_eq!(store.scim_users(other.id, &everyone).await.unwrap().0, 2);
     assert!(
         store
             .find_user(other.id, stranger.user.id)
