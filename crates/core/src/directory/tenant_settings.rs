@@ -33,6 +33,11 @@ pub struct TenantSettings {
     /// may register themselves. Off unless an operator turns it on.
     #[serde(default)]
     pub dynamic_registration: bool,
+    /// The API (client id) whose access tokens may reach the tenant's SCIM endpoint: tokens
+    /// for it whose roles include `SCIM.ReadWrite` or `SCIM.Read`. `None`: SCIM takes only
+    /// SCIM tokens. Tokens for any other API never count, whatever their roles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scim_api: Option<crate::ids::ClientId>,
 }
 
 impl TenantSettings {
@@ -111,6 +116,11 @@ impl Portico {
     ) -> Result<TenantSettings, CoreError> {
         let tenant = self.tenant(tenant).await?;
         let settings = settings.validated()?;
+        if let Some(api) = settings.scim_api {
+            self.show_application(&TenantRef::Id(tenant.id), api)
+                .await
+                .map_err(|_| CoreError::Invalid(format!("no application {api} in this tenant")))?;
+        }
         let json = serde_json::to_string(&settings)
             .map_err(|e| CoreError::Internal(format!("tenant settings: {e}")))?;
         self.store

@@ -3,7 +3,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{DpopRequest, DpopUse, OAuthError, OAuthErrorCode};
-use crate::directory::Tenant;
+use crate::directory::{GroupsClaim, Tenant};
 use crate::ids::{GrantId, UserId};
 use crate::tokens::{AccessTokenClaims, IdTokenClaims};
 use crate::{CoreError, Portico};
@@ -165,7 +165,9 @@ impl Portico {
     }
 
     /// Entra's `getMemberObjects`, where the overage claims point: the ids of the groups
-    /// (nested ones too) of the user a bearer access token was issued for, and of no other.
+    /// (nested ones too) of the user a bearer access token was issued for, and of no other,
+    /// as far as the token's app may know them: nothing for an app without a `groups`
+    /// claim, only the groups assigned to it for one that gets names.
     pub async fn member_objects(
         &self,
         tenant: &Tenant,
@@ -185,14 +187,43 @@ impl Portico {
             .oid
             .parse()
             .map_err(|_| invalid_token("the token was not issued for a user"))?;
+        let app = match claims.aud.parse() {
+            Ok(client_id) => self
+                .application(tenant.id, client_id)
+                .await
+                .map_err(CoreError::from)?,
+            Err(_) => None,
+        };
+        let setting = app.as_ref().map_or(GroupsClaim::Off, |a| a.groups_claim);
+        let assigned = match (setting, &app) {
+            (GroupsClaim::Off, _) | (_, None) => {
+                return Err(OAuthError::new(
+                    OAuthErrorCode::InvalidToken,
+                    "the token's app does not receive groups",
+                ));
+            }
+            (GroupsClaim::Names, Some(app)) => Some(
+                self.store
+                    .group_role_assignments(tenant.id, app.client_id)
+                    .await
+                    .map_err(CoreError::from)?,
+            ),
+            (GroupsClaim::Ids, _) => None,
+        };
         let groups = self
             .store
             .groups_of_users(tenant.id, &[user])
             .await
             .map_err(CoreError::from)?;
-        let mut ids: Vec<String> = groups.into_iter().map(|g| g.group).collect();
-        ids.dedup();
-        Ok(ids)
+        Ok(groups
+            .into_iter()
+            .filter(|g| {
+                assigned
+                    .as_ref()
+                    .is_none_or(|a| a.iter().any(|r| r.group_id == g.group))
+            })
+            .map(|g| g.group)
+            .collect())
     }
 
     /// The userinfo endpoint: claims about the user a delegated access token was issued for.

@@ -26,6 +26,11 @@ const MAPPED: [(&str, Option<&str>, &str); 3] = [
     ("title", None, "jobTitle"),
 ];
 
+/// The most values a multi-valued attribute (emails, phone numbers, …) holds.
+pub const MAX_LIST_LEN: usize = 100;
+/// The largest SCIM document kept for one user, in bytes of JSON (what has no column).
+pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
+
 /// What a client's document says, split into where Portico keeps it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserDraft {
@@ -238,6 +243,12 @@ pub fn read(body: &Value, custom: &[CustomAttr]) -> Result<UserDraft, ScimProble
     {
         draft.profile.remove("name");
     }
+    let size = serde_json::to_string(&draft.profile).map_or(usize::MAX, |s| s.len());
+    if size > MAX_DOCUMENT_BYTES {
+        return Err(ScimProblem::InvalidValue(format!(
+            "a user's SCIM attributes take at most {MAX_DOCUMENT_BYTES} bytes of JSON"
+        )));
+    }
     Ok(draft)
 }
 
@@ -334,6 +345,11 @@ pub(crate) fn typed(attr: &Attr, value: &Value, name: &str) -> Result<Option<Val
             // A single element where a list is due: taken as a list of one.
             other => vec![other.clone()],
         };
+        if items.len() > MAX_LIST_LEN {
+            return Err(ScimProblem::InvalidValue(format!(
+                "{name} holds at most {MAX_LIST_LEN} values"
+            )));
+        }
         let mut out = Vec::new();
         for item in &items {
             let single = Attr {

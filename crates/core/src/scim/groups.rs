@@ -2,6 +2,8 @@
 //! are users and other groups of the tenant; a PATCH of members adds and removes only those it
 //! names, so a group of many members is never rewritten whole.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value, json};
 
 use super::document::{etag, rfc3339};
@@ -44,6 +46,9 @@ fn external_id(value: &Value) -> Result<Option<String>, ScimProblem> {
     }
 }
 
+/// The most members one request names (add more with further PATCH requests).
+pub const MAX_MEMBERS_PER_REQUEST: usize = 1000;
+
 /// Members as a client lists them: `[{"value": id, "type"?: "User"|"Group"}]`.
 fn members(value: &Value) -> Result<Vec<Member>, ScimProblem> {
     let items = match value {
@@ -51,6 +56,11 @@ fn members(value: &Value) -> Result<Vec<Member>, ScimProblem> {
         Value::Array(items) => items.as_slice(),
         single => std::slice::from_ref(single),
     };
+    if items.len() > MAX_MEMBERS_PER_REQUEST {
+        return Err(ScimProblem::InvalidValue(format!(
+            "at most {MAX_MEMBERS_PER_REQUEST} members per request; add more with PATCH"
+        )));
+    }
     items
         .iter()
         .map(|item| {
@@ -510,16 +520,14 @@ impl GroupEdit {
                 }
             }
             MembersChange::Replace(list) | MembersChange::Edit { add: list, .. } => {
-                for member in new {
-                    if !list.iter().any(|m| m.id == member.id) {
-                        list.push(member);
-                    }
-                }
+                let mut present: HashSet<String> = list.iter().map(|m| m.id.clone()).collect();
+                list.extend(new.into_iter().filter(|m| present.insert(m.id.clone())));
             }
         }
     }
 
     fn remove(&mut self, ids: Vec<String>) {
+        let gone: HashSet<&str> = ids.iter().map(String::as_str).collect();
         match &mut self.members {
             MembersChange::Keep => {
                 self.members = MembersChange::Edit {
@@ -527,9 +535,9 @@ impl GroupEdit {
                     remove: ids,
                 }
             }
-            MembersChange::Replace(list) => list.retain(|m| !ids.contains(&m.id)),
+            MembersChange::Replace(list) => list.retain(|m| !gone.contains(m.id.as_str())),
             MembersChange::Edit { add, remove } => {
-                add.retain(|m| !ids.contains(&m.id));
+                add.retain(|m| !gone.contains(m.id.as_str()));
                 remove.extend(ids);
             }
         }
@@ -597,6 +605,10 @@ impl GroupEdit {
                 self.external_id = external_id(&value)?;
                 Ok(())
             }
+            (_, "add" | "replace") if path.filter.is_some() => Err(ScimProblem::InvalidPath(
+                "a filter on members selects members to remove; add and replace take the members themselves"
+                    .into(),
+            )),
             (_, "add") => {
                 self.add(members(&value)?);
                 Ok(())

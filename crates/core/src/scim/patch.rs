@@ -7,6 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::ScimProblem;
+use super::document::MAX_LIST_LEN;
 use super::filter::{AttrPath, CompValue, CompareOp, Filter, PatchPath, parse_patch_path};
 use super::schema::{
     Attr, COMMON, CustomAttr, ENTERPRISE, ENTERPRISE_SCHEMA, Kind, Mutability, PATCH_OP,
@@ -298,8 +299,16 @@ fn apply_one(
         }
         (Op::Add, None) if target.multi => {
             let value = needs_value()?;
+            let adding = as_list(value);
+            let existing = map.get(&key).and_then(Value::as_array).map_or(0, Vec::len);
+            if adding.len() + existing > MAX_LIST_LEN {
+                return Err(ScimProblem::InvalidValue(format!(
+                    "{} holds at most {MAX_LIST_LEN} values",
+                    target.attr
+                )));
+            }
             if let Some(items) = array_slot(map, &key) {
-                for item in as_list(value) {
+                for item in adding {
                     let item = canonical_keys(&item, target.subs);
                     if !items.contains(&item) {
                         items.push(item);

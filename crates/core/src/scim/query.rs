@@ -147,7 +147,10 @@ fn compare(r: Resolved, op: CompareOp, value: &CompValue) -> Result<ScimFilter, 
         (Kind::Integer, CompValue::Number(n)) if !text_only => {
             Operand::Number(n.as_f64().ok_or_else(|| invalid("a number out of range"))?)
         }
-        (Kind::DateTime, CompValue::Str(s)) if !text_only && is_time_column(&r.field) => {
+        (Kind::DateTime, CompValue::Str(_)) if text_only && is_time_column(&r.field) => {
+            return Err(invalid(format!("{op} does not apply to a time")));
+        }
+        (Kind::DateTime, CompValue::Str(s)) if is_time_column(&r.field) => {
             let at = super::parse_rfc3339(s)
                 .ok_or_else(|| invalid(format!("{s:?} is not an RFC 3339 time")))?;
             Operand::Time(at)

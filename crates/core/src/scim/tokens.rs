@@ -106,11 +106,19 @@ impl Portico {
                 writes: true,
             }));
         }
-        // Otherwise an OAuth access token of this tenant, presented as a bearer token (a
-        // DPoP-bound one is refused here), whose roles include a SCIM role.
+        // Otherwise an OAuth access token of this tenant for the API the operator named for
+        // SCIM (roles are an API's own: another API's `SCIM.ReadWrite` means nothing here),
+        // presented as a bearer token (a DPoP-bound one is refused here), whose roles
+        // include a SCIM role.
+        let Some(scim_api) = self.tenant_settings(tenant.id).await?.scim_api else {
+            return Ok(None);
+        };
         let Ok(claims) = self.verify_access_token(tenant, bearer).await else {
             return Ok(None);
         };
+        if claims.aud != scim_api.to_string() {
+            return Ok(None);
+        }
         if self
             .check_presentation(tenant, bearer, &claims, crate::oauth::Presentation::Bearer)
             .await
@@ -123,9 +131,11 @@ impl Portico {
         if !writes && !roles.iter().any(|r| r == SCIM_READ_ROLE) {
             return Ok(None);
         }
-        Ok(Some(ScimCaller {
-            actor: format!("oauth-client:{}", claims.azp),
-            writes,
-        }))
+        // A delegated token acts for a person: the audit log names them too.
+        let actor = match claims.scp {
+            Some(_) => format!("oauth-user:{}@{}", claims.oid, claims.azp),
+            None => format!("oauth-client:{}", claims.azp),
+        };
+        Ok(Some(ScimCaller { actor, writes }))
     }
 }

@@ -323,7 +323,8 @@ impl Portico {
 
 impl Portico {
     /// `GET /Me` (RFC 7644 §3.11): the SCIM User of the person a bearer access token of this
-    /// tenant was issued for; `None` when the token is no live user token here.
+    /// tenant was issued for, with the `openid` scope (a token meant to say who someone is,
+    /// as at userinfo); `None` when the token is no such live user token here.
     pub async fn scim_me(
         &self,
         tenant: &Tenant,
@@ -332,10 +333,15 @@ impl Portico {
         let Ok(claims) = self.verify_access_token(tenant, bearer).await else {
             return Ok(None);
         };
-        if self
-            .check_presentation(tenant, bearer, &claims, crate::oauth::Presentation::Bearer)
-            .await
-            .is_err()
+        let openid = claims
+            .scp
+            .as_deref()
+            .is_some_and(|s| s.split(' ').any(|s| s == "openid"));
+        if !openid
+            || self
+                .check_presentation(tenant, bearer, &claims, crate::oauth::Presentation::Bearer)
+                .await
+                .is_err()
         {
             return Ok(None);
         }

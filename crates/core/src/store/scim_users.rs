@@ -153,8 +153,8 @@ pub trait ScimUserStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Replaces a user's account data and SCIM data if its version is still `expected`
     /// (else [`StoreError::Contended`]); the stored version becomes `record.version`. A new
-    /// password hash (keeping `keep` in the history) and a disabled account both sign the
-    /// user out everywhere, in the same transaction, with the audit entry.
+    /// password hash (keeping `keep` in the history), a disabled account and a new email all
+    /// sign the user out everywhere, in the same transaction, with the audit entry.
     async fn replace_scim_user(
         &self,
         record: &ScimUserRecord,

@@ -31,6 +31,11 @@ pub struct TenantSettingsBody {
     /// Dynamic client registration (RFC 7591/7592) with an initial access token.
     #[serde(default)]
     pub dynamic_registration: bool,
+    /// The API (client id) whose access tokens holding `SCIM.ReadWrite` or `SCIM.Read` may
+    /// call the tenant's SCIM endpoint; absent: SCIM tokens only.
+    #[serde(default)]
+    #[schema(format = Uuid)]
+    pub scim_api: Option<String>,
 }
 
 /// The schema of a list of country calling codes: `+` and 1 to 3 digits each.
@@ -52,6 +57,7 @@ impl From<TenantSettings> for TenantSettingsBody {
             refresh_token_max_days: settings.refresh_token_max_days,
             access_token_lifetime_secs: settings.access_token_lifetime_secs,
             dynamic_registration: settings.dynamic_registration,
+            scim_api: settings.scim_api.map(|api| api.to_string()),
         }
     }
 }
@@ -90,6 +96,17 @@ pub(crate) async fn put_settings(
                 refresh_token_max_days: body.refresh_token_max_days,
                 access_token_lifetime_secs: body.access_token_lifetime_secs,
                 dynamic_registration: body.dynamic_registration,
+                scim_api: body
+                    .scim_api
+                    .map(|api| {
+                        api.parse().map_err(|_| {
+                            Problem::new(
+                                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                                "scim_api is the client id of an application of the tenant",
+                            )
+                        })
+                    })
+                    .transpose()?,
             },
         )
         .await?;

@@ -5,7 +5,7 @@
 //! a bulkId nothing makes, one whose POST failed) fails with 409. `failOnErrors` stops after
 //! that many errors.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -138,12 +138,12 @@ fn operations(body: &Value) -> Result<(Vec<Operation>, Option<usize>), ScimError
 }
 
 /// The bulkIds an operation names (`bulkId:<id>` in its path or anywhere in its data).
-fn references(op: &Operation) -> Vec<String> {
-    fn walk(value: &Value, out: &mut Vec<String>) {
+fn references(op: &Operation) -> HashSet<String> {
+    fn walk(value: &Value, out: &mut HashSet<String>) {
         match value {
             Value::String(s) => {
                 if let Some(id) = s.strip_prefix("bulkId:") {
-                    out.push(id.to_owned());
+                    out.insert(id.to_owned());
                 }
             }
             Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
@@ -151,7 +151,7 @@ fn references(op: &Operation) -> Vec<String> {
             _ => {}
         }
     }
-    let mut out = Vec::new();
+    let mut out = HashSet::new();
     for segment in op.path.split('/') {
         walk(&Value::String(segment.to_owned()), &mut out);
     }
@@ -269,23 +269,30 @@ pub(super) async fn bulk(
     body: Bytes,
 ) -> Result<Response, ScimError> {
     let (tenant, who) = caller(&state, &tenant, &headers).await?;
+    // Every Bulk operation writes: a read-only caller gets no further.
+    who.writer()?;
     let (operations, fail_on_errors) = operations(&json_body(&body)?)?;
+    // What each operation names, once (deduplicated), and what the request makes at all.
+    let references: Vec<HashSet<String>> = operations.iter().map(references).collect();
+    let announced: HashSet<&str> = operations
+        .iter()
+        .filter_map(|o| o.bulk_id.as_deref())
+        .collect();
     let mut outcomes: Vec<Option<Outcome>> = operations.iter().map(|_| None).collect();
     let mut made: HashMap<String, String> = HashMap::new();
-    let mut failed_ids: Vec<String> = Vec::new();
+    let mut failed_ids: HashSet<String> = HashSet::new();
     let mut errors = 0usize;
     let mut pending: Vec<usize> = (0..operations.len()).collect();
     'passes: while !pending.is_empty() {
         let mut waiting = Vec::new();
         let before = pending.len();
         for index in pending {
-            let Some(op) = operations.get(index) else {
+            let (Some(op), Some(refs)) = (operations.get(index), references.get(index)) else {
                 continue;
             };
-            let refs = references(op);
-            let dead = refs.iter().find(|r| {
-                failed_ids.contains(r) || !operations.iter().any(|o| o.bulk_id.as_ref() == Some(r))
-            });
+            let dead = refs
+                .iter()
+                .find(|r| failed_ids.contains(*r) || !announced.contains(r.as_str()));
             let outcome = if let Some(dead) = dead {
                 outcome_of(Err(ScimError::new(
                     StatusCode::CONFLICT,
@@ -303,7 +310,9 @@ pub(super) async fn bulk(
                     Some(id) => {
                         made.insert(bulk_id.clone(), id.clone());
                     }
-                    None => failed_ids.push(bulk_id.clone()),
+                    None => {
+                        failed_ids.insert(bulk_id.clone());
+                    }
                 }
             }
             if outcome.error.is_some() {

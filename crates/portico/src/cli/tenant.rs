@@ -63,6 +63,10 @@ pub enum TenantCommand {
         /// Dynamic client registration (RFC 7591) for holders of an initial access token.
         #[arg(long, value_parser = ["on", "off"])]
         dynamic_registration: Option<String>,
+        /// The API (client id) whose access tokens with the role SCIM.ReadWrite (or
+        /// SCIM.Read) may call SCIM, or `none` for SCIM tokens only.
+        #[arg(long)]
+        scim_api: Option<String>,
     },
 }
 
@@ -102,6 +106,7 @@ pub(super) async fn run(portico: &Portico, command: TenantCommand) -> Result<Out
             refresh_token_max_days,
             access_token_lifetime,
             dynamic_registration,
+            scim_api,
         } => {
             let tenant_ref = TenantRef::parse(&tenant);
             let found = portico.tenant(&tenant_ref).await?;
@@ -130,6 +135,14 @@ pub(super) async fn run(portico: &Portico, command: TenantCommand) -> Result<Out
             }
             if let Some(switch) = dynamic_registration {
                 settings.dynamic_registration = switch == "on";
+            }
+            if let Some(api) = scim_api {
+                settings.scim_api = match api.trim() {
+                    "none" => None,
+                    api => Some(api.parse().map_err(|_| {
+                        anyhow::anyhow!("--scim-api {api:?} is neither a client id nor none")
+                    })?),
+                };
             }
             let saved = portico.set_tenant_settings(&tenant_ref, settings).await?;
             let mut json = serde_json::to_value(&saved)?;

@@ -373,7 +373,7 @@ async fn tenant_settings_are_read_and_replaced_and_checked() {
     assert_eq!(
         defaults,
         json!({"sms_countries": [], "refresh_token_max_days": null,
-               "access_token_lifetime_secs": null, "dynamic_registration": false})
+               "access_token_lifetime_secs": null, "dynamic_registration": false, "scim_api": null})
     );
     let saved = client
         .put(&url)
@@ -390,7 +390,7 @@ async fn tenant_settings_are_read_and_replaced_and_checked() {
     assert_eq!(
         saved.json::<Value>().await.unwrap(),
         json!({"sms_countries": ["+1", "+44"], "refresh_token_max_days": 7,
-               "access_token_lifetime_secs": 900, "dynamic_registration": false})
+               "access_token_lifetime_secs": 900, "dynamic_registration": false, "scim_api": null})
     );
     // The tenant's lifetime is what its access tokens get (apps here set none).
     let (client_id, secret) = server.app(portico_core::directory::AppKind::Daemon).await;

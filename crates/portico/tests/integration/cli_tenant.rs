@@ -309,6 +309,60 @@ async fn groups_nest_from_the_command_line_and_the_audit_log_shows_it() {
             .iter()
             .all(|e| e["actor"] == "cli")
     );
+    // The API whose tokens may reach SCIM must be an app of the tenant.
+    let refused = portico_refuses(
+        &data,
+        &[
+            "tenant",
+            "settings",
+            "--tenant",
+            "contoso",
+            "--scim-api",
+            "7d6c8a4e-0000-4000-8000-000000000000",
+        ],
+    );
+    assert!(refused.contains("no application"), "{refused}");
+    let app = portico(
+        &data,
+        &[
+            "app",
+            "create",
+            "--tenant",
+            "contoso",
+            "--name",
+            "directory",
+            "--kind",
+            "web",
+            "--json",
+        ],
+    );
+    let api = app["client_id"].as_str().unwrap();
+    let settings = portico(
+        &data,
+        &[
+            "tenant",
+            "settings",
+            "--tenant",
+            "contoso",
+            "--scim-api",
+            api,
+            "--json",
+        ],
+    );
+    assert_eq!(settings["scim_api"], api);
+    let settings = portico(
+        &data,
+        &[
+            "tenant",
+            "settings",
+            "--tenant",
+            "contoso",
+            "--scim-api",
+            "none",
+            "--json",
+        ],
+    );
+    assert!(settings.get("scim_api").is_none());
     let later = portico(
         &data,
         &[

@@ -201,5 +201,16 @@ async fn past_200_groups_the_token_points_to_an_endpoint_only_its_user_can_read(
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let response = http.get(&endpoint).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    // An app that does not receive groups does not read them here either.
+    let (plain_id, plain_secret) = server.app(AppKind::Web).await;
+    let plain = oidc_client(&server, &plain_id, &plain_secret.unwrap()).await;
+    let without = sign_in(&server, &plain, &[], "alice@example.com").await;
+    let response = http
+        .get(&endpoint)
+        .bearer_auth(without.access_token().secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     server.stop().await;
 }

@@ -208,20 +208,37 @@ async fn me_is_the_signed_in_users_own_record() {
 async fn an_app_token_with_a_scim_role_provisions_and_a_read_role_only_reads() {
     let server = TestServer::start().await;
     let admin = Admin::new(&server).await;
+    // Two APIs define the SCIM roles; only the one the tenant names for SCIM counts.
     let (api, _) = server.app(AppKind::Web).await;
-    let (status, body) = admin
-        .send(
-            reqwest::Method::PUT,
-            &format!("/{api}/api"),
-            json!({"identifier_uri": "api://directory", "roles": [
-                {"name": "SCIM.ReadWrite", "allowed": "apps"},
-                {"name": "SCIM.Read", "allowed": "apps"}
-            ]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let app_token = |role: &'static str| {
-        let (server, admin, api) = (&server, &admin, api.clone());
+    let (elsewhere, _) = server.app(AppKind::Web).await;
+    for (app, uri) in [(&api, "api://directory"), (&elsewhere, "api://product")] {
+        let (status, body) = admin
+            .send(
+                reqwest::Method::PUT,
+                &format!("/{app}/api"),
+                json!({"identifier_uri": uri, "roles": [
+                    {"name": "SCIM.ReadWrite", "allowed": "apps"},
+                    {"name": "SCIM.Read", "allowed": "apps"}
+                ]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let tenant = TenantRef::Id(server.tenant.id);
+    let mut settings = (*server
+        .portico()
+        .tenant_settings(server.tenant.id)
+        .await
+        .unwrap())
+    .clone();
+    settings.scim_api = Some(api.parse().unwrap());
+    server
+        .portico()
+        .set_tenant_settings(&tenant, settings)
+        .await
+        .unwrap();
+    let token_for = |role: &'static str, api: String, uri: &'static str| {
+        let (server, admin) = (&server, &admin);
         async move {
             let (daemon, secret) = server.app(AppKind::Daemon).await;
             if !role.is_empty() {
@@ -235,7 +252,7 @@ async fn an_app_token_with_a_scim_role_provisions_and_a_read_role_only_reads() {
                     ("grant_type", "client_credentials"),
                     ("client_id", &daemon),
                     ("client_secret", &secret),
-                    ("scope", "api://directory/.default"),
+                    ("scope", &format!("{uri}/.default")),
                 ],
             )
             .await;
@@ -243,6 +260,11 @@ async fn an_app_token_with_a_scim_role_provisions_and_a_read_role_only_reads() {
             (daemon, body["access_token"].as_str().unwrap().to_owned())
         }
     };
+    let app_token = |role: &'static str| token_for(role, api.clone(), "api://directory");
+    // A token for another API with the same role name reaches nothing here.
+    let (_, foreign) = token_for("SCIM.ReadWrite", elsewhere.clone(), "api://product").await;
+    let (status, _) = scim(&server, &foreign, reqwest::Method::GET, "/Users", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (writer, write_token) = app_token("SCIM.ReadWrite").await;
     let (status, created) = scim(
         &server,
@@ -283,7 +305,7 @@ async fn an_app_token_with_a_scim_role_provisions_and_a_read_role_only_reads() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (_, body) = scim(
+    let (status, _) = scim(
         &server,
         &read_token,
         reqwest::Method::POST,
@@ -296,7 +318,11 @@ async fn an_app_token_with_a_scim_role_provisions_and_a_read_role_only_reads() {
         ),
     )
     .await;
-    assert_eq!(body["Operations"][0]["status"], "403");
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a read-only caller's Bulk request goes no further"
+    );
 
     // No SCIM role: no entry. Another tenant's token with the role: no entry there.
     let (_, plain_token) = app_token("").await;

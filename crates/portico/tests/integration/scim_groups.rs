@@ -164,6 +164,16 @@ async fn entra_group_sequence_with_nested_members() {
             .any(|g| g["value"] == id.as_str() && g["type"] == "indirect")
     );
 
+    // A filter picks members to remove; replace and add take the members themselves.
+    let (status, body) = call(&server, t, Method::PATCH, &format!("/Groups/{id}"), patch(json!([
+        {"op": "replace", "path": format!("members[value eq \"{}\"]", users[1]), "value": [{"value": users[2]}]},
+    ]))).await;
+    assert_eq!(
+        (status, body["scimType"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalidPath")),
+        "{body}"
+    );
+
     // Members must exist in this tenant; a group cannot hold itself.
     let (status, body) = call(&server, t, Method::PATCH, &format!("/Groups/{id}"), patch(json!([
         {"op": "Add", "path": "members", "value": [{"value": "7d6c8a4e-0000-4000-8000-000000000000"}]},

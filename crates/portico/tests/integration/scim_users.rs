@@ -413,6 +413,9 @@ async fn bad_requests_get_scim_errors_not_500s() {
         (StatusCode::BAD_REQUEST, Some("invalidValue"), patch_of(&scim, &user, json!([{"op": "remove", "path": "userName"}])).await),
         (StatusCode::BAD_REQUEST, Some("invalidSyntax"), patch_of(&scim, &user, json!([{"op": "move", "path": "title"}])).await),
         (StatusCode::BAD_REQUEST, Some("invalidSyntax"), patch_of(&scim, &user, json!([])).await),
+        (StatusCode::BAD_REQUEST, Some("invalidValue"), post(json!({"userName": "a@example.com", "emails": (0..101).map(|n| json!({"value": format!("{n}@example.com")})).collect::<Vec<_>>()})).await),
+        (StatusCode::BAD_REQUEST, Some("invalidFilter"), scim.call(Method::GET, &filter(r#"meta.created co "2026""#), None, &[]).await),
+        (StatusCode::BAD_REQUEST, Some("tooMany"), patch_of(&scim, &user, Value::Array(vec![json!({"op": "replace", "path": "title", "value": "x"}); 1001])).await),
         (StatusCode::NOT_FOUND, None, scim.call(Method::GET, "/Users/not-a-uuid", None, &[]).await),
         (StatusCode::NOT_FOUND, None, scim.call(Method::GET, "/Users/7d6c8a4e-0000-4000-8000-000000000000", None, &[]).await),
     ];
@@ -620,5 +623,41 @@ async fn custom_attributes_are_an_extension_that_reaches_the_tokens() {
     assert_eq!(claims["loyaltyNumber"], 43);
     assert_eq!(claims["given_name"], "Ada");
     assert_eq!(claims["jobTitle"], "Analyst");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_new_user_name_ends_the_sessions_of_the_old_one() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice@example.com").await;
+    let tokens = spa_tokens(&server, &browser(), "alice@example.com").await;
+    let scim = Scim::new(&server).await;
+    // Other changes leave the sessions alone.
+    let (status, _) = scim
+        .patch(
+            &format!("/Users/{}", alice.id),
+            json!([{"op": "replace", "path": "displayName", "value": "Alice"}]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, refreshed) = refresh(&server, &tokens).await;
+    assert_eq!(status, 200, "{refreshed}");
+    let tokens = crate::harness::Tokens {
+        client_id: tokens.client_id.clone(),
+        body: refreshed,
+    };
+    let (status, _) = scim
+        .patch(
+            &format!("/Users/{}", alice.id),
+            json!([{"op": "replace", "path": "userName", "value": "mallory@example.com"}]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = refresh(&server, &tokens).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
     server.stop().await;
 }

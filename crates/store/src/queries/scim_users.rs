@@ -176,13 +176,21 @@ macro_rules! scim_users_queries {
             ) -> Result<(), StoreError> {
                 let (tenant, user) = (record.user.tenant_id, record.user.id);
                 let mut tx = self.begin_write().await?;
+                let old_email: Option<String> = sqlx::query_scalar("SELECT email FROM users WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.to_string())
+                    .bind(user.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
                 if Self::write_scim_fields(&mut tx, record, Some(expected)).await? == 0 {
                     return Err(Self::version_mismatch(&mut tx, tenant, user).await);
                 }
                 let now = record.updated_at;
+                // A new sign-in address is a new identity to prove: sessions under the old one end.
+                let moved = old_email.as_deref() != Some(record.user.email.as_str());
                 if let Some((hash, keep)) = password {
                     Self::write_password(&mut tx, tenant, user, hash, keep, now, SignOut::Next).await?;
-                } else if !record.user.enabled {
+                } else if !record.user.enabled || moved {
                     Self::end_user_sessions(&mut tx, tenant, user, now, SignOut::Next).await?;
                 }
                 Self::insert_audit(&mut tx, audit).await?;

@@ -163,6 +163,8 @@ pub(super) async fn scim_filters_and_writes_within_their_tenant(store: Arc<dyn S
         "password eq \"x\"",
         "nickname.x pr",
         "groups.nope pr",
+        "meta.created sw \"2026\"",
+        "meta.lastModified co \"1\"",
     ] {
         assert!(user_filter_of(wrong, &custom).is_err(), "{wrong}");
     }
