@@ -289,3 +289,79 @@ proptest! {
         prop_assert_eq!(parse_filter(&shouted).unwrap(), f);
     }
 }
+
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i32>().prop_map(serde_json::Value::from),
+        "[a-zA-Z0-9@. ]{0,12}".prop_map(serde_json::Value::from),
+        Just(serde_json::Value::from("False")),
+        Just(serde_json::Value::from("someone@example.com")),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+            proptest::collection::btree_map(
+                prop_oneof![
+                    Just("value".to_owned()),
+                    Just("type".to_owned()),
+                    Just("primary".to_owned()),
+                    Just("givenName".to_owned()),
+                    Just("name.familyName".to_owned()),
+                    Just("userName".to_owned()),
+                    Just("schemas".to_owned()),
+                    "[a-zA-Z]{1,6}",
+                ],
+                inner,
+                0..4
+            )
+            .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+fn patch_path() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("emails".to_owned()),
+        Just(r#"emails[type eq "work"].value"#.to_owned()),
+        Just(r#"emails[value co "x" or not (primary pr)]"#.to_owned()),
+        Just("name.givenName".to_owned()),
+        Just("name".to_owned()),
+        Just("active".to_owned()),
+        Just("userName".to_owned()),
+        Just("groups".to_owned()),
+        Just("id".to_owned()),
+        Just("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".to_owned()),
+        Just("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager".to_owned()),
+        Just("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value".to_owned()),
+        Just("urn:portico:params:scim:schemas:extension:custom:2.0:User".to_owned()),
+        "[ -~]{0,24}",
+    ]
+}
+
+proptest! {
+    /// Any PATCH body, however odd, ends in a changed document or a SCIM problem, never a
+    /// panic (the same property the `scim_filter` fuzz target checks).
+    #[test]
+    fn any_patch_body_is_applied_or_refused(
+        ops in proptest::collection::vec(
+            (
+                prop_oneof![Just("add"), Just("Replace"), Just("remove"), Just("move")],
+                proptest::option::of(patch_path()),
+                json_value(),
+            ),
+            1..5,
+        )
+    ) {
+        let operations: Vec<serde_json::Value> = ops
+            .into_iter()
+            .map(|(op, path, value)| serde_json::json!({"op": op, "path": path, "value": value}))
+            .collect();
+        let body = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": operations,
+        });
+        let _ = crate::scim::patch_user_document(&body);
+    }
+}
