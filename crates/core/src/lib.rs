@@ -14,6 +14,7 @@ pub mod cache;
 pub mod clock;
 pub mod directory;
 pub mod error;
+pub mod extensions;
 pub mod ids;
 pub mod keyring;
 pub mod lockout;
