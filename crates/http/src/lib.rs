@@ -6,6 +6,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing))]
 
 mod admin;
+mod bearer;
 mod client_ip;
 mod error;
 pub mod form;

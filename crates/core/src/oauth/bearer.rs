@@ -3,7 +3,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{DpopRequest, DpopUse, OAuthError, OAuthErrorCode};
-use crate::directory::{GroupsClaim, Tenant};
+use crate::directory::Tenant;
 use crate::ids::{GrantId, UserId};
 use crate::tokens::{AccessTokenClaims, IdTokenClaims};
 use crate::{CoreError, Portico};
@@ -194,36 +194,23 @@ impl Portico {
                 .map_err(CoreError::from)?,
             Err(_) => None,
         };
-        let setting = app.as_ref().map_or(GroupsClaim::Off, |a| a.groups_claim);
-        let assigned = match (setting, &app) {
-            (GroupsClaim::Off, _) | (_, None) => {
-                return Err(OAuthError::new(
-                    OAuthErrorCode::InvalidToken,
-                    "the token's app does not receive groups",
-                ));
-            }
-            (GroupsClaim::Names, Some(app)) => Some(
-                self.store
-                    .group_role_assignments(tenant.id, app.client_id)
-                    .await
-                    .map_err(CoreError::from)?,
-            ),
-            (GroupsClaim::Ids, _) => None,
+        let refused = || {
+            OAuthError::new(
+                OAuthErrorCode::InvalidToken,
+                "the token's app does not receive groups",
+            )
         };
+        let app = app.ok_or_else(refused)?;
         let groups = self
             .store
             .groups_of_users(tenant.id, &[user])
             .await
             .map_err(CoreError::from)?;
-        Ok(groups
-            .into_iter()
-            .filter(|g| {
-                assigned
-                    .as_ref()
-                    .is_none_or(|a| a.iter().any(|r| r.group_id == g.group))
-            })
-            .map(|g| g.group)
-            .collect())
+        let seen = self
+            .groups_seen_by(tenant.id, &app, groups)
+            .await?
+            .ok_or_else(refused)?;
+        Ok(seen.into_iter().map(|g| g.group).collect())
     }
 
     /// The userinfo endpoint: claims about the user a delegated access token was issued for.

@@ -6,6 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::directory::{Application, GroupsClaim, MAX_GROUPS_IN_TOKEN, Tenant, User};
+use crate::ids::TenantId;
 use crate::store::UserGroup;
 use crate::{CoreError, Portico};
 
@@ -38,6 +39,33 @@ impl Portico {
         })
     }
 
+    /// Of a user's `groups`, those `app` may know of: none for an app without a `groups`
+    /// claim (`None`), every one for `ids`, the groups assigned to it for `names`. The one
+    /// rule for the claim and for the overage endpoint it points to.
+    pub(crate) async fn groups_seen_by(
+        &self,
+        tenant: TenantId,
+        app: &Application,
+        groups: Vec<UserGroup>,
+    ) -> Result<Option<Vec<UserGroup>>, CoreError> {
+        Ok(match app.groups_claim {
+            GroupsClaim::Off => None,
+            GroupsClaim::Ids => Some(groups),
+            GroupsClaim::Names => {
+                let assigned = self
+                    .store
+                    .group_role_assignments(tenant, app.client_id)
+                    .await?;
+                Some(
+                    groups
+                        .into_iter()
+                        .filter(|g| assigned.iter().any(|a| a.group_id == g.group))
+                        .collect(),
+                )
+            }
+        })
+    }
+
     async fn groups_for(
         &self,
         tenant: &Tenant,
@@ -45,24 +73,16 @@ impl Portico {
         user: &User,
         groups: &[UserGroup],
     ) -> Result<Map<String, Value>, CoreError> {
-        let listed: Vec<Value> = match app.groups_claim {
-            GroupsClaim::Off => return Ok(Map::new()),
-            GroupsClaim::Ids => groups
-                .iter()
-                .map(|g| Value::from(g.group.clone()))
-                .collect(),
-            GroupsClaim::Names => {
-                let assigned = self
-                    .store
-                    .group_role_assignments(tenant.id, app.client_id)
-                    .await?;
-                groups
-                    .iter()
-                    .filter(|g| assigned.iter().any(|a| a.group_id == g.group))
-                    .map(|g| Value::from(g.display_name.clone()))
-                    .collect()
-            }
+        let Some(seen) = self.groups_seen_by(tenant.id, app, groups.to_vec()).await? else {
+            return Ok(Map::new());
         };
+        let listed: Vec<Value> = seen
+            .into_iter()
+            .map(|g| match app.groups_claim {
+                GroupsClaim::Names => Value::from(g.display_name),
+                _ => Value::from(g.group),
+            })
+            .collect();
         let mut claims = Map::new();
         if listed.len() > MAX_GROUPS_IN_TOKEN {
             let endpoint = format!(

@@ -13,15 +13,7 @@ use super::tenant_for_api;
 use crate::AppState;
 use crate::error::OAuthJson;
 
-/// The bearer token of a registration request, if any.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
-        .filter(|t| !t.is_empty())
-}
+use crate::bearer::bearer_token as bearer;
 
 /// The metadata in a JSON body (RFC 7591 §3.1), or `invalid_client_metadata`.
 fn metadata(headers: &HeaderMap, body: &Bytes) -> Result<ClientMetadata, RegistrationError> {

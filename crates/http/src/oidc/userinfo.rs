@@ -102,19 +102,12 @@ pub async fn member_objects(
     headers: HeaderMap,
 ) -> Result<Response, OAuthJson> {
     let tenant = tenant_for_api(&state, &tenant).await?;
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .filter(|token| !token.is_empty())
-        .ok_or_else(|| {
-            OAuthJson(OAuthError::new(
-                OAuthErrorCode::InvalidToken,
-                "a bearer access token of the user is required",
-            ))
-        })?;
+    let token = crate::bearer::bearer_token(&headers).ok_or_else(|| {
+        OAuthJson(OAuthError::new(
+            OAuthErrorCode::InvalidToken,
+            "a bearer access token of the user is required",
+        ))
+    })?;
     let groups = state
         .portico
         .member_objects(&tenant, token, &user)

@@ -158,14 +158,7 @@ pub(crate) async fn bearer_at<'h>(
     tenant: &str,
     headers: &'h HeaderMap,
 ) -> Result<(portico_core::directory::Tenant, &'h str), ScimError> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .filter(|t| !t.is_empty())
-        .ok_or_else(refused)?;
+    let bearer = crate::bearer::bearer_token(headers).ok_or_else(refused)?;
     let tenant = match state.portico.tenant(&TenantRef::parse(tenant)).await {
         Ok(tenant) => tenant,
         Err(portico_core::CoreError::NotFound(_)) => return Err(refused()),
