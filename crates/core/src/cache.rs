@@ -44,6 +44,13 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         }
     }
 
+    /// Forgets one key (after a write that affects only it).
+    pub fn remove(&self, key: &K) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(key);
+        }
+    }
+
     /// Forgets everything (after a write that may affect many keys).
     pub fn clear(&self) {
         if let Ok(mut entries) = self.entries.write() {

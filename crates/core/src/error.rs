@@ -43,6 +43,15 @@ pub enum CoreError {
     /// request was being answered: nothing was issued; the person signs in again.
     #[error("the sign-in ended")]
     SessionEnded,
+    /// A custom authentication extension failed or answered what Entra would refuse, at a
+    /// step that fails closed: nothing was issued. Carries Entra's error number and name.
+    #[error("custom authentication extension failed: {code} {name}")]
+    Extension {
+        /// Entra's number (1003xxx).
+        code: u32,
+        /// Entra's name for it.
+        name: &'static str,
+    },
     /// Key material failed.
     #[error(transparent)]
     Key(#[from] portico_keys::KeyError),

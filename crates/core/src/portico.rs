@@ -60,6 +60,12 @@ pub struct Portico {
     browser_origins: TtlCache<TenantId, Arc<BrowserOrigins>>,
     /// Branding, read on every page.
     brandings: TtlCache<TenantId, std::sync::Arc<crate::directory::Branding>>,
+    /// How extension calls are made (set by the server at start).
+    pub(crate) callouts: std::sync::OnceLock<Arc<dyn crate::extensions::CalloutTransport>>,
+    /// Callout tokens by tenant and audience, reused for half their lifetime.
+    pub(crate) callout_tokens: TtlCache<(TenantId, String), String>,
+    /// Each tenant's custom authentication extensions, read at every token issuance.
+    pub(crate) extensions_cache: TtlCache<TenantId, Arc<Vec<crate::extensions::Extension>>>,
     /// Tenant settings, read on every token grant and sign-in flow.
     pub(crate) tenant_settings_cache:
         TtlCache<TenantId, std::sync::Arc<crate::directory::TenantSettings>>,
@@ -162,6 +168,9 @@ impl Portico {
             client_secrets: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),
             brandings: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
             tenant_settings_cache: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
+            extensions_cache: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
+            callouts: std::sync::OnceLock::new(),
+            callout_tokens: TtlCache::new(std::time::Duration::from_secs(300), 10_000),
             browser_origins: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
         }
     }

@@ -38,6 +38,10 @@ pub struct Settings {
     /// Seconds a device waits between polls, as the device authorization response says
     /// (RFC 8628's default, 5).
     pub device_code_interval_secs: i64,
+    /// Custom authentication extensions may be called at private-network addresses
+    /// (`serve --callout-allow-private`); loopback is always allowed, other internal
+    /// addresses only with this (against SSRF).
+    pub callout_allow_private: bool,
 }
 
 impl Settings {
@@ -62,6 +66,7 @@ impl Settings {
             rate_limits: crate::ratelimit::RateLimitSettings::default(),
             device_code_lifetime_secs: 15 * 60,
             device_code_interval_secs: 5,
+            callout_allow_private: false,
         }
     }
 }

@@ -3,13 +3,15 @@
 //! through the configured transports (mail, SMS, and back-channel logout requests to apps),
 //! and reschedules failures with backoff. Delivery is
 //! at-least-once: a crash between sending and recording can send a message twice, never zero
-//! times.
+//! times. [`CalloutClient`] makes the calls to custom authentication extensions.
 
+mod callout;
 mod logout;
 mod mail;
 mod sms;
 mod worker;
 
+pub use callout::CalloutClient;
 pub use logout::LogoutTransport;
 pub use mail::MailTransport;
 pub use sms::SmsTransport;

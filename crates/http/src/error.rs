@@ -106,6 +106,10 @@ impl From<CoreError> for Problem {
                 StatusCode::TOO_MANY_REQUESTS,
                 "too many requests, retry later",
             ),
+            CoreError::Extension { code, name } => Self::new(
+                StatusCode::BAD_GATEWAY,
+                format!("the custom authentication extension failed: {code} {name}"),
+            ),
             other => {
                 tracing::error!(error = %other, "admin API internal error");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
@@ -199,6 +203,11 @@ impl From<CoreError> for HtmlError {
                 status: StatusCode::BAD_REQUEST,
                 title: "error-bad-request-title",
                 message: PageMessage::Key("signin-error-expired"),
+            },
+            CoreError::Extension { .. } => Self {
+                status: StatusCode::BAD_GATEWAY,
+                title: "error-extension-title",
+                message: PageMessage::Key("error-extension"),
             },
             other => {
                 tracing::error!(error = %other, "page internal error");

@@ -29,7 +29,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-pub use admin::{ApplicationOut, openapi_document};
+pub use admin::{ApplicationOut, ExtensionCallOut, ExtensionOut, openapi_document};
 
 /// Whether `key` names a page text a tenant's branding may override.
 pub fn is_page_text_key(key: &str) -> bool {

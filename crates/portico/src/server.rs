@@ -137,7 +137,9 @@ where
     let mut settings = Settings::new(public_url.clone());
     configure(&mut settings);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let callouts = portico_delivery::CalloutClient::new(settings.callout_allow_private)?;
     let portico = Arc::new(Portico::new(settings, store, clock, master));
+    portico.set_callout_transport(Arc::new(callouts));
     let metrics = metrics_handle()
         .map(|handle| Arc::new(move || handle.render()) as portico_http::MetricsRenderer);
     // With a listener of its own, `/metrics` leaves the public one.

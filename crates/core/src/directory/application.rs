@@ -176,6 +176,9 @@ pub struct Application {
     pub require_dpop: bool,
     /// The `groups` claim in this app's tokens.
     pub groups_claim: GroupsClaim,
+    /// Claims from custom authentication extensions renamed for this app's tokens (Entra's
+    /// claims-mapping policy); a provided claim with no mapping keeps its name.
+    pub claim_mappings: Vec<ClaimMapping>,
     /// Lifetime of access tokens for this app, in seconds (`None`: the server's).
     pub access_token_lifetime_secs: Option<i64>,
     /// Idle lifetime of this app's refresh tokens, in seconds (`None`: the server's); the
@@ -189,6 +192,15 @@ pub struct Application {
     pub logout: LogoutUris,
     /// Creation time.
     pub created_at: UnixTime,
+}
+
+/// One claim an extension provides, renamed in an app's tokens.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClaimMapping {
+    /// The name in the extension's answer (`claimIdInApiResponse`; case-sensitive).
+    pub source: String,
+    /// The name in the token (`JwtClaimType`).
+    pub claim: String,
 }
 
 /// Where an app hears that a session it served has ended.

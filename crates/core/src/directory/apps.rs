@@ -103,6 +103,8 @@ pub struct AppChanges {
     pub backchannel_logout_uri: Option<Option<String>>,
     /// Front-channel logout URI; `Some(None)` removes it.
     pub frontchannel_logout_uri: Option<Option<String>>,
+    /// Names for claims extensions provide, replacing the old ones.
+    pub claim_mappings: Option<Vec<super::ClaimMapping>>,
 }
 
 /// The shortest and longest access-token lifetime an app may set (Entra allows 10 minutes
@@ -234,6 +236,26 @@ fn checked(mut app: Application) -> Result<Application, CoreError> {
     for claim in &app.optional_claims {
         validate_optional_claim(claim).map_err(CoreError::Invalid)?;
     }
+    if app.claim_mappings.len() > 50 {
+        return Err(CoreError::Invalid("an app maps at most 50 claims".into()));
+    }
+    for (i, mapping) in app.claim_mappings.iter().enumerate() {
+        crate::extensions::validate_claim_name(&mapping.source)?;
+        crate::extensions::validate_claim_name(&mapping.claim)?;
+        let later = app.claim_mappings.iter().skip(i + 1);
+        if later.clone().any(|m| m.source == mapping.source) {
+            return Err(CoreError::Invalid(format!(
+                "claim {:?} is mapped twice",
+                mapping.source
+            )));
+        }
+        if later.clone().any(|m| m.claim == mapping.claim) {
+            return Err(CoreError::Invalid(format!(
+                "two claims are mapped to {:?}",
+                mapping.claim
+            )));
+        }
+    }
     dedup(&mut app.optional_claims);
     if app.native_auth && app.kind.is_confidential() {
         return Err(CoreError::Invalid(
@@ -292,6 +314,7 @@ impl Portico {
             require_par: false,
             require_dpop: false,
             groups_claim: super::GroupsClaim::Off,
+            claim_mappings: Vec::new(),
             access_token_lifetime_secs: None,
             refresh_token_lifetime_secs: None,
             client_keys: new.client_keys,
@@ -372,7 +395,9 @@ impl Portico {
             implicit,
             backchannel_logout_uri,
             frontchannel_logout_uri,
+            claim_mappings,
         } = changes;
+        app.claim_mappings = claim_mappings.unwrap_or(app.claim_mappings);
         app.logout.backchannel = backchannel_logout_uri.unwrap_or(app.logout.backchannel);
         app.logout.frontchannel = frontchannel_logout_uri.unwrap_or(app.logout.frontchannel);
         app.device_code = device_code.unwrap_or(app.device_code);

@@ -17,9 +17,10 @@ mod user_flow;
 pub use api::{
     ApiScope, AppRole, ExchangeRule, ExposedApi, MAX_API_ITEMS, RoleMembers, ScopeConsent,
 };
+pub(crate) use application::is_reserved_claim;
 pub use application::{
-    AppKind, Application, GroupsClaim, ImplicitGrant, LogoutUris, MAX_GROUPS_IN_TOKEN,
-    NewApplication,
+    AppKind, Application, ClaimMapping, GroupsClaim, ImplicitGrant, LogoutUris,
+    MAX_GROUPS_IN_TOKEN, NewApplication,
 };
 pub use apps::{
     ACCESS_TOKEN_LIFETIME_SECS, AppChanges, CreatedApplication, DEFAULT_SECRET_DAYS,

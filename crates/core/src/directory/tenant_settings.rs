@@ -38,6 +38,11 @@ pub struct TenantSettings {
     /// SCIM tokens. Tokens for any other API never count, whatever their roles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scim_api: Option<crate::ids::ClientId>,
+    /// The `azp` of the tokens custom authentication extensions receive (`None`: Entra's
+    /// authentication-events app, `99045fe1-7639-4a75-9d4a-577b6ca3810f`, which receivers
+    /// written for Entra check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callout_azp: Option<String>,
 }
 
 impl TenantSettings {
@@ -68,6 +73,12 @@ impl TenantSettings {
                 range.start(),
                 range.end()
             )));
+        }
+        if let Some(azp) = &self.callout_azp {
+            let id = azp.trim().parse::<uuid::Uuid>().map_err(|_| {
+                CoreError::Invalid("the callout azp is an application id (a GUID)".into())
+            })?;
+            self.callout_azp = Some(id.hyphenated().to_string());
         }
         Ok(self)
     }

@@ -4,10 +4,24 @@
 //! exactly as Entra reads it, and refuses what Entra refuses with Entra's error numbers.
 
 mod answer;
+mod callout;
+mod issuance;
+mod payload;
+mod registry;
+mod trial;
 
 pub use answer::{
     Answer, AnswerError, ClaimValue, MAX_ANSWER_BYTES, MAX_CLAIMS_BYTES, parse_answer,
 };
+pub use callout::{
+    CalloutError, CalloutFailure, CalloutReply, CalloutRequest, CalloutTransport,
+    ENTRA_AUTHENTICATION_EVENTS_APP,
+};
+pub use issuance::ProvidedClaims;
+pub use payload::{CalloutContext, envelope, otp_context, sign_up_attributes, sign_up_info};
+pub(crate) use registry::validate_claim_name;
+pub use registry::{DEFAULT_TIMEOUT_MS, Extension, ExtensionCall, NewExtension, TIMEOUT_MS};
+pub use trial::Trial;
 
 /// The events an extension can be attached to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

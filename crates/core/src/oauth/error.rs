@@ -127,6 +127,14 @@ impl From<crate::CoreError> for OAuthError {
                 "the server is busy; retry shortly",
             ),
             crate::CoreError::Invalid(msg) => Self::invalid_request(msg),
+            // Entra answers an OIDC app with a generic error and no token; the number tells
+            // its operator which failure it was (the call log has the particulars).
+            crate::CoreError::Extension { code, name } => Self::new(
+                OAuthErrorCode::TemporarilyUnavailable,
+                format!(
+                    "a custom authentication extension failed ({code} {name}); no token was issued"
+                ),
+            ),
             crate::CoreError::SessionEnded => Self::invalid_grant("the sign-in has ended"),
             // No OAuth error code means "slow down" at these endpoints; the closest is
             // temporarily_unavailable (RFC 6749 §4.1.2.1).

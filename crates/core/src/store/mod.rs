@@ -15,6 +15,7 @@ use crate::clock::UnixTime;
 mod admin_tokens;
 mod apps;
 mod device_codes;
+mod extensions;
 mod factors;
 mod flows;
 mod grants;
@@ -33,6 +34,7 @@ mod users;
 pub use admin_tokens::*;
 pub use apps::*;
 pub use device_codes::*;
+pub use extensions::*;
 pub use factors::*;
 pub use flows::*;
 pub use grants::*;
@@ -69,6 +71,7 @@ pub trait Store:
     + ScimTokenStore
     + ScimUserStore
     + GroupStore
+    + ExtensionStore
     + std::fmt::Debug
     + 'static
 {

@@ -196,6 +196,7 @@ mod tests {
             require_par: false,
             require_dpop: false,
             groups_claim: Default::default(),
+            claim_mappings: Vec::new(),
             access_token_lifetime_secs: None,
             refresh_token_lifetime_secs: None,
             client_keys: Vec::new(),

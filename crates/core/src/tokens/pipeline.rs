@@ -110,6 +110,17 @@ fn binding(sender: Option<&DpopKey>) -> (Option<Confirmation>, &'static str) {
     }
 }
 
+/// Adds claims an extension provided, never replacing one Portico set (optional claims and
+/// groups come from the directory, which an extension's answer does not overrule).
+fn add_missing(
+    claims: &mut serde_json::Map<String, serde_json::Value>,
+    provided: serde_json::Map<String, serde_json::Value>,
+) {
+    for (name, value) in provided {
+        claims.entry(name).or_insert(value);
+    }
+}
+
 /// The media type of access tokens (RFC 9068 §2.1).
 const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
@@ -160,8 +171,17 @@ impl Portico {
         let groups = self
             .group_claims(grant.tenant, grant.app, &grant.audience.app, grant.user)
             .await?;
+        let provided = self
+            .claims_from_extensions(
+                grant.tenant,
+                grant.app,
+                &grant.audience.app,
+                Some(grant.user),
+            )
+            .await?;
         let mut access_extra = extra.clone();
         access_extra.extend(groups.access_token);
+        add_missing(&mut access_extra, provided.access_token);
         let amr = amr_claim(grant.amr);
         let uti = crate::secret::random_token()?;
         let audience = grant.audience;
@@ -197,6 +217,7 @@ impl Portico {
             // The email scope already sets `email`; a claim must not appear twice.
             let mut id_extra = extra;
             id_extra.extend(groups.id_token);
+            add_missing(&mut id_extra, provided.id_token);
             if grant.scope.contains("email") {
                 id_extra.remove("email");
             }
@@ -266,6 +287,9 @@ impl Portico {
             + self
                 .access_token_lifetime(grant.tenant, grant.client, &audience.app)
                 .await?;
+        let provided = self
+            .claims_from_extensions(grant.tenant, grant.client, &audience.app, None)
+            .await?;
         let client = grant.client.client_id.to_string();
         let uti = crate::secret::random_token()?;
         let (cnf, token_type) = binding(grant.sender);
@@ -293,7 +317,7 @@ impl Portico {
             amr: None,
             act: None,
             cnf,
-            extra: Default::default(),
+            extra: provided.access_token,
         };
         let access_token = encode_jws(&keys.signing, ACCESS_TOKEN_TYP, &claims)?;
         Ok(IssuedTokens {

@@ -115,6 +115,8 @@ pub struct ApplicationOut {
     pub backchannel_logout_uri: Option<String>,
     /// Front-channel logout URI.
     pub frontchannel_logout_uri: Option<String>,
+    /// Claims from custom authentication extensions, renamed in this app's tokens.
+    pub claim_mappings: Vec<ClaimMappingBody>,
     /// Registration time (Unix seconds).
     pub created_at: i64,
 }
@@ -339,6 +341,14 @@ impl From<Application> for ApplicationOut {
             implicit: app.implicit.as_str().to_owned(),
             backchannel_logout_uri: app.logout.backchannel,
             frontchannel_logout_uri: app.logout.frontchannel,
+            claim_mappings: app
+                .claim_mappings
+                .into_iter()
+                .map(|m| ClaimMappingBody {
+                    source: m.source,
+                    claim: m.claim,
+                })
+                .collect(),
             created_at: app.created_at,
         }
     }
@@ -406,6 +416,20 @@ pub struct UpdateApplication {
     #[serde(default, deserialize_with = "super::body::nullable")]
     #[schema(value_type = Option<String>)]
     pub frontchannel_logout_uri: Option<Option<String>>,
+    /// Names for claims extensions provide (Entra's claims-mapping policy), replacing the
+    /// old ones.
+    #[serde(default)]
+    pub claim_mappings: Option<Vec<ClaimMappingBody>>,
+}
+
+/// A claim an extension provides (`source`, case-sensitive), emitted as `claim`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimMappingBody {
+    /// The claim's name in the extension's answer.
+    pub source: String,
+    /// Its name in the token.
+    pub claim: String,
 }
 
 /// Which tokens the authorization endpoint may return to an app.
@@ -554,6 +578,14 @@ pub(crate) async fn update_application(
             .map_err(|e: String| Problem::new(StatusCode::BAD_REQUEST, e))?,
         backchannel_logout_uri: body.backchannel_logout_uri,
         frontchannel_logout_uri: body.frontchannel_logout_uri,
+        claim_mappings: body.claim_mappings.map(|list| {
+            list.into_iter()
+                .map(|m| portico_core::directory::ClaimMapping {
+                    source: m.source,
+                    claim: m.claim,
+                })
+                .collect()
+        }),
         ..AppChanges::default()
     };
     let app = state

@@ -5,6 +5,7 @@ mod apps;
 mod auth;
 mod body;
 mod consents;
+mod extensions;
 mod groups;
 mod handlers;
 mod registration;
@@ -20,6 +21,7 @@ use crate::AppState;
 
 pub use apps::ApplicationOut;
 pub(crate) use auth::AdminAuth;
+pub use extensions::{ExtensionCallOut, ExtensionOut};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -66,6 +68,12 @@ pub(crate) use auth::AdminAuth;
         groups::assign_group_role,
         groups::unassign_group_role,
         groups::audit_log,
+        extensions::create_extension,
+        extensions::list_extensions,
+        extensions::show_extension,
+        extensions::delete_extension,
+        extensions::test_extension,
+        extensions::extension_calls,
         registration::create_registration_token,
         registration::list_registration_tokens,
         registration::revoke_registration_token,
@@ -107,6 +115,13 @@ pub(crate) use auth::AdminAuth;
         groups::AddMember,
         groups::GroupRoleAssignmentBody,
         groups::AuditEntryOut,
+        extensions::CreateExtension,
+        extensions::ExtensionEventName,
+        extensions::ClaimName,
+        extensions::ExtensionOut,
+        extensions::ExtensionTestOut,
+        extensions::ExtensionCallOut,
+        apps::ClaimMappingBody,
         registration::CreateRegistrationToken,
         registration::RegistrationTokenOut,
         registration::RegistrationTokenCreated,
@@ -263,6 +278,22 @@ pub(crate) fn routes() -> Router<AppState> {
             axum::routing::delete(groups::unassign_group_role),
         )
         .route("/admin/api/v1/tenants/{tenant}/audit", get(groups::audit_log))
+        .route(
+            "/admin/api/v1/tenants/{tenant}/extensions",
+            get(extensions::list_extensions).post(extensions::create_extension),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/extensions/{extension}",
+            get(extensions::show_extension).delete(extensions::delete_extension),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/extensions/{extension}/test",
+            post(extensions::test_extension),
+        )
+        .route(
+            "/admin/api/v1/tenants/{tenant}/extension-calls",
+            get(extensions::extension_calls),
+        )
         .route(
             "/admin/api/v1/tenants/{tenant}/registration-tokens/{id}",
             axum::routing::delete(registration::revoke_registration_token),

@@ -36,6 +36,11 @@ pub struct TenantSettingsBody {
     #[serde(default)]
     #[schema(format = Uuid)]
     pub scim_api: Option<String>,
+    /// The `azp` of the tokens on calls to custom authentication extensions; absent: Entra's
+    /// authentication-events app id, which receivers written for Entra check.
+    #[serde(default)]
+    #[schema(format = Uuid)]
+    pub callout_azp: Option<String>,
 }
 
 /// The schema of a list of country calling codes: `+` and 1 to 3 digits each.
@@ -58,6 +63,7 @@ impl From<TenantSettings> for TenantSettingsBody {
             access_token_lifetime_secs: settings.access_token_lifetime_secs,
             dynamic_registration: settings.dynamic_registration,
             scim_api: settings.scim_api.map(|api| api.to_string()),
+            callout_azp: settings.callout_azp,
         }
     }
 }
@@ -107,6 +113,7 @@ pub(crate) async fn put_settings(
                         })
                     })
                     .transpose()?,
+                callout_azp: body.callout_azp,
             },
         )
         .await?;

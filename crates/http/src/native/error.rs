@@ -134,6 +134,13 @@ impl From<portico_core::CoreError> for NativeError {
             portico_core::CoreError::Busy => Self::busy(),
             portico_core::CoreError::RateLimited => Self::throttled(),
             portico_core::CoreError::Invalid(message) => Self::invalid_request(90100, message),
+            // UNCONFIRMED: Entra's native API documents no answer for a failed extension; the
+            // error number is the one Entra records for the failure.
+            portico_core::CoreError::Extension { code, name } => Self::new(
+                "invalid_request",
+                code,
+                format!("A custom authentication extension failed ({name}). Try again later."),
+            ),
             // UNCONFIRMED: Entra documents no error for an account signed out everywhere (or
             // disabled) while its flow ran; `expired_token` is the documented answer that has
             // the SDKs start the flow again, which is what the person must do.

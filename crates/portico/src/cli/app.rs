@@ -169,6 +169,9 @@ pub enum AppCommand {
     Grant(super::api::GrantArgs),
     /// Take back scopes or roles granted to a client app (its next tokens go without).
     Revoke(super::api::GrantArgs),
+    /// Name a claim a custom authentication extension provides in this app's tokens.
+    #[command(name = "claim-map")]
+    ClaimMap(super::claim_map::ClaimMapArgs),
     /// Manage an application's client secrets (rotation: add, move the app, remove the old).
     #[command(subcommand)]
     Secret(SecretCommand),
@@ -382,6 +385,9 @@ pub(super) fn app_human(app: &Application) -> String {
     if app.require_dpop {
         lines.push("  DPoP proofs required: on".into());
     }
+    for mapping in &app.claim_mappings {
+        lines.push(format!("  claim {} as {}", mapping.source, mapping.claim));
+    }
     if app.groups_claim != GroupsClaim::Off {
         lines.push(format!("  groups claim: {}", app.groups_claim.as_str()));
     }
@@ -566,6 +572,7 @@ pub(super) async fn run(portico: &Portico, command: AppCommand) -> Result<Output
         }
         AppCommand::Secret(command) => run_secret(portico, command).await?,
         AppCommand::Expose(args) => super::api::expose(portico, args).await?,
+        AppCommand::ClaimMap(args) => super::claim_map::run(portico, args).await?,
         AppCommand::Grant(args) => super::api::grant(portico, args).await?,
         AppCommand::Revoke(args) => super::api::revoke(portico, args).await?,
         AppCommand::Delete { tenant, app } => {

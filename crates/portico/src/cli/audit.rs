@@ -25,7 +25,7 @@ pub enum AuditCommand {
     },
 }
 
-fn parse_since(text: &str) -> Result<i64> {
+pub(super) fn parse_since(text: &str) -> Result<i64> {
     if let Ok(seconds) = text.trim().parse::<i64>() {
         return Ok(seconds);
     }

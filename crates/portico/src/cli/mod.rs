@@ -5,6 +5,8 @@ mod admin_token;
 mod api;
 mod app;
 mod audit;
+mod claim_map;
+mod extension;
 mod flow;
 mod group;
 mod keys;
@@ -29,6 +31,7 @@ use crate::logging::LogFormat;
 pub use admin_token::AdminTokenCommand;
 pub use app::AppCommand;
 pub use audit::AuditCommand;
+pub use extension::ExtensionCommand;
 pub use flow::FlowCommand;
 pub use group::GroupCommand;
 pub use keys::KeysCommand;
@@ -103,6 +106,10 @@ pub enum Command {
     /// Read the audit log of directory changes.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage custom authentication extensions (calls to your own services during sign-in
+    /// and token issuance).
+    #[command(subcommand)]
+    Extension(ExtensionCommand),
 }
 
 /// Runs a parsed command line.
@@ -121,8 +128,16 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve::serve(store, master, &data_dir, args).await,
         command => {
-            let settings = portico_core::Settings::new("http://127.0.0.1:8080");
+            // Management commands mint tokens (`extension test`) for the issuer the server
+            // publishes, when its public URL is in the environment.
+            let public_url = std::env::var("PORTICO_PUBLIC_URL")
+                .unwrap_or_else(|_| "http://127.0.0.1:8080".to_owned());
+            let mut settings = portico_core::Settings::new(public_url);
+            settings.callout_allow_private = std::env::var("PORTICO_CALLOUT_ALLOW_PRIVATE")
+                .is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "on"));
+            let callouts = portico_delivery::CalloutClient::new(settings.callout_allow_private)?;
             let portico = Portico::new(settings, store, Arc::new(SystemClock), master);
+            portico.set_callout_transport(Arc::new(callouts));
             let output = manage(&portico, command).await?;
             print(json, &output);
             Ok(())
@@ -144,6 +159,7 @@ async fn manage(portico: &Portico, command: Command) -> Result<Output> {
         Command::ScimToken(command) => scim_token::run(portico, command).await?,
         Command::Group(command) => group::run(portico, command).await?,
         Command::Audit(command) => audit::run(portico, command).await?,
+        Command::Extension(command) => extension::run(portico, command).await?,
     })
 }
 

@@ -50,6 +50,11 @@ pub struct ServeArgs {
     /// beyond it, texts are refused (the person is told to try later) and a warning is logged.
     #[arg(long, env = "PORTICO_SMS_HOURLY_BUDGET", default_value_t = 1000)]
     pub sms_hourly_budget: u32,
+    /// Let custom authentication extensions be called at private-network addresses (10/8,
+    /// 192.168/16, fd00::/8, …). Off by default, against SSRF: a target must resolve to
+    /// public addresses, or be `localhost`/a loopback address named as such.
+    #[arg(long, env = "PORTICO_CALLOUT_ALLOW_PRIVATE")]
+    pub callout_allow_private: bool,
     #[command(flatten)]
     pub rate_limits: RateLimitArgs,
 }
@@ -150,6 +155,7 @@ pub(super) async fn serve(
     };
     let rate_limits = args.rate_limits.settings();
     let sms_budget = args.sms_hourly_budget;
+    let callout_allow_private = args.callout_allow_private;
     let token_path = data_dir.join("initial-admin-token");
     let running = server::spawn_after(
         store,
@@ -158,6 +164,7 @@ pub(super) async fn serve(
         move |settings| {
             settings.rate_limits = rate_limits;
             settings.sms_per_tenant_per_hour = sms_budget;
+            settings.callout_allow_private = callout_allow_private;
         },
         server::termination_signal(),
         |portico| async move {

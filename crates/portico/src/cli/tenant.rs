@@ -67,6 +67,10 @@ pub enum TenantCommand {
         /// SCIM.Read) may call SCIM, or `none` for SCIM tokens only.
         #[arg(long)]
         scim_api: Option<String>,
+        /// The `azp` of tokens on calls to custom authentication extensions (an app id), or
+        /// `entra` for Entra's authentication-events app (the default).
+        #[arg(long)]
+        callout_azp: Option<String>,
     },
 }
 
@@ -107,6 +111,7 @@ pub(super) async fn run(portico: &Portico, command: TenantCommand) -> Result<Out
             access_token_lifetime,
             dynamic_registration,
             scim_api,
+            callout_azp,
         } => {
             let tenant_ref = TenantRef::parse(&tenant);
             let found = portico.tenant(&tenant_ref).await?;
@@ -143,6 +148,9 @@ pub(super) async fn run(portico: &Portico, command: TenantCommand) -> Result<Out
                         anyhow::anyhow!("--scim-api {api:?} is neither a client id nor none")
                     })?),
                 };
+            }
+            if let Some(azp) = callout_azp {
+                settings.callout_azp = (azp.trim() != "entra").then_some(azp);
             }
             let saved = portico.set_tenant_settings(&tenant_ref, settings).await?;
             let mut json = serde_json::to_value(&saved)?;

@@ -373,7 +373,8 @@ async fn tenant_settings_are_read_and_replaced_and_checked() {
     assert_eq!(
         defaults,
         json!({"sms_countries": [], "refresh_token_max_days": null,
-               "access_token_lifetime_secs": null, "dynamic_registration": false, "scim_api": null})
+               "access_token_lifetime_secs": null, "dynamic_registration": false, "scim_api": null,
+               "callout_azp": null})
     );
     let saved = client
         .put(&url)
@@ -381,7 +382,8 @@ async fn tenant_settings_are_read_and_replaced_and_checked() {
         // 7.0 is the integer 7 to JSON Schema: clients generated from it may write either.
         .json(
             &json!({"sms_countries": ["+44", "+1"], "refresh_token_max_days": 7.0,
-                      "access_token_lifetime_secs": 900}),
+                      "access_token_lifetime_secs": 900,
+                      "callout_azp": "F00DFEED-0000-4000-8000-000000000000"}),
         )
         .send()
         .await
@@ -390,7 +392,8 @@ async fn tenant_settings_are_read_and_replaced_and_checked() {
     assert_eq!(
         saved.json::<Value>().await.unwrap(),
         json!({"sms_countries": ["+1", "+44"], "refresh_token_max_days": 7,
-               "access_token_lifetime_secs": 900, "dynamic_registration": false, "scim_api": null})
+               "access_token_lifetime_secs": 900, "dynamic_registration": false, "scim_api": null,
+               "callout_azp": "f00dfeed-0000-4000-8000-000000000000"})
     );
     // The tenant's lifetime is what its access tokens get (apps here set none).
     let (client_id, secret) = server.app(portico_core::directory::AppKind::Daemon).await;
@@ -412,6 +415,10 @@ async fn tenant_settings_are_read_and_replaced_and_checked() {
     for (bad, status) in [
         (
             json!({"sms_countries": ["44"]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"callout_azp": "the events app"}),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
@@ -630,6 +637,26 @@ async fn the_admin_api_holds_to_its_openapi_document_under_schemathesis() {
         )
         .await
         .unwrap();
+    // An extension whose target refuses connections (port 9, discard, is closed here).
+    let extension = server
+        .portico()
+        .create_extension(
+            &portico_core::directory::TenantRef::Id(server.tenant.id),
+            portico_core::extensions::NewExtension {
+                name: "seeded".into(),
+                event: portico_core::extensions::ExtensionEvent::OtpSend,
+                target_url: "http://127.0.0.1:9/otp".into(),
+                resource_app_id: None,
+                apps: vec![seeded.parse().unwrap()],
+                timeout_ms: Some(200),
+                retries: Some(0),
+                claims: Vec::new(),
+                fallback: true,
+            },
+        )
+        .await
+        .unwrap()
+        .id;
     let tenant = server.tenant.id.to_string();
     let user = server.user("seeded@example.com").await.id.to_string();
     let base = server.base.clone();
@@ -645,6 +672,7 @@ async fn the_admin_api_holds_to_its_openapi_document_under_schemathesis() {
             .env("PORTICO_ST_TENANT", &tenant)
             .env("PORTICO_ST_APP", &seeded)
             .env("PORTICO_ST_USER", &user)
+            .env("PORTICO_ST_EXTENSION", &extension)
             .output()
             .unwrap()
     })
@@ -659,8 +687,10 @@ async fn the_admin_api_holds_to_its_openapi_document_under_schemathesis() {
     // Warnings say an operation's answers were mostly 404 or 4xx. That is expected only where
     // success needs state generated data cannot name: an API's own scope and role names, a
     // confidential client below its secret limit, a secret's id, a role the user holds, a
-    // group of the tenant. Anywhere else it hides untested logic.
-    const STATEFUL: [&str; 9] = [
+    // group of the tenant, an extension's apps of the tenant (and claims or a fallback only for
+    // the event that has them). Anywhere else it hides untested logic.
+    const STATEFUL: [&str; 10] = [
+        "POST /admin/api/v1/tenants/{tenant}/extensions",
         "POST /admin/api/v1/tenants/{tenant}/groups/{group}/members",
         "POST /admin/api/v1/tenants/{tenant}/applications/{client_id}/group-role-assignments",
         "DELETE /admin/api/v1/tenants/{tenant}/applications/{client_id}/group-role-assignments/{role}/{group}",

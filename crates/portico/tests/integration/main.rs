@@ -25,6 +25,7 @@ mod double_submit;
 mod dpop;
 mod dpop_codes;
 mod enumeration;
+mod extensions;
 mod factor_guessing;
 mod group_claims;
 mod harness;

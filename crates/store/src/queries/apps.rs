@@ -16,6 +16,11 @@ fn api_json(app: &Application) -> Result<String, StoreError> {
     serde_json::to_string(&app.api).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
+/// The stored form of an app's claim mappings.
+fn mappings_json(app: &Application) -> Result<String, StoreError> {
+    serde_json::to_string(&app.claim_mappings).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
 /// The stored form of an app's client keys.
 fn keys_json(app: &Application) -> Result<String, StoreError> {
     serde_json::to_string(&app.client_keys).map_err(|e| StoreError::Backend(e.to_string()))
@@ -80,6 +85,8 @@ macro_rules! apps_queries {
                     require_par: row.try_get("require_par").map_err(db_err)?,
                     require_dpop: row.try_get("require_dpop").map_err(db_err)?,
                     groups_claim: parse(&row.try_get::<String, _>("groups_claim").map_err(db_err)?, "groups_claim")?,
+                    claim_mappings: serde_json::from_str(&row.try_get::<String, _>("claim_mappings").map_err(db_err)?)
+                        .map_err(|e| StoreError::Backend(format!("unreadable claim mappings: {e}")))?,
                     logout: LogoutUris {
                         backchannel: row.try_get("backchannel_logout_uri").map_err(db_err)?,
                         frontchannel: row.try_get("frontchannel_logout_uri").map_err(db_err)?,
@@ -100,8 +107,8 @@ macro_rules! apps_queries {
                     "INSERT INTO applications (client_id, tenant_id, name, kind, redirect_uris, identifier_uri, created_at, \
                      optional_claims, native_auth, cors_origins, api, assignment_required, access_token_lifetime, \
                      refresh_token_lifetime, client_keys, implicit, device_code, require_par, backchannel_logout_uri, \
-                     frontchannel_logout_uri, require_dpop, groups_claim) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+                     frontchannel_logout_uri, require_dpop, groups_claim, claim_mappings) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
                 )
                 .bind(app.client_id.to_string())
                 .bind(app.tenant_id.to_string())
@@ -125,6 +132,7 @@ macro_rules! apps_queries {
                 .bind(&app.logout.frontchannel)
                 .bind(app.require_dpop)
                 .bind(app.groups_claim.as_str())
+                .bind(mappings_json(app)?)
                 .execute(&mut **tx)
                 .await
                 .map_err(db_err)?;
@@ -252,7 +260,7 @@ macro_rules! apps_queries {
                     "UPDATE applications SET name = $3, redirect_uris = $4, optional_claims = $5, native_auth = $6, \
                      cors_origins = $7, identifier_uri = $8, api = $9, assignment_required = $10, \
                      access_token_lifetime = $11, refresh_token_lifetime = $12, client_keys = $13, implicit = $14, device_code = $15, require_par = $16, \
-                     backchannel_logout_uri = $17, frontchannel_logout_uri = $18, require_dpop = $19, groups_claim = $20 \
+                     backchannel_logout_uri = $17, frontchannel_logout_uri = $18, require_dpop = $19, groups_claim = $20, claim_mappings = $21 \
                      WHERE tenant_id = $1 AND client_id = $2",
                 )
                 .bind(app.tenant_id.to_string())
@@ -275,6 +283,7 @@ macro_rules! apps_queries {
                 .bind(&app.logout.frontchannel)
                 .bind(app.require_dpop)
                 .bind(app.groups_claim.as_str())
+                .bind(mappings_json(app)?)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;

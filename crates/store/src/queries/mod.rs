@@ -27,7 +27,7 @@ macro_rules! tenant_columns {
 macro_rules! app_columns {
     () => {
         "client_id, tenant_id, name, kind, redirect_uris, identifier_uri, optional_claims, native_auth, cors_origins, \
-         api, assignment_required, access_token_lifetime, refresh_token_lifetime, client_keys, implicit, device_code, require_par, require_dpop, groups_claim, \
+         api, assignment_required, access_token_lifetime, refresh_token_lifetime, client_keys, implicit, device_code, require_par, require_dpop, groups_claim, claim_mappings, \
          backchannel_logout_uri, frontchannel_logout_uri, created_at"
     };
 }
@@ -75,6 +75,7 @@ fn placeholders(first: usize, n: usize) -> String {
 mod admin_tokens;
 mod apps;
 mod device_codes;
+mod extensions;
 mod factors;
 mod flows;
 mod grants;
@@ -426,6 +427,8 @@ macro_rules! sql_store {
                     "DELETE FROM client_assertions WHERE expires_at < $1",
                     "DELETE FROM dpop_proofs WHERE expires_at < $1",
                     "DELETE FROM device_codes WHERE expires_at < $1",
+                    // The extension call log is kept 30 days (29 past the day's horizon).
+                    "DELETE FROM extension_calls WHERE at < $1 - 2505600",
                     "DELETE FROM pushed_requests WHERE expires_at < $1",
                     "DELETE FROM second_factor_failures WHERE failed_at < $1",
                     "DELETE FROM phone_verifications WHERE created_at < $1",

@@ -134,6 +134,7 @@ pub(super) async fn client_secrets_rotate_within_their_app(store: Arc<dyn Store>
         require_par: false,
         require_dpop: false,
         groups_claim: Default::default(),
+        claim_mappings: Vec::new(),
         access_token_lifetime_secs: None,
         refresh_token_lifetime_secs: None,
         client_keys: Vec::new(),

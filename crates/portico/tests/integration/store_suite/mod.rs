@@ -4,6 +4,7 @@ mod admin_tokens;
 mod apps;
 mod device_codes;
 mod directory;
+mod extensions;
 mod factors;
 mod flows;
 mod grants;
@@ -31,6 +32,7 @@ use admin_tokens::*;
 use apps::*;
 use device_codes::*;
 use directory::*;
+use extensions::*;
 use factors::*;
 use flows::*;
 use grants::*;
@@ -108,6 +110,7 @@ pub(super) async fn setup(store: &dyn Store) -> (Tenant, User, Application) {
         require_par: false,
         require_dpop: false,
         groups_claim: Default::default(),
+        claim_mappings: Vec::new(),
         access_token_lifetime_secs: None,
         refresh_token_lifetime_secs: None,
         client_keys: Vec::new(),
@@ -254,4 +257,5 @@ on_both_backends!(
     scim_tokens_within_their_tenant,
     scim_filters_and_writes_within_their_tenant,
     groups_nest_and_carry_roles_within_their_tenant,
+    extensions_within_their_tenant,
 );
