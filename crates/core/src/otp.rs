@@ -181,6 +181,27 @@ impl Portico {
         request: OtpRequest<'_>,
         compose: impl FnOnce(&str) -> OutboundMessage,
     ) -> Result<OtpChallengeId, OtpSendError> {
+        Ok(self.make_otp(tenant, request, Some(compose)).await?.0)
+    }
+
+    /// Issues a code as [`Portico::issue_otp`] does, but queues no message: the code comes
+    /// back, for the caller to deliver (a custom authentication extension). `None` when a
+    /// code sent moments ago serves instead (it was delivered then).
+    pub(crate) async fn issue_otp_undelivered(
+        &self,
+        tenant: &Tenant,
+        request: OtpRequest<'_>,
+    ) -> Result<(OtpChallengeId, Option<String>), OtpSendError> {
+        self.make_otp(tenant, request, None::<fn(&str) -> OutboundMessage>)
+            .await
+    }
+
+    async fn make_otp(
+        &self,
+        tenant: &Tenant,
+        request: OtpRequest<'_>,
+        compose: Option<impl FnOnce(&str) -> OutboundMessage>,
+    ) -> Result<(OtpChallengeId, Option<String>), OtpSendError> {
         let OtpRequest {
             purpose,
             subject,
@@ -209,7 +230,7 @@ impl Portico {
                         && live.attempts < policy.max_attempts
                         && live.requester == requester
                 }) {
-                    return Ok(live.id);
+                    return Ok((live.id, None));
                 }
                 return Err(OtpSendError::Throttled {
                     retry_after_secs: wait,
@@ -249,15 +270,18 @@ impl Portico {
         };
         // Sealed (the code never rests in plaintext) and useless once the code expires (give
         // or take the clocks of other nodes).
-        let message = self.outbox_seal().seal(
-            &compose(&code),
-            Some(tenant.id),
-            now,
-            record.expires_at + crate::outbox::DISCARD_GRACE_SECS,
-        )?;
+        let message = match compose {
+            Some(compose) => Some(self.outbox_seal().seal(
+                &compose(&code),
+                Some(tenant.id),
+                now,
+                record.expires_at + crate::outbox::DISCARD_GRACE_SECS,
+            )?),
+            None => None,
+        };
         let queued = self
             .store
-            .create_otp_challenge(&record, &message, sms_budget.as_ref())
+            .create_otp_challenge(&record, message.as_ref(), sms_budget.as_ref())
             .await
             .map_err(CoreError::from)?;
         if let Err(refused) = queued {
@@ -276,7 +300,8 @@ impl Portico {
             });
         }
         metrics::counter!("portico_otp_sent_total", "purpose" => purpose.as_str()).increment(1);
-        Ok(id)
+        let undelivered = message.is_none().then_some(code);
+        Ok((id, undelivered))
     }
 
     /// Checks a code. Every check counts as a try (atomically), so parallel guesses cannot

@@ -6,6 +6,7 @@
 mod answer;
 mod callout;
 mod issuance;
+mod otp_send;
 mod payload;
 mod registry;
 mod trial;

@@ -8,7 +8,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::SignInError;
-use super::engine::{CodeCheck, CredentialProblem, Effect, Event, MethodFacts, UserFacts};
+use super::engine::{
+    CodeCheck, CredentialProblem, Effect, Event, MessageKind, MethodFacts, UserFacts,
+};
 use super::flows::{Caller, Scratch, SignInFlow};
 use super::messages::{CodeMessage, compose};
 use super::password_policy::{PASSWORD_HISTORY, check_new_password};
@@ -145,9 +147,24 @@ impl Portico {
                     reuse_recent: flow.challenge.is_none(),
                     sms_budget,
                 };
-                let sent = self
-                    .issue_otp(tenant, request, |code| compose(caller.texts, letter, code))
-                    .await;
+                // Emailed codes go through the company's own service where an extension
+                // serves this app (notices without a code still go by mail).
+                let by_extension = if channel == Channel::Mail && message == MessageKind::Code {
+                    self.send_code_by_extension(tenant, current.client_id, request, |code| {
+                        compose(caller.texts, letter, code)
+                    })
+                    .await
+                    .transpose()
+                } else {
+                    None
+                };
+                let sent = match by_extension {
+                    Some(sent) => sent,
+                    None => {
+                        self.issue_otp(tenant, request, |code| compose(caller.texts, letter, code))
+                            .await
+                    }
+                };
                 Event::CodeSent(match sent {
                     Ok(challenge) => Ok(challenge),
                     Err(OtpSendError::Throttled { retry_after_secs }) => Err(retry_after_secs),

@@ -111,14 +111,15 @@ pub trait OtpStore: Send + Sync {
     /// Texts queued for this tenant since `since`.
     async fn sms_sent_since(&self, tenant: TenantId, since: UnixTime) -> Result<u32, StoreError>;
     /// Issues a code in one transaction: earlier live codes for the same tenant, purpose and
-    /// subject are spent, the challenge is stored, and its message is queued. With `budget`
+    /// subject are spent, the challenge is stored, and its message (if any: a code an
+    /// extension delivers has none) is queued. With `budget`
     /// (a text), its limits are checked in the same transaction, serialised per tenant, and
     /// nothing is written if one is reached (`Ok(Err(_))`); a number being registered is
     /// recorded against the user.
     async fn create_otp_challenge(
         &self,
         challenge: &OtpChallengeRecord,
-        message: &OutboxRecord,
+        message: Option<&OutboxRecord>,
         budget: Option<&SmsBudget>,
     ) -> Result<Result<(), TextRefused>, StoreError>;
     /// How many codes went to `subject` for `purpose` since `since` (in all, and at

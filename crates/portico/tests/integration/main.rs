@@ -25,6 +25,7 @@ mod double_submit;
 mod dpop;
 mod dpop_codes;
 mod enumeration;
+mod extension_events;
 mod extensions;
 mod factor_guessing;
 mod group_claims;

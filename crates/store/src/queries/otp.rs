@@ -139,7 +139,7 @@ macro_rules! otp_queries {
             async fn create_otp_challenge(
                 &self,
                 challenge: &OtpChallengeRecord,
-                message: &OutboxRecord,
+                message: Option<&OutboxRecord>,
                 budget: Option<&SmsBudget>,
             ) -> Result<Result<(), TextRefused>, StoreError> {
                 let mut tx = self.begin_write().await?;
@@ -186,7 +186,9 @@ macro_rules! otp_queries {
                         .await
                         .map_err(db_err)?;
                 }
-                Self::insert_outbox(&mut *tx, message).await?;
+                if let Some(message) = message {
+                    Self::insert_outbox(&mut *tx, message).await?;
+                }
                 tx.commit().await.map_err(db_err)?;
                 Ok(Ok(()))
             }

@@ -15,13 +15,13 @@ pub(super) async fn otp_challenges_and_outbox(store: Arc<dyn Store>) {
     let (t, _, _) = setup(store.as_ref()).await;
     let first = challenge(&t, "a@example.com", 1_000);
     store
-        .create_otp_challenge(&first, &mail("a@example.com", &t, 1_000), None)
+        .create_otp_challenge(&first, Some(&mail("a@example.com", &t, 1_000)), None)
         .await
         .unwrap()
         .unwrap();
     let second = challenge(&t, "a@example.com", 1_040);
     store
-        .create_otp_challenge(&second, &mail("a@example.com", &t, 1_040), None)
+        .create_otp_challenge(&second, Some(&mail("a@example.com", &t, 1_040)), None)
         .await
         .unwrap()
         .unwrap();
@@ -207,7 +207,7 @@ pub(super) async fn text(
     };
     let message = seal().seal(&message, Some(t.id), at, 10_000).unwrap();
     store
-        .create_otp_challenge(&challenge(t, number, at), &message, Some(budget))
+        .create_otp_challenge(&challenge(t, number, at), Some(&message), Some(budget))
         .await
         .unwrap()
 }
