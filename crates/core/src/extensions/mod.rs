@@ -5,6 +5,7 @@
 
 mod answer;
 mod callout;
+mod collection;
 mod issuance;
 mod otp_send;
 mod payload;

@@ -386,6 +386,14 @@ impl Portico {
                 ));
                 Event::ConsentRecorded
             }
+            Effect::StartAttributeCollection => Event::CollectionStarted(
+                self.attribute_collection_start(tenant, current, caller.ip)
+                    .await?,
+            ),
+            Effect::SubmitAttributes => Event::AttributesReviewed(
+                self.attribute_collection_submit(tenant, current, caller.ip)
+                    .await?,
+            ),
         };
         if let Some(attempt) = attempt
             && !matches!(event, Event::CodeChecked(CodeCheck::Wrong { .. }))

@@ -84,6 +84,22 @@ pub(super) fn problem_error(problem: &Problem) -> NativeError {
                 .insert("invalid_attributes".into(), invalid.into());
             err
         }
+        // A custom authentication extension's showValidationError: Entra's native API answers
+        // it as an attribute validation failure; the extension's words go in the description.
+        Problem::AttributesRefused { message, errors } => {
+            let text = message
+                .clone()
+                .unwrap_or_else(|| "One or more user attributes are not valid.".into());
+            let mut err = NativeError::invalid_grant(55107, text)
+                .with_suberror("attribute_validation_failed");
+            let invalid: Vec<Value> = errors
+                .iter()
+                .map(|(name, error)| json!({ "name": name, "error": error }))
+                .collect();
+            err.extra
+                .insert("invalid_attributes".into(), invalid.into());
+            err
+        }
         Problem::InvalidPhone => NativeError::invalid_request(
             90100,
             "The phone number is not valid. Use the international format, such as +14255550123.",

@@ -14,14 +14,18 @@ use std::net::IpAddr;
 use portico_core::directory::{AttributeType, Email, SignInMethod, UserFlowConfig};
 use portico_core::signin::NativeClient;
 use portico_core::signin::SignInFlow;
-use portico_core::signin::engine::{Event, Flow, Journey, Step};
+use portico_core::signin::engine::{Event, Flow, Journey, Problem, Step};
 use serde_json::{Value, json};
 
 use super::fields::attributes_param;
-use super::flow::{begin, continued, resend_unless_fresh, step, token, with, wrong_endpoint};
+use super::flow::{advance, begin, continued, resend_unless_fresh, token, with, wrong_endpoint};
 use super::problems::problem_error;
 use super::{Call, NativeError, narrowed, redirect};
 use crate::AppState;
+
+/// Entra's default message for a sign-up an extension blocked.
+pub(crate) const BLOCKED: &str =
+    "You are not permitted to sign up. Please contact the owner of the application/website.";
 
 const NO_OOB: &str =
     "The client does not support one-time codes, which sign-up needs to verify the email address.";
@@ -133,8 +137,22 @@ async fn proceed_step(state: &AppState, call: &Call, ip: IpAddr) -> Result<Value
         other => return Err(NativeError::unsupported_grant(other)),
     };
     let (_, _, flow) = call.resume(state, &[stage], false).await?;
-    let flow = step(state, call, flow, event, ip).await?;
-    next_need(state, call, &flow)
+    let advanced = advance(state, call, flow, vec![event], ip).await?;
+    match &advanced.problem {
+        // An extension refused the attributes: the client sends them again, so it gets a
+        // token for the attributes step with the error (the step may be new: the attributes
+        // came with the start, and the code just proved the address).
+        Some(refused @ Problem::AttributesRefused { .. }) => Err(problem_error(refused)
+            .with_continuation(token(
+                state,
+                call,
+                &advanced.flow,
+                "signup_attributes",
+                false,
+            )?)),
+        Some(problem) => Err(problem_error(problem)),
+        None => next_need(state, call, &advanced.flow),
+    }
 }
 
 /// What the sign-up needs next: a password, attributes, or nothing (the account exists and
@@ -155,6 +173,14 @@ fn next_need(state: &AppState, call: &Call, flow: &SignInFlow) -> Result<Value, 
                 .insert("required_attributes".into(), required_attributes(flow));
             Err(err)
         }
+        // UNCONFIRMED: Entra documents no native answer for an extension's block page; the
+        // closest is refusing the request with Entra's number for a blocked sign-up and the
+        // extension's message.
+        Step::Blocked { message } => Err(NativeError::new(
+            "access_denied",
+            1003023,
+            message.clone().unwrap_or_else(|| BLOCKED.to_owned()),
+        )),
         step if flow.flow.user.is_some() => {
             // A code for a second factor's registration may have gone out already.
             let fresh = matches!(step, Step::VerifyEnrolment { .. });

@@ -112,7 +112,11 @@ pub(crate) async fn wait_for_url(client: &Client, prefix: &str) -> url::Url {
 }
 
 /// The authorization request for `client_id` (code flow to the harness's redirect URI).
-fn authorize_url(server: &TestServer, client_id: &str, query: &[(&str, &str)]) -> url::Url {
+pub(crate) fn authorize_url(
+    server: &TestServer,
+    client_id: &str,
+    query: &[(&str, &str)],
+) -> url::Url {
     let mut url = url::Url::parse(&server.url("oauth2/v2.0/authorize")).unwrap();
     url.query_pairs_mut()
         .append_pair("client_id", client_id)
@@ -158,7 +162,7 @@ pub(crate) async fn fill_and_press(
 }
 
 /// Waits for the page that shows `ready`, types `code` and presses "verify".
-async fn enter_code(client: &Client, ready: &str, code: &str) {
+pub(crate) async fn enter_code(client: &Client, ready: &str, code: &str) {
     fill_and_press(
         client,
         ready,
@@ -168,7 +172,7 @@ async fn enter_code(client: &Client, ready: &str, code: &str) {
     .await;
 }
 
-async fn text_of(client: &Client, css: &str) -> String {
+pub(crate) async fn text_of(client: &Client, css: &str) -> String {
     client
         .wait()
         .at_most(Duration::from_secs(15))

@@ -1,17 +1,22 @@
 //! Extensions at the steps of the sign-in engine: one-time codes delivered by the company's
-//! service (and Portico's mailer as the fallback it may ask for).
+//! service (and Portico's mailer as the fallback it may ask for); sign-up attributes
+//! prefilled, refused, changed or blocked by it, over the native API and on the hosted pages
+//! in Chromium.
+
+use std::collections::BTreeMap;
 
 use portico_claims::{
-    EventCommon, Handler, HandlerError, OtpAction, OtpContext, Receiver, TokenValidator,
-    TrustedIssuer,
+    EventCommon, Handler, HandlerError, OtpAction, OtpContext, Receiver, SignUpInfo, StartAction,
+    SubmitAction, TokenValidator, TrustedIssuer,
 };
-use portico_core::directory::{SignInMethod, TenantRef, UserFlowConfig};
+use portico_core::directory::{AttributeSpec, SignInMethod, TenantRef, UserFlowConfig};
 use portico_core::extensions::{ExtensionEvent, NewExtension};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::harness::TestServer;
 use crate::native_auth::{assert_error, assert_tokens, challenge, ct, initiate, native_app, token};
+use crate::native_signup::{proceed, sign_up_through_code};
 use crate::otp_delivery::server_with_outbox;
 use crate::page::{flow_for, mail_code};
 
@@ -173,4 +178,348 @@ async fn a_failed_delivery_falls_back_to_mail_only_when_asked() {
     let code = mail_code(dir.path()).await;
     redeem_code(&server, &lenient, &asked, &code).await;
     server.stop().await;
+}
+
+/// The company's sign-up rules: prefill the city; postal codes are digits; nobody from
+/// Gotham; display names are kept in capitals.
+struct Registrar {
+    calls: mpsc::UnboundedSender<&'static str>,
+}
+
+#[async_trait::async_trait]
+impl Handler for Registrar {
+    async fn attribute_collection_start(
+        &self,
+        _event: &EventCommon,
+        sign_up: &SignUpInfo,
+    ) -> Result<StartAction, HandlerError> {
+        let _ = self.calls.send("start");
+        assert!(sign_up.attributes.contains_key("email"), "{sign_up:?}");
+        let mut prefill = serde_json::Map::new();
+        prefill.insert("city".into(), "Oslo".into());
+        Ok(StartAction::Prefill(prefill))
+    }
+
+    async fn attribute_collection_submit(
+        &self,
+        _event: &EventCommon,
+        sign_up: &SignUpInfo,
+    ) -> Result<SubmitAction, HandlerError> {
+        let _ = self.calls.send("submit");
+        let text = |name: &str| {
+            sign_up
+                .attributes
+                .get(name)
+                .and_then(|a| a.value.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        if text("city") == "Gotham" {
+            return Ok(SubmitAction::Block(Some("No sign-ups from Gotham.".into())));
+        }
+        if !text("postalCode").chars().all(|c| c.is_ascii_digit()) {
+            return Ok(SubmitAction::ValidationError {
+                message: "Please check what you entered.".into(),
+                attribute_errors: BTreeMap::from([(
+                    "postalCode".to_owned(),
+                    "A postal code has digits only.".to_owned(),
+                )]),
+            });
+        }
+        let mut changed = serde_json::Map::new();
+        changed.insert(
+            "displayName".into(),
+            text("displayName").to_uppercase().into(),
+        );
+        Ok(SubmitAction::Modify(changed))
+    }
+}
+
+/// A server whose sign-up collects a display name, a postal code and a city, with the
+/// Registrar attached to both attribute events; returns the app and the call log.
+pub(crate) async fn registrar_server(
+    dir: &std::path::Path,
+    native: bool,
+) -> (TestServer, String, mpsc::UnboundedReceiver<&'static str>) {
+    let server = server_with_outbox(dir, |_| {}).await;
+    let tenant = TenantRef::Id(server.tenant.id);
+    let client_id = if native {
+        native_app(&server).await
+    } else {
+        server.app(portico_core::directory::AppKind::Web).await.0
+    };
+    flow_for(
+        &server,
+        &client_id,
+        UserFlowConfig {
+            methods: vec![SignInMethod::EmailOtp],
+            attributes: vec![
+                AttributeSpec::parse_cli("displayName:required").unwrap(),
+                AttributeSpec::parse_cli("postalCode:required").unwrap(),
+                AttributeSpec::parse_cli("city").unwrap(),
+            ],
+            ..UserFlowConfig::default()
+        },
+    )
+    .await;
+    let (calls_tx, calls) = mpsc::unbounded_channel();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/signup",
+        listener.local_addr().unwrap().port()
+    );
+    let audience = "0e7a0000-0000-4000-8000-000000000002";
+    let validator = TokenValidator::new(vec![TrustedIssuer::new(server.issuer(), audience)]);
+    let receiver = Receiver::new(validator, Registrar { calls: calls_tx }).router("/signup");
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    for event in [
+        ExtensionEvent::AttributeCollectionStart,
+        ExtensionEvent::AttributeCollectionSubmit,
+    ] {
+        let extension = NewExtension {
+            name: event.as_str().into(),
+            event,
+            target_url: url.clone(),
+            resource_app_id: Some(audience.into()),
+            apps: vec![client_id.parse().unwrap()],
+            timeout_ms: None,
+            retries: None,
+            claims: Vec::new(),
+            fallback: false,
+        };
+        server
+            .portico()
+            .create_extension(&tenant, extension)
+            .await
+            .unwrap();
+    }
+    (server, client_id, calls)
+}
+
+#[tokio::test]
+async fn sign_up_attributes_are_checked_changed_or_blocked_over_the_native_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, client_id, mut calls) = registrar_server(dir.path(), true).await;
+
+    // The code proves the address; the extension refuses the postal code sent with start,
+    // in its own words, and the client gets a token to send the attributes again.
+    let (status, refused) = sign_up_through_code(
+        &server,
+        dir.path(),
+        &client_id,
+        "kim@example.com",
+        &[(
+            "attributes",
+            r#"{"displayName":"Kim","postalCode":"NW1","city":"London"}"#,
+        )],
+    )
+    .await;
+    assert_error(status, &refused, "invalid_grant", 55107);
+    assert_eq!(refused["suberror"], "attribute_validation_failed");
+    assert_eq!(
+        refused["invalid_attributes"],
+        json!([{"name": "postalCode", "error": "A postal code has digits only."}])
+    );
+    assert!(
+        refused["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("Please check what you entered.")
+    );
+    assert_eq!(calls.recv().await, Some("start"));
+    assert_eq!(calls.recv().await, Some("submit"));
+    let (status, created) = proceed(
+        &server,
+        &client_id,
+        ct(&refused),
+        &[
+            ("grant_type", "attributes"),
+            ("attributes", r#"{"postalCode":"10115"}"#),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(
+        calls.recv().await,
+        Some("submit"),
+        "asked again, not started again"
+    );
+    let user = server
+        .portico()
+        .store
+        .find_user_by_email(server.tenant.id, "kim@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        user.display_name.as_deref(),
+        Some("KIM"),
+        "the extension's change"
+    );
+    assert_eq!(user.attributes["postalCode"], "10115");
+
+    // Blocked: no account, and the extension's message.
+    let (status, blocked) = sign_up_through_code(
+        &server,
+        dir.path(),
+        &client_id,
+        "bruce@example.com",
+        &[(
+            "attributes",
+            r#"{"displayName":"Bruce","postalCode":"10001","city":"Gotham"}"#,
+        )],
+    )
+    .await;
+    assert_eq!(status, 400, "{blocked}");
+    assert_eq!(blocked["error"], "access_denied");
+    assert_eq!(blocked["error_codes"], json!([1_003_023]));
+    assert!(
+        blocked["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("No sign-ups from Gotham.")
+    );
+    assert!(
+        server
+            .portico()
+            .store
+            .find_user_by_email(server.tenant.id, "bruce@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sign_up_attributes_are_prefilled_refused_and_blocked_in_chromium() {
+    use crate::browser::{
+        Driver, authorize_url, enter_code, fill_and_press, text_of, wait_for_url,
+    };
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (server, client_id, mut calls) = registrar_server(dir.path(), false).await;
+    let browser = &driver.client;
+    let sign_up = authorize_url(
+        &server,
+        &client_id,
+        &[("scope", "openid"), ("prompt", "create")],
+    );
+    browser.goto(sign_up.as_str()).await.unwrap();
+    fill_and_press(
+        browser,
+        "button[value=identify]",
+        &[("input#email", "lin@example.com")],
+        "button[value=identify]",
+    )
+    .await;
+    let code = mail_code(dir.path()).await;
+    enter_code(browser, "input#code", &code).await;
+    // The attributes page, with the city the extension gave.
+    fill_and_press(
+        browser,
+        "input#attr-displayName",
+        &[
+            ("input#attr-displayName", "Lin"),
+            ("input#attr-postalCode", "N1 9GU"),
+        ],
+        "button[value=attributes]",
+    )
+    .await;
+    assert_eq!(calls.recv().await, Some("start"));
+    let prefilled = browser
+        .find(fantoccini::Locator::Css("input#attr-city"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(prefilled.as_deref(), Some("Oslo"));
+    // Refused in the extension's words, on the page and at the field.
+    assert_eq!(
+        text_of(browser, "#error-summary p").await,
+        "Please check what you entered."
+    );
+    assert_eq!(
+        text_of(browser, "#err-postalCode").await,
+        "A postal code has digits only."
+    );
+    let field = browser
+        .find(fantoccini::Locator::Css("input#attr-postalCode"))
+        .await
+        .unwrap();
+    field.clear().await.unwrap();
+    field.send_keys("10115").await.unwrap();
+    browser
+        .find(fantoccini::Locator::Css("button[value=attributes]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The app on its own origin gets its code.
+    let landed = wait_for_url(browser, &server.redirect_uri()).await;
+    assert!(landed.query_pairs().any(|(k, _)| k == "code"));
+    let user = server
+        .portico()
+        .store
+        .find_user_by_email(server.tenant.id, "lin@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.display_name.as_deref(), Some("LIN"));
+    assert_eq!(user.attributes["city"], "Oslo");
+
+    // From Gotham: the block page, with the extension's message, and no account.
+    browser.goto(sign_up.as_str()).await.unwrap();
+    fill_and_press(
+        browser,
+        "button[value=identify]",
+        &[("input#email", "bruce@example.com")],
+        "button[value=identify]",
+    )
+    .await;
+    let code = mail_code(dir.path()).await;
+    enter_code(browser, "input#code", &code).await;
+    let city = browser
+        .wait()
+        .at_most(std::time::Duration::from_secs(15))
+        .for_element(fantoccini::Locator::Css("input#attr-city"))
+        .await
+        .unwrap();
+    city.clear().await.unwrap();
+    fill_and_press(
+        browser,
+        "input#attr-city",
+        &[
+            ("input#attr-displayName", "Bruce"),
+            ("input#attr-postalCode", "10001"),
+            ("input#attr-city", "Gotham"),
+        ],
+        "button[value=attributes]",
+    )
+    .await;
+    let page = browser
+        .wait()
+        .at_most(std::time::Duration::from_secs(15))
+        .for_element(fantoccini::Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("No sign-ups from Gotham."), "{page}");
+    assert!(
+        server
+            .portico()
+            .store
+            .find_user_by_email(server.tenant.id, "bruce@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    server.stop().await;
+    driver.stop().await;
 }

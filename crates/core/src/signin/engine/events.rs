@@ -123,6 +123,41 @@ pub enum Event {
     ConsentLoaded(Vec<String>),
     /// Result of [`Effect::RecordConsent`].
     ConsentRecorded,
+    /// Result of [`Effect::StartAttributeCollection`].
+    CollectionStarted(CollectionStart),
+    /// Result of [`Effect::SubmitAttributes`].
+    AttributesReviewed(AttributeReview),
+}
+
+/// What a custom authentication extension said before attributes are collected
+/// (OnAttributeCollectionStart); `Continue` where no extension serves the flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CollectionStart {
+    /// Go on.
+    Continue,
+    /// Show these values in the attribute fields.
+    Prefill(BTreeMap<String, String>),
+    /// Stop the sign-up with this message (a default one when `None`).
+    Block(Option<String>),
+}
+
+/// What a custom authentication extension said of the submitted attributes
+/// (OnAttributeCollectionSubmit); `Continue` where no extension serves the flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttributeReview {
+    /// Keep them.
+    Continue,
+    /// Replace these values.
+    Modify(BTreeMap<String, serde_json::Value>),
+    /// Refuse them: a message for the page and one per attribute.
+    Refuse {
+        /// The page's message.
+        message: Option<String>,
+        /// Attribute → what is wrong with it.
+        errors: BTreeMap<String, String>,
+    },
+    /// Stop the sign-up with this message.
+    Block(Option<String>),
 }
 
 /// What the driver must do.
@@ -199,6 +234,12 @@ pub enum Effect {
         /// The scopes.
         scopes: Vec<String>,
     },
+    /// Sign-up: ask the flow's OnAttributeCollectionStart extension (if any) before
+    /// attributes are collected.
+    StartAttributeCollection,
+    /// Sign-up: ask the flow's OnAttributeCollectionSubmit extension (if any) about the
+    /// collected attributes, before the account is made.
+    SubmitAttributes,
 }
 
 /// What a queued message says.
@@ -279,6 +320,8 @@ impl Event {
             Self::MethodTaken => "method_taken",
             Self::ConsentLoaded(_) => "consent_loaded",
             Self::ConsentRecorded => "consent_recorded",
+            Self::CollectionStarted(_) => "collection_started",
+            Self::AttributesReviewed(_) => "attributes_reviewed",
         }
     }
 }

@@ -50,6 +50,10 @@ impl Flow {
     /// The transition table. `None`: illegal here.
     fn apply(&mut self, event: Event, rules: &Rules<'_>) -> Option<Reaction> {
         let config = rules.config;
+        let event = match self.collection(event, rules) {
+            Ok(reaction) => return reaction,
+            Err(event) => event,
+        };
         match (self.step.clone(), event) {
             // Identify.
             (
@@ -307,7 +311,7 @@ impl Flow {
             (
                 Step::NewPassword | Step::Attributes | Step::VerifyEmail,
                 Event::UserCreated(user),
-            ) if self.journey == Journey::SignUp => {
+            ) if self.journey == Journey::SignUp && self.collection_approved => {
                 self.user = Some(user);
                 self.first_factor = Some(FirstFactor::EmailCode);
                 Some(self.after_first_factor(rules))
@@ -517,9 +521,13 @@ impl Flow {
         if config.methods.contains(&SignInMethod::Password) && self.password_hash.is_none() {
             self.step = Step::NewPassword;
             Reaction::default()
+        } else if !self.collection_started {
+            effect(Effect::StartAttributeCollection)
         } else if !config.attributes.is_empty() && !self.attributes_done {
             self.step = Step::Attributes;
             Reaction::default()
+        } else if !self.collection_approved {
+            effect(Effect::SubmitAttributes)
         } else {
             effect(Effect::CreateUser)
         }

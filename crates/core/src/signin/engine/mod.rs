@@ -8,6 +8,7 @@
 //! transition is unit-tested without a database.
 
 mod codes;
+mod collection;
 mod contact;
 mod events;
 mod machine;
@@ -20,7 +21,9 @@ mod tests;
 use std::collections::BTreeMap;
 
 pub use contact::{mask_email, mask_phone, normalize_phone};
-pub use events::{CodeCheck, CredentialProblem, Effect, Event, MessageKind};
+pub use events::{
+    AttributeReview, CodeCheck, CollectionStart, CredentialProblem, Effect, Event, MessageKind,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::directory::{AttributeError, MfaMethod, UserFlowConfig};
@@ -88,6 +91,12 @@ pub enum Step {
     },
     /// The user declined the consent: the app hears `access_denied`. The flow ends here.
     Declined,
+    /// Sign-up: a custom authentication extension blocked it (the page shows its message,
+    /// or a default one). The flow ends here.
+    Blocked {
+        /// The extension's message.
+        message: Option<String>,
+    },
     /// The user is authenticated.
     Done,
 }
@@ -112,6 +121,7 @@ impl Step {
             Self::RecoveryCodes => "recovery_codes",
             Self::Consent { .. } => "consent",
             Self::Declined => "declined",
+            Self::Blocked { .. } => "blocked",
             Self::Done => "done",
         }
     }
@@ -218,6 +228,15 @@ pub struct Flow {
     /// Sign-up: the attributes step was completed.
     #[serde(default)]
     pub attributes_done: bool,
+    /// Sign-up: the attribute-collection-start extension was asked (or none serves).
+    #[serde(default)]
+    pub collection_started: bool,
+    /// Sign-up: the attribute-collection-submit extension accepted the attributes.
+    #[serde(default)]
+    pub collection_approved: bool,
+    /// Sign-up: values an extension gave for the attribute fields.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prefill: BTreeMap<String, String>,
     /// The user's registered second factors, once loaded.
     #[serde(default)]
     pub methods: Vec<MethodFacts>,
@@ -303,6 +322,13 @@ pub enum Problem {
     Password(PasswordProblem),
     /// Attribute values were refused.
     Attributes(Vec<AttributeError>),
+    /// A custom authentication extension refused the attributes, in its own words.
+    AttributesRefused {
+        /// The page's message.
+        message: Option<String>,
+        /// Attribute → what is wrong with it.
+        errors: BTreeMap<String, String>,
+    },
     /// Not a phone number in international form.
     InvalidPhone,
     /// A number in a country the tenant does not text.
@@ -363,6 +389,9 @@ impl Flow {
             password_hash: None,
             attributes: BTreeMap::new(),
             attributes_done: false,
+            collection_started: false,
+            collection_approved: false,
+            prefill: BTreeMap::new(),
             methods: Vec::new(),
             pending_totp: None,
             mfa_done: false,

@@ -32,10 +32,24 @@ fn ok(flow: &mut Flow, event: Event, config: &UserFlowConfig) -> Reaction {
     flow.handle(event, &rules(config)).unwrap()
 }
 
+/// The effects of `event`, with the attribute-collection extensions answered as the driver
+/// answers them where no extension serves the flow (`Continue`).
 fn effects(flow: &mut Flow, event: Event, config: &UserFlowConfig) -> Vec<Effect> {
     let reaction = ok(flow, event, config);
     assert_eq!(reaction.problem, None);
-    reaction.effects
+    match reaction.effects.as_slice() {
+        [Effect::StartAttributeCollection] => effects(
+            flow,
+            Event::CollectionStarted(CollectionStart::Continue),
+            config,
+        ),
+        [Effect::SubmitAttributes] => effects(
+            flow,
+            Event::AttributesReviewed(AttributeReview::Continue),
+            config,
+        ),
+        _ => reaction.effects,
+    }
 }
 
 fn identify(journey: Journey, config: &UserFlowConfig) -> Flow {

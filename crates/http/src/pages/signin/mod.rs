@@ -270,6 +270,18 @@ pub async fn submit(
     if advanced.flow.flow.step == Step::Declined {
         return declined(&state, &tenant, jar, &advanced.flow).await;
     }
+    // A custom authentication extension stopped the sign-up: its page, and the flow ends.
+    if let Step::Blocked { message } = &advanced.flow.flow.step {
+        return HtmlError {
+            status: StatusCode::FORBIDDEN,
+            title: "blocked-title",
+            message: message.clone().map_or(
+                crate::error::PageMessage::Key("blocked-default"),
+                crate::error::PageMessage::Detail,
+            ),
+        }
+        .into_response();
+    }
     // The flow has ended; its page would only lead to "expired".
     if advanced.problem == Some(Problem::TooManyWrongCodes) {
         return HtmlError::page(

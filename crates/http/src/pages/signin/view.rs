@@ -72,7 +72,7 @@ pub(super) fn message_of(problem: &Problem) -> &'static str {
         Problem::Password(PasswordProblem::TooLong) => "password-error-long",
         Problem::Password(PasswordProblem::Banned) => "password-error-banned",
         Problem::Password(PasswordProblem::RecentlyUsed) => "password-error-reused",
-        Problem::Attributes(_) => "attributes-error",
+        Problem::Attributes(_) | Problem::AttributesRefused { .. } => "attributes-error",
         Problem::InvalidPhone => "phone-error-invalid",
         Problem::PhoneCountryNotAllowed => "phone-error-country",
         Problem::NoSecondFactor => "mfa-error-none",
@@ -161,11 +161,30 @@ pub(super) async fn render(
         Some(Problem::Attributes(errors)) => errors.clone(),
         _ => Vec::new(),
     };
+    let refused = match shown.problem {
+        Some(Problem::AttributesRefused { errors, .. }) => errors.clone(),
+        _ => Default::default(),
+    };
+    // What the person typed; else what the flow holds (an extension may have refused it);
+    // else what an extension gave to prefill.
+    let mut values = shown.attributes.clone();
+    let held = engine.attributes.iter().map(|(name, value)| {
+        let text = match value {
+            serde_json::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        (name.clone(), text)
+    });
+    for (name, value) in held.chain(engine.prefill.clone()) {
+        if !values.iter().any(|(known, _)| *known == name) {
+            values.push((name, value));
+        }
+    }
     let attributes: Vec<minijinja::Value> = flow
         .config
         .attributes
         .iter()
-        .map(|spec| attribute_context(spec, &shown.attributes, &attribute_errors))
+        .map(|spec| attribute_context(spec, &values, &attribute_errors, &refused))
         .collect();
     let totp = match (&engine.step, &engine.pending_totp, &engine.user) {
         (Step::EnrolTotp, Some(sealed), Some(user)) => {
@@ -195,6 +214,11 @@ pub(super) async fn render(
         )
     };
     let error = shown.error.or_else(|| shown.problem.map(message_of));
+    // An extension's message replaces the generic one (escaped like any text on the page).
+    let error_text = match shown.problem {
+        Some(Problem::AttributesRefused { message, .. }) => message.clone(),
+        _ => None,
+    };
     let error_detail = match shown.problem {
         Some(Problem::WrongCode {
             attempts_left: Some(left),
@@ -264,6 +288,7 @@ pub(super) async fn render(
             recovery_codes => shown.recovery_codes.to_vec(),
             consent,
             error,
+            error_text,
             error_detail,
             notice => delayed.then_some("delivery-delayed"),
             offers_password => flow.config.methods.contains(&SignInMethod::Password),
@@ -293,6 +318,7 @@ pub(super) fn attribute_context(
     spec: &AttributeSpec,
     submitted: &[(String, String)],
     errors: &[portico_core::directory::AttributeError],
+    refused: &std::collections::BTreeMap<String, String>,
 ) -> minijinja::Value {
     let value = submitted
         .iter()
@@ -339,6 +365,8 @@ pub(super) fn attribute_context(
         value,
         chosen,
         error,
+        // A custom authentication extension's own words about this field.
+        message => refused.get(&spec.name).cloned(),
         autocomplete,
     }
 }
