@@ -7,6 +7,7 @@
 #[cfg(feature = "axum")]
 pub mod axum;
 pub mod events;
+mod password;
 mod receiver;
 mod token;
 
@@ -15,6 +16,7 @@ pub use events::{
     OtpAction, OtpContext, PasswordAction, SignUpInfo, StartAction, SubmitAction, User,
     parse_event,
 };
+pub use password::{DecryptionKey, PasswordContext, PasswordContextError};
 pub use receiver::{Handler, HandlerError, Receiver, Reply};
 pub use token::{
     CalloutToken, ENTRA_AUTHENTICATION_EVENTS_APP, InvalidToken, TokenValidator, TrustedIssuer,

@@ -11,6 +11,7 @@ use crate::events::{
     SignUpInfo, StartAction, SubmitAction, claims_response, otp_response, parse_event,
     password_response, start_response, submit_response,
 };
+use crate::password::{DecryptionKey, PasswordContext};
 use crate::token::{CalloutToken, TokenValidator};
 
 /// A handler failed (500); the message is logged, never sent.
@@ -64,12 +65,13 @@ pub trait Handler: Send + Sync + 'static {
         Err(HandlerError::new("one-time codes are not delivered here"))
     }
 
-    /// Check a legacy password. `encrypted_context` is the JWE the server sent.
+    /// Check a legacy password (decrypted with the receiver's key; the receiver echoes the
+    /// nonce).
     async fn password_submit(
         &self,
         _event: &EventCommon,
-        _encrypted_context: Option<&str>,
-    ) -> Result<(PasswordAction, String), HandlerError> {
+        _context: &PasswordContext,
+    ) -> Result<PasswordAction, HandlerError> {
         Err(HandlerError::new("passwords are not checked here"))
     }
 }
@@ -101,6 +103,7 @@ impl Reply {
 pub struct Receiver {
     validator: TokenValidator,
     allowed_apps: Option<Arc<HashSet<String>>>,
+    decryption_key: Option<Arc<DecryptionKey>>,
     handler: Arc<dyn Handler>,
 }
 
@@ -119,6 +122,7 @@ impl Receiver {
         Self {
             validator,
             allowed_apps: None,
+            decryption_key: None,
             handler: Arc::new(handler),
         }
     }
@@ -130,6 +134,13 @@ impl Receiver {
         apps: I,
     ) -> Self {
         self.allowed_apps = Some(Arc::new(apps.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// Decrypt password contexts (OnPasswordSubmit) with this key, the private half of the
+    /// one registered on the extension.
+    pub fn with_decryption_key(mut self, key: DecryptionKey) -> Self {
+        self.decryption_key = Some(Arc::new(key));
         self
     }
 
@@ -194,11 +205,18 @@ impl Receiver {
                 Reply::ok(otp_response(self.handler.otp_send(common, otp).await?))
             }
             Event::PasswordSubmit(common, context) => {
-                let (action, nonce) = self
-                    .handler
-                    .password_submit(common, context.as_deref())
-                    .await?;
-                Reply::ok(password_response(&action, &nonce))
+                let Some(key) = &self.decryption_key else {
+                    return Err(HandlerError::new("no decryption key for password contexts"));
+                };
+                let Some(context) = context else {
+                    return Ok(Reply::error(400, "no encryptedPasswordContext"));
+                };
+                let context = match key.decrypt(context) {
+                    Ok(context) => context,
+                    Err(err) => return Ok(Reply::error(400, &err.to_string())),
+                };
+                let action = self.handler.password_submit(common, &context).await?;
+                Reply::ok(password_response(&action, &context.nonce))
             }
         })
     }

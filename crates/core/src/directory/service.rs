@@ -166,6 +166,11 @@ impl Portico {
     pub async fn create_user(&self, tenant: &TenantRef, new: NewUser) -> Result<User, CoreError> {
         let tenant = self.tenant(tenant).await?;
         let email = Email::parse(&new.email).map_err(CoreError::Invalid)?;
+        if new.legacy_password && new.password.is_some() {
+            return Err(CoreError::Invalid(
+                "a password in a legacy store is not given here".into(),
+            ));
+        }
         let password_hash = match new.password {
             Some(password) => {
                 check_password_length(&password)?;
@@ -183,6 +188,7 @@ impl Portico {
             email: email.as_str().to_owned(),
             display_name,
             password_hash,
+            password_in_legacy_store: new.legacy_password,
             enabled: true,
             attributes: Default::default(),
             created_at: self.now(),

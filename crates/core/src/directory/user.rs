@@ -40,6 +40,9 @@ pub struct User {
     pub display_name: Option<String>,
     /// argon2id PHC string, if the user has a password.
     pub password_hash: Option<String>,
+    /// The password is still in a legacy store: the first sign-in checks it through a
+    /// password-submit extension and keeps its hash here (just-in-time migration).
+    pub password_in_legacy_store: bool,
     /// Disabled users cannot sign in.
     pub enabled: bool,
     /// Attributes collected at sign-up (built-in and custom), by name.
@@ -57,6 +60,9 @@ pub struct NewUser {
     pub password: Option<String>,
     /// Optional display name.
     pub display_name: Option<String>,
+    /// The password is in a legacy store, checked at the first sign-in by a password-submit
+    /// extension (no `password` then).
+    pub legacy_password: bool,
 }
 
 #[cfg(test)]

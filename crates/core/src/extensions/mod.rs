@@ -7,7 +7,9 @@ mod answer;
 mod callout;
 mod collection;
 mod issuance;
+mod jwe;
 mod otp_send;
+mod password_submit;
 mod payload;
 mod registry;
 mod trial;
@@ -20,6 +22,7 @@ pub use callout::{
     ENTRA_AUTHENTICATION_EVENTS_APP,
 };
 pub use issuance::ProvidedClaims;
+pub(crate) use password_submit::Migration;
 pub use payload::{CalloutContext, envelope, otp_context, sign_up_attributes, sign_up_info};
 pub(crate) use registry::validate_claim_name;
 pub use registry::{DEFAULT_TIMEOUT_MS, Extension, ExtensionCall, NewExtension, TIMEOUT_MS};

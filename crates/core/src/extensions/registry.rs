@@ -43,6 +43,9 @@ pub struct Extension {
     pub fallback: bool,
     /// The apps it is attached to; empty: every app of the tenant.
     pub apps: Vec<ClientId>,
+    /// Password submit: the RSA key (SubjectPublicKeyInfo DER, base64) passwords are
+    /// encrypted to.
+    pub encryption_key: Option<String>,
     /// When it was registered.
     pub created_at: UnixTime,
 }
@@ -51,6 +54,15 @@ impl Extension {
     /// Whether it serves this app.
     pub fn applies_to(&self, client: ClientId) -> bool {
         self.apps.is_empty() || self.apps.contains(&client)
+    }
+
+    /// The `kid` of the key passwords are encrypted to (password submit).
+    pub fn encryption_key_id(&self) -> Option<String> {
+        use base64::Engine as _;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(self.encryption_key.as_deref()?)
+            .ok()?;
+        Some(super::jwe::key_id(&der))
     }
 }
 
@@ -75,6 +87,9 @@ pub struct NewExtension {
     pub claims: Vec<String>,
     /// Fall back to Portico's mailer when the call fails (one-time codes only).
     pub fallback: bool,
+    /// Password submit (required there, refused elsewhere): the PEM public key or
+    /// certificate whose RSA key passwords are encrypted to.
+    pub encryption_key: Option<String>,
 }
 
 /// One call, as the log keeps it.
@@ -228,6 +243,25 @@ impl NewExtension {
                 "--fallback applies to otp-send only".into(),
             ));
         }
+        let encryption_key = match (self.event, &self.encryption_key) {
+            (ExtensionEvent::PasswordSubmit, Some(pem)) => {
+                use base64::Engine as _;
+                let der = super::jwe::encryption_key_der(pem)?;
+                Some(base64::engine::general_purpose::STANDARD.encode(der))
+            }
+            (ExtensionEvent::PasswordSubmit, None) => {
+                return Err(CoreError::Invalid(
+                    "password-submit needs the RSA key passwords are encrypted to (--encryption-key)"
+                        .into(),
+                ));
+            }
+            (_, Some(_)) => {
+                return Err(CoreError::Invalid(
+                    "an encryption key applies to password-submit only".into(),
+                ));
+            }
+            (_, None) => None,
+        };
         let mut claims = self.claims;
         claims.sort();
         claims.dedup();
@@ -246,6 +280,7 @@ impl NewExtension {
             claims,
             fallback: self.fallback,
             apps,
+            encryption_key,
             created_at: now,
         })
     }

@@ -75,6 +75,7 @@ impl Portico {
             email: "test.user@example.com".into(),
             display_name: Some("Test User".into()),
             password_hash: None,
+            password_in_legacy_store: false,
             enabled: true,
             attributes: Default::default(),
             created_at: self.now(),
@@ -83,6 +84,7 @@ impl Portico {
         let mut attributes = Map::new();
         attributes.insert("email".into(), sample.email.clone().into());
         attributes.insert("displayName".into(), "Test User".into());
+        let nonce = crate::secret::random_token()?;
         let (data, user, request_type) = match extension.event {
             ExtensionEvent::TokenIssuanceStart => (Map::new(), Some(&sample), None),
             ExtensionEvent::AttributeCollectionStart
@@ -92,7 +94,13 @@ impl Portico {
             ExtensionEvent::OtpSend => {
                 (otp_context(&sample.email, "12345678"), None, Some("signUp"))
             }
-            ExtensionEvent::PasswordSubmit => (Map::new(), Some(&sample), None),
+            ExtensionEvent::PasswordSubmit => {
+                let mut data = Map::new();
+                let encrypted =
+                    self.encrypted_password(&extension, &sample, "sample-password", &nonce)?;
+                data.insert("encryptedPasswordContext".into(), encrypted.into());
+                (data, Some(&sample), None)
+            }
         };
         let context = CalloutContext {
             tenant: &tenant,
@@ -109,7 +117,7 @@ impl Portico {
         let call = CallFor {
             correlation_id: &correlation_id,
             client: client.as_ref().map(|app| app.client_id),
-            nonce: None,
+            nonce: (extension.event == ExtensionEvent::PasswordSubmit).then_some(nonce.as_str()),
         };
         // Written before answering: the command may end its process right after.
         let (answer, record) = self.make_call(&tenant, &extension, &payload, call).await;

@@ -146,6 +146,7 @@ impl Portico {
                 email: draft.email.clone(),
                 display_name: draft.display_name.clone(),
                 password_hash: self.password_hash(&draft).await?,
+                password_in_legacy_store: false,
                 enabled: draft.active.unwrap_or(true),
                 attributes: draft.attributes.clone(),
                 created_at: now,

@@ -96,7 +96,7 @@ impl Portico {
             ),
             Effect::CheckPassword { password } => Event::PasswordChecked(
                 match self
-                    .sign_in_with_password(tenant, &email, &password, caller.ip)
+                    .sign_in_with_password(tenant, current.client_id, &email, &password, caller.ip)
                     .await
                 {
                     Ok(user) => Ok(facts(&user)),
@@ -104,6 +104,7 @@ impl Portico {
                     Err(SignInError::LockedOut { .. }) => Err(CredentialProblem::LockedOut),
                     Err(SignInError::AccountDisabled) => Err(CredentialProblem::Disabled),
                     Err(SignInError::RateLimited) => Err(CredentialProblem::RateLimited),
+                    Err(SignInError::ResetRequired) => Err(CredentialProblem::ResetRequired),
                     Err(SignInError::Core(err)) => return Err(err),
                 },
             ),
@@ -270,6 +271,7 @@ impl Portico {
                     email: email.clone(),
                     display_name,
                     password_hash: flow.password_hash.clone(),
+                    password_in_legacy_store: false,
                     enabled: true,
                     attributes: flow.attributes.clone(),
                     created_at: self.now(),

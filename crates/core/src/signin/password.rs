@@ -5,6 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::clock::UnixTime;
 use crate::directory::{Email, MAX_PASSWORD_LEN, Tenant, User};
+use crate::ids::ClientId;
 use crate::store::{LockoutRecord, LockoutSubject};
 use crate::{CoreError, Portico, StoreError};
 
@@ -26,6 +27,10 @@ pub enum SignInError {
     /// Too many attempts from this address or against this account.
     #[error("too many attempts")]
     RateLimited,
+    /// The right password (a legacy store vouched for it), but it must be replaced: the
+    /// person resets it.
+    #[error("the password must be changed")]
+    ResetRequired,
     /// Something failed inside.
     #[error(transparent)]
     Core(#[from] CoreError),
@@ -49,12 +54,13 @@ impl Portico {
     pub async fn sign_in_with_password(
         &self,
         tenant: &Tenant,
+        client: Option<ClientId>,
         email: &str,
         password: &str,
         client_ip: IpAddr,
     ) -> Result<User, SignInError> {
         let result = self
-            .check_password(tenant, email, password, client_ip)
+            .check_password(tenant, client, email, password, client_ip)
             .await;
         let outcome = match &result {
             Ok(_) => "success",
@@ -62,6 +68,7 @@ impl Portico {
             Err(SignInError::LockedOut { .. }) => "locked_out",
             Err(SignInError::AccountDisabled) => "disabled",
             Err(SignInError::RateLimited) => "rate_limited",
+            Err(SignInError::ResetRequired) => "reset_required",
             Err(SignInError::Core(_)) => "error",
         };
         metrics::counter!("portico_sign_ins_total", "method" => "password", "outcome" => outcome)
@@ -72,6 +79,7 @@ impl Portico {
     async fn check_password(
         &self,
         tenant: &Tenant,
+        client: Option<ClientId>,
         email: &str,
         password: &str,
         client_ip: IpAddr,
@@ -113,6 +121,30 @@ impl Portico {
         if before.recent_fingerprints.contains(&fingerprint) {
             // This exact wrong password was already tried: answer without hashing again.
             return Err(SignInError::InvalidCredentials);
+        }
+        // A password still in a legacy store: the company's service checks it (and a right
+        // one is kept here from now on). Failures count like any wrong password.
+        if let Some(legacy) = user.as_ref().filter(|u| u.password_in_legacy_store) {
+            let outcome = self
+                .submit_legacy_password(tenant, client, legacy, password, client_ip)
+                .await?;
+            return match outcome {
+                crate::extensions::Migration::Migrated => {
+                    self.clear_attempts(tenant, LockoutSubject::User(legacy.id))
+                        .await?;
+                    if !legacy.enabled {
+                        return Err(SignInError::AccountDisabled);
+                    }
+                    let mut migrated = legacy.clone();
+                    migrated.password_in_legacy_store = false;
+                    Ok(migrated)
+                }
+                crate::extensions::Migration::Wrong => Err(SignInError::InvalidCredentials),
+                crate::extensions::Migration::ResetRequired => Err(SignInError::ResetRequired),
+                // UNCONFIRMED: Entra's Block action shows its own page; here the sign-in is
+                // refused as for a disabled account.
+                crate::extensions::Migration::Blocked => Err(SignInError::AccountDisabled),
+            };
         }
         // Without an account (or a password) the hash runs against a dummy and never matches.
         let matched = self

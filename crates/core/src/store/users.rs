@@ -66,6 +66,16 @@ pub trait UserStore: Send + Sync {
         keep: u32,
         now: UnixTime,
     ) -> Result<(), StoreError>;
+    /// Keeps the hash of a password a legacy store just vouched for (just-in-time
+    /// migration): only if the user's password is still in the legacy store (false
+    /// otherwise: another sign-in migrated it first, or the password was set meanwhile). No
+    /// one is signed out: the person's password did not change.
+    async fn migrate_password(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        password_hash: &str,
+    ) -> Result<bool, StoreError>;
     /// Signs the user out everywhere, in one transaction: every session ends, every grant
     /// (refresh-token family) is revoked, and sign-ins under way cannot finish;
     /// [`StoreError::NotFound`] if there is no such user.

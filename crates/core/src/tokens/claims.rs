@@ -210,6 +210,7 @@ mod tests {
             email: "ada@example.com".into(),
             display_name: Some("Ada".into()),
             password_hash: None,
+            password_in_legacy_store: false,
             enabled: true,
             attributes: Default::default(),
             created_at: 0,

@@ -6,6 +6,7 @@ signin-submit = Anmelden
 signin-error-incorrect = Ihre E-Mail-Adresse oder Ihr Kennwort ist falsch.
 signup-error-exists = Mit dieser E-Mail-Adresse gibt es bereits ein Konto. Melden Sie sich stattdessen an.
 signin-error-locked = Ihr Konto ist vorübergehend gesperrt, um unbefugte Nutzung zu verhindern. Versuchen Sie es später erneut.
+signin-error-reset-required = Ihr Passwort muss geändert werden. Wählen Sie „Passwort vergessen?“, um ein neues festzulegen.
 signin-error-disabled = Ihr Konto wurde deaktiviert. Wenden Sie sich an die Organisation, die Ihnen den Zugang gegeben hat.
 signin-error-throttled = Zu viele Anmeldeversuche. Warten Sie eine Minute und versuchen Sie es erneut.
 signin-error-expired = Ihre Anmeldeseite ist abgelaufen. Geben Sie Ihre Daten erneut ein.

@@ -6,6 +6,7 @@ signin-submit = Sign in
 signin-error-incorrect = Your email address or password is incorrect.
 signup-error-exists = An account with this email address already exists. Sign in instead.
 signin-error-locked = Your account is temporarily locked to prevent unauthorized use. Try again later.
+signin-error-reset-required = Your password must be changed. Choose “Forgot password?” to set a new one.
 signin-error-disabled = Your account has been disabled. Contact the organisation that gave you access.
 signin-error-throttled = Too many sign-in attempts. Wait a minute and try again.
 signin-error-expired = Your sign-in page expired. Enter your details again.

@@ -6,6 +6,7 @@ signin-submit = Zaloguj się
 signin-error-incorrect = Adres e-mail lub hasło są nieprawidłowe.
 signup-error-exists = Konto z tym adresem e-mail już istnieje. Zaloguj się zamiast tego.
 signin-error-locked = Twoje konto zostało tymczasowo zablokowane, aby zapobiec nieuprawnionemu użyciu. Spróbuj ponownie później.
+signin-error-reset-required = Hasło musi zostać zmienione. Wybierz „Nie pamiętasz hasła?”, aby ustawić nowe.
 signin-error-disabled = Twoje konto zostało wyłączone. Skontaktuj się z organizacją, która nadała Ci dostęp.
 signin-error-throttled = Zbyt wiele prób logowania. Odczekaj minutę i spróbuj ponownie.
 signin-error-expired = Strona logowania wygasła. Wprowadź dane ponownie.

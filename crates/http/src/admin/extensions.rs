@@ -49,6 +49,10 @@ pub struct CreateExtension {
     /// otp-send: Portico's mailer sends the code when the call fails.
     #[serde(default)]
     pub fallback: bool,
+    /// password-submit (required there): the PEM public key or certificate whose RSA key
+    /// (2048 bits or more) passwords are encrypted to.
+    #[serde(default)]
+    pub encryption_key: Option<String>,
 }
 
 /// A claim name: 1-128 letters, digits, `_`, `-`, `.` and `:`.
@@ -103,12 +107,15 @@ pub struct ExtensionOut {
     pub claims: Vec<String>,
     /// otp-send falls back to Portico's mailer.
     pub fallback: bool,
+    /// password-submit: the id of the key passwords are encrypted to (the `kid` of the JWE).
+    pub encryption_key_id: Option<String>,
     /// Registration time (Unix seconds).
     pub created_at: i64,
 }
 
 impl From<Extension> for ExtensionOut {
     fn from(extension: Extension) -> Self {
+        let encryption_key_id = extension.encryption_key_id();
         Self {
             id: extension.id,
             name: extension.name,
@@ -120,6 +127,7 @@ impl From<Extension> for ExtensionOut {
             retries: extension.retries,
             claims: extension.claims,
             fallback: extension.fallback,
+            encryption_key_id,
             created_at: extension.created_at,
         }
     }
@@ -223,6 +231,7 @@ pub(crate) async fn create_extension(
                 retries: body.retries,
                 claims: body.claims,
                 fallback: body.fallback,
+                encryption_key: body.encryption_key,
             },
         )
         .await?;

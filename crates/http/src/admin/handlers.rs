@@ -181,6 +181,10 @@ pub struct CreateUser {
     /// Display name.
     #[serde(default)]
     pub display_name: Option<String>,
+    /// The password is in a legacy store: a password-submit extension checks it at the
+    /// first sign-in, and Portico keeps it from then on (no `password` with it: 422).
+    #[serde(default)]
+    pub legacy_password: bool,
 }
 
 /// A user.
@@ -267,6 +271,7 @@ pub(crate) async fn create_user(
                 email: body.email,
                 password: body.password,
                 display_name: body.display_name,
+                legacy_password: body.legacy_password,
             },
         )
         .await?;

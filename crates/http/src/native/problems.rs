@@ -35,6 +35,12 @@ pub(super) fn problem_error(problem: &Problem) -> NativeError {
             50053,
             "The account is locked or too many attempts were made. Try again later.",
         ),
+        // UNCONFIRMED: Entra's native API answers a migrated password that must be replaced
+        // with an error, not a reset (a known issue of its JIT migration); the number is
+        // Entra's "password change required".
+        Problem::Credentials(CredentialProblem::ResetRequired) => {
+            NativeError::invalid_grant(50142, "The password must be changed. Reset it to continue.")
+        }
         Problem::Credentials(CredentialProblem::Disabled) | Problem::AccountDisabled => {
             NativeError::invalid_grant(50057, "The user account is disabled.")
         }

@@ -1,7 +1,7 @@
 //! `portico extension …`: custom authentication extensions (a company's service called at a
 //! step of sign-in or token issuance, with Entra's payloads).
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use clap::Subcommand;
 use portico_core::Portico;
 use portico_core::directory::TenantRef;
@@ -48,6 +48,10 @@ pub enum ExtensionCommand {
         /// otp-send: when the call fails, Portico's own mailer sends the code.
         #[arg(long, value_parser = ["on", "off"], default_value = "off")]
         fallback: String,
+        /// password-submit (required there): a PEM file with the public key or certificate
+        /// whose RSA key passwords are encrypted to.
+        #[arg(long)]
+        encryption_key: Option<std::path::PathBuf>,
     },
     /// List a tenant's extensions.
     List {
@@ -144,7 +148,15 @@ pub(super) async fn run(portico: &Portico, command: ExtensionCommand) -> Result<
             retries,
             claims,
             fallback,
+            encryption_key,
         } => {
+            let encryption_key = encryption_key
+                .map(|path| {
+                    std::fs::read_to_string(&path).with_context(|| {
+                        format!("cannot read the encryption key {}", path.display())
+                    })
+                })
+                .transpose()?;
             let extension = portico
                 .create_extension(
                     &TenantRef::parse(&tenant),
@@ -158,6 +170,7 @@ pub(super) async fn run(portico: &Portico, command: ExtensionCommand) -> Result<
                         retries: Some(retries),
                         claims,
                         fallback: fallback == "on",
+                        encryption_key,
                     },
                 )
                 .await?;

@@ -26,6 +26,10 @@ pub enum UserCommand {
         /// Display name.
         #[arg(long)]
         display_name: Option<String>,
+        /// The password is in a legacy store: a password-submit extension checks it at the
+        /// first sign-in, and Portico keeps it from then on.
+        #[arg(long, conflicts_with = "password")]
+        legacy_password: bool,
     },
     /// Block a user from signing in; ends their sessions and revokes their tokens' grants.
     Disable {
@@ -85,6 +89,7 @@ pub(super) async fn run(portico: &Portico, command: UserCommand) -> Result<Outpu
             email,
             password,
             display_name,
+            legacy_password,
         } => {
             let user = portico
                 .create_user(
@@ -93,6 +98,7 @@ pub(super) async fn run(portico: &Portico, command: UserCommand) -> Result<Outpu
                         email,
                         password,
                         display_name,
+                        legacy_password,
                     },
                 )
                 .await?;

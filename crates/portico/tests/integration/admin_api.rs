@@ -652,6 +652,7 @@ async fn the_admin_api_holds_to_its_openapi_document_under_schemathesis() {
                 retries: Some(0),
                 claims: Vec::new(),
                 fallback: true,
+                encryption_key: None,
             },
         )
         .await

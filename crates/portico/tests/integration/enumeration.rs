@@ -25,7 +25,7 @@ async fn attempt(
 ) -> (&'static str, u64) {
     let before = portico.passwords.runs();
     let outcome = match portico
-        .sign_in_with_password(tenant, email, password, ip)
+        .sign_in_with_password(tenant, None, email, password, ip)
         .await
     {
         Ok(_) => "signed in",
@@ -33,6 +33,7 @@ async fn attempt(
         Err(SignInError::LockedOut { .. }) => "locked out",
         Err(SignInError::AccountDisabled) => "disabled",
         Err(SignInError::RateLimited) => "rate limited",
+        Err(SignInError::ResetRequired) => "reset required",
         Err(SignInError::Core(_)) => "error",
     };
     (outcome, portico.passwords.runs() - before)

@@ -1,13 +1,14 @@
 //! Extensions at the steps of the sign-in engine: one-time codes delivered by the company's
 //! service (and Portico's mailer as the fallback it may ask for); sign-up attributes
 //! prefilled, refused, changed or blocked by it, over the native API and on the hosted pages
-//! in Chromium.
+//! in Chromium; passwords migrated from its legacy store at the first sign-in.
 
 use std::collections::BTreeMap;
 
 use portico_claims::{
-    EventCommon, Handler, HandlerError, OtpAction, OtpContext, Receiver, SignUpInfo, StartAction,
-    SubmitAction, TokenValidator, TrustedIssuer,
+    DecryptionKey, EventCommon, Handler, HandlerError, OtpAction, OtpContext, PasswordAction,
+    PasswordContext, Receiver, SignUpInfo, StartAction, SubmitAction, TokenValidator,
+    TrustedIssuer,
 };
 use portico_core::directory::{AttributeSpec, SignInMethod, TenantRef, UserFlowConfig};
 use portico_core::extensions::{ExtensionEvent, NewExtension};
@@ -15,7 +16,9 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::harness::TestServer;
-use crate::native_auth::{assert_error, assert_tokens, challenge, ct, initiate, native_app, token};
+use crate::native_auth::{
+    assert_error, assert_tokens, challenge, ct, initiate, native_app, password_sign_in, token,
+};
 use crate::native_signup::{proceed, sign_up_through_code};
 use crate::otp_delivery::server_with_outbox;
 use crate::page::{flow_for, mail_code};
@@ -51,6 +54,7 @@ fn otp_extension(name: &str, target: &str, app: &str, fallback: bool) -> NewExte
         retries: Some(0),
         claims: Vec::new(),
         fallback,
+        encryption_key: None,
     }
 }
 
@@ -286,6 +290,7 @@ pub(crate) async fn registrar_server(
             retries: None,
             claims: Vec::new(),
             fallback: false,
+            encryption_key: None,
         };
         server
             .portico()
@@ -522,4 +527,144 @@ async fn sign_up_attributes_are_prefilled_refused_and_blocked_in_chromium() {
     );
     server.stop().await;
     driver.stop().await;
+}
+
+/// The company's old user store: it knows two passwords, and one of them is too weak to keep.
+struct LegacyStore {
+    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[async_trait::async_trait]
+impl Handler for LegacyStore {
+    async fn password_submit(
+        &self,
+        event: &EventCommon,
+        context: &PasswordContext,
+    ) -> Result<PasswordAction, HandlerError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let user = event.authentication_context.user.as_ref();
+        assert_eq!(
+            user.and_then(|u| u.mail.as_deref()),
+            Some(context.username.as_str())
+        );
+        Ok(
+            match (context.username.as_str(), context.password.as_str()) {
+                ("old@example.com", "Legacy-Passw0rd-1998") => PasswordAction::Migrate,
+                ("weak@example.com", "Legacy-Passw0rd-1998") => PasswordAction::Update,
+                _ => PasswordAction::Retry,
+            },
+        )
+    }
+}
+
+#[tokio::test]
+async fn a_legacy_password_migrates_at_the_first_sign_in_and_is_never_sent_again() {
+    use aws_lc_rs::encoding::AsDer;
+    use base64::Engine as _;
+    let server = TestServer::start().await;
+    let tenant = TenantRef::Id(server.tenant.id);
+    let portico = server.portico();
+    let client_id = native_app(&server).await;
+    for email in ["old@example.com", "weak@example.com"] {
+        portico
+            .create_user(
+                &tenant,
+                portico_core::directory::NewUser {
+                    email: email.into(),
+                    password: None,
+                    display_name: None,
+                    legacy_password: true,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    // The receiver's RSA key: the private half stays with it, the public half is registered.
+    let private =
+        aws_lc_rs::rsa::PrivateDecryptingKey::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let spki = private.public_key().as_der().unwrap();
+    let pem = format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        base64::engine::general_purpose::STANDARD.encode(spki.as_ref())
+    );
+    let pkcs8 = private.as_der().unwrap();
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/password",
+        listener.local_addr().unwrap().port()
+    );
+    let audience = "0e7a0000-0000-4000-8000-000000000003";
+    let validator = TokenValidator::new(vec![TrustedIssuer::new(server.issuer(), audience)]);
+    let receiver = Receiver::new(
+        validator,
+        LegacyStore {
+            calls: std::sync::Arc::clone(&calls),
+        },
+    )
+    .with_decryption_key(DecryptionKey::from_pkcs8(pkcs8.as_ref()).unwrap())
+    .router("/password");
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let mut extension = otp_extension("legacy", &url, &client_id, false);
+    extension.event = ExtensionEvent::PasswordSubmit;
+    extension.resource_app_id = Some(audience.into());
+    extension.encryption_key = Some(pem);
+    portico.create_extension(&tenant, extension).await.unwrap();
+    let count = || calls.load(std::sync::atomic::Ordering::SeqCst);
+
+    // A wrong password: the legacy store says so, and it counts as a wrong password.
+    let (status, wrong) =
+        password_sign_in(&server, &client_id, "old@example.com", "not-it-at-all", "").await;
+    assert_error(status, &wrong, "invalid_grant", 50126);
+    assert_eq!(count(), 1);
+    // The right one: signed in, and its hash kept here.
+    let (status, tokens) = password_sign_in(
+        &server,
+        &client_id,
+        "old@example.com",
+        "Legacy-Passw0rd-1998",
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_tokens(&server, &tokens).await;
+    assert_eq!(count(), 2);
+    let user = portico
+        .store
+        .find_user_by_email(server.tenant.id, "old@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!user.password_in_legacy_store);
+    assert!(
+        user.password_hash
+            .as_deref()
+            .is_some_and(|h| h.starts_with("$argon2id$"))
+    );
+    // From now on Portico checks it itself: the extension is not asked again.
+    let (status, again) = password_sign_in(
+        &server,
+        &client_id,
+        "old@example.com",
+        "Legacy-Passw0rd-1998",
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    let (status, wrong) =
+        password_sign_in(&server, &client_id, "old@example.com", "not-it-at-all", "").await;
+    assert_error(status, &wrong, "invalid_grant", 50126);
+    assert_eq!(count(), 2);
+    // Right but too weak to keep: the person must reset it.
+    let (status, weak) = password_sign_in(
+        &server,
+        &client_id,
+        "weak@example.com",
+        "Legacy-Passw0rd-1998",
+        "",
+    )
+    .await;
+    assert_error(status, &weak, "invalid_grant", 50142);
+    assert_eq!(count(), 3);
+    server.stop().await;
 }

@@ -81,6 +81,7 @@ fn new_extension(name: &str, target_url: &str, apps: &[&str]) -> NewExtension {
             "favourites".into(),
         ],
         fallback: false,
+        encryption_key: None,
     }
 }
 

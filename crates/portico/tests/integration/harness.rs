@@ -247,6 +247,7 @@ impl TestServer {
                     email: email.to_owned(),
                     password: Some(PASSWORD.to_owned()),
                     display_name: Some("Alice Example".to_owned()),
+                    legacy_password: false,
                 },
             )
             .await

@@ -33,7 +33,7 @@ macro_rules! app_columns {
 }
 macro_rules! user_columns {
     () => {
-        "id, tenant_id, email, display_name, password_hash, enabled, attributes, created_at"
+        "id, tenant_id, email, display_name, password_hash, password_in_legacy_store, enabled, attributes, created_at"
     };
 }
 macro_rules! session_columns {
@@ -198,8 +198,8 @@ macro_rules! sql_store {
                 user: &User,
             ) -> Result<(), StoreError> {
                 sqlx::query(
-                    "INSERT INTO users (id, tenant_id, email, display_name, password_hash, enabled, created_at, attributes) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO users (id, tenant_id, email, display_name, password_hash, enabled, created_at, attributes, password_in_legacy_store) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(user.id.to_string())
                 .bind(user.tenant_id.to_string())
@@ -209,6 +209,7 @@ macro_rules! sql_store {
                 .bind(user.enabled)
                 .bind(user.created_at)
                 .bind(serde_json::to_string(&user.attributes).map_err(|e| StoreError::Backend(e.to_string()))?)
+                .bind(user.password_in_legacy_store)
                 .execute(&mut **tx)
                 .await
                 .map_err(db_err)?;
@@ -282,7 +283,7 @@ macro_rules! sql_store {
                 .execute(&mut **tx)
                 .await
                 .map_err(db_err)?;
-                sqlx::query("UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND id = $2")
+                sqlx::query("UPDATE users SET password_hash = $3, password_in_legacy_store = FALSE WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant.to_string())
                     .bind(user.to_string())
                     .bind(password_hash)

@@ -23,6 +23,7 @@ macro_rules! users_queries {
                     email: row.try_get("email").map_err(db_err)?,
                     display_name: row.try_get("display_name").map_err(db_err)?,
                     password_hash: row.try_get("password_hash").map_err(db_err)?,
+                    password_in_legacy_store: row.try_get("password_in_legacy_store").map_err(db_err)?,
                     enabled: row.try_get("enabled").map_err(db_err)?,
                     attributes: serde_json::from_str(&row.try_get::<String, _>("attributes").map_err(db_err)?)
                         .map_err(|e| StoreError::Backend(format!("unreadable attributes: {e}")))?,
@@ -111,6 +112,20 @@ macro_rules! users_queries {
                 let mut tx = self.begin_write().await?;
                 Self::write_password(&mut tx, tenant, user, password_hash, keep, now, SignOut::Next).await?;
                 tx.commit().await.map_err(db_err)
+            }
+
+            async fn migrate_password(&self, tenant: TenantId, user: UserId, password_hash: &str) -> Result<bool, StoreError> {
+                let updated = sqlx::query(
+                    "UPDATE users SET password_hash = $3, password_in_legacy_store = FALSE \
+                     WHERE tenant_id = $1 AND id = $2 AND password_in_legacy_store",
+                )
+                .bind(tenant.to_string())
+                .bind(user.to_string())
+                .bind(password_hash)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(updated.rows_affected() == 1)
             }
 
             async fn user_signed_out_at(&self, tenant: TenantId, user: UserId) -> Result<Option<UnixTime>, StoreError> {

@@ -264,6 +264,8 @@ pub enum CredentialProblem {
     Disabled,
     /// Too many attempts from here or against this account.
     RateLimited,
+    /// The password was right (a legacy store said so) but must be replaced: reset it.
+    ResetRequired,
 }
 
 /// The result of checking a code.

@@ -58,6 +58,7 @@ pub(super) fn message_of(problem: &Problem) -> &'static str {
         Problem::UserExists => "signup-error-exists",
         Problem::Credentials(CredentialProblem::Invalid) => "signin-error-incorrect",
         Problem::Credentials(CredentialProblem::LockedOut) => "signin-error-locked",
+        Problem::Credentials(CredentialProblem::ResetRequired) => "signin-error-reset-required",
         Problem::Credentials(CredentialProblem::Disabled) | Problem::AccountDisabled => {
             "signin-error-disabled"
         }

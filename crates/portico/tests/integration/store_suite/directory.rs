@@ -227,6 +227,7 @@ pub(super) async fn concurrent_resets_never_busy(store: Arc<dyn Store>) {
     for i in 0..16 {
         let u = User {
             password_hash: Some("old".into()),
+            password_in_legacy_store: false,
             ..user(t.id, &format!("reset{i}@example.com"))
         };
         store.create_user(&u).await.unwrap();

@@ -22,6 +22,7 @@ fn extension(tenant: portico_core::ids::TenantId, name: &str, apps: Vec<ClientId
         retries: 1,
         claims: vec!["loyaltyTier".into()],
         fallback: false,
+        encryption_key: None,
         apps,
         created_at: 1_000,
     }

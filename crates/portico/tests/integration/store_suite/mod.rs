@@ -73,6 +73,7 @@ pub(super) fn user(tenant: TenantId, email: &str) -> User {
         email: email.to_owned(),
         display_name: None,
         password_hash: None,
+        password_in_legacy_store: false,
         enabled: true,
         attributes: Default::default(),
         created_at: 1_000,
