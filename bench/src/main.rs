@@ -8,6 +8,8 @@
 //! the load generator sharing the machine does not distort it. The device-code poll (RFC
 //! 8628: a device asking whether its person has finished) and token exchange (RFC 8693: a
 //! gateway trading a user's token for one to another API) are printed against the same floor.
+//! Token issuance with a custom authentication extension (a local receiver built with
+//! portico-claims) is printed beside the same grant without one.
 
 #![allow(
     clippy::cast_precision_loss,
@@ -15,6 +17,7 @@
     clippy::cast_sign_loss
 )]
 
+mod extensions;
 mod harness;
 mod scim;
 
@@ -91,6 +94,7 @@ async fn run() -> Result<()> {
         tenants.push((name, alg, id, secret));
     }
 
+    let prepared = extensions::prepare(&cli, |name, kind| new_app(&cli, name, kind, &[]))?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
@@ -132,6 +136,7 @@ async fn run() -> Result<()> {
     }
     device_poll_rows(&cli, &mut server, &http, &base, raw_rs).await?;
     token_exchange_rows(&cli, &mut server, &http, &base, raw_rs).await?;
+    extensions::extension_rows(prepared, &mut server, &http, &base).await?;
     println!();
     println!("| endpoint | concurrency | requests/s | p50 ms | p99 ms |");
     println!("|---|---:|---:|---:|---:|");
@@ -159,6 +164,10 @@ async fn run() -> Result<()> {
     }
     server.stop();
     let _ = std::fs::remove_dir_all(&data);
+    // `PORTICO_BENCH_ONLY=tokens` stops here (the SCIM section seeds a million users).
+    if std::env::var("PORTICO_BENCH_ONLY").as_deref() == Ok("tokens") {
+        return Ok(());
+    }
     scim::scim_rows(&binary).await
 }
 

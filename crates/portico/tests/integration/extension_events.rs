@@ -423,6 +423,13 @@ async fn sign_up_attributes_are_prefilled_refused_and_blocked_in_chromium() {
     let code = mail_code(dir.path()).await;
     enter_code(browser, "input#code", &code).await;
     // The attributes page, with the city the extension gave.
+    let city = browser
+        .wait()
+        .at_most(std::time::Duration::from_secs(15))
+        .for_element(fantoccini::Locator::Css("input#attr-city"))
+        .await
+        .unwrap();
+    assert_eq!(city.prop("value").await.unwrap().as_deref(), Some("Oslo"));
     fill_and_press(
         browser,
         "input#attr-displayName",
@@ -434,23 +441,23 @@ async fn sign_up_attributes_are_prefilled_refused_and_blocked_in_chromium() {
     )
     .await;
     assert_eq!(calls.recv().await, Some("start"));
-    let prefilled = browser
+    // Refused in the extension's words, at the field and on the page, what was typed kept.
+    assert_eq!(
+        text_of(browser, "#err-postalCode").await,
+        "A postal code has digits only."
+    );
+    assert_eq!(
+        text_of(browser, "#error-summary p").await,
+        "Please check what you entered."
+    );
+    let kept = browser
         .find(fantoccini::Locator::Css("input#attr-city"))
         .await
         .unwrap()
         .prop("value")
         .await
         .unwrap();
-    assert_eq!(prefilled.as_deref(), Some("Oslo"));
-    // Refused in the extension's words, on the page and at the field.
-    assert_eq!(
-        text_of(browser, "#error-summary p").await,
-        "Please check what you entered."
-    );
-    assert_eq!(
-        text_of(browser, "#err-postalCode").await,
-        "A postal code has digits only."
-    );
+    assert_eq!(kept.as_deref(), Some("Oslo"));
     let field = browser
         .find(fantoccini::Locator::Css("input#attr-postalCode"))
         .await
@@ -506,16 +513,21 @@ async fn sign_up_attributes_are_prefilled_refused_and_blocked_in_chromium() {
         "button[value=attributes]",
     )
     .await;
-    let page = browser
-        .wait()
-        .at_most(std::time::Duration::from_secs(15))
-        .for_element(fantoccini::Locator::Css("main"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // The block page replaces the attributes page (whose elements go stale): wait for its
+    // heading, then read it.
+    let mut page = String::new();
+    for _ in 0..300 {
+        page = browser.source().await.unwrap_or_default();
+        if page.contains("No sign-ups from Gotham.") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert!(page.contains("No sign-ups from Gotham."), "{page}");
+    assert!(
+        page.contains("Sign-up isn"),
+        "the block page's title: {page}"
+    );
     assert!(
         server
             .portico()
@@ -667,4 +679,83 @@ async fn a_legacy_password_migrates_at_the_first_sign_in_and_is_never_sent_again
     assert_error(status, &weak, "invalid_grant", 50142);
     assert_eq!(count(), 3);
     server.stop().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_extension_stops_sign_up_and_migration_with_entras_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_outbox(dir.path(), |_| {}).await;
+    let tenant = TenantRef::Id(server.tenant.id);
+    let portico = server.portico();
+    let client_id = email_code_app(&server).await;
+    // Port 9 (discard) refuses connections here.
+    let mut submit = otp_extension("submit", "http://127.0.0.1:9/submit", &client_id, false);
+    submit.event = ExtensionEvent::AttributeCollectionSubmit;
+    portico.create_extension(&tenant, submit).await.unwrap();
+    let (status, failed) =
+        sign_up_through_code(&server, dir.path(), &client_id, "ann@example.com", &[]).await;
+    assert_error(status, &failed, "invalid_request", 1_003_027);
+    assert!(
+        portico
+            .store
+            .find_user_by_email(server.tenant.id, "ann@example.com")
+            .await
+            .unwrap()
+            .is_none(),
+        "no account the company could not check"
+    );
+
+    // A legacy password and an extension that cannot be reached: no sign-in, no migration.
+    let password_app = native_app(&server).await;
+    portico
+        .create_user(
+            &tenant,
+            portico_core::directory::NewUser {
+                email: "old@example.com".into(),
+                password: None,
+                display_name: None,
+                legacy_password: true,
+            },
+        )
+        .await
+        .unwrap();
+    let mut legacy = otp_extension(
+        "legacy",
+        "http://127.0.0.1:9/password",
+        &password_app,
+        false,
+    );
+    legacy.event = ExtensionEvent::PasswordSubmit;
+    legacy.encryption_key = Some(test_public_key());
+    portico.create_extension(&tenant, legacy).await.unwrap();
+    let (status, failed) = password_sign_in(
+        &server,
+        &password_app,
+        "old@example.com",
+        "anything-at-all",
+        "",
+    )
+    .await;
+    assert_error(status, &failed, "invalid_request", 1_003_027);
+    let user = portico
+        .store
+        .find_user_by_email(server.tenant.id, "old@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(user.password_in_legacy_store && user.password_hash.is_none());
+    server.stop().await;
+}
+
+/// An RSA public key (PEM) for extensions whose receiver the test never reaches.
+fn test_public_key() -> String {
+    use aws_lc_rs::encoding::AsDer;
+    use base64::Engine as _;
+    let private =
+        aws_lc_rs::rsa::PrivateDecryptingKey::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let spki = private.public_key().as_der().unwrap();
+    format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        base64::engine::general_purpose::STANDARD.encode(spki.as_ref())
+    )
 }
