@@ -96,6 +96,9 @@ pub struct TokenValidator {
     clock_skew: Duration,
     http: reqwest::Client,
     keys: Arc<RwLock<HashMap<String, Keys>>>,
+    /// When each issuer's keys were last fetched, or tried: one fetch at a time, and at most
+    /// one per issuer every few seconds whatever unknown `kid`s (unsigned requests) ask for.
+    fetches: Arc<tokio::sync::Mutex<HashMap<String, Instant>>>,
 }
 
 impl TokenValidator {
@@ -110,6 +113,7 @@ impl TokenValidator {
                 .build()
                 .unwrap_or_default(),
             keys: Arc::default(),
+            fetches: Arc::default(),
         }
     }
 
@@ -189,24 +193,37 @@ impl TokenValidator {
         Ok(claims)
     }
 
+    /// A fresh cached key `kid` of the issuer, if there is one.
+    async fn cached(
+        &self,
+        issuer: &TrustedIssuer,
+        kid: &str,
+    ) -> Option<Result<DecodingKey, InvalidToken>> {
+        let cache = self.keys.read().await;
+        let keys = cache
+            .get(&issuer.issuer)
+            .filter(|keys| keys.fetched.elapsed() < KEYS_MAX_AGE)?;
+        let jwk = keys.set.find(kid)?;
+        Some(DecodingKey::from_jwk(jwk).map_err(|e| InvalidToken(format!("unusable key: {e}"))))
+    }
+
     /// The issuer's key `kid`: from the cache, or fetched (again) when unknown or old.
     async fn key(&self, issuer: &TrustedIssuer, kid: &str) -> Result<DecodingKey, InvalidToken> {
-        let stale = {
-            let cache = self.keys.read().await;
-            match cache.get(&issuer.issuer) {
-                Some(keys) if keys.fetched.elapsed() < KEYS_MAX_AGE => {
-                    if let Some(jwk) = keys.set.find(kid) {
-                        return DecodingKey::from_jwk(jwk)
-                            .map_err(|e| InvalidToken(format!("unusable key: {e}")));
-                    }
-                    keys.fetched.elapsed() >= REFETCH_INTERVAL
-                }
-                _ => true,
-            }
-        };
-        if !stale {
+        if let Some(key) = self.cached(issuer, kid).await {
+            return key;
+        }
+        let mut fetches = self.fetches.lock().await;
+        // Another request may have fetched while this one waited.
+        if let Some(key) = self.cached(issuer, kid).await {
+            return key;
+        }
+        if fetches
+            .get(&issuer.issuer)
+            .is_some_and(|last| last.elapsed() < REFETCH_INTERVAL)
+        {
             return Err(InvalidToken("unknown signing key".into()));
         }
+        fetches.insert(issuer.issuer.clone(), Instant::now());
         let set = self
             .fetch(issuer)
             .await

@@ -62,6 +62,9 @@ pub struct Portico {
     brandings: TtlCache<TenantId, std::sync::Arc<crate::directory::Branding>>,
     /// How extension calls are made (set by the server at start).
     pub(crate) callouts: std::sync::OnceLock<Arc<dyn crate::extensions::CalloutTransport>>,
+    /// The server's own handle on these services, for work that goes on after a request
+    /// is answered (a code an extension delivers); unset in management commands.
+    pub(crate) shared: std::sync::OnceLock<std::sync::Weak<Portico>>,
     /// Callout tokens by tenant and audience, reused for half their lifetime.
     pub(crate) callout_tokens: TtlCache<(TenantId, String), String>,
     /// Each tenant's custom authentication extensions, read at every token issuance.
@@ -170,6 +173,7 @@ impl Portico {
             tenant_settings_cache: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
             extensions_cache: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
             callouts: std::sync::OnceLock::new(),
+            shared: std::sync::OnceLock::new(),
             callout_tokens: TtlCache::new(std::time::Duration::from_secs(300), 10_000),
             browser_origins: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
         }

@@ -115,6 +115,8 @@ impl CalloutClient {
 
     fn with_lookup(allow_private: bool, lookup: Lookup) -> Result<Self, DeliveryError> {
         let client = reqwest::Client::builder()
+            // A proxy would resolve the target itself, past the guard below.
+            .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)

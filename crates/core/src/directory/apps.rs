@@ -443,6 +443,8 @@ impl Portico {
             return Err(CoreError::NotFound("application"));
         }
         self.applications_changed();
+        // Its extensions no longer serve it (one attached to it alone now serves none).
+        self.extensions_changed(tenant.id);
         tracing::info!(tenant.id = %tenant.id, %client_id, "application deleted");
         Ok(())
     }

@@ -167,10 +167,12 @@ pub struct CallFor<'a> {
 }
 
 impl Portico {
-    /// Sets how extension calls are made (the server's pooled HTTP client).
-    pub fn set_callout_transport(&self, transport: Arc<dyn CalloutTransport>) {
+    /// Sets how extension calls are made (the server's pooled HTTP client), and gives the
+    /// services their own shared handle, for calls made beside a request.
+    pub fn set_callout_transport(self: &Arc<Self>, transport: Arc<dyn CalloutTransport>) {
         // Set once at start-up; a second setting is a wiring mistake and is ignored.
         let _ = self.callouts.set(transport);
+        let _ = self.shared.set(Arc::downgrade(self));
     }
 
     fn callout_transport(&self) -> Arc<dyn CalloutTransport> {

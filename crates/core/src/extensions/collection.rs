@@ -36,27 +36,6 @@ fn field_text(value: &Value) -> Option<String> {
 }
 
 impl Portico {
-    /// The extension for `event` serving the flow's app (a flow without an app: only an
-    /// extension for every app).
-    async fn flow_extension(
-        &self,
-        tenant: &Tenant,
-        flow: &SignInFlow,
-        event: ExtensionEvent,
-    ) -> Result<Option<Extension>, CoreError> {
-        Ok(self
-            .extensions(tenant.id)
-            .await?
-            .iter()
-            .find(|e| {
-                e.event == event
-                    && flow
-                        .client_id
-                        .map_or(e.apps.is_empty(), |client| e.applies_to(client))
-            })
-            .cloned())
-    }
-
     async fn call_for_flow(
         &self,
         tenant: &Tenant,
@@ -111,7 +90,7 @@ impl Portico {
         ip: IpAddr,
     ) -> Result<CollectionStart, CoreError> {
         let event = ExtensionEvent::AttributeCollectionStart;
-        let Some(extension) = self.flow_extension(tenant, flow, event).await? else {
+        let Some(extension) = self.extension_for(tenant.id, event, flow.client_id).await? else {
             return Ok(CollectionStart::Continue);
         };
         Ok(
@@ -137,7 +116,7 @@ impl Portico {
         ip: IpAddr,
     ) -> Result<AttributeReview, CoreError> {
         let event = ExtensionEvent::AttributeCollectionSubmit;
-        let Some(extension) = self.flow_extension(tenant, flow, event).await? else {
+        let Some(extension) = self.extension_for(tenant.id, event, flow.client_id).await? else {
             return Ok(AttributeReview::Continue);
         };
         Ok(

@@ -39,7 +39,7 @@ fn mapped(
             .iter()
             .find(|m| &m.source == source)
             .map_or(source.as_str(), |m| m.claim.as_str());
-        if crate::directory::is_reserved_claim(name) {
+        if !super::registry::settable_claim(name) {
             continue;
         }
         let value = match value {

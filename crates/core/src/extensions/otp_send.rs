@@ -2,7 +2,9 @@
 //! is issued as always (one live code per address and purpose, the same limits), but no mail
 //! is queued; the extension gets the code. If the call fails, Portico's own mailer sends it
 //! when the extension says so (`--fallback on`, Entra's `fallbackToMicrosoftProviderOnError`);
-//! otherwise the step fails and the person is told to try again.
+//! otherwise no code goes out, as in Entra, and the code is spent so that asking again makes
+//! a new one. The call is made beside the request, so neither its time nor its failure tells
+//! an address with an account from one without.
 
 use super::callout::CallFor;
 use super::payload::{CalloutContext, envelope, otp_context};
@@ -35,13 +37,13 @@ impl Portico {
         request: OtpRequest<'_>,
         compose: impl FnOnce(&str) -> OutboundMessage,
     ) -> Result<Option<OtpChallengeId>, OtpSendError> {
-        let extensions = self.extensions(tenant.id).await?;
-        let Some(extension) = extensions.iter().find(|e| {
-            e.event == ExtensionEvent::OtpSend
-                && client.map_or(e.apps.is_empty(), |client| e.applies_to(client))
-        }) else {
+        let Some(extension) = self
+            .extension_for(tenant.id, ExtensionEvent::OtpSend, client)
+            .await?
+        else {
             return Ok(None);
         };
+        let extension = &extension;
         let (challenge, code) = self.issue_otp_undelivered(tenant, request).await?;
         // A code sent moments ago serves instead: it was delivered then.
         let Some(code) = code else {
@@ -67,41 +69,90 @@ impl Portico {
             request_type: Some(request_type(request.purpose)),
         };
         let payload = envelope(&context, otp_context(request.subject, &code));
+        let delivery = Delivery {
+            tenant: tenant.clone(),
+            extension: extension.clone(),
+            payload,
+            correlation_id,
+            client,
+            challenge,
+            // Composed now (the person's language is at hand only in the request).
+            fallback: extension.fallback.then(|| compose(&code)),
+        };
+        // The call goes on beside the request: the step answers as fast for a real account
+        // as for an address without one (whose notice is only queued), and a failed call
+        // shows nothing a decoy would not (Entra sends no code either, unless it falls back).
+        match self.shared.get().and_then(std::sync::Weak::upgrade) {
+            Some(portico) => {
+                tokio::spawn(async move { portico.deliver_code(delivery).await });
+            }
+            None => self.deliver_code(delivery).await,
+        }
+        Ok(Some(challenge))
+    }
+
+    /// Hands a code to its extension; if that fails, the mailer sends it (when the extension
+    /// asked for that) or the code is spent (so the next try makes and sends a new one).
+    async fn deliver_code(&self, delivery: Delivery) {
+        let Delivery {
+            tenant,
+            extension,
+            payload,
+            correlation_id,
+            client,
+            challenge,
+            fallback,
+        } = delivery;
         let call = CallFor {
             correlation_id: &correlation_id,
             client,
             nonce: None,
         };
-        let failed = match self.call_extension(tenant, extension, &payload, call).await {
-            Ok(Answer::Continue) => return Ok(Some(challenge)),
-            // parse_answer allows no other action for this event.
-            Ok(_) => CoreError::Extension {
-                code: 1_003_012,
-                name: "InvalidActionType",
-            },
-            Err(failed) => CoreError::from(failed),
-        };
-        if extension.fallback {
-            tracing::info!(tenant.id = %tenant.id, error = %failed, "the code goes by mail instead");
-            let now = self.now();
-            let message = self.outbox_seal().seal(
-                &compose(&code),
-                Some(tenant.id),
-                now,
-                now + self.settings.otp.lifetime_secs + crate::outbox::DISCARD_GRACE_SECS,
-            )?;
-            self.store
-                .enqueue_message(&message)
-                .await
-                .map_err(CoreError::from)?;
-            return Ok(Some(challenge));
+        // parse_answer allows no other action than Continue for this event.
+        let answer = self
+            .call_extension(&tenant, &extension, &payload, call)
+            .await;
+        if let Ok(Answer::Continue) = answer {
+            return;
         }
-        // The code reached no one: spent, so the next try makes (and sends) a new one
-        // instead of reusing it.
-        self.store
-            .consume_otp(tenant.id, challenge, self.now())
-            .await
-            .map_err(CoreError::from)?;
-        Err(failed.into())
+        let handled = match fallback {
+            Some(message) => {
+                tracing::info!(tenant.id = %tenant.id, "the extension failed; the code goes by mail");
+                let now = self.now();
+                let expires =
+                    now + self.settings.otp.lifetime_secs + crate::outbox::DISCARD_GRACE_SECS;
+                match self
+                    .outbox_seal()
+                    .seal(&message, Some(tenant.id), now, expires)
+                {
+                    Ok(sealed) => self
+                        .store
+                        .enqueue_message(&sealed)
+                        .await
+                        .map_err(CoreError::from),
+                    Err(err) => Err(err),
+                }
+            }
+            None => self
+                .store
+                .consume_otp(tenant.id, challenge, self.now())
+                .await
+                .map(drop)
+                .map_err(CoreError::from),
+        };
+        if let Err(err) = handled {
+            tracing::warn!(tenant.id = %tenant.id, error = %err, "after a failed extension call");
+        }
     }
+}
+
+/// A code on its way to an extension.
+struct Delivery {
+    tenant: Tenant,
+    extension: super::Extension,
+    payload: serde_json::Value,
+    correlation_id: String,
+    client: Option<ClientId>,
+    challenge: OtpChallengeId,
+    fallback: Option<OutboundMessage>,
 }

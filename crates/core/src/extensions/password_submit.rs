@@ -74,16 +74,17 @@ impl Portico {
         password: &str,
         ip: std::net::IpAddr,
     ) -> Result<Migration, CoreError> {
-        let extensions = self.extensions(tenant.id).await?;
-        let Some(extension) = extensions.iter().find(|e| {
-            e.event == ExtensionEvent::PasswordSubmit
-                && client.map_or(e.apps.is_empty(), |client| e.applies_to(client))
-        }) else {
+        let Some(extension) = self
+            .extension_for(tenant.id, ExtensionEvent::PasswordSubmit, client)
+            .await?
+        else {
             tracing::warn!(tenant.id = %tenant.id, user.id = %user.id, "a legacy password, and no password-submit extension to check it");
+            // As long as a wrong password takes: the answer's timing tells nothing.
+            self.passwords.verify(password.to_owned(), None).await?;
             return Ok(Migration::Wrong);
         };
         let nonce = crate::secret::random_token()?;
-        let encrypted = self.encrypted_password(extension, user, password, &nonce)?;
+        let encrypted = self.encrypted_password(&extension, user, password, &nonce)?;
         let app = match client {
             Some(client) => self.application(tenant.id, client).await?,
             None => None,
@@ -91,7 +92,7 @@ impl Portico {
         let correlation_id = uuid::Uuid::new_v4().to_string();
         let context = CalloutContext {
             tenant,
-            extension,
+            extension: &extension,
             correlation_id: &correlation_id,
             client: app.as_ref(),
             resource: None,
@@ -110,7 +111,7 @@ impl Portico {
         };
         Ok(
             match self
-                .call_extension(tenant, extension, &payload, call)
+                .call_extension(tenant, &extension, &payload, call)
                 .await?
             {
                 Answer::MigratePassword => {

@@ -41,7 +41,10 @@ pub struct Extension {
     pub claims: Vec<String>,
     /// One-time codes: when the call fails, Portico's own mailer sends the code.
     pub fallback: bool,
-    /// The apps it is attached to; empty: every app of the tenant.
+    /// Every app of the tenant, now and later (registered without `--app`).
+    pub all_apps: bool,
+    /// The apps it is attached to (when not all). Deleting an app detaches it; an extension
+    /// whose apps are all gone serves none.
     pub apps: Vec<ClientId>,
     /// Password submit: the RSA key (SubjectPublicKeyInfo DER, base64) passwords are
     /// encrypted to.
@@ -53,7 +56,7 @@ pub struct Extension {
 impl Extension {
     /// Whether it serves this app.
     pub fn applies_to(&self, client: ClientId) -> bool {
-        self.apps.is_empty() || self.apps.contains(&client)
+        self.all_apps || self.apps.contains(&client)
     }
 
     /// The `kid` of the key passwords are encrypted to (password submit).
@@ -133,12 +136,25 @@ pub(crate) fn validate_claim_name(name: &str) -> Result<(), CoreError> {
             "claim {name:?} must be 1-128 letters, digits, _, -, . or :"
         )));
     }
-    if crate::directory::is_reserved_claim(name) {
+    if !settable_claim(name) {
         return Err(CoreError::Invalid(format!(
             "claim {name:?} is set by Portico itself"
         )));
     }
     Ok(())
+}
+
+/// Claims an extension's answer may never set: those Portico sets, and those a relying
+/// party trusts as the directory's word (the address accounts are linked by, the kind and
+/// caller of the token), which optional claims may carry but a company's service may not.
+const DIRECTORY_CLAIMS: [&str; 4] = ["email", "idtyp", "appid", "appidacr"];
+
+/// Whether an extension may provide a claim of this name (case-insensitively).
+pub(crate) fn settable_claim(name: &str) -> bool {
+    !crate::directory::is_reserved_claim(name)
+        && !DIRECTORY_CLAIMS
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(name))
 }
 
 /// Whether `url`'s host is a loopback name or address (plain `http://` is allowed there,
@@ -279,6 +295,7 @@ impl NewExtension {
             retries,
             claims,
             fallback: self.fallback,
+            all_apps: apps.is_empty(),
             apps,
             encryption_key,
             created_at: now,
@@ -290,7 +307,7 @@ impl NewExtension {
 /// per step, so the operator must choose).
 fn overlaps(a: &Extension, b: &Extension) -> bool {
     a.event == b.event
-        && (a.apps.is_empty() || b.apps.is_empty() || a.apps.iter().any(|app| b.apps.contains(app)))
+        && (a.all_apps || b.all_apps || a.apps.iter().any(|app| b.apps.contains(app)))
 }
 
 impl Portico {
@@ -400,18 +417,20 @@ impl Portico {
         Ok(found)
     }
 
-    /// The tenant's extension for `event` that serves `client`, if any.
+    /// The tenant's extension for `event` that serves `client` (a step without an app, such
+    /// as the account pages: only an extension for every app), if any. The one rule every
+    /// event finds its extension by.
     pub async fn extension_for(
         &self,
         tenant: TenantId,
         event: ExtensionEvent,
-        client: ClientId,
+        client: Option<ClientId>,
     ) -> Result<Option<Extension>, CoreError> {
         Ok(self
             .extensions(tenant)
             .await?
             .iter()
-            .find(|e| e.event == event && e.applies_to(client))
+            .find(|e| e.event == event && client.map_or(e.all_apps, |c| e.applies_to(c)))
             .cloned())
     }
 

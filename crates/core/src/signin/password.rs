@@ -125,9 +125,24 @@ impl Portico {
         // A password still in a legacy store: the company's service checks it (and a right
         // one is kept here from now on). Failures count like any wrong password.
         if let Some(legacy) = user.as_ref().filter(|u| u.password_in_legacy_store) {
-            let outcome = self
+            let outcome = match self
                 .submit_legacy_password(tenant, client, legacy, password, client_ip)
-                .await?;
+                .await
+            {
+                Ok(outcome) => outcome,
+                Err(err) => {
+                    // The call failed, not the password: the same password may be tried
+                    // again (the attempt still counts towards the lockout).
+                    let forget = |record: &LockoutRecord| {
+                        let mut next = record.clone();
+                        next.recent_fingerprints.retain(|f| *f != fingerprint);
+                        next
+                    };
+                    self.update_lockout(tenant, LockoutSubject::User(legacy.id), forget)
+                        .await?;
+                    return Err(err.into());
+                }
+            };
             return match outcome {
                 crate::extensions::Migration::Migrated => {
                     self.clear_attempts(tenant, LockoutSubject::User(legacy.id))

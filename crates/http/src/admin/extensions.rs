@@ -97,7 +97,9 @@ pub struct ExtensionOut {
     pub target_url: String,
     /// The `aud` of its calls' tokens.
     pub resource_app_id: String,
-    /// The apps it serves; empty: all.
+    /// It serves every app of the tenant.
+    pub all_apps: bool,
+    /// The apps it serves (when not all; an extension whose apps were all deleted serves none).
     pub apps: Vec<String>,
     /// One attempt's limit.
     pub timeout_ms: u32,
@@ -122,6 +124,7 @@ impl From<Extension> for ExtensionOut {
             event: extension.event.as_str().to_owned(),
             target_url: extension.target_url,
             resource_app_id: extension.resource_app_id,
+            all_apps: extension.all_apps,
             apps: extension.apps.iter().map(ToString::to_string).collect(),
             timeout_ms: extension.timeout_ms,
             retries: extension.retries,

@@ -110,7 +110,7 @@ fn call_json(call: &ExtensionCall) -> serde_json::Value {
 }
 
 fn describe(extension: &Extension) -> String {
-    let apps = if extension.apps.is_empty() {
+    let apps = if extension.all_apps {
         "every app".to_owned()
     } else {
         extension

@@ -136,7 +136,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             settings.callout_allow_private = std::env::var("PORTICO_CALLOUT_ALLOW_PRIVATE")
                 .is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "on"));
             let callouts = portico_delivery::CalloutClient::new(settings.callout_allow_private)?;
-            let portico = Portico::new(settings, store, Arc::new(SystemClock), master);
+            let portico = Arc::new(Portico::new(settings, store, Arc::new(SystemClock), master));
             portico.set_callout_transport(Arc::new(callouts));
             let output = manage(&portico, command).await?;
             print(json, &output);

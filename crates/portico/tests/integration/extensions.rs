@@ -530,6 +530,12 @@ async fn registration_refuses_what_could_not_work() {
             .await
             .contains("set by Portico")
     );
+    // Nor what relying parties take as the directory's word.
+    assert!(
+        refused(|n| n.claims = vec!["Email".into()])
+            .await
+            .contains("set by Portico")
+    );
     assert!(
         refused(|n| n.claims = vec!["bad claim".into()])
             .await
@@ -581,7 +587,10 @@ async fn registration_refuses_what_could_not_work() {
     given.resource_app_id = Some(entra_app.to_uppercase());
     let given = portico.create_extension(&tenant, given).await.unwrap();
     assert_eq!(given.resource_app_id, entra_app);
-    assert!(given.apps.is_empty(), "no app named: every app");
+    assert!(
+        given.apps.is_empty() && given.all_apps,
+        "no app named: every app"
+    );
     // Claim mappings are checked like claims.
     let mapping = portico
         .update_application(
@@ -600,6 +609,34 @@ async fn registration_refuses_what_could_not_work() {
     assert!(mapping.to_string().contains("set by Portico"), "{mapping}");
     portico.delete_extension(&tenant, &first.id).await.unwrap();
     assert!(portico.delete_extension(&tenant, &first.id).await.is_err());
+    // An extension whose one app is deleted serves no app, never every app (a code or a
+    // password meant for one app's receiver must not go to it for all apps).
+    let (lone, _) = server.app(AppKind::Web).await;
+    let mut for_lone = new_extension("lone", url, &[&lone]);
+    for_lone.event = ExtensionEvent::AttributeCollectionStart;
+    for_lone.claims.clear();
+    let lone_extension = portico.create_extension(&tenant, for_lone).await.unwrap();
+    portico
+        .delete_application(&tenant, lone.parse().unwrap())
+        .await
+        .unwrap();
+    for client in [Some(api.parse().unwrap()), None] {
+        assert!(
+            portico
+                .extension_for(
+                    server.tenant.id,
+                    ExtensionEvent::AttributeCollectionStart,
+                    client
+                )
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    portico
+        .delete_extension(&tenant, &lone_extension.id)
+        .await
+        .unwrap();
     // Another tenant sees none of it.
     let fabrikam = portico
         .create_tenant("fabrikam", portico_keys::SigningAlgorithm::Rs256)

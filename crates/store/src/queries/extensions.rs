@@ -32,6 +32,7 @@ macro_rules! extensions_queries {
                     retries: narrow(row.try_get("retries").map_err(db_err)?, "retries")?,
                     claims: from_json_list(&row.try_get::<String, _>("claims").map_err(db_err)?)?,
                     fallback: row.try_get("fallback").map_err(db_err)?,
+                    all_apps: row.try_get("all_apps").map_err(db_err)?,
                     apps: Vec::new(),
                     encryption_key: row.try_get("encryption_key").map_err(db_err)?,
                     created_at: row.try_get("created_at").map_err(db_err)?,
@@ -65,8 +66,8 @@ macro_rules! extensions_queries {
                     Self::insert_application(&mut tx, app, None).await?;
                 }
                 sqlx::query(
-                    "INSERT INTO extensions (tenant_id, id, name, event, target_url, resource_app_id, timeout_ms, retries, claims, fallback, created_at, encryption_key) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                    "INSERT INTO extensions (tenant_id, id, name, event, target_url, resource_app_id, timeout_ms, retries, claims, fallback, created_at, encryption_key, all_apps) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 )
                 .bind(extension.tenant_id.to_string())
                 .bind(&extension.id)
@@ -80,6 +81,7 @@ macro_rules! extensions_queries {
                 .bind(extension.fallback)
                 .bind(extension.created_at)
                 .bind(&extension.encryption_key)
+                .bind(extension.all_apps)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| match db_err(e) {
@@ -100,7 +102,7 @@ macro_rules! extensions_queries {
 
             async fn extensions(&self, tenant: TenantId) -> Result<Vec<Extension>, StoreError> {
                 let mut extensions: Vec<Extension> = sqlx::query(
-                    "SELECT tenant_id, id, name, event, target_url, resource_app_id, timeout_ms, retries, claims, fallback, created_at, encryption_key \
+                    "SELECT tenant_id, id, name, event, target_url, resource_app_id, timeout_ms, retries, claims, fallback, created_at, encryption_key, all_apps \
                      FROM extensions WHERE tenant_id = $1 ORDER BY created_at, id",
                 )
                 .bind(tenant.to_string())

@@ -83,7 +83,7 @@ const OFFERED_GRANTS: &[&str] = &[
 pub fn is_internal_address(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
@@ -91,6 +91,11 @@ pub fn is_internal_address(ip: IpAddr) -> bool {
                 || v4.is_broadcast()
                 || a == 0
                 || (a == 100 && (64..128).contains(&b))
+                // IETF protocol assignments (192.0.0.0/24, where some clouds keep metadata),
+                // benchmarking (198.18.0.0/15) and reserved (240.0.0.0/4).
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 198 && (b == 18 || b == 19))
+                || a >= 240
         }
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
@@ -101,8 +106,12 @@ pub fn is_internal_address(ip: IpAddr) -> bool {
                 || v6.is_unspecified()
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
-                // NAT64 (64:ff9b::/96) reaches IPv4 networks behind the gateway.
+                // Site-local (fec0::/10, deprecated but still routed by some stacks).
+                || (first & 0xffc0) == 0xfec0
+                // NAT64 (64:ff9b::/96, and the local-use 64:ff9b:1::/48) reaches IPv4
+                // networks behind the gateway.
                 || v6.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+                || v6.segments()[..3] == [0x64, 0xff9b, 1]
         }
     }
 }
@@ -256,6 +265,31 @@ impl ClientMetadata {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn internal_ranges_include_metadata_benchmarking_reserved_and_nat64() {
+        for internal in [
+            "192.0.0.192",
+            "198.18.0.1",
+            "198.19.255.255",
+            "240.0.0.1",
+            "255.255.255.255",
+            "fec0::1",
+            "64:ff9b:1::a00:1",
+            "64:ff9b::a9fe:a9fe",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(is_internal_address(internal.parse().unwrap()), "{internal}");
+        }
+        for public in [
+            "192.0.2.1",
+            "198.20.0.1",
+            "93.184.215.14",
+            "2606:4700::1111",
+        ] {
+            assert!(!is_internal_address(public.parse().unwrap()), "{public}");
+        }
+    }
 
     proptest::proptest! {
         /// Whatever metadata arrives, reading it never panics; a public client is never

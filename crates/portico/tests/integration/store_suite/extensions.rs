@@ -22,6 +22,7 @@ fn extension(tenant: portico_core::ids::TenantId, name: &str, apps: Vec<ClientId
         retries: 1,
         claims: vec!["loyaltyTier".into()],
         fallback: false,
+        all_apps: apps.is_empty(),
         encryption_key: None,
         apps,
         created_at: 1_000,
@@ -114,9 +115,12 @@ pub(super) async fn extensions_within_their_tenant(store: Arc<dyn Store>) {
     );
     assert_eq!(store.extension_calls(t.id, 0, 1).await.unwrap().len(), 1);
 
-    // Deleting the app detaches it; deleting the extension is per tenant.
+    // Deleting the app detaches it, and the extension serves no app (never every app);
+    // deleting the extension is per tenant.
     assert!(store.delete_application(t.id, app.client_id).await.unwrap());
-    assert!(store.extensions(t.id).await.unwrap()[0].apps.is_empty());
+    let detached = &store.extensions(t.id).await.unwrap()[0];
+    assert!(detached.apps.is_empty() && !detached.all_apps);
+    assert!(!detached.applies_to(app.client_id));
     assert!(!store.delete_extension(other.id, &first.id).await.unwrap());
     assert!(store.delete_extension(t.id, &first.id).await.unwrap());
     assert!(store.extensions(t.id).await.unwrap().is_empty());
