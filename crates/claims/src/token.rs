@@ -261,3 +261,68 @@ impl TokenValidator {
             .await
     }
 }
+
+#[cfg(all(test, feature = "axum"))]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use base64::Engine as _;
+
+    use super::*;
+
+    /// A token naming `issuer` and a key the issuer never had (its signature is never
+    /// reached: the key is looked up first).
+    fn unknown_kid(issuer: &str) -> String {
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let header = b64.encode(r#"{"alg":"RS256","kid":"no-such-key"}"#);
+        let claims = b64.encode(format!(
+            r#"{{"iss":"{issuer}","aud":"a","exp":9999999999}}"#
+        ));
+        format!("Bearer {header}.{claims}.c2ln")
+    }
+
+    #[tokio::test]
+    async fn unknown_kids_cannot_make_the_receiver_hammer_its_issuer() {
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let jwks_uri = format!("{issuer}/keys");
+        let counted = Arc::clone(&fetches);
+        let app = axum::Router::new()
+            .route(
+                "/.well-known/openid-configuration",
+                axum::routing::get(move || {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    let body = serde_json::json!({ "jwks_uri": jwks_uri });
+                    async move { axum::Json(body) }
+                }),
+            )
+            .route(
+                "/keys",
+                axum::routing::get(|| async { axum::Json(serde_json::json!({"keys": []})) }),
+            );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let validator = TokenValidator::new(vec![TrustedIssuer::new(issuer.clone(), "a")]);
+        let token = unknown_kid(&issuer);
+        let tries: Vec<_> = (0..20)
+            .map(|_| {
+                let (validator, token) = (validator.clone(), token.clone());
+                tokio::spawn(async move { validator.validate(Some(&token)).await })
+            })
+            .collect();
+        for attempt in tries {
+            assert!(attempt.await.unwrap().is_err());
+        }
+        assert_eq!(
+            fetches.load(Ordering::SeqCst),
+            1,
+            "one fetch for twenty requests"
+        );
+        assert!(validator.validate(Some(&token)).await.is_err());
+        assert_eq!(
+            fetches.load(Ordering::SeqCst),
+            1,
+            "and none again within the interval"
+        );
+    }
+}

@@ -1,24 +1,17 @@
-//! A complete extension receiver: claims for tokens, sign-up checks, and one-time codes
-//! printed instead of mailed.
-//!
-//! ```text
-//! RECEIVER_ISSUER=https://id.example.com/{tenant}/v2.0 \
-//! RECEIVER_AUDIENCE={resource app id} \
-//! RECEIVER_LISTEN=127.0.0.1:7070 \
-//! cargo run -p portico-claims --example receiver
-//! ```
-//! Then register it: `portico extension create --tenant T --name loyalty
-//! --event token-issuance-start --target-url http://127.0.0.1:7070/claims
-//! --resource-app-id {resource app id} --claim loyaltyTier --claim correlationId`.
+//! The example receiver's rules (the integration tests call a receiver with these very
+//! rules): a loyalty tier by email domain, the sign-in's correlation id, a list of
+//! favourites and a member-since date for tokens; postal codes of digits only at sign-up;
+//! one-time codes printed instead of mailed.
 
 use std::collections::BTreeMap;
 
 use portico_claims::{
-    ClaimsDecision, EventCommon, Handler, HandlerError, OtpAction, OtpContext, Receiver,
-    SignUpInfo, SubmitAction, TokenValidator, TrustedIssuer,
+    ClaimsDecision, EventCommon, Handler, HandlerError, OtpAction, OtpContext, SignUpInfo,
+    SubmitAction,
 };
 
-struct Demo;
+/// The example's handler.
+pub struct Demo;
 
 #[async_trait::async_trait]
 impl Handler for Demo {
@@ -38,6 +31,11 @@ impl Handler for Demo {
             None => "service",
         };
         claims.insert("loyaltyTier".to_owned(), tier.into());
+        claims.insert(
+            "favourites".to_owned(),
+            vec!["tea".to_owned(), "scones".to_owned()].into(),
+        );
+        claims.insert("memberSince".to_owned(), "2019-04-01".into());
         Ok(ClaimsDecision::Allow(claims))
     }
 
@@ -72,19 +70,4 @@ impl Handler for Demo {
         println!("code for {}: {}", otp.identifier, otp.one_time_code);
         Ok(OtpAction::Sent)
     }
-}
-
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt::init();
-    let var = |name: &str| std::env::var(name).map_err(|_| format!("set {name}"));
-    let issuer = var("RECEIVER_ISSUER")?;
-    let audience = var("RECEIVER_AUDIENCE")?;
-    let listen = std::env::var("RECEIVER_LISTEN").unwrap_or_else(|_| "127.0.0.1:7070".into());
-    let validator = TokenValidator::new(vec![TrustedIssuer::new(issuer, audience)]);
-    let app = Receiver::new(validator, Demo).router("/claims");
-    let listener = tokio::net::TcpListener::bind(&listen).await?;
-    println!("receiving on http://{listen}/claims");
-    axum::serve(listener, app).await?;
-    Ok(())
 }
