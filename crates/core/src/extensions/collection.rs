@@ -43,10 +43,7 @@ impl Portico {
         extension: &Extension,
         ip: IpAddr,
     ) -> Result<Answer, CoreError> {
-        let app = match flow.client_id {
-            Some(client) => self.application(tenant.id, client).await?,
-            None => None,
-        };
+        let app = self.app_of(tenant.id, flow.client_id).await?;
         let correlation_id = flow.id.to_string();
         let context = CalloutContext {
             tenant,

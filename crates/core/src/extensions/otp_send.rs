@@ -49,13 +49,7 @@ impl Portico {
         let Some(code) = code else {
             return Ok(Some(challenge));
         };
-        let app = match client {
-            Some(client) => self
-                .application(tenant.id, client)
-                .await
-                .map_err(CoreError::from)?,
-            None => None,
-        };
+        let app = self.app_of(tenant.id, client).await?;
         let correlation_id = uuid::Uuid::new_v4().to_string();
         let context = CalloutContext {
             tenant,

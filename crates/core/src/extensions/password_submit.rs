@@ -85,10 +85,7 @@ impl Portico {
         };
         let nonce = crate::secret::random_token()?;
         let encrypted = self.encrypted_password(&extension, user, password, &nonce)?;
-        let app = match client {
-            Some(client) => self.application(tenant.id, client).await?,
-            None => None,
-        };
+        let app = self.app_of(tenant.id, client).await?;
         let correlation_id = uuid::Uuid::new_v4().to_string();
         let context = CalloutContext {
             tenant,

@@ -434,6 +434,18 @@ impl Portico {
             .cloned())
     }
 
+    /// The app a call is about, if the step has one (its service principal in the payload).
+    pub(crate) async fn app_of(
+        &self,
+        tenant: TenantId,
+        client: Option<ClientId>,
+    ) -> Result<Option<Application>, CoreError> {
+        Ok(match client {
+            Some(client) => self.application(tenant, client).await?,
+            None => None,
+        })
+    }
+
     /// The tenant's extensions, for operators.
     pub async fn list_extensions(&self, tenant: &TenantRef) -> Result<Vec<Extension>, CoreError> {
         let tenant = self.tenant(tenant).await?;

@@ -65,10 +65,9 @@ impl Portico {
     pub async fn test_extension(&self, tenant: &TenantRef, id: &str) -> Result<Trial, CoreError> {
         let extension = self.show_extension(tenant, id).await?;
         let tenant = self.tenant(tenant).await?;
-        let client = match extension.apps.first() {
-            Some(client) => self.application(tenant.id, *client).await?,
-            None => None,
-        };
+        let client = self
+            .app_of(tenant.id, extension.apps.first().copied())
+            .await?;
         let sample = User {
             id: UserId::new_random(),
             tenant_id: tenant.id,

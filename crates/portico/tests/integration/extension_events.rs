@@ -15,6 +15,7 @@ use portico_core::extensions::{ExtensionEvent, NewExtension};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use crate::extensions::calls_logged;
 use crate::harness::TestServer;
 use crate::native_auth::{
     assert_error, assert_tokens, challenge, ct, initiate, native_app, password_sign_in, token,
@@ -56,29 +57,6 @@ fn otp_extension(name: &str, target: &str, app: &str, fallback: bool) -> NewExte
         fallback,
         encryption_key: None,
     }
-}
-
-/// Polls the call log until `extension` has `count` calls (they are made beside requests).
-async fn calls_of(
-    server: &TestServer,
-    extension: &str,
-    count: usize,
-) -> Vec<portico_core::extensions::ExtensionCall> {
-    for _ in 0..400 {
-        let calls: Vec<_> = server
-            .portico()
-            .extension_calls(&TenantRef::Id(server.tenant.id), 0, 1000)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|c| c.extension_id == extension)
-            .collect();
-        if calls.len() >= count {
-            return calls;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    panic!("{extension} was not called {count} times");
 }
 
 /// Messages waiting in the outbox (the worker may not have sent them yet).
@@ -197,14 +175,14 @@ async fn a_failed_delivery_falls_back_to_mail_only_when_asked() {
     // would for any address (the call is made beside it), and the call log has the failure.
     let (status, started) = initiate(&server, &strict, "grace@example.com", "oob redirect").await;
     assert_eq!(status, 200, "{started}");
-    let failed = calls_of(&server, &strict_extension.id, 1).await;
+    let failed = calls_logged(&server, &strict_extension.id, 1).await;
     assert_eq!(failed[0].error_code, Some(1_003_027));
     assert_eq!(queued_mail(&server).await, 0);
     // The code that reached no one was spent: asking again makes (and tries to send) a new
     // one rather than pointing at the lost one.
     let (status, again) = initiate(&server, &strict, "grace@example.com", "oob redirect").await;
     assert_eq!(status, 200, "{again}");
-    calls_of(&server, &strict_extension.id, 2).await;
+    calls_logged(&server, &strict_extension.id, 2).await;
 
     // With one, the mailer sends it and the person signs in.
     let (status, asked) = ask_for_code(&server, &lenient, "grace@example.com").await;

@@ -110,7 +110,7 @@ async fn client_credentials(
 
 /// Polls the call log until `count` calls of `extension` are there (the log is written
 /// beside requests, not in their way).
-async fn calls_logged(
+pub(crate) async fn calls_logged(
     server: &TestServer,
     extension: &str,
     count: usize,
