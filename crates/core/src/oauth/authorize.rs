@@ -1,5 +1,6 @@
 use super::{OAuthError, OAuthErrorCode, Scope};
 use crate::directory::{Application, MfaPolicy, Tenant, UserFlowConfig};
+use crate::extensions::ProvidedClaims;
 use crate::ids::{ClientId, GrantId};
 use crate::secret::{digest_secret, random_token};
 use crate::signin::ActiveSession;
@@ -489,10 +490,32 @@ impl Portico {
                 ));
             }
         };
+        // The token-issuance extensions are asked now, while the person is here to see a
+        // failure; their answer travels with the code (and into front-channel tokens).
+        let provided = match self
+            .claims_from_extensions(tenant, &request.app, &audience.app, Some(&session.user))
+            .await
+        {
+            Ok(provided) => provided,
+            // A silent request has no one to show a page to: the app hears it, as RFC 6749
+            // §4.1.2.1 provides, and may try again interactively.
+            Err(failed @ CoreError::Extension { .. }) if request.prompt == Some(Prompt::None) => {
+                return Ok(self.authorize_error(
+                    tenant,
+                    &request.redirect_uri,
+                    request.response_mode,
+                    request.state.as_deref(),
+                    OAuthError::from(failed),
+                ));
+            }
+            Err(err) => return Err(err),
+        };
         let grant_id = GrantId::new_random();
         let mut params = Vec::new();
         if request.response_type.code {
-            let code = self.new_code(tenant, request, session, grant_id).await?;
+            let code = self
+                .new_code(tenant, request, session, grant_id, &provided)
+                .await?;
             params.push(("code".to_owned(), code));
         } else {
             self.store
@@ -534,6 +557,7 @@ impl Portico {
                     not_after: None,
                     // Tokens in the front channel travel without a proof.
                     sender: None,
+                    provided: Some(provided),
                 })
                 .await?;
             if request.response_type.token {
@@ -564,6 +588,7 @@ impl Portico {
         request: &AuthorizeRequest,
         session: &ActiveSession,
         grant_id: GrantId,
+        provided: &ProvidedClaims,
     ) -> Result<String, CoreError> {
         let code = random_token()?;
         let now = self.now();
@@ -582,6 +607,7 @@ impl Portico {
             amr: session.record.amr.clone(),
             expires_at: now + self.settings.code_lifetime_secs.min(60),
             dpop_jkt: request.dpop_jkt.clone(),
+            extension_claims: provided.to_stored()?,
         };
         self.store.create_authorization_code(&record).await?;
         Ok(code)

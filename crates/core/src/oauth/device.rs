@@ -260,11 +260,11 @@ impl Portico {
             ))));
         }
         let scope = Scope::parse(&record.scope).map_err(|e| CoreError::Internal(e.description))?;
-        match self
+        let audience = match self
             .delegated_audience(tenant, &app, &scope, session.user.id)
             .await
         {
-            Ok(_) => {}
+            Ok(audience) => audience,
             // The app's rules refuse this user: the device hears it.
             Err(refused)
                 if matches!(
@@ -279,7 +279,12 @@ impl Portico {
             }
             // A failure inside is no verdict on the user: the device stays pending.
             Err(failed) => return Err(CoreError::Internal(failed.description)),
-        }
+        };
+        // Asked while the person is at the approval page, which shows a failure (the device
+        // stays pending, so approving again retries); the answer goes to the device's tokens.
+        let provided = self
+            .claims_from_extensions(tenant, &app, &audience.app, Some(&session.user))
+            .await?;
         let now = self.now();
         let grant_id = GrantId::new_random();
         let grant = GrantRecord {
@@ -296,6 +301,7 @@ impl Portico {
             session_id: session.record.id,
             auth_time: session.record.auth_time,
             amr: session.record.amr.clone(),
+            extension_claims: provided.to_stored()?,
         };
         let approved = self
             .store
@@ -433,6 +439,9 @@ impl Portico {
             grant_id: approval.grant_id,
             client_info: request.client_info,
             sender,
+            provided: crate::extensions::ProvidedClaims::from_stored(
+                approval.extension_claims.as_deref(),
+            ),
         })
         .await
     }

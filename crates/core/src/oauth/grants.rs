@@ -2,6 +2,7 @@ use super::client_auth::ClientAuthMethod;
 use super::{ClientCredentials, OAuthError, OAuthErrorCode, Scope};
 use super::{DpopKey, DpopRequest, DpopUse};
 use crate::directory::{Application, Tenant, User};
+use crate::extensions::ProvidedClaims;
 use crate::ids::{GrantId, UserId};
 use crate::secret::digest_secret;
 use crate::signin::{FlowError, SignInFlow};
@@ -85,6 +86,8 @@ pub(super) struct Approved<'a> {
     pub(super) grant_id: GrantId,
     pub(super) client_info: bool,
     pub(super) sender: Option<&'a DpopKey>,
+    /// Claims extensions provided when the grant was approved (the code's).
+    pub(super) provided: Option<ProvidedClaims>,
 }
 
 pub(super) fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthError> {
@@ -301,6 +304,7 @@ impl Portico {
             ));
         }
         let scope = Scope::parse(&record.scope)?;
+        let provided = ProvidedClaims::from_stored(record.extension_claims.as_deref());
         self.issue_for_grant(Approved {
             tenant,
             app: &app,
@@ -314,6 +318,7 @@ impl Portico {
             grant_id: record.grant_id,
             client_info: request.client_info,
             sender,
+            provided,
         })
         .await
     }
@@ -338,6 +343,7 @@ impl Portico {
             grant_id,
             client_info,
             sender,
+            provided,
         } = approved;
         let user = self.grant_user(tenant, user_id).await?;
         let audience = self.delegated_audience(tenant, app, scope, user.id).await?;
@@ -389,6 +395,7 @@ impl Portico {
                 actor: None,
                 not_after: None,
                 sender,
+                provided,
             })
             .await?)
     }
@@ -560,6 +567,7 @@ impl Portico {
                 actor: None,
                 not_after: None,
                 sender: None,
+                provided: None,
             })
             .await?;
         metrics::counter!("portico_token_requests_total",

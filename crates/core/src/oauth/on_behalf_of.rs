@@ -195,6 +195,7 @@ impl Portico {
                 // Never past the user's token it came from.
                 not_after: Some(claims.exp),
                 sender,
+                provided: None,
             })
             .await?)
     }

@@ -167,6 +167,7 @@ impl Portico {
                 actor: None,
                 not_after: None,
                 sender,
+                provided: None,
             })
             .await?)
     }

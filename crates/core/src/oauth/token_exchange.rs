@@ -223,6 +223,7 @@ impl Portico {
                 actor,
                 not_after: Some(subject.exp),
                 sender,
+                provided: None,
             })
             .await?;
         issued.issued_token_type = Some(ACCESS_TOKEN_TYPE);

@@ -86,6 +86,8 @@ pub struct DeviceApproval {
     pub auth_time: UnixTime,
     /// How (RFC 8176 values, space separated).
     pub amr: String,
+    /// Claims token-issuance extensions provided at the approval (JSON), for the tokens.
+    pub extension_claims: Option<String>,
 }
 
 /// What a poll found.

@@ -37,6 +37,9 @@ pub struct AuthCodeRecord {
     pub expires_at: UnixTime,
     /// The DPoP key whose proof must redeem the code (RFC 9449 §10), if the request named one.
     pub dpop_jkt: Option<String>,
+    /// Claims token-issuance extensions provided when the code was issued (JSON), so that
+    /// redeeming it makes no second call.
+    pub extension_claims: Option<String>,
 }
 
 /// What a rotated refresh token's successor takes on where its family has nothing yet.

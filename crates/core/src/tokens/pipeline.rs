@@ -6,6 +6,7 @@ use super::claims::{
     AccessTokenClaims, Confirmation, IdTokenClaims, amr_claim, optional_claims, pairwise_subject,
 };
 use crate::directory::{Application, Tenant, User};
+use crate::extensions::ProvidedClaims;
 use crate::ids::{GrantId, SessionId};
 use crate::oauth::{Audience, ClientAuthMethod, DpopKey, Scope};
 use crate::secret::left_half_hash;
@@ -49,6 +50,9 @@ pub struct UserGrant<'a> {
     pub not_after: Option<i64>,
     /// The DPoP key the access token is bound to (RFC 9449); `None`: a bearer token.
     pub sender: Option<&'a DpopKey>,
+    /// Claims extensions already provided for this grant (asked when its code was issued);
+    /// used when asked for this audience, else the extensions are called now.
+    pub provided: Option<ProvidedClaims>,
 }
 
 /// What an ID token from the authorization endpoint binds.
@@ -171,14 +175,21 @@ impl Portico {
         let groups = self
             .group_claims(grant.tenant, grant.app, &grant.audience.app, grant.user)
             .await?;
-        let provided = self
-            .claims_from_extensions(
-                grant.tenant,
-                grant.app,
-                &grant.audience.app,
-                Some(grant.user),
-            )
-            .await?;
+        let asked = grant
+            .provided
+            .filter(|p| p.audience == Some(grant.audience.app.client_id));
+        let provided = match asked {
+            Some(provided) => provided,
+            None => {
+                self.claims_from_extensions(
+                    grant.tenant,
+                    grant.app,
+                    &grant.audience.app,
+                    Some(grant.user),
+                )
+                .await?
+            }
+        };
         let mut access_extra = extra.clone();
         access_extra.extend(groups.access_token);
         add_missing(&mut access_extra, provided.access_token);

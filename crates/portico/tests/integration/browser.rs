@@ -172,6 +172,20 @@ pub(crate) async fn enter_code(client: &Client, ready: &str, code: &str) {
     .await;
 }
 
+/// Waits for a page whose source holds `needle` (one that replaced the page a click was on,
+/// whose elements go stale) and returns the source.
+pub(crate) async fn wait_for_text(client: &Client, needle: &str) -> String {
+    let mut page = String::new();
+    for _ in 0..300 {
+        page = client.source().await.unwrap_or_default();
+        if page.contains(needle) {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no page showed {needle:?}:\n{page}");
+}
+
 pub(crate) async fn text_of(client: &Client, css: &str) -> String {
     client
         .wait()

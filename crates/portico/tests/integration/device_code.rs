@@ -39,7 +39,11 @@ pub(crate) async fn device_app(server: &TestServer, kind: AppKind) -> (String, O
 }
 
 /// Asks for a device code as `client_id` for `scope`.
-async fn device_code(server: &TestServer, client_id: &str, scope: &str) -> (StatusCode, Value) {
+pub(crate) async fn device_code(
+    server: &TestServer,
+    client_id: &str,
+    scope: &str,
+) -> (StatusCode, Value) {
     let response = reqwest::Client::new()
         .post(server.url("oauth2/v2.0/devicecode"))
         .form(&[("client_id", client_id), ("scope", scope)])
@@ -51,7 +55,7 @@ async fn device_code(server: &TestServer, client_id: &str, scope: &str) -> (Stat
 }
 
 /// One poll of the token endpoint with `grant_type`.
-async fn poll(
+pub(crate) async fn poll(
     server: &TestServer,
     grant_type: &str,
     client_id: &str,
@@ -68,7 +72,7 @@ async fn poll(
     .await
 }
 
-const URN: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub(crate) const URN: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// The device page in `browser`: opens `verification_uri`, types `user_code` and submits; the
 /// page that answers.

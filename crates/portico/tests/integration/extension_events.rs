@@ -407,7 +407,7 @@ async fn sign_up_attributes_are_checked_changed_or_blocked_over_the_native_api()
 #[tokio::test]
 async fn sign_up_attributes_are_prefilled_refused_and_blocked_in_chromium() {
     use crate::browser::{
-        Driver, authorize_url, enter_code, fill_and_press, text_of, wait_for_url,
+        Driver, authorize_url, enter_code, fill_and_press, text_of, wait_for_text, wait_for_url,
     };
     let Some(driver) = Driver::start().await else {
         return;
@@ -521,17 +521,8 @@ async fn sign_up_attributes_are_prefilled_refused_and_blocked_in_chromium() {
         "button[value=attributes]",
     )
     .await;
-    // The block page replaces the attributes page (whose elements go stale): wait for its
-    // heading, then read it.
-    let mut page = String::new();
-    for _ in 0..300 {
-        page = browser.source().await.unwrap_or_default();
-        if page.contains("No sign-ups from Gotham.") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(page.contains("No sign-ups from Gotham."), "{page}");
+    // The block page replaces the attributes page.
+    let page = wait_for_text(browser, "No sign-ups from Gotham.").await;
     assert!(
         page.contains("Sign-up isn"),
         "the block page's title: {page}"

@@ -61,17 +61,17 @@ impl Handler for Loyalty {
 }
 
 /// A port for a receiver, bound before the extension that names it is registered.
-async fn bind() -> (tokio::net::TcpListener, String) {
+pub(crate) async fn bind() -> (tokio::net::TcpListener, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     (listener, format!("http://127.0.0.1:{port}/claims"))
 }
 
-fn serve(listener: tokio::net::TcpListener, router: axum::Router) {
+pub(crate) fn serve(listener: tokio::net::TcpListener, router: axum::Router) {
     tokio::spawn(async move { axum::serve(listener, router).await });
 }
 
-fn new_extension(name: &str, target_url: &str, apps: &[&str]) -> NewExtension {
+pub(crate) fn new_extension(name: &str, target_url: &str, apps: &[&str]) -> NewExtension {
     NewExtension {
         name: name.into(),
         event: ExtensionEvent::TokenIssuanceStart,

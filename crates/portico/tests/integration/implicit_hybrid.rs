@@ -16,7 +16,7 @@ use crate::harness::{
 use crate::rp::{Client, no_redirects, oidc_client, pairs};
 
 /// The crate's authorization request for `flow`, and its nonce.
-fn request(
+pub(crate) fn request(
     client: &Client,
     flow: AuthenticationFlow<CoreResponseType>,
 ) -> (Vec<(String, String)>, Nonce) {
@@ -30,7 +30,7 @@ fn request(
     (query, nonce)
 }
 
-async fn set_implicit(server: &TestServer, app: &str, value: &str) {
+pub(crate) async fn set_implicit(server: &TestServer, app: &str, value: &str) {
     let token = server.portico().create_admin_token().await.unwrap();
     let status = reqwest::Client::new()
         .patch(format!(

@@ -15,7 +15,7 @@ use crate::{PgStore, SqliteStore, db_err};
 macro_rules! device_code_columns {
     () => {
         "tenant_id, id, device_code_digest, user_code, client_id, scope, created_at, expires_at, \
-         interval_secs, last_poll_at, state, grant_id, user_id, session_id, auth_time, amr"
+         interval_secs, last_poll_at, state, grant_id, user_id, session_id, auth_time, amr, extension_claims"
     };
 }
 
@@ -32,6 +32,7 @@ macro_rules! device_codes_queries {
                         session_id: parse(&text("session_id")?, "session_id")?,
                         auth_time: row.try_get("auth_time").map_err(db_err)?,
                         amr: text("amr")?,
+                        extension_claims: row.try_get("extension_claims").map_err(db_err)?,
                     }),
                     None => None,
                 };
@@ -121,7 +122,7 @@ macro_rules! device_codes_queries {
                 let mut tx = self.begin_write().await?;
                 let approved = sqlx::query(
                     "UPDATE device_codes SET state = 'approved', grant_id = $3, user_id = $4, auth_time = $5, amr = $6, \
-                     session_id = $8 WHERE tenant_id = $1 AND id = $2 AND state = 'pending' AND expires_at > $7",
+                     session_id = $8, extension_claims = $9 WHERE tenant_id = $1 AND id = $2 AND state = 'pending' AND expires_at > $7",
                 )
                 .bind(tenant.to_string())
                 .bind(id.to_string())
@@ -131,6 +132,7 @@ macro_rules! device_codes_queries {
                 .bind(&approval.amr)
                 .bind(now)
                 .bind(approval.session_id.to_string())
+                .bind(&approval.extension_claims)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?

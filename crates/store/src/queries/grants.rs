@@ -132,8 +132,8 @@ macro_rules! grants_queries {
                 .await?;
                 sqlx::query(
                     "INSERT INTO authorization_codes (code_digest, tenant_id, client_id, user_id, grant_id, session_id, \
-                     redirect_uri, scope, nonce, code_challenge, auth_time, expires_at, amr, dpop_jkt) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                     redirect_uri, scope, nonce, code_challenge, auth_time, expires_at, amr, dpop_jkt, extension_claims) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                 )
                 .bind(&code.code_digest)
                 .bind(code.tenant_id.to_string())
@@ -149,6 +149,7 @@ macro_rules! grants_queries {
                 .bind(code.expires_at)
                 .bind(&code.amr)
                 .bind(&code.dpop_jkt)
+                .bind(&code.extension_claims)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -164,7 +165,7 @@ macro_rules! grants_queries {
                 let redeemed = sqlx::query(
                     "UPDATE authorization_codes SET redeemed_at = $3 \
                      WHERE tenant_id = $1 AND code_digest = $2 AND redeemed_at IS NULL \
-                     RETURNING client_id, user_id, grant_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, amr, expires_at, dpop_jkt",
+                     RETURNING client_id, user_id, grant_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, amr, expires_at, dpop_jkt, extension_claims",
                 )
                 .bind(tenant.to_string())
                 .bind(code_digest)
@@ -188,6 +189,7 @@ macro_rules! grants_queries {
                         amr: row.try_get("amr").map_err(db_err)?,
                         expires_at: row.try_get("expires_at").map_err(db_err)?,
                         dpop_jkt: row.try_get("dpop_jkt").map_err(db_err)?,
+                        extension_claims: row.try_get("extension_claims").map_err(db_err)?,
                     })));
                 }
                 let spent = sqlx::query("SELECT grant_id FROM authorization_codes WHERE tenant_id = $1 AND code_digest = $2")

@@ -470,7 +470,9 @@ async fn complete(
         .await
     {
         Ok(response) => (jar, deliver(response, StatusCode::SEE_OTHER)).into_response(),
-        Err(err) => HtmlError::from(err).into_response(),
+        // The person did sign in (a token-issuance extension failed, say): the session
+        // stands, so trying again later needs no second sign-in.
+        Err(err) => (jar, HtmlError::from(err)).into_response(),
     }
 }
 

@@ -133,6 +133,7 @@ pub(super) async fn device_codes_poll_approve_and_redeem_once(store: Arc<dyn Sto
         session_id: session.id,
         auth_time: 1_150,
         amr: "pwd".into(),
+        extension_claims: Some(r#"{"id_token":{"loyalty":"gold"}}"#.into()),
     };
     assert!(
         !store

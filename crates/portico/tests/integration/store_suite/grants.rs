@@ -45,7 +45,9 @@ pub(super) async fn codes_redeem_exactly_once(store: Arc<dyn Store>) {
         .unwrap()
     {
         CodeRedemption::Redeemed(record) => {
-            assert_eq!(record.dpop_jkt.as_deref(), Some("jkt-of-the-client"))
+            assert_eq!(record.dpop_jkt.as_deref(), Some("jkt-of-the-client"));
+            // What the extensions provided comes back as it went in.
+            assert_eq!(record.extension_claims, bound.extension_claims);
         }
         other => panic!("{other:?}"),
     }

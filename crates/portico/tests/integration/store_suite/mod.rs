@@ -139,6 +139,7 @@ pub(super) fn code(t: &Tenant, u: &User, app: &Application, digest: &str) -> Aut
         amr: "pwd".into(),
         expires_at: 1_060,
         dpop_jkt: None,
+        extension_claims: Some(r#"{"id_token":{"loyalty":"gold"}}"#.into()),
     }
 }
 
