@@ -21,6 +21,7 @@ pub mod lockout;
 pub mod oauth;
 pub mod otp;
 pub mod outbox;
+pub mod passkeys;
 pub mod password;
 pub mod portico;
 pub mod ratelimit;

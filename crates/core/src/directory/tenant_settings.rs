@@ -43,6 +43,9 @@ pub struct TenantSettings {
     /// written for Entra check).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callout_azp: Option<String>,
+    /// Passkey policy: relying party, origins, user verification, attestation.
+    #[serde(default)]
+    pub passkeys: crate::passkeys::PasskeyPolicy,
 }
 
 impl TenantSettings {
@@ -119,6 +122,15 @@ impl Portico {
         Ok(found)
     }
 
+    /// The settings of the tenant `tenant` names.
+    pub async fn tenant_settings_of(
+        &self,
+        tenant: &TenantRef,
+    ) -> Result<Arc<TenantSettings>, CoreError> {
+        let tenant = self.tenant(tenant).await?;
+        self.tenant_settings(tenant.id).await
+    }
+
     /// Replaces a tenant's settings after checking them.
     pub async fn set_tenant_settings(
         &self,
@@ -126,7 +138,8 @@ impl Portico {
         settings: TenantSettings,
     ) -> Result<TenantSettings, CoreError> {
         let tenant = self.tenant(tenant).await?;
-        let settings = settings.validated()?;
+        let mut settings = settings.validated()?;
+        settings.passkeys = settings.passkeys.validated(&self.settings.public_url)?;
         if let Some(api) = settings.scim_api {
             self.show_application(&TenantRef::Id(tenant.id), api)
                 .await

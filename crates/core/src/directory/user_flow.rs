@@ -15,6 +15,8 @@ pub enum SignInMethod {
     Password,
     /// Email one-time passcode (passwordless).
     EmailOtp,
+    /// A passkey (passwordless; no username typed with a discoverable one).
+    Passkey,
 }
 
 /// Second-factor methods.

@@ -9,7 +9,8 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::SignInError;
 use super::engine::{
-    CodeCheck, CredentialProblem, Effect, Event, MessageKind, MethodFacts, UserFacts,
+    CodeCheck, CredentialProblem, Effect, Event, MessageKind, MethodFacts, PasskeyFacts,
+    PasskeyProblem, UserFacts,
 };
 use super::flows::{Caller, Scratch, SignInFlow};
 use super::messages::{CodeMessage, compose};
@@ -19,6 +20,7 @@ use crate::directory::{MfaMethod, Tenant, User};
 use crate::ids::{AuthMethodId, UserId};
 use crate::otp::{OtpCheck, OtpPurpose, OtpSendError};
 use crate::outbox::Channel;
+use crate::passkeys::PasskeyError;
 use crate::store::{AuthMethodRecord, FlowWrite, NumberRegistration, SmsBudget, UserConsent};
 use crate::{CoreError, Portico};
 
@@ -107,6 +109,14 @@ impl Portico {
                     Err(SignInError::ResetRequired) => Err(CredentialProblem::ResetRequired),
                     Err(SignInError::Core(err)) => return Err(err),
                 },
+            ),
+            Effect::CheckPasskey {
+                challenge_id,
+                response,
+                user,
+            } => Event::PasskeyChecked(
+                self.check_passkey(tenant, current, caller, &challenge_id, &response, user)
+                    .await?,
             ),
             Effect::SendCode {
                 purpose,
@@ -532,6 +542,53 @@ impl Portico {
             }
         }
         Ok(Ok(self.passwords.hash(password).await?))
+    }
+}
+
+impl Portico {
+    /// Verifies a passkey's answer to the ceremony the front door started for `current`,
+    /// and whose account it is (`user`: only that account's passkeys count).
+    async fn check_passkey(
+        &self,
+        tenant: &Tenant,
+        current: &SignInFlow,
+        caller: Caller<'_>,
+        challenge_id: &str,
+        response: &str,
+        user: Option<UserId>,
+    ) -> Result<Result<PasskeyFacts, PasskeyProblem>, CoreError> {
+        // A signature cannot be guessed, but each check costs a verification: per client.
+        if !self.rate_limits.allow(tenant.id, caller.ip, "passkey") {
+            return Ok(Err(PasskeyProblem::RateLimited));
+        }
+        let binding = current.passkey_binding();
+        let assertion = match self
+            .finish_passkey_sign_in(tenant, &binding, challenge_id, response)
+            .await
+        {
+            Ok(assertion) => assertion,
+            Err(PasskeyError::Core(err)) => return Err(err),
+            Err(PasskeyError::ChallengeGone) => return Ok(Err(PasskeyProblem::Expired)),
+            Err(PasskeyError::UnknownCredential) => {
+                return Ok(Err(PasskeyProblem::NotRecognised));
+            }
+            Err(other) => {
+                tracing::info!(tenant = %tenant.id, error = %other, "passkey refused");
+                return Ok(Err(PasskeyProblem::Refused));
+            }
+        };
+        if user.is_some_and(|expected| expected != assertion.user_id) {
+            return Ok(Err(PasskeyProblem::NotRecognised));
+        }
+        let Some(found) = self.store.find_user(tenant.id, assertion.user_id).await? else {
+            return Ok(Err(PasskeyProblem::NotRecognised));
+        };
+        Ok(Ok(PasskeyFacts {
+            user: facts(&found),
+            email: found.email.clone(),
+            user_verified: assertion.user_verified,
+            hardware_bound: assertion.hardware_bound,
+        }))
     }
 }
 

@@ -105,6 +105,12 @@ pub struct SignInFlow {
 }
 
 impl SignInFlow {
+    /// What binds a passkey ceremony to this flow: only the flow that started one finishes
+    /// it, so an answer captured from another sign-in is worthless here.
+    pub fn passkey_binding(&self) -> String {
+        format!("flow:{}", self.id)
+    }
+
     /// The rules the engine applies to this flow.
     pub fn rules(&self, reveal_accounts: bool) -> Rules<'_> {
         Rules {
@@ -301,7 +307,12 @@ impl Portico {
         // A session that proved the mailbox (a code, a sign-up) counts as an emailed-code
         // first factor, so the mailbox cannot serve again as the second.
         let amr: Vec<&str> = session.record.amr.split(' ').collect();
-        let first_factor = if amr.contains(&"pwd") && !amr.contains(&"otp") {
+        let first_factor = if amr.contains(&"hwk") || amr.contains(&"swk") {
+            FirstFactor::Passkey {
+                user_verified: amr.contains(&"mfa"),
+                hardware_bound: amr.contains(&"hwk"),
+            }
+        } else if amr.contains(&"pwd") && !amr.contains(&"otp") {
             FirstFactor::Password
         } else {
             FirstFactor::EmailCode

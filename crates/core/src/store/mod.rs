@@ -21,6 +21,7 @@ mod flows;
 mod grants;
 mod otp;
 mod outbox;
+mod passkeys;
 mod permissions;
 mod pushed_requests;
 mod registrations;
@@ -40,6 +41,7 @@ pub use flows::*;
 pub use grants::*;
 pub use otp::*;
 pub use outbox::*;
+pub use passkeys::*;
 pub use permissions::*;
 pub use pushed_requests::*;
 pub use registrations::*;
@@ -72,6 +74,7 @@ pub trait Store:
     + ScimUserStore
     + GroupStore
     + ExtensionStore
+    + PasskeyStore
     + std::fmt::Debug
     + 'static
 {

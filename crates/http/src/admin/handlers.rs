@@ -63,6 +63,8 @@ pub enum SignInMethodName {
     Password,
     /// An emailed one-time code.
     EmailOtp,
+    /// A passkey.
+    Passkey,
 }
 
 /// Second-factor kinds (schema only).
@@ -364,7 +366,7 @@ pub struct UserFlowBody {
     /// Name, unique in the tenant: 1 to 64 letters, digits, `-` or `_`.
     #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub name: String,
-    /// First-factor methods: "password", "email-otp".
+    /// First-factor methods: "password", "email-otp", "passkey".
     #[schema(value_type = Vec<SignInMethodName>, min_items = 1)]
     pub methods: Vec<SignInMethod>,
     /// Self-service sign-up on or off.

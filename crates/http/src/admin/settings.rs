@@ -93,10 +93,18 @@ pub(crate) async fn put_settings(
     Path(tenant): Path<String>,
     Body(body): Body<TenantSettingsBody>,
 ) -> Result<axum::Json<TenantSettingsBody>, Problem> {
+    let tenant = TenantRef::parse(&tenant);
+    // The passkey policy has its own endpoint and command; replacing these settings keeps it.
+    let passkeys = state
+        .portico
+        .tenant_settings_of(&tenant)
+        .await?
+        .passkeys
+        .clone();
     let saved = state
         .portico
         .set_tenant_settings(
-            &TenantRef::parse(&tenant),
+            &tenant,
             TenantSettings {
                 sms_countries: body.sms_countries,
                 refresh_token_max_days: body.refresh_token_max_days,
@@ -114,6 +122,7 @@ pub(crate) async fn put_settings(
                     })
                     .transpose()?,
                 callout_azp: body.callout_azp,
+                passkeys,
             },
         )
         .await?;

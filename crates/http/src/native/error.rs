@@ -18,8 +18,9 @@ pub(crate) struct NativeError {
     pub code: u32,
     pub description: String,
     pub continuation_token: Option<String>,
-    /// Further members (`required_attributes`, `invalid_attributes`, ...).
-    pub extra: Map<String, Value>,
+    /// Further members (`required_attributes`, `invalid_attributes`, ...); boxed, as most
+    /// errors have none.
+    pub extra: Box<Map<String, Value>>,
 }
 
 impl NativeError {
@@ -31,7 +32,7 @@ impl NativeError {
             code,
             description: description.into(),
             continuation_token: None,
-            extra: Map::new(),
+            extra: Box::default(),
         }
     }
 
@@ -122,7 +123,7 @@ impl NativeError {
             if let Some(token) = &self.continuation_token {
                 map.insert("continuation_token".into(), token.clone().into());
             }
-            map.extend(self.extra.clone());
+            map.extend(*self.extra.clone());
         }
         body
     }

@@ -1,7 +1,7 @@
 //! The engine's problems in the contract's words (spec §1.4–1.8): the error strings,
 //! suberrors and AADSTS numbers SDKs branch on.
 
-use portico_core::signin::engine::{CredentialProblem, PasswordProblem, Problem};
+use portico_core::signin::engine::{CredentialProblem, PasskeyProblem, PasswordProblem, Problem};
 use serde_json::{Value, json};
 
 use super::NativeError;
@@ -11,6 +11,18 @@ use super::flow::bad_username;
 pub(super) fn problem_error(problem: &Problem) -> NativeError {
     match problem {
         Problem::InvalidEmail => bad_username(),
+        // Beyond Entra (no passkeys in its native API): told in the style of its credential
+        // errors, with its numbers for a bad credential and for too many tries.
+        Problem::Passkey(PasskeyProblem::NotRecognised | PasskeyProblem::Refused) => {
+            NativeError::invalid_grant(50126, "The passkey could not be verified.")
+        }
+        Problem::Passkey(PasskeyProblem::Expired) => NativeError::invalid_grant(
+            50126,
+            "The passkey challenge expired or was used. Request a new one.",
+        ),
+        Problem::Passkey(PasskeyProblem::RateLimited) => {
+            NativeError::invalid_grant(50053, "Too many attempts were made. Try again later.")
+        }
         Problem::UserNotFound => NativeError::new(
             "user_not_found",
             50034,

@@ -21,7 +21,7 @@ pub enum FlowCommand {
         /// Flow name (unique in the tenant).
         #[arg(long)]
         name: String,
-        /// First-factor methods, comma-separated: password, email-otp.
+        /// First-factor methods, comma-separated: password, email-otp, passkey.
         #[arg(long, value_delimiter = ',', default_value = "password,email-otp")]
         methods: Vec<String>,
         /// An attribute collected at sign-up: NAME[:string|int|bool][:required] (repeatable).
@@ -66,7 +66,7 @@ pub(super) async fn run(portico: &Portico, command: FlowCommand) -> Result<Outpu
                     .iter()
                     .map(|m| {
                         from_word(m).map_err(|_| {
-                            anyhow::anyhow!("unknown method {m:?} (password, email-otp)")
+                            anyhow::anyhow!("unknown method {m:?} (password, email-otp, passkey)")
                         })
                     })
                     .collect::<Result<_>>()?,

@@ -50,6 +50,8 @@ mod on_behalf_of;
 mod otp_delivery;
 mod page;
 mod par;
+mod passkey_pages;
+mod passkeys;
 mod private_key_jwt;
 mod registration;
 mod rp;

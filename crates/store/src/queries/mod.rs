@@ -81,6 +81,7 @@ mod flows;
 mod grants;
 mod otp;
 mod outbox;
+mod passkeys;
 mod permissions;
 mod pushed_requests;
 mod registrations;
@@ -428,6 +429,7 @@ macro_rules! sql_store {
                     "DELETE FROM client_assertions WHERE expires_at < $1",
                     "DELETE FROM dpop_proofs WHERE expires_at < $1",
                     "DELETE FROM device_codes WHERE expires_at < $1",
+                    "DELETE FROM webauthn_challenges WHERE expires_at < $1",
                     // The extension call log is kept 30 days (29 past the day's horizon).
                     "DELETE FROM extension_calls WHERE at < $1 - 2505600",
                     "DELETE FROM pushed_requests WHERE expires_at < $1",

@@ -48,6 +48,16 @@ pub enum Event {
         /// Name → raw value.
         values: BTreeMap<String, String>,
     },
+    /// A passkey's answer (`navigator.credentials.get()`), to the ceremony the front door
+    /// started for this flow.
+    Passkey {
+        /// The ceremony's id.
+        challenge_id: String,
+        /// The `PublicKeyCredential`, as JSON.
+        response: String,
+        /// Persistent session wanted (at the first step, where the box is).
+        keep_signed_in: bool,
+    },
     /// Use this registered second factor.
     ChooseMethod {
         /// The method.
@@ -89,6 +99,8 @@ pub enum Event {
     UserLookedUp(Option<UserFacts>),
     /// Result of [`Effect::CheckPassword`].
     PasswordChecked(Result<UserFacts, CredentialProblem>),
+    /// Result of [`Effect::CheckPasskey`].
+    PasskeyChecked(Result<PasskeyFacts, PasskeyProblem>),
     /// Result of [`Effect::SendCode`].
     CodeSent(Result<OtpChallengeId, i64>),
     /// Instead of [`Event::CodeSent`] for a registration text: the user asked to register too
@@ -160,6 +172,32 @@ pub enum AttributeReview {
     Block(Option<String>),
 }
 
+/// A passkey sign-in the driver verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyFacts {
+    /// The passkey's account.
+    pub user: UserFacts,
+    /// Its address.
+    pub email: String,
+    /// The authenticator verified the person.
+    pub user_verified: bool,
+    /// Bound to one device, not synced.
+    pub hardware_bound: bool,
+}
+
+/// Why a passkey did not sign in. None of them says whether an account exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasskeyProblem {
+    /// The passkey is not registered here (or not to the account the flow is for).
+    NotRecognised,
+    /// The ceremony expired or was used: the front door starts a new one.
+    Expired,
+    /// The answer failed the checks (signature, origin, user verification, counter).
+    Refused,
+    /// Too many tries from this client.
+    RateLimited,
+}
+
 /// What the driver must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
@@ -169,6 +207,16 @@ pub enum Effect {
     CheckPassword {
         /// As typed.
         password: String,
+    },
+    /// Verify a passkey's answer to the flow's ceremony; with `user`, only that user's
+    /// passkeys count.
+    CheckPasskey {
+        /// The ceremony's id.
+        challenge_id: String,
+        /// The `PublicKeyCredential`, as JSON.
+        response: String,
+        /// The account the flow is for, if it knows one.
+        user: Option<crate::ids::UserId>,
     },
     /// Issue a code (or, for a decoy, a notice without it) and queue its message.
     SendCode {
@@ -295,6 +343,8 @@ impl Event {
         match self {
             Self::Identify { .. } => "identify",
             Self::Password { .. } => "password",
+            Self::Passkey { .. } => "passkey",
+            Self::PasskeyChecked(_) => "passkey_checked",
             Self::UseEmailCode => "use_email_code",
             Self::ResendCode => "resend_code",
             Self::Code { .. } => "code",

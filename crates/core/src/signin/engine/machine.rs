@@ -54,6 +54,10 @@ impl Flow {
             Ok(reaction) => return reaction,
             Err(event) => event,
         };
+        let event = match self.passkey(event, rules) {
+            Ok(reaction) => return reaction,
+            Err(event) => event,
+        };
         match (self.step.clone(), event) {
             // Identify.
             (
@@ -86,6 +90,16 @@ impl Flow {
                 self.email = Some(email);
                 self.user = Some(user);
                 self.first_factor = Some(first_factor);
+                // A passkey that verified the person passed two factors at once.
+                if matches!(
+                    first_factor,
+                    FirstFactor::Passkey {
+                        user_verified: true,
+                        ..
+                    }
+                ) {
+                    self.mfa_done = true;
+                }
                 if let Some(kind) = second_factor.filter(|k| config.mfa_methods.contains(k)) {
                     self.mfa_done = true;
                     self.second_factor = Some(kind);
@@ -104,8 +118,11 @@ impl Flow {
                         if config.methods.contains(&SignInMethod::Password) {
                             self.step = Step::Password;
                             Some(Reaction::default())
-                        } else {
+                        } else if config.methods.contains(&SignInMethod::EmailOtp) {
                             Some(self.start_sign_in_code(email))
+                        } else {
+                            self.step = Step::Passkey;
+                            Some(Reaction::default())
                         }
                     }
                     (Journey::SignUp, Some(_)) if rules.reveal_accounts => {

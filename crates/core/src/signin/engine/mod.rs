@@ -12,6 +12,7 @@ mod collection;
 mod contact;
 mod events;
 mod machine;
+mod passkey;
 #[cfg(test)]
 mod properties;
 mod second_factor;
@@ -23,6 +24,7 @@ use std::collections::BTreeMap;
 pub use contact::{mask_email, mask_phone, normalize_phone};
 pub use events::{
     AttributeReview, CodeCheck, CollectionStart, CredentialProblem, Effect, Event, MessageKind,
+    PasskeyFacts, PasskeyProblem,
 };
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +53,9 @@ pub enum Step {
     Password,
     /// Sign-in: waiting for the emailed sign-in code.
     SignInCode,
+    /// Sign-in (a flow whose only method is the passkey): waiting for a passkey of the
+    /// account the address named.
+    Passkey,
     /// Sign-up: waiting for the code that proves the address.
     VerifyEmail,
     /// Sign-up or reset: waiting for a new password.
@@ -108,6 +113,7 @@ impl Step {
             Self::Identify => "identify",
             Self::Password => "password",
             Self::SignInCode => "sign_in_code",
+            Self::Passkey => "passkey",
             Self::VerifyEmail => "verify_email",
             Self::NewPassword => "new_password",
             Self::Attributes => "attributes",
@@ -135,6 +141,13 @@ pub enum FirstFactor {
     Password,
     /// A code sent to the account's email (sign-in code, sign-up verification, reset).
     EmailCode,
+    /// A passkey.
+    Passkey {
+        /// The authenticator verified the person (PIN, biometrics): two factors in one.
+        user_verified: bool,
+        /// Bound to one device (`hwk`), not synced (`swk`).
+        hardware_bound: bool,
+    },
 }
 
 /// What the engine knows of an account.
@@ -337,6 +350,8 @@ pub enum Problem {
     NoSecondFactor,
     /// Too many wrong second-factor codes in this flow: it has ended; start again.
     TooManyWrongCodes,
+    /// The passkey did not sign in.
+    Passkey(PasskeyProblem),
     /// Too many wrong second-factor codes lately: the factor is locked for a while.
     SecondFactorLocked,
     /// This flow (or this user, lately) asked to register too many phone numbers.
@@ -433,6 +448,10 @@ impl Flow {
                 if self.password_hash.is_some() {
                     amr.push("pwd");
                 }
+            }
+            // RFC 8176: a proof-of-possession key, hardware- or software-secured.
+            Some(FirstFactor::Passkey { hardware_bound, .. }) => {
+                amr.push(if hardware_bound { "hwk" } else { "swk" });
             }
             None => {}
         }

@@ -345,6 +345,11 @@ fn events_for(
                 vec![password()]
             }
         }
+        (Some("passkey"), _) => vec![Event::Passkey {
+            challenge_id: field("passkey_challenge"),
+            response: field("passkey_response"),
+            keep_signed_in: form.flag("kmsi").unwrap_or(false),
+        }],
         (Some("resend"), _) => vec![Event::ResendCode],
         (Some("recovery"), _) => vec![Event::RecoveryCode {
             code: field("recovery_code"),

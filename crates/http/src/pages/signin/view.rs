@@ -7,9 +7,11 @@ use axum_extra::extract::cookie::CookieJar;
 use portico_core::directory::{
     AttributeReason, AttributeSpec, InputKind, MfaMethod, SignInMethod, Tenant,
 };
+use portico_core::passkeys::PasskeyUser;
 use portico_core::signin::SignInFlow;
 use portico_core::signin::engine::{
-    CredentialProblem, Journey, PasswordProblem, Problem, Step, mask_email, mask_phone,
+    CredentialProblem, Journey, PasskeyProblem, PasswordProblem, Problem, Step, mask_email,
+    mask_phone,
 };
 
 use crate::AppState;
@@ -80,13 +82,17 @@ pub(super) fn message_of(problem: &Problem) -> &'static str {
         Problem::TooManyWrongCodes => "mfa-error-too-many",
         Problem::SecondFactorLocked => "mfa-error-locked",
         Problem::TooManyPhoneNumbers => "phone-error-too-many",
+        Problem::Passkey(PasskeyProblem::NotRecognised) => "passkey-error-not-recognised",
+        Problem::Passkey(PasskeyProblem::Expired) => "passkey-error-expired",
+        Problem::Passkey(PasskeyProblem::Refused) => "passkey-error-refused",
+        Problem::Passkey(PasskeyProblem::RateLimited) => "signin-error-throttled",
     }
 }
 
 pub(super) fn title_of(flow: &SignInFlow) -> String {
     let step = flow.flow.step.name();
     match (&flow.flow.step, flow.flow.journey) {
-        (Step::Identify | Step::Password, Journey::SignIn) => "signin-title".into(),
+        (Step::Identify | Step::Password | Step::Passkey, Journey::SignIn) => "signin-title".into(),
         (Step::Identify, Journey::SignUp) => "signup-title".into(),
         (Step::Identify, Journey::ResetPassword) => "reset-title".into(),
         (Step::NewPassword, journey) => format!(
@@ -254,6 +260,10 @@ pub(super) async fn render(
             tracing::warn!(error = %err, "delivery status unavailable");
             false
         });
+    let passkey = match passkey_ceremony(state, tenant, flow).await {
+        Ok(passkey) => passkey,
+        Err(err) => return HtmlError::from(err).into_response(),
+    };
     let nonce = pages::nonce();
     let response = pages::render(
         status,
@@ -294,6 +304,7 @@ pub(super) async fn render(
             notice => delayed.then_some("delivery-delayed"),
             offers_password => flow.config.methods.contains(&SignInMethod::Password),
             offers_code => flow.config.methods.contains(&SignInMethod::EmailOtp),
+            passkey,
             sign_up => flow.config.sign_up,
             links => minijinja::context! {
                 sign_up => switch("sign_up"),
@@ -313,6 +324,34 @@ pub(super) async fn render(
             .as_deref(),
     );
     (jar, response).into_response()
+}
+
+/// The passkey ceremony a sign-in page offers (the autofill list and the button), started
+/// for this flow; none where the flow takes no passkey. Discoverable, so the page names no
+/// account's keys.
+async fn passkey_ceremony(
+    state: &AppState,
+    tenant: &Tenant,
+    flow: &SignInFlow,
+) -> Result<Option<minijinja::Value>, portico_core::CoreError> {
+    let offered = flow.flow.journey == Journey::SignIn
+        && flow.config.methods.contains(&SignInMethod::Passkey)
+        && matches!(
+            flow.flow.step,
+            Step::Identify | Step::Password | Step::Passkey
+        );
+    if !offered {
+        return Ok(None);
+    }
+    let options = state
+        .portico
+        .begin_passkey_sign_in(tenant, PasskeyUser::Anyone, &flow.passkey_binding())
+        .await?;
+    Ok(Some(minijinja::context! {
+        challenge_id => options.challenge_id,
+        // Raw text in a JSON script element: only `<` could end it early.
+        options => options.public_key.to_string().replace('<', "\\u003c"),
+    }))
 }
 
 pub(super) fn attribute_context(

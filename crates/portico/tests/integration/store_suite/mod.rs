@@ -10,6 +10,7 @@ mod flows;
 mod grants;
 mod groups;
 mod otp;
+mod passkeys;
 mod permissions;
 mod pushed_requests;
 mod registrations;
@@ -38,6 +39,7 @@ use flows::*;
 use grants::*;
 use groups::*;
 use otp::*;
+use passkeys::*;
 use permissions::*;
 use pushed_requests::*;
 use registrations::*;
@@ -260,4 +262,5 @@ on_both_backends!(
     scim_filters_and_writes_within_their_tenant,
     groups_nest_and_carry_roles_within_their_tenant,
     extensions_within_their_tenant,
+    passkeys_and_ceremonies_within_their_tenant,
 );

@@ -1,0 +1,122 @@
+//! What both ceremonies share: the relying party a tenant is, and ceremony state kept in the
+//! store, single use, short-lived and bound to what started it.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use webauthn_rs_core::WebauthnCore;
+
+use super::{PasskeyError, PasskeyPolicy};
+use crate::directory::Tenant;
+use crate::ids::UserId;
+use crate::store::WebauthnChallengeRecord;
+use crate::{CoreError, Portico};
+
+/// How long a ceremony may take: a sign-in page may sit open a while before the person
+/// picks a passkey from the autofill list.
+pub const CHALLENGE_LIFETIME_SECS: i64 = 300;
+
+/// A ceremony started: what the client passes to `navigator.credentials.create()` or
+/// `.get()` as `publicKey`, and the ceremony's id, which comes back with the answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct PasskeyOptions {
+    /// The ceremony's id.
+    pub challenge_id: String,
+    /// WebAuthn's `PublicKeyCredentialCreationOptions` or `…RequestOptions` (JSON, binary
+    /// fields base64url).
+    pub public_key: serde_json::Value,
+}
+
+/// The two ceremonies, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Purpose {
+    Register,
+    Authenticate,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::Authenticate => "authenticate",
+        }
+    }
+}
+
+impl Portico {
+    /// The tenant's passkey policy and the relying party it describes.
+    pub(super) async fn relying_party(
+        &self,
+        tenant: &Tenant,
+    ) -> Result<(WebauthnCore, PasskeyPolicy), CoreError> {
+        let policy = self.tenant_settings(tenant.id).await?.passkeys.clone();
+        let (rp_id, origins) = policy.relying_party(&self.settings.public_url)?;
+        let relying_party = WebauthnCore::new_unsafe_experts_only(
+            &tenant.name,
+            &rp_id,
+            origins,
+            Duration::from_secs(CHALLENGE_LIFETIME_SECS.unsigned_abs()),
+            // Origins are listed one by one: no subdomain or port is let in by default.
+            Some(false),
+            Some(false),
+        );
+        Ok((relying_party, policy))
+    }
+
+    /// Keeps a ceremony's state; returns its id.
+    pub(super) async fn keep_ceremony(
+        &self,
+        tenant: &Tenant,
+        purpose: Purpose,
+        binding: &str,
+        user: Option<UserId>,
+        state: &impl Serialize,
+    ) -> Result<String, CoreError> {
+        let id = crate::secret::random_token()?;
+        let state = serde_json::to_string(state)
+            .map_err(|e| CoreError::Internal(format!("ceremony state: {e}")))?;
+        self.store
+            .create_webauthn_challenge(&WebauthnChallengeRecord {
+                tenant_id: tenant.id,
+                id: id.clone(),
+                purpose: purpose.as_str().to_owned(),
+                binding: binding.to_owned(),
+                user_id: user,
+                state,
+                expires_at: self.now() + CHALLENGE_LIFETIME_SECS,
+            })
+            .await?;
+        Ok(id)
+    }
+
+    /// Takes a ceremony back (once): only for the purpose and binding it was started with.
+    pub(super) async fn take_ceremony<T: DeserializeOwned>(
+        &self,
+        tenant: &Tenant,
+        purpose: Purpose,
+        binding: &str,
+        id: &str,
+    ) -> Result<(T, Option<UserId>), PasskeyError> {
+        let Some(record) = self
+            .store
+            .take_webauthn_challenge(tenant.id, id, self.now())
+            .await?
+        else {
+            return Err(PasskeyError::ChallengeGone);
+        };
+        if record.purpose != purpose.as_str()
+            || !crate::secret::constant_time_eq(record.binding.as_bytes(), binding.as_bytes())
+        {
+            return Err(PasskeyError::ChallengeGone);
+        }
+        let state = serde_json::from_str(&record.state)
+            .map_err(|e| CoreError::Internal(format!("ceremony state: {e}")))?;
+        Ok((state, record.user_id))
+    }
+}
+
+/// The options a client takes, as JSON.
+pub(super) fn options_json(options: &impl Serialize) -> Result<serde_json::Value, CoreError> {
+    serde_json::to_value(options).map_err(|e| CoreError::Internal(format!("passkey options: {e}")))
+}

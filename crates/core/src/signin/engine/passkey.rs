@@ -1,0 +1,75 @@
+//! Passkey sign-in. At the first step a discoverable passkey names its own account (no
+//! address typed: the browser's autofill, a "sign in with a passkey" button); once an address
+//! is given, only that account's passkeys count. A passkey whose authenticator verified the
+//! person is two factors in one: it also passes the second factor a flow requires.
+
+use super::machine::{effect, problem};
+use super::{
+    Effect, Event, FirstFactor, Flow, Journey, PasskeyProblem, Problem, Reaction, Rules, Step,
+};
+use crate::directory::SignInMethod;
+
+impl Flow {
+    /// The passkey transitions; `Err` hands other events to the main table, `Ok(None)` is an
+    /// event this step does not take.
+    pub(super) fn passkey(
+        &mut self,
+        event: Event,
+        rules: &Rules<'_>,
+    ) -> Result<Option<Reaction>, Event> {
+        let offered = self.journey == Journey::SignIn
+            && rules.config.methods.contains(&SignInMethod::Passkey)
+            && matches!(self.step, Step::Identify | Step::Password | Step::Passkey);
+        // Once an address is given, the flow is for its account alone.
+        let for_address = self.step != Step::Identify;
+        match event {
+            Event::Passkey {
+                challenge_id,
+                response,
+                keep_signed_in,
+            } if offered => {
+                if !for_address {
+                    self.keep_signed_in = keep_signed_in;
+                }
+                // No account has this address: no passkey can be its (said like any other
+                // passkey that is not recognised, so the answer tells nothing).
+                if for_address && self.decoy {
+                    return Ok(Some(problem(Problem::Passkey(
+                        PasskeyProblem::NotRecognised,
+                    ))));
+                }
+                let user = match (for_address, self.user.as_ref()) {
+                    (false, _) => None,
+                    (true, Some(user)) => Some(user.id),
+                    (true, None) => return Ok(None),
+                };
+                Ok(Some(effect(Effect::CheckPasskey {
+                    challenge_id,
+                    response,
+                    user,
+                })))
+            }
+            Event::PasskeyChecked(Ok(facts)) if offered => {
+                if for_address && self.user.as_ref().map(|u| u.id) != Some(facts.user.id) {
+                    return Ok(None);
+                }
+                self.email = Some(facts.email);
+                self.user = Some(facts.user);
+                self.decoy = false;
+                self.first_factor = Some(FirstFactor::Passkey {
+                    user_verified: facts.user_verified,
+                    hardware_bound: facts.hardware_bound,
+                });
+                if facts.user_verified {
+                    self.mfa_done = true;
+                }
+                Ok(Some(self.after_first_factor(rules)))
+            }
+            Event::PasskeyChecked(Err(why)) if offered => Ok(Some(problem(Problem::Passkey(why)))),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

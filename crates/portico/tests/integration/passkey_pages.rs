@@ -1,0 +1,255 @@
+//! Passkey sign-in on the hosted pages, driven the way the page's script does it: the page
+//! carries the WebAuthn options and the ceremony's id, the authenticator answers, and the
+//! answer goes back in the form. The attacks: a replayed answer, one captured from another
+//! sign-in, another origin, an authenticator that skips user verification, and a cloned one.
+
+use portico_core::directory::{AppKind, MfaPolicy, SignInMethod, UserFlowConfig};
+
+use crate::harness::{TestServer, browser, hidden_inputs, web_app_tokens};
+use crate::page::flow_for;
+use crate::passkeys::{SoftKey, enrol, localhost_origin, localhost_relying_party};
+
+/// A sign-in page's passkey options and form.
+struct Page {
+    public_key: serde_json::Value,
+    form: Vec<(String, String)>,
+}
+
+async fn open(server: &TestServer, client: &reqwest::Client, app: &str) -> Page {
+    let page = client
+        .get(server.url("oauth2/v2.0/authorize"))
+        .query(&[
+            ("client_id", app),
+            ("response_type", "code"),
+            ("redirect_uri", &server.redirect_uri()),
+            ("scope", "openid"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("autocomplete=\"username webauthn\""),
+        "the address field offers passkeys in its autofill"
+    );
+    let start = html
+        .find("id=\"passkey-options\"")
+        .expect("passkey options");
+    let json_start = start + html[start..].find('>').unwrap() + 1;
+    let json_end = json_start + html[json_start..].find("</script>").unwrap();
+    Page {
+        public_key: serde_json::from_str(&html[json_start..json_end]).unwrap(),
+        form: hidden_inputs(&html)
+            .into_iter()
+            .filter(|(name, _)| name != "passkey_response")
+            .collect(),
+    }
+}
+
+async fn submit(
+    server: &TestServer,
+    client: &reqwest::Client,
+    page: &Page,
+    response: &str,
+) -> reqwest::Response {
+    let mut form = page.form.clone();
+    form.push(("action".into(), "passkey".into()));
+    form.push(("passkey_response".into(), response.into()));
+    client
+        .post(format!("{}/{}/signin", server.base, server.tenant.name))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn passkey_app(server: &TestServer, mfa: MfaPolicy) -> (String, String) {
+    let (app, secret) = server.app(AppKind::Web).await;
+    flow_for(
+        server,
+        &app,
+        UserFlowConfig {
+            methods: vec![SignInMethod::Password, SignInMethod::Passkey],
+            mfa,
+            ..UserFlowConfig::default()
+        },
+    )
+    .await;
+    (app, secret.unwrap())
+}
+
+#[tokio::test]
+async fn a_discoverable_passkey_signs_in_without_an_address_and_counts_as_two_factors() {
+    let server = TestServer::start().await;
+    localhost_relying_party(&server, |_| {}).await;
+    server.user("alice@example.com").await;
+    let (app, secret) = passkey_app(&server, MfaPolicy::Required).await;
+    let mut key = SoftKey::new(&localhost_origin(&server), true, false);
+    enrol(&server, &mut key, "alice@example.com").await;
+
+    let client = browser();
+    let page = open(&server, &client, &app).await;
+    assert!(
+        page.public_key
+            .get("allowCredentials")
+            .is_none_or(|c| c.as_array().is_some_and(Vec::is_empty)),
+        "the page names no account's keys: {}",
+        page.public_key
+    );
+    let answer = key.sign_in(&page.public_key).await.unwrap();
+    let signed_in = submit(&server, &client, &page, &answer).await;
+    assert_eq!(
+        signed_in.status(),
+        303,
+        "{}",
+        signed_in.text().await.unwrap()
+    );
+    let location = signed_in.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with(&server.redirect_uri()), "{location}");
+    // MFA is required, and the verified passkey passed it: no second-factor step.
+    let (id, _) = web_app_tokens(&server, &app, &secret, &location).await;
+    let amr: Vec<&str> = id["amr"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(amr.contains(&"mfa"), "{amr:?}");
+    assert!(amr.contains(&"hwk") || amr.contains(&"swk"), "{amr:?}");
+    assert!(!amr.contains(&"pwd"), "{amr:?}");
+    let user = server
+        .portico()
+        .store
+        .find_user_by_email(server.tenant.id, "alice@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let stored = server
+        .portico()
+        .passkeys(&server.tenant, &user)
+        .await
+        .unwrap();
+    assert!(stored[0].last_used_at.is_some(), "the use is recorded");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn replayed_foreign_and_misdirected_passkey_answers_are_refused() {
+    let server = TestServer::start().await;
+    localhost_relying_party(&server, |_| {}).await;
+    server.user("alice@example.com").await;
+    let (app, _) = passkey_app(&server, MfaPolicy::Off).await;
+    let mut key = SoftKey::new(&localhost_origin(&server), true, false);
+    enrol(&server, &mut key, "alice@example.com").await;
+
+    // Replay: an answer that signed in once does not sign in again.
+    let client = browser();
+    let page = open(&server, &client, &app).await;
+    let answer = key.sign_in(&page.public_key).await.unwrap();
+    assert_eq!(submit(&server, &client, &page, &answer).await.status(), 303);
+    let again = browser();
+    let other = open(&server, &again, &app).await;
+    let replayed = submit(&server, &again, &other, &answer).await;
+    assert_eq!(replayed.status(), 400);
+    assert!(
+        replayed
+            .text()
+            .await
+            .unwrap()
+            .contains("could not be verified")
+    );
+
+    // Another sign-in's answer: captured from flow A, sent with flow B's ceremony id.
+    let victim = browser();
+    let captured_page = open(&server, &victim, &app).await;
+    let captured = key.sign_in(&captured_page.public_key).await.unwrap();
+    let attacker = browser();
+    let mut attacker_page = open(&server, &attacker, &app).await;
+    for (name, value) in attacker_page.form.iter_mut() {
+        if name == "passkey_challenge" {
+            *value = captured_page
+                .form
+                .iter()
+                .find(|(n, _)| n == "passkey_challenge")
+                .unwrap()
+                .1
+                .clone();
+        }
+    }
+    let stolen = submit(&server, &attacker, &attacker_page, &captured).await;
+    assert_eq!(stolen.status(), 400, "a ceremony is its own flow's");
+    // The attempt spent the ceremony (single use): the victim's page asks again.
+    let victim_again = submit(&server, &victim, &captured_page, &captured).await;
+    assert_eq!(victim_again.status(), 400);
+
+    // A phishing page on another origin relays the options: the answer names that origin.
+    let client = browser();
+    let page = open(&server, &client, &app).await;
+    let mut relayed = key.clone_to("http://localhost:1", true);
+    // `localhost` covers any port, so the client answers; Portico refuses the origin.
+    let answer = relayed.sign_in(&page.public_key).await.unwrap();
+    let refused = submit(&server, &client, &page, &answer).await;
+    assert_eq!(refused.status(), 400);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_authenticator_that_skips_user_verification_is_refused_when_the_tenant_requires_it() {
+    let server = TestServer::start().await;
+    localhost_relying_party(&server, |_| {}).await;
+    server.user("alice@example.com").await;
+    let (app, _) = passkey_app(&server, MfaPolicy::Off).await;
+    let mut key = SoftKey::new(&localhost_origin(&server), true, false);
+    enrol(&server, &mut key, "alice@example.com").await;
+    // The same key, whose holder skips the PIN.
+    let mut lazy = key.clone_to(&localhost_origin(&server), false);
+    let client = browser();
+    let page = open(&server, &client, &app).await;
+    // The attacker's client asks the authenticator for no verification, whatever the page said.
+    let mut options = page.public_key.clone();
+    options["userVerification"] = "discouraged".into();
+    let answer = lazy.sign_in(&options).await.unwrap();
+    let refused = submit(&server, &client, &page, &answer).await;
+    assert_eq!(refused.status(), 400);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("could not be verified")
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_cloned_authenticator_whose_counter_goes_backwards_is_refused() {
+    let server = TestServer::start().await;
+    localhost_relying_party(&server, |_| {}).await;
+    server.user("alice@example.com").await;
+    let (app, _) = passkey_app(&server, MfaPolicy::Off).await;
+    let origin = localhost_origin(&server);
+    let mut key = SoftKey::new(&origin, true, true);
+    enrol(&server, &mut key, "alice@example.com").await;
+    let mut clone = key.clone_to(&origin, true);
+    // The original signs in twice; the clone, behind, then signs with an older count.
+    for _ in 0..2 {
+        let client = browser();
+        let page = open(&server, &client, &app).await;
+        let answer = key.sign_in(&page.public_key).await.unwrap();
+        assert_eq!(submit(&server, &client, &page, &answer).await.status(), 303);
+    }
+    let client = browser();
+    let page = open(&server, &client, &app).await;
+    let answer = clone.sign_in(&page.public_key).await.unwrap();
+    let refused = submit(&server, &client, &page, &answer).await;
+    assert_eq!(refused.status(), 400);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("could not be verified")
+    );
+    server.stop().await;
+}
