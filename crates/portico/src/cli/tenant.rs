@@ -72,6 +72,40 @@ pub enum TenantCommand {
         #[arg(long)]
         callout_azp: Option<String>,
     },
+    /// Set the tenant's passkey policy (options not given stay as they are).
+    Passkeys {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// Start from the defaults (the public URL's host and origin, user verification
+        /// required, no attestation, every algorithm, counters that go back refused).
+        #[arg(long)]
+        reset: bool,
+        /// The relying-party id (a host name covering every origin), or `default`.
+        #[arg(long)]
+        rp_id: Option<String>,
+        /// An origin whose pages may use the passkeys (repeatable; replaces the list).
+        #[arg(long = "origin")]
+        origins: Vec<String>,
+        /// Whether the authenticator must verify the person.
+        #[arg(long, value_parser = ["required", "preferred"])]
+        user_verification: Option<String>,
+        /// Attestation asked at registration.
+        #[arg(long, value_parser = ["none", "direct"])]
+        attestation: Option<String>,
+        /// Only this authenticator model may register (repeatable; replaces the list).
+        #[arg(long = "aaguid-allow")]
+        aaguid_allow: Vec<uuid::Uuid>,
+        /// This authenticator model may not register (repeatable; replaces the list).
+        #[arg(long = "aaguid-deny")]
+        aaguid_deny: Vec<uuid::Uuid>,
+        /// Signature algorithms, comma-separated: ES256, EdDSA, RS256.
+        #[arg(long, value_delimiter = ',')]
+        algorithms: Vec<String>,
+        /// What a signature counter that goes backwards does.
+        #[arg(long, value_parser = ["refuse", "log"])]
+        counter_regression: Option<String>,
+    },
 }
 
 /// Runs one `TenantCommand`.
@@ -159,6 +193,85 @@ pub(super) async fn run(portico: &Portico, command: TenantCommand) -> Result<Out
             }
             Output {
                 human: format!("updated settings of {}", found.name),
+                json,
+            }
+        }
+        TenantCommand::Passkeys {
+            tenant,
+            reset,
+            rp_id,
+            origins,
+            user_verification,
+            attestation,
+            aaguid_allow,
+            aaguid_deny,
+            algorithms,
+            counter_regression,
+        } => {
+            use portico_core::passkeys::{
+                Attestation, CounterRegression, PasskeyPolicy, UserVerification,
+            };
+            let tenant_ref = TenantRef::parse(&tenant);
+            let found = portico.tenant(&tenant_ref).await?;
+            let mut settings = (*portico.tenant_settings(found.id).await?).clone();
+            let policy = &mut settings.passkeys;
+            if reset {
+                *policy = PasskeyPolicy::default();
+            }
+            if let Some(id) = rp_id {
+                policy.rp_id = (id.trim() != "default").then_some(id);
+            }
+            if !origins.is_empty() {
+                policy.origins = origins;
+            }
+            if let Some(uv) = user_verification {
+                policy.user_verification = if uv == "preferred" {
+                    UserVerification::Preferred
+                } else {
+                    UserVerification::Required
+                };
+            }
+            if let Some(attestation) = attestation {
+                policy.attestation = if attestation == "direct" {
+                    Attestation::Direct
+                } else {
+                    Attestation::None
+                };
+            }
+            if !aaguid_allow.is_empty() {
+                policy.aaguid_allow = aaguid_allow;
+            }
+            if !aaguid_deny.is_empty() {
+                policy.aaguid_deny = aaguid_deny;
+            }
+            if !algorithms.is_empty() {
+                policy.algorithms = algorithms
+                    .iter()
+                    .map(|a| a.trim().parse().map_err(anyhow::Error::msg))
+                    .collect::<Result<_>>()?;
+            }
+            if let Some(rule) = counter_regression {
+                policy.counter_regression = if rule == "log" {
+                    CounterRegression::Log
+                } else {
+                    CounterRegression::Refuse
+                };
+            }
+            let saved = portico.set_tenant_settings(&tenant_ref, settings).await?;
+            let (rp_id, origins) = saved.passkeys.relying_party(&portico.settings.public_url)?;
+            let mut json = serde_json::to_value(&saved.passkeys)?;
+            if let Some(object) = json.as_object_mut() {
+                object.insert("tenant".to_owned(), json!(found.id.to_string()));
+                // What applies, defaults filled in.
+                object.insert("effective_rp_id".to_owned(), json!(rp_id));
+                let origins: Vec<String> = origins
+                    .iter()
+                    .map(|o| o.origin().ascii_serialization())
+                    .collect();
+                object.insert("effective_origins".to_owned(), json!(origins));
+            }
+            Output {
+                human: format!("updated the passkey policy of {}", found.name),
                 json,
             }
         }

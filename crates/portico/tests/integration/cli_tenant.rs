@@ -377,3 +377,88 @@ async fn groups_nest_from_the_command_line_and_the_audit_log_shows_it() {
     );
     assert_eq!(later["entries"], json!([]));
 }
+
+#[tokio::test]
+async fn the_passkey_policy_is_set_checked_and_reset_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    portico(&data, &["tenant", "create", "contoso", "--json"]);
+    let guid = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
+    let set = portico(
+        &data,
+        &[
+            "tenant",
+            "passkeys",
+            "--tenant",
+            "contoso",
+            "--rp-id",
+            "localhost",
+            "--origin",
+            "http://localhost:8080/",
+            "--user-verification",
+            "preferred",
+            "--attestation",
+            "direct",
+            "--aaguid-allow",
+            guid,
+            "--algorithms",
+            "ES256,EdDSA",
+            "--counter-regression",
+            "log",
+            "--json",
+        ],
+    );
+    assert_eq!(set["rp_id"], "localhost");
+    assert_eq!(set["origins"], json!(["http://localhost:8080"]));
+    assert_eq!(set["effective_origins"], json!(["http://localhost:8080"]));
+    assert_eq!(set["user_verification"], "preferred");
+    assert_eq!(set["aaguid_allow"], json!([guid]));
+    assert_eq!(set["algorithms"], json!(["ES256", "EdDSA"]));
+    assert_eq!(set["counter_regression"], "log");
+    // Options not given stay; the rest of the settings are untouched by either command.
+    let kept = portico(
+        &data,
+        &["tenant", "passkeys", "--tenant", "contoso", "--json"],
+    );
+    assert_eq!(kept["aaguid_allow"], json!([guid]));
+    let settings = portico(
+        &data,
+        &[
+            "tenant",
+            "settings",
+            "--tenant",
+            "contoso",
+            "--sms-countries",
+            "+44",
+            "--json",
+        ],
+    );
+    assert_eq!(settings["passkeys"]["rp_id"], "localhost");
+
+    // What could not work is refused: an id that does not cover an origin, an insecure
+    // origin, AAGUID lists without attestation.
+    for args in [
+        vec!["--rp-id", "example.com"],
+        vec!["--origin", "http://example.com"],
+        vec!["--attestation", "none"],
+        vec!["--algorithms", "PS256"],
+    ] {
+        let mut all = vec!["tenant", "passkeys", "--tenant", "contoso"];
+        all.extend(args.iter());
+        all.push("--json");
+        let refused = portico_refuses(&data, &all);
+        assert!(!refused.is_empty(), "{args:?}");
+    }
+    let reset = portico(
+        &data,
+        &[
+            "tenant", "passkeys", "--tenant", "contoso", "--reset", "--json",
+        ],
+    );
+    assert!(reset.get("rp_id").is_none());
+    assert_eq!(reset["user_verification"], "required");
+    assert_eq!(
+        reset["effective_rp_id"], "127.0.0.1",
+        "the public URL's host"
+    );
+}
