@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use webauthn_rs_core::proto::{AuthenticationState, Credential};
 use webauthn_rs_core::proto::{PublicKeyCredential, RequestAuthenticationExtensions};
 
-use super::ceremony::{Purpose, options_json};
+use super::ceremony::{Purpose, challenge_in, options_json};
 use super::registration::verification;
 use super::{CounterRegression, PasskeyError, PasskeyOptions, UserVerification};
 use crate::directory::Tenant;
@@ -86,12 +86,21 @@ impl Portico {
         let (options, state) = relying_party
             .generate_challenge_authenticate(builder)
             .map_err(|e| CoreError::Internal(format!("passkey sign-in: {e}")))?;
+        let public_key = options_json(&options.public_key)?;
+        let challenge = challenge_in(&public_key)?;
         let challenge_id = self
-            .keep_ceremony(tenant, Purpose::Authenticate, binding, known, &state)
+            .keep_ceremony(
+                tenant,
+                Purpose::Authenticate,
+                binding,
+                known,
+                &challenge,
+                &state,
+            )
             .await?;
         Ok(PasskeyOptions {
             challenge_id,
-            public_key: options_json(&options.public_key)?,
+            public_key,
         })
     }
 

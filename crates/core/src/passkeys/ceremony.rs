@@ -64,16 +64,19 @@ impl Portico {
         Ok((relying_party, policy))
     }
 
-    /// Keeps a ceremony's state; returns its id.
+    /// Keeps a ceremony's state under its challenge (`challenge`, base64url: 32 random
+    /// bytes), which the authenticator signs and the client sends back inside
+    /// `clientDataJSON`; so an answer names its own ceremony.
     pub(super) async fn keep_ceremony(
         &self,
         tenant: &Tenant,
         purpose: Purpose,
         binding: &str,
         user: Option<UserId>,
+        challenge: &str,
         state: &impl Serialize,
     ) -> Result<String, CoreError> {
-        let id = crate::secret::random_token()?;
+        let id = challenge.to_owned();
         let state = serde_json::to_string(state)
             .map_err(|e| CoreError::Internal(format!("ceremony state: {e}")))?;
         self.store
@@ -114,6 +117,31 @@ impl Portico {
             .map_err(|e| CoreError::Internal(format!("ceremony state: {e}")))?;
         Ok((state, record.user_id))
     }
+}
+
+/// The ceremony an answer (a `PublicKeyCredential` as JSON) belongs to: the challenge its
+/// `clientDataJSON` carries. `None` for what is not such an answer.
+pub fn challenge_of(response: &str) -> Option<String> {
+    use base64::Engine as _;
+    let credential: serde_json::Value = serde_json::from_str(response).ok()?;
+    let client_data = credential
+        .get("response")?
+        .get("clientDataJSON")?
+        .as_str()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(client_data.trim_end_matches('='))
+        .ok()?;
+    let client_data: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    Some(client_data.get("challenge")?.as_str()?.to_owned())
+}
+
+/// The challenge of a ceremony's options (base64url), which names the ceremony.
+pub(super) fn challenge_in(options: &serde_json::Value) -> Result<String, CoreError> {
+    options
+        .get("challenge")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| CoreError::Internal("passkey options without a challenge".into()))
 }
 
 /// The options a client takes, as JSON.

@@ -11,7 +11,7 @@ mod policy;
 mod registration;
 
 pub use authentication::{PasskeyAssertion, PasskeyUser};
-pub use ceremony::{CHALLENGE_LIFETIME_SECS, PasskeyOptions};
+pub use ceremony::{CHALLENGE_LIFETIME_SECS, PasskeyOptions, challenge_of};
 pub use error::PasskeyError;
 pub use policy::{
     Attestation, CounterRegression, PasskeyAlgorithm, PasskeyPolicy, UserVerification, rp_id_covers,

@@ -12,7 +12,7 @@ use webauthn_rs_core::proto::{
 };
 use webauthn_rs_core::proto::{Registration, RegistrationState};
 
-use super::ceremony::{Purpose, options_json};
+use super::ceremony::{Purpose, challenge_in, options_json};
 use super::{Attestation, PasskeyAlgorithm, PasskeyError, PasskeyOptions, UserVerification};
 use crate::directory::{Tenant, User};
 use crate::store::PasskeyRecord;
@@ -167,12 +167,21 @@ impl Portico {
             selection.resident_key = Some(ResidentKeyRequirement::Required);
         }
         let state = (state, handle);
+        let public_key = options_json(&options.public_key)?;
+        let challenge = challenge_in(&public_key)?;
         let challenge_id = self
-            .keep_ceremony(tenant, Purpose::Register, binding, Some(user.id), &state)
+            .keep_ceremony(
+                tenant,
+                Purpose::Register,
+                binding,
+                Some(user.id),
+                &challenge,
+                &state,
+            )
             .await?;
         Ok(PasskeyOptions {
             challenge_id,
-            public_key: options_json(&options.public_key)?,
+            public_key,
         })
     }
 
@@ -230,6 +239,15 @@ impl Portico {
         }
         tracing::info!(tenant = %tenant.id, user = %user.id, "passkey registered");
         Ok(record.into())
+    }
+
+    /// Whether `user` has a passkey.
+    pub async fn has_passkeys(
+        &self,
+        tenant: &Tenant,
+        user: crate::ids::UserId,
+    ) -> Result<bool, CoreError> {
+        Ok(!self.store.passkeys_of(tenant.id, user).await?.is_empty())
     }
 
     /// `user`'s passkeys, oldest first.

@@ -77,6 +77,9 @@ pub struct NativeClient {
     pub mfa: bool,
     /// Can register a second factor.
     pub registration: bool,
+    /// Can answer a passkey challenge (beyond Entra: `challenge_type` `passkey`).
+    #[serde(default)]
+    pub passkey: bool,
 }
 
 /// A flow with its identity, version and rules.

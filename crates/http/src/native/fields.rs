@@ -30,17 +30,27 @@ pub(super) fn list(text: &str) -> impl Iterator<Item = &str> {
         .filter(|item| !item.is_empty())
 }
 
+/// The challenge types a client lists.
+#[derive(Debug, Clone, Copy, Default)]
+struct ChallengeTypes {
+    password: bool,
+    oob: bool,
+    passkey: bool,
+}
+
 /// Reads `challenge_type`: every value must be known, and `redirect` must be there (spec §1.3).
-/// `None` when the parameter is absent.
-fn challenge_types(params: &Params) -> Result<Option<(bool, bool)>, NativeError> {
+/// `None` when the parameter is absent. `passkey` is Portico's own (beyond Entra's contract).
+fn challenge_types(params: &Params) -> Result<Option<ChallengeTypes>, NativeError> {
     let Some(text) = params.one("challenge_type")? else {
         return Ok(None);
     };
-    let (mut password, mut oob, mut redirect) = (false, false, false);
+    let mut types = ChallengeTypes::default();
+    let mut redirect = false;
     for value in list(&text) {
         match value {
-            "password" => password = true,
-            "oob" => oob = true,
+            "password" => types.password = true,
+            "oob" => types.oob = true,
+            "passkey" => types.passkey = true,
             "redirect" => redirect = true,
             other => {
                 // UNCONFIRMED number: the docs name the error, not its code.
@@ -60,17 +70,17 @@ fn challenge_types(params: &Params) -> Result<Option<(bool, bool)>, NativeError>
             "The challenge_type list parameter does not include the 'redirect' type.",
         ));
     }
-    Ok(Some((password, oob)))
+    Ok(Some(types))
 }
 
 /// What the client says it can handle, from `challenge_type` (required) and
 /// `capabilities`/`capability` (either name, either separator).
 pub(crate) fn client_abilities(params: &Params) -> Result<NativeClient, NativeError> {
-    let (password, oob) =
-        challenge_types(params)?.ok_or_else(|| NativeError::missing("challenge_type"))?;
+    let types = challenge_types(params)?.ok_or_else(|| NativeError::missing("challenge_type"))?;
     let mut client = NativeClient {
-        password,
-        oob,
+        password: types.password,
+        oob: types.oob,
+        passkey: types.passkey,
         mfa: false,
         registration: false,
     };
@@ -92,9 +102,10 @@ pub(crate) fn client_abilities(params: &Params) -> Result<NativeClient, NativeEr
 /// A later call's `challenge_type`, when sent, narrows what the flow's start said.
 pub(crate) fn narrowed(params: &Params, client: NativeClient) -> Result<NativeClient, NativeError> {
     Ok(match challenge_types(params)? {
-        Some((password, oob)) => NativeClient {
-            password: client.password && password,
-            oob: client.oob && oob,
+        Some(types) => NativeClient {
+            password: client.password && types.password,
+            oob: client.oob && types.oob,
+            passkey: client.passkey && types.passkey,
             ..client
         },
         None => client,

@@ -136,7 +136,7 @@ pub(crate) fn is_native_grant(params: &Params) -> bool {
     continued
         && matches!(
             grant.as_deref(),
-            Some("password" | "oob" | "mfa_oob" | "continuation_token")
+            Some("password" | "oob" | "mfa_oob" | "passkey" | "continuation_token")
         )
 }
 

@@ -1,10 +1,12 @@
 //! Sign-in (spec §1.6): `initiate` → `challenge` → `token` (grants `password`, `oob`,
 //! `mfa_oob`), with `introspect` for the second-factor methods, and the `continuation_token`
-//! grant that ends sign-up and password reset.
+//! grant that ends sign-up and password reset. Beyond Entra: a client that lists the
+//! `passkey` challenge type gets a passkey challenge (the WebAuthn request options) for an
+//! account that has a passkey, and answers it with the `passkey` grant.
 //!
 //! Stages (which endpoint takes a token next): `signin` (after initiate), `signin_password`,
-//! `signin_oob`, `mfa` (after `mfa_required`), `mfa_oob`, and `done` (a finished sign-up or
-//! reset, redeemed with `grant_type=continuation_token`).
+//! `signin_oob`, `signin_passkey`, `mfa` (after `mfa_required`), `mfa_oob`, and `done` (a
+//! finished sign-up or reset, redeemed with `grant_type=continuation_token`).
 
 use std::net::IpAddr;
 
@@ -14,6 +16,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use portico_core::directory::SignInMethod;
 use portico_core::ids::AuthMethodId;
+use portico_core::passkeys::PasskeyUser;
 use portico_core::signin::engine::{Event, Journey, Problem, Step};
 use portico_core::signin::{NativeClient, SignInFlow};
 use serde_json::{Value, json};
@@ -36,7 +39,8 @@ async fn start(state: &AppState, call: &Call, ip: IpAddr) -> Result<Value, Nativ
                     _: &portico_core::directory::Email| {
         let offers = |method| config.methods.contains(&method);
         Ok((!(client.password && offers(SignInMethod::Password)
-            || client.oob && offers(SignInMethod::EmailOtp)))
+            || client.oob && offers(SignInMethod::EmailOtp)
+            || client.passkey && offers(SignInMethod::Passkey)))
         .then_some("The client does not support the sign-in methods this application offers."))
     };
     let (flow, client) =
@@ -44,7 +48,8 @@ async fn start(state: &AppState, call: &Call, ip: IpAddr) -> Result<Value, Nativ
             Begun::Flow(flow, client) => (flow, client),
             Begun::Redirect(answer) => return Ok(answer),
         };
-    if first_factor(&flow, client).is_none() {
+    let passkeys = has_passkeys(state, call, &flow).await?;
+    if first_factor(&flow, client, passkeys).is_none() {
         return Ok(redirect(
             "The client does not support the sign-in method this account uses.",
         ));
@@ -58,12 +63,31 @@ async fn start(state: &AppState, call: &Call, ip: IpAddr) -> Result<Value, Nativ
 enum FirstFactor {
     Password,
     Code,
+    Passkey,
 }
 
-fn first_factor(flow: &SignInFlow, client: NativeClient) -> Option<FirstFactor> {
+/// Whether the flow's account has a passkey (the native API names accounts anyway: its
+/// contract answers `user_not_found`).
+async fn has_passkeys(
+    state: &AppState,
+    call: &Call,
+    flow: &SignInFlow,
+) -> Result<bool, NativeError> {
+    match &flow.flow.user {
+        Some(user) if flow.config.methods.contains(&SignInMethod::Passkey) => {
+            Ok(state.portico.has_passkeys(&call.tenant, user.id).await?)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// A passkey first where the account has one and the client can answer it (it signs in
+/// with no secret to phish); else the password; else a code.
+fn first_factor(flow: &SignInFlow, client: NativeClient, passkeys: bool) -> Option<FirstFactor> {
     let has_password = flow.flow.user.as_ref().is_some_and(|u| u.has_password);
     let offers = |method| flow.config.methods.contains(&method);
     match flow.flow.step {
+        Step::Password | Step::Passkey if client.passkey && passkeys => Some(FirstFactor::Passkey),
         Step::SignInCode => client.oob.then_some(FirstFactor::Code),
         Step::Password if client.password && has_password => Some(FirstFactor::Password),
         Step::Password if client.oob && offers(SignInMethod::EmailOtp) => Some(FirstFactor::Code),
@@ -86,8 +110,10 @@ async fn challenge_step(state: &AppState, call: &Call, ip: IpAddr) -> Result<Val
         )
         .await?;
     let client = narrowed(&call.params, flow.origin.native.unwrap_or_default())?;
+    let passkeys = has_passkeys(state, call, &flow).await?;
     match flow.flow.step.clone() {
-        Step::Password => match first_factor(&flow, client) {
+        Step::Password | Step::Passkey => match first_factor(&flow, client, passkeys) {
+            Some(FirstFactor::Passkey) => passkey_challenge(state, call, &flow).await,
             Some(FirstFactor::Password) => Ok(json!({
                 "continuation_token": token(state, call, &flow, "signin_password", false)?,
                 "challenge_type": "password",
@@ -109,6 +135,59 @@ async fn challenge_step(state: &AppState, call: &Call, ip: IpAddr) -> Result<Val
         }
         _ => Err(wrong_endpoint()),
     }
+}
+
+/// A passkey challenge for the flow's account: the WebAuthn request options, to answer with
+/// the `passkey` grant.
+async fn passkey_challenge(
+    state: &AppState,
+    call: &Call,
+    flow: &SignInFlow,
+) -> Result<Value, NativeError> {
+    let Some(user) = &flow.flow.user else {
+        return Err(wrong_endpoint());
+    };
+    let options = state
+        .portico
+        .begin_passkey_sign_in(
+            &call.tenant,
+            PasskeyUser::Known(user.id),
+            &flow.passkey_binding(),
+        )
+        .await?;
+    Ok(json!({
+        "continuation_token": token(state, call, flow, "signin_passkey", false)?,
+        "challenge_type": "passkey",
+        "passkey_options": options.public_key,
+    }))
+}
+
+/// The `passkey` grant's fields (base64url, as `PublicKeyCredential.toJSON()` has them) as the
+/// credential's JSON, and the ceremony its `clientDataJSON` names.
+fn passkey_answer(call: &Call) -> Result<Event, NativeError> {
+    let id = call.params.required("credential_id")?;
+    let response = json!({
+        "authenticatorData": call.params.required("authenticator_data")?,
+        "clientDataJSON": call.params.required("client_data_json")?,
+        "signature": call.params.required("signature")?,
+        "userHandle": call.params.one("user_handle")?,
+    });
+    let response = json!({
+        "id": id,
+        "rawId": id,
+        "type": "public-key",
+        "response": response,
+        "extensions": {},
+    })
+    .to_string();
+    let challenge_id = portico_core::passkeys::challenge_of(&response).ok_or_else(|| {
+        NativeError::invalid_request(90100, "client_data_json is not a WebAuthn client data.")
+    })?;
+    Ok(Event::Passkey {
+        challenge_id,
+        response,
+        keep_signed_in: false,
+    })
 }
 
 /// The second-factor challenge: the method the client picked (`id`, from introspect), or the
@@ -247,6 +326,7 @@ async fn grant(state: &AppState, call: &Call, ip: IpAddr) -> Result<Value, Nativ
                 code: call.params.required("oob")?,
             }),
         ),
+        "passkey" => (&["signin_passkey"], Some(passkey_answer(call)?)),
         _ => (&["done"], None),
     };
     let (_, _, flow) = call.resume(state, stages, true).await?;

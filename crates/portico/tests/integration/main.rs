@@ -50,6 +50,7 @@ mod on_behalf_of;
 mod otp_delivery;
 mod page;
 mod par;
+mod passkey_native;
 mod passkey_pages;
 mod passkeys;
 mod private_key_jwt;

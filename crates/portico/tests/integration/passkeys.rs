@@ -23,8 +23,13 @@ use crate::harness::TestServer;
 
 /// The keys an authenticator holds. Unlike the crate's `Keyring` it finds keys without
 /// an allow-list (discoverable credentials, as Portico's passkeys are), by relying party.
+/// `forges_rp`: an attacker's authenticator, which signs for whatever relying party it is
+/// asked about with the keys it holds.
 #[derive(Clone, Default)]
-pub(crate) struct Keyring(Vec<Passkey>);
+pub(crate) struct Keyring {
+    keys: Vec<Passkey>,
+    forges_rp: bool,
+}
 
 #[async_trait::async_trait]
 impl CredentialStore for Keyring {
@@ -37,9 +42,9 @@ impl CredentialStore for Keyring {
         _user_handle: Option<&[u8]>,
     ) -> Result<Vec<Passkey>, StatusCode> {
         let found: Vec<Passkey> = self
-            .0
+            .keys
             .iter()
-            .filter(|key| key.rp_id == rp_id)
+            .filter(|key| self.forges_rp || key.rp_id == rp_id)
             .filter(|key| {
                 allow_credentials.is_none_or(|allowed| {
                     allowed.is_empty() || allowed.iter().any(|d| d.id == key.credential_id)
@@ -61,12 +66,12 @@ impl CredentialStore for Keyring {
         _rp: PublicKeyCredentialRpEntity,
         _options: Options,
     ) -> Result<(), StatusCode> {
-        self.0.push(key);
+        self.keys.push(key);
         Ok(())
     }
 
     async fn update_credential(&mut self, key: &Passkey) -> Result<(), StatusCode> {
-        for held in &mut self.0 {
+        for held in &mut self.keys {
             if held.credential_id == key.credential_id {
                 *held = key.clone();
             }
@@ -144,6 +149,14 @@ impl SoftKey {
         Self::with_store(origin, verifies, true, store)
     }
 
+    /// The same keys on an authenticator that signs for any relying party it is asked
+    /// about, behind a client at `origin` (a phishing site's).
+    pub(crate) fn forging_relying_party(&self, origin: &str) -> Self {
+        let mut store = self.client.authenticator().store().clone();
+        store.forges_rp = true;
+        Self::with_store(origin, true, true, store)
+    }
+
     /// Answers a registration: `public_key` is the options Portico sent (JSON).
     pub(crate) async fn register(
         &mut self,
@@ -175,6 +188,34 @@ impl SoftKey {
             .map_err(|e| format!("{e:?}"))?;
         Ok(browser_json(&asserted))
     }
+}
+
+/// The `passkey` grant's fields from an answer (base64url, as `toJSON()` has them).
+pub(crate) fn grant_fields(answer: &str) -> Vec<(String, String)> {
+    let answer: serde_json::Value = serde_json::from_str(answer).unwrap();
+    let response = &answer["response"];
+    let mut fields = vec![
+        (
+            "credential_id".to_owned(),
+            answer["rawId"].as_str().unwrap().to_owned(),
+        ),
+        (
+            "authenticator_data".to_owned(),
+            response["authenticatorData"].as_str().unwrap().to_owned(),
+        ),
+        (
+            "client_data_json".to_owned(),
+            response["clientDataJSON"].as_str().unwrap().to_owned(),
+        ),
+        (
+            "signature".to_owned(),
+            response["signature"].as_str().unwrap().to_owned(),
+        ),
+    ];
+    if let Some(handle) = response["userHandle"].as_str() {
+        fields.push(("user_handle".to_owned(), handle.to_owned()));
+    }
+    fields
 }
 
 /// What a browser's `PublicKeyCredential.toJSON()` gives: the crate writes binary fields
