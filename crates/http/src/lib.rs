@@ -140,6 +140,10 @@ pub fn router(state: AppState) -> Router {
             "/{tenant}/device",
             get(pages::device::show).post(pages::device::submit),
         )
+        .route(
+            "/{tenant}/account/security",
+            get(pages::security::show).post(pages::security::submit),
+        )
         .route_layer(axum::middleware::from_fn(pages::i18n::language_scope));
     let router = Router::new()
         .merge(tenant_routes)

@@ -14,7 +14,7 @@ use webauthn_rs_core::proto::{Registration, RegistrationState};
 
 use super::ceremony::{Purpose, challenge_in, options_json};
 use super::{Attestation, PasskeyAlgorithm, PasskeyError, PasskeyOptions, UserVerification};
-use crate::directory::{Tenant, User};
+use crate::directory::{SignInMethod, Tenant, User};
 use crate::store::PasskeyRecord;
 use crate::{CoreError, Portico};
 
@@ -248,6 +248,44 @@ impl Portico {
         user: crate::ids::UserId,
     ) -> Result<bool, CoreError> {
         Ok(!self.store.passkeys_of(tenant.id, user).await?.is_empty())
+    }
+
+    /// Removes one of `user`'s passkeys, unless it is their last and some user flow that
+    /// offers passkeys would then have no way to sign them in (no password of theirs to
+    /// take, no emailed code): the last credential a flow needs stays.
+    pub async fn remove_passkey(
+        &self,
+        tenant: &Tenant,
+        user: &User,
+        credential_id: &str,
+    ) -> Result<(), CoreError> {
+        let passkeys = self.store.passkeys_of(tenant.id, user.id).await?;
+        if !passkeys.iter().any(|p| p.credential_id == credential_id) {
+            return Err(CoreError::NotFound("passkey"));
+        }
+        if passkeys.len() == 1 {
+            let flows = self.store.user_flows(tenant.id).await?;
+            let stranded = flows.iter().any(|flow| {
+                let methods = &flow.config.methods;
+                methods.contains(&SignInMethod::Passkey)
+                    && !methods.contains(&SignInMethod::EmailOtp)
+                    && !(methods.contains(&SignInMethod::Password) && user.password_hash.is_some())
+            });
+            if stranded {
+                return Err(CoreError::Invalid(
+                    "this is your only way to sign in: add another passkey first".into(),
+                ));
+            }
+        }
+        if !self
+            .store
+            .remove_passkey(tenant.id, user.id, credential_id)
+            .await?
+        {
+            return Err(CoreError::NotFound("passkey"));
+        }
+        tracing::info!(tenant = %tenant.id, user = %user.id, "passkey removed");
+        Ok(())
     }
 
     /// `user`'s passkeys, oldest first.

@@ -12,7 +12,7 @@ pub mod schema;
 mod tokens;
 mod users;
 
-pub use document::{etag, parse_rfc3339, project};
+pub use document::{etag, parse_rfc3339, project, rfc3339};
 pub use groups::MAX_GROUP_NAME;
 pub use patch::MAX_PATCH_OPERATIONS;
 pub use resource::{ListPage, ListParams, MAX_RESULTS, Precondition, ScimResource};

@@ -4,6 +4,7 @@
 pub mod device;
 pub mod i18n;
 mod qr;
+pub mod security;
 pub mod signin;
 
 use std::sync::LazyLock;
@@ -33,6 +34,14 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("flow.html", include_str!("../../templates/flow.html")),
         ("error.html", include_str!("../../templates/error.html")),
         ("device.html", include_str!("../../templates/device.html")),
+        (
+            "security.html",
+            include_str!("../../templates/security.html"),
+        ),
+        (
+            "passkey_codec.html",
+            include_str!("../../templates/passkey_codec.html"),
+        ),
         (
             "form_post.html",
             include_str!("../../templates/form_post.html"),

@@ -52,6 +52,7 @@ mod page;
 mod par;
 mod passkey_native;
 mod passkey_pages;
+mod passkey_security;
 mod passkeys;
 mod private_key_jwt;
 mod registration;

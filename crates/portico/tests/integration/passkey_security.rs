@@ -1,0 +1,273 @@
+//! The security page, `/{tenant}/account/security`, from the browser's SSO session: add a
+//! passkey (the page's ceremony, answered by the software authenticator), rename it, remove
+//! it. The attacks: a forged form (no anti-forgery token), no session, another session's
+//! ceremony, another account's passkey, and removing the only way a person signs in.
+
+use portico_core::directory::{AppKind, NewUser, SignInMethod, TenantRef, UserFlowConfig};
+
+use crate::harness::{TestServer, authorize_and_sign_in, browser, hidden_inputs, html_unescape};
+use crate::page::flow_for;
+use crate::passkeys::{SoftKey, enrol, localhost_origin, localhost_relying_party};
+
+fn page_url(server: &TestServer) -> String {
+    format!("{}/{}/account/security", server.base, server.tenant.id)
+}
+
+/// A browser signed in (SSO session) as `email`, by password through the pages.
+async fn signed_in(server: &TestServer, email: &str) -> reqwest::Client {
+    let (web, _) = server.app(AppKind::Web).await;
+    let client = browser();
+    let redirect = server.redirect_uri();
+    let query = [
+        ("client_id", web.as_str()),
+        ("redirect_uri", redirect.as_str()),
+        ("response_type", "code"),
+        ("scope", "openid"),
+    ];
+    authorize_and_sign_in(server, &client, &query, email).await;
+    client
+}
+
+async fn page(client: &reqwest::Client, server: &TestServer) -> (u16, String) {
+    let response = client.get(page_url(server)).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+async fn post(
+    client: &reqwest::Client,
+    server: &TestServer,
+    html: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
+    // The first form's token (every form on the page carries the same one).
+    let token = hidden_inputs(html)
+        .into_iter()
+        .find(|(name, _)| name == "csrf_token")
+        .map(|(_, value)| value)
+        .unwrap_or_default();
+    let mut form = vec![("csrf_token".to_owned(), token)];
+    form.extend(
+        fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let response = client
+        .post(page_url(server))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+/// The registration options and ceremony id on a page after `add`.
+fn ceremony(html: &str) -> (serde_json::Value, String) {
+    let start = html
+        .find("id=\"passkey-options\"")
+        .expect("registration options");
+    let json_start = start + html[start..].find('>').unwrap() + 1;
+    let json_end = json_start + html[json_start..].find("</script>").unwrap();
+    let challenge = hidden_inputs(html)
+        .into_iter()
+        .find(|(name, _)| name == "passkey_challenge")
+        .map(|(_, value)| value)
+        .unwrap();
+    (
+        serde_json::from_str(&html[json_start..json_end]).unwrap(),
+        challenge,
+    )
+}
+
+#[tokio::test]
+async fn a_signed_in_person_adds_renames_and_removes_a_passkey() {
+    let server = TestServer::start().await;
+    localhost_relying_party(&server, |_| {}).await;
+    server.user("alice@example.com").await;
+    let client = signed_in(&server, "alice@example.com").await;
+    let (status, html) = page(&client, &server).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"no-passkeys\""));
+
+    let (status, html) = post(&client, &server, &html, &[("action", "add")]).await;
+    assert_eq!(status, 200);
+    let (options, challenge) = ceremony(&html);
+    assert_eq!(options["authenticatorSelection"]["residentKey"], "required");
+    assert_eq!(
+        options["authenticatorSelection"]["userVerification"],
+        "required"
+    );
+    let user_handle = options["user"]["id"].as_str().unwrap().to_owned();
+    let mut key = SoftKey::new(&localhost_origin(&server), true, false);
+    let answer = key.register(&options).await.unwrap();
+    let (status, html) = post(
+        &client,
+        &server,
+        &html,
+        &[
+            ("action", "register"),
+            ("passkey_challenge", &challenge),
+            ("passkey_response", &answer),
+            ("name", "Work laptop"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("id=\"notice\""));
+    assert!(html.contains("value=\"Work laptop\""));
+    // The user handle is random, not the object id or the address.
+    let user = server
+        .portico()
+        .store
+        .find_user_by_email(server.tenant.id, "alice@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!user_handle.contains(&user.id.to_string()));
+    let credential = server
+        .portico()
+        .passkeys(&server.tenant, &user)
+        .await
+        .unwrap()[0]
+        .credential_id
+        .clone();
+
+    let (status, html) = post(
+        &client,
+        &server,
+        &html,
+        &[
+            ("action", "rename"),
+            ("credential_id", &credential),
+            ("name", "Phone"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("value=\"Phone\""));
+    // Alice has a password and the flow takes it: her only passkey may go.
+    let (status, html) = post(
+        &client,
+        &server,
+        &html,
+        &[("action", "remove"), ("credential_id", &credential)],
+    )
+    .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("id=\"no-passkeys\""));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn forged_sessionless_foreign_and_stranding_changes_are_refused() {
+    let server = TestServer::start().await;
+    localhost_relying_party(&server, |_| {}).await;
+    server.user("alice@example.com").await;
+    server.user("bob@example.com").await;
+
+    // No session: nothing to see or change.
+    let anonymous = browser();
+    let (status, html) = page(&anonymous, &server).await;
+    assert_eq!(status, 401);
+    assert!(html.contains("id=\"security-signed-out\""));
+
+    let alice = signed_in(&server, "alice@example.com").await;
+    let (_, html) = page(&alice, &server).await;
+    // A form from another site has no token.
+    let forged = alice
+        .post(page_url(&server))
+        .form(&[("action", "add")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+
+    // A ceremony alice's session started cannot be finished from bob's.
+    let (_, started) = post(&alice, &server, &html, &[("action", "add")]).await;
+    let (options, challenge) = ceremony(&started);
+    let mut key = SoftKey::new(&localhost_origin(&server), true, false);
+    let answer = key.register(&options).await.unwrap();
+    let bob = signed_in(&server, "bob@example.com").await;
+    let (_, bobs_page) = page(&bob, &server).await;
+    let (status, html) = post(
+        &bob,
+        &server,
+        &bobs_page,
+        &[
+            ("action", "register"),
+            ("passkey_challenge", &challenge),
+            ("passkey_response", &answer),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "{html}");
+
+    // Bob cannot rename or remove alice's passkey.
+    let mut alices_key = SoftKey::new(&localhost_origin(&server), true, false);
+    let credential = enrol(&server, &mut alices_key, "alice@example.com").await;
+    for action in ["rename", "remove"] {
+        let (status, _) = post(
+            &bob,
+            &server,
+            &bobs_page,
+            &[
+                ("action", action),
+                ("credential_id", &credential),
+                ("name", "mine"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 400, "{action}");
+    }
+
+    // Carol has no password and her app's flow takes only passkeys: her last one stays.
+    server
+        .portico()
+        .create_user(
+            &TenantRef::Id(server.tenant.id),
+            NewUser {
+                email: "carol@example.com".into(),
+                password: None,
+                display_name: None,
+                legacy_password: false,
+            },
+        )
+        .await
+        .unwrap();
+    let (app, _) = server.app(AppKind::Web).await;
+    flow_for(
+        &server,
+        &app,
+        UserFlowConfig {
+            methods: vec![SignInMethod::Passkey],
+            ..UserFlowConfig::default()
+        },
+    )
+    .await;
+    let mut carols_key = SoftKey::new(&localhost_origin(&server), true, false);
+    let credential = enrol(&server, &mut carols_key, "carol@example.com").await;
+    let carol = server
+        .portico()
+        .store
+        .find_user_by_email(server.tenant.id, "carol@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let refused = server
+        .portico()
+        .remove_passkey(&server.tenant, &carol, &credential)
+        .await
+        .unwrap_err();
+    assert!(html_unescape(&refused.to_string()).contains("only way to sign in"));
+    assert_eq!(
+        server
+            .portico()
+            .passkeys(&server.tenant, &carol)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    server.stop().await;
+}
