@@ -50,6 +50,7 @@ mod on_behalf_of;
 mod otp_delivery;
 mod page;
 mod par;
+mod passkey_browser;
 mod passkey_native;
 mod passkey_pages;
 mod passkey_security;

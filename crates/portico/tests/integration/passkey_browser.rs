@@ -1,0 +1,169 @@
+//! Passkeys in Chromium, with the browser's own WebAuthn and a virtual authenticator (the
+//! WebDriver extension; resident keys, user verification on): Portico at
+//! `http://localhost:PORT` (a relying-party id must be a host name), the app on another
+//! origin. Enrolled on the security page, then used to sign in from the sign-in page's
+//! passkey button, with no address typed and no password.
+
+use fantoccini::Locator;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use portico_core::directory::{AppKind, SignInMethod, UserFlowConfig};
+
+use crate::browser::{Driver, authorize_url, fill_and_press, wait_for_text, wait_for_url};
+use crate::harness::{Backend, PASSWORD, TestServer, web_app_tokens};
+use crate::page::flow_for;
+
+/// The WebDriver command that adds a virtual authenticator to the session.
+#[derive(Debug)]
+struct AddVirtualAuthenticator;
+
+impl WebDriverCompatibleCommand for AddVirtualAuthenticator {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/webauthn/authenticator",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserVerified": true,
+            "automaticPresenceSimulation": true,
+        });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Portico at `http://localhost:PORT`.
+async fn localhost_server() -> TestServer {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    TestServer::start_serving(
+        Backend::Sqlite,
+        portico_keys::SigningAlgorithm::Rs256,
+        |_| {},
+        portico::server::ServeOptions {
+            listen: format!("127.0.0.1:{port}").parse().unwrap(),
+            public_url: Some(format!("http://localhost:{port}")),
+            tls: None,
+            trusted_proxies: Vec::new(),
+            metrics_listen: None,
+            delivery: None,
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// Signed in by a passkey that verified the person: two factors, no password.
+fn assert_passkey_amr(id: &serde_json::Value) {
+    let amr: Vec<&str> = id["amr"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(serde_json::Value::as_str)
+        .collect();
+    assert!(amr.contains(&"mfa") && !amr.contains(&"pwd"), "{amr:?}");
+}
+
+#[tokio::test]
+async fn a_passkey_made_on_the_security_page_signs_in_from_the_autofill_and_the_button_in_chromium()
+{
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let browser = &driver.client;
+    browser.issue_cmd(AddVirtualAuthenticator).await.unwrap();
+    let server = localhost_server().await;
+    server.user("alice@example.com").await;
+    let (app, secret) = server.app(AppKind::Web).await;
+    let secret = secret.unwrap();
+    flow_for(
+        &server,
+        &app,
+        UserFlowConfig {
+            methods: vec![SignInMethod::Password, SignInMethod::Passkey],
+            ..UserFlowConfig::default()
+        },
+    )
+    .await;
+    let redirect = server.redirect_uri();
+
+    // Signed in with the password first, the person adds a passkey on the security page.
+    let authorize = authorize_url(&server, &app, &[("scope", "openid")]);
+    browser.goto(authorize.as_str()).await.unwrap();
+    fill_and_press(
+        browser,
+        "input#password",
+        &[
+            ("input#email", "alice@example.com"),
+            ("input#password", PASSWORD),
+        ],
+        "button[value=sign_in]",
+    )
+    .await;
+    wait_for_url(browser, &redirect).await;
+    let security = format!("{}/{}/account/security", server.base, server.tenant.id);
+    browser.goto(&security).await.unwrap();
+    fill_and_press(browser, "#passkey-add", &[], "#passkey-add").await;
+    fill_and_press(browser, "#passkey-create", &[], "#passkey-create").await;
+    let page = wait_for_text(browser, "id=\"notice\"").await;
+    assert!(page.contains("data-credential="), "{page}");
+
+    // Signed out (cookies gone), the address field's autofill (conditional UI) offers the
+    // passkey; the virtual authenticator picks its one passkey itself: signed in, with no
+    // address typed and no click.
+    browser.delete_all_cookies().await.unwrap();
+    browser.goto(authorize.as_str()).await.unwrap();
+    let landed = wait_for_url(browser, &redirect).await;
+    let (id, _) = web_app_tokens(&server, &app, &secret, landed.as_str()).await;
+    assert_passkey_amr(&id);
+
+    // With the address given (the app's login_hint) there is no autofill request: the
+    // "sign in with a passkey" button asks.
+    browser.delete_all_cookies().await.unwrap();
+    let hinted = authorize_url(
+        &server,
+        &app,
+        &[("scope", "openid"), ("login_hint", "alice@example.com")],
+    );
+    browser.goto(hinted.as_str()).await.unwrap();
+    let button = browser
+        .wait()
+        .at_most(std::time::Duration::from_secs(15))
+        .for_element(Locator::Css("#passkey-button"))
+        .await
+        .unwrap();
+    // The script shows it only where the browser has WebAuthn.
+    for _ in 0..100 {
+        if button.is_displayed().await.unwrap_or(false) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        !browser
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(&redirect),
+        "nothing signed in before the click"
+    );
+    button.click().await.unwrap();
+    let landed = wait_for_url(browser, &redirect).await;
+    let (id, _) = web_app_tokens(&server, &app, &secret, landed.as_str()).await;
+    assert_passkey_amr(&id);
+    server.stop().await;
+    driver.stop().await;
+}
