@@ -29,6 +29,8 @@ pub enum MfaMethod {
     Sms,
     /// An authenticator app (RFC 6238).
     Totp,
+    /// A passkey (any of the user's).
+    Passkey,
 }
 
 impl MfaMethod {
@@ -38,6 +40,7 @@ impl MfaMethod {
             Self::EmailOtp => "email-otp",
             Self::Sms => "sms",
             Self::Totp => "totp",
+            Self::Passkey => "passkey",
         }
     }
 }
@@ -49,8 +52,9 @@ impl std::str::FromStr for MfaMethod {
             "email-otp" => Ok(Self::EmailOtp),
             "sms" => Ok(Self::Sms),
             "totp" => Ok(Self::Totp),
+            "passkey" => Ok(Self::Passkey),
             other => Err(format!(
-                "unknown MFA method {other:?} (use email-otp, sms or totp)"
+                "unknown MFA method {other:?} (use email-otp, sms, totp or passkey)"
             )),
         }
     }

@@ -3,9 +3,10 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use webauthn_rs_core::proto::RequestAuthenticationExtensions;
 use webauthn_rs_core::proto::{AuthenticationState, Credential};
-use webauthn_rs_core::proto::{PublicKeyCredential, RequestAuthenticationExtensions};
 
+use super::answer::{assertion_of, credential_id};
 use super::ceremony::{Purpose, challenge_in, options_json};
 use super::registration::verification;
 use super::{CounterRegression, PasskeyError, PasskeyOptions, UserVerification};
@@ -46,11 +47,6 @@ impl PasskeyAssertion {
             vec![key]
         }
     }
-}
-
-/// The credential id of an assertion, base64url.
-fn credential_id(response: &PublicKeyCredential) -> String {
-    URL_SAFE_NO_PAD.encode(response.get_credential_id())
 }
 
 impl Portico {
@@ -117,8 +113,7 @@ impl Portico {
         let (state, known): (AuthenticationState, Option<UserId>) = self
             .take_ceremony(tenant, Purpose::Authenticate, binding, challenge_id)
             .await?;
-        let response: PublicKeyCredential = serde_json::from_str(response)
-            .map_err(|e| PasskeyError::Invalid(format!("unreadable response: {e}")))?;
+        let response = assertion_of(response)?;
         let id = credential_id(&response);
         let Some(stored) = self.store.passkey(tenant.id, &id).await? else {
             return Err(PasskeyError::UnknownCredential);

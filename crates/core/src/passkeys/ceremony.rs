@@ -119,22 +119,6 @@ impl Portico {
     }
 }
 
-/// The ceremony an answer (a `PublicKeyCredential` as JSON) belongs to: the challenge its
-/// `clientDataJSON` carries. `None` for what is not such an answer.
-pub fn challenge_of(response: &str) -> Option<String> {
-    use base64::Engine as _;
-    let credential: serde_json::Value = serde_json::from_str(response).ok()?;
-    let client_data = credential
-        .get("response")?
-        .get("clientDataJSON")?
-        .as_str()?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(client_data.trim_end_matches('='))
-        .ok()?;
-    let client_data: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    Some(client_data.get("challenge")?.as_str()?.to_owned())
-}
-
 /// The challenge of a ceremony's options (base64url), which names the ceremony.
 pub(super) fn challenge_in(options: &serde_json::Value) -> Result<String, CoreError> {
     options

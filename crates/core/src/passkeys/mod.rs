@@ -4,14 +4,16 @@
 //! relying party's rules around them: single-use challenges bound to what started them, the
 //! user handle random per user, the AAGUID lists, and what a counter that goes backwards does.
 
+mod answer;
 mod authentication;
 mod ceremony;
 mod error;
 mod policy;
 mod registration;
 
+pub use answer::{assertion_of, authenticator_model, challenge_of, credential_id, registration_of};
 pub use authentication::{PasskeyAssertion, PasskeyUser};
-pub use ceremony::{CHALLENGE_LIFETIME_SECS, PasskeyOptions, challenge_of};
+pub use ceremony::{CHALLENGE_LIFETIME_SECS, PasskeyOptions};
 pub use error::PasskeyError;
 pub use policy::{
     Attestation, CounterRegression, PasskeyAlgorithm, PasskeyPolicy, UserVerification, rp_id_covers,

@@ -3,15 +3,13 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
-use uuid::Uuid;
-use webauthn_rs_core::internals::AuthenticatorData;
+use webauthn_rs_core::proto::RegistrationState;
 use webauthn_rs_core::proto::{
-    AttestationConveyancePreference, AuthenticatorAttestationResponseRaw, COSEAlgorithm,
-    RegisterPublicKeyCredential, RequestRegistrationExtensions, ResidentKeyRequirement,
-    UserVerificationPolicy,
+    AttestationConveyancePreference, COSEAlgorithm, RequestRegistrationExtensions,
+    ResidentKeyRequirement, UserVerificationPolicy,
 };
-use webauthn_rs_core::proto::{Registration, RegistrationState};
 
+use super::answer::{authenticator_model, registration_of};
 use super::ceremony::{Purpose, challenge_in, options_json};
 use super::{Attestation, PasskeyAlgorithm, PasskeyError, PasskeyOptions, UserVerification};
 use crate::directory::{SignInMethod, Tenant, User};
@@ -64,27 +62,6 @@ pub(super) fn verification(policy: UserVerification) -> UserVerificationPolicy {
         UserVerification::Required => UserVerificationPolicy::Required,
         UserVerification::Preferred => UserVerificationPolicy::Preferred,
     }
-}
-
-/// The authenticator model named in a registration's authenticator data (zeros when it did
-/// not say, which counts as not saying).
-fn aaguid_of(response: &AuthenticatorAttestationResponseRaw) -> Option<Uuid> {
-    let object: serde_cbor_2::Value =
-        serde_cbor_2::from_slice(&response.attestation_object).ok()?;
-    let serde_cbor_2::Value::Map(map) = object else {
-        return None;
-    };
-    let auth_data = map.iter().find_map(|(key, value)| match (key, value) {
-        (serde_cbor_2::Value::Text(name), serde_cbor_2::Value::Bytes(bytes))
-            if name == "authData" =>
-        {
-            Some(bytes)
-        }
-        _ => None,
-    })?;
-    let parsed = AuthenticatorData::<Registration>::try_from(auth_data.as_slice()).ok()?;
-    let model = Uuid::from_bytes(parsed.acd?.aaguid);
-    (!model.is_nil()).then_some(model)
 }
 
 /// A name for a new passkey: the person's, trimmed, or a default.
@@ -204,8 +181,7 @@ impl Portico {
         if started_for != Some(user.id) {
             return Err(PasskeyError::ChallengeGone);
         }
-        let response: RegisterPublicKeyCredential = serde_json::from_str(response)
-            .map_err(|e| PasskeyError::Invalid(format!("unreadable response: {e}")))?;
+        let response = registration_of(response)?;
         let (relying_party, policy) = self.relying_party(tenant).await?;
         let credential = relying_party
             .register_credential(&response, &state, None)
@@ -215,7 +191,7 @@ impl Portico {
                 }
                 other => PasskeyError::Invalid(other.to_string()),
             })?;
-        let aaguid = aaguid_of(&response.response);
+        let aaguid = authenticator_model(&response);
         if !policy.admits(aaguid) {
             return Err(PasskeyError::AuthenticatorNotAllowed);
         }

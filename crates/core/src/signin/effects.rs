@@ -312,14 +312,23 @@ impl Portico {
             }
             Effect::LoadMethods => {
                 let user = user_id.ok_or_else(|| missing("user"))?;
-                Event::MethodsLoaded(
-                    self.store
-                        .auth_methods(tenant.id, user)
-                        .await?
-                        .iter()
-                        .map(method_facts)
-                        .collect(),
-                )
+                let mut methods: Vec<MethodFacts> = self
+                    .store
+                    .auth_methods(tenant.id, user)
+                    .await?
+                    .iter()
+                    .map(method_facts)
+                    .collect();
+                // The user's passkeys are one second factor (any of them answers); it is
+                // named by the user's id, which is theirs alone.
+                if self.has_passkeys(tenant, user).await? {
+                    methods.push(MethodFacts {
+                        id: AuthMethodId(user.0),
+                        kind: MfaMethod::Passkey,
+                        target: None,
+                    });
+                }
+                Event::MethodsLoaded(methods)
             }
             Effect::MakeTotpSecret => {
                 let user = user_id.ok_or_else(|| missing("user"))?;

@@ -157,3 +157,6 @@ security-renamed = Der Passkey wurde umbenannt.
 security-removed = Der Passkey wurde entfernt.
 passkey-error-already = Dieser Passkey ist bereits registriert.
 passkey-error-not-allowed = Diese Art von Authenticator ist hier nicht erlaubt.
+mfa-passkey-prompt = Bestätigen Sie mit Ihrem Passkey, dass Sie es sind.
+mfa-method-passkey = Meinen Passkey verwenden
+enrol-choice-passkey = Ein Passkey

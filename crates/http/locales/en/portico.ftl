@@ -157,3 +157,6 @@ security-renamed = The passkey was renamed.
 security-removed = The passkey was removed.
 passkey-error-already = This passkey is already registered.
 passkey-error-not-allowed = This kind of authenticator is not allowed here.
+mfa-passkey-prompt = Use your passkey to verify it's you.
+mfa-method-passkey = Use my passkey
+enrol-choice-passkey = A passkey

@@ -158,3 +158,6 @@ security-renamed = Nazwa klucza dostępu została zmieniona.
 security-removed = Klucz dostępu został usunięty.
 passkey-error-already = Ten klucz dostępu jest już zarejestrowany.
 passkey-error-not-allowed = Ten rodzaj uwierzytelniacza nie jest tu dozwolony.
+mfa-passkey-prompt = Użyj klucza dostępu, aby potwierdzić, że to ty.
+mfa-method-passkey = Użyj mojego klucza dostępu
+enrol-choice-passkey = Klucz dostępu

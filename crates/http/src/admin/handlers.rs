@@ -78,6 +78,8 @@ pub enum MfaMethodName {
     Sms,
     /// An authenticator app.
     Totp,
+    /// A passkey.
+    Passkey,
 }
 
 /// An attribute collected at sign-up (schema only; the combinations that make sense, such as
@@ -380,7 +382,7 @@ pub struct UserFlowBody {
     #[serde(default)]
     #[schema(value_type = MfaPolicyName)]
     pub mfa: MfaPolicy,
-    /// Second factors: "email-otp", "sms", "totp".
+    /// Second factors: "email-otp", "sms", "totp", "passkey".
     #[serde(default)]
     #[schema(value_type = Vec<MfaMethodName>)]
     pub mfa_methods: Vec<MfaMethod>,

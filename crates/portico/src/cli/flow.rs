@@ -33,7 +33,7 @@ pub enum FlowCommand {
         /// Second factor policy.
         #[arg(long, default_value = "off", value_parser = ["off", "required"])]
         mfa: String,
-        /// Second-factor methods, comma-separated: email-otp, sms, totp.
+        /// Second-factor methods, comma-separated: email-otp, sms, totp, passkey.
         #[arg(long, value_delimiter = ',', default_value = "email-otp")]
         mfa_methods: Vec<String>,
         /// Client id of an app this flow serves (repeatable).
@@ -84,7 +84,9 @@ pub(super) async fn run(portico: &Portico, command: FlowCommand) -> Result<Outpu
                     .iter()
                     .map(|m| {
                         from_word(m).map_err(|_| {
-                            anyhow::anyhow!("unknown MFA method {m:?} (email-otp, sms, totp)")
+                            anyhow::anyhow!(
+                                "unknown MFA method {m:?} (email-otp, sms, totp, passkey)"
+                            )
                         })
                     })
                     .collect::<Result<_>>()?,

@@ -3,7 +3,7 @@
 //! answer goes back in the form. The attacks: a replayed answer, one captured from another
 //! sign-in, another origin, an authenticator that skips user verification, and a cloned one.
 
-use portico_core::directory::{AppKind, MfaPolicy, SignInMethod, UserFlowConfig};
+use portico_core::directory::{AppKind, MfaMethod, MfaPolicy, SignInMethod, UserFlowConfig};
 
 use crate::harness::{TestServer, browser, hidden_inputs, web_app_tokens};
 use crate::page::flow_for;
@@ -251,5 +251,94 @@ async fn a_cloned_authenticator_whose_counter_goes_backwards_is_refused() {
             .unwrap()
             .contains("could not be verified")
     );
+    server.stop().await;
+}
+
+/// The second-factor page after alice's password, in a flow that takes passkeys as the
+/// second factor.
+async fn second_factor_page(server: &TestServer, client: &reqwest::Client, app: &str) -> Page {
+    let page = client
+        .get(server.url("oauth2/v2.0/authorize"))
+        .query(&[
+            ("client_id", app),
+            ("response_type", "code"),
+            ("redirect_uri", &server.redirect_uri()),
+            ("scope", "openid"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let html = page.text().await.unwrap();
+    let answered = crate::harness::submit_sign_in(
+        server,
+        client,
+        &html,
+        "alice@example.com",
+        crate::harness::PASSWORD,
+    )
+    .await;
+    assert_eq!(answered.status(), 200);
+    let html = answered.text().await.unwrap();
+    assert!(html.contains("id=\"passkey-prompt\""), "{html}");
+    let start = html
+        .find("id=\"passkey-options\"")
+        .expect("passkey options");
+    let json_start = start + html[start..].find('>').unwrap() + 1;
+    let json_end = json_start + html[json_start..].find("</script>").unwrap();
+    Page {
+        public_key: serde_json::from_str(&html[json_start..json_end]).unwrap(),
+        form: hidden_inputs(&html)
+            .into_iter()
+            .filter(|(name, _)| name != "passkey_response")
+            .collect(),
+    }
+}
+
+#[tokio::test]
+async fn a_passkey_is_the_second_factor_after_a_password_and_only_the_accounts_own() {
+    let server = TestServer::start().await;
+    localhost_relying_party(&server, |_| {}).await;
+    server.user("alice@example.com").await;
+    server.user("bob@example.com").await;
+    let (app, secret) = server.app(AppKind::Web).await;
+    flow_for(
+        &server,
+        &app,
+        UserFlowConfig {
+            methods: vec![SignInMethod::Password],
+            mfa: MfaPolicy::Required,
+            mfa_methods: vec![MfaMethod::Totp, MfaMethod::Passkey],
+            ..UserFlowConfig::default()
+        },
+    )
+    .await;
+    let origin = localhost_origin(&server);
+    let mut alices = SoftKey::new(&origin, true, false);
+    enrol(&server, &mut alices, "alice@example.com").await;
+    let mut bobs = SoftKey::new(&origin, true, false);
+    enrol(&server, &mut bobs, "bob@example.com").await;
+
+    // Bob's passkey does not pass alice's second factor.
+    let client = browser();
+    let page = second_factor_page(&server, &client, &app).await;
+    let answer = bobs.sign_in(&page.public_key).await.unwrap();
+    let refused = submit(&server, &client, &page, &answer).await;
+    assert_eq!(refused.status(), 400);
+
+    // Hers does.
+    let client = browser();
+    let page = second_factor_page(&server, &client, &app).await;
+    let answer = alices.sign_in(&page.public_key).await.unwrap();
+    let passed = submit(&server, &client, &page, &answer).await;
+    assert_eq!(passed.status(), 303, "{}", passed.text().await.unwrap());
+    let location = passed.headers()["location"].to_str().unwrap().to_owned();
+    let (id, _) = web_app_tokens(&server, &app, &secret.unwrap(), &location).await;
+    let amr: Vec<&str> = id["amr"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(serde_json::Value::as_str)
+        .collect();
+    assert!(amr.contains(&"pwd") && amr.contains(&"mfa"), "{amr:?}");
     server.stop().await;
 }

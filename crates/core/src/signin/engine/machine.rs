@@ -222,6 +222,8 @@ impl Flow {
                         purpose: OtpPurpose::Mfa,
                         code,
                     },
+                    // A passkey answers with `Event::Passkey`, not a code.
+                    MfaMethod::Passkey => return None,
                 }))
             }
             (

@@ -7,7 +7,7 @@ use super::machine::{effect, problem};
 use super::{
     Effect, Event, FirstFactor, Flow, Journey, PasskeyProblem, Problem, Reaction, Rules, Step,
 };
-use crate::directory::SignInMethod;
+use crate::directory::{MfaMethod, SignInMethod};
 
 impl Flow {
     /// The passkey transitions; `Err` hands other events to the main table, `Ok(None)` is an
@@ -17,6 +17,15 @@ impl Flow {
         event: Event,
         rules: &Rules<'_>,
     ) -> Result<Option<Reaction>, Event> {
+        if matches!(
+            self.step,
+            Step::SecondFactor {
+                kind: MfaMethod::Passkey,
+                ..
+            }
+        ) {
+            return self.passkey_second_factor(event);
+        }
         let offered = self.journey == Journey::SignIn
             && rules.config.methods.contains(&SignInMethod::Passkey)
             && matches!(self.step, Step::Identify | Step::Password | Step::Passkey);
@@ -66,6 +75,35 @@ impl Flow {
                 Ok(Some(self.after_first_factor(rules)))
             }
             Event::PasskeyChecked(Err(why)) if offered => Ok(Some(problem(Problem::Passkey(why)))),
+            other => Err(other),
+        }
+    }
+
+    /// A passkey as the second factor (after a password, say): the account's own, verified
+    /// or not (it is the possession factor either way).
+    fn passkey_second_factor(&mut self, event: Event) -> Result<Option<Reaction>, Event> {
+        let Some(user) = self.user.as_ref().map(|u| u.id) else {
+            return Ok(None);
+        };
+        match event {
+            Event::Passkey {
+                challenge_id,
+                response,
+                ..
+            } => Ok(Some(effect(Effect::CheckPasskey {
+                challenge_id,
+                response,
+                user: Some(user),
+            }))),
+            Event::PasskeyChecked(Ok(facts)) => {
+                if facts.user.id != user {
+                    return Ok(None);
+                }
+                self.mfa_done = true;
+                self.second_factor = Some(MfaMethod::Passkey);
+                Ok(Some(self.after_second_factor()))
+            }
+            Event::PasskeyChecked(Err(why)) => Ok(Some(problem(Problem::Passkey(why)))),
             other => Err(other),
         }
     }

@@ -63,6 +63,8 @@ impl Flow {
             .iter()
             .copied()
             .filter(|k| *k != MfaMethod::EmailOtp || with_password)
+            // A passkey is made on the security page, not in the middle of a sign-in.
+            .filter(|k| *k != MfaMethod::Passkey)
             .collect()
     }
 
@@ -134,6 +136,8 @@ impl Flow {
                 self.step = Step::EnrolTotp;
                 effect(Effect::MakeTotpSecret)
             }
+            // Never among the choices (see `enrolment_choices`).
+            MfaMethod::Passkey => problem(Problem::NoSecondFactor),
         }
     }
 }
@@ -142,6 +146,6 @@ pub(super) fn channel_of(kind: MfaMethod) -> Option<Channel> {
     match kind {
         MfaMethod::EmailOtp => Some(Channel::Mail),
         MfaMethod::Sms => Some(Channel::Sms),
-        MfaMethod::Totp => None,
+        MfaMethod::Totp | MfaMethod::Passkey => None,
     }
 }

@@ -106,7 +106,7 @@ pub(super) fn title_of(flow: &SignInFlow) -> String {
         (Step::Attributes, _) => "attributes-title".into(),
         (
             Step::SecondFactor {
-                kind: MfaMethod::Totp,
+                kind: MfaMethod::Totp | MfaMethod::Passkey,
                 ..
             },
             _,
@@ -334,18 +334,31 @@ async fn passkey_ceremony(
     tenant: &Tenant,
     flow: &SignInFlow,
 ) -> Result<Option<minijinja::Value>, portico_core::CoreError> {
-    let offered = flow.flow.journey == Journey::SignIn
+    let first_factor = flow.flow.journey == Journey::SignIn
         && flow.config.methods.contains(&SignInMethod::Passkey)
         && matches!(
             flow.flow.step,
             Step::Identify | Step::Password | Step::Passkey
         );
-    if !offered {
-        return Ok(None);
-    }
+    // As the second factor: the account's own passkey.
+    let second_factor = match (&flow.flow.step, &flow.flow.user) {
+        (
+            Step::SecondFactor {
+                kind: MfaMethod::Passkey,
+                ..
+            },
+            Some(user),
+        ) => Some(PasskeyUser::Known(user.id)),
+        _ => None,
+    };
+    let who = match (first_factor, second_factor) {
+        (_, Some(known)) => known,
+        (true, None) => PasskeyUser::Anyone,
+        (false, None) => return Ok(None),
+    };
     let options = state
         .portico
-        .begin_passkey_sign_in(tenant, PasskeyUser::Anyone, &flow.passkey_binding())
+        .begin_passkey_sign_in(tenant, who, &flow.passkey_binding())
         .await?;
     Ok(Some(minijinja::context! {
         challenge_id => options.challenge_id,

@@ -164,3 +164,64 @@ fn an_address_without_an_account_takes_no_passkey_and_says_only_not_recognised()
         Some(Problem::Passkey(PasskeyProblem::NotRecognised))
     );
 }
+
+#[test]
+fn as_the_second_factor_only_the_accounts_passkey_passes_and_no_code_does() {
+    let mut config = config(vec![SignInMethod::Password], MfaPolicy::Required);
+    config.mfa_methods = vec![crate::directory::MfaMethod::Passkey];
+    let rules = rules(&config);
+    let mut flow = Flow::new(Journey::SignIn);
+    flow.handle(
+        Event::Identify {
+            email: "ada@example.com".into(),
+            keep_signed_in: false,
+        },
+        &rules,
+    )
+    .unwrap();
+    let owner = UserId::new_random();
+    let mut facts = user(owner);
+    facts.has_password = true;
+    flow.handle(Event::UserLookedUp(Some(facts.clone())), &rules)
+        .unwrap();
+    flow.handle(Event::PasswordChecked(Ok(facts)), &rules)
+        .unwrap();
+    let passkeys = MethodFacts {
+        id: crate::ids::AuthMethodId(owner.0),
+        kind: crate::directory::MfaMethod::Passkey,
+        target: None,
+    };
+    flow.handle(Event::MethodsLoaded(vec![passkeys]), &rules)
+        .unwrap();
+    assert!(matches!(flow.step, Step::SecondFactor { .. }));
+    assert!(
+        flow.handle(
+            Event::Code {
+                code: "123456".into()
+            },
+            &rules
+        )
+        .is_err(),
+        "a passkey is not answered with a code"
+    );
+    let asked = flow.handle(answer(), &rules).unwrap();
+    assert_eq!(
+        asked.effects,
+        vec![Effect::CheckPasskey {
+            challenge_id: "c".into(),
+            response: "{}".into(),
+            user: Some(owner),
+        }]
+    );
+    assert!(
+        flow.handle(checked(UserId::new_random(), true), &rules)
+            .is_err(),
+        "another account's passkey"
+    );
+    flow.handle(checked(owner, false), &rules).unwrap();
+    assert!(
+        flow.is_done(),
+        "possession is the second factor, verified or not"
+    );
+    assert_eq!(flow.amr(), vec!["pwd", "mfa"]);
+}
