@@ -223,7 +223,7 @@ async fn an_authenticator_that_skips_user_verification_is_refused_when_the_tenan
 }
 
 #[tokio::test]
-async fn a_cloned_authenticator_whose_counter_goes_backwards_is_refused() {
+async fn a_cloned_authenticator_whose_counter_goes_backwards_is_refused_or_logged_per_tenant() {
     let server = TestServer::start().await;
     localhost_relying_party(&server, |_| {}).await;
     server.user("alice@example.com").await;
@@ -251,6 +251,16 @@ async fn a_cloned_authenticator_whose_counter_goes_backwards_is_refused() {
             .unwrap()
             .contains("could not be verified")
     );
+
+    // A tenant that only logs it (a fleet of keys that count oddly, say) lets the clone in.
+    localhost_relying_party(&server, |policy| {
+        policy.counter_regression = portico_core::passkeys::CounterRegression::Log;
+    })
+    .await;
+    let client = browser();
+    let page = open(&server, &client, &app).await;
+    let answer = clone.sign_in(&page.public_key).await.unwrap();
+    assert_eq!(submit(&server, &client, &page, &answer).await.status(), 303);
     server.stop().await;
 }
 
