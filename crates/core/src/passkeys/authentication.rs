@@ -173,7 +173,10 @@ impl Portico {
             user_id: stored.user_id,
             credential_id: id,
             user_verified: result.user_verified(),
-            hardware_bound: !credential.backup_eligible,
+            // Only an attested key that cannot be synced is known to be in hardware; what an
+            // authenticator says of itself unattested could be any software's claim.
+            hardware_bound: !credential.backup_eligible
+                && super::registration::attested(&credential),
         })
     }
 }

@@ -12,7 +12,7 @@ use webauthn_rs_core::proto::{
 use super::answer::{authenticator_model, registration_of};
 use super::ceremony::{Purpose, challenge_in, options_json};
 use super::{Attestation, PasskeyAlgorithm, PasskeyError, PasskeyOptions, UserVerification};
-use crate::directory::{SignInMethod, Tenant, User};
+use crate::directory::{MfaMethod, MfaPolicy, SignInMethod, Tenant, User};
 use crate::store::PasskeyRecord;
 use crate::{CoreError, Portico};
 
@@ -64,6 +64,19 @@ pub(super) fn verification(policy: UserVerification) -> UserVerificationPolicy {
     }
 }
 
+/// Whether the credential came with an attestation made by a certificate (not none, not the
+/// key signing for itself). UNCONFIRMED trust: the chain is not checked against the FIDO
+/// metadata roots, which Portico does not ship.
+pub(super) fn attested(credential: &webauthn_rs_core::proto::Credential) -> bool {
+    use webauthn_rs_core::proto::ParsedAttestationData;
+    matches!(
+        credential.attestation.data,
+        ParsedAttestationData::Basic(_)
+            | ParsedAttestationData::AttCa(..)
+            | ParsedAttestationData::AnonCa(..)
+    )
+}
+
 /// A name for a new passkey: the person's, trimmed, or a default.
 fn passkey_name(name: Option<&str>) -> Result<String, CoreError> {
     let name = name
@@ -112,7 +125,11 @@ impl Portico {
             .iter()
             .filter_map(|p| URL_SAFE_NO_PAD.decode(&p.credential_id).ok())
             .collect::<Vec<_>>();
-        let display = user.display_name.as_deref().unwrap_or(&user.email);
+        let display = user
+            .display_name
+            .as_deref()
+            .filter(|name| !name.trim().is_empty())
+            .unwrap_or(&user.email);
         let builder = relying_party
             .new_challenge_register_builder(&handle_bytes, &user.email, display)
             .map_err(|e| CoreError::Internal(format!("passkey registration: {e}")))?
@@ -192,7 +209,10 @@ impl Portico {
                 other => PasskeyError::Invalid(other.to_string()),
             })?;
         let aaguid = authenticator_model(&response);
-        if !policy.admits(aaguid) {
+        // Lists of models mean something only for a model that attested itself with a
+        // certificate; no attestation, or the key signing for itself, could claim any model.
+        let listed = !policy.aaguid_allow.is_empty() || !policy.aaguid_deny.is_empty();
+        if !policy.admits(aaguid) || (listed && !attested(&credential)) {
             return Err(PasskeyError::AuthenticatorNotAllowed);
         }
         let record = PasskeyRecord {
@@ -226,6 +246,28 @@ impl Portico {
         Ok(!self.store.passkeys_of(tenant.id, user).await?.is_empty())
     }
 
+    /// Whether `session` may change its user's passkeys: a sign-in of the last 10 minutes,
+    /// and one that passed a second factor where any of the tenant's flows requires one. A
+    /// passkey that verifies its person is two factors: a stolen cookie, or a session of a
+    /// flow without MFA, must not be able to make one.
+    pub async fn may_change_passkeys(
+        &self,
+        tenant: &Tenant,
+        session: &crate::signin::ActiveSession,
+    ) -> Result<bool, CoreError> {
+        const FRESH_SECS: i64 = 600;
+        if session.record.auth_time < self.now() - FRESH_SECS {
+            return Ok(false);
+        }
+        let mfa_somewhere = self
+            .store
+            .user_flows(tenant.id)
+            .await?
+            .iter()
+            .any(|flow| flow.config.mfa == MfaPolicy::Required);
+        Ok(!mfa_somewhere || session.record.amr.split(' ').any(|m| m == "mfa"))
+    }
+
     /// Removes one of `user`'s passkeys, unless it is their last and some user flow that
     /// offers passkeys would then have no way to sign them in (no password of theirs to
     /// take, no emailed code): the last credential a flow needs stays.
@@ -241,11 +283,20 @@ impl Portico {
         }
         if passkeys.len() == 1 {
             let flows = self.store.user_flows(tenant.id).await?;
+            let others = self.store.auth_methods(tenant.id, user.id).await?;
             let stranded = flows.iter().any(|flow| {
-                let methods = &flow.config.methods;
-                methods.contains(&SignInMethod::Passkey)
+                let config = &flow.config;
+                let methods = &config.methods;
+                // No first factor left in a flow that offers passkeys...
+                let no_way_in = methods.contains(&SignInMethod::Passkey)
                     && !methods.contains(&SignInMethod::EmailOtp)
-                    && !(methods.contains(&SignInMethod::Password) && user.password_hash.is_some())
+                    && !(methods.contains(&SignInMethod::Password) && user.password_hash.is_some());
+                // ...or no second factor left where one is required: with none, the next
+                // sign-in would let whoever has the password register one of their choosing.
+                let no_second = config.mfa == MfaPolicy::Required
+                    && config.mfa_methods.contains(&MfaMethod::Passkey)
+                    && !others.iter().any(|m| config.mfa_methods.contains(&m.kind));
+                no_way_in || no_second
             });
             if stranded {
                 return Err(CoreError::Invalid(

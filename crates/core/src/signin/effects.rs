@@ -114,9 +114,15 @@ impl Portico {
                 challenge_id,
                 response,
                 user,
+                decoy,
             } => Event::PasskeyChecked(
-                self.check_passkey(tenant, current, caller, &challenge_id, &response, user)
-                    .await?,
+                match self
+                    .check_passkey(tenant, current, caller, &challenge_id, &response, user)
+                    .await?
+                {
+                    Ok(_) | Err(_) if decoy => Err(PasskeyProblem::NotRecognised),
+                    checked => checked,
+                },
             ),
             Effect::SendCode {
                 purpose,
@@ -319,9 +325,11 @@ impl Portico {
                     .iter()
                     .map(method_facts)
                     .collect();
-                // The user's passkeys are one second factor (any of them answers); it is
-                // named by the user's id, which is theirs alone.
-                if self.has_passkeys(tenant, user).await? {
+                // Where the flow takes passkeys as the second factor, the user's passkeys are
+                // one (any of them answers), named by the user's id, which is theirs alone.
+                if current.config.mfa_methods.contains(&MfaMethod::Passkey)
+                    && self.has_passkeys(tenant, user).await?
+                {
                     methods.push(MethodFacts {
                         id: AuthMethodId(user.0),
                         kind: MfaMethod::Passkey,
@@ -566,8 +574,15 @@ impl Portico {
         response: &str,
         user: Option<UserId>,
     ) -> Result<Result<PasskeyFacts, PasskeyProblem>, CoreError> {
-        // A signature cannot be guessed, but each check costs a verification: per client.
-        if !self.rate_limits.allow(tenant.id, caller.ip, "passkey") {
+        // A signature cannot be guessed, but each check costs a verification: per client
+        // network, and per credential (never one bucket a stranger could drain for all).
+        let credential = crate::passkeys::assertion_of(response)
+            .map(|a| crate::passkeys::credential_id(&a))
+            .unwrap_or_default();
+        if !self
+            .rate_limits
+            .allow(tenant.id, caller.ip, &format!("passkey:{credential}"))
+        {
             return Ok(Err(PasskeyProblem::RateLimited));
         }
         let binding = current.passkey_binding();

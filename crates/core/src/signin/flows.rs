@@ -312,7 +312,8 @@ impl Portico {
         let amr: Vec<&str> = session.record.amr.split(' ').collect();
         let first_factor = if amr.contains(&"hwk") || amr.contains(&"swk") {
             FirstFactor::Passkey {
-                user_verified: amr.contains(&"mfa"),
+                // `mfa` is the passkey's own only where no separate second factor was passed.
+                user_verified: amr.contains(&"mfa") && session.record.second_factors.is_empty(),
                 hardware_bound: amr.contains(&"hwk"),
             }
         } else if amr.contains(&"pwd") && !amr.contains(&"otp") {

@@ -160,3 +160,4 @@ passkey-error-not-allowed = Diese Art von Authenticator ist hier nicht erlaubt.
 mfa-passkey-prompt = Bestätigen Sie mit Ihrem Passkey, dass Sie es sind.
 mfa-method-passkey = Meinen Passkey verwenden
 enrol-choice-passkey = Ein Passkey
+security-error-stale = Um Ihre Passkeys zu ändern, melden Sie sich erneut an (mit Ihrem zweiten Faktor, wo die Organisation einen verlangt) und kehren Sie innerhalb von 10 Minuten zurück.

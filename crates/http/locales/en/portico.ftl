@@ -160,3 +160,4 @@ passkey-error-not-allowed = This kind of authenticator is not allowed here.
 mfa-passkey-prompt = Use your passkey to verify it's you.
 mfa-method-passkey = Use my passkey
 enrol-choice-passkey = A passkey
+security-error-stale = To change your passkeys, sign in again (with your second factor, where the organisation asks for one) and come back within 10 minutes.

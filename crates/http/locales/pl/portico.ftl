@@ -161,3 +161,4 @@ passkey-error-not-allowed = Ten rodzaj uwierzytelniacza nie jest tu dozwolony.
 mfa-passkey-prompt = Użyj klucza dostępu, aby potwierdzić, że to ty.
 mfa-method-passkey = Użyj mojego klucza dostępu
 enrol-choice-passkey = Klucz dostępu
+security-error-stale = Aby zmienić klucze dostępu, zaloguj się ponownie (z drugim składnikiem, jeśli organizacja go wymaga) i wróć w ciągu 10 minut.

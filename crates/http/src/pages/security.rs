@@ -180,7 +180,28 @@ pub async fn submit(
     }
     let portico = &state.portico;
     let user = &session.user;
-    let outcome: Result<Said, Said> = match field("action").as_str() {
+    let action = field("action");
+    let changes = matches!(action.as_str(), "add" | "register" | "remove");
+    if changes {
+        match portico.may_change_passkeys(&tenant, &session).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let said = refuse("security-error-stale");
+                return render(
+                    &state,
+                    &tenant,
+                    jar,
+                    Some(&session),
+                    None,
+                    said,
+                    StatusCode::FORBIDDEN,
+                )
+                .await;
+            }
+            Err(err) => return HtmlError::from(err).into_response(),
+        }
+    }
+    let outcome: Result<Said, Said> = match action.as_str() {
         "add" => match portico
             .begin_passkey_registration(&tenant, user, &binding(&session))
             .await

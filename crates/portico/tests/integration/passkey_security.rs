@@ -221,6 +221,24 @@ async fn forged_sessionless_foreign_and_stranding_changes_are_refused() {
         assert_eq!(status, 400, "{action}");
     }
 
+    // Where a flow of the tenant requires a second factor, a session that passed none (alice
+    // signed in to an app without MFA) cannot make a passkey, which would be two factors.
+    let (strict, _) = server.app(AppKind::Web).await;
+    flow_for(
+        &server,
+        &strict,
+        UserFlowConfig {
+            methods: vec![SignInMethod::Password],
+            mfa: portico_core::directory::MfaPolicy::Required,
+            ..UserFlowConfig::default()
+        },
+    )
+    .await;
+    let (_, html) = page(&alice, &server).await;
+    let (status, html) = post(&alice, &server, &html, &[("action", "add")]).await;
+    assert_eq!(status, 403, "{html}");
+    assert!(!html.contains("id=\"passkey-options\""));
+
     // Carol has no password and her app's flow takes only passkeys: her last one stays.
     server
         .portico()

@@ -217,6 +217,9 @@ pub enum Effect {
         response: String,
         /// The account the flow is for, if it knows one.
         user: Option<crate::ids::UserId>,
+        /// The address given has no account: the answer is checked like any other (same
+        /// work, same time) and then not recognised, whatever it was.
+        decoy: bool,
     },
     /// Issue a code (or, for a decoy, a notice without it) and queue its message.
     SendCode {

@@ -40,26 +40,26 @@ impl Flow {
                 if !for_address {
                     self.keep_signed_in = keep_signed_in;
                 }
-                // No account has this address: no passkey can be its (said like any other
-                // passkey that is not recognised, so the answer tells nothing).
-                if for_address && self.decoy {
-                    return Ok(Some(problem(Problem::Passkey(
-                        PasskeyProblem::NotRecognised,
-                    ))));
-                }
+                // An address without an account: the answer goes through the same check
+                // (so neither time nor answer tells), and is then not recognised.
+                let decoy = for_address && self.decoy;
                 let user = match (for_address, self.user.as_ref()) {
                     (false, _) => None,
                     (true, Some(user)) => Some(user.id),
+                    (true, None) if decoy => None,
                     (true, None) => return Ok(None),
                 };
                 Ok(Some(effect(Effect::CheckPasskey {
                     challenge_id,
                     response,
                     user,
+                    decoy,
                 })))
             }
             Event::PasskeyChecked(Ok(facts)) if offered => {
-                if for_address && self.user.as_ref().map(|u| u.id) != Some(facts.user.id) {
+                if self.decoy
+                    || for_address && self.user.as_ref().map(|u| u.id) != Some(facts.user.id)
+                {
                     return Ok(None);
                 }
                 self.email = Some(facts.email);
@@ -74,7 +74,16 @@ impl Flow {
                 }
                 Ok(Some(self.after_first_factor(rules)))
             }
-            Event::PasskeyChecked(Err(why)) if offered => Ok(Some(problem(Problem::Passkey(why)))),
+            // Once an address is given, every refusal reads alike (an expired ceremony, a
+            // bad signature, another account's key), so none tells the account exists.
+            Event::PasskeyChecked(Err(why)) if offered => {
+                let told = match why {
+                    PasskeyProblem::RateLimited => why,
+                    _ if for_address => PasskeyProblem::NotRecognised,
+                    _ => why,
+                };
+                Ok(Some(problem(Problem::Passkey(told))))
+            }
             other => Err(other),
         }
     }
@@ -94,6 +103,7 @@ impl Flow {
                 challenge_id,
                 response,
                 user: Some(user),
+                decoy: false,
             }))),
             Event::PasskeyChecked(Ok(facts)) => {
                 if facts.user.id != user {

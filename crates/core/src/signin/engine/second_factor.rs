@@ -32,6 +32,11 @@ impl Flow {
             .filter(|m| {
                 m.kind != MfaMethod::EmailOtp || self.first_factor == Some(FirstFactor::Password)
             })
+            // Nor a passkey when a passkey was the first (one possession, counted once).
+            .filter(|m| {
+                m.kind != MfaMethod::Passkey
+                    || !matches!(self.first_factor, Some(FirstFactor::Passkey { .. }))
+            })
             // A number the tenant no longer texts (its country was taken off) cannot serve.
             .filter(|m| {
                 m.kind != MfaMethod::Sms

@@ -61,6 +61,7 @@ fn a_verified_passkey_at_the_first_step_signs_in_and_passes_mfa() {
             challenge_id: "c".into(),
             response: "{}".into(),
             user: None,
+            decoy: false,
         }]
     );
     assert!(flow.keep_signed_in);
@@ -127,6 +128,7 @@ fn once_an_address_is_given_only_its_accounts_passkey_counts() {
             challenge_id: "c".into(),
             response: "{}".into(),
             user: Some(owner),
+            decoy: false,
         }]
     );
     assert!(
@@ -157,11 +159,31 @@ fn an_address_without_an_account_takes_no_passkey_and_says_only_not_recognised()
         Step::Passkey,
         "a passkey-only flow waits for one"
     );
+    // The answer is checked like any other (same work, same time)...
     let answered = flow.handle(answer(), &rules).unwrap();
-    assert!(answered.effects.is_empty());
     assert_eq!(
-        answered.problem,
-        Some(Problem::Passkey(PasskeyProblem::NotRecognised))
+        answered.effects,
+        vec![Effect::CheckPasskey {
+            challenge_id: "c".into(),
+            response: "{}".into(),
+            user: None,
+            decoy: true,
+        }]
+    );
+    // ...and whatever the check said, it is only "not recognised"; a forged success is
+    // refused outright.
+    for outcome in [PasskeyProblem::Expired, PasskeyProblem::Refused] {
+        let told = flow
+            .handle(Event::PasskeyChecked(Err(outcome)), &rules)
+            .unwrap();
+        assert_eq!(
+            told.problem,
+            Some(Problem::Passkey(PasskeyProblem::NotRecognised))
+        );
+    }
+    assert!(
+        flow.handle(checked(UserId::new_random(), true), &rules)
+            .is_err()
     );
 }
 
@@ -211,6 +233,7 @@ fn as_the_second_factor_only_the_accounts_passkey_passes_and_no_code_does() {
             challenge_id: "c".into(),
             response: "{}".into(),
             user: Some(owner),
+            decoy: false,
         }]
     );
     assert!(
@@ -224,4 +247,25 @@ fn as_the_second_factor_only_the_accounts_passkey_passes_and_no_code_does() {
         "possession is the second factor, verified or not"
     );
     assert_eq!(flow.amr(), vec!["pwd", "mfa"]);
+}
+
+#[test]
+fn one_unverified_passkey_cannot_be_both_factors() {
+    let mut config = config(vec![SignInMethod::Passkey], MfaPolicy::Required);
+    config.mfa_methods = vec![crate::directory::MfaMethod::Passkey];
+    let rules = rules(&config);
+    let mut flow = Flow::new(Journey::SignIn);
+    flow.handle(answer(), &rules).unwrap();
+    let owner = UserId::new_random();
+    flow.handle(checked(owner, false), &rules).unwrap();
+    let passkeys = MethodFacts {
+        id: crate::ids::AuthMethodId(owner.0),
+        kind: crate::directory::MfaMethod::Passkey,
+        target: None,
+    };
+    let next = flow
+        .handle(Event::MethodsLoaded(vec![passkeys]), &rules)
+        .unwrap();
+    assert_eq!(next.problem, Some(Problem::NoSecondFactor));
+    assert!(!flow.is_done());
 }
