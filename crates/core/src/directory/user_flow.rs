@@ -313,6 +313,20 @@ impl UserFlow {
         if config.mfa == MfaPolicy::Required && config.mfa_methods.is_empty() {
             return Err("MFA is required but no MFA method is offered".into());
         }
+        // A sign-up proves the address and makes the account; a passkey is made afterwards
+        // (on the security page). With passkeys the flow's only method, the new account could
+        // not sign in again until it had one: such a flow takes no sign-ups.
+        if config.sign_up
+            && !config
+                .methods
+                .iter()
+                .any(|m| matches!(m, SignInMethod::Password | SignInMethod::EmailOtp))
+        {
+            return Err(
+                "a flow whose only method is the passkey cannot take sign-ups (add --sign-up off, or password or email-otp)"
+                    .into(),
+            );
+        }
         let mut names: Vec<&str> = config.attributes.iter().map(|a| a.name.as_str()).collect();
         names.sort_unstable();
         if names.windows(2).any(|w| w.first() == w.get(1)) {
@@ -384,6 +398,13 @@ mod tests {
         f.config.mfa = MfaPolicy::Required;
         f.config.mfa_methods.clear();
         assert!(f.validate().is_err());
+        // Passkeys alone take no sign-ups (the new account could not sign in again).
+        let mut f = flow();
+        f.config.methods = vec![SignInMethod::Passkey];
+        f.config.sign_up = true;
+        assert!(f.validate().is_err());
+        f.config.sign_up = false;
+        assert!(f.validate().is_ok());
         for bad in [
             AttributeSpec {
                 regex: Some("(".into()),

@@ -168,7 +168,22 @@ impl Portico {
             backup_state: credential.backup_state,
             used_at: self.now(),
         };
-        self.store.record_passkey_use(tenant.id, &id, &used).await?;
+        let recorded = self
+            .store
+            .record_passkey_use(tenant.id, &id, stored.sign_count, &used)
+            .await?;
+        // Another use of this key was recorded meanwhile: two answers raced with one count,
+        // as only a cloned key makes them (a key that counts nothing, 0 and 0, changes no
+        // count and races with nothing that matters).
+        if !recorded && count > 0 {
+            tracing::warn!(
+                tenant = %tenant.id, user = %stored.user_id, credential = %id,
+                "passkey used twice at once with one count: a cloned authenticator?"
+            );
+            if policy.counter_regression == CounterRegression::Refuse {
+                return Err(PasskeyError::CounterWentBack);
+            }
+        }
         Ok(PasskeyAssertion {
             user_id: stored.user_id,
             credential_id: id,

@@ -87,13 +87,16 @@ pub trait PasskeyStore: Send + Sync {
         tenant: TenantId,
         credential_id: &str,
     ) -> Result<Option<PasskeyRecord>, StoreError>;
-    /// Records a sign-in with a passkey: its counter, flags and time.
+    /// Records a sign-in with a passkey (its counter, flags and time) if the stored counter
+    /// is still `seen` (a conditional update); `false`: another use of the same key got there
+    /// first, with the same count (a cloned key used twice at once).
     async fn record_passkey_use(
         &self,
         tenant: TenantId,
         credential_id: &str,
+        seen: i64,
         used: &PasskeyUse,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
     /// Renames one of `user`'s passkeys; `false` if they have none with this id.
     async fn rename_passkey(
         &self,

@@ -259,6 +259,7 @@ async fn forged_sessionless_foreign_and_stranding_changes_are_refused() {
         &app,
         UserFlowConfig {
             methods: vec![SignInMethod::Passkey],
+            sign_up: false,
             ..UserFlowConfig::default()
         },
     )

@@ -92,10 +92,10 @@ macro_rules! passkeys_queries {
                 .transpose()
             }
 
-            async fn record_passkey_use(&self, tenant: TenantId, credential_id: &str, used: &PasskeyUse) -> Result<(), StoreError> {
-                sqlx::query(
+            async fn record_passkey_use(&self, tenant: TenantId, credential_id: &str, seen: i64, used: &PasskeyUse) -> Result<bool, StoreError> {
+                let updated = sqlx::query(
                     "UPDATE passkeys SET credential = $3, sign_count = $4, backup_eligible = $5, backup_state = $6, \
-                     last_used_at = $7 WHERE tenant_id = $1 AND credential_id = $2",
+                     last_used_at = $7 WHERE tenant_id = $1 AND credential_id = $2 AND sign_count = $8",
                 )
                 .bind(tenant.to_string())
                 .bind(credential_id)
@@ -104,10 +104,12 @@ macro_rules! passkeys_queries {
                 .bind(used.backup_eligible)
                 .bind(used.backup_state)
                 .bind(used.used_at)
+                .bind(seen)
                 .execute(&self.pool)
                 .await
-                .map_err(db_err)?;
-                Ok(())
+                .map_err(db_err)?
+                .rows_affected();
+                Ok(updated == 1)
             }
 
             async fn rename_passkey(&self, tenant: TenantId, user: UserId, credential_id: &str, name: &str) -> Result<bool, StoreError> {

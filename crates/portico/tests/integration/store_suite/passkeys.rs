@@ -53,20 +53,26 @@ pub(super) async fn passkeys_and_ceremonies_within_their_tenant(store: Arc<dyn S
     assert_eq!(listed[1], second, "read back whole");
     assert!(store.passkey(other.id, "cred-2").await.unwrap().is_none());
 
-    store
-        .record_passkey_use(
-            t.id,
-            "cred-1",
-            &PasskeyUse {
-                credential: "{\"counter\":7}".into(),
-                sign_count: 7,
-                backup_eligible: true,
-                backup_state: true,
-                used_at: 3_000,
-            },
-        )
-        .await
-        .unwrap();
+    let use_of = PasskeyUse {
+        credential: "{\"counter\":7}".into(),
+        sign_count: 7,
+        backup_eligible: true,
+        backup_state: true,
+        used_at: 3_000,
+    };
+    assert!(
+        !store
+            .record_passkey_use(t.id, "cred-1", 5, &use_of)
+            .await
+            .unwrap(),
+        "only from the count it was read at (another use got there first)"
+    );
+    assert!(
+        store
+            .record_passkey_use(t.id, "cred-1", 0, &use_of)
+            .await
+            .unwrap()
+    );
     let used = store.passkey(t.id, "cred-1").await.unwrap().unwrap();
     assert_eq!(
         (used.sign_count, used.backup_state, used.last_used_at),
