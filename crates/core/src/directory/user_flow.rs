@@ -447,6 +447,10 @@ pub struct UserFlowConfig {
     pub mfa: MfaPolicy,
     /// Second factors.
     pub mfa_methods: Vec<MfaMethod>,
+    /// After a sign-in or sign-up on the hosted pages, offer someone without a passkey to
+    /// make one ("faster sign-in next time"; skippable).
+    #[serde(default)]
+    pub offer_passkey: bool,
 }
 
 impl Default for UserFlowConfig {
@@ -458,6 +462,7 @@ impl Default for UserFlowConfig {
             attributes: Vec::new(),
             mfa: MfaPolicy::Off,
             mfa_methods: vec![MfaMethod::EmailOtp],
+            offer_passkey: false,
         }
     }
 }

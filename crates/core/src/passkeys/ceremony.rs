@@ -33,6 +33,9 @@ pub struct PasskeyOptions {
 pub(super) enum Purpose {
     Register,
     Authenticate,
+    /// Not a ceremony: the authorization request a sign-in answers once the passkey offer
+    /// after it is settled (the flow itself is spent when it finishes).
+    Continue,
 }
 
 impl Purpose {
@@ -40,6 +43,7 @@ impl Purpose {
         match self {
             Self::Register => "register",
             Self::Authenticate => "authenticate",
+            Self::Continue => "continue",
         }
     }
 }
@@ -91,6 +95,36 @@ impl Portico {
             })
             .await?;
         Ok(id)
+    }
+
+    /// Keeps the authorization request a finished sign-in answers while its person is offered
+    /// a passkey: single use, 5 minutes, only for the session `binding` names. Returns its id.
+    pub async fn park_authorize_request(
+        &self,
+        tenant: &Tenant,
+        binding: &str,
+        params: &crate::oauth::AuthorizeParams,
+    ) -> Result<String, CoreError> {
+        let id = crate::secret::random_token()?;
+        self.keep_ceremony(tenant, Purpose::Continue, binding, None, &id, params)
+            .await
+    }
+
+    /// Takes back (once) the request [`Portico::park_authorize_request`] kept for `binding`.
+    pub async fn resume_authorize_request(
+        &self,
+        tenant: &Tenant,
+        binding: &str,
+        id: &str,
+    ) -> Result<Option<crate::oauth::AuthorizeParams>, CoreError> {
+        match self
+            .take_ceremony(tenant, Purpose::Continue, binding, id)
+            .await
+        {
+            Ok((params, _)) => Ok(Some(params)),
+            Err(PasskeyError::Core(err)) => Err(err),
+            Err(_) => Ok(None),
+        }
     }
 
     /// Takes a ceremony back (once): only for the purpose and binding it was started with.

@@ -161,3 +161,6 @@ mfa-passkey-prompt = Bestätigen Sie mit Ihrem Passkey, dass Sie es sind.
 mfa-method-passkey = Meinen Passkey verwenden
 enrol-choice-passkey = Ein Passkey
 security-error-stale = Um Ihre Passkeys zu ändern, melden Sie sich erneut an (mit Ihrem zweiten Faktor, wo die Organisation einen verlangt) und kehren Sie innerhalb von 10 Minuten zurück.
+offer-title = Beim nächsten Mal schneller anmelden
+offer-intro = Erstellen Sie einen Passkey: Beim nächsten Mal melden Sie sich mit Fingerabdruck, Gesicht oder Geräte-PIN an, ohne etwas zu tippen.
+offer-skip = Nicht jetzt

@@ -161,3 +161,6 @@ mfa-passkey-prompt = Use your passkey to verify it's you.
 mfa-method-passkey = Use my passkey
 enrol-choice-passkey = A passkey
 security-error-stale = To change your passkeys, sign in again (with your second factor, where the organisation asks for one) and come back within 10 minutes.
+offer-title = Sign in faster next time
+offer-intro = Create a passkey: next time you sign in with your fingerprint, face or device PIN, with nothing to type.
+offer-skip = Not now

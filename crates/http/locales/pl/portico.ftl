@@ -162,3 +162,6 @@ mfa-passkey-prompt = Użyj klucza dostępu, aby potwierdzić, że to ty.
 mfa-method-passkey = Użyj mojego klucza dostępu
 enrol-choice-passkey = Klucz dostępu
 security-error-stale = Aby zmienić klucze dostępu, zaloguj się ponownie (z drugim składnikiem, jeśli organizacja go wymaga) i wróć w ciągu 10 minut.
+offer-title = Następnym razem zaloguj się szybciej
+offer-intro = Utwórz klucz dostępu: następnym razem zalogujesz się odciskiem palca, twarzą lub PIN-em urządzenia, bez wpisywania czegokolwiek.
+offer-skip = Nie teraz

@@ -386,6 +386,9 @@ pub struct UserFlowBody {
     #[serde(default)]
     #[schema(value_type = Vec<MfaMethodName>)]
     pub mfa_methods: Vec<MfaMethod>,
+    /// After a sign-in or sign-up on the hosted pages, offer to make a passkey (skippable).
+    #[serde(default)]
+    pub offer_passkey: bool,
     /// Client ids of the apps this flow serves.
     #[serde(default)]
     #[schema(value_type = Vec<uuid::Uuid>)]
@@ -413,6 +416,8 @@ pub struct UserFlowOut {
     /// Second factors.
     #[schema(value_type = Vec<MfaMethodName>)]
     pub mfa_methods: Vec<MfaMethod>,
+    /// After a sign-in or sign-up on the hosted pages, offer to make a passkey.
+    pub offer_passkey: bool,
     /// Client ids of the apps this flow serves.
     pub apps: Vec<String>,
     /// Whether this is the tenant's default flow (serves every app no other flow lists).
@@ -433,6 +438,7 @@ impl From<UserFlow> for UserFlowOut {
             attributes: flow.config.attributes,
             mfa: flow.config.mfa,
             mfa_methods: flow.config.mfa_methods,
+            offer_passkey: flow.config.offer_passkey,
             apps: flow.apps.iter().map(ToString::to_string).collect(),
             is_default: flow.is_default,
         }
@@ -471,6 +477,7 @@ pub(crate) async fn create_user_flow(
                     attributes: body.attributes,
                     mfa: body.mfa,
                     mfa_methods: body.mfa_methods,
+                    offer_passkey: body.offer_passkey,
                 },
                 apps,
             },

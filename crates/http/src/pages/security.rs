@@ -25,6 +25,8 @@ struct Said {
     notice: Option<&'static str>,
     error: Option<&'static str>,
     error_text: Option<String>,
+    /// The parked authorization request this page offers a passkey before answering.
+    offer: Option<String>,
 }
 
 /// What binds a registration ceremony to the session on this page.
@@ -32,6 +34,8 @@ fn binding(session: &ActiveSession) -> String {
     format!("session:{}", session.record.id)
 }
 
+/// The page: the list (with `register`, a ceremony to answer), or, with `said.offer`, the
+/// offer after a sign-in (the sign-in's flow, which the page continues to the app).
 async fn render(
     state: &AppState,
     tenant: &Tenant,
@@ -79,6 +83,7 @@ async fn render(
                 i18n::current()
             ),
             signed_in => session.is_some(),
+            offer => said.offer,
             email => session.map(|s| s.user.email.clone()),
             passkeys,
             register,
@@ -128,6 +133,47 @@ pub async fn show(
     };
     let said = Said::default();
     render(&state, &tenant, jar, session.as_ref(), None, said, status).await
+}
+
+/// The offer after a sign-in: "make a passkey for faster sign-in next time", with the
+/// ceremony ready; made or declined, the page goes on to the app.
+pub(crate) async fn offer(
+    state: &AppState,
+    tenant: &Tenant,
+    jar: CookieJar,
+    session: &ActiveSession,
+    request: &portico_core::oauth::AuthorizeParams,
+) -> Response {
+    let parked = match state
+        .portico
+        .park_authorize_request(tenant, &binding(session), request)
+        .await
+    {
+        Ok(parked) => parked,
+        Err(err) => return HtmlError::from(err).into_response(),
+    };
+    let options = match state
+        .portico
+        .begin_passkey_registration(tenant, &session.user, &binding(session))
+        .await
+    {
+        Ok(options) => options,
+        Err(err) => return HtmlError::from(err).into_response(),
+    };
+    let said = Said {
+        offer: Some(parked),
+        ..Said::default()
+    };
+    render(
+        state,
+        tenant,
+        jar,
+        Some(session),
+        Some(options),
+        said,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// `POST /{tenant}/account/security`: `add` (start a registration), `register` (finish it),
@@ -200,6 +246,57 @@ pub async fn submit(
             }
             Err(err) => return HtmlError::from(err).into_response(),
         }
+    }
+    // The offer after a sign-in: declined, or made, the person goes on to the app; a
+    // failed attempt shows the offer again.
+    let offered = field("continue");
+    if !offered.is_empty() {
+        if action == "register" {
+            let made = portico
+                .finish_passkey_registration(
+                    &tenant,
+                    user,
+                    &binding(&session),
+                    &field("passkey_challenge"),
+                    &field("passkey_response"),
+                    Some(&field("name")),
+                )
+                .await;
+            if let Err(err) = made {
+                tracing::info!(tenant = %tenant.id, error = %err, "passkey offer not taken up");
+                let options = match portico
+                    .begin_passkey_registration(&tenant, user, &binding(&session))
+                    .await
+                {
+                    Ok(options) => options,
+                    Err(err) => return HtmlError::from(err).into_response(),
+                };
+                let said = Said {
+                    error: Some("passkey-error-refused"),
+                    offer: Some(offered),
+                    ..Said::default()
+                };
+                return render(
+                    &state,
+                    &tenant,
+                    jar,
+                    Some(&session),
+                    Some(options),
+                    said,
+                    StatusCode::BAD_REQUEST,
+                )
+                .await;
+            }
+        }
+        return crate::pages::signin::continue_after_offer(
+            &state,
+            &tenant,
+            jar,
+            &binding(&session),
+            &offered,
+            &session,
+        )
+        .await;
     }
     let outcome: Result<Said, Said> = match action.as_str() {
         "add" => match portico

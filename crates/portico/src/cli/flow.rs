@@ -36,6 +36,9 @@ pub enum FlowCommand {
         /// Second-factor methods, comma-separated: email-otp, sms, totp, passkey.
         #[arg(long, value_delimiter = ',', default_value = "email-otp")]
         mfa_methods: Vec<String>,
+        /// After a sign-in or sign-up on the hosted pages, offer to make a passkey.
+        #[arg(long, default_value = "off", value_parser = ["on", "off"])]
+        offer_passkey: String,
         /// Client id of an app this flow serves (repeatable).
         #[arg(long = "app")]
         apps: Vec<String>,
@@ -59,6 +62,7 @@ pub(super) async fn run(portico: &Portico, command: FlowCommand) -> Result<Outpu
             sign_up,
             mfa,
             mfa_methods,
+            offer_passkey,
             apps,
         } => {
             let config = UserFlowConfig {
@@ -90,6 +94,7 @@ pub(super) async fn run(portico: &Portico, command: FlowCommand) -> Result<Outpu
                         })
                     })
                     .collect::<Result<_>>()?,
+                offer_passkey: offer_passkey == "on",
             };
             let new = NewUserFlow {
                 name,

@@ -290,3 +290,135 @@ async fn forged_sessionless_foreign_and_stranding_changes_are_refused() {
     );
     server.stop().await;
 }
+
+/// The page after `email`'s password on `app`'s sign-in page (a fresh browser).
+async fn after_password(
+    server: &TestServer,
+    client: &reqwest::Client,
+    app: &str,
+    email: &str,
+) -> reqwest::Response {
+    let page = client
+        .get(server.url("oauth2/v2.0/authorize"))
+        .query(&[
+            ("client_id", app),
+            ("response_type", "code"),
+            ("redirect_uri", &server.redirect_uri()),
+            ("scope", "openid"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let html = page.text().await.unwrap();
+    crate::harness::submit_sign_in(server, client, &html, email, crate::harness::PASSWORD).await
+}
+
+#[tokio::test]
+async fn a_flow_offers_a_passkey_after_sign_in_which_is_made_or_declined_and_then_the_app() {
+    let server = TestServer::start().await;
+    localhost_relying_party(&server, |_| {}).await;
+    server.user("alice@example.com").await;
+    server.user("bob@example.com").await;
+    let (app, secret) = server.app(AppKind::Web).await;
+    flow_for(
+        &server,
+        &app,
+        UserFlowConfig {
+            methods: vec![SignInMethod::Password, SignInMethod::Passkey],
+            offer_passkey: true,
+            ..UserFlowConfig::default()
+        },
+    )
+    .await;
+    let redirect = server.redirect_uri();
+
+    // Alice takes it: the offer's ceremony, then on to the app with a code.
+    let alice = browser();
+    let offered = after_password(&server, &alice, &app, "alice@example.com").await;
+    assert_eq!(offered.status(), 200);
+    let html = offered.text().await.unwrap();
+    assert!(html.contains("id=\"passkey-offer\""), "{html}");
+    let (options, challenge) = ceremony(&html);
+    let flow = hidden_inputs(&html)
+        .into_iter()
+        .find(|(name, _)| name == "continue")
+        .map(|(_, value)| value)
+        .unwrap();
+    let mut key = SoftKey::new(&localhost_origin(&server), true, false);
+    let answer = key.register(&options).await.unwrap();
+    let mut form = hidden_inputs(&html);
+    form.retain(|(name, _)| name != "passkey_response");
+    form.extend([
+        ("action".to_owned(), "register".to_owned()),
+        ("passkey_response".to_owned(), answer),
+        ("name".to_owned(), "Laptop".to_owned()),
+    ]);
+    let made = alice
+        .post(page_url(&server))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        made.status(),
+        303,
+        "{}",
+        made.text().await.unwrap_or_default()
+    );
+    let location = made.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with(&redirect), "{location}");
+    let (id, _) =
+        crate::harness::web_app_tokens(&server, &app, secret.as_deref().unwrap(), &location).await;
+    assert!(id["amr"].as_array().unwrap().contains(&"pwd".into()));
+    assert!(!challenge.is_empty());
+    // She has one now: her next sign-in goes straight to the app.
+    let again = after_password(&server, &browser(), &app, "alice@example.com").await;
+    assert_eq!(again.status(), 303);
+
+    // Bob declines: on to the app all the same.
+    let bob = browser();
+    let offered = after_password(&server, &bob, &app, "bob@example.com").await;
+    let html = offered.text().await.unwrap();
+    let bobs_flow = hidden_inputs(&html)
+        .into_iter()
+        .find(|(name, _)| name == "continue")
+        .map(|(_, value)| value)
+        .unwrap();
+    let skipped = bob
+        .post(page_url(&server))
+        .form(&[
+            (
+                "csrf_token",
+                hidden_inputs(&html)
+                    .into_iter()
+                    .find(|(n, _)| n == "csrf_token")
+                    .unwrap()
+                    .1
+                    .as_str(),
+            ),
+            ("action", "offer_skip"),
+            ("continue", bobs_flow.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(skipped.status(), 303);
+    assert!(
+        skipped.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with(&redirect)
+    );
+
+    // Alice's parked request continued from bob's session: not his to continue.
+    let (_, bobs_page) = page(&bob, &server).await;
+    let (status, _) = post(
+        &bob,
+        &server,
+        &bobs_page,
+        &[("action", "offer_skip"), ("continue", flow.as_str())],
+    )
+    .await;
+    assert_eq!(status, 400);
+    server.stop().await;
+}

@@ -469,9 +469,77 @@ async fn complete(
             Err(response) => return response,
         }
     };
+    // Someone without a passkey, in a flow that offers one, is asked first (the page
+    // continues to the app either way).
+    match passkey_offer(state, tenant, flow, &request, &session).await {
+        Ok(true) => {
+            return crate::pages::security::offer(state, tenant, jar, &session, params).await;
+        }
+        Ok(false) => {}
+        Err(err) => return (jar, HtmlError::from(err)).into_response(),
+    }
+    answer_with_code(state, tenant, jar, &request, &session).await
+}
+
+/// Whether to offer `session`'s person a passkey before going back to the app: the flow
+/// offers it, they signed in or up with something else and have none, the request is not a
+/// silent one, and they may make one now.
+async fn passkey_offer(
+    state: &AppState,
+    tenant: &Tenant,
+    flow: &SignInFlow,
+    request: &portico_core::oauth::AuthorizeRequest,
+    session: &ActiveSession,
+) -> Result<bool, portico_core::CoreError> {
+    use portico_core::signin::engine::FirstFactor;
+    if !flow.config.offer_passkey
+        || !matches!(flow.flow.journey, Journey::SignIn | Journey::SignUp)
+        || matches!(flow.flow.first_factor, Some(FirstFactor::Passkey { .. }))
+        || request.prompt == Some(portico_core::oauth::Prompt::None)
+    {
+        return Ok(false);
+    }
+    Ok(!state.portico.has_passkeys(tenant, session.user.id).await?
+        && state.portico.may_change_passkeys(tenant, session).await?)
+}
+
+/// After the passkey offer (made or declined): the code for the authorization request the
+/// sign-in answers, kept for this session (`parked` names it; single use).
+pub(crate) async fn continue_after_offer(
+    state: &AppState,
+    tenant: &Tenant,
+    jar: CookieJar,
+    binding: &str,
+    parked: &str,
+    session: &ActiveSession,
+) -> Response {
+    let params = match state
+        .portico
+        .resume_authorize_request(tenant, binding, parked)
+        .await
+    {
+        Ok(Some(params)) => params,
+        Ok(None) => return expired(),
+        Err(err) => return HtmlError::from(err).into_response(),
+    };
+    let request = match state.portico.validate_authorize(tenant, &params).await {
+        Ok(request) => request,
+        Err(failure) => return failure_response(failure, StatusCode::SEE_OTHER),
+    };
+    answer_with_code(state, tenant, jar, &request, session).await
+}
+
+/// The authorization response (a code, and tokens for hybrid flows) for `session`.
+async fn answer_with_code(
+    state: &AppState,
+    tenant: &Tenant,
+    jar: CookieJar,
+    request: &portico_core::oauth::AuthorizeRequest,
+    session: &ActiveSession,
+) -> Response {
     match state
         .portico
-        .issue_authorization_code(tenant, &request, &session)
+        .issue_authorization_code(tenant, request, session)
         .await
     {
         Ok(response) => (jar, deliver(response, StatusCode::SEE_OTHER)).into_response(),
