@@ -7,7 +7,7 @@ use webauthn_rs_core::proto::RequestAuthenticationExtensions;
 use webauthn_rs_core::proto::{AuthenticationState, Credential};
 
 use super::answer::{assertion_of, credential_id};
-use super::ceremony::{Purpose, challenge_in, options_json};
+use super::ceremony::Purpose;
 use super::registration::verification;
 use super::{CounterRegression, PasskeyError, PasskeyOptions, UserVerification};
 use crate::directory::Tenant;
@@ -82,22 +82,15 @@ impl Portico {
         let (options, state) = relying_party
             .generate_challenge_authenticate(builder)
             .map_err(|e| CoreError::Internal(format!("passkey sign-in: {e}")))?;
-        let public_key = options_json(&options.public_key)?;
-        let challenge = challenge_in(&public_key)?;
-        let challenge_id = self
-            .keep_ceremony(
-                tenant,
-                Purpose::Authenticate,
-                binding,
-                known,
-                &challenge,
-                &state,
-            )
-            .await?;
-        Ok(PasskeyOptions {
-            challenge_id,
-            public_key,
-        })
+        self.ceremony_started(
+            tenant,
+            Purpose::Authenticate,
+            binding,
+            known,
+            &options.public_key,
+            &state,
+        )
+        .await
     }
 
     /// Finishes a passkey sign-in `binding` started: `response` is the JSON of the

@@ -127,6 +127,28 @@ impl Portico {
         }
     }
 
+    /// Keeps a started ceremony (`state`) under the challenge of its `options` and returns
+    /// what the client needs: the options as JSON, and the ceremony's id.
+    pub(super) async fn ceremony_started(
+        &self,
+        tenant: &Tenant,
+        purpose: Purpose,
+        binding: &str,
+        user: Option<UserId>,
+        options: &impl Serialize,
+        state: &impl Serialize,
+    ) -> Result<PasskeyOptions, CoreError> {
+        let public_key = options_json(options)?;
+        let challenge = challenge_in(&public_key)?;
+        let challenge_id = self
+            .keep_ceremony(tenant, purpose, binding, user, &challenge, state)
+            .await?;
+        Ok(PasskeyOptions {
+            challenge_id,
+            public_key,
+        })
+    }
+
     /// Takes a ceremony back (once): only for the purpose and binding it was started with.
     pub(super) async fn take_ceremony<T: DeserializeOwned>(
         &self,
@@ -154,7 +176,7 @@ impl Portico {
 }
 
 /// The challenge of a ceremony's options (base64url), which names the ceremony.
-pub(super) fn challenge_in(options: &serde_json::Value) -> Result<String, CoreError> {
+fn challenge_in(options: &serde_json::Value) -> Result<String, CoreError> {
     options
         .get("challenge")
         .and_then(serde_json::Value::as_str)
@@ -163,6 +185,6 @@ pub(super) fn challenge_in(options: &serde_json::Value) -> Result<String, CoreEr
 }
 
 /// The options a client takes, as JSON.
-pub(super) fn options_json(options: &impl Serialize) -> Result<serde_json::Value, CoreError> {
+fn options_json(options: &impl Serialize) -> Result<serde_json::Value, CoreError> {
     serde_json::to_value(options).map_err(|e| CoreError::Internal(format!("passkey options: {e}")))
 }

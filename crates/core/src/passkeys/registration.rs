@@ -10,7 +10,7 @@ use webauthn_rs_core::proto::{
 };
 
 use super::answer::{authenticator_model, registration_of};
-use super::ceremony::{Purpose, challenge_in, options_json};
+use super::ceremony::Purpose;
 use super::{Attestation, PasskeyAlgorithm, PasskeyError, PasskeyOptions, UserVerification};
 use crate::directory::{MfaMethod, MfaPolicy, SignInMethod, Tenant, User};
 use crate::store::PasskeyRecord;
@@ -161,22 +161,15 @@ impl Portico {
             selection.resident_key = Some(ResidentKeyRequirement::Required);
         }
         let state = (state, handle);
-        let public_key = options_json(&options.public_key)?;
-        let challenge = challenge_in(&public_key)?;
-        let challenge_id = self
-            .keep_ceremony(
-                tenant,
-                Purpose::Register,
-                binding,
-                Some(user.id),
-                &challenge,
-                &state,
-            )
-            .await?;
-        Ok(PasskeyOptions {
-            challenge_id,
-            public_key,
-        })
+        self.ceremony_started(
+            tenant,
+            Purpose::Register,
+            binding,
+            Some(user.id),
+            &options.public_key,
+            &state,
+        )
+        .await
     }
 
     /// Finishes a registration `binding` started for `user`: checks the authenticator's

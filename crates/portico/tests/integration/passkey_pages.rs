@@ -5,46 +5,22 @@
 
 use portico_core::directory::{AppKind, MfaMethod, MfaPolicy, SignInMethod, UserFlowConfig};
 
-use crate::harness::{TestServer, browser, hidden_inputs, web_app_tokens};
+use crate::harness::{TestServer, browser, web_app_tokens};
 use crate::page::flow_for;
-use crate::passkeys::{SoftKey, enrol, localhost_origin, localhost_relying_party};
+use crate::passkeys::{
+    PasskeyPage, SoftKey, after_password, enrol, localhost_origin, localhost_relying_party,
+    sign_in_page,
+};
 
-/// A sign-in page's passkey options and form.
-struct Page {
-    public_key: serde_json::Value,
-    form: Vec<(String, String)>,
-}
+type Page = PasskeyPage;
 
 async fn open(server: &TestServer, client: &reqwest::Client, app: &str) -> Page {
-    let page = client
-        .get(server.url("oauth2/v2.0/authorize"))
-        .query(&[
-            ("client_id", app),
-            ("response_type", "code"),
-            ("redirect_uri", &server.redirect_uri()),
-            ("scope", "openid"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
+    let html = sign_in_page(server, client, app).await;
     assert!(
         html.contains("autocomplete=\"username webauthn\""),
         "the address field offers passkeys in its autofill"
     );
-    let start = html
-        .find("id=\"passkey-options\"")
-        .expect("passkey options");
-    let json_start = start + html[start..].find('>').unwrap() + 1;
-    let json_end = json_start + html[json_start..].find("</script>").unwrap();
-    Page {
-        public_key: serde_json::from_str(&html[json_start..json_end]).unwrap(),
-        form: hidden_inputs(&html)
-            .into_iter()
-            .filter(|(name, _)| name != "passkey_response")
-            .collect(),
-    }
+    PasskeyPage::read(&html)
 }
 
 async fn submit(
@@ -267,41 +243,11 @@ async fn a_cloned_authenticator_whose_counter_goes_backwards_is_refused_or_logge
 /// The second-factor page after alice's password, in a flow that takes passkeys as the
 /// second factor.
 async fn second_factor_page(server: &TestServer, client: &reqwest::Client, app: &str) -> Page {
-    let page = client
-        .get(server.url("oauth2/v2.0/authorize"))
-        .query(&[
-            ("client_id", app),
-            ("response_type", "code"),
-            ("redirect_uri", &server.redirect_uri()),
-            ("scope", "openid"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let html = page.text().await.unwrap();
-    let answered = crate::harness::submit_sign_in(
-        server,
-        client,
-        &html,
-        "alice@example.com",
-        crate::harness::PASSWORD,
-    )
-    .await;
+    let answered = after_password(server, client, app, "alice@example.com").await;
     assert_eq!(answered.status(), 200);
     let html = answered.text().await.unwrap();
     assert!(html.contains("id=\"passkey-prompt\""), "{html}");
-    let start = html
-        .find("id=\"passkey-options\"")
-        .expect("passkey options");
-    let json_start = start + html[start..].find('>').unwrap() + 1;
-    let json_end = json_start + html[json_start..].find("</script>").unwrap();
-    Page {
-        public_key: serde_json::from_str(&html[json_start..json_end]).unwrap(),
-        form: hidden_inputs(&html)
-            .into_iter()
-            .filter(|(name, _)| name != "passkey_response")
-            .collect(),
-    }
+    PasskeyPage::read(&html)
 }
 
 #[tokio::test]

@@ -7,7 +7,9 @@ use portico_core::directory::{AppKind, NewUser, SignInMethod, TenantRef, UserFlo
 
 use crate::harness::{TestServer, authorize_and_sign_in, browser, hidden_inputs, html_unescape};
 use crate::page::flow_for;
-use crate::passkeys::{SoftKey, enrol, localhost_origin, localhost_relying_party};
+use crate::passkeys::{
+    PasskeyPage, SoftKey, after_password, enrol, localhost_origin, localhost_relying_party,
+};
 
 fn page_url(server: &TestServer) -> String {
     format!("{}/{}/account/security", server.base, server.tenant.id)
@@ -64,20 +66,9 @@ async fn post(
 
 /// The registration options and ceremony id on a page after `add`.
 fn ceremony(html: &str) -> (serde_json::Value, String) {
-    let start = html
-        .find("id=\"passkey-options\"")
-        .expect("registration options");
-    let json_start = start + html[start..].find('>').unwrap() + 1;
-    let json_end = json_start + html[json_start..].find("</script>").unwrap();
-    let challenge = hidden_inputs(html)
-        .into_iter()
-        .find(|(name, _)| name == "passkey_challenge")
-        .map(|(_, value)| value)
-        .unwrap();
-    (
-        serde_json::from_str(&html[json_start..json_end]).unwrap(),
-        challenge,
-    )
+    let page = PasskeyPage::read(html);
+    let challenge = page.field("passkey_challenge");
+    (page.public_key, challenge)
 }
 
 #[tokio::test]
@@ -289,28 +280,6 @@ async fn forged_sessionless_foreign_and_stranding_changes_are_refused() {
         1
     );
     server.stop().await;
-}
-
-/// The page after `email`'s password on `app`'s sign-in page (a fresh browser).
-async fn after_password(
-    server: &TestServer,
-    client: &reqwest::Client,
-    app: &str,
-    email: &str,
-) -> reqwest::Response {
-    let page = client
-        .get(server.url("oauth2/v2.0/authorize"))
-        .query(&[
-            ("client_id", app),
-            ("response_type", "code"),
-            ("redirect_uri", &server.redirect_uri()),
-            ("scope", "openid"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let html = page.text().await.unwrap();
-    crate::harness::submit_sign_in(server, client, &html, email, crate::harness::PASSWORD).await
 }
 
 #[tokio::test]

@@ -298,3 +298,68 @@ pub(crate) async fn enrol(server: &TestServer, key: &mut SoftKey, email: &str) -
         .unwrap()
         .credential_id
 }
+
+/// A page's passkey ceremony: the options in its JSON script element, and its hidden form
+/// fields but the (still empty) answer.
+pub(crate) struct PasskeyPage {
+    pub(crate) public_key: serde_json::Value,
+    pub(crate) form: Vec<(String, String)>,
+}
+
+impl PasskeyPage {
+    pub(crate) fn read(html: &str) -> Self {
+        let start = html
+            .find("id=\"passkey-options\"")
+            .expect("passkey options");
+        let json_start = start + html[start..].find('>').unwrap() + 1;
+        let json_end = json_start + html[json_start..].find("</script>").unwrap();
+        Self {
+            public_key: serde_json::from_str(&html[json_start..json_end]).unwrap(),
+            form: crate::harness::hidden_inputs(html)
+                .into_iter()
+                .filter(|(name, _)| name != "passkey_response")
+                .collect(),
+        }
+    }
+
+    /// A hidden field's value.
+    pub(crate) fn field(&self, name: &str) -> String {
+        self.form
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// `app`'s sign-in page (an authorization code request), in `client`.
+pub(crate) async fn sign_in_page(
+    server: &TestServer,
+    client: &reqwest::Client,
+    app: &str,
+) -> String {
+    let page = client
+        .get(server.url("oauth2/v2.0/authorize"))
+        .query(&[
+            ("client_id", app),
+            ("response_type", "code"),
+            ("redirect_uri", &server.redirect_uri()),
+            ("scope", "openid"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    page.text().await.unwrap()
+}
+
+/// The page after `email`'s password on `app`'s sign-in page.
+pub(crate) async fn after_password(
+    server: &TestServer,
+    client: &reqwest::Client,
+    app: &str,
+    email: &str,
+) -> reqwest::Response {
+    let html = sign_in_page(server, client, app).await;
+    crate::harness::submit_sign_in(server, client, &html, email, crate::harness::PASSWORD).await
+}
