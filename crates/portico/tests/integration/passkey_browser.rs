@@ -6,7 +6,7 @@
 
 use fantoccini::Locator;
 use fantoccini::wd::WebDriverCompatibleCommand;
-use portico_core::directory::{AppKind, SignInMethod, UserFlowConfig};
+use portico_core::directory::{AppKind, MfaMethod, MfaPolicy, SignInMethod, UserFlowConfig};
 
 use crate::browser::{Driver, authorize_url, fill_and_press, wait_for_text, wait_for_url};
 use crate::harness::{Backend, PASSWORD, TestServer, web_app_tokens};
@@ -77,8 +77,8 @@ fn assert_passkey_amr(id: &serde_json::Value) {
 }
 
 #[tokio::test]
-async fn a_passkey_made_on_the_security_page_signs_in_from_the_autofill_and_the_button_in_chromium()
-{
+async fn a_passkey_made_on_the_security_page_signs_in_serves_as_second_factor_and_is_managed_in_chromium()
+ {
     let Some(driver) = Driver::start().await else {
         return;
     };
@@ -164,6 +164,82 @@ async fn a_passkey_made_on_the_security_page_signs_in_from_the_autofill_and_the_
     let landed = wait_for_url(browser, &redirect).await;
     let (id, _) = web_app_tokens(&server, &app, &secret, landed.as_str()).await;
     assert_passkey_amr(&id);
+
+    // On the security page (the passkey's session is fresh and passed two factors): rename.
+    browser.goto(&security).await.unwrap();
+    let name = browser
+        .wait()
+        .at_most(std::time::Duration::from_secs(15))
+        .for_element(Locator::Css("input#name-1"))
+        .await
+        .unwrap();
+    name.clear().await.unwrap();
+    name.send_keys("Work laptop").await.unwrap();
+    browser
+        .find(Locator::Css("li button[value=rename]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(browser, "value=\"Work laptop\"").await;
+
+    // Another app whose flow takes the passkey as the second factor after the password.
+    let (strict, strict_secret) = server.app(AppKind::Web).await;
+    flow_for(
+        &server,
+        &strict,
+        UserFlowConfig {
+            methods: vec![SignInMethod::Password],
+            mfa: MfaPolicy::Required,
+            mfa_methods: vec![MfaMethod::Passkey],
+            ..UserFlowConfig::default()
+        },
+    )
+    .await;
+    browser.delete_all_cookies().await.unwrap();
+    let second = authorize_url(&server, &strict, &[("scope", "openid")]);
+    browser.goto(second.as_str()).await.unwrap();
+    fill_and_press(
+        browser,
+        "input#password",
+        &[
+            ("input#email", "alice@example.com"),
+            ("input#password", PASSWORD),
+        ],
+        "button[value=sign_in]",
+    )
+    .await;
+    wait_for_text(browser, "id=\"passkey-prompt\"").await;
+    let button = browser.find(Locator::Css("#passkey-button")).await.unwrap();
+    for _ in 0..100 {
+        if button.is_displayed().await.unwrap_or(false) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    button.click().await.unwrap();
+    let landed = wait_for_url(browser, &redirect).await;
+    let (id, _) = web_app_tokens(&server, &strict, &strict_secret.unwrap(), landed.as_str()).await;
+    let amr: Vec<&str> = id["amr"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(serde_json::Value::as_str)
+        .collect();
+    assert!(amr.contains(&"pwd") && amr.contains(&"mfa"), "{amr:?}");
+
+    // It is that flow's only second factor for her: the security page keeps it.
+    browser.goto(&security).await.unwrap();
+    fill_and_press(
+        browser,
+        "li button[value=remove]",
+        &[],
+        "li button[value=remove]",
+    )
+    .await;
+    let page = wait_for_text(browser, "id=\"error-summary\"").await;
+    assert!(page.contains("data-credential="), "still there: {page}");
     server.stop().await;
     driver.stop().await;
 }
