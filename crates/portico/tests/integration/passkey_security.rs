@@ -391,3 +391,78 @@ async fn a_flow_offers_a_passkey_after_sign_in_which_is_made_or_declined_and_the
     assert_eq!(status, 400);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_new_account_is_offered_a_passkey_right_after_sign_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = crate::otp_delivery::server_with_outbox(dir.path(), |_| {}).await;
+    localhost_relying_party(&server, |_| {}).await;
+    let (app, _) = server.app(AppKind::Web).await;
+    flow_for(
+        &server,
+        &app,
+        UserFlowConfig {
+            methods: vec![SignInMethod::Password, SignInMethod::Passkey],
+            offer_passkey: true,
+            ..UserFlowConfig::default()
+        },
+    )
+    .await;
+    let client = browser();
+    let page = crate::page::authorize(&server, &client, &app, &[("prompt", "create")]).await;
+    let page = page
+        .submit(
+            &client,
+            &[("action", "identify"), ("email", "new@example.com")],
+        )
+        .await;
+    let code = crate::page::mail_code(dir.path()).await;
+    let page = page
+        .submit(&client, &[("action", "verify"), ("code", &code)])
+        .await;
+    let password = "a fine passphrase 1";
+    let page = page
+        .submit(
+            &client,
+            &[
+                ("action", "new_password"),
+                ("new_password", password),
+                ("confirm_password", password),
+            ],
+        )
+        .await;
+    assert!(page.html.contains("id=\"passkey-offer\""), "{}", page.html);
+    let offer = PasskeyPage::read(&page.html);
+    let mut key = SoftKey::new(&localhost_origin(&server), true, false);
+    let answer = key.register(&offer.public_key).await.unwrap();
+    let mut form = offer.form.clone();
+    form.extend([
+        ("action".to_owned(), "register".to_owned()),
+        ("passkey_response".to_owned(), answer),
+    ]);
+    let made = client
+        .post(page_url(&server))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 303);
+    let user = server
+        .portico()
+        .store
+        .find_user_by_email(server.tenant.id, "new@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        server
+            .portico()
+            .passkeys(&server.tenant, &user)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "the new account has its passkey"
+    );
+    server.stop().await;
+}
