@@ -387,6 +387,54 @@ impl Portico {
                     recovery_codes: first,
                 }
             }
+            Effect::AddPasskey {
+                challenge_id,
+                response,
+            } => {
+                let user = user_id.ok_or_else(|| missing("user"))?;
+                // As for any factor registered without passing one: only while the user
+                // still has none (no second factor, no passkey).
+                let unproven = !flow.mfa_done;
+                if unproven
+                    && (!self.store.auth_methods(tenant.id, user).await?.is_empty()
+                        || self.has_passkeys(tenant, user).await?)
+                {
+                    return Ok(Event::MethodTaken);
+                }
+                let account = self
+                    .store
+                    .find_user(tenant.id, user)
+                    .await?
+                    .ok_or_else(|| missing("user"))?;
+                match self
+                    .finish_passkey_registration(
+                        tenant,
+                        &account,
+                        &current.passkey_binding(),
+                        &challenge_id,
+                        &response,
+                        None,
+                    )
+                    .await
+                {
+                    Ok(_) => Event::MethodAdded {
+                        method: MethodFacts {
+                            id: AuthMethodId(user.0),
+                            kind: MfaMethod::Passkey,
+                            target: None,
+                        },
+                        recovery_codes: false,
+                    },
+                    Err(PasskeyError::Core(err)) => return Err(err),
+                    Err(PasskeyError::ChallengeGone) => {
+                        Event::PasskeyRefused(PasskeyProblem::Expired)
+                    }
+                    Err(other) => {
+                        tracing::info!(tenant = %tenant.id, error = %other, "passkey registration refused");
+                        Event::PasskeyRefused(PasskeyProblem::Refused)
+                    }
+                }
+            }
             Effect::LoadConsent => {
                 let user = user_id.ok_or_else(|| missing("user"))?;
                 let client = current.client_id.ok_or_else(|| missing("client"))?;

@@ -164,3 +164,5 @@ security-error-stale = Um Ihre Passkeys zu ändern, melden Sie sich erneut an (m
 offer-title = Beim nächsten Mal schneller anmelden
 offer-intro = Erstellen Sie einen Passkey: Beim nächsten Mal melden Sie sich mit Fingerabdruck, Gesicht oder Geräte-PIN an, ohne etwas zu tippen.
 offer-skip = Nicht jetzt
+enrol-passkey-title = Passkey erstellen
+enrol-passkey-prompt = Diese Anmeldung braucht einen zweiten Schritt. Erstellen Sie einen Passkey mit Fingerabdruck, Gesicht oder Geräte-PIN; beim nächsten Mal genügt er.

@@ -164,3 +164,5 @@ security-error-stale = To change your passkeys, sign in again (with your second 
 offer-title = Sign in faster next time
 offer-intro = Create a passkey: next time you sign in with your fingerprint, face or device PIN, with nothing to type.
 offer-skip = Not now
+enrol-passkey-title = Create a passkey
+enrol-passkey-prompt = This sign-in needs a second step. Create a passkey with your fingerprint, face or device PIN; next time it is all you need.

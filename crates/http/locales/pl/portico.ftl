@@ -165,3 +165,5 @@ security-error-stale = Aby zmienić klucze dostępu, zaloguj się ponownie (z dr
 offer-title = Następnym razem zaloguj się szybciej
 offer-intro = Utwórz klucz dostępu: następnym razem zalogujesz się odciskiem palca, twarzą lub PIN-em urządzenia, bez wpisywania czegokolwiek.
 offer-skip = Nie teraz
+enrol-passkey-title = Utwórz klucz dostępu
+enrol-passkey-prompt = To logowanie wymaga drugiego kroku. Utwórz klucz dostępu odciskiem palca, twarzą lub PIN-em urządzenia; następnym razem wystarczy sam.

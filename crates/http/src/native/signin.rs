@@ -370,6 +370,7 @@ async fn grant(state: &AppState, call: &Call, ip: IpAddr) -> Result<Value, Nativ
             Ok(redirect("Client is missing mfa_required capability"))
         }
         Step::ChooseEnrolment
+        | Step::EnrolPasskey
         | Step::EnrolPhone
         | Step::EnrolTotp
         | Step::VerifyEnrolment { .. }

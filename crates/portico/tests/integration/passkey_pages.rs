@@ -298,3 +298,89 @@ async fn a_passkey_is_the_second_factor_after_a_password_and_only_the_accounts_o
     assert!(amr.contains(&"pwd") && amr.contains(&"mfa"), "{amr:?}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_user_without_a_second_factor_registers_a_passkey_just_in_time() {
+    let server = TestServer::start().await;
+    localhost_relying_party(&server, |_| {}).await;
+    server.user("alice@example.com").await;
+    let (app, secret) = server.app(AppKind::Web).await;
+    flow_for(
+        &server,
+        &app,
+        UserFlowConfig {
+            methods: vec![SignInMethod::Password],
+            mfa: MfaPolicy::Required,
+            mfa_methods: vec![MfaMethod::Passkey],
+            ..UserFlowConfig::default()
+        },
+    )
+    .await;
+    let origin = localhost_origin(&server);
+
+    // An answer made for another sign-in's ceremony is refused here.
+    let other = browser();
+    let elsewhere = after_password(&server, &other, &app, "alice@example.com").await;
+    let elsewhere = PasskeyPage::read(&elsewhere.text().await.unwrap());
+    let mut stray = SoftKey::new(&origin, true, false);
+    let stray_answer = stray.register(&elsewhere.public_key).await.unwrap();
+
+    let client = browser();
+    let page = after_password(&server, &client, &app, "alice@example.com").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("id=\"enrol-passkey-prompt\""), "{html}");
+    let enrol = PasskeyPage::read(&html);
+    let post = |answer: String| {
+        let mut form = enrol.form.clone();
+        form.extend([
+            ("action".to_owned(), "passkey_made".to_owned()),
+            ("passkey_response".to_owned(), answer),
+        ]);
+        client
+            .post(format!("{}/{}/signin", server.base, server.tenant.name))
+            .form(&form)
+            .send()
+    };
+    let refused = post(stray_answer).await.unwrap();
+    assert_eq!(refused.status(), 400);
+
+    // A fresh sign-in (the refused answer spent that page's ceremony).
+    let client = browser();
+    let html = after_password(&server, &client, &app, "alice@example.com")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let enrol = PasskeyPage::read(&html);
+    let mut key = SoftKey::new(&origin, true, false);
+    let answer = key.register(&enrol.public_key).await.unwrap();
+    let mut form = enrol.form.clone();
+    form.extend([
+        ("action".to_owned(), "passkey_made".to_owned()),
+        ("passkey_response".to_owned(), answer),
+    ]);
+    let made = client
+        .post(format!("{}/{}/signin", server.base, server.tenant.name))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        made.status(),
+        303,
+        "{}",
+        made.text().await.unwrap_or_default()
+    );
+    let location = made.headers()["location"].to_str().unwrap().to_owned();
+    let (id, _) = web_app_tokens(&server, &app, &secret.unwrap(), &location).await;
+    assert!(
+        id["amr"].as_array().unwrap().contains(&"mfa".into()),
+        "{id}"
+    );
+
+    // From now on the passkey is her second factor: the next sign-in asks for it.
+    let next = after_password(&server, &browser(), &app, "alice@example.com").await;
+    assert!(next.text().await.unwrap().contains("id=\"passkey-prompt\""));
+    server.stop().await;
+}

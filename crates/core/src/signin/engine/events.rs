@@ -101,6 +101,15 @@ pub enum Event {
     PasswordChecked(Result<UserFacts, CredentialProblem>),
     /// Result of [`Effect::CheckPasskey`].
     PasskeyChecked(Result<PasskeyFacts, PasskeyProblem>),
+    /// A new passkey's answer (`navigator.credentials.create()`), to register it.
+    PasskeyMade {
+        /// The ceremony's id.
+        challenge_id: String,
+        /// The `PublicKeyCredential`, as JSON.
+        response: String,
+    },
+    /// Result of [`Effect::AddPasskey`] when the registration failed.
+    PasskeyRefused(PasskeyProblem),
     /// Result of [`Effect::SendCode`].
     CodeSent(Result<OtpChallengeId, i64>),
     /// Instead of [`Event::CodeSent`] for a registration text: the user asked to register too
@@ -220,6 +229,15 @@ pub enum Effect {
         /// The address given has no account: the answer is checked like any other (same
         /// work, same time) and then not recognised, whatever it was.
         decoy: bool,
+    },
+    /// Register the passkey of the flow's ceremony for the flow's user (the second factor
+    /// registered just in time): answered with `MethodAdded`, `MethodTaken` or
+    /// `PasskeyRefused`.
+    AddPasskey {
+        /// The ceremony's id.
+        challenge_id: String,
+        /// The `PublicKeyCredential`, as JSON.
+        response: String,
     },
     /// Issue a code (or, for a decoy, a notice without it) and queue its message.
     SendCode {
@@ -348,6 +366,8 @@ impl Event {
             Self::Password { .. } => "password",
             Self::Passkey { .. } => "passkey",
             Self::PasskeyChecked(_) => "passkey_checked",
+            Self::PasskeyMade { .. } => "passkey_made",
+            Self::PasskeyRefused(_) => "passkey_refused",
             Self::UseEmailCode => "use_email_code",
             Self::ResendCode => "resend_code",
             Self::Code { .. } => "code",

@@ -371,6 +371,7 @@ impl Flow {
                 Step::ChooseEnrolment
                 | Step::EnrolPhone
                 | Step::EnrolTotp
+                | Step::EnrolPasskey
                 | Step::VerifyEnrolment { .. },
                 Event::Enrol { kind },
             ) => {
@@ -417,6 +418,19 @@ impl Flow {
                 self.challenge = None;
                 Some(problem(Problem::TooManyPhoneNumbers))
             }
+            (
+                Step::EnrolPasskey,
+                Event::PasskeyMade {
+                    challenge_id,
+                    response,
+                },
+            ) => Some(effect(Effect::AddPasskey {
+                challenge_id,
+                response,
+            })),
+            (Step::EnrolPasskey, Event::PasskeyRefused(why)) => {
+                Some(problem(Problem::Passkey(why)))
+            }
             (Step::EnrolTotp, Event::TotpSecretMade(sealed)) => {
                 self.pending_totp = Some(sealed);
                 Some(Reaction::default())
@@ -425,7 +439,10 @@ impl Flow {
                 Some(effect(Effect::CheckPendingTotp { code }))
             }
             (
-                Step::VerifyEnrolment { .. } | Step::EnrolTotp | Step::ChooseEnrolment,
+                Step::VerifyEnrolment { .. }
+                | Step::EnrolTotp
+                | Step::EnrolPasskey
+                | Step::ChooseEnrolment,
                 Event::MethodAdded {
                     method,
                     recovery_codes,
@@ -446,7 +463,10 @@ impl Flow {
             // The user registered a factor elsewhere while this flow, which has passed none,
             // was registering one: the factor they have must be passed instead.
             (
-                Step::VerifyEnrolment { .. } | Step::EnrolTotp | Step::ChooseEnrolment,
+                Step::VerifyEnrolment { .. }
+                | Step::EnrolTotp
+                | Step::EnrolPasskey
+                | Step::ChooseEnrolment,
                 Event::MethodTaken,
             ) if !self.mfa_done => {
                 self.pending_totp = None;

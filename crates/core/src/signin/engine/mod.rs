@@ -86,6 +86,8 @@ pub enum Step {
     },
     /// Registration of an authenticator app: waiting for its first code.
     EnrolTotp,
+    /// Registration of a passkey (the browser's ceremony): waiting for the authenticator.
+    EnrolPasskey,
     /// Registration done; recovery codes were shown once; waiting for the person to go on.
     RecoveryCodes,
     /// The user is authenticated; waiting for them to consent to these delegated scopes of
@@ -124,6 +126,7 @@ impl Step {
             Self::EnrolPhone => "enrol_phone",
             Self::VerifyEnrolment { .. } => "verify_enrolment",
             Self::EnrolTotp => "enrol_totp",
+            Self::EnrolPasskey => "enrol_passkey",
             Self::RecoveryCodes => "recovery_codes",
             Self::Consent { .. } => "consent",
             Self::Declined => "declined",

@@ -68,8 +68,11 @@ impl Flow {
             .iter()
             .copied()
             .filter(|k| *k != MfaMethod::EmailOtp || with_password)
-            // A passkey is made on the security page, not in the middle of a sign-in.
-            .filter(|k| *k != MfaMethod::Passkey)
+            // A passkey as the second factor of a passkey sign-in would count one key twice.
+            .filter(|k| {
+                *k != MfaMethod::Passkey
+                    || !matches!(self.first_factor, Some(FirstFactor::Passkey { .. }))
+            })
             .collect()
     }
 
@@ -141,8 +144,10 @@ impl Flow {
                 self.step = Step::EnrolTotp;
                 effect(Effect::MakeTotpSecret)
             }
-            // Never among the choices (see `enrolment_choices`).
-            MfaMethod::Passkey => problem(Problem::NoSecondFactor),
+            MfaMethod::Passkey => {
+                self.step = Step::EnrolPasskey;
+                Reaction::default()
+            }
         }
     }
 }

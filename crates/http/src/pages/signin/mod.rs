@@ -345,6 +345,10 @@ fn events_for(
                 vec![password()]
             }
         }
+        (Some("passkey_made"), _) => vec![Event::PasskeyMade {
+            challenge_id: field("passkey_challenge"),
+            response: field("passkey_response"),
+        }],
         (Some("passkey"), _) => vec![Event::Passkey {
             challenge_id: field("passkey_challenge"),
             response: field("passkey_response"),

@@ -115,6 +115,7 @@ pub(super) fn title_of(flow: &SignInFlow) -> String {
         (Step::ChooseEnrolment, _) => "enrol-title".into(),
         (Step::EnrolPhone, _) => "enrol-phone-title".into(),
         (Step::EnrolTotp, _) => "enrol-totp-title".into(),
+        (Step::EnrolPasskey, _) => "enrol-passkey-title".into(),
         (Step::RecoveryCodes, _) => "recovery-title".into(),
         (Step::Consent { .. } | Step::Declined, _) => "consent-title".into(),
         _ => format!("code-title-{step}"),
@@ -264,6 +265,10 @@ pub(super) async fn render(
         Ok(passkey) => passkey,
         Err(err) => return HtmlError::from(err).into_response(),
     };
+    let register = match passkey_enrolment(state, tenant, flow).await {
+        Ok(register) => register,
+        Err(err) => return HtmlError::from(err).into_response(),
+    };
     let nonce = pages::nonce();
     let response = pages::render(
         status,
@@ -305,6 +310,7 @@ pub(super) async fn render(
             offers_password => flow.config.methods.contains(&SignInMethod::Password),
             offers_code => flow.config.methods.contains(&SignInMethod::EmailOtp),
             passkey,
+            register,
             sign_up => flow.config.sign_up,
             links => minijinja::context! {
                 sign_up => switch("sign_up"),
@@ -363,6 +369,29 @@ async fn passkey_ceremony(
     Ok(Some(minijinja::context! {
         challenge_id => options.challenge_id,
         // Raw text in a JSON script element: only `<` could end it early.
+        options => options.public_key.to_string().replace('<', "\\u003c"),
+    }))
+}
+
+/// The registration ceremony of a passkey registered just in time (the second factor a
+/// flow requires), bound to the flow.
+async fn passkey_enrolment(
+    state: &AppState,
+    tenant: &Tenant,
+    flow: &SignInFlow,
+) -> Result<Option<minijinja::Value>, portico_core::CoreError> {
+    let (Step::EnrolPasskey, Some(facts)) = (&flow.flow.step, &flow.flow.user) else {
+        return Ok(None);
+    };
+    let Some(user) = state.portico.store.find_user(tenant.id, facts.id).await? else {
+        return Ok(None);
+    };
+    let options = state
+        .portico
+        .begin_passkey_registration(tenant, &user, &flow.passkey_binding())
+        .await?;
+    Ok(Some(minijinja::context! {
+        challenge_id => options.challenge_id,
         options => options.public_key.to_string().replace('<', "\\u003c"),
     }))
 }

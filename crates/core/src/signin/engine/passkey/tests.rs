@@ -269,3 +269,72 @@ fn one_unverified_passkey_cannot_be_both_factors() {
     assert_eq!(next.problem, Some(Problem::NoSecondFactor));
     assert!(!flow.is_done());
 }
+
+#[test]
+fn a_passkey_is_registered_just_in_time_but_never_as_the_second_of_a_passkey() {
+    let mut config = config(
+        vec![SignInMethod::Password, SignInMethod::Passkey],
+        MfaPolicy::Required,
+    );
+    config.mfa_methods = vec![crate::directory::MfaMethod::Passkey];
+    let rules = rules(&config);
+    let owner = UserId::new_random();
+    let mut facts = user(owner);
+    facts.has_password = true;
+    let mut flow = Flow::new(Journey::SignIn);
+    flow.handle(
+        Event::Identify {
+            email: "ada@example.com".into(),
+            keep_signed_in: false,
+        },
+        &rules,
+    )
+    .unwrap();
+    flow.handle(Event::UserLookedUp(Some(facts.clone())), &rules)
+        .unwrap();
+    flow.handle(Event::PasswordChecked(Ok(facts)), &rules)
+        .unwrap();
+    flow.handle(Event::MethodsLoaded(Vec::new()), &rules)
+        .unwrap();
+    assert_eq!(flow.step, Step::EnrolPasskey);
+    let asked = flow
+        .handle(
+            Event::PasskeyMade {
+                challenge_id: "c".into(),
+                response: "{}".into(),
+            },
+            &rules,
+        )
+        .unwrap();
+    assert_eq!(
+        asked.effects,
+        vec![Effect::AddPasskey {
+            challenge_id: "c".into(),
+            response: "{}".into(),
+        }]
+    );
+    let method = MethodFacts {
+        id: crate::ids::AuthMethodId(owner.0),
+        kind: crate::directory::MfaMethod::Passkey,
+        target: None,
+    };
+    flow.handle(
+        Event::MethodAdded {
+            method,
+            recovery_codes: false,
+        },
+        &rules,
+    )
+    .unwrap();
+    assert!(flow.is_done());
+
+    // An unverified passkey as the first factor: the same key cannot be registered as the
+    // second, so nothing can be.
+    let mut flow = Flow::new(Journey::SignIn);
+    flow.handle(answer(), &rules).unwrap();
+    flow.handle(checked(owner, false), &rules).unwrap();
+    let next = flow
+        .handle(Event::MethodsLoaded(Vec::new()), &rules)
+        .unwrap();
+    assert_eq!(next.problem, Some(Problem::NoSecondFactor));
+}
