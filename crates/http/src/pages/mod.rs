@@ -43,6 +43,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../../templates/passkey_codec.html"),
         ),
         (
+            "passkey_create.html",
+            include_str!("../../templates/passkey_create.html"),
+        ),
+        (
             "form_post.html",
             include_str!("../../templates/form_post.html"),
         ),
