@@ -211,8 +211,23 @@ pub async fn submit(
         error: Some(error),
         ..Said::default()
     };
-    if !pages::csrf_ok(&state, &jar, Some(field("csrf_token").as_str())) {
-        let said = refuse("signin-error-expired");
+    let portico = &state.portico;
+    let user = &session.user;
+    let action = field("action");
+    // A form from elsewhere, or a change by a session that may not make one.
+    let refused = if !pages::csrf_ok(&state, &jar, Some(field("csrf_token").as_str())) {
+        Some("signin-error-expired")
+    } else if matches!(action.as_str(), "add" | "register" | "remove") {
+        match portico.may_change_passkeys(&tenant, &session).await {
+            Ok(true) => None,
+            Ok(false) => Some("security-error-stale"),
+            Err(err) => return HtmlError::from(err).into_response(),
+        }
+    } else {
+        None
+    };
+    if let Some(error) = refused {
+        let said = refuse(error);
         return render(
             &state,
             &tenant,
@@ -223,29 +238,6 @@ pub async fn submit(
             StatusCode::FORBIDDEN,
         )
         .await;
-    }
-    let portico = &state.portico;
-    let user = &session.user;
-    let action = field("action");
-    let changes = matches!(action.as_str(), "add" | "register" | "remove");
-    if changes {
-        match portico.may_change_passkeys(&tenant, &session).await {
-            Ok(true) => {}
-            Ok(false) => {
-                let said = refuse("security-error-stale");
-                return render(
-                    &state,
-                    &tenant,
-                    jar,
-                    Some(&session),
-                    None,
-                    said,
-                    StatusCode::FORBIDDEN,
-                )
-                .await;
-            }
-            Err(err) => return HtmlError::from(err).into_response(),
-        }
     }
     // The offer after a sign-in: declined, or made, the person goes on to the app; a
     // failed attempt shows the offer again.

@@ -9,7 +9,7 @@ use crate::harness::{TestServer, browser, web_app_tokens};
 use crate::page::flow_for;
 use crate::passkeys::{
     PasskeyPage, SoftKey, after_password, enrol, localhost_origin, localhost_relying_party,
-    sign_in_page,
+    passkey_server, sign_in_page,
 };
 
 type Page = PasskeyPage;
@@ -252,14 +252,8 @@ async fn second_factor_page(server: &TestServer, client: &reqwest::Client, app: 
 
 #[tokio::test]
 async fn a_passkey_is_the_second_factor_after_a_password_and_only_the_accounts_own() {
-    let server = TestServer::start().await;
-    localhost_relying_party(&server, |_| {}).await;
-    server.user("alice@example.com").await;
-    server.user("bob@example.com").await;
-    let (app, secret) = server.app(AppKind::Web).await;
-    flow_for(
-        &server,
-        &app,
+    let (server, app, secret) = passkey_server(
+        &["alice@example.com", "bob@example.com"],
         UserFlowConfig {
             methods: vec![SignInMethod::Password],
             mfa: MfaPolicy::Required,
@@ -288,7 +282,7 @@ async fn a_passkey_is_the_second_factor_after_a_password_and_only_the_accounts_o
     let passed = submit(&server, &client, &page, &answer).await;
     assert_eq!(passed.status(), 303, "{}", passed.text().await.unwrap());
     let location = passed.headers()["location"].to_str().unwrap().to_owned();
-    let (id, _) = web_app_tokens(&server, &app, &secret.unwrap(), &location).await;
+    let (id, _) = web_app_tokens(&server, &app, &secret, &location).await;
     let amr: Vec<&str> = id["amr"]
         .as_array()
         .unwrap()
@@ -301,13 +295,8 @@ async fn a_passkey_is_the_second_factor_after_a_password_and_only_the_accounts_o
 
 #[tokio::test]
 async fn a_user_without_a_second_factor_registers_a_passkey_just_in_time() {
-    let server = TestServer::start().await;
-    localhost_relying_party(&server, |_| {}).await;
-    server.user("alice@example.com").await;
-    let (app, secret) = server.app(AppKind::Web).await;
-    flow_for(
-        &server,
-        &app,
+    let (server, app, secret) = passkey_server(
+        &["alice@example.com"],
         UserFlowConfig {
             methods: vec![SignInMethod::Password],
             mfa: MfaPolicy::Required,
@@ -373,7 +362,7 @@ async fn a_user_without_a_second_factor_registers_a_passkey_just_in_time() {
         made.text().await.unwrap_or_default()
     );
     let location = made.headers()["location"].to_str().unwrap().to_owned();
-    let (id, _) = web_app_tokens(&server, &app, &secret.unwrap(), &location).await;
+    let (id, _) = web_app_tokens(&server, &app, &secret, &location).await;
     assert!(
         id["amr"].as_array().unwrap().contains(&"mfa".into()),
         "{id}"

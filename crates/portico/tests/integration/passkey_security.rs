@@ -9,6 +9,7 @@ use crate::harness::{TestServer, authorize_and_sign_in, browser, hidden_inputs, 
 use crate::page::flow_for;
 use crate::passkeys::{
     PasskeyPage, SoftKey, after_password, enrol, localhost_origin, localhost_relying_party,
+    passkey_server,
 };
 
 fn page_url(server: &TestServer) -> String {
@@ -284,14 +285,8 @@ async fn forged_sessionless_foreign_and_stranding_changes_are_refused() {
 
 #[tokio::test]
 async fn a_flow_offers_a_passkey_after_sign_in_which_is_made_or_declined_and_then_the_app() {
-    let server = TestServer::start().await;
-    localhost_relying_party(&server, |_| {}).await;
-    server.user("alice@example.com").await;
-    server.user("bob@example.com").await;
-    let (app, secret) = server.app(AppKind::Web).await;
-    flow_for(
-        &server,
-        &app,
+    let (server, app, secret) = passkey_server(
+        &["alice@example.com", "bob@example.com"],
         UserFlowConfig {
             methods: vec![SignInMethod::Password, SignInMethod::Passkey],
             offer_passkey: true,
@@ -336,8 +331,7 @@ async fn a_flow_offers_a_passkey_after_sign_in_which_is_made_or_declined_and_the
     );
     let location = made.headers()["location"].to_str().unwrap().to_owned();
     assert!(location.starts_with(&redirect), "{location}");
-    let (id, _) =
-        crate::harness::web_app_tokens(&server, &app, secret.as_deref().unwrap(), &location).await;
+    let (id, _) = crate::harness::web_app_tokens(&server, &app, &secret, &location).await;
     assert!(id["amr"].as_array().unwrap().contains(&"pwd".into()));
     assert!(!challenge.is_empty());
     // She has one now: her next sign-in goes straight to the app.

@@ -363,3 +363,19 @@ pub(crate) async fn after_password(
     let html = sign_in_page(server, client, app).await;
     crate::harness::submit_sign_in(server, client, &html, email, crate::harness::PASSWORD).await
 }
+
+/// A server whose relying party is `localhost`, with `users` (password `PASSWORD`) and a
+/// confidential web app served by a flow of `config`: the app and its secret.
+pub(crate) async fn passkey_server(
+    users: &[&str],
+    config: portico_core::directory::UserFlowConfig,
+) -> (TestServer, String, String) {
+    let server = TestServer::start().await;
+    localhost_relying_party(&server, |_| {}).await;
+    for user in users {
+        server.user(user).await;
+    }
+    let (app, secret) = server.app(portico_core::directory::AppKind::Web).await;
+    crate::page::flow_for(&server, &app, config).await;
+    (server, app, secret.unwrap())
+}
