@@ -118,10 +118,10 @@ impl Portico {
         if let Some(until) = self.lockout.locked_until(&before, now) {
             return Err(SignInError::LockedOut { until });
         }
-        if before.recent_fingerprints.contains(&fingerprint) {
-            // This exact wrong password was already tried: answer without hashing again.
-            return Err(SignInError::InvalidCredentials);
-        }
+        // A fingerprint already in the record is not counted again (a stale saved password
+        // does not lock its owner out), but it is still checked: the record holds attempts in
+        // flight too, so a repeat may be the right password sent twice at once (a double
+        // submit, a retrying app), which must sign in both times.
         // A password still in a legacy store: the company's service checks it (and a right
         // one is kept here from now on). Failures count like any wrong password.
         if let Some(legacy) = user.as_ref().filter(|u| u.password_in_legacy_store) {

@@ -346,6 +346,25 @@ async fn repeating_the_same_wrong_password_does_not_lock() {
 }
 
 #[tokio::test]
+async fn the_right_password_sent_several_times_at_once_signs_in_every_time() {
+    let server = TestServer::start().await;
+    server.user("hasty@example.com").await;
+    let attempts = (0..6)
+        .map(|_| {
+            let server = &server;
+            async move {
+                sign_in_status(server, "hasty@example.com", PASSWORD)
+                    .await
+                    .0
+            }
+        })
+        .collect();
+    let statuses = crate::harness::join_all(attempts).await;
+    assert!(statuses.iter().all(|s| *s == 303), "{statuses:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn parallel_guesses_cannot_outrun_the_lockout_counter() {
     let server = TestServer::start().await;
     server.user("target@example.com").await;
