@@ -45,6 +45,23 @@ async fn render(
     said: Said,
     status: StatusCode,
 ) -> Response {
+    render_offer(state, tenant, jar, session, register, said, status, None).await
+}
+
+/// [`render`], for the offer: its form's POST ends in a redirect to the app, which the CSP's
+/// `form-action` must name (CSP 3 applies it to a POST's redirects), or the browser stops
+/// there and the sign-in never reaches the app.
+#[allow(clippy::too_many_arguments)]
+async fn render_offer(
+    state: &AppState,
+    tenant: &Tenant,
+    jar: CookieJar,
+    session: Option<&ActiveSession>,
+    register: Option<PasskeyOptions>,
+    said: Said,
+    status: StatusCode,
+    redirect_uri: Option<&str>,
+) -> Response {
     let branding = pages::branding(state, tenant).await;
     let (jar, csrf_token) = pages::csrf(state, jar);
     let passkeys = match session {
@@ -95,7 +112,7 @@ async fn render(
             ..pages::brand_context(state, tenant, &branding)
         },
         &nonce,
-        None,
+        redirect_uri.and_then(pages::form_target).as_deref(),
     );
     (jar, page).into_response()
 }
@@ -144,6 +161,18 @@ pub(crate) async fn offer(
     session: &ActiveSession,
     request: &portico_core::oauth::AuthorizeParams,
 ) -> Response {
+    offer_again(state, tenant, jar, session, request, None).await
+}
+
+/// The offer, shown first or again after a refused answer (`error`).
+async fn offer_again(
+    state: &AppState,
+    tenant: &Tenant,
+    jar: CookieJar,
+    session: &ActiveSession,
+    request: &portico_core::oauth::AuthorizeParams,
+    error: Option<&'static str>,
+) -> Response {
     let parked = match state
         .portico
         .park_authorize_request(tenant, &binding(session), request)
@@ -162,16 +191,23 @@ pub(crate) async fn offer(
     };
     let said = Said {
         offer: Some(parked),
+        error,
         ..Said::default()
     };
-    render(
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    render_offer(
         state,
         tenant,
         jar,
         Some(session),
         Some(options),
         said,
-        StatusCode::OK,
+        status,
+        request.redirect_uri.as_deref(),
     )
     .await
 }
@@ -256,28 +292,19 @@ pub async fn submit(
                 .await;
             if let Err(err) = made {
                 tracing::info!(tenant = %tenant.id, error = %err, "passkey offer not taken up");
-                let options = match portico
-                    .begin_passkey_registration(&tenant, user, &binding(&session))
+                // Shown again under a new id (the request is taken and parked anew, which
+                // also tells where the app is); gone, the sign-in just goes on.
+                match portico
+                    .resume_authorize_request(&tenant, &binding(&session), &offered)
                     .await
                 {
-                    Ok(options) => options,
+                    Ok(Some(request)) => {
+                        let error = Some("passkey-error-refused");
+                        return offer_again(&state, &tenant, jar, &session, &request, error).await;
+                    }
+                    Ok(None) => {}
                     Err(err) => return HtmlError::from(err).into_response(),
-                };
-                let said = Said {
-                    error: Some("passkey-error-refused"),
-                    offer: Some(offered),
-                    ..Said::default()
-                };
-                return render(
-                    &state,
-                    &tenant,
-                    jar,
-                    Some(&session),
-                    Some(options),
-                    said,
-                    StatusCode::BAD_REQUEST,
-                )
-                .await;
+                }
             }
         }
         return crate::pages::signin::continue_after_offer(

@@ -1,16 +1,20 @@
 //! Passkeys in Chromium, with the browser's own WebAuthn and a virtual authenticator (the
 //! WebDriver extension; resident keys, user verification on): Portico at
 //! `http://localhost:PORT` (a relying-party id must be a host name), the app on another
-//! origin. Enrolled on the security page, then used to sign in from the sign-in page's
+//! origin. Enrolled on the security page, when offered after sign-up and just in time as a
+//! required second factor, then used to sign in from the autofill and the sign-in page's
 //! passkey button, with no address typed and no password.
 
 use fantoccini::Locator;
 use fantoccini::wd::WebDriverCompatibleCommand;
 use portico_core::directory::{AppKind, MfaMethod, MfaPolicy, SignInMethod, UserFlowConfig};
 
-use crate::browser::{Driver, authorize_url, fill_and_press, wait_for_text, wait_for_url};
+use crate::browser::{
+    Driver, authorize_url, enter_code, fill_and_press, wait_for_text, wait_for_url,
+};
 use crate::harness::{Backend, PASSWORD, TestServer, web_app_tokens};
-use crate::page::flow_for;
+use crate::otp_delivery::file_delivery;
+use crate::page::{flow_for, mail_code};
 
 /// The WebDriver command that adds a virtual authenticator to the session.
 #[derive(Debug)]
@@ -41,8 +45,8 @@ impl WebDriverCompatibleCommand for AddVirtualAuthenticator {
     }
 }
 
-/// Portico at `http://localhost:PORT`.
-async fn localhost_server() -> TestServer {
+/// Portico at `http://localhost:PORT`, its mail written under `outbox` when given.
+async fn localhost_server(outbox: Option<&std::path::Path>) -> TestServer {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -58,22 +62,45 @@ async fn localhost_server() -> TestServer {
             tls: None,
             trusted_proxies: Vec::new(),
             metrics_listen: None,
-            delivery: None,
+            delivery: outbox.map(file_delivery),
         },
     )
     .await
     .unwrap()
 }
 
-/// Signed in by a passkey that verified the person: two factors, no password.
-fn assert_passkey_amr(id: &serde_json::Value) {
-    let amr: Vec<&str> = id["amr"]
+/// The `amr` of an ID token.
+fn amr(id: &serde_json::Value) -> Vec<&str> {
+    id["amr"]
         .as_array()
         .unwrap()
         .iter()
         .filter_map(serde_json::Value::as_str)
-        .collect();
+        .collect()
+}
+
+/// Signed in by a passkey that verified the person: two factors, no password.
+fn assert_passkey_amr(id: &serde_json::Value) {
+    let amr = amr(id);
     assert!(amr.contains(&"mfa") && !amr.contains(&"pwd"), "{amr:?}");
+}
+
+/// Waits until the element `css` is shown (the pages' script reveals passkey buttons only
+/// where the browser has WebAuthn) and clicks it.
+async fn click_when_shown(browser: &fantoccini::Client, css: &str) {
+    let button = browser
+        .wait()
+        .at_most(std::time::Duration::from_secs(15))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if button.is_displayed().await.unwrap_or(false) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    button.click().await.unwrap();
 }
 
 #[tokio::test]
@@ -84,7 +111,7 @@ async fn a_passkey_made_on_the_security_page_signs_in_serves_as_second_factor_an
     };
     let browser = &driver.client;
     browser.issue_cmd(AddVirtualAuthenticator).await.unwrap();
-    let server = localhost_server().await;
+    let server = localhost_server(None).await;
     server.user("alice@example.com").await;
     let (app, secret) = server.app(AppKind::Web).await;
     let secret = secret.unwrap();
@@ -138,19 +165,12 @@ async fn a_passkey_made_on_the_security_page_signs_in_serves_as_second_factor_an
         &[("scope", "openid"), ("login_hint", "alice@example.com")],
     );
     browser.goto(hinted.as_str()).await.unwrap();
-    let button = browser
+    browser
         .wait()
         .at_most(std::time::Duration::from_secs(15))
         .for_element(Locator::Css("#passkey-button"))
         .await
         .unwrap();
-    // The script shows it only where the browser has WebAuthn.
-    for _ in 0..100 {
-        if button.is_displayed().await.unwrap_or(false) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
     assert!(
         !browser
             .current_url()
@@ -160,7 +180,7 @@ async fn a_passkey_made_on_the_security_page_signs_in_serves_as_second_factor_an
             .starts_with(&redirect),
         "nothing signed in before the click"
     );
-    button.click().await.unwrap();
+    click_when_shown(browser, "#passkey-button").await;
     let landed = wait_for_url(browser, &redirect).await;
     let (id, _) = web_app_tokens(&server, &app, &secret, landed.as_str()).await;
     assert_passkey_amr(&id);
@@ -211,22 +231,10 @@ async fn a_passkey_made_on_the_security_page_signs_in_serves_as_second_factor_an
     )
     .await;
     wait_for_text(browser, "id=\"passkey-prompt\"").await;
-    let button = browser.find(Locator::Css("#passkey-button")).await.unwrap();
-    for _ in 0..100 {
-        if button.is_displayed().await.unwrap_or(false) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    button.click().await.unwrap();
+    click_when_shown(browser, "#passkey-button").await;
     let landed = wait_for_url(browser, &redirect).await;
     let (id, _) = web_app_tokens(&server, &strict, &strict_secret.unwrap(), landed.as_str()).await;
-    let amr: Vec<&str> = id["amr"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(serde_json::Value::as_str)
-        .collect();
+    let amr = amr(&id);
     assert!(amr.contains(&"pwd") && amr.contains(&"mfa"), "{amr:?}");
 
     // It is that flow's only second factor for her: the security page keeps it.
@@ -240,6 +248,112 @@ async fn a_passkey_made_on_the_security_page_signs_in_serves_as_second_factor_an
     .await;
     let page = wait_for_text(browser, "id=\"error-summary\"").await;
     assert!(page.contains("data-credential="), "still there: {page}");
+    server.stop().await;
+    driver.stop().await;
+}
+
+#[tokio::test]
+async fn a_passkey_offered_after_sign_up_and_one_required_just_in_time_are_made_in_chromium() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let browser = &driver.client;
+    browser.issue_cmd(AddVirtualAuthenticator).await.unwrap();
+    let outbox = tempfile::tempdir().unwrap();
+    let server = localhost_server(Some(outbox.path())).await;
+    let redirect = server.redirect_uri();
+    let (app, secret) = server.app(AppKind::Web).await;
+    flow_for(
+        &server,
+        &app,
+        UserFlowConfig {
+            methods: vec![SignInMethod::Password, SignInMethod::Passkey],
+            offer_passkey: true,
+            ..UserFlowConfig::default()
+        },
+    )
+    .await;
+
+    // Sign-up: address, emailed code, password; then the offer, taken.
+    let authorize = authorize_url(&server, &app, &[("scope", "openid")]);
+    browser.goto(authorize.as_str()).await.unwrap();
+    browser
+        .wait()
+        .at_most(std::time::Duration::from_secs(15))
+        .for_element(Locator::Css("a#create-account"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill_and_press(
+        browser,
+        "button[value=identify]",
+        &[("input#email", "new.person@example.com")],
+        "button[value=identify]",
+    )
+    .await;
+    let code = mail_code(outbox.path()).await;
+    enter_code(browser, "input#code[autocomplete=one-time-code]", &code).await;
+    fill_and_press(
+        browser,
+        "input#new_password[autocomplete=new-password]",
+        &[
+            ("input#new_password", "chromium passphrase 1"),
+            ("input#confirm_password", "chromium passphrase 1"),
+        ],
+        "button[value=new_password]",
+    )
+    .await;
+    wait_for_text(browser, "id=\"passkey-offer\"").await;
+    click_when_shown(browser, "#passkey-create").await;
+    let landed = wait_for_url(browser, &redirect).await;
+    let (id, _) = web_app_tokens(&server, &app, secret.as_deref().unwrap(), landed.as_str()).await;
+    assert!(amr(&id).contains(&"pwd"), "the sign-up itself: {id}");
+
+    // Signed out, the new passkey signs in from the autofill with no address typed.
+    browser.delete_all_cookies().await.unwrap();
+    browser.goto(authorize.as_str()).await.unwrap();
+    let landed = wait_for_url(browser, &redirect).await;
+    let (passkey_id, _) =
+        web_app_tokens(&server, &app, secret.as_deref().unwrap(), landed.as_str()).await;
+    assert_passkey_amr(&passkey_id);
+    assert_eq!(passkey_id["sub"], id["sub"], "the account that signed up");
+
+    // Another app requires a passkey as the second factor; an account with no factor yet
+    // registers one just in time after its password, and is through with both.
+    server.user("alice@example.com").await;
+    let (strict, strict_secret) = server.app(AppKind::Web).await;
+    flow_for(
+        &server,
+        &strict,
+        UserFlowConfig {
+            methods: vec![SignInMethod::Password],
+            mfa: MfaPolicy::Required,
+            mfa_methods: vec![MfaMethod::Passkey],
+            ..UserFlowConfig::default()
+        },
+    )
+    .await;
+    browser.delete_all_cookies().await.unwrap();
+    let second = authorize_url(&server, &strict, &[("scope", "openid")]);
+    browser.goto(second.as_str()).await.unwrap();
+    fill_and_press(
+        browser,
+        "input#password",
+        &[
+            ("input#email", "alice@example.com"),
+            ("input#password", PASSWORD),
+        ],
+        "button[value=sign_in]",
+    )
+    .await;
+    wait_for_text(browser, "id=\"enrol-passkey-prompt\"").await;
+    click_when_shown(browser, "#passkey-create").await;
+    let landed = wait_for_url(browser, &redirect).await;
+    let (id, _) = web_app_tokens(&server, &strict, &strict_secret.unwrap(), landed.as_str()).await;
+    let amr = amr(&id);
+    assert!(amr.contains(&"pwd") && amr.contains(&"mfa"), "{amr:?}");
     server.stop().await;
     driver.stop().await;
 }

@@ -300,6 +300,7 @@ async fn a_flow_offers_a_passkey_after_sign_in_which_is_made_or_declined_and_the
     let alice = browser();
     let offered = after_password(&server, &alice, &app, "alice@example.com").await;
     assert_eq!(offered.status(), 200);
+    assert_form_may_reach_the_app(&offered, &server);
     let html = offered.text().await.unwrap();
     assert!(html.contains("id=\"passkey-offer\""), "{html}");
     let (options, challenge) = ceremony(&html);
@@ -338,10 +339,41 @@ async fn a_flow_offers_a_passkey_after_sign_in_which_is_made_or_declined_and_the
     let again = after_password(&server, &browser(), &app, "alice@example.com").await;
     assert_eq!(again.status(), 303);
 
-    // Bob declines: on to the app all the same.
+    // Bob's authenticator answers with nonsense: the offer again, under a new id, its
+    // form still allowed to end at the app; then he declines: on to the app all the same.
     let bob = browser();
     let offered = after_password(&server, &bob, &app, "bob@example.com").await;
     let html = offered.text().await.unwrap();
+    let mut form = hidden_inputs(&html);
+    form.retain(|(name, _)| name != "passkey_response");
+    form.extend([
+        ("action".to_owned(), "register".to_owned()),
+        (
+            "passkey_response".to_owned(),
+            "{\"id\":\"nonsense\"}".to_owned(),
+        ),
+    ]);
+    let refused = bob
+        .post(page_url(&server))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    assert_form_may_reach_the_app(&refused, &server);
+    let refused_html = refused.text().await.unwrap();
+    assert!(
+        refused_html.contains("id=\"passkey-offer\""),
+        "{refused_html}"
+    );
+    let continue_of = |html: &str| {
+        hidden_inputs(html)
+            .into_iter()
+            .find(|(name, _)| name == "continue")
+            .map(|(_, value)| value)
+    };
+    assert_ne!(continue_of(&refused_html), continue_of(&html));
+    let html = refused_html;
     let bobs_flow = hidden_inputs(&html)
         .into_iter()
         .find(|(name, _)| name == "continue")
@@ -459,4 +491,16 @@ async fn a_new_account_is_offered_a_passkey_right_after_sign_up() {
         "the new account has its passkey"
     );
     server.stop().await;
+}
+
+/// The offer's form ends in a redirect to the app, so its CSP `form-action` names the app's
+/// origin (browsers apply it to the redirect too: without it, the sign-in stops here).
+fn assert_form_may_reach_the_app(page: &reqwest::Response, server: &TestServer) {
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    let form_action = csp
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("form-action"))
+        .unwrap_or_default();
+    assert!(form_action.contains(&server.app_origin), "{csp}");
 }
