@@ -56,6 +56,8 @@ pub struct Portico {
     identifier_uris: TtlCache<(TenantId, String), Option<ClientId>>,
     /// Client secrets (digests) by application, read on every confidential token request.
     client_secrets: TtlCache<(TenantId, ClientId), Vec<crate::store::ClientSecretRecord>>,
+    /// What each client app holds on the APIs, read on every client-credentials request.
+    permission_grants: TtlCache<(TenantId, ClientId), Arc<Vec<crate::store::PermissionGrant>>>,
     /// Origins the tenant's native-auth apps allow (CORS), read on every cross-origin call.
     browser_origins: TtlCache<TenantId, Arc<BrowserOrigins>>,
     /// Branding, read on every page.
@@ -169,6 +171,7 @@ impl Portico {
             applications: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),
             identifier_uris: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),
             client_secrets: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),
+            permission_grants: TtlCache::new(APPLICATION_CACHE_TTL, 100_000),
             brandings: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
             tenant_settings_cache: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
             extensions_cache: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
@@ -239,6 +242,22 @@ impl Portico {
         }
         let found = self.store.client_secrets(tenant, client_id).await?;
         self.client_secrets.put(key, found.clone());
+        Ok(found)
+    }
+
+    /// What a client app holds on every API (cached like the application: a grant or revocation
+    /// on this node shows at once, on another within the cache's lifetime).
+    pub(crate) async fn cached_permission_grants(
+        &self,
+        tenant: TenantId,
+        client_id: ClientId,
+    ) -> Result<Arc<Vec<crate::store::PermissionGrant>>, StoreError> {
+        let key = (tenant, client_id);
+        if let Some(found) = self.permission_grants.get(&key) {
+            return Ok(found);
+        }
+        let found = Arc::new(self.store.permission_grants(tenant, client_id).await?);
+        self.permission_grants.put(key, Arc::clone(&found));
         Ok(found)
     }
 
@@ -337,6 +356,7 @@ impl Portico {
         self.applications.clear();
         self.identifier_uris.clear();
         self.client_secrets.clear();
+        self.permission_grants.clear();
     }
 
     pub(crate) fn tenant_cache_get(&self, tenant: &TenantRef) -> Option<Tenant> {

@@ -127,6 +127,7 @@ impl Portico {
             .chain(request.roles.iter().map(|r| grant(PermissionKind::Role, r)))
             .collect();
         self.store.grant_permissions(&grants).await?;
+        self.applications_changed();
         tracing::info!(tenant.id = %client.tenant_id, %client_id, api = %api_client_id,
             scopes = ?request.scopes, roles = ?request.roles, "permissions granted");
         self.permission_grants(&TenantRef::Id(client.tenant_id), client_id)
@@ -164,6 +165,7 @@ impl Portico {
         {
             return Err(CoreError::NotFound("permission grant"));
         }
+        self.applications_changed();
         tracing::info!(tenant.id = %client.tenant_id, %client_id, api = %api_client_id,
             kind = kind.as_str(), name, "permission revoked");
         Ok(())

@@ -149,12 +149,11 @@ impl Portico {
         kind: PermissionKind,
     ) -> Result<Vec<String>, CoreError> {
         Ok(self
-            .store
-            .permission_grants(client.tenant_id, client.client_id)
+            .cached_permission_grants(client.tenant_id, client.client_id)
             .await?
-            .into_iter()
+            .iter()
             .filter(|g| g.api_client_id == api.client_id && g.kind == kind)
-            .map(|g| g.name)
+            .map(|g| g.name.clone())
             .filter(|name| match kind {
                 PermissionKind::Scope => api.api.scope(name).is_some(),
                 PermissionKind::Role => api.api.role(name).is_some_and(|r| r.allowed.apps()),
