@@ -11,7 +11,8 @@ use portico_claims::{
     ClaimsDecision, EventCommon, Handler, HandlerError, Receiver, TokenValidator, TrustedIssuer,
 };
 
-use crate::harness::{Server, load};
+use crate::harness::{Server, drained, load};
+use crate::report::{Report, Row};
 
 /// An extension registered before the server starts (its cache then knows it at once).
 pub(crate) struct Prepared {
@@ -85,12 +86,13 @@ pub(crate) fn prepare(
     })
 }
 
-/// The two rows: with the callout and without.
+/// The two rows: with the callout and without (the callout's row against the one without).
 pub(crate) async fn extension_rows(
     prepared: Prepared,
     server: &mut Server,
     http: &reqwest::Client,
     base: &str,
+    report: &mut Report,
 ) -> Result<()> {
     let discovery: serde_json::Value = http
         .get(format!(
@@ -110,14 +112,10 @@ pub(crate) async fn extension_rows(
     let listener = tokio::net::TcpListener::from_std(prepared.listener)?;
     tokio::spawn(async move { axum::serve(listener, router).await });
 
-    println!();
-    println!(
-        "| client credentials, RS256 | concurrency | tokens/s | p50 ms | p99 ms | vs. without |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|");
     let url = format!("{base}/bench-rs/oauth2/v2.0/token");
-    for concurrency in [1usize, 16] {
-        let mut without = 0.0;
+    let concurrency = 16;
+    {
+        let mut without = None;
         for (label, api) in [
             ("no extension", &prepared.plain_api),
             ("one OnTokenIssuanceStart callout", &prepared.api),
@@ -135,20 +133,24 @@ pub(crate) async fn extension_rows(
                     let http = http.clone();
                     let url = url.clone();
                     let form = Arc::clone(&form);
-                    async move { http.post(&url).form(form.as_slice()).send().await }
+                    async move { drained(http.post(&url).form(form.as_slice()).send().await).await }
                 }
             };
             let result = load(server, concurrency, request, |s| s == 200).await?;
-            if without == 0.0 {
-                without = result.rate;
-            }
-            println!(
-                "| {label} | {concurrency} | {:.0} | {:.2} | {:.2} | {:.2} |",
-                result.rate,
-                result.p50_ms,
-                result.p99_ms,
-                result.rate / without.max(0.01)
+            let row = Row::load(
+                format!("client credentials RS256, {label}, c={concurrency}"),
+                "SQLite",
+                &result,
+                "tokens/s",
             );
+            let row = match without {
+                None => {
+                    without = Some(result.rate);
+                    row
+                }
+                Some(rate) => row.floor(rate, "the row without"),
+            };
+            report.add(row);
         }
     }
     Ok(())

@@ -1,15 +1,70 @@
 //! What every benchmark section needs: a Portico process (started on a data directory and a
-//! database, its CPU time and memory read from /proc), readiness, and closed-loop load over
-//! a fixed window with latency percentiles.
+//! database, pinned to cores, its CPU time and memory read from /proc), readiness, and
+//! closed-loop load over a fixed window with latency percentiles.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
+static QUICK: AtomicBool = AtomicBool::new(false);
+
+/// `--quick`: every row runs briefly, with small data (a smoke run, for CI).
+pub(crate) fn set_quick() {
+    QUICK.store(true, Ordering::Relaxed);
+}
+
+/// Whether this is a `--quick` run.
+pub(crate) fn quick() -> bool {
+    QUICK.load(Ordering::Relaxed)
+}
+
 /// How long each measured window lasts.
-pub(crate) const WINDOW: Duration = Duration::from_secs(4);
+pub(crate) fn window() -> Duration {
+    if quick() {
+        Duration::from_millis(300)
+    } else {
+        Duration::from_secs(4)
+    }
+}
+
+/// The core the server is pinned to for one-core rows, and the one the load generator keeps.
+pub(crate) const SERVER_CORE: &str = "0";
+/// The load generator's core (the last one).
+pub(crate) fn generator_core() -> String {
+    (num_cpus().saturating_sub(1)).to_string()
+}
+/// Every core.
+pub(crate) fn all_cores() -> String {
+    format!("0-{}", num_cpus().saturating_sub(1))
+}
+
+/// Whether util-linux's `taskset` is there to pin processes with.
+fn taskset_works() -> bool {
+    static WORKS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *WORKS.get_or_init(|| {
+        Command::new("taskset")
+            .arg("-V")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// Sets the CPU affinity of every thread of `pid` (util-linux's `taskset`). Where the tool is
+/// missing the rows run unpinned, and say so.
+pub(crate) fn pin(pid: u32, cores: &str) {
+    let pinned = Command::new("taskset")
+        .args(["-a", "-p", "-c", cores, &pid.to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !pinned {
+        eprintln!("warning: could not pin process {pid} to cores {cores} (taskset)");
+    }
+}
 
 /// A running Portico.
 pub(crate) struct Server {
@@ -24,10 +79,32 @@ impl Server {
         port: u16,
         database: Option<&str>,
     ) -> Result<Self> {
-        let mut command = Command::new(binary);
+        // Started on every core, whatever this process is pinned to (the server sizes its
+        // hashing pool by the cores it may use when it starts).
+        let mut command = if taskset_works() {
+            let mut command = Command::new("taskset");
+            command.args(["-c", &all_cores()]).arg(binary);
+            command
+        } else {
+            Command::new(binary)
+        };
         command.arg("--data-dir").arg(data);
         if let Some(url) = database {
             command.args(["--database-url", url]);
+        }
+        // One address (the load generator's) makes every request: lift the per-address and
+        // per-account limits that would otherwise refuse a benchmark's sign-ins.
+        for limit in [
+            "PORTICO_RATE_LIMIT_PER_IP",
+            "PORTICO_RATE_LIMIT_PER_IP_BURST",
+            "PORTICO_RATE_LIMIT_PER_ACCOUNT",
+            "PORTICO_RATE_LIMIT_PER_ACCOUNT_BURST",
+            "PORTICO_RATE_LIMIT_LOOKUPS",
+            "PORTICO_RATE_LIMIT_LOOKUPS_BURST",
+            "PORTICO_RATE_LIMIT_FLOWS",
+            "PORTICO_RATE_LIMIT_FLOWS_BURST",
+        ] {
+            command.env(limit, "100000000");
         }
         let child = command
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -36,6 +113,11 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()?;
         Ok(Self { child })
+    }
+
+    /// Pins the server to `cores` (all its threads).
+    pub(crate) fn pin(&self, cores: &str) {
+        pin(self.child.id(), cores);
     }
 
     fn stat_field(&self, index: usize) -> Result<u64> {
@@ -52,10 +134,12 @@ impl Server {
             .context("stat number")
     }
 
-    pub(crate) fn cpu_seconds(&self) -> Result<f64> {
+    /// CPU seconds the server has used so far: in user space, and in all (with the kernel's
+    /// share, on loopback most of it the network stack working for both ends).
+    pub(crate) fn cpu_seconds(&self) -> Result<(f64, f64)> {
         // utime and stime are fields 14 and 15 (1-based), i.e. 11 and 12 after the name.
-        let ticks = self.stat_field(11)? + self.stat_field(12)?;
-        Ok(ticks as f64 / 100.0)
+        let (user, system) = (self.stat_field(11)?, self.stat_field(12)?);
+        Ok((user as f64 / 100.0, (user + system) as f64 / 100.0))
     }
 
     pub(crate) fn rss_kb(&self) -> Result<u64> {
@@ -77,8 +161,9 @@ impl Server {
     }
 }
 
+/// Waits until `/readyz` answers (polled every 2 ms, so start-up time reads close).
 pub(crate) async fn wait_ready(http: &reqwest::Client, base: &str) -> Result<()> {
-    for _ in 0..200 {
+    for _ in 0..10_000 {
         if http
             .get(format!("{base}/readyz"))
             .send()
@@ -87,15 +172,20 @@ pub(crate) async fn wait_ready(http: &reqwest::Client, base: &str) -> Result<()>
         {
             return Ok(());
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
     bail!("server did not become ready")
 }
 
+/// The machine's cores, as the process saw them at its first call (before it pinned itself to
+/// the load generator's core, after which the standard library would say one).
 pub(crate) fn num_cpus() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    })
 }
 
 /// Throughput and latency of one window.
@@ -103,11 +193,23 @@ pub(crate) struct LoadResult {
     pub(crate) rate: f64,
     pub(crate) p50_ms: f64,
     pub(crate) p99_ms: f64,
+    /// Server cores used over the window.
     pub(crate) cores: f64,
+    /// Of those, in user space.
+    pub(crate) user_cores: f64,
 }
 
-/// Runs `concurrency` closed-loop workers for the window; every response's status must be
-/// one `expected` accepts.
+/// Reads a response to its end: its status.
+pub(crate) async fn drained(response: reqwest::Result<reqwest::Response>) -> Result<u16> {
+    let response = response?;
+    let status = response.status().as_u16();
+    response.bytes().await?;
+    Ok(status)
+}
+
+/// Runs `concurrency` closed-loop workers for the window; each call of `request` is one
+/// measured unit (a request, or a whole flow) answering with the status that decides it, which
+/// `expected` must accept.
 pub(crate) async fn load<F, Fut>(
     server: &mut Server,
     concurrency: usize,
@@ -116,19 +218,18 @@ pub(crate) async fn load<F, Fut>(
 ) -> Result<LoadResult>
 where
     F: Fn() -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = reqwest::Result<reqwest::Response>> + Send,
+    Fut: std::future::Future<Output = Result<u16>> + Send,
 {
     // Warm-up: connections, caches.
     for _ in 0..concurrency.max(8) {
-        let response = request().await?;
-        if !expected(response.status().as_u16()) {
-            bail!("warm-up request failed: {}", response.status());
+        let status = request().await?;
+        if !expected(status) {
+            bail!("warm-up request failed: {status}");
         }
-        response.bytes().await?;
     }
     let cpu_before = server.cpu_seconds()?;
     let started = Instant::now();
-    let deadline = started + WINDOW;
+    let deadline = started + window();
     let mut workers = Vec::new();
     for _ in 0..concurrency {
         let request = request.clone();
@@ -136,11 +237,9 @@ where
             let mut latencies = Vec::new();
             while Instant::now() < deadline {
                 let sent = Instant::now();
-                let response = request().await?;
-                let ok = expected(response.status().as_u16());
-                response.bytes().await?;
-                if !ok {
-                    bail!("request failed");
+                let status = request().await?;
+                if !expected(status) {
+                    bail!("request failed: {status}");
                 }
                 latencies.push(sent.elapsed());
             }
@@ -152,7 +251,7 @@ where
         latencies.extend(worker.await??);
     }
     let wall = started.elapsed().as_secs_f64();
-    let cpu = server.cpu_seconds()? - cpu_before;
+    let cpu_after = server.cpu_seconds()?;
     latencies.sort();
     let pick = |q: f64| {
         let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
@@ -164,6 +263,7 @@ where
         rate: latencies.len() as f64 / wall,
         p50_ms: pick(0.50),
         p99_ms: pick(0.99),
-        cores: cpu / wall,
+        cores: (cpu_after.1 - cpu_before.1) / wall,
+        user_cores: (cpu_after.0 - cpu_before.0) / wall,
     })
 }

@@ -13,51 +13,43 @@ use std::time::Instant;
 use anyhow::{Context as _, Result, bail};
 use sqlx::Connection as _;
 
-use crate::harness::{Server, wait_ready};
+use crate::harness::{Server, quick, wait_ready};
+use crate::report::{Report, Row, Target};
 
-/// Users in the large tenant.
-const LARGE: i64 = 1_000_000;
+/// Users in the large tenant (fewer in a `--quick` run).
+fn large() -> i64 {
+    if quick() { 20_000 } else { 1_000_000 }
+}
 /// Users in the small one.
 const SMALL: i64 = 1_000;
 /// Requests per measured lookup kind.
-const SAMPLES: usize = 2_000;
-/// Sign-ins per tenant (within the per-account burst the rate limiter allows).
-const SIGN_INS: usize = 15;
+fn samples() -> usize {
+    if quick() { 50 } else { 2_000 }
+}
+/// Sign-ins per tenant.
+fn sign_ins() -> usize {
+    if quick() { 3 } else { 60 }
+}
 /// The target for every lookup, at p99.
 const TARGET_MS: f64 = 5.0;
 
 const PASSWORD: &str = "bench-Password-1";
 
 /// Runs the SCIM section on SQLite, then on PostgreSQL if one is named.
-pub(crate) async fn scim_rows(binary: &Path) -> Result<()> {
-    println!();
-    println!("## SCIM with {LARGE} users\n");
-    println!("| backend | request | p50 ms | p99 ms | target p99 ms |");
-    println!("|---|---|---:|---:|---:|");
-    let mut sign_ins = vec![run_backend(binary, None).await?];
+pub(crate) async fn scim_rows(binary: &Path, report: &mut Report) -> Result<()> {
+    run_backend(binary, None, report).await?;
     if let Ok(server) = std::env::var("PORTICO_BENCH_POSTGRES") {
-        sign_ins.push(run_backend(binary, Some(&server)).await?);
+        run_backend(binary, Some(&server), report).await?;
     } else {
         eprintln!(
             "PostgreSQL skipped: set PORTICO_BENCH_POSTGRES=postgres://user@host:port to run it"
         );
     }
-    println!();
-    println!(
-        "| backend | sign-in p50 ms, {SMALL} users | sign-in p50 ms, {LARGE} users | ratio (target ≤ 1.1) |"
-    );
-    println!("|---|---:|---:|---:|");
-    for (backend, small, large) in sign_ins {
-        println!(
-            "| {backend} | {small:.1} | {large:.1} | {:.2} |",
-            large / small
-        );
-    }
     Ok(())
 }
 
-/// One backend: seed, serve, measure. Returns the backend's name and the sign-in medians.
-async fn run_backend(binary: &Path, postgres: Option<&str>) -> Result<(&'static str, f64, f64)> {
+/// One backend: seed, serve, measure.
+async fn run_backend(binary: &Path, postgres: Option<&str>, report: &mut Report) -> Result<()> {
     let backend = if postgres.is_some() {
         "PostgreSQL"
     } else {
@@ -97,7 +89,7 @@ async fn run_backend(binary: &Path, postgres: Option<&str>) -> Result<(&'static 
         Ok(serde_json::from_slice(&out.stdout)?)
     };
     let mut apps = Vec::new();
-    for (tenant, seeded) in [("small", SMALL - 1), ("large", LARGE - 1)] {
+    for (tenant, seeded) in [("small", SMALL - 1), ("large", large() - 1)] {
         let made = cli(&["tenant", "create", tenant])?;
         let id = made
             .get("id")
@@ -159,7 +151,7 @@ async fn run_backend(binary: &Path, postgres: Option<&str>) -> Result<(&'static 
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        (state % (LARGE as u64 - 1)) as i64
+        (state % (large() as u64 - 1)) as i64
     };
     let labels = [
         "filter userName eq",
@@ -167,8 +159,8 @@ async fn run_backend(binary: &Path, postgres: Option<&str>) -> Result<(&'static 
         "first pages (count=100)",
     ];
     for (kind, label) in labels.into_iter().enumerate() {
-        let mut latencies = Vec::with_capacity(SAMPLES);
-        for n in 0..SAMPLES + 50 {
+        let mut latencies = Vec::with_capacity(samples());
+        for n in 0..samples() + 50 {
             let filter = match kind {
                 0 => format!("userName eq \"user{}@bench.example\"", random()),
                 1 => format!("externalId eq \"ext-{}\"", random()),
@@ -206,24 +198,52 @@ async fn run_backend(binary: &Path, postgres: Option<&str>) -> Result<(&'static 
                 .copied()
                 .unwrap_or(0.0)
         };
-        let p99 = pick(0.99);
-        let verdict = if p99 < TARGET_MS { "" } else { " (missed)" };
-        println!(
-            "| {backend} | {label} | {:.2} | {p99:.2}{verdict} | {TARGET_MS} |",
-            pick(0.5)
+        report.add(
+            Row::new(
+                format!("SCIM {label}, {} users", large()),
+                backend,
+                latencies.len() as f64,
+                "requests",
+            )
+            .latency(pick(0.5), pick(0.99))
+            .target(Target::P99AtMost(TARGET_MS)),
         );
     }
 
-    let mut medians = Vec::new();
+    // Sign-in latency in the small tenant, then the large one: p99 against p99.
+    let mut small_p99 = None;
     for (tenant, client_id) in &apps {
         let mut times = Vec::new();
-        for _ in 0..SIGN_INS {
+        for _ in 0..sign_ins() {
             let started = Instant::now();
             sign_in(&http, &base, tenant, client_id).await?;
             times.push(started.elapsed().as_secs_f64() * 1000.0);
         }
         times.sort_by(f64::total_cmp);
-        medians.push(times.get(times.len() / 2).copied().unwrap_or(0.0));
+        let pick = |q: f64| {
+            times
+                .get(((times.len() as f64 - 1.0) * q).round() as usize)
+                .copied()
+                .unwrap_or(0.0)
+        };
+        let (p50, p99) = (pick(0.5), pick(0.99));
+        let users = if *tenant == "small" { SMALL } else { large() };
+        let row = Row::new(
+            format!("native password sign-in p99, tenant of {users} users"),
+            backend,
+            p99,
+            "ms",
+        )
+        .latency(p50, p99);
+        report.add(match small_p99 {
+            None => {
+                small_p99 = Some(p99);
+                row
+            }
+            Some(small) => row
+                .floor(small, format!("p99 ms with {SMALL} users"))
+                .target(Target::RatioAtMost(1.2)),
+        });
     }
     server.stop();
     let _ = std::fs::remove_dir_all(&data);
@@ -236,11 +256,7 @@ async fn run_backend(binary: &Path, postgres: Option<&str>) -> Result<(&'static 
         .execute(&mut admin)
         .await?;
     }
-    let (small, large) = (
-        medians.first().copied().unwrap_or(0.0),
-        medians.get(1).copied().unwrap_or(0.0),
-    );
-    Ok((backend, small, large))
+    Ok(())
 }
 
 /// Percent-encodes a query value.
