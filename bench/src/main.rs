@@ -69,17 +69,23 @@ fn build(root: &Path) -> Result<std::path::PathBuf> {
 
 async fn run() -> Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let binary = build(&root)?;
+    // `PORTICO_BENCH_BINARY` measures a binary built elsewhere (with frame pointers, say, for
+    // a profile of one section).
+    let binary = match std::env::var_os("PORTICO_BENCH_BINARY") {
+        Some(path) => std::path::PathBuf::from(path),
+        None => build(&root)?,
+    };
     // The load generator keeps to its own core from here on (the build above used all).
     harness::pin(std::process::id(), &generator_core());
     let mut report = Report::default();
-    // `PORTICO_BENCH_ONLY=scim` runs just the SCIM section (it seeds a million users).
+    // `PORTICO_BENCH_ONLY=scim` runs just the SCIM section (it seeds a million users),
+    // `signin` just the sign-in rows, `tokens` everything but the SCIM section.
     let only = std::env::var("PORTICO_BENCH_ONLY").unwrap_or_default();
     if only != "scim" {
         token_and_sign_in_rows(&binary, &mut report).await?;
     }
     // `PORTICO_BENCH_ONLY=tokens` leaves out the SCIM section.
-    if only != "tokens" {
+    if only.is_empty() || only == "scim" {
         scim::scim_rows(&binary, &mut report).await?;
     }
     println!(
@@ -161,50 +167,52 @@ async fn token_and_sign_in_rows(binary: &Path, report: &mut Report) -> Result<()
         first_ready.as_secs_f64() * 1000.0
     );
 
-    let floors = tokens::Floors {
-        rs256: floors::raw_sign_rate("RS256"),
-        es256: floors::raw_sign_rate("ES256"),
-        eddsa: floors::raw_sign_rate("EdDSA"),
-    };
-    let client_credentials =
-        tokens::client_credentials_rows(&tenants, &floors, &mut server, &http, &base, report)
-            .await?;
-    tokens::device_poll_rows(&cli, &mut server, &http, &base, floors.rs256, report).await?;
-    tokens::user_token_rows(
-        &user_apps,
-        &mut server,
-        &http,
-        &base,
-        floors.rs256,
-        client_credentials,
-        report,
-    )
-    .await?;
-    server.pin(&harness::all_cores());
-    extensions::extension_rows(extensions, &mut server, &http, &base, report).await?;
-    for (label, path) in [
-        (
-            "discovery document",
-            "bench-rs/v2.0/.well-known/openid-configuration",
-        ),
-        ("JWKS", "bench-rs/discovery/v2.0/keys"),
-    ] {
-        let url = format!("{base}/{path}");
-        let request = {
-            let http = http.clone();
-            move || {
-                let http = http.clone();
-                let url = url.clone();
-                async move { drained(http.get(&url).send().await).await }
-            }
+    if std::env::var("PORTICO_BENCH_ONLY").as_deref() != Ok("signin") {
+        let floors = tokens::Floors {
+            rs256: floors::raw_sign_rate("RS256"),
+            es256: floors::raw_sign_rate("ES256"),
+            eddsa: floors::raw_sign_rate("EdDSA"),
         };
-        let result = load(&mut server, 16, request, success).await?;
-        report.add(Row::load(
-            format!("{label}, {} cores, c=16", num_cpus()),
-            "SQLite",
-            &result,
-            "requests/s",
-        ));
+        let client_credentials =
+            tokens::client_credentials_rows(&tenants, &floors, &mut server, &http, &base, report)
+                .await?;
+        tokens::device_poll_rows(&cli, &mut server, &http, &base, floors.rs256, report).await?;
+        tokens::user_token_rows(
+            &user_apps,
+            &mut server,
+            &http,
+            &base,
+            floors.rs256,
+            client_credentials,
+            report,
+        )
+        .await?;
+        server.pin(&harness::all_cores());
+        extensions::extension_rows(extensions, &mut server, &http, &base, report).await?;
+        for (label, path) in [
+            (
+                "discovery document",
+                "bench-rs/v2.0/.well-known/openid-configuration",
+            ),
+            ("JWKS", "bench-rs/discovery/v2.0/keys"),
+        ] {
+            let url = format!("{base}/{path}");
+            let request = {
+                let http = http.clone();
+                move || {
+                    let http = http.clone();
+                    let url = url.clone();
+                    async move { drained(http.get(&url).send().await).await }
+                }
+            };
+            let result = load(&mut server, 16, request, success).await?;
+            report.add(Row::load(
+                format!("{label}, {} cores, c=16", num_cpus()),
+                "SQLite",
+                &result,
+                "requests/s",
+            ));
+        }
     }
     signin::sign_in_rows(sign_ins, &mut server, &http, &base, report).await?;
     server.stop();

@@ -58,6 +58,9 @@ impl SqliteStore {
 
     async fn with_options(options: SqliteConnectOptions, max: u32) -> Result<Self, StoreError> {
         let pool = SqlitePoolOptions::new()
+            // A connection to a file in this process cannot go away underneath: no ping
+            // (one more round trip to the connection's thread) before every query.
+            .test_before_acquire(false)
             .max_connections(max)
             .min_connections(1)
             .connect_with(options)
