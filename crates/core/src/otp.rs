@@ -300,6 +300,9 @@ impl Portico {
             });
         }
         metrics::counter!("portico_otp_sent_total", "purpose" => purpose.as_str()).increment(1);
+        if message.is_some() {
+            self.outbox_queued.notify_one();
+        }
         let undelivered = message.is_none().then_some(code);
         Ok((id, undelivered))
     }

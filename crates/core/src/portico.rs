@@ -34,6 +34,9 @@ pub struct Portico {
     pub rate_limits: RateLimits,
     /// Smart lockout.
     pub lockout: LockoutPolicy,
+    /// Rung when this node queues a message someone waits for (a code): the delivery worker
+    /// sends it at once instead of at its next look.
+    pub outbox_queued: Arc<tokio::sync::Notify>,
     /// Keys wrong-password fingerprints, so stored fingerprints cannot be guessed offline.
     pub(crate) fingerprint_key: aws_lc_rs::hmac::Key,
     /// Keys CSRF form tokens.
@@ -160,6 +163,7 @@ impl Portico {
             passwords,
             rate_limits,
             lockout: LockoutPolicy::default(),
+            outbox_queued: Arc::new(tokio::sync::Notify::new()),
             fingerprint_key,
             form_key,
             otp_key,

@@ -11,6 +11,8 @@ use crate::{DeliveryError, LogoutTransport, MailTransport, SmsTransport};
 
 /// How long a claimed message stays hidden from other workers.
 const LEASE_SECS: i64 = 60;
+/// How often an idle worker looks for messages it was not told about.
+const IDLE_LOOK: Duration = Duration::from_millis(250);
 /// Messages per claim.
 const BATCH: u32 = 32;
 /// After this many attempts (about two days of backoff) a message is given up.
@@ -62,11 +64,24 @@ impl Worker {
         })
     }
 
-    /// Runs until the task is dropped: claims due messages, sends them, sleeps when idle.
-    pub async fn run(self) {
+    /// Runs until the task is dropped: claims due messages and sends them. When none is due
+    /// it waits for `queued` (this node queued a code) or its next look a quarter second on
+    /// (messages from other nodes, retries coming due): a read, never a write, while idle.
+    pub async fn run(self, queued: Arc<tokio::sync::Notify>) {
         loop {
-            match self.run_once().await {
-                Ok(0) => tokio::time::sleep(Duration::from_millis(250)).await,
+            let due = self.store.outbox_due(self.clock.now()).await;
+            let claimed = match due {
+                Ok(true) => self.run_once().await,
+                Ok(false) => Ok(0),
+                Err(err) => Err(err),
+            };
+            match claimed {
+                Ok(0) => {
+                    tokio::select! {
+                        () = queued.notified() => {}
+                        () = tokio::time::sleep(IDLE_LOOK) => {}
+                    }
+                }
                 Ok(_) => {}
                 Err(err) => {
                     tracing::warn!(error = %err, "outbox claim failed");

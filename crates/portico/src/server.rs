@@ -184,7 +184,7 @@ where
             portico.outbox_seal(),
             Arc::clone(&portico) as Arc<dyn portico_core::oauth::LogoutTokens>,
         )?;
-        background.push(tokio::spawn(worker.run()));
+        background.push(tokio::spawn(worker.run(Arc::clone(&portico.outbox_queued))));
     }
     let metrics_addr = match metrics_listener {
         Some((listener, render)) => {

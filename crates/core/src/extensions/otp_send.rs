@@ -119,11 +119,13 @@ impl Portico {
                     .outbox_seal()
                     .seal(&message, Some(tenant.id), now, expires)
                 {
-                    Ok(sealed) => self
-                        .store
-                        .enqueue_message(&sealed)
-                        .await
-                        .map_err(CoreError::from),
+                    Ok(sealed) => {
+                        let queued = self.store.enqueue_message(&sealed).await;
+                        if queued.is_ok() {
+                            self.outbox_queued.notify_one();
+                        }
+                        queued.map_err(CoreError::from)
+                    }
                     Err(err) => Err(err),
                 }
             }

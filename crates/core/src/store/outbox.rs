@@ -21,6 +21,9 @@ pub trait OutboxStore: Send + Sync {
         lease_until: UnixTime,
         limit: u32,
     ) -> Result<Vec<OutboxRecord>, StoreError>;
+    /// Whether any message is due at `now` (what [`OutboxStore::claim_outbox`] would claim):
+    /// a read, so an idle worker looks without writing.
+    async fn outbox_due(&self, now: UnixTime) -> Result<bool, StoreError>;
     /// Marks a message delivered and deletes its body.
     async fn outbox_delivered(&self, id: OutboxId, now: UnixTime) -> Result<(), StoreError>;
     /// Records a failed delivery: the message is due again at `retry_at`, or, with `None`,

@@ -20,6 +20,18 @@ macro_rules! outbox_queries {
                 Self::insert_outbox(&mut *conn, message).await
             }
 
+            async fn outbox_due(&self, now: UnixTime) -> Result<bool, StoreError> {
+                let due: Option<i64> = sqlx::query_scalar(
+                    "SELECT CAST(1 AS BIGINT) FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
+                     AND (discard_after IS NULL OR discard_after > $1) LIMIT 1",
+                )
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(due.is_some())
+            }
+
             async fn claim_outbox(
                 &self,
                 now: UnixTime,

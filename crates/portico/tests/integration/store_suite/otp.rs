@@ -107,6 +107,7 @@ pub(super) async fn otp_challenges_and_outbox(store: Arc<dyn Store>) {
     );
 
     // Outbox: both messages are due; parallel claimers split them without overlap.
+    assert!(store.outbox_due(2_000).await.unwrap());
     let claims = (0..4)
         .map(|_| store.claim_outbox(2_000, 2_060, 10))
         .collect();
@@ -133,6 +134,10 @@ pub(super) async fn otp_challenges_and_outbox(store: Arc<dyn Store>) {
             .all(|m| m.tenant_id != Some(t.id)),
         "leased"
     );
+    assert!(
+        !store.outbox_due(2_011).await.unwrap(),
+        "nothing due while leased"
+    );
     store.outbox_delivered(mine[0].id, 2_020).await.unwrap();
     store
         .outbox_failed(mine[1].id, Some(3_000), "smtp down")
@@ -146,6 +151,11 @@ pub(super) async fn otp_challenges_and_outbox(store: Arc<dyn Store>) {
             .iter()
             .all(|m| m.tenant_id != Some(t.id))
     );
+    assert!(
+        !store.outbox_due(2_999).await.unwrap(),
+        "the retry is not due yet"
+    );
+    assert!(store.outbox_due(3_000).await.unwrap());
     let retried = store.claim_outbox(3_000, 3_060, 10).await.unwrap();
     let retried: Vec<_> = retried
         .iter()
