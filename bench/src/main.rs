@@ -235,6 +235,16 @@ async fn token_and_sign_in_rows(binary: &Path, report: &mut Report) -> Result<()
     Ok(())
 }
 
+/// POSTs a form and reads the JSON answer, whatever its status (an error answer's fields are
+/// missing, so the request that needs them fails, and the row with it).
+async fn answer_to(
+    http: &reqwest::Client,
+    url: &str,
+    form: &[(&str, &str)],
+) -> Result<serde_json::Value> {
+    Ok(http.post(url).form(form).send().await?.json().await?)
+}
+
 /// POSTs a form and reads the JSON answer (a failure status is an error).
 async fn post_form(
     http: &reqwest::Client,

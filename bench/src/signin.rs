@@ -11,7 +11,7 @@ use anyhow::{Context as _, Result, bail};
 use crate::harness::{Server, all_cores, drained, load, num_cpus};
 use crate::report::{Report, Row, Target};
 use crate::webauthn::SoftPasskey;
-use crate::{floors, member, text_field};
+use crate::{answer_to, floors, member, text_field};
 
 /// The tenant the section runs in.
 const TENANT: &str = "bench-rs";
@@ -138,17 +138,16 @@ pub(crate) async fn sign_in_rows(
                 mobile.clone(),
             );
             async move {
-                let initiated: serde_json::Value = http
-                    .post(&initiate)
-                    .form(&[
+                let initiated = answer_to(
+                    &http,
+                    &initiate,
+                    &[
                         ("client_id", mobile.as_str()),
                         ("username", EMAIL),
                         ("challenge_type", "password redirect"),
-                    ])
-                    .send()
-                    .await?
-                    .json()
-                    .await?;
+                    ],
+                )
+                .await?;
                 let continuation = member(&initiated, "continuation_token");
                 drained(
                     http.post(&token)
@@ -201,29 +200,27 @@ pub(crate) async fn sign_in_rows(
                 );
                 async move {
                     let types = "passkey redirect";
-                    let initiated: serde_json::Value = http
-                        .post(&initiate)
-                        .form(&[
+                    let initiated = answer_to(
+                        &http,
+                        &initiate,
+                        &[
                             ("client_id", mobile.as_str()),
                             ("username", EMAIL),
                             ("challenge_type", types),
-                        ])
-                        .send()
-                        .await?
-                        .json()
-                        .await?;
+                        ],
+                    )
+                    .await?;
                     let continuation = member(&initiated, "continuation_token");
-                    let challenged: serde_json::Value = http
-                        .post(&challenge)
-                        .form(&[
+                    let challenged = answer_to(
+                        &http,
+                        &challenge,
+                        &[
                             ("client_id", mobile.as_str()),
                             ("continuation_token", continuation),
                             ("challenge_type", types),
-                        ])
-                        .send()
-                        .await?
-                        .json()
-                        .await?;
+                        ],
+                    )
+                    .await?;
                     // A refused answer (empty fields) fails the row.
                     let fields = passkey
                         .sign_in(challenged.get("passkey_options").unwrap_or_default())

@@ -49,6 +49,11 @@ fn one_core(what: &str, concurrency: usize, result: &LoadResult) -> String {
     )
 }
 
+/// A one-core row of `result` in `unit`.
+fn one_core_row(what: &str, concurrency: usize, result: &LoadResult, unit: &'static str) -> Row {
+    Row::load(one_core(what, concurrency, result), "SQLite", result, unit)
+}
+
 /// Client credentials for each tenant `(name, alg, client_id, secret)`: the row the RS256
 /// client credentials at concurrency 16 gives is returned (the others' reference).
 pub(crate) async fn client_credentials_rows(
@@ -71,9 +76,9 @@ pub(crate) async fn client_credentials_rows(
         ]);
         for &concurrency in concurrencies() {
             let result = form_load(server, http, &url, &form, concurrency).await?;
-            let mut row = Row::load(
-                one_core(&format!("client credentials {alg}"), concurrency, &result),
-                "SQLite",
+            let mut row = one_core_row(
+                &format!("client credentials {alg}"),
+                concurrency,
                 &result,
                 "tokens/s",
             )
@@ -174,13 +179,8 @@ pub(crate) async fn device_poll_rows(
     // Pending devices are answered 400 (authorization_pending or slow_down).
     let result = load(server, concurrency, request, |status| status == 400).await?;
     report.add(
-        Row::load(
-            one_core("device-code poll", concurrency, &result),
-            "SQLite",
-            &result,
-            "polls/s",
-        )
-        .floor(raw_rs, "raw RS256 signs/s, 1 core"),
+        one_core_row("device-code poll", concurrency, &result, "polls/s")
+            .floor(raw_rs, "raw RS256 signs/s, 1 core"),
     );
     Ok(())
 }
@@ -333,13 +333,8 @@ pub(crate) async fn user_token_rows(
     ]);
     let result = form_load(server, http, &token_url, &form, concurrency).await?;
     report.add(
-        Row::load(
-            one_core("token exchange RS256", concurrency, &result),
-            "SQLite",
-            &result,
-            "tokens/s",
-        )
-        .floor(raw_rs, "raw RS256 signs/s, 1 core"),
+        one_core_row("token exchange RS256", concurrency, &result, "tokens/s")
+            .floor(raw_rs, "raw RS256 signs/s, 1 core"),
     );
 
     // Refresh: every worker's token is replaced by the one its redemption returns, so the
@@ -386,9 +381,9 @@ pub(crate) async fn user_token_rows(
     };
     let result = load(server, concurrency, request, success).await?;
     report.add(
-        Row::load(
-            one_core("refresh-token redemption RS256", concurrency, &result),
-            "SQLite",
+        one_core_row(
+            "refresh-token redemption RS256",
+            concurrency,
             &result,
             "redemptions/s",
         )
@@ -406,13 +401,8 @@ pub(crate) async fn user_token_rows(
     };
     let result = load(server, concurrency, request, success).await?;
     report.add(
-        Row::load(
-            one_core("userinfo RS256", concurrency, &result),
-            "SQLite",
-            &result,
-            "requests/s",
-        )
-        .floor(client_credentials, "client credentials RS256 tokens/s"),
+        one_core_row("userinfo RS256", concurrency, &result, "requests/s")
+            .floor(client_credentials, "client credentials RS256 tokens/s"),
     );
     Ok(())
 }

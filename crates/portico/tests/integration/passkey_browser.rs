@@ -85,6 +85,40 @@ fn assert_passkey_amr(id: &serde_json::Value) {
     assert!(amr.contains(&"mfa") && !amr.contains(&"pwd"), "{amr:?}");
 }
 
+/// An app whose flow asks for a password, then requires a passkey as the second factor.
+async fn passkey_mfa_app(server: &TestServer) -> (String, Option<String>) {
+    let (app, secret) = server.app(AppKind::Web).await;
+    flow_for(
+        server,
+        &app,
+        UserFlowConfig {
+            methods: vec![SignInMethod::Password],
+            mfa: MfaPolicy::Required,
+            mfa_methods: vec![MfaMethod::Passkey],
+            ..UserFlowConfig::default()
+        },
+    )
+    .await;
+    (app, secret)
+}
+
+/// Signed out, alice's address and password on `app`'s sign-in page.
+async fn alices_password(browser: &fantoccini::Client, server: &TestServer, app: &str) {
+    browser.delete_all_cookies().await.unwrap();
+    let authorize = authorize_url(server, app, &[("scope", "openid")]);
+    browser.goto(authorize.as_str()).await.unwrap();
+    fill_and_press(
+        browser,
+        "input#password",
+        &[
+            ("input#email", "alice@example.com"),
+            ("input#password", PASSWORD),
+        ],
+        "button[value=sign_in]",
+    )
+    .await;
+}
+
 /// Waits until the element `css` is shown (the pages' script reveals passkey buttons only
 /// where the browser has WebAuthn) and clicks it.
 async fn click_when_shown(browser: &fantoccini::Client, css: &str) {
@@ -128,17 +162,7 @@ async fn a_passkey_made_on_the_security_page_signs_in_serves_as_second_factor_an
 
     // Signed in with the password first, the person adds a passkey on the security page.
     let authorize = authorize_url(&server, &app, &[("scope", "openid")]);
-    browser.goto(authorize.as_str()).await.unwrap();
-    fill_and_press(
-        browser,
-        "input#password",
-        &[
-            ("input#email", "alice@example.com"),
-            ("input#password", PASSWORD),
-        ],
-        "button[value=sign_in]",
-    )
-    .await;
+    alices_password(browser, &server, &app).await;
     wait_for_url(browser, &redirect).await;
     let security = format!("{}/{}/account/security", server.base, server.tenant.id);
     browser.goto(&security).await.unwrap();
@@ -205,31 +229,8 @@ async fn a_passkey_made_on_the_security_page_signs_in_serves_as_second_factor_an
     wait_for_text(browser, "value=\"Work laptop\"").await;
 
     // Another app whose flow takes the passkey as the second factor after the password.
-    let (strict, strict_secret) = server.app(AppKind::Web).await;
-    flow_for(
-        &server,
-        &strict,
-        UserFlowConfig {
-            methods: vec![SignInMethod::Password],
-            mfa: MfaPolicy::Required,
-            mfa_methods: vec![MfaMethod::Passkey],
-            ..UserFlowConfig::default()
-        },
-    )
-    .await;
-    browser.delete_all_cookies().await.unwrap();
-    let second = authorize_url(&server, &strict, &[("scope", "openid")]);
-    browser.goto(second.as_str()).await.unwrap();
-    fill_and_press(
-        browser,
-        "input#password",
-        &[
-            ("input#email", "alice@example.com"),
-            ("input#password", PASSWORD),
-        ],
-        "button[value=sign_in]",
-    )
-    .await;
+    let (strict, strict_secret) = passkey_mfa_app(&server).await;
+    alices_password(browser, &server, &strict).await;
     wait_for_text(browser, "id=\"passkey-prompt\"").await;
     click_when_shown(browser, "#passkey-button").await;
     let landed = wait_for_url(browser, &redirect).await;
@@ -323,31 +324,8 @@ async fn a_passkey_offered_after_sign_up_and_one_required_just_in_time_are_made_
     // Another app requires a passkey as the second factor; an account with no factor yet
     // registers one just in time after its password, and is through with both.
     server.user("alice@example.com").await;
-    let (strict, strict_secret) = server.app(AppKind::Web).await;
-    flow_for(
-        &server,
-        &strict,
-        UserFlowConfig {
-            methods: vec![SignInMethod::Password],
-            mfa: MfaPolicy::Required,
-            mfa_methods: vec![MfaMethod::Passkey],
-            ..UserFlowConfig::default()
-        },
-    )
-    .await;
-    browser.delete_all_cookies().await.unwrap();
-    let second = authorize_url(&server, &strict, &[("scope", "openid")]);
-    browser.goto(second.as_str()).await.unwrap();
-    fill_and_press(
-        browser,
-        "input#password",
-        &[
-            ("input#email", "alice@example.com"),
-            ("input#password", PASSWORD),
-        ],
-        "button[value=sign_in]",
-    )
-    .await;
+    let (strict, strict_secret) = passkey_mfa_app(&server).await;
+    alices_password(browser, &server, &strict).await;
     wait_for_text(browser, "id=\"enrol-passkey-prompt\"").await;
     click_when_shown(browser, "#passkey-create").await;
     let landed = wait_for_url(browser, &redirect).await;
