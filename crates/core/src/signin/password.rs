@@ -121,7 +121,13 @@ impl Portico {
         // A fingerprint already in the record is not counted again (a stale saved password
         // does not lock its owner out), but it is still checked: the record holds attempts in
         // flight too, so a repeat may be the right password sent twice at once (a double
-        // submit, a retrying app), which must sign in both times.
+        // submit, a retrying app), which must sign in both times. Except for a password still
+        // in a legacy store: checking it is a call to the company's service, which may count
+        // failures of its own, so a repeat is answered here without calling it again.
+        let repeat = before.recent_fingerprints.contains(&fingerprint);
+        if repeat && user.as_ref().is_some_and(|u| u.password_in_legacy_store) {
+            return Err(SignInError::InvalidCredentials);
+        }
         // A password still in a legacy store: the company's service checks it (and a right
         // one is kept here from now on). Failures count like any wrong password.
         if let Some(legacy) = user.as_ref().filter(|u| u.password_in_legacy_store) {

@@ -173,20 +173,22 @@ async fn offer_again(
     request: &portico_core::oauth::AuthorizeParams,
     error: Option<&'static str>,
 ) -> Response {
-    let parked = match state
-        .portico
-        .park_authorize_request(tenant, &binding(session), request)
-        .await
-    {
-        Ok(parked) => parked,
-        Err(err) => return HtmlError::from(err).into_response(),
-    };
+    // The ceremony first: should it fail, the request is not parked under an id the page
+    // never shows.
     let options = match state
         .portico
         .begin_passkey_registration(tenant, &session.user, &binding(session))
         .await
     {
         Ok(options) => options,
+        Err(err) => return HtmlError::from(err).into_response(),
+    };
+    let parked = match state
+        .portico
+        .park_authorize_request(tenant, &binding(session), request)
+        .await
+    {
+        Ok(parked) => parked,
         Err(err) => return HtmlError::from(err).into_response(),
     };
     let said = Said {

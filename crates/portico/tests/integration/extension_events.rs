@@ -628,6 +628,12 @@ async fn a_legacy_password_migrates_at_the_first_sign_in_and_is_never_sent_again
         password_sign_in(&server, &client_id, "old@example.com", "not-it-at-all", "").await;
     assert_error(status, &wrong, "invalid_grant", 50126);
     assert_eq!(count(), 1);
+    // The same wrong password again (a stale saved one, or someone hammering it): answered
+    // without asking the company's service again, which may count failures of its own.
+    let (status, wrong) =
+        password_sign_in(&server, &client_id, "old@example.com", "not-it-at-all", "").await;
+    assert_error(status, &wrong, "invalid_grant", 50126);
+    assert_eq!(count(), 1);
     // The right one: signed in, and its hash kept here.
     let (status, tokens) = password_sign_in(
         &server,
