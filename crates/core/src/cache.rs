@@ -1,12 +1,14 @@
 //! A small time-bounded cache for hot directory reads (applications on every token request).
 //!
-//! Entries live `ttl`; writes on this node invalidate at once, writes on other nodes show within
+//! Entries live `ttl`; writes on this node invalidate at once (a read that raced one is not
+//! kept: `get_or_load`), writes on other nodes show within
 //! `ttl`. Negative answers are cached too, so unknown client ids cannot bypass it to hammer the
 //! store; the map is cleared when it grows past its bound rather than evicting precisely.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// A TTL cache.
@@ -15,6 +17,8 @@ pub struct TtlCache<K, V> {
     ttl: Duration,
     max_entries: usize,
     entries: RwLock<HashMap<K, (V, Instant)>>,
+    /// Counts invalidations, so that a value read before one is not stored after it.
+    generation: AtomicU64,
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
@@ -24,6 +28,7 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
             ttl,
             max_entries,
             entries: RwLock::new(HashMap::new()),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -44,9 +49,35 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         }
     }
 
+    /// The cached value, or the one `load` reads, kept unless the cache was invalidated while
+    /// it was being read: a write on this node that lands between the read and the store
+    /// (a revoked grant, a removed secret) must not be undone by putting back what was read
+    /// before it.
+    pub async fn get_or_load<E, F, Fut>(&self, key: K, load: F) -> Result<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<V, E>>,
+    {
+        if let Some(found) = self.get(&key) {
+            return Ok(found);
+        }
+        let since = self.generation.load(Ordering::Acquire);
+        let found = load().await?;
+        if let Ok(mut entries) = self.entries.write()
+            && self.generation.load(Ordering::Acquire) == since
+        {
+            if entries.len() >= self.max_entries {
+                entries.clear();
+            }
+            entries.insert(key, (found.clone(), Instant::now()));
+        }
+        Ok(found)
+    }
+
     /// Forgets one key (after a write that affects only it).
     pub fn remove(&self, key: &K) {
         if let Ok(mut entries) = self.entries.write() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
             entries.remove(key);
         }
     }
@@ -54,6 +85,7 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     /// Forgets everything (after a write that may affect many keys).
     pub fn clear(&self) {
         if let Ok(mut entries) = self.entries.write() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
             entries.clear();
         }
     }
@@ -77,5 +109,24 @@ mod tests {
         let short = TtlCache::new(Duration::ZERO, 10);
         short.put(1, 1);
         assert_eq!(short.get(&1), None);
+    }
+
+    #[tokio::test]
+    async fn a_value_read_before_an_invalidation_is_not_kept_after_it() {
+        let cache = TtlCache::new(Duration::from_secs(60), 10);
+        // The store read races a revocation on this node, which clears the cache.
+        let read = cache
+            .get_or_load(1, || async {
+                cache.clear();
+                Ok::<_, ()>("granted")
+            })
+            .await;
+        assert_eq!(read, Ok("granted"), "the caller still gets what it read");
+        assert_eq!(cache.get(&1), None, "but it is not kept");
+        let read = cache
+            .get_or_load(1, || async { Ok::<_, ()>("revoked") })
+            .await;
+        assert_eq!(read, Ok("revoked"));
+        assert_eq!(cache.get(&1), Some("revoked"));
     }
 }

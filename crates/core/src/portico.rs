@@ -225,13 +225,11 @@ impl Portico {
         tenant: TenantId,
         client_id: ClientId,
     ) -> Result<Option<Application>, StoreError> {
-        let key = (tenant, client_id);
-        if let Some(found) = self.applications.get(&key) {
-            return Ok(found);
-        }
-        let found = self.store.find_application(tenant, client_id).await?;
-        self.applications.put(key, found.clone());
-        Ok(found)
+        self.applications
+            .get_or_load((tenant, client_id), || {
+                self.store.find_application(tenant, client_id)
+            })
+            .await
     }
 
     /// An application's client secrets (cached like the application).
@@ -240,13 +238,11 @@ impl Portico {
         tenant: TenantId,
         client_id: ClientId,
     ) -> Result<Vec<crate::store::ClientSecretRecord>, StoreError> {
-        let key = (tenant, client_id);
-        if let Some(found) = self.client_secrets.get(&key) {
-            return Ok(found);
-        }
-        let found = self.store.client_secrets(tenant, client_id).await?;
-        self.client_secrets.put(key, found.clone());
-        Ok(found)
+        self.client_secrets
+            .get_or_load((tenant, client_id), || {
+                self.store.client_secrets(tenant, client_id)
+            })
+            .await
     }
 
     /// What a client app holds on every API (cached like the application: a grant or revocation
@@ -256,13 +252,13 @@ impl Portico {
         tenant: TenantId,
         client_id: ClientId,
     ) -> Result<Arc<Vec<crate::store::PermissionGrant>>, StoreError> {
-        let key = (tenant, client_id);
-        if let Some(found) = self.permission_grants.get(&key) {
-            return Ok(found);
-        }
-        let found = Arc::new(self.store.permission_grants(tenant, client_id).await?);
-        self.permission_grants.put(key, Arc::clone(&found));
-        Ok(found)
+        self.permission_grants
+            .get_or_load((tenant, client_id), || async move {
+                Ok(Arc::new(
+                    self.store.permission_grants(tenant, client_id).await?,
+                ))
+            })
+            .await
     }
 
     /// Whether a page on `origin` may call `door` cross-origin for some app of the tenant
@@ -274,15 +270,13 @@ impl Portico {
         door: BrowserDoor,
         origin: &str,
     ) -> Result<bool, StoreError> {
-        let origins = match self.browser_origins.get(&tenant) {
-            Some(origins) => origins,
-            None => {
+        let origins = self
+            .browser_origins
+            .get_or_load(tenant, || async move {
                 let apps = self.store.browser_apps(tenant).await?;
-                let origins = Arc::new(BrowserOrigins::of(&apps));
-                self.browser_origins.put(tenant, Arc::clone(&origins));
-                origins
-            }
-        };
+                Ok::<_, StoreError>(Arc::new(BrowserOrigins::of(&apps)))
+            })
+            .await?;
         let list = match door {
             BrowserDoor::NativeApi => &origins.native,
             BrowserDoor::Token => &origins.token,
@@ -325,12 +319,11 @@ impl Portico {
         &self,
         tenant: TenantId,
     ) -> Result<std::sync::Arc<crate::directory::Branding>, CoreError> {
-        if let Some(found) = self.brandings.get(&tenant) {
-            return Ok(found);
-        }
-        let found = std::sync::Arc::new(self.store.branding(tenant).await?);
-        self.brandings.put(tenant, std::sync::Arc::clone(&found));
-        Ok(found)
+        self.brandings
+            .get_or_load(tenant, || async move {
+                Ok(std::sync::Arc::new(self.store.branding(tenant).await?))
+            })
+            .await
     }
 
     /// Replaces a tenant's branding after checking it (`known_text` says which page-text keys

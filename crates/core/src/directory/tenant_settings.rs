@@ -109,17 +109,17 @@ impl Portico {
         &self,
         tenant: TenantId,
     ) -> Result<Arc<TenantSettings>, CoreError> {
-        if let Some(found) = self.tenant_settings_cache.get(&tenant) {
-            return Ok(found);
-        }
-        let found = match self.store.tenant_settings(tenant).await? {
-            Some(json) => serde_json::from_str(&json)
-                .map_err(|e| CoreError::Internal(format!("unreadable tenant settings: {e}")))?,
-            None => TenantSettings::default(),
-        };
-        let found = Arc::new(found);
-        self.tenant_settings_cache.put(tenant, Arc::clone(&found));
-        Ok(found)
+        self.tenant_settings_cache
+            .get_or_load(tenant, || async move {
+                let found = match self.store.tenant_settings(tenant).await? {
+                    Some(json) => serde_json::from_str(&json).map_err(|e| {
+                        CoreError::Internal(format!("unreadable tenant settings: {e}"))
+                    })?,
+                    None => TenantSettings::default(),
+                };
+                Ok(Arc::new(found))
+            })
+            .await
     }
 
     /// The settings of the tenant `tenant` names.

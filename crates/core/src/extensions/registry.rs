@@ -409,12 +409,11 @@ impl Portico {
     /// The tenant's extensions, oldest first (read through a short cache: every token
     /// issuance and sign-in step asks).
     pub async fn extensions(&self, tenant: TenantId) -> Result<Arc<Vec<Extension>>, CoreError> {
-        if let Some(found) = self.extensions_cache.get(&tenant) {
-            return Ok(found);
-        }
-        let found = Arc::new(self.store.extensions(tenant).await?);
-        self.extensions_cache.put(tenant, Arc::clone(&found));
-        Ok(found)
+        self.extensions_cache
+            .get_or_load(tenant, || async move {
+                Ok(Arc::new(self.store.extensions(tenant).await?))
+            })
+            .await
     }
 
     /// The tenant's extension for `event` that serves `client` (a step without an app, such
