@@ -34,25 +34,8 @@ fn binding(session: &ActiveSession) -> String {
     format!("session:{}", session.record.id)
 }
 
-/// The page: the list (with `register`, a ceremony to answer), or, with `said.offer`, the
-/// offer after a sign-in (the sign-in's flow, which the page continues to the app).
-async fn render(
-    state: &AppState,
-    tenant: &Tenant,
-    jar: CookieJar,
-    session: Option<&ActiveSession>,
-    register: Option<PasskeyOptions>,
-    said: Said,
-    status: StatusCode,
-) -> Response {
-    render_offer(state, tenant, jar, session, register, said, status, None).await
-}
-
-/// [`render`], for the offer: its form's POST ends in a redirect to the app, which the CSP's
-/// `form-action` must name (CSP 3 applies it to a POST's redirects), or the browser stops
-/// there and the sign-in never reaches the app.
 #[allow(clippy::too_many_arguments)]
-async fn render_offer(
+async fn render(
     state: &AppState,
     tenant: &Tenant,
     jar: CookieJar,
@@ -149,7 +132,17 @@ pub async fn show(
         StatusCode::UNAUTHORIZED
     };
     let said = Said::default();
-    render(&state, &tenant, jar, session.as_ref(), None, said, status).await
+    render(
+        &state,
+        &tenant,
+        jar,
+        session.as_ref(),
+        None,
+        said,
+        status,
+        None,
+    )
+    .await
 }
 
 /// The offer after a sign-in: "make a passkey for faster sign-in next time", with the
@@ -201,7 +194,7 @@ async fn offer_again(
     } else {
         StatusCode::OK
     };
-    render_offer(
+    render(
         state,
         tenant,
         jar,
@@ -242,6 +235,7 @@ pub async fn submit(
             None,
             said,
             StatusCode::UNAUTHORIZED,
+            None,
         )
         .await;
     };
@@ -274,6 +268,7 @@ pub async fn submit(
             None,
             said,
             StatusCode::FORBIDDEN,
+            None,
         )
         .await;
     }
@@ -334,6 +329,7 @@ pub async fn submit(
                     Some(options),
                     said,
                     StatusCode::OK,
+                    None,
                 )
                 .await;
             }
@@ -399,7 +395,17 @@ pub async fn submit(
         Ok(said) => (said, StatusCode::OK),
         Err(said) => (said, StatusCode::BAD_REQUEST),
     };
-    render(&state, &tenant, jar, Some(&session), None, said, status).await
+    render(
+        &state,
+        &tenant,
+        jar,
+        Some(&session),
+        None,
+        said,
+        status,
+        None,
+    )
+    .await
 }
 
 /// A refused rename or removal, in the page's words.

@@ -198,6 +198,44 @@ pub(crate) async fn text_of(client: &Client, css: &str) -> String {
         .unwrap()
 }
 
+/// From the sign-in page to sign-up by its link: the address, the code mailed to it, a
+/// password.
+pub(crate) async fn sign_up(
+    browser: &Client,
+    outbox: &std::path::Path,
+    email: &str,
+    password: &str,
+) {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("a#create-account"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill_and_press(
+        browser,
+        "button[value=identify]",
+        &[("input#email", email)],
+        "button[value=identify]",
+    )
+    .await;
+    let code = mail_code(outbox).await;
+    enter_code(browser, "input#code[autocomplete=one-time-code]", &code).await;
+    fill_and_press(
+        browser,
+        "input#new_password[autocomplete=new-password]",
+        &[
+            ("input#new_password", password),
+            ("input#confirm_password", password),
+        ],
+        "button[value=new_password]",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn sign_up_with_emailed_code_then_authenticator_app_in_chromium() {
     let Some(driver) = Driver::start().await else {
@@ -222,31 +260,11 @@ async fn sign_up_with_emailed_code_then_authenticator_app_in_chromium() {
     let browser = &driver.client;
     browser.goto(authorize.as_str()).await.unwrap();
 
-    // From the sign-in page to sign-up by its link.
-    browser
-        .find(Locator::Css("a#create-account"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    fill_and_press(
+    sign_up(
         browser,
-        "button[value=identify]",
-        &[("input#email", "chrome.user@example.com")],
-        "button[value=identify]",
-    )
-    .await;
-    let code = mail_code(outbox.path()).await;
-    enter_code(browser, "input#code[autocomplete=one-time-code]", &code).await;
-    fill_and_press(
-        browser,
-        "input#new_password[autocomplete=new-password]",
-        &[
-            ("input#new_password", "chromium passphrase 1"),
-            ("input#confirm_password", "chromium passphrase 1"),
-        ],
-        "button[value=new_password]",
+        outbox.path(),
+        "chrome.user@example.com",
+        "chromium passphrase 1",
     )
     .await;
     fill_and_press(

@@ -9,12 +9,10 @@ use fantoccini::Locator;
 use fantoccini::wd::WebDriverCompatibleCommand;
 use portico_core::directory::{AppKind, MfaMethod, MfaPolicy, SignInMethod, UserFlowConfig};
 
-use crate::browser::{
-    Driver, authorize_url, enter_code, fill_and_press, wait_for_text, wait_for_url,
-};
+use crate::browser::{Driver, authorize_url, fill_and_press, sign_up, wait_for_text, wait_for_url};
 use crate::harness::{Backend, PASSWORD, TestServer, web_app_tokens};
 use crate::otp_delivery::file_delivery;
-use crate::page::{flow_for, mail_code};
+use crate::page::flow_for;
 
 /// The WebDriver command that adds a virtual authenticator to the session.
 #[derive(Debug)]
@@ -278,32 +276,11 @@ async fn a_passkey_offered_after_sign_up_and_one_required_just_in_time_are_made_
     // Sign-up: address, emailed code, password; then the offer, taken.
     let authorize = authorize_url(&server, &app, &[("scope", "openid")]);
     browser.goto(authorize.as_str()).await.unwrap();
-    browser
-        .wait()
-        .at_most(std::time::Duration::from_secs(15))
-        .for_element(Locator::Css("a#create-account"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    fill_and_press(
+    sign_up(
         browser,
-        "button[value=identify]",
-        &[("input#email", "new.person@example.com")],
-        "button[value=identify]",
-    )
-    .await;
-    let code = mail_code(outbox.path()).await;
-    enter_code(browser, "input#code[autocomplete=one-time-code]", &code).await;
-    fill_and_press(
-        browser,
-        "input#new_password[autocomplete=new-password]",
-        &[
-            ("input#new_password", "chromium passphrase 1"),
-            ("input#confirm_password", "chromium passphrase 1"),
-        ],
-        "button[value=new_password]",
+        outbox.path(),
+        "new.person@example.com",
+        "chromium passphrase 1",
     )
     .await;
     wait_for_text(browser, "id=\"passkey-offer\"").await;
