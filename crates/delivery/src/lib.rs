@@ -9,12 +9,14 @@ mod callout;
 mod logout;
 mod mail;
 mod sms;
+mod smtp;
 mod worker;
 
 pub use callout::CalloutClient;
 pub use logout::LogoutTransport;
 pub use mail::MailTransport;
 pub use sms::SmsTransport;
+pub use smtp::SmtpRelay;
 pub use worker::Worker;
 
 /// Why a transport could not be set up or a message not sent.

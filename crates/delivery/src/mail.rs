@@ -1,10 +1,12 @@
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
+use std::sync::Arc;
+
+use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 use portico_core::outbox::OutboundMessage;
 
+use crate::smtp::SmtpRelay;
 use crate::{DeliveryError, file_dir};
 
 /// Where mail goes.
@@ -14,7 +16,7 @@ pub enum MailTransport {
     Files(PathBuf),
     /// An SMTP relay (`smtp://host:port`, `smtp://…?tls=required` for STARTTLS,
     /// `smtps://user:pass@host:port` for implicit TLS).
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(Arc<SmtpRelay>),
 }
 
 impl std::fmt::Debug for MailTransport {
@@ -39,11 +41,7 @@ impl MailTransport {
             return Ok(Self::Files(dir));
         }
         if url.starts_with("smtp://") || url.starts_with("smtps://") {
-            let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                .map_err(|_| bad("use smtp://host:port or smtps://user:pass@host:port"))?
-                .timeout(Some(Duration::from_secs(15)))
-                .build();
-            return Ok(Self::Smtp(transport));
+            return Ok(Self::Smtp(Arc::new(SmtpRelay::from_url(url).map_err(bad)?)));
         }
         Err(bad("use smtp://, smtps:// or file:///dir"))
     }
@@ -58,13 +56,7 @@ impl MailTransport {
         let email = build(from, message)?;
         match self {
             Self::Files(dir) => write_eml(dir, id, &email.formatted()).await,
-            Self::Smtp(transport) => transport.send(email).await.map(drop).map_err(|e| {
-                if e.is_permanent() {
-                    DeliveryError::Permanent(e.to_string())
-                } else {
-                    DeliveryError::Transient(e.to_string())
-                }
-            }),
+            Self::Smtp(relay) => relay.send(email.envelope(), &email.formatted()).await,
         }
     }
 }

@@ -99,9 +99,15 @@ impl Worker {
             .claim_outbox(now, now + LEASE_SECS, BATCH)
             .await?;
         let count = batch.len();
-        for record in batch {
-            self.deliver(record).await;
-        }
+        // Several at a time: one slow relay answer does not hold up the rest of the batch.
+        // (Two codes to one address are at least the resend interval apart, so they are
+        // seldom in one batch; the newer one is the one that works either way.)
+        futures_util::StreamExt::for_each_concurrent(
+            futures_util::stream::iter(batch),
+            crate::smtp::MAX_IDLE,
+            |record| self.deliver(record),
+        )
+        .await;
         Ok(count)
     }
 
