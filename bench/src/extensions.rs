@@ -139,7 +139,6 @@ pub(crate) async fn extension_rows(
             let result = load(server, concurrency, request, |s| s == 200).await?;
             let row = Row::load(
                 format!("client credentials RS256, {label}, c={concurrency}"),
-                "SQLite",
                 &result,
                 "tokens/s",
             );

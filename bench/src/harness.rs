@@ -72,12 +72,14 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// Starts `binary` on `data` (and `database`, else the data directory's SQLite).
+    /// Starts `binary` on `data` (and `database`, else the data directory's SQLite), with
+    /// `env` added to its environment.
     pub(crate) fn start(
         binary: &Path,
         data: &Path,
         port: u16,
         database: Option<&str>,
+        env: &[(&str, &str)],
     ) -> Result<Self> {
         // Started on every core, whatever this process is pinned to (the server sizes its
         // hashing pool by the cores it may use when it starts).
@@ -106,6 +108,7 @@ impl Server {
         ] {
             command.env(limit, "100000000");
         }
+        command.envs(env.iter().copied());
         let child = command
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env("RUST_LOG", "warn")
@@ -142,22 +145,54 @@ impl Server {
         Ok((user as f64 / 100.0, (user + system) as f64 / 100.0))
     }
 
+    /// Resident memory now, in KiB.
     pub(crate) fn rss_kb(&self) -> Result<u64> {
+        self.status_kb("VmRSS:")
+    }
+
+    /// The most resident memory the server has had since it started, in KiB.
+    pub(crate) fn peak_rss_kb(&self) -> Result<u64> {
+        self.status_kb("VmHWM:")
+    }
+
+    fn status_kb(&self, field: &str) -> Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.split_whitespace().next())
-            .context("VmRSS")?
+            .with_context(|| format!("{field} in /proc status"))?
             .parse()
-            .context("VmRSS number")
+            .with_context(|| format!("{field} number"))
     }
 
+    /// How many sockets the server holds open.
+    pub(crate) fn open_sockets(&self) -> Result<usize> {
+        Ok(std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))?
+            .filter_map(Result::ok)
+            .filter(|fd| {
+                std::fs::read_link(fd.path())
+                    .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"))
+            })
+            .count())
+    }
+
+    /// Stops the server (SIGTERM, as an operator would) and waits for it to exit.
     pub(crate) fn stop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
         let _ = self.child.wait();
+    }
+}
+
+/// A section that fails part-way leaves no server behind.
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
@@ -252,18 +287,24 @@ where
     }
     let wall = started.elapsed().as_secs_f64();
     let cpu_after = server.cpu_seconds()?;
-    latencies.sort();
-    let pick = |q: f64| {
-        let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
-        latencies
-            .get(index)
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
+    let rate = latencies.len() as f64 / wall;
+    let (p50_ms, p99_ms) = percentiles(latencies);
     Ok(LoadResult {
-        rate: latencies.len() as f64 / wall,
-        p50_ms: pick(0.50),
-        p99_ms: pick(0.99),
+        rate,
+        p50_ms,
+        p99_ms,
         cores: (cpu_after.1 - cpu_before.1) / wall,
         user_cores: (cpu_after.0 - cpu_before.0) / wall,
     })
+}
+
+/// p50 and p99 of `durations`, in milliseconds.
+pub(crate) fn percentiles(durations: impl IntoIterator<Item = Duration>) -> (f64, f64) {
+    let mut all: Vec<Duration> = durations.into_iter().collect();
+    all.sort();
+    let pick = |q: f64| {
+        let index = ((all.len() as f64 - 1.0) * q).round() as usize;
+        all.get(index).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    (pick(0.50), pick(0.99))
 }

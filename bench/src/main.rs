@@ -14,9 +14,13 @@
     clippy::cast_sign_loss
 )]
 
+mod backend;
+mod email_code;
 mod extensions;
 mod floors;
+mod footprint;
 mod harness;
+mod mailbox;
 mod report;
 mod scim;
 mod signin;
@@ -28,7 +32,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
-use harness::{Server, drained, generator_core, load, num_cpus, wait_ready};
+use backend::Backend;
+use harness::{drained, generator_core, load, num_cpus, wait_ready};
 use report::{Report, Row, Target};
 
 fn main() -> Result<()> {
@@ -82,7 +87,12 @@ async fn run() -> Result<()> {
     // `signin` just the sign-in rows, `tokens` everything but the SCIM section.
     let only = std::env::var("PORTICO_BENCH_ONLY").unwrap_or_default();
     if only != "scim" {
-        token_and_sign_in_rows(&binary, &mut report).await?;
+        for postgres in backend::stores() {
+            let store = Backend::fresh(&binary, postgres.as_deref(), "tokens").await?;
+            report.on(store.label());
+            token_and_sign_in_rows(&store, &mut report).await?;
+            store.remove().await?;
+        }
     }
     // `PORTICO_BENCH_ONLY=tokens` leaves out the SCIM section.
     if only.is_empty() || only == "scim" {
@@ -103,29 +113,19 @@ async fn run() -> Result<()> {
 }
 
 /// Everything measured on the one server with the RS256, ES256 and EdDSA tenants.
-async fn token_and_sign_in_rows(binary: &Path, report: &mut Report) -> Result<()> {
-    let data = std::env::temp_dir().join(format!("portico-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
-    let cli = |args: &[&str]| -> Result<serde_json::Value> {
-        let out = Command::new(binary)
-            .arg("--data-dir")
-            .arg(&data)
-            .arg("--json")
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .output()?;
-        if !out.status.success() {
-            bail!("{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        Ok(serde_json::from_slice(&out.stdout)?)
-    };
+async fn token_and_sign_in_rows(store: &Backend, report: &mut Report) -> Result<()> {
+    let cli = |args: &[&str]| store.cli(args);
     let mut tenants = Vec::new();
+    let mut first_tenant = String::new();
     for (name, alg) in [
         ("bench-rs", "RS256"),
         ("bench-es", "ES256"),
         ("bench-ed", "EdDSA"),
     ] {
-        cli(&["tenant", "create", name, "--signing-alg", alg])?;
+        let made = cli(&["tenant", "create", name, "--signing-alg", alg])?;
+        if first_tenant.is_empty() {
+            first_tenant = text_field(&made, "id")?;
+        }
         let app = cli(&[
             "app", "create", "--tenant", name, "--name", "daemon", "--kind", "daemon",
         ])?;
@@ -143,9 +143,15 @@ async fn token_and_sign_in_rows(binary: &Path, report: &mut Report) -> Result<()
     let extensions = extensions::prepare(&cli, |name, kind| new_app(&cli, name, kind, &[]))?;
     let user_apps = tokens::prepare_user_apps(&cli)?;
     let sign_ins = signin::prepare(&cli, port)?;
+    let email_codes = email_code::prepare(&cli, 0)?;
+    store
+        .seed_users(&first_tenant, 0, email_code::users_needed() as i64)
+        .await?;
+    // Codes go by SMTP to the benchmark's own mail server, as they would to a relay.
+    let (mailbox, mail_url) = mailbox::Mailbox::start().await?;
 
     let started = Instant::now();
-    let mut server = Server::start(binary, &data, port, None)?;
+    let mut server = store.start(port, &[("PORTICO_MAIL_URL", mail_url.as_str())])?;
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
@@ -156,7 +162,6 @@ async fn token_and_sign_in_rows(binary: &Path, report: &mut Report) -> Result<()
     report.add(
         Row::new(
             "idle RSS after start",
-            "SQLite",
             server.rss_kb()? as f64 / 1024.0,
             "MB",
         )
@@ -168,6 +173,10 @@ async fn token_and_sign_in_rows(binary: &Path, report: &mut Report) -> Result<()
     );
 
     if std::env::var("PORTICO_BENCH_ONLY").as_deref() != Ok("signin") {
+        // First, while the high-water mark is still the idle one.
+        if let Some((name, _, id, secret)) = tenants.get(1) {
+            footprint::loaded_rss_row(&mut server, &base, name, (id, secret), report).await?;
+        }
         let floors = tokens::Floors {
             rs256: floors::raw_sign_rate("RS256"),
             es256: floors::raw_sign_rate("ES256"),
@@ -208,30 +217,28 @@ async fn token_and_sign_in_rows(binary: &Path, report: &mut Report) -> Result<()
             let result = load(&mut server, 16, request, success).await?;
             report.add(Row::load(
                 format!("{label}, {} cores, c=16", num_cpus()),
-                "SQLite",
                 &result,
                 "requests/s",
             ));
         }
     }
     signin::sign_in_rows(sign_ins, &mut server, &http, &base, report).await?;
+    email_code::email_code_rows(email_codes, mailbox, &mut server, &base, report).await?;
     server.stop();
 
     // Started again on the data directory it left: how soon it serves.
     let started = Instant::now();
-    let mut server = Server::start(binary, &data, port, None)?;
+    let mut server = store.start(port, &[])?;
     wait_ready(&http, &base).await?;
     report.add(
         Row::new(
             "start to ready, existing data directory",
-            "SQLite",
             started.elapsed().as_secs_f64() * 1000.0,
             "ms",
         )
         .target(Target::AtMost(150.0)),
     );
     server.stop();
-    let _ = std::fs::remove_dir_all(&data);
     Ok(())
 }
 

@@ -31,15 +31,10 @@ pub(crate) struct Row {
 
 impl Row {
     /// A row of `result` in `unit`, on `store`.
-    pub(crate) fn new(
-        name: impl Into<String>,
-        store: &'static str,
-        result: f64,
-        unit: &'static str,
-    ) -> Self {
+    pub(crate) fn new(name: impl Into<String>, result: f64, unit: &'static str) -> Self {
         Self {
             name: name.into(),
-            store,
+            store: "",
             result,
             unit,
             latency: None,
@@ -49,13 +44,8 @@ impl Row {
     }
 
     /// A rate row from a load window: requests (or flows) per second with p50/p99.
-    pub(crate) fn load(
-        name: impl Into<String>,
-        store: &'static str,
-        result: &LoadResult,
-        unit: &'static str,
-    ) -> Self {
-        Self::new(name, store, result.rate, unit).latency(result.p50_ms, result.p99_ms)
+    pub(crate) fn load(name: impl Into<String>, result: &LoadResult, unit: &'static str) -> Self {
+        Self::new(name, result.rate, unit).latency(result.p50_ms, result.p99_ms)
     }
 
     /// Adds p50 and p99 latency in milliseconds.
@@ -143,11 +133,19 @@ fn number(value: f64) -> String {
 #[derive(Debug, Default)]
 pub(crate) struct Report {
     rows: Vec<Row>,
+    /// The store the rows being measured now run on.
+    store: &'static str,
 }
 
 impl Report {
-    /// Records a row.
-    pub(crate) fn add(&mut self, row: Row) {
+    /// The rows added from now on are measured on `store` (SQLite, PostgreSQL).
+    pub(crate) fn on(&mut self, store: &'static str) {
+        self.store = store;
+    }
+
+    /// Records a row, on the current store.
+    pub(crate) fn add(&mut self, mut row: Row) {
+        row.store = self.store;
         eprintln!("{}", row.line());
         self.rows.push(row);
     }
@@ -173,7 +171,7 @@ mod tests {
 
     #[test]
     fn a_row_meets_its_target_by_its_ratio_latency_or_value() {
-        let row = Row::new("cc", "SQLite", 700.0, "tokens/s").floor(1000.0, "raw");
+        let row = Row::new("cc", 700.0, "tokens/s").floor(1000.0, "raw");
         assert_eq!(
             row.clone().target(Target::RatioAtLeast(0.7)).met(),
             Some(true)
@@ -187,9 +185,9 @@ mod tests {
             Some(true)
         );
         assert_eq!(row.met(), None);
-        let slow = Row::new("x", "SQLite", 1.0, "flows/s").latency(1.0, 6.0);
+        let slow = Row::new("x", 1.0, "flows/s").latency(1.0, 6.0);
         assert_eq!(slow.target(Target::P99AtMost(5.0)).met(), Some(false));
-        let rss = Row::new("idle RSS", "SQLite", 12.5, "MB").target(Target::AtMost(20.0));
+        let rss = Row::new("idle RSS", 12.5, "MB").target(Target::AtMost(20.0));
         assert_eq!(rss.met(), Some(true));
         assert!(rss.line().contains("| yes |"));
     }

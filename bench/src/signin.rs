@@ -168,7 +168,6 @@ pub(crate) async fn sign_in_rows(
     let result = load(server, concurrency, password.clone(), |s| s == 200).await?;
     let password_row = Row::load(
         format!("native sign-in, password (argon2id), {cores} cores, c={concurrency}"),
-        "SQLite",
         &result,
         "sign-ins/s",
     )
@@ -243,7 +242,6 @@ pub(crate) async fn sign_in_rows(
         report.add(
             Row::load(
                 format!("native sign-in, passkey, {cores} cores, c={concurrency}"),
-                "SQLite",
                 &result,
                 "sign-ins/s",
             )
@@ -297,7 +295,6 @@ where
     report.add(
         Row::new(
             "JWKS p99 while password sign-ins fill the hashing pool, c=4",
-            "SQLite",
             busy.p99_ms,
             "ms",
         )
@@ -375,7 +372,7 @@ async fn enrol(base: &str, prepared: &Prepared) -> Result<SoftPasskey> {
 }
 
 /// The hidden inputs of a page (their values are tokens and ids: nothing to unescape).
-fn hidden_inputs(html: &str) -> Vec<(String, String)> {
+pub(crate) fn hidden_inputs(html: &str) -> Vec<(String, String)> {
     const OPEN: &str = "<input type=\"hidden\" name=\"";
     html.match_indices(OPEN)
         .filter_map(|(at, _)| {

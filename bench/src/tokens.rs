@@ -51,7 +51,7 @@ fn one_core(what: &str, concurrency: usize, result: &LoadResult) -> String {
 
 /// A one-core row of `result` in `unit`.
 fn one_core_row(what: &str, concurrency: usize, result: &LoadResult, unit: &'static str) -> Row {
-    Row::load(one_core(what, concurrency, result), "SQLite", result, unit)
+    Row::load(one_core(what, concurrency, result), result, unit)
 }
 
 /// Client credentials for each tenant `(name, alg, client_id, secret)`: the row the RS256
