@@ -4,11 +4,13 @@
 //! issue's 100 MB.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
-use crate::harness::{Server, all_cores};
+use crate::harness::{Server, all_cores, drained, load};
 use crate::report::{Report, Row, Target};
+use crate::success;
 
 /// Connections held open at once.
 const CONNECTIONS: usize = 1_000;
@@ -22,10 +24,14 @@ pub(crate) async fn loaded_rss_row(
     report: &mut Report,
 ) -> Result<()> {
     server.pin(&all_cores());
-    // A client of its own, so that every one of the connections stays open between requests.
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONNECTIONS)
-        .build()?;
+    // A client per connection, taken in turn: a shared pool would reuse a connection just
+    // freed rather than open another, and hold fewer than asked.
+    let clients: Arc<Vec<reqwest::Client>> = Arc::new(
+        (0..CONNECTIONS)
+            .map(|_| reqwest::Client::builder().build())
+            .collect::<Result<_, _>>()?,
+    );
+    let turn = Arc::new(AtomicUsize::new(0));
     let url = format!("{base}/{tenant}/oauth2/v2.0/token");
     let form = Arc::new(vec![
         ("grant_type".to_owned(), "client_credentials".to_owned()),
@@ -33,7 +39,15 @@ pub(crate) async fn loaded_rss_row(
         ("client_secret".to_owned(), client.1.to_owned()),
         ("scope".to_owned(), format!("{}/.default", client.0)),
     ]);
-    let result = crate::tokens::form_load(server, &http, &url, &form, CONNECTIONS).await?;
+    let request = move || {
+        let index = turn.fetch_add(1, Ordering::Relaxed) % CONNECTIONS;
+        let (clients, url, form) = (Arc::clone(&clients), url.clone(), Arc::clone(&form));
+        async move {
+            let http = clients.get(index).context("client")?;
+            drained(http.post(&url).form(form.as_slice()).send().await).await
+        }
+    };
+    let result = load(server, CONNECTIONS, request, success).await?;
     let open = server.open_sockets()?;
     report.add(
         Row::new(
