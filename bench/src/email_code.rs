@@ -4,7 +4,7 @@
 //! them (initiate, challenge, the `oob` grant). The codes travel as real mail: Portico's relay
 //! client hands them to the benchmark's SMTP server, and each flow reads its own.
 //!
-//! Each kind gets two rows sets: its capacity (flows per second on every core, closed loop),
+//! Each front door gets its capacity (flows per second on every core, closed loop),
 //! then every step's latency at half of that rate (open loop, flows started on a clock, as
 //! people arrive), against the 5 ms p99 the issue sets per step. Each flow is a different
 //! person (the accounts are seeded in SQL), since codes to one address are throttled.
@@ -166,13 +166,7 @@ impl Context {
         let email = self.next_person()?;
         let client_id = self.prepared.native.as_str();
         let url = |path: &str| format!("{}/{TENANT}/oauth2/v2.0/{path}", self.base);
-        let mut steps = Vec::with_capacity(4);
-        let mut clock = Instant::now();
-        let mut lap = |steps: &mut Vec<Duration>| {
-            let now = Instant::now();
-            steps.push(now - clock);
-            clock = now;
-        };
+        let mut laps = Laps::start();
         let types = "oob redirect";
         let initiated = json(
             self.http
@@ -186,7 +180,7 @@ impl Context {
                 .await?,
         )
         .await?;
-        lap(&mut steps);
+        laps.lap();
         let challenged = json(
             self.http
                 .post(url("challenge"))
@@ -205,9 +199,9 @@ impl Context {
         if member(&challenged, "challenge_type") != "oob" {
             bail!("challenge: {challenged}");
         }
-        lap(&mut steps);
+        laps.lap();
         let (code, _) = self.mailbox.code_for(&email).await?;
-        lap(&mut steps);
+        laps.lap();
         let tokens = json(
             self.http
                 .post(url("token"))
@@ -226,8 +220,8 @@ impl Context {
         )
         .await?;
         text_field(&tokens, "id_token")?;
-        lap(&mut steps);
-        Ok(steps)
+        laps.lap();
+        Ok(laps.steps)
     }
 
     async fn pages(&self) -> Result<Vec<Duration>> {
@@ -239,13 +233,7 @@ impl Context {
         let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
             aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()),
         );
-        let mut steps = Vec::with_capacity(5);
-        let mut clock = Instant::now();
-        let mut lap = |steps: &mut Vec<Duration>| {
-            let now = Instant::now();
-            steps.push(now - clock);
-            clock = now;
-        };
+        let mut laps = Laps::start();
         let page = browser
             .send(
                 self.http
@@ -262,7 +250,7 @@ impl Context {
                     ]),
             )
             .await?;
-        lap(&mut steps);
+        laps.lap();
         let signin = format!("{}/{TENANT}/signin", self.base);
         let mut form = crate::signin::hidden_inputs(&page.text().await?);
         form.extend([
@@ -274,9 +262,9 @@ impl Context {
         if !page.contains("one-time-code") {
             bail!("no code page after the address: {page}");
         }
-        lap(&mut steps);
+        laps.lap();
         let (code, _) = self.mailbox.code_for(&email).await?;
-        lap(&mut steps);
+        laps.lap();
         let mut form = crate::signin::hidden_inputs(&page);
         form.extend([
             ("action".to_owned(), "verify".to_owned()),
@@ -298,7 +286,7 @@ impl Context {
                 done.text().await?
             );
         };
-        lap(&mut steps);
+        laps.lap();
         let tokens = json(
             self.http
                 .post(format!("{}/{TENANT}/oauth2/v2.0/token", self.base))
@@ -315,8 +303,30 @@ impl Context {
         )
         .await?;
         text_field(&tokens, "id_token")?;
-        lap(&mut steps);
-        Ok(steps)
+        laps.lap();
+        Ok(laps.steps)
+    }
+}
+
+/// The time each step of a flow took.
+struct Laps {
+    steps: Vec<Duration>,
+    since: Instant,
+}
+
+impl Laps {
+    fn start() -> Self {
+        Self {
+            steps: Vec::with_capacity(5),
+            since: Instant::now(),
+        }
+    }
+
+    /// Ends a step (and starts the next).
+    fn lap(&mut self) {
+        let now = Instant::now();
+        self.steps.push(now - self.since);
+        self.since = now;
     }
 }
 

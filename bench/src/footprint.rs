@@ -4,11 +4,12 @@
 //! issue's 100 MB.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
+use std::sync::{Mutex, PoisonError};
 
 use anyhow::{Context as _, Result};
 
-use crate::harness::{Server, all_cores, drained, load};
+use crate::harness::{Server, all_cores, drained, load, open_sockets};
 use crate::report::{Report, Row, Target};
 use crate::success;
 
@@ -24,14 +25,14 @@ pub(crate) async fn loaded_rss_row(
     report: &mut Report,
 ) -> Result<()> {
     server.pin(&all_cores());
-    // A client per connection, taken in turn: a shared pool would reuse a connection just
-    // freed rather than open another, and hold fewer than asked.
-    let clients: Arc<Vec<reqwest::Client>> = Arc::new(
+    // A client per connection, each lent to one request at a time: a shared pool would
+    // reuse a connection just freed rather than open another, and clients taken in turn
+    // would open a second connection whenever two requests met on one.
+    let clients: Arc<Mutex<Vec<reqwest::Client>>> = Arc::new(Mutex::new(
         (0..CONNECTIONS)
             .map(|_| reqwest::Client::builder().build())
             .collect::<Result<_, _>>()?,
-    );
-    let turn = Arc::new(AtomicUsize::new(0));
+    ));
     let url = format!("{base}/{tenant}/oauth2/v2.0/token");
     let form = Arc::new(vec![
         ("grant_type".to_owned(), "client_credentials".to_owned()),
@@ -40,15 +41,39 @@ pub(crate) async fn loaded_rss_row(
         ("scope".to_owned(), format!("{}/.default", client.0)),
     ]);
     let request = move || {
-        let index = turn.fetch_add(1, Ordering::Relaxed) % CONNECTIONS;
         let (clients, url, form) = (Arc::clone(&clients), url.clone(), Arc::clone(&form));
         async move {
-            let http = clients.get(index).context("client")?;
-            drained(http.post(&url).form(form.as_slice()).send().await).await
+            let lent = clients
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop()
+                .context("more requests at once than clients")?;
+            let status = drained(lent.post(&url).form(form.as_slice()).send().await).await;
+            clients
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(lent);
+            status
         }
     };
-    let result = load(server, CONNECTIONS, request, success).await?;
-    let open = server.open_sockets()?;
+    // The most sockets open at once while the load runs.
+    let pid = server.pid();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let most = tokio::spawn({
+        let done = Arc::clone(&done);
+        async move {
+            let mut most = 0;
+            while !done.load(Ordering::Relaxed) {
+                most = most.max(open_sockets(pid).unwrap_or_default());
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            most
+        }
+    });
+    let result = load(server, CONNECTIONS, request, success).await;
+    done.store(true, Ordering::Relaxed);
+    let open = most.await?;
+    let result = result?;
     report.add(
         Row::new(
             format!(

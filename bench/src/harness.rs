@@ -166,15 +166,9 @@ impl Server {
             .with_context(|| format!("{field} number"))
     }
 
-    /// How many sockets the server holds open.
-    pub(crate) fn open_sockets(&self) -> Result<usize> {
-        Ok(std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))?
-            .filter_map(Result::ok)
-            .filter(|fd| {
-                std::fs::read_link(fd.path())
-                    .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"))
-            })
-            .count())
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Stops the server (SIGTERM, as an operator would) and waits for it to exit.
@@ -187,6 +181,17 @@ impl Server {
             .status();
         let _ = self.child.wait();
     }
+}
+
+/// How many sockets process `pid` holds open.
+pub(crate) fn open_sockets(pid: u32) -> Result<usize> {
+    Ok(std::fs::read_dir(format!("/proc/{pid}/fd"))?
+        .filter_map(Result::ok)
+        .filter(|fd| {
+            std::fs::read_link(fd.path())
+                .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"))
+        })
+        .count())
 }
 
 /// A section that fails part-way leaves no server behind.

@@ -1,5 +1,4 @@
 use std::path::{Path, PathBuf};
-
 use std::sync::Arc;
 
 use lettre::Message;
