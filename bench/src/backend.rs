@@ -106,9 +106,15 @@ impl Backend {
     }
 
     /// Puts `count` users into `tenant` in one statement, numbered from `first`
-    /// (`user{n}@bench.example`, external id `ext-{n}`, no password), then refreshes the
-    /// planner's statistics.
-    pub(crate) async fn seed_users(&self, tenant: &str, first: i64, count: i64) -> Result<()> {
+    /// (`user{n}@bench.example`, external id `ext-{n}`, the one `password_hash` or none),
+    /// then refreshes the planner's statistics.
+    pub(crate) async fn seed_users(
+        &self,
+        tenant: &str,
+        first: i64,
+        count: i64,
+        password_hash: Option<&str>,
+    ) -> Result<()> {
         let (first, last) = (first, first + count - 1);
         match &self.database {
             Some(url) => {
@@ -117,12 +123,13 @@ impl Backend {
                     "INSERT INTO users (tenant_id, id, email, display_name, password_hash, enabled, \
                      created_at, attributes, external_id, scim, version) \
                      SELECT $1, lpad(to_hex(i), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), \
-                     'user' || i || '@bench.example', NULL, NULL, TRUE, 1700000000, '{}', 'ext-' || i, '{}', 1 \
+                     'user' || i || '@bench.example', NULL, $4, TRUE, 1700000000, '{}', 'ext-' || i, '{}', 1 \
                      FROM generate_series($2::BIGINT, $3::BIGINT) AS i",
                 )
                 .bind(tenant)
                 .bind(first)
                 .bind(last)
+                .bind(password_hash)
                 .execute(&mut db)
                 .await?;
                 sqlx::query("ANALYZE").execute(&mut db).await?;
@@ -134,11 +141,12 @@ impl Backend {
                      INSERT INTO users (tenant_id, id, email, display_name, password_hash, enabled, \
                      created_at, attributes, external_id, scim, version) \
                      SELECT $1, printf('%08x-0000-4000-8000-%012x', i, i), 'user' || i || '@bench.example', \
-                     NULL, NULL, 1, 1700000000, '{}', 'ext-' || i, '{}', 1 FROM n",
+                     NULL, $4, 1, 1700000000, '{}', 'ext-' || i, '{}', 1 FROM n",
                 )
                 .bind(tenant)
                 .bind(first)
                 .bind(last)
+                .bind(password_hash)
                 .execute(&mut db)
                 .await?;
                 sqlx::query("ANALYZE").execute(&mut db).await?;

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use anyhow::Result;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 
@@ -67,11 +68,31 @@ pub(crate) fn raw_sign_rate(alg: &str) -> f64 {
     count as f64 / started.elapsed().as_secs_f64()
 }
 
+/// An argon2id hasher with Portico's parameters (OWASP's m = 19 MiB, t = 2, p = 1).
+fn hasher() -> Result<argon2::Argon2<'static>> {
+    let params = argon2::Params::new(19 * 1024, 2, 1, None)
+        .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
+    Ok(argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        params,
+    ))
+}
+
+/// `password` hashed as Portico hashes it (a PHC string), for seeded accounts.
+pub(crate) fn portico_hash(password: &str) -> Result<String> {
+    use argon2::password_hash::PasswordHasher as _;
+    Ok(hasher()?
+        .hash_password(password.as_bytes())
+        .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
+        .to_string())
+}
+
 /// argon2id hashes per second with Portico's parameters (OWASP's m = 19 MiB, t = 2, p = 1),
 /// on `threads` threads at once: what a password sign-in can reach at best on those cores.
 pub(crate) fn argon2_rate(threads: usize) -> f64 {
     use argon2::password_hash::PasswordHasher as _;
-    let Ok(params) = argon2::Params::new(19 * 1024, 2, 1, None) else {
+    let Ok(hasher) = hasher() else {
         return 0.0;
     };
     // The threads inherit this process's affinity: on every core while they run, as the
@@ -83,11 +104,6 @@ pub(crate) fn argon2_rate(threads: usize) -> f64 {
         let workers: Vec<_> = (0..threads.max(1))
             .map(|_| {
                 scope.spawn(|| {
-                    let hasher = argon2::Argon2::new(
-                        argon2::Algorithm::Argon2id,
-                        argon2::Version::V0x13,
-                        params.clone(),
-                    );
                     let mut count = 0u64;
                     while Instant::now() < deadline {
                         let _ = hasher.hash_password(b"bench-Password-1");

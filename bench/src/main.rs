@@ -144,8 +144,16 @@ async fn token_and_sign_in_rows(store: &Backend, report: &mut Report) -> Result<
     let user_apps = tokens::prepare_user_apps(&cli)?;
     let sign_ins = signin::prepare(&cli, port)?;
     let email_codes = email_code::prepare(&cli, 0)?;
+    // The people of the email-code rows, then those of the password rows (with a password
+    // hashed as Portico hashes it).
+    let hash = floors::portico_hash(signin::PASSWORD)?;
     store
-        .seed_users(&first_tenant, 0, email_code::users_needed() as i64)
+        .seed_users(
+            &first_tenant,
+            0,
+            (email_code::users_needed() + signin::PASSWORD_ACCOUNTS) as i64,
+            Some(&hash),
+        )
         .await?;
     // Codes go by SMTP to the benchmark's own mail server, as they would to a relay.
     let (mailbox, mail_url) = mailbox::Mailbox::start().await?;

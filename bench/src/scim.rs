@@ -55,7 +55,9 @@ pub(crate) async fn scim_rows(binary: &Path, report: &mut Report) -> Result<()> 
         let large_store = Backend::fresh(binary, postgres.as_deref(), "scale").await?;
         let tenant = Tenant::make(&large_store, "large", None).await?;
         let started = Instant::now();
-        large_store.seed_users(&tenant.id, 0, large() - 1).await?;
+        large_store
+            .seed_users(&tenant.id, 0, large() - 1, None)
+            .await?;
         large_store.seed_tenants(tenants() - 1).await?;
         eprintln!(
             "{}: seeded {} users and {} tenants in {:.1} s",
@@ -139,7 +141,7 @@ impl Tenant {
             ),
         };
         if let Some(users) = seed {
-            store.seed_users(&tenant.id, 0, users - 1).await?;
+            store.seed_users(&tenant.id, 0, users - 1, None).await?;
         }
         Ok(tenant)
     }

@@ -5,6 +5,7 @@
 //! signed in on the hosted pages, on the account's security page.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context as _, Result, bail};
 
@@ -17,7 +18,11 @@ use crate::{answer_to, floors, member, text_field};
 const TENANT: &str = "bench-rs";
 /// The account that signs in.
 const EMAIL: &str = "signin@bench.example";
-const PASSWORD: &str = "bench-Password-1";
+pub(crate) const PASSWORD: &str = "bench-Password-1";
+/// Accounts the password sign-ins take in turn (seeded with `PASSWORD` after the email-code
+/// rows' people): people sign in to their own accounts, so parallel sign-ins to one account
+/// (and its lockout record, written twice by each) would measure a case real traffic lacks.
+pub(crate) const PASSWORD_ACCOUNTS: usize = 10_000;
 /// Where the web app's codes would go (never followed).
 const REDIRECT: &str = "https://app.bench.example/callback";
 
@@ -123,6 +128,7 @@ pub(crate) async fn sign_in_rows(
 
     // Enough flows in flight to keep every hashing thread busy.
     let concurrency = 4 * cores;
+    let turn = Arc::new(AtomicUsize::new(0));
     let password = {
         let (http, initiate, token, mobile) = (
             http.clone(),
@@ -137,13 +143,16 @@ pub(crate) async fn sign_in_rows(
                 token.clone(),
                 mobile.clone(),
             );
+            let account = crate::email_code::users_needed()
+                + turn.fetch_add(1, Ordering::Relaxed) % PASSWORD_ACCOUNTS;
             async move {
+                let username = format!("user{account}@bench.example");
                 let initiated = answer_to(
                     &http,
                     &initiate,
                     &[
                         ("client_id", mobile.as_str()),
-                        ("username", EMAIL),
+                        ("username", &username),
                         ("challenge_type", "password redirect"),
                     ],
                 )
@@ -167,7 +176,10 @@ pub(crate) async fn sign_in_rows(
     };
     let result = load(server, concurrency, password.clone(), |s| s == 200).await?;
     let password_row = Row::load(
-        format!("native sign-in, password (argon2id), {cores} cores, c={concurrency}"),
+        format!(
+            "native sign-in, password (argon2id), {cores} cores (used {:.2}), c={concurrency}, {PASSWORD_ACCOUNTS} accounts",
+            result.cores
+        ),
         &result,
         "sign-ins/s",
     )
