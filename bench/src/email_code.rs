@@ -162,6 +162,13 @@ impl Context {
         }
     }
 
+    /// Posts `form` to the token endpoint; an answer without an ID token fails the flow.
+    async fn redeem(&self, form: &[(&str, &str)]) -> Result<()> {
+        let url = format!("{}/{TENANT}/oauth2/v2.0/token", self.base);
+        let tokens = json(self.http.post(url).form(form).send().await?).await?;
+        text_field(&tokens, "id_token").map(drop)
+    }
+
     async fn native(&self) -> Result<Vec<Duration>> {
         let email = self.next_person()?;
         let client_id = self.prepared.native.as_str();
@@ -202,24 +209,17 @@ impl Context {
         laps.lap();
         let (code, _) = self.mailbox.code_for(&email).await?;
         laps.lap();
-        let tokens = json(
-            self.http
-                .post(url("token"))
-                .form(&[
-                    ("client_id", client_id),
-                    ("grant_type", "oob"),
-                    (
-                        "continuation_token",
-                        member(&challenged, "continuation_token"),
-                    ),
-                    ("oob", &code),
-                    ("scope", "openid offline_access"),
-                ])
-                .send()
-                .await?,
-        )
+        self.redeem(&[
+            ("client_id", client_id),
+            ("grant_type", "oob"),
+            (
+                "continuation_token",
+                member(&challenged, "continuation_token"),
+            ),
+            ("oob", code.as_str()),
+            ("scope", "openid offline_access"),
+        ])
         .await?;
-        text_field(&tokens, "id_token")?;
         laps.lap();
         Ok(laps.steps)
     }
@@ -287,22 +287,15 @@ impl Context {
             );
         };
         laps.lap();
-        let tokens = json(
-            self.http
-                .post(format!("{}/{TENANT}/oauth2/v2.0/token", self.base))
-                .form(&[
-                    ("grant_type", "authorization_code"),
-                    ("code", code.as_str()),
-                    ("redirect_uri", REDIRECT),
-                    ("client_id", prepared.web.as_str()),
-                    ("client_secret", prepared.web_secret.as_str()),
-                    ("code_verifier", verifier),
-                ])
-                .send()
-                .await?,
-        )
+        self.redeem(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("client_id", prepared.web.as_str()),
+            ("client_secret", prepared.web_secret.as_str()),
+            ("code_verifier", verifier),
+        ])
         .await?;
-        text_field(&tokens, "id_token")?;
         laps.lap();
         Ok(laps.steps)
     }
