@@ -3,12 +3,6 @@
 //! same wrong password does not count again (a user retrying a stale saved password is not an
 //! attacker). A success clears everything.
 //!
-//! An attempt is counted before its password is checked, so that parallel guesses count; its
-//! fingerprint is then "in flight" until the check answers. A wrong answer marks it "known
-//! wrong", and only a known-wrong repeat is refused without checking again: a repeat in flight
-//! may be the right password sent twice at once (a double submit), which must sign in both
-//! times.
-//!
 //! Updates are compare-and-swap on a version column, so parallel guesses cannot slip past the
 //! counter.
 
@@ -72,32 +66,6 @@ impl LockoutPolicy {
         next
     }
 
-    /// The record after the check of the attempt with this fingerprint answered wrong.
-    pub fn after_wrong(&self, record: &LockoutRecord, fingerprint: &str) -> LockoutRecord {
-        let mut next = record.clone();
-        if !next.wrong_fingerprints.iter().any(|f| f == fingerprint) {
-            next.wrong_fingerprints.push(fingerprint.to_owned());
-        }
-        // Only fingerprints still remembered: the others would count again anyway.
-        next.wrong_fingerprints
-            .retain(|f| next.recent_fingerprints.contains(f));
-        next
-    }
-
-    /// Whether a check has already answered this fingerprint wrong.
-    pub fn known_wrong(&self, record: &LockoutRecord, fingerprint: &str) -> bool {
-        record.wrong_fingerprints.iter().any(|f| f == fingerprint)
-    }
-
-    /// The record after a check that could not answer (a legacy store out of reach): the
-    /// same password may be tried again, and counts again then.
-    pub fn after_unanswered(&self, record: &LockoutRecord, fingerprint: &str) -> LockoutRecord {
-        let mut next = record.clone();
-        next.recent_fingerprints.retain(|f| f != fingerprint);
-        next.wrong_fingerprints.retain(|f| f != fingerprint);
-        next
-    }
-
     /// The record after a correct password.
     pub fn after_success(&self, record: &LockoutRecord) -> LockoutRecord {
         LockoutRecord {
@@ -142,37 +110,14 @@ mod tests {
     }
 
     #[test]
-    fn only_a_repeat_answered_wrong_is_known_wrong() {
-        let policy = LockoutPolicy::default();
-        let counted = policy.after_failure(&LockoutRecord::default(), "fp", 1000);
-        assert!(!policy.known_wrong(&counted, "fp"), "in flight");
-        let wrong = policy.after_wrong(&counted, "fp");
-        assert!(policy.known_wrong(&wrong, "fp"));
-        assert_eq!(wrong.failures, 1, "marking does not count again");
-        let retried = policy.after_unanswered(&wrong, "fp");
-        assert!(!policy.known_wrong(&retried, "fp"));
-        assert!(retried.recent_fingerprints.is_empty());
-        // A fingerprint forgotten by the remembered window is not kept as known wrong.
-        let mut record = wrong;
-        for i in 0..policy.remembered {
-            record = policy.after_failure(&record, &i.to_string(), 1000);
-        }
-        let record = policy.after_wrong(&record, "0");
-        assert!(!policy.known_wrong(&record, "fp"));
-        assert!(policy.known_wrong(&record, "0"));
-    }
-
-    #[test]
     fn success_clears() {
         let policy = LockoutPolicy::default();
         let mut record = LockoutRecord::default();
         for i in 0..5 {
             record = policy.after_failure(&record, &i.to_string(), 1000);
         }
-        record = policy.after_wrong(&record, "3");
         let cleared = policy.after_success(&record);
         assert_eq!(cleared.failures, 0);
         assert!(cleared.recent_fingerprints.is_empty());
-        assert!(cleared.wrong_fingerprints.is_empty());
     }
 }

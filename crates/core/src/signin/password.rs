@@ -118,10 +118,14 @@ impl Portico {
         if let Some(until) = self.lockout.locked_until(&before, now) {
             return Err(SignInError::LockedOut { until });
         }
-        // A password a check has already answered wrong is refused again without another
-        // check: no hash, and no call to a legacy store (which may count failures of its
-        // own). A repeat still in flight is checked (a double submit of the right password).
-        if self.lockout.known_wrong(&before, &fingerprint) {
+        // A fingerprint already in the record is not counted again (a stale saved password
+        // does not lock its owner out), but it is still checked: the record holds attempts in
+        // flight too, so a repeat may be the right password sent twice at once (a double
+        // submit, a retrying app), which must sign in both times. Except for a password still
+        // in a legacy store: checking it is a call to the company's service, which may count
+        // failures of its own, so a repeat is answered here without calling it again.
+        let repeat = before.recent_fingerprints.contains(&fingerprint);
+        if repeat && user.as_ref().is_some_and(|u| u.password_in_legacy_store) {
             return Err(SignInError::InvalidCredentials);
         }
         // A password still in a legacy store: the company's service checks it (and a right
@@ -135,10 +139,13 @@ impl Portico {
                 Err(err) => {
                     // The call failed, not the password: the same password may be tried
                     // again (the attempt still counts towards the lockout).
-                    self.update_lockout(tenant, LockoutSubject::User(legacy.id), |record| {
-                        self.lockout.after_unanswered(record, &fingerprint)
-                    })
-                    .await?;
+                    let forget = |record: &LockoutRecord| {
+                        let mut next = record.clone();
+                        next.recent_fingerprints.retain(|f| *f != fingerprint);
+                        next
+                    };
+                    self.update_lockout(tenant, LockoutSubject::User(legacy.id), forget)
+                        .await?;
                     return Err(err.into());
                 }
             };
@@ -153,10 +160,7 @@ impl Portico {
                     migrated.password_in_legacy_store = false;
                     Ok(migrated)
                 }
-                crate::extensions::Migration::Wrong => {
-                    self.mark_wrong(tenant, subject, &fingerprint).await?;
-                    Err(SignInError::InvalidCredentials)
-                }
+                crate::extensions::Migration::Wrong => Err(SignInError::InvalidCredentials),
                 crate::extensions::Migration::ResetRequired => Err(SignInError::ResetRequired),
                 // UNCONFIRMED: Entra's Block action shows its own page; here the sign-in is
                 // refused as for a disabled account.
@@ -172,7 +176,6 @@ impl Portico {
             )
             .await?;
         let Some(user) = user.filter(|_| matched) else {
-            self.mark_wrong(tenant, subject, &fingerprint).await?;
             return Err(SignInError::InvalidCredentials);
         };
         self.clear_attempts(tenant, LockoutSubject::User(user.id))
@@ -200,20 +203,6 @@ impl Portico {
             }
         })
         .await
-    }
-
-    /// Notes that the check of the attempt with this fingerprint answered wrong.
-    async fn mark_wrong(
-        &self,
-        tenant: &Tenant,
-        subject: LockoutSubject<'_>,
-        fingerprint: &str,
-    ) -> Result<(), SignInError> {
-        self.update_lockout(tenant, subject, |record| {
-            self.lockout.after_wrong(record, fingerprint)
-        })
-        .await
-        .map(drop)
     }
 
     async fn clear_attempts(

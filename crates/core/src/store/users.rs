@@ -26,12 +26,8 @@ pub struct LockoutRecord {
     pub locked_until: UnixTime,
     /// How many lockouts since the last success (each one longer).
     pub lockouts: u32,
-    /// Fingerprints of recent attempts, recorded before their check so that parallel guesses
-    /// count; a repeat does not count again.
+    /// Fingerprints of recent wrong passwords; a repeat does not count again.
     pub recent_fingerprints: Vec<String>,
-    /// Those of them a check answered wrong (the others are still in flight, or were the
-    /// right password): a repeat of one of these is refused without checking again.
-    pub wrong_fingerprints: Vec<String>,
     /// Optimistic-concurrency version (0: no row yet).
     pub version: i64,
 }

@@ -39,33 +39,6 @@ async fn attempt(
     (outcome, portico.passwords.runs() - before)
 }
 
-#[tokio::test]
-async fn a_password_already_answered_wrong_is_refused_without_another_hash_for_anyone() {
-    let server = TestServer::start().await;
-    let portico = server.portico();
-    server.user("again@example.com").await;
-    let ip: IpAddr = "10.8.0.1".parse().unwrap();
-    for email in ["again@example.com", "nobody-again@example.com"] {
-        let first = attempt(portico, &server.tenant, email, "wrong-once-1", ip).await;
-        assert_eq!(first, ("invalid", 1), "{email}: checked");
-        let again = attempt(portico, &server.tenant, email, "wrong-once-1", ip).await;
-        assert_eq!(
-            again,
-            ("invalid", 0),
-            "{email}: known wrong, not checked again"
-        );
-    }
-    let right = attempt(
-        portico,
-        &server.tenant,
-        "again@example.com",
-        crate::harness::PASSWORD,
-        ip,
-    );
-    assert_eq!(right.await, ("signed in", 1));
-    server.stop().await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_address_answers_exactly_like_a_wrong_password_under_random_attempts() {
     let server = TestServer::start().await;

@@ -154,12 +154,12 @@ macro_rules! users_queries {
             async fn lockout(&self, tenant: TenantId, subject: LockoutSubject<'_>) -> Result<LockoutRecord, StoreError> {
                 let (sql, key) = match subject {
                     LockoutSubject::User(user) => (
-                        "SELECT failures, locked_until, lockouts, recent_fingerprints, wrong_fingerprints, version \
+                        "SELECT failures, locked_until, lockouts, recent_fingerprints, version \
                          FROM password_lockouts WHERE tenant_id = $1 AND user_id = $2",
                         user.to_string(),
                     ),
                     LockoutSubject::Decoy(key) => (
-                        "SELECT failures, locked_until, lockouts, recent_fingerprints, wrong_fingerprints, version \
+                        "SELECT failures, locked_until, lockouts, recent_fingerprints, version \
                          FROM decoy_lockouts WHERE tenant_id = $1 AND subject = $2",
                         key.to_owned(),
                     ),
@@ -178,7 +178,6 @@ macro_rules! users_queries {
                     locked_until: row.try_get("locked_until").map_err(db_err)?,
                     lockouts: to_u32(row.try_get("lockouts").map_err(db_err)?),
                     recent_fingerprints: from_json_list(&row.try_get::<String, _>("recent_fingerprints").map_err(db_err)?)?,
-                    wrong_fingerprints: from_json_list(&row.try_get::<String, _>("wrong_fingerprints").map_err(db_err)?)?,
                     version: row.try_get("version").map_err(db_err)?,
                 })
             }
@@ -193,21 +192,19 @@ macro_rules! users_queries {
                 // The same statements for both tables; only the names differ.
                 let (insert, update, key) = match subject {
                     LockoutSubject::User(user) => (
-                        "INSERT INTO password_lockouts (tenant_id, user_id, failures, locked_until, lockouts, recent_fingerprints, \
-                         wrong_fingerprints, version, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) ON CONFLICT (tenant_id, user_id) DO NOTHING",
+                        "INSERT INTO password_lockouts (tenant_id, user_id, failures, locked_until, lockouts, recent_fingerprints, version, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 1, $7) ON CONFLICT (tenant_id, user_id) DO NOTHING",
                         "UPDATE password_lockouts SET failures = $3, locked_until = $4, lockouts = $5, \
-                         recent_fingerprints = $6, wrong_fingerprints = $7, version = version + 1, updated_at = $8 \
-                         WHERE tenant_id = $1 AND user_id = $2 AND version = $9",
+                         recent_fingerprints = $6, version = version + 1, updated_at = $7 \
+                         WHERE tenant_id = $1 AND user_id = $2 AND version = $8",
                         user.to_string(),
                     ),
                     LockoutSubject::Decoy(key) => (
-                        "INSERT INTO decoy_lockouts (tenant_id, subject, failures, locked_until, lockouts, recent_fingerprints, \
-                         wrong_fingerprints, version, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) ON CONFLICT (tenant_id, subject) DO NOTHING",
+                        "INSERT INTO decoy_lockouts (tenant_id, subject, failures, locked_until, lockouts, recent_fingerprints, version, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 1, $7) ON CONFLICT (tenant_id, subject) DO NOTHING",
                         "UPDATE decoy_lockouts SET failures = $3, locked_until = $4, lockouts = $5, \
-                         recent_fingerprints = $6, wrong_fingerprints = $7, version = version + 1, updated_at = $8 \
-                         WHERE tenant_id = $1 AND subject = $2 AND version = $9",
+                         recent_fingerprints = $6, version = version + 1, updated_at = $7 \
+                         WHERE tenant_id = $1 AND subject = $2 AND version = $8",
                         key.to_owned(),
                     ),
                 };
@@ -218,7 +215,6 @@ macro_rules! users_queries {
                     .bind(record.locked_until)
                     .bind(i64::from(record.lockouts))
                     .bind(to_json_list(&record.recent_fingerprints)?)
-                    .bind(to_json_list(&record.wrong_fingerprints)?)
                     .bind(now);
                 let query = if record.version == 0 { query } else { query.bind(record.version) };
                 let result = query.execute(&self.pool).await.map_err(db_err)?;
