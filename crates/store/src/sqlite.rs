@@ -52,10 +52,10 @@ impl SqliteStore {
             // Deleted rows (spent message bodies, ended sessions) are overwritten on disk,
             // not left in free pages for whoever copies the file.
             .pragma("secure_delete", "on")
-            // No checkpoint inside a commit: the commit that filled the log to 1,000 pages
-            // used to copy it into the database file and sync it while holding the write
-            // lock, and every request waiting to write waited for that sync too (the
-            // benchmark's p99 per sign-in step). A task checkpoints instead, off the lock.
+            // No checkpoint after a commit: the commit that filled the log to 1,000 pages
+            // then copied it into the database file and synced it on its own connection,
+            // before its request could answer (the benchmark's p99 per sign-in step). A task
+            // checkpoints instead, off every request's path.
             .pragma("wal_autocheckpoint", "0")
             .busy_timeout(Duration::from_secs(10));
         let store = Self::with_options(options, 8).await?;
