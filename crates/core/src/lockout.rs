@@ -1,13 +1,27 @@
 //! Smart lockout for password checks, modelled on Entra's: after 10 counted failures the
 //! account locks for a minute, and each further lockout doubles, up to a cap. Repeating the
 //! same wrong password does not count again (a user retrying a stale saved password is not an
-//! attacker). A success clears everything.
+//! attacker). A success clears everything, and so does a day without attempts (see
+//! [`IDLE_SECS`]).
 //!
 //! Updates are compare-and-swap on a version column, so parallel guesses cannot slip past the
 //! counter.
 
 use crate::clock::UnixTime;
 use crate::store::LockoutRecord;
+
+/// A record left alone this long, and not locked within it, counts as empty. The same rule
+/// holds for accounts and for addresses without one (whose records the purge job deletes
+/// after the same time): were a real account's count kept longer than a decoy's, nine wrong
+/// guesses, a day's wait and a tenth would tell which addresses have accounts.
+pub const IDLE_SECS: i64 = 24 * 3600;
+
+/// How long a wrong answer from a legacy password store is trusted for a repeat of the same
+/// password: within it a repeat is refused without asking the company's service again (it
+/// may count failures of its own, and a device retrying a stale saved password would lock
+/// its owner out there). Short, because that service's verdict can change: its own lockout
+/// may have said "wrong" to the right password.
+pub const LEGACY_REPEAT_SECS: i64 = 5 * 60;
 
 /// How lockout behaves.
 #[derive(Debug, Clone)]
@@ -34,6 +48,21 @@ impl Default for LockoutPolicy {
 }
 
 impl LockoutPolicy {
+    /// The record as it stands now: empty (keeping its version, for the compare-and-swap)
+    /// once it has been idle for [`IDLE_SECS`] and no lockout ended within that time.
+    pub fn current(&self, record: &LockoutRecord, now: UnixTime) -> LockoutRecord {
+        let horizon = now - IDLE_SECS;
+        if record.updated_at < horizon && record.locked_until < horizon {
+            LockoutRecord {
+                version: record.version,
+                updated_at: record.updated_at,
+                ..LockoutRecord::default()
+            }
+        } else {
+            record.clone()
+        }
+    }
+
     /// If the account is locked now, until when.
     pub fn locked_until(&self, record: &LockoutRecord, now: UnixTime) -> Option<UnixTime> {
         (record.locked_until > now).then_some(record.locked_until)
@@ -70,6 +99,7 @@ impl LockoutPolicy {
     pub fn after_success(&self, record: &LockoutRecord) -> LockoutRecord {
         LockoutRecord {
             version: record.version,
+            updated_at: record.updated_at,
             ..LockoutRecord::default()
         }
     }
@@ -119,5 +149,28 @@ mod tests {
         let cleared = policy.after_success(&record);
         assert_eq!(cleared.failures, 0);
         assert!(cleared.recent_fingerprints.is_empty());
+    }
+
+    #[test]
+    fn a_day_idle_empties_a_record_unless_a_lockout_ended_within_it() {
+        let policy = LockoutPolicy::default();
+        let mut record = LockoutRecord {
+            version: 7,
+            updated_at: 1000,
+            ..LockoutRecord::default()
+        };
+        for i in 0..9 {
+            record = policy.after_failure(&record, &i.to_string(), 1000);
+        }
+        assert_eq!(policy.current(&record, 1000 + IDLE_SECS), record);
+        let idle = policy.current(&record, 1001 + IDLE_SECS);
+        assert_eq!(idle.failures, 0);
+        assert!(idle.recent_fingerprints.is_empty());
+        assert_eq!(idle.version, 7, "the compare-and-swap still sees the row");
+        // Locked late in the idle time: the lockout and its escalation stay.
+        record.locked_until = 1000 + IDLE_SECS;
+        record.lockouts = 3;
+        assert_eq!(policy.current(&record, 1001 + IDLE_SECS), record);
+        assert_eq!(policy.current(&record, 1001 + 2 * IDLE_SECS).lockouts, 0);
     }
 }

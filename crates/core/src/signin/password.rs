@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::clock::UnixTime;
 use crate::directory::{Email, MAX_PASSWORD_LEN, Tenant, User};
 use crate::ids::ClientId;
+use crate::lockout::LEGACY_REPEAT_SECS;
 use crate::store::{LockoutRecord, LockoutSubject};
 use crate::{CoreError, Portico, StoreError};
 
@@ -123,14 +124,18 @@ impl Portico {
         // flight too, so a repeat may be the right password sent twice at once (a double
         // submit, a retrying app), which must sign in both times. Except for a password still
         // in a legacy store: checking it is a call to the company's service, which may count
-        // failures of its own, so a repeat is answered here without calling it again.
+        // failures of its own, so a repeat soon after its last answer is refused without
+        // calling it again. It still costs a hash, as a repeat for any other account does, so
+        // its timing does not set it apart.
         let repeat = before.recent_fingerprints.contains(&fingerprint);
-        if repeat && user.as_ref().is_some_and(|u| u.password_in_legacy_store) {
+        let legacy = user.as_ref().filter(|u| u.password_in_legacy_store);
+        if repeat && legacy.is_some() && now - before.updated_at < LEGACY_REPEAT_SECS {
+            self.passwords.verify(password.to_owned(), None).await?;
             return Err(SignInError::InvalidCredentials);
         }
         // A password still in a legacy store: the company's service checks it (and a right
         // one is kept here from now on). Failures count like any wrong password.
-        if let Some(legacy) = user.as_ref().filter(|u| u.password_in_legacy_store) {
+        if let Some(legacy) = legacy {
             let outcome = match self
                 .submit_legacy_password(tenant, client, legacy, password, client_ip)
                 .await
@@ -160,7 +165,21 @@ impl Portico {
                     migrated.password_in_legacy_store = false;
                     Ok(migrated)
                 }
-                crate::extensions::Migration::Wrong => Err(SignInError::InvalidCredentials),
+                crate::extensions::Migration::Wrong => {
+                    if repeat {
+                        // The service was asked again; its answer is trusted for another
+                        // while. Best effort: the answer stands even if this is not saved.
+                        let touch = |record: &LockoutRecord| LockoutRecord {
+                            updated_at: now,
+                            ..record.clone()
+                        };
+                        let subject = LockoutSubject::User(legacy.id);
+                        if let Err(err) = self.update_lockout(tenant, subject, touch).await {
+                            tracing::warn!(error = %err, "could not note a legacy store's answer");
+                        }
+                    }
+                    Err(SignInError::InvalidCredentials)
+                }
                 crate::extensions::Migration::ResetRequired => Err(SignInError::ResetRequired),
                 // UNCONFIRMED: Entra's Block action shows its own page; here the sign-in is
                 // refused as for a disabled account.
@@ -215,8 +234,9 @@ impl Portico {
             .map(drop)
     }
 
-    /// Applies `change` to the user's lockout record with compare-and-swap, retrying when a
-    /// parallel attempt wrote first. Returns the record as it was before the change.
+    /// Applies `change` to the user's lockout record (as it stands now: an idle one is
+    /// empty) with compare-and-swap, retrying when a parallel attempt wrote first. Returns the
+    /// record as it was before the change.
     async fn update_lockout(
         &self,
         tenant: &Tenant,
@@ -224,14 +244,16 @@ impl Portico {
         change: impl Fn(&LockoutRecord) -> LockoutRecord,
     ) -> Result<LockoutRecord, SignInError> {
         for _ in 0..CAS_ATTEMPTS {
-            let before = self.store.lockout(tenant.id, subject).await?;
+            let now = self.now();
+            let stored = self.store.lockout(tenant.id, subject).await?;
+            let before = self.lockout.current(&stored, now);
             let after = change(&before);
             if after == before {
                 return Ok(before);
             }
             match self
                 .store
-                .save_lockout(tenant.id, subject, &after, self.now())
+                .save_lockout(tenant.id, subject, &after, now)
                 .await
             {
                 Ok(()) => return Ok(before),

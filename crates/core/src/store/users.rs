@@ -30,6 +30,8 @@ pub struct LockoutRecord {
     pub recent_fingerprints: Vec<String>,
     /// Optimistic-concurrency version (0: no row yet).
     pub version: i64,
+    /// When the record was last written (0: never). Saving sets it to the time given.
+    pub updated_at: UnixTime,
 }
 
 /// Storage of users: accounts, passwords, lockouts and signing out everywhere (part of

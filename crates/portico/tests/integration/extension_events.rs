@@ -4,14 +4,19 @@
 //! in Chromium; passwords migrated from its legacy store at the first sign-in.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use portico_claims::{
     DecryptionKey, EventCommon, Handler, HandlerError, OtpAction, OtpContext, PasswordAction,
     PasswordContext, Receiver, SignUpInfo, StartAction, SubmitAction, TokenValidator,
     TrustedIssuer,
 };
+use portico_core::clock::ManualClock;
 use portico_core::directory::{AttributeSpec, SignInMethod, TenantRef, UserFlowConfig};
 use portico_core::extensions::{ExtensionEvent, NewExtension};
+use portico_core::lockout;
+use portico_core::signin::SignInError;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -541,8 +546,17 @@ async fn sign_up_attributes_are_prefilled_refused_and_blocked_in_chromium() {
 }
 
 /// The company's old user store: it knows two passwords, and one of them is too weak to keep.
+/// While `locked`, it answers every password as wrong (as its own lockout would).
+#[derive(Clone, Default)]
 struct LegacyStore {
-    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    calls: Arc<AtomicUsize>,
+    locked: Arc<AtomicBool>,
+}
+
+impl LegacyStore {
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
 }
 
 #[async_trait::async_trait]
@@ -552,12 +566,15 @@ impl Handler for LegacyStore {
         event: &EventCommon,
         context: &PasswordContext,
     ) -> Result<PasswordAction, HandlerError> {
-        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.calls.fetch_add(1, Ordering::SeqCst);
         let user = event.authentication_context.user.as_ref();
         assert_eq!(
             user.and_then(|u| u.mail.as_deref()),
             Some(context.username.as_str())
         );
+        if self.locked.load(Ordering::SeqCst) {
+            return Ok(PasswordAction::Retry);
+        }
         Ok(
             match (context.username.as_str(), context.password.as_str()) {
                 ("old@example.com", "Legacy-Passw0rd-1998") => PasswordAction::Migrate,
@@ -568,20 +585,19 @@ impl Handler for LegacyStore {
     }
 }
 
-#[tokio::test]
-async fn a_legacy_password_migrates_at_the_first_sign_in_and_is_never_sent_again() {
+/// Accounts whose passwords are still in the company's legacy store, and that store behind a
+/// password-submit extension (encrypted, as Entra's is) for `client_id`.
+async fn legacy_store(server: &TestServer, client_id: &str, emails: &[&str]) -> LegacyStore {
     use aws_lc_rs::encoding::AsDer;
     use base64::Engine as _;
-    let server = TestServer::start().await;
     let tenant = TenantRef::Id(server.tenant.id);
     let portico = server.portico();
-    let client_id = native_app(&server).await;
-    for email in ["old@example.com", "weak@example.com"] {
+    for email in emails {
         portico
             .create_user(
                 &tenant,
                 portico_core::directory::NewUser {
-                    email: email.into(),
+                    email: (*email).into(),
                     password: None,
                     display_name: None,
                     legacy_password: true,
@@ -599,7 +615,7 @@ async fn a_legacy_password_migrates_at_the_first_sign_in_and_is_never_sent_again
         base64::engine::general_purpose::STANDARD.encode(spki.as_ref())
     );
     let pkcs8 = private.as_der().unwrap();
-    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let store = LegacyStore::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
         "http://127.0.0.1:{}/password",
@@ -607,21 +623,30 @@ async fn a_legacy_password_migrates_at_the_first_sign_in_and_is_never_sent_again
     );
     let audience = "0e7a0000-0000-4000-8000-000000000003";
     let validator = TokenValidator::new(vec![TrustedIssuer::new(server.issuer(), audience)]);
-    let receiver = Receiver::new(
-        validator,
-        LegacyStore {
-            calls: std::sync::Arc::clone(&calls),
-        },
-    )
-    .with_decryption_key(DecryptionKey::from_pkcs8(pkcs8.as_ref()).unwrap())
-    .router("/password");
+    let receiver = Receiver::new(validator, store.clone())
+        .with_decryption_key(DecryptionKey::from_pkcs8(pkcs8.as_ref()).unwrap())
+        .router("/password");
     tokio::spawn(async move { axum::serve(listener, receiver).await });
-    let mut extension = otp_extension("legacy", &url, &client_id, false);
+    let mut extension = otp_extension("legacy", &url, client_id, false);
     extension.event = ExtensionEvent::PasswordSubmit;
     extension.resource_app_id = Some(audience.into());
     extension.encryption_key = Some(pem);
     portico.create_extension(&tenant, extension).await.unwrap();
-    let count = || calls.load(std::sync::atomic::Ordering::SeqCst);
+    store
+}
+
+#[tokio::test]
+async fn a_legacy_password_migrates_at_the_first_sign_in_and_is_never_sent_again() {
+    let server = TestServer::start().await;
+    let portico = server.portico();
+    let client_id = native_app(&server).await;
+    let legacy = legacy_store(
+        &server,
+        &client_id,
+        &["old@example.com", "weak@example.com"],
+    )
+    .await;
+    let count = || legacy.calls();
 
     // A wrong password: the legacy store says so, and it counts as a wrong password.
     let (status, wrong) =
@@ -683,6 +708,69 @@ async fn a_legacy_password_migrates_at_the_first_sign_in_and_is_never_sent_again
     .await;
     assert_error(status, &weak, "invalid_grant", 50142);
     assert_eq!(count(), 3);
+    server.stop().await;
+}
+
+/// The legacy store's own lockout answered the right password as wrong. Once it has lifted,
+/// the same password must get through (a repeat is refused unasked only for a short while),
+/// and a device retrying a stale password reaches the company's service at most once a while.
+#[tokio::test]
+async fn a_right_password_refused_by_a_locked_legacy_store_signs_in_once_it_unlocks() {
+    let server = TestServer::start().await;
+    let client_id = native_app(&server).await;
+    let legacy = legacy_store(
+        &server,
+        &client_id,
+        &["old@example.com", "stale@example.com"],
+    )
+    .await;
+    let clock = ManualClock::new(server.portico().now());
+    let portico = server.portico_at(&clock);
+    let client = Some(client_id.parse().unwrap());
+    let ip = "10.9.0.1".parse().unwrap();
+    let sign_in = |email: &'static str, password: &'static str| {
+        let portico = &portico;
+        let tenant = &server.tenant;
+        async move {
+            let runs = portico.passwords.runs();
+            let result = portico
+                .sign_in_with_password(tenant, client, email, password, ip)
+                .await;
+            (
+                result.map(|user| user.email),
+                portico.passwords.runs() - runs,
+            )
+        }
+    };
+    let right = "Legacy-Passw0rd-1998";
+
+    legacy.locked.store(true, Ordering::SeqCst);
+    let (result, _) = sign_in("old@example.com", right).await;
+    assert!(
+        matches!(result, Err(SignInError::InvalidCredentials)),
+        "{result:?}"
+    );
+    assert_eq!(legacy.calls(), 1);
+    // Again at once: refused without asking, and hashed like any repeat (no timing tell).
+    let (result, hashes) = sign_in("old@example.com", right).await;
+    assert!(matches!(result, Err(SignInError::InvalidCredentials)));
+    assert_eq!((legacy.calls(), hashes), (1, 1));
+    // The store's lockout lifts; a while later the same password is asked again, and signs in.
+    legacy.locked.store(false, Ordering::SeqCst);
+    clock.advance(lockout::LEGACY_REPEAT_SECS);
+    let (result, _) = sign_in("old@example.com", right).await;
+    assert_eq!(result.unwrap(), "old@example.com");
+    assert_eq!(legacy.calls(), 2);
+
+    // A stale saved password, retried every minute: asked once per while, not every time.
+    let mut asked = Vec::new();
+    for _ in 0..12 {
+        let (result, _) = sign_in("stale@example.com", "an-old-one").await;
+        assert!(matches!(result, Err(SignInError::InvalidCredentials)));
+        asked.push(legacy.calls());
+        clock.advance(60);
+    }
+    assert_eq!(asked, [3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 5, 5]);
     server.stop().await;
 }
 

@@ -191,6 +191,22 @@ impl TestServer {
         &self.server.portico
     }
 
+    /// A second `Portico` over the same store and master key, wired to call extensions as the
+    /// server is, on a clock the test moves: what the server would do at another time.
+    pub fn portico_at(&self, clock: &portico_core::clock::ManualClock) -> Arc<Portico> {
+        let settings = self.portico().settings.clone();
+        let callouts =
+            portico_delivery::CalloutClient::new(settings.callout_allow_private).unwrap();
+        let portico = Arc::new(Portico::new(
+            settings,
+            Arc::clone(&self.portico().store),
+            Arc::new(clock.clone()),
+            portico_keys::MasterKey::from_base64(&self.master_key).unwrap(),
+        ));
+        portico.set_callout_transport(Arc::new(callouts));
+        portico
+    }
+
     /// `{base}/{tenant id}/{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("{}/{}/{}", self.base, self.tenant.id, path)

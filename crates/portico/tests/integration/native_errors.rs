@@ -2,12 +2,10 @@
 //! origins only, lockouts and codes shared with the hosted pages, restarts within the resend
 //! window, and rate-limited lookups.
 
-use portico_core::Portico;
 use portico_core::clock::ManualClock;
 use portico_core::directory::AppKind;
 use portico_core::signin::engine::Journey;
 use portico_core::signin::{FlowOrigin, NativeClient};
-use portico_keys::MasterKey;
 
 use crate::harness::{PASSWORD, TestServer};
 use crate::native_auth::{
@@ -104,12 +102,7 @@ async fn documented_errors() {
 /// with its clock set back.
 async fn stale_token(server: &TestServer, client_id: &str) -> String {
     let clock = ManualClock::new(server.portico().now() - 660);
-    let past = Portico::new(
-        server.portico().settings.clone(),
-        std::sync::Arc::clone(&server.portico().store),
-        std::sync::Arc::new(clock),
-        MasterKey::from_base64(&server.master_key).unwrap(),
-    );
+    let past = server.portico_at(&clock);
     let flow = past
         .start_flow(
             &server.tenant,

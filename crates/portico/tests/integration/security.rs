@@ -649,12 +649,7 @@ async fn refresh_days_later(
     days: i64,
 ) -> Result<(), portico_core::oauth::OAuthError> {
     let clock = portico_core::clock::ManualClock::new(server.portico().now() + days * 24 * 3600);
-    let later = portico_core::Portico::new(
-        server.portico().settings.clone(),
-        std::sync::Arc::clone(&server.portico().store),
-        std::sync::Arc::new(clock),
-        portico_keys::MasterKey::from_base64(&server.master_key).unwrap(),
-    );
+    let later = server.portico_at(&clock);
     let request = portico_core::oauth::TokenRequest {
         grant_type: Some("refresh_token".into()),
         refresh_token: Some(tokens.refresh().to_owned()),

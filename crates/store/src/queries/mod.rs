@@ -435,7 +435,6 @@ macro_rules! sql_store {
                     "DELETE FROM pushed_requests WHERE expires_at < $1",
                     "DELETE FROM second_factor_failures WHERE failed_at < $1",
                     "DELETE FROM phone_verifications WHERE created_at < $1",
-                    "DELETE FROM decoy_lockouts WHERE updated_at < $1 AND locked_until < $1",
                     "DELETE FROM grants WHERE created_at < $1 AND NOT EXISTS \
                      (SELECT 1 FROM refresh_tokens r WHERE r.tenant_id = grants.tenant_id AND r.grant_id = grants.id) \
                      AND NOT EXISTS (SELECT 1 FROM authorization_codes c WHERE c.tenant_id = grants.tenant_id AND c.grant_id = grants.id)",
@@ -447,6 +446,14 @@ macro_rules! sql_store {
                         .map_err(db_err)?
                         .rows_affected();
                 }
+                // A decoy record goes exactly when core would treat it as empty anyway, so an
+                // address without an account behaves as an account does after the same wait.
+                purged += sqlx::query("DELETE FROM decoy_lockouts WHERE updated_at < $1 AND locked_until < $1")
+                    .bind(now - portico_core::lockout::IDLE_SECS)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected();
                 tx.commit().await.map_err(db_err)?;
                 Ok(purged)
             }

@@ -154,12 +154,12 @@ macro_rules! users_queries {
             async fn lockout(&self, tenant: TenantId, subject: LockoutSubject<'_>) -> Result<LockoutRecord, StoreError> {
                 let (sql, key) = match subject {
                     LockoutSubject::User(user) => (
-                        "SELECT failures, locked_until, lockouts, recent_fingerprints, version \
+                        "SELECT failures, locked_until, lockouts, recent_fingerprints, version, updated_at \
                          FROM password_lockouts WHERE tenant_id = $1 AND user_id = $2",
                         user.to_string(),
                     ),
                     LockoutSubject::Decoy(key) => (
-                        "SELECT failures, locked_until, lockouts, recent_fingerprints, version \
+                        "SELECT failures, locked_until, lockouts, recent_fingerprints, version, updated_at \
                          FROM decoy_lockouts WHERE tenant_id = $1 AND subject = $2",
                         key.to_owned(),
                     ),
@@ -179,6 +179,7 @@ macro_rules! users_queries {
                     lockouts: to_u32(row.try_get("lockouts").map_err(db_err)?),
                     recent_fingerprints: from_json_list(&row.try_get::<String, _>("recent_fingerprints").map_err(db_err)?)?,
                     version: row.try_get("version").map_err(db_err)?,
+                    updated_at: row.try_get("updated_at").map_err(db_err)?,
                 })
             }
 

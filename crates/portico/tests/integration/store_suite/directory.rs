@@ -174,7 +174,11 @@ pub(super) async fn lockout_compare_and_swap(store: Arc<dyn Store>) {
             "stale version"
         );
         let stored = store.lockout(t.id, subject).await.unwrap();
-        assert_eq!((stored.failures, stored.version), (1, 1));
+        assert_eq!(
+            (stored.failures, stored.version, stored.updated_at),
+            (1, 1, 1_000),
+            "the save time is kept: core empties a record left idle"
+        );
         let second = LockoutRecord {
             failures: 2,
             ..stored.clone()
