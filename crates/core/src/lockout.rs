@@ -11,17 +11,30 @@ use crate::clock::UnixTime;
 use crate::store::LockoutRecord;
 
 /// A record left alone this long, and not locked within it, counts as empty. The same rule
-/// holds for accounts and for addresses without one (whose records the purge job deletes
-/// after the same time): were a real account's count kept longer than a decoy's, nine wrong
+/// holds for accounts and for addresses without one (whose records the purge job deletes an
+/// hour later): were a real account's count kept longer than a decoy's, nine wrong
 /// guesses, a day's wait and a tenth would tell which addresses have accounts.
 pub const IDLE_SECS: i64 = 24 * 3600;
 
-/// How long a wrong answer from a legacy password store is trusted for a repeat of the same
-/// password: within it a repeat is refused without asking the company's service again (it
-/// may count failures of its own, and a device retrying a stale saved password would lock
-/// its owner out there). Short, because that service's verdict can change: its own lockout
-/// may have said "wrong" to the right password.
+/// How long a legacy password store's answer about one password is trusted: within it a
+/// repeat of that password is refused without asking the company's service again (it may
+/// count failures of its own, and a device retrying a stale saved password would lock its
+/// owner out there). Short, because that service's verdict can change: its own lockout may
+/// have said "wrong" to the right password. Kept per password, so other attempts (an
+/// attacker's) cannot keep one password's window open.
 pub const LEGACY_REPEAT_SECS: i64 = 5 * 60;
+
+/// Between a remembered fingerprint and the time a legacy store was last asked about it
+/// (fingerprints are URL-safe base64, which never holds it).
+const ASKED_AT: char = '~';
+
+/// A remembered entry's fingerprint, and when a legacy store was last asked about it.
+fn parse_entry(entry: &str) -> (&str, Option<UnixTime>) {
+    match entry.split_once(ASKED_AT) {
+        Some((fingerprint, at)) => (fingerprint, at.parse().ok()),
+        None => (entry, None),
+    }
+}
 
 /// How lockout behaves.
 #[derive(Debug, Clone)]
@@ -76,14 +89,10 @@ impl LockoutPolicy {
         now: UnixTime,
     ) -> LockoutRecord {
         let mut next = record.clone();
-        if next.recent_fingerprints.iter().any(|f| f == fingerprint) {
+        if Self::remembers(record, fingerprint) {
             return next;
         }
-        next.recent_fingerprints.push(fingerprint.to_owned());
-        if next.recent_fingerprints.len() > self.remembered {
-            let excess = next.recent_fingerprints.len() - self.remembered;
-            next.recent_fingerprints.drain(..excess);
-        }
+        self.remember(&mut next, fingerprint.to_owned());
         next.failures = next.failures.saturating_add(1);
         if next.failures >= self.threshold {
             let factor = 1i64 << next.lockouts.min(20);
@@ -92,6 +101,57 @@ impl LockoutPolicy {
             // The next counted failure after this lockout locks again, for longer.
             next.failures = self.threshold - 1;
         }
+        next
+    }
+
+    /// Whether this fingerprint is remembered (a repeat, not counted again).
+    pub fn remembers(record: &LockoutRecord, fingerprint: &str) -> bool {
+        record
+            .recent_fingerprints
+            .iter()
+            .any(|entry| parse_entry(entry).0 == fingerprint)
+    }
+
+    fn remember(&self, record: &mut LockoutRecord, entry: String) {
+        record.recent_fingerprints.push(entry);
+        if record.recent_fingerprints.len() > self.remembered {
+            let excess = record.recent_fingerprints.len() - self.remembered;
+            record.recent_fingerprints.drain(..excess);
+        }
+    }
+
+    /// Whether a legacy store was asked about this password within [`LEGACY_REPEAT_SECS`]
+    /// (its answer still stands, or the asking is still under way).
+    pub fn legacy_asked_recently(record: &LockoutRecord, fingerprint: &str, now: UnixTime) -> bool {
+        record.recent_fingerprints.iter().any(|entry| {
+            let (remembered, asked_at) = parse_entry(entry);
+            remembered == fingerprint && asked_at.is_some_and(|at| now - at < LEGACY_REPEAT_SECS)
+        })
+    }
+
+    /// The record claiming the asking of a legacy store about this password now, unless it
+    /// was asked recently (then unchanged: whoever asked holds the claim).
+    pub fn claim_legacy_ask(
+        &self,
+        record: &LockoutRecord,
+        fingerprint: &str,
+        now: UnixTime,
+    ) -> LockoutRecord {
+        let mut next = record.clone();
+        if Self::legacy_asked_recently(record, fingerprint, now) {
+            return next;
+        }
+        next.recent_fingerprints
+            .retain(|entry| parse_entry(entry).0 != fingerprint);
+        self.remember(&mut next, format!("{fingerprint}{ASKED_AT}{now}"));
+        next
+    }
+
+    /// The record without this fingerprint: it may be tried again, and asked again.
+    pub fn forget(&self, record: &LockoutRecord, fingerprint: &str) -> LockoutRecord {
+        let mut next = record.clone();
+        next.recent_fingerprints
+            .retain(|entry| parse_entry(entry).0 != fingerprint);
         next
     }
 
@@ -149,6 +209,30 @@ mod tests {
         let cleared = policy.after_success(&record);
         assert_eq!(cleared.failures, 0);
         assert!(cleared.recent_fingerprints.is_empty());
+    }
+
+    #[test]
+    fn a_legacy_answer_is_trusted_briefly_per_password() {
+        let policy = LockoutPolicy::default();
+        let mut record = policy.after_failure(&LockoutRecord::default(), "mine", 1000);
+        record = policy.claim_legacy_ask(&record, "mine", 1000);
+        assert!(LockoutPolicy::remembers(&record, "mine"));
+        assert!(LockoutPolicy::legacy_asked_recently(&record, "mine", 1299));
+        assert_eq!(policy.claim_legacy_ask(&record, "mine", 1299), record);
+        // Another password asked about later does not stretch this one's time.
+        record = policy.after_failure(&record, "theirs", 1200);
+        record = policy.claim_legacy_ask(&record, "theirs", 1200);
+        assert!(!LockoutPolicy::legacy_asked_recently(&record, "mine", 1300));
+        assert!(LockoutPolicy::legacy_asked_recently(
+            &record, "theirs", 1300
+        ));
+        // Claimed again: a repeat of a remembered password is still not counted again.
+        record = policy.claim_legacy_ask(&record, "mine", 1300);
+        assert_eq!(policy.after_failure(&record, "mine", 1301).failures, 2);
+        assert!(!LockoutPolicy::remembers(
+            &policy.forget(&record, "mine"),
+            "mine"
+        ));
     }
 
     #[test]

@@ -5,8 +5,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::clock::UnixTime;
 use crate::directory::{Email, MAX_PASSWORD_LEN, Tenant, User};
+use crate::extensions::Migration;
 use crate::ids::ClientId;
-use crate::lockout::LEGACY_REPEAT_SECS;
+use crate::lockout::LockoutPolicy;
 use crate::store::{LockoutRecord, LockoutSubject};
 use crate::{CoreError, Portico, StoreError};
 
@@ -122,69 +123,11 @@ impl Portico {
         // A fingerprint already in the record is not counted again (a stale saved password
         // does not lock its owner out), but it is still checked: the record holds attempts in
         // flight too, so a repeat may be the right password sent twice at once (a double
-        // submit, a retrying app), which must sign in both times. Except for a password still
-        // in a legacy store: checking it is a call to the company's service, which may count
-        // failures of its own, so a repeat soon after its last answer is refused without
-        // calling it again. It still costs a hash, as a repeat for any other account does, so
-        // its timing does not set it apart.
-        let repeat = before.recent_fingerprints.contains(&fingerprint);
-        let legacy = user.as_ref().filter(|u| u.password_in_legacy_store);
-        if repeat && legacy.is_some() && now - before.updated_at < LEGACY_REPEAT_SECS {
-            self.passwords.verify(password.to_owned(), None).await?;
-            return Err(SignInError::InvalidCredentials);
-        }
-        // A password still in a legacy store: the company's service checks it (and a right
-        // one is kept here from now on). Failures count like any wrong password.
-        if let Some(legacy) = legacy {
-            let outcome = match self
-                .submit_legacy_password(tenant, client, legacy, password, client_ip)
-                .await
-            {
-                Ok(outcome) => outcome,
-                Err(err) => {
-                    // The call failed, not the password: the same password may be tried
-                    // again (the attempt still counts towards the lockout).
-                    let forget = |record: &LockoutRecord| {
-                        let mut next = record.clone();
-                        next.recent_fingerprints.retain(|f| *f != fingerprint);
-                        next
-                    };
-                    self.update_lockout(tenant, LockoutSubject::User(legacy.id), forget)
-                        .await?;
-                    return Err(err.into());
-                }
-            };
-            return match outcome {
-                crate::extensions::Migration::Migrated => {
-                    self.clear_attempts(tenant, LockoutSubject::User(legacy.id))
-                        .await?;
-                    if !legacy.enabled {
-                        return Err(SignInError::AccountDisabled);
-                    }
-                    let mut migrated = legacy.clone();
-                    migrated.password_in_legacy_store = false;
-                    Ok(migrated)
-                }
-                crate::extensions::Migration::Wrong => {
-                    if repeat {
-                        // The service was asked again; its answer is trusted for another
-                        // while. Best effort: the answer stands even if this is not saved.
-                        let touch = |record: &LockoutRecord| LockoutRecord {
-                            updated_at: now,
-                            ..record.clone()
-                        };
-                        let subject = LockoutSubject::User(legacy.id);
-                        if let Err(err) = self.update_lockout(tenant, subject, touch).await {
-                            tracing::warn!(error = %err, "could not note a legacy store's answer");
-                        }
-                    }
-                    Err(SignInError::InvalidCredentials)
-                }
-                crate::extensions::Migration::ResetRequired => Err(SignInError::ResetRequired),
-                // UNCONFIRMED: Entra's Block action shows its own page; here the sign-in is
-                // refused as for a disabled account.
-                crate::extensions::Migration::Blocked => Err(SignInError::AccountDisabled),
-            };
+        // submit, a retrying app), which must sign in both times.
+        if let Some(legacy) = user.as_ref().filter(|u| u.password_in_legacy_store) {
+            return self
+                .check_legacy_password(tenant, client, legacy, password, &fingerprint, client_ip)
+                .await;
         }
         // Without an account (or a password) the hash runs against a dummy and never matches.
         let matched = self
@@ -203,6 +146,73 @@ impl Portico {
             return Err(SignInError::AccountDisabled);
         }
         Ok(user)
+    }
+
+    /// A password still in a legacy store: the company's service checks it (and a right one
+    /// is kept here from now on). The attempt was counted like any other already.
+    ///
+    /// That service may count failures of its own, so one password is asked about at most
+    /// once per [`crate::lockout::LEGACY_REPEAT_SECS`]: whoever claims the asking (compare-and-swap) calls,
+    /// parallel and later repeats within the time are refused unasked. Every answer here
+    /// costs one password hash, as an attempt at any other account or address does.
+    async fn check_legacy_password(
+        &self,
+        tenant: &Tenant,
+        client: Option<ClientId>,
+        legacy: &User,
+        password: &str,
+        fingerprint: &str,
+        client_ip: IpAddr,
+    ) -> Result<User, SignInError> {
+        let subject = LockoutSubject::User(legacy.id);
+        let now = self.now();
+        let claim =
+            |record: &LockoutRecord| self.lockout.claim_legacy_ask(record, fingerprint, now);
+        let before = self.update_lockout(tenant, subject, claim).await?;
+        let dummy_hash = self.passwords.verify(password.to_owned(), None);
+        if LockoutPolicy::legacy_asked_recently(&before, fingerprint, now) {
+            dummy_hash.await?;
+            return Err(SignInError::InvalidCredentials);
+        }
+        let (outcome, hashed) = tokio::join!(
+            self.submit_legacy_password(tenant, client, legacy, password, client_ip),
+            dummy_hash,
+        );
+        hashed?;
+        let forget = |record: &LockoutRecord| self.lockout.forget(record, fingerprint);
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(err) => {
+                // The call failed, not the password: the same password may be tried again
+                // (the attempt still counts towards the lockout).
+                self.update_lockout(tenant, subject, forget).await?;
+                return Err(err.into());
+            }
+        };
+        match outcome {
+            Migration::Migrated => {
+                self.clear_attempts(tenant, subject).await?;
+                if !legacy.enabled {
+                    return Err(SignInError::AccountDisabled);
+                }
+                let mut migrated = legacy.clone();
+                migrated.password_in_legacy_store = false;
+                Ok(migrated)
+            }
+            // Its answer stands for a while (the claim above holds its time).
+            Migration::Wrong => Err(SignInError::InvalidCredentials),
+            // A right password: a repeat asks again, and gets the same answer.
+            Migration::ResetRequired => {
+                self.update_lockout(tenant, subject, forget).await?;
+                Err(SignInError::ResetRequired)
+            }
+            // UNCONFIRMED: Entra's Block action shows its own page; here the sign-in is
+            // refused as for a disabled account.
+            Migration::Blocked => {
+                self.update_lockout(tenant, subject, forget).await?;
+                Err(SignInError::AccountDisabled)
+            }
+        }
     }
 
     /// Records one attempt with this fingerprint (unless locked, or a repeat), atomically.

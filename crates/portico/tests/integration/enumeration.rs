@@ -53,11 +53,14 @@ enum Step {
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         6 => (0usize..12).prop_map(Step::Guess),
-        1 => prop_oneof![
+        2 => prop_oneof![
             Just(61),
             Just(3600),
             Just(lockout::IDLE_SECS - 1),
+            Just(lockout::IDLE_SECS),
             Just(lockout::IDLE_SECS + 1),
+            // Past the purge of decoy records too.
+            Just(lockout::IDLE_SECS + 3601),
         ]
         .prop_map(Step::Wait),
     ]
@@ -107,7 +110,7 @@ async fn an_unknown_address_answers_exactly_like_a_wrong_password_under_random_a
     let handle = tokio::runtime::Handle::current();
     let cases = AtomicU32::new(0);
     let mut runner = TestRunner::new(Config {
-        cases: 12,
+        cases: 16,
         failure_persistence: None,
         ..Config::default()
     });

@@ -577,7 +577,9 @@ impl Handler for LegacyStore {
         }
         Ok(
             match (context.username.as_str(), context.password.as_str()) {
-                ("old@example.com", "Legacy-Passw0rd-1998") => PasswordAction::Migrate,
+                ("old@example.com" | "kept@example.com", "Legacy-Passw0rd-1998") => {
+                    PasswordAction::Migrate
+                }
                 ("weak@example.com", "Legacy-Passw0rd-1998") => PasswordAction::Update,
                 _ => PasswordAction::Retry,
             },
@@ -718,12 +720,13 @@ async fn a_legacy_password_migrates_at_the_first_sign_in_and_is_never_sent_again
 async fn a_right_password_refused_by_a_locked_legacy_store_signs_in_once_it_unlocks() {
     let server = TestServer::start().await;
     let client_id = native_app(&server).await;
-    let legacy = legacy_store(
-        &server,
-        &client_id,
-        &["old@example.com", "stale@example.com"],
-    )
-    .await;
+    let emails = [
+        "old@example.com",
+        "stale@example.com",
+        "kept@example.com",
+        "parallel@example.com",
+    ];
+    let legacy = legacy_store(&server, &client_id, &emails).await;
     let clock = ManualClock::new(server.portico().now());
     let portico = server.portico_at(&clock);
     let client = Some(client_id.parse().unwrap());
@@ -742,18 +745,19 @@ async fn a_right_password_refused_by_a_locked_legacy_store_signs_in_once_it_unlo
             )
         }
     };
+    let refused = |result: &Result<String, SignInError>| {
+        matches!(result, Err(SignInError::InvalidCredentials))
+    };
     let right = "Legacy-Passw0rd-1998";
 
     legacy.locked.store(true, Ordering::SeqCst);
-    let (result, _) = sign_in("old@example.com", right).await;
-    assert!(
-        matches!(result, Err(SignInError::InvalidCredentials)),
-        "{result:?}"
-    );
-    assert_eq!(legacy.calls(), 1);
+    let (result, hashes) = sign_in("old@example.com", right).await;
+    assert!(refused(&result), "{result:?}");
+    // Asking costs a hash too, as any attempt at an unknown address does.
+    assert_eq!((legacy.calls(), hashes), (1, 1));
     // Again at once: refused without asking, and hashed like any repeat (no timing tell).
     let (result, hashes) = sign_in("old@example.com", right).await;
-    assert!(matches!(result, Err(SignInError::InvalidCredentials)));
+    assert!(refused(&result), "{result:?}");
     assert_eq!((legacy.calls(), hashes), (1, 1));
     // The store's lockout lifts; a while later the same password is asked again, and signs in.
     legacy.locked.store(false, Ordering::SeqCst);
@@ -766,11 +770,93 @@ async fn a_right_password_refused_by_a_locked_legacy_store_signs_in_once_it_unlo
     let mut asked = Vec::new();
     for _ in 0..12 {
         let (result, _) = sign_in("stale@example.com", "an-old-one").await;
-        assert!(matches!(result, Err(SignInError::InvalidCredentials)));
+        assert!(refused(&result), "{result:?}");
         asked.push(legacy.calls());
         clock.advance(60);
     }
     assert_eq!(asked, [3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 5, 5]);
+    server.stop().await;
+}
+
+/// The attacker's way to keep a person's right password refused: get the legacy store to
+/// answer it wrongly once (its own lockout), then keep asking about a password of their own
+/// so that "recently asked" never ends. Each password keeps its own time, so it does end.
+#[tokio::test]
+async fn an_attackers_guesses_cannot_keep_a_refused_legacy_password_refused() {
+    let server = TestServer::start().await;
+    let client_id = native_app(&server).await;
+    let legacy = legacy_store(&server, &client_id, &["kept@example.com"]).await;
+    let clock = ManualClock::new(server.portico().now());
+    let portico = server.portico_at(&clock);
+    let client = Some(client_id.parse().unwrap());
+    let attempt = |password: &'static str, ip: &'static str| {
+        portico.sign_in_with_password(
+            &server.tenant,
+            client,
+            "kept@example.com",
+            password,
+            ip.parse().unwrap(),
+        )
+    };
+    legacy.locked.store(true, Ordering::SeqCst);
+    let refused = attempt("Legacy-Passw0rd-1998", "10.9.0.1").await;
+    assert!(matches!(refused, Err(SignInError::InvalidCredentials)));
+    legacy.locked.store(false, Ordering::SeqCst);
+    for (step, guess) in ["attacker-1", "attacker-2", "attacker-1", "attacker-3"]
+        .into_iter()
+        .enumerate()
+    {
+        clock.advance(lockout::LEGACY_REPEAT_SECS / 4);
+        let answer = attempt(guess, "10.66.0.1").await;
+        assert!(
+            matches!(answer, Err(SignInError::InvalidCredentials)),
+            "guess {step}: {answer:?}"
+        );
+    }
+    assert_eq!(
+        legacy.calls(),
+        4,
+        "three distinct guesses asked, one repeat not"
+    );
+    let user = attempt("Legacy-Passw0rd-1998", "10.9.0.1").await.unwrap();
+    assert_eq!(user.email, "kept@example.com");
+    server.stop().await;
+}
+
+/// Many copies of one wrong password at once, just after its answer's time ran out: one of
+/// them asks the legacy store, the rest are refused unasked (they would all reach it, and
+/// none counted, if the asking were not claimed first).
+#[tokio::test]
+async fn parallel_repeats_ask_a_legacy_store_once() {
+    let server = TestServer::start().await;
+    let client_id = native_app(&server).await;
+    let legacy = legacy_store(&server, &client_id, &["parallel@example.com"]).await;
+    let clock = ManualClock::new(server.portico().now());
+    let portico = server.portico_at(&clock);
+    let client = Some(client_id.parse().unwrap());
+    let attempt = || {
+        portico.sign_in_with_password(
+            &server.tenant,
+            client,
+            "parallel@example.com",
+            "the-same-wrong-one",
+            "10.9.0.2".parse().unwrap(),
+        )
+    };
+    assert!(matches!(
+        attempt().await,
+        Err(SignInError::InvalidCredentials)
+    ));
+    assert_eq!(legacy.calls(), 1);
+    clock.advance(lockout::LEGACY_REPEAT_SECS);
+    let answers = crate::harness::join_all((0..8).map(|_| attempt()).collect()).await;
+    assert!(
+        answers
+            .iter()
+            .all(|answer| matches!(answer, Err(SignInError::InvalidCredentials))),
+        "{answers:?}"
+    );
+    assert_eq!(legacy.calls(), 2);
     server.stop().await;
 }
 

@@ -446,10 +446,11 @@ macro_rules! sql_store {
                         .map_err(db_err)?
                         .rows_affected();
                 }
-                // A decoy record goes exactly when core would treat it as empty anyway, so an
-                // address without an account behaves as an account does after the same wait.
+                // A decoy record goes an hour after core treats it as empty anyway (later, never
+                // sooner, whatever the skew between servers' clocks), so an address without an
+                // account behaves as an account does after the same wait.
                 purged += sqlx::query("DELETE FROM decoy_lockouts WHERE updated_at < $1 AND locked_until < $1")
-                    .bind(now - portico_core::lockout::IDLE_SECS)
+                    .bind(now - portico_core::lockout::IDLE_SECS - 3600)
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?

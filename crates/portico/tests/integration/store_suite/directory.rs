@@ -202,8 +202,16 @@ pub(super) async fn lockout_compare_and_swap(store: Arc<dyn Store>) {
         LockoutRecord::default(),
         "tenant isolation"
     );
-    // An idle decoy record goes after a day; an account's stays.
-    store.purge_expired(1_001 + 24 * 3600 + 1).await.unwrap();
+    // An idle decoy record goes an hour after core treats it as empty (a day idle); an
+    // account's stays (core treats it as empty too).
+    let purged_at = 1_001 + portico_core::lockout::IDLE_SECS + 3600;
+    store.purge_expired(purged_at).await.unwrap();
+    let decoy = store
+        .lockout(t.id, LockoutSubject::Decoy("decoy-key"))
+        .await
+        .unwrap();
+    assert_eq!(decoy.version, 2, "not a moment early");
+    store.purge_expired(purged_at + 1).await.unwrap();
     assert_eq!(
         store
             .lockout(t.id, LockoutSubject::Decoy("decoy-key"))
