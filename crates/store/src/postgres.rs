@@ -59,6 +59,25 @@ impl PgStore {
         self.pool.begin().await.map_err(db_err)
     }
 
+    /// Commits of sign-in flow state wait for the disk here (see
+    /// [`PgStore::begin_ephemeral`]); SQLite's do not anyway.
+    pub(crate) const SYNC_COMMITS: bool = true;
+
+    /// Starts a write transaction whose commit does not wait for its WAL to reach the disk,
+    /// for sign-in flow state alone (a flow lives minutes, and each of its steps was a commit
+    /// and a disk flush of its own). Nothing durable is risked: the WAL reaches the disk in
+    /// order, so the durable commit that a finished flow ends in (its session and tokens)
+    /// carries every earlier step of it along. A crash of the database can only undo the
+    /// latest steps of flows still under way, whose people then start again.
+    pub(crate) async fn begin_ephemeral(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        self.pool
+            .begin_with("BEGIN; SET LOCAL synchronous_commit = off")
+            .await
+            .map_err(db_err)
+    }
+
     /// Drops a schema made by [`PgStore::connect`] (tests clean up after themselves).
     pub async fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
         if !schema
@@ -80,5 +99,58 @@ impl PgStore {
         .await
         .map_err(db_err)?;
         conn.close().await.map_err(db_err)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    /// A store in a schema of its own on the test server (`PORTICO_TEST_POSTGRES_URL`), or
+    /// `None` with a message when there is none and `PORTICO_REQUIRE_POSTGRES` is not set.
+    async fn test_store() -> Option<(PgStore, String, String)> {
+        let url = std::env::var("PORTICO_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let schema = format!("portico_unit_{}", uuid::Uuid::new_v4().simple());
+        let connect = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            PgStore::connect(&url, Some(&schema)),
+        )
+        .await;
+        match connect {
+            Ok(Ok(store)) => Some((store, url, schema)),
+            _ if std::env::var_os("PORTICO_REQUIRE_POSTGRES").is_some() => {
+                panic!("PostgreSQL at {url} is required but unavailable")
+            }
+            _ => {
+                eprintln!(
+                    "SKIPPED: PostgreSQL at {url} unavailable; set PORTICO_TEST_POSTGRES_URL"
+                );
+                None
+            }
+        }
+    }
+
+    async fn synchronous_commit(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>) -> String {
+        sqlx::query_scalar("SHOW synchronous_commit")
+            .fetch_one(&mut **tx)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn only_flow_state_commits_without_waiting_for_the_disk() {
+        let Some((store, url, schema)) = test_store().await else {
+            return;
+        };
+        let mut tx = store.begin_ephemeral().await.unwrap();
+        assert_eq!(synchronous_commit(&mut tx).await, "off");
+        tx.commit().await.unwrap();
+        // The setting ended with its transaction; the pooled connection waits again.
+        let mut tx = store.begin_write().await.unwrap();
+        assert_eq!(synchronous_commit(&mut tx).await, "on");
+        tx.rollback().await.unwrap();
+        PgStore::drop_schema(&url, &schema).await.unwrap();
     }
 }

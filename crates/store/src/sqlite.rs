@@ -111,6 +111,17 @@ impl SqliteStore {
             .map_err(db_err)
     }
 
+    /// SQLite's commits do not wait for the disk (WAL with `synchronous = NORMAL`), so flow
+    /// state needs no transaction of its own kind here.
+    pub(crate) const SYNC_COMMITS: bool = false;
+
+    /// The same as [`SqliteStore::begin_write`]: see [`crate::PgStore::begin_ephemeral`].
+    pub(crate) async fn begin_ephemeral(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        self.begin_write().await
+    }
+
     async fn with_options(options: SqliteConnectOptions, max: u32) -> Result<Self, StoreError> {
         let pool = SqlitePoolOptions::new()
             // A connection to a file in this process cannot go away underneath: no ping

@@ -33,7 +33,7 @@ macro_rules! flows_queries {
         #[async_trait]
         impl FlowStore for $store {
             async fn create_flow(&self, flow: &FlowRecord) -> Result<(), StoreError> {
-                sqlx::query(
+                let insert = sqlx::query(
                     "INSERT INTO signin_flows (tenant_id, id, client_id, state, version, created_at, expires_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
@@ -43,11 +43,15 @@ macro_rules! flows_queries {
                 .bind(&flow.state)
                 .bind(flow.version)
                 .bind(flow.created_at)
-                .bind(flow.expires_at)
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
-                Ok(())
+                .bind(flow.expires_at);
+                if Self::SYNC_COMMITS {
+                    // Two more round trips, and no wait for the disk.
+                    let mut tx = self.begin_ephemeral().await?;
+                    insert.execute(&mut *tx).await.map_err(db_err)?;
+                    tx.commit().await.map_err(db_err)
+                } else {
+                    insert.execute(&self.pool).await.map_err(db_err).map(drop)
+                }
             }
 
             async fn find_flow(&self, tenant: TenantId, flow: FlowId, now: UnixTime) -> Result<Option<FlowRecord>, StoreError> {
@@ -66,7 +70,13 @@ macro_rules! flows_queries {
             }
 
             async fn save_flow(&self, flow: &FlowRecord, writes: &[FlowWrite]) -> Result<(), StoreError> {
-                let mut tx = self.begin_write().await?;
+                // A step that writes only the flow's own state need not wait for the disk;
+                // one that creates a user, sets a password or adds a factor must.
+                let mut tx = if writes.is_empty() {
+                    self.begin_ephemeral().await?
+                } else {
+                    self.begin_write().await?
+                };
                 let result = sqlx::query(
                     "UPDATE signin_flows SET state = $3, version = $4, expires_at = $5, spent_at = $6 \
                      WHERE tenant_id = $1 AND id = $2 AND version = $4 - 1 AND spent_at IS NULL",
