@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use webauthn_rs_core::WebauthnCore;
 
 use super::{PasskeyError, PasskeyPolicy};
+use crate::clock::UnixTime;
 use crate::directory::Tenant;
 use crate::ids::UserId;
 use crate::store::WebauthnChallengeRecord;
@@ -26,6 +27,20 @@ pub struct PasskeyOptions {
     /// WebAuthn's `PublicKeyCredentialCreationOptions` or `…RequestOptions` (JSON, binary
     /// fields base64url).
     pub public_key: serde_json::Value,
+}
+
+/// An authorization request parked while its person is offered a passkey
+/// ([`Portico::park_authorize_request`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ParkedRequest {
+    /// The request, as the app sent it.
+    #[serde(flatten)]
+    pub params: crate::oauth::AuthorizeParams,
+    /// When it was first parked, plus the lifetime: parking it again (the offer shown again
+    /// after a refused answer) keeps this, so failing on purpose cannot keep it forever.
+    /// Records parked before this was kept read as 0, already past.
+    #[serde(default)]
+    until: UnixTime,
 }
 
 /// The two ceremonies, as stored.
@@ -80,6 +95,23 @@ impl Portico {
         challenge: &str,
         state: &impl Serialize,
     ) -> Result<String, CoreError> {
+        let until = self.now() + CHALLENGE_LIFETIME_SECS;
+        self.keep_ceremony_until(tenant, purpose, binding, user, challenge, state, until)
+            .await
+    }
+
+    /// [`Portico::keep_ceremony`], gone at `until`.
+    #[allow(clippy::too_many_arguments)]
+    async fn keep_ceremony_until(
+        &self,
+        tenant: &Tenant,
+        purpose: Purpose,
+        binding: &str,
+        user: Option<UserId>,
+        challenge: &str,
+        state: &impl Serialize,
+        until: UnixTime,
+    ) -> Result<String, CoreError> {
         let id = challenge.to_owned();
         let state = serde_json::to_string(state)
             .map_err(|e| CoreError::Internal(format!("ceremony state: {e}")))?;
@@ -91,7 +123,7 @@ impl Portico {
                 binding: binding.to_owned(),
                 user_id: user,
                 state,
-                expires_at: self.now() + CHALLENGE_LIFETIME_SECS,
+                expires_at: until,
             })
             .await?;
         Ok(id)
@@ -105,8 +137,25 @@ impl Portico {
         binding: &str,
         params: &crate::oauth::AuthorizeParams,
     ) -> Result<String, CoreError> {
+        let parked = ParkedRequest {
+            params: params.clone(),
+            until: self.now() + CHALLENGE_LIFETIME_SECS,
+        };
+        self.repark_authorize_request(tenant, binding, &parked)
+            .await
+    }
+
+    /// Parks a request taken back again, under a new id, until the time it was first
+    /// parked for.
+    pub async fn repark_authorize_request(
+        &self,
+        tenant: &Tenant,
+        binding: &str,
+        parked: &ParkedRequest,
+    ) -> Result<String, CoreError> {
         let id = crate::secret::random_token()?;
-        self.keep_ceremony(tenant, Purpose::Continue, binding, None, &id, params)
+        let purpose = Purpose::Continue;
+        self.keep_ceremony_until(tenant, purpose, binding, None, &id, parked, parked.until)
             .await
     }
 
@@ -116,12 +165,12 @@ impl Portico {
         tenant: &Tenant,
         binding: &str,
         id: &str,
-    ) -> Result<Option<crate::oauth::AuthorizeParams>, CoreError> {
+    ) -> Result<Option<ParkedRequest>, CoreError> {
         match self
             .take_ceremony(tenant, Purpose::Continue, binding, id)
             .await
         {
-            Ok((params, _)) => Ok(Some(params)),
+            Ok((parked, _)) => Ok(Some(parked)),
             Err(PasskeyError::Core(err)) => Err(err),
             Err(_) => Ok(None),
         }

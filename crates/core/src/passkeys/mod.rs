@@ -13,7 +13,7 @@ mod registration;
 
 pub use answer::{assertion_of, authenticator_model, challenge_of, credential_id, registration_of};
 pub use authentication::{PasskeyAssertion, PasskeyUser};
-pub use ceremony::{CHALLENGE_LIFETIME_SECS, PasskeyOptions};
+pub use ceremony::{CHALLENGE_LIFETIME_SECS, ParkedRequest, PasskeyOptions};
 pub use error::PasskeyError;
 pub use policy::{
     Attestation, CounterRegression, PasskeyAlgorithm, PasskeyPolicy, UserVerification, rp_id_covers,

@@ -154,7 +154,14 @@ pub(crate) async fn offer(
     session: &ActiveSession,
     request: &portico_core::oauth::AuthorizeParams,
 ) -> Response {
-    offer_again(state, tenant, jar, session, request, None).await
+    offer_again(state, tenant, jar, session, Parking::First(request), None).await
+}
+
+/// The request an offer answers: parked for the first time, or again (keeping its deadline).
+#[derive(Clone, Copy)]
+enum Parking<'a> {
+    First(&'a portico_core::oauth::AuthorizeParams),
+    Again(&'a portico_core::passkeys::ParkedRequest),
 }
 
 /// The offer, shown first or again after a refused answer (`error`).
@@ -163,7 +170,7 @@ async fn offer_again(
     tenant: &Tenant,
     jar: CookieJar,
     session: &ActiveSession,
-    request: &portico_core::oauth::AuthorizeParams,
+    request: Parking<'_>,
     error: Option<&'static str>,
 ) -> Response {
     // The ceremony first: should it fail, the request is not parked under an id the page
@@ -176,11 +183,24 @@ async fn offer_again(
         Ok(options) => options,
         Err(err) => return HtmlError::from(err).into_response(),
     };
-    let parked = match state
-        .portico
-        .park_authorize_request(tenant, &binding(session), request)
-        .await
-    {
+    let portico = &state.portico;
+    let redirect_uri = match request {
+        Parking::First(params) => params.redirect_uri.clone(),
+        Parking::Again(parked) => parked.params.redirect_uri.clone(),
+    };
+    let parked = match request {
+        Parking::First(params) => {
+            portico
+                .park_authorize_request(tenant, &binding(session), params)
+                .await
+        }
+        Parking::Again(parked) => {
+            portico
+                .repark_authorize_request(tenant, &binding(session), parked)
+                .await
+        }
+    };
+    let parked = match parked {
         Ok(parked) => parked,
         Err(err) => return HtmlError::from(err).into_response(),
     };
@@ -202,7 +222,7 @@ async fn offer_again(
         Some(options),
         said,
         status,
-        request.redirect_uri.as_deref(),
+        redirect_uri.as_deref(),
     )
     .await
 }
@@ -289,15 +309,17 @@ pub async fn submit(
                 .await;
             if let Err(err) = made {
                 tracing::info!(tenant = %tenant.id, error = %err, "passkey offer not taken up");
-                // Shown again under a new id (the request is taken and parked anew, which
-                // also tells where the app is); gone, the sign-in just goes on.
+                // Shown again under a new id (the request is taken and parked anew, until
+                // the time it was first parked for, which also tells where the app is);
+                // gone, the sign-in just goes on.
                 match portico
                     .resume_authorize_request(&tenant, &binding(&session), &offered)
                     .await
                 {
                     Ok(Some(request)) => {
                         let error = Some("passkey-error-refused");
-                        return offer_again(&state, &tenant, jar, &session, &request, error).await;
+                        let again = Parking::Again(&request);
+                        return offer_again(&state, &tenant, jar, &session, again, error).await;
                     }
                     Ok(None) => {}
                     Err(err) => return HtmlError::from(err).into_response(),

@@ -504,3 +504,56 @@ fn assert_form_may_reach_the_app(page: &reqwest::Response, server: &TestServer) 
         .unwrap_or_default();
     assert!(form_action.contains(&server.app_origin), "{csp}");
 }
+
+/// Answering the passkey offer after a sign-in wrongly, on purpose, shows the offer again and
+/// parks the app's request again; it must still end when it first would have, five minutes
+/// after the sign-in, not five minutes after each refusal.
+#[tokio::test]
+async fn refused_offer_answers_cannot_keep_a_parked_request_alive() {
+    let server = TestServer::start().await;
+    let clock = portico_core::clock::ManualClock::new(server.portico().now());
+    let portico = server.portico_at(&clock);
+    let params = portico_core::oauth::AuthorizeParams {
+        client_id: Some("an-app".into()),
+        state: Some("its-state".into()),
+        ..Default::default()
+    };
+    let tenant = &server.tenant;
+    let binding = "the-session";
+    let mut id = portico
+        .park_authorize_request(tenant, binding, &params)
+        .await
+        .unwrap();
+    for _ in 0..4 {
+        clock.advance(60);
+        let parked = portico
+            .resume_authorize_request(tenant, binding, &id)
+            .await
+            .unwrap()
+            .expect("still within the first five minutes");
+        assert_eq!(parked.params, params);
+        id = portico
+            .repark_authorize_request(tenant, binding, &parked)
+            .await
+            .unwrap();
+    }
+    clock.advance(portico_core::passkeys::CHALLENGE_LIFETIME_SECS - 4 * 60);
+    let gone = portico
+        .resume_authorize_request(tenant, binding, &id)
+        .await
+        .unwrap();
+    assert_eq!(gone, None);
+    // Parked for another session, it is not there for this one either.
+    let other = portico
+        .park_authorize_request(tenant, "another-session", &params)
+        .await
+        .unwrap();
+    assert_eq!(
+        portico
+            .resume_authorize_request(tenant, binding, &other)
+            .await
+            .unwrap(),
+        None
+    );
+    server.stop().await;
+}

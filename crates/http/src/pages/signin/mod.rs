@@ -522,7 +522,7 @@ pub(crate) async fn continue_after_offer(
         .resume_authorize_request(tenant, binding, parked)
         .await
     {
-        Ok(Some(params)) => params,
+        Ok(Some(parked)) => parked.params,
         Ok(None) => return expired(),
         Err(err) => return HtmlError::from(err).into_response(),
     };
