@@ -137,12 +137,10 @@ impl LockoutPolicy {
         fingerprint: &str,
         now: UnixTime,
     ) -> LockoutRecord {
-        let mut next = record.clone();
         if Self::legacy_asked_recently(record, fingerprint, now) {
-            return next;
+            return record.clone();
         }
-        next.recent_fingerprints
-            .retain(|entry| parse_entry(entry).0 != fingerprint);
+        let mut next = self.forget(record, fingerprint);
         self.remember(&mut next, format!("{fingerprint}{ASKED_AT}{now}"));
         next
     }

@@ -85,24 +85,9 @@ impl Portico {
 
     /// Keeps a ceremony's state under its challenge (`challenge`, base64url: 32 random
     /// bytes), which the authenticator signs and the client sends back inside
-    /// `clientDataJSON`; so an answer names its own ceremony.
-    pub(super) async fn keep_ceremony(
-        &self,
-        tenant: &Tenant,
-        purpose: Purpose,
-        binding: &str,
-        user: Option<UserId>,
-        challenge: &str,
-        state: &impl Serialize,
-    ) -> Result<String, CoreError> {
-        let until = self.now() + CHALLENGE_LIFETIME_SECS;
-        self.keep_ceremony_until(tenant, purpose, binding, user, challenge, state, until)
-            .await
-    }
-
-    /// [`Portico::keep_ceremony`], gone at `until`.
+    /// `clientDataJSON`; so an answer names its own ceremony. Gone at `until`.
     #[allow(clippy::too_many_arguments)]
-    async fn keep_ceremony_until(
+    pub(super) async fn keep_ceremony(
         &self,
         tenant: &Tenant,
         purpose: Purpose,
@@ -155,7 +140,7 @@ impl Portico {
     ) -> Result<String, CoreError> {
         let id = crate::secret::random_token()?;
         let purpose = Purpose::Continue;
-        self.keep_ceremony_until(tenant, purpose, binding, None, &id, parked, parked.until)
+        self.keep_ceremony(tenant, purpose, binding, None, &id, parked, parked.until)
             .await
     }
 
@@ -189,8 +174,9 @@ impl Portico {
     ) -> Result<PasskeyOptions, CoreError> {
         let public_key = options_json(options)?;
         let challenge = challenge_in(&public_key)?;
+        let until = self.now() + CHALLENGE_LIFETIME_SECS;
         let challenge_id = self
-            .keep_ceremony(tenant, purpose, binding, user, &challenge, state)
+            .keep_ceremony(tenant, purpose, binding, user, &challenge, state, until)
             .await?;
         Ok(PasskeyOptions {
             challenge_id,

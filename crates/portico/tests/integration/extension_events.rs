@@ -12,9 +12,11 @@ use portico_claims::{
     PasswordContext, Receiver, SignUpInfo, StartAction, SubmitAction, TokenValidator,
     TrustedIssuer,
 };
+use portico_core::Portico;
 use portico_core::clock::ManualClock;
-use portico_core::directory::{AttributeSpec, SignInMethod, TenantRef, UserFlowConfig};
+use portico_core::directory::{AttributeSpec, SignInMethod, TenantRef, User, UserFlowConfig};
 use portico_core::extensions::{ExtensionEvent, NewExtension};
+use portico_core::ids::ClientId;
 use portico_core::lockout;
 use portico_core::signin::SignInError;
 use serde_json::{Value, json};
@@ -637,6 +639,45 @@ async fn legacy_store(server: &TestServer, client_id: &str, emails: &[&str]) -> 
     store
 }
 
+/// Accounts whose passwords are in a legacy store, and a `Portico` over the server's store on
+/// a clock the test moves.
+struct LegacyRig {
+    server: TestServer,
+    legacy: LegacyStore,
+    clock: ManualClock,
+    portico: Arc<Portico>,
+    client: Option<ClientId>,
+}
+
+impl LegacyRig {
+    async fn start(emails: &[&str]) -> Self {
+        let server = TestServer::start().await;
+        let client_id = native_app(&server).await;
+        let legacy = legacy_store(&server, &client_id, emails).await;
+        let clock = ManualClock::new(server.portico().now());
+        let portico = server.portico_at(&clock);
+        Self {
+            legacy,
+            clock,
+            portico,
+            client: Some(client_id.parse().unwrap()),
+            server,
+        }
+    }
+
+    async fn sign_in(&self, email: &str, password: &str, ip: &str) -> Result<User, SignInError> {
+        self.portico
+            .sign_in_with_password(
+                &self.server.tenant,
+                self.client,
+                email,
+                password,
+                ip.parse().unwrap(),
+            )
+            .await
+    }
+}
+
 #[tokio::test]
 async fn a_legacy_password_migrates_at_the_first_sign_in_and_is_never_sent_again() {
     let server = TestServer::start().await;
@@ -718,30 +759,16 @@ async fn a_legacy_password_migrates_at_the_first_sign_in_and_is_never_sent_again
 /// and a device retrying a stale password reaches the company's service at most once a while.
 #[tokio::test]
 async fn a_right_password_refused_by_a_locked_legacy_store_signs_in_once_it_unlocks() {
-    let server = TestServer::start().await;
-    let client_id = native_app(&server).await;
-    let emails = [
-        "old@example.com",
-        "stale@example.com",
-        "kept@example.com",
-        "parallel@example.com",
-    ];
-    let legacy = legacy_store(&server, &client_id, &emails).await;
-    let clock = ManualClock::new(server.portico().now());
-    let portico = server.portico_at(&clock);
-    let client = Some(client_id.parse().unwrap());
-    let ip = "10.9.0.1".parse().unwrap();
+    let rig = LegacyRig::start(&["old@example.com", "stale@example.com"]).await;
+    let (legacy, clock) = (&rig.legacy, &rig.clock);
     let sign_in = |email: &'static str, password: &'static str| {
-        let portico = &portico;
-        let tenant = &server.tenant;
+        let rig = &rig;
         async move {
-            let runs = portico.passwords.runs();
-            let result = portico
-                .sign_in_with_password(tenant, client, email, password, ip)
-                .await;
+            let runs = rig.portico.passwords.runs();
+            let result = rig.sign_in(email, password, "10.9.0.1").await;
             (
                 result.map(|user| user.email),
-                portico.passwords.runs() - runs,
+                rig.portico.passwords.runs() - runs,
             )
         }
     };
@@ -775,7 +802,7 @@ async fn a_right_password_refused_by_a_locked_legacy_store_signs_in_once_it_unlo
         clock.advance(60);
     }
     assert_eq!(asked, [3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 5, 5]);
-    server.stop().await;
+    rig.server.stop().await;
 }
 
 /// The attacker's way to keep a person's right password refused: get the legacy store to
@@ -783,21 +810,9 @@ async fn a_right_password_refused_by_a_locked_legacy_store_signs_in_once_it_unlo
 /// so that "recently asked" never ends. Each password keeps its own time, so it does end.
 #[tokio::test]
 async fn an_attackers_guesses_cannot_keep_a_refused_legacy_password_refused() {
-    let server = TestServer::start().await;
-    let client_id = native_app(&server).await;
-    let legacy = legacy_store(&server, &client_id, &["kept@example.com"]).await;
-    let clock = ManualClock::new(server.portico().now());
-    let portico = server.portico_at(&clock);
-    let client = Some(client_id.parse().unwrap());
-    let attempt = |password: &'static str, ip: &'static str| {
-        portico.sign_in_with_password(
-            &server.tenant,
-            client,
-            "kept@example.com",
-            password,
-            ip.parse().unwrap(),
-        )
-    };
+    let rig = LegacyRig::start(&["kept@example.com"]).await;
+    let (legacy, clock) = (&rig.legacy, &rig.clock);
+    let attempt = |password, ip| rig.sign_in("kept@example.com", password, ip);
     legacy.locked.store(true, Ordering::SeqCst);
     let refused = attempt("Legacy-Passw0rd-1998", "10.9.0.1").await;
     assert!(matches!(refused, Err(SignInError::InvalidCredentials)));
@@ -820,7 +835,7 @@ async fn an_attackers_guesses_cannot_keep_a_refused_legacy_password_refused() {
     );
     let user = attempt("Legacy-Passw0rd-1998", "10.9.0.1").await.unwrap();
     assert_eq!(user.email, "kept@example.com");
-    server.stop().await;
+    rig.server.stop().await;
 }
 
 /// Many copies of one wrong password at once, just after its answer's time ran out: one of
@@ -828,21 +843,9 @@ async fn an_attackers_guesses_cannot_keep_a_refused_legacy_password_refused() {
 /// none counted, if the asking were not claimed first).
 #[tokio::test]
 async fn parallel_repeats_ask_a_legacy_store_once() {
-    let server = TestServer::start().await;
-    let client_id = native_app(&server).await;
-    let legacy = legacy_store(&server, &client_id, &["parallel@example.com"]).await;
-    let clock = ManualClock::new(server.portico().now());
-    let portico = server.portico_at(&clock);
-    let client = Some(client_id.parse().unwrap());
-    let attempt = || {
-        portico.sign_in_with_password(
-            &server.tenant,
-            client,
-            "parallel@example.com",
-            "the-same-wrong-one",
-            "10.9.0.2".parse().unwrap(),
-        )
-    };
+    let rig = LegacyRig::start(&["parallel@example.com"]).await;
+    let (legacy, clock) = (&rig.legacy, &rig.clock);
+    let attempt = || rig.sign_in("parallel@example.com", "the-same-wrong-one", "10.9.0.2");
     assert!(matches!(
         attempt().await,
         Err(SignInError::InvalidCredentials)
@@ -857,7 +860,7 @@ async fn parallel_repeats_ask_a_legacy_store_once() {
         "{answers:?}"
     );
     assert_eq!(legacy.calls(), 2);
-    server.stop().await;
+    rig.server.stop().await;
 }
 
 #[tokio::test]
