@@ -140,16 +140,37 @@ impl LockoutPolicy {
         if Self::legacy_asked_recently(record, fingerprint, now) {
             return record.clone();
         }
-        let mut next = self.forget(record, fingerprint);
-        self.remember(&mut next, format!("{fingerprint}{ASKED_AT}{now}"));
-        next
+        self.with_asked_at(record, fingerprint, Some(now))
     }
 
-    /// The record without this fingerprint: it may be tried again, and asked again.
-    pub fn forget(&self, record: &LockoutRecord, fingerprint: &str) -> LockoutRecord {
+    /// The record with this password's claim dropped but the password still remembered: the
+    /// store is asked again at the next try (its answer did not stand: the call failed, or
+    /// the password was right), and that try is not counted again.
+    pub fn unclaim_legacy_ask(&self, record: &LockoutRecord, fingerprint: &str) -> LockoutRecord {
+        self.with_asked_at(record, fingerprint, None)
+    }
+
+    /// The record with this fingerprint's entry (in its place, or newly remembered) carrying
+    /// `asked_at`.
+    fn with_asked_at(
+        &self,
+        record: &LockoutRecord,
+        fingerprint: &str,
+        asked_at: Option<UnixTime>,
+    ) -> LockoutRecord {
+        let entry = match asked_at {
+            Some(at) => format!("{fingerprint}{ASKED_AT}{at}"),
+            None => fingerprint.to_owned(),
+        };
         let mut next = record.clone();
-        next.recent_fingerprints
-            .retain(|entry| parse_entry(entry).0 != fingerprint);
+        let existing = next
+            .recent_fingerprints
+            .iter_mut()
+            .find(|remembered| parse_entry(remembered).0 == fingerprint);
+        match existing {
+            Some(remembered) => *remembered = entry,
+            None => self.remember(&mut next, entry),
+        }
         next
     }
 
@@ -227,10 +248,13 @@ mod tests {
         // Claimed again: a repeat of a remembered password is still not counted again.
         record = policy.claim_legacy_ask(&record, "mine", 1300);
         assert_eq!(policy.after_failure(&record, "mine", 1301).failures, 2);
-        assert!(!LockoutPolicy::remembers(
-            &policy.forget(&record, "mine"),
-            "mine"
+        // Unclaimed: asked again at once, still remembered (not counted again).
+        let unclaimed = policy.unclaim_legacy_ask(&record, "mine");
+        assert!(!LockoutPolicy::legacy_asked_recently(
+            &unclaimed, "mine", 1301
         ));
+        assert_eq!(policy.after_failure(&unclaimed, "mine", 1301).failures, 2);
+        assert_eq!(unclaimed.recent_fingerprints.len(), 2);
     }
 
     #[test]

@@ -123,7 +123,8 @@ impl Portico {
         // A fingerprint already in the record is not counted again (a stale saved password
         // does not lock its owner out), but it is still checked: the record holds attempts in
         // flight too, so a repeat may be the right password sent twice at once (a double
-        // submit, a retrying app), which must sign in both times.
+        // submit, a retrying app), which must sign in both times. (Not so for a password
+        // still in a legacy store: the second of two at once is refused unasked.)
         if let Some(legacy) = user.as_ref().filter(|u| u.password_in_legacy_store) {
             return self
                 .check_legacy_password(tenant, client, legacy, password, &fingerprint, client_ip)
@@ -152,9 +153,10 @@ impl Portico {
     /// is kept here from now on). The attempt was counted like any other already.
     ///
     /// That service may count failures of its own, so one password is asked about at most
-    /// once per [`crate::lockout::LEGACY_REPEAT_SECS`]: whoever claims the asking (compare-and-swap) calls,
-    /// parallel and later repeats within the time are refused unasked. Every answer here
-    /// costs one password hash, as an attempt at any other account or address does.
+    /// once per [`crate::lockout::LEGACY_REPEAT_SECS`]: whoever claims the asking
+    /// (compare-and-swap) calls; parallel and later repeats within that time are refused
+    /// unasked. Every answer here costs one password hash, as an attempt at any other
+    /// account or address does.
     async fn check_legacy_password(
         &self,
         tenant: &Tenant,
@@ -178,19 +180,33 @@ impl Portico {
             self.submit_legacy_password(tenant, client, legacy, password, client_ip),
             dummy_hash,
         );
+        let answer = self
+            .settle_legacy_answer(tenant, legacy, fingerprint, outcome)
+            .await;
+        // The dummy hash only evens out the timing: a full pool must not undo the answer's
+        // bookkeeping, so its failure is looked at last.
         hashed?;
-        let forget = |record: &LockoutRecord| self.lockout.forget(record, fingerprint);
-        let outcome = match outcome {
-            Ok(outcome) => outcome,
-            Err(err) => {
-                // The call failed, not the password: the same password may be tried again
-                // (the attempt still counts towards the lockout).
-                self.update_lockout(tenant, subject, forget).await?;
-                return Err(err.into());
-            }
-        };
+        answer
+    }
+
+    /// What a legacy store's answer means here, and what the lockout record keeps of it.
+    async fn settle_legacy_answer(
+        &self,
+        tenant: &Tenant,
+        legacy: &User,
+        fingerprint: &str,
+        outcome: Result<Migration, CoreError>,
+    ) -> Result<User, SignInError> {
+        let subject = LockoutSubject::User(legacy.id);
+        // The call failed, or the password was right (but cannot sign in): the store is asked
+        // again at the next try, which is not counted again.
+        let unclaim = |record: &LockoutRecord| self.lockout.unclaim_legacy_ask(record, fingerprint);
         match outcome {
-            Migration::Migrated => {
+            Err(err) => {
+                self.update_lockout(tenant, subject, unclaim).await?;
+                Err(err.into())
+            }
+            Ok(Migration::Migrated) => {
                 self.clear_attempts(tenant, subject).await?;
                 if !legacy.enabled {
                     return Err(SignInError::AccountDisabled);
@@ -199,17 +215,16 @@ impl Portico {
                 migrated.password_in_legacy_store = false;
                 Ok(migrated)
             }
-            // Its answer stands for a while (the claim above holds its time).
-            Migration::Wrong => Err(SignInError::InvalidCredentials),
-            // A right password: a repeat asks again, and gets the same answer.
-            Migration::ResetRequired => {
-                self.update_lockout(tenant, subject, forget).await?;
+            // Its answer stands for a while (the claim holds its time).
+            Ok(Migration::Wrong) => Err(SignInError::InvalidCredentials),
+            Ok(Migration::ResetRequired) => {
+                self.update_lockout(tenant, subject, unclaim).await?;
                 Err(SignInError::ResetRequired)
             }
             // UNCONFIRMED: Entra's Block action shows its own page; here the sign-in is
             // refused as for a disabled account.
-            Migration::Blocked => {
-                self.update_lockout(tenant, subject, forget).await?;
+            Ok(Migration::Blocked) => {
+                self.update_lockout(tenant, subject, unclaim).await?;
                 Err(SignInError::AccountDisabled)
             }
         }
