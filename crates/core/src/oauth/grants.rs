@@ -509,9 +509,8 @@ impl Portico {
                 FlowError::Core(err) => OAuthError::from(err),
                 _ => OAuthError::invalid_grant("the flow was already used"),
             })?;
-        let (_, session) = self
-            .start_session(tenant, &signed_in, false, &proof)
-            .await?;
+        // The session has no cookie: its secret is never shown.
+        let (_, session) = self.new_session(tenant, &signed_in.user, false, &proof)?;
         let user = signed_in.user;
         let grant_id = GrantId::new_random();
         let now = self.now();
@@ -534,7 +533,9 @@ impl Portico {
             dpop_jkt: None,
         })?;
         self.store
-            .create_grant(
+            .create_session_grant(
+                &session,
+                signed_in.signed_out_at,
                 &GrantRecord {
                     tenant_id: tenant.id,
                     id: grant_id,

@@ -27,7 +27,21 @@ impl Portico {
         persistent: bool,
         proof: &Flow,
     ) -> Result<(String, SessionRecord), CoreError> {
-        let user = &signed_in.user;
+        let (secret, record) = self.new_session(tenant, &signed_in.user, persistent, proof)?;
+        self.store
+            .create_session(&record, signed_in.signed_out_at)
+            .await?;
+        Ok((secret, record))
+    }
+
+    /// A new session for `user`, not yet stored, and its cookie secret.
+    pub(crate) fn new_session(
+        &self,
+        tenant: &Tenant,
+        user: &User,
+        persistent: bool,
+        proof: &Flow,
+    ) -> Result<(String, SessionRecord), CoreError> {
         let secret = random_token()?;
         let now = self.now();
         let lifetime = if persistent {
@@ -46,9 +60,6 @@ impl Portico {
             persistent,
             second_factors: proof.second_factor.into_iter().collect(),
         };
-        self.store
-            .create_session(&record, signed_in.signed_out_at)
-            .await?;
         Ok((secret, record))
     }
 

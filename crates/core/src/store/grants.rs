@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use crate::StoreError;
 use crate::clock::UnixTime;
 use crate::ids::{ClientId, GrantId, SessionId, TenantId, UserId};
+use crate::store::SessionRecord;
 
 /// An issued, not yet redeemed authorization code.
 #[derive(Debug, Clone)]
@@ -164,6 +165,18 @@ pub trait GrantStore: Send + Sync {
     /// for [`Store::create_authorization_code`].
     async fn create_grant(
         &self,
+        grant: &GrantRecord,
+        refresh: Option<&RefreshTokenRecord>,
+    ) -> Result<(), StoreError>;
+    /// Starts a session and records a grant made in it, with its first refresh token if it
+    /// has one, in one transaction (a native-API sign-in: one commit where
+    /// [`super::SessionStore::create_session`] and [`GrantStore::create_grant`] would take
+    /// two, and never a session without its grant); [`StoreError::SessionEnded`] as for
+    /// `create_session`.
+    async fn create_session_grant(
+        &self,
+        session: &SessionRecord,
+        signed_out_at: UnixTime,
         grant: &GrantRecord,
         refresh: Option<&RefreshTokenRecord>,
     ) -> Result<(), StoreError>;

@@ -7,7 +7,7 @@ use portico_core::ids::{ClientId, GrantId, TenantId};
 use portico_core::store::GrantStore;
 use portico_core::store::{
     AuthCodeRecord, CodeRedemption, GrantRecord, RefreshLifetime, RefreshPins, RefreshRedemption,
-    RefreshTokenRecord,
+    RefreshTokenRecord, SessionRecord,
 };
 use sqlx::Row as _;
 
@@ -213,6 +213,22 @@ macro_rules! grants_queries {
 
             async fn create_grant(&self, grant: &GrantRecord, refresh: Option<&RefreshTokenRecord>) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
+                Self::insert_grant(&mut tx, grant).await?;
+                if let Some(token) = refresh {
+                    Self::insert_refresh_token(&mut *tx, token).await?;
+                }
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn create_session_grant(
+                &self,
+                session: &SessionRecord,
+                signed_out_at: UnixTime,
+                grant: &GrantRecord,
+                refresh: Option<&RefreshTokenRecord>,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                Self::insert_session(&mut tx, session, signed_out_at).await?;
                 Self::insert_grant(&mut tx, grant).await?;
                 if let Some(token) = refresh {
                     Self::insert_refresh_token(&mut *tx, token).await?;

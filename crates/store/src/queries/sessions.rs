@@ -45,12 +45,15 @@ macro_rules! sessions_queries {
                         .collect(),
                 })
             }
-        }
 
-        #[async_trait]
-        impl SessionStore for $store {
-            async fn create_session(&self, session: &SessionRecord, signed_out_at: UnixTime) -> Result<(), StoreError> {
-                let mut tx = self.begin_write().await?;
+            /// Inserts a session in `tx` once its user's row is locked (see
+            /// `SessionStore::create_session`): [`StoreError::SessionEnded`] if the user was
+            /// disabled or signed out everywhere since `signed_out_at`.
+            pub(crate) async fn insert_session(
+                tx: &mut sqlx::Transaction<'_, <$row as sqlx::Row>::Database>,
+                session: &SessionRecord,
+                signed_out_at: UnixTime,
+            ) -> Result<(), StoreError> {
                 // The user's row lock (see `Store::create_session`): a sign-out everywhere
                 // writes `signed_out_at` before it ends sessions.
                 let current = sqlx::query(
@@ -60,7 +63,7 @@ macro_rules! sessions_queries {
                 .bind(session.tenant_id.to_string())
                 .bind(session.user_id.to_string())
                 .bind(signed_out_at)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .map_err(db_err)?;
                 if current.rows_affected() == 0 {
@@ -79,9 +82,18 @@ macro_rules! sessions_queries {
                 .bind(session.persistent)
                 .bind(&session.amr)
                 .bind(second_factor_names(&session.second_factors))
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .map_err(db_err)?;
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl SessionStore for $store {
+            async fn create_session(&self, session: &SessionRecord, signed_out_at: UnixTime) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                Self::insert_session(&mut tx, session, signed_out_at).await?;
                 tx.commit().await.map_err(db_err)
             }
 

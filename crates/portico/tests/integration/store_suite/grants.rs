@@ -400,6 +400,41 @@ pub(super) async fn sessions_and_grants_do_not_outlive_a_sign_out(store: Arc<dyn
         )
         .await
         .unwrap();
+    // A native sign-in stores its session and grant in one transaction: one that looked
+    // before the sign-out leaves neither behind...
+    let stale = session(SessionId::new_random());
+    let stale_grant = GrantRecord {
+        session_id: stale.id,
+        id: GrantId::new_random(),
+        ..grant.clone()
+    };
+    assert!(matches!(
+        store
+            .create_session_grant(&stale, seen, &stale_grant, None)
+            .await,
+        Err(StoreError::SessionEnded)
+    ));
+    assert!(
+        store
+            .find_session(t.id, &stale.secret_digest, 1_500)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!store.grant_is_active(t.id, stale_grant.id).await.unwrap());
+    // ...and one that saw it stores both.
+    store
+        .create_session_grant(&stale, again, &stale_grant, None)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .find_session(t.id, &stale.secret_digest, 1_500)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(store.grant_is_active(t.id, stale_grant.id).await.unwrap());
     // A disabled user gets no session at all.
     store
         .set_user_enabled(t.id, user.id, false, 1_300)
