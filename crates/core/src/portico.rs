@@ -74,6 +74,8 @@ pub struct Portico {
     pub(crate) callout_tokens: TtlCache<(TenantId, String), String>,
     /// Each tenant's custom authentication extensions, read at every token issuance.
     pub(crate) extensions_cache: TtlCache<TenantId, Arc<Vec<crate::extensions::Extension>>>,
+    /// Each tenant's user flows and the apps they serve, read at the start of every sign-in.
+    user_flows_cache: TtlCache<TenantId, Arc<Vec<crate::directory::UserFlow>>>,
     /// Tenant settings, read on every token grant and sign-in flow.
     pub(crate) tenant_settings_cache:
         TtlCache<TenantId, std::sync::Arc<crate::directory::TenantSettings>>,
@@ -179,6 +181,7 @@ impl Portico {
             brandings: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
             tenant_settings_cache: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
             extensions_cache: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
+            user_flows_cache: TtlCache::new(APPLICATION_CACHE_TTL, 10_000),
             callouts: std::sync::OnceLock::new(),
             shared: std::sync::OnceLock::new(),
             callout_tokens: TtlCache::new(std::time::Duration::from_secs(300), 10_000),
@@ -348,12 +351,33 @@ impl Portico {
         Ok(branding)
     }
 
-    /// Forgets cached applications after a write on this node.
+    /// Forgets cached applications after a write on this node (and the user flows, which
+    /// name the apps they serve).
     pub(crate) fn applications_changed(&self) {
         self.applications.clear();
+        self.user_flows_cache.clear();
         self.identifier_uris.clear();
         self.client_secrets.clear();
         self.permission_grants.clear();
+    }
+
+    /// The tenant's user flows, default first, through a short cache (every sign-in and
+    /// SCIM request reads them; a change on this node shows at once, on another within the
+    /// cache's lifetime). Checks that guard a credential's removal read the store instead.
+    pub(crate) async fn cached_user_flows(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Arc<Vec<crate::directory::UserFlow>>, CoreError> {
+        self.user_flows_cache
+            .get_or_load(tenant, || async move {
+                Ok(Arc::new(self.store.user_flows(tenant).await?))
+            })
+            .await
+    }
+
+    /// Forgets a tenant's cached user flows after a change on this node.
+    pub(crate) fn user_flows_changed(&self, tenant: TenantId) {
+        self.user_flows_cache.remove(&tenant);
     }
 
     pub(crate) fn tenant_cache_get(&self, tenant: &TenantRef) -> Option<Tenant> {

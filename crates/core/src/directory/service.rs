@@ -143,6 +143,7 @@ impl Portico {
         };
         flow.validate().map_err(CoreError::Invalid)?;
         self.store.create_user_flow(&flow).await?;
+        self.user_flows_changed(tenant.id);
         Ok(flow)
     }
 
@@ -158,7 +159,7 @@ impl Portico {
         tenant: &Tenant,
         client_id: crate::ids::ClientId,
     ) -> Result<UserFlow, CoreError> {
-        let flows = self.store.user_flows(tenant.id).await?;
+        let flows = self.cached_user_flows(tenant.id).await?;
         Ok(flow_serving(tenant, &flows, client_id))
     }
 

@@ -48,11 +48,7 @@ impl Portico {
             return Ok(());
         }
         // One read of the tenant's flows serves both apps.
-        let flows = self
-            .store
-            .user_flows(tenant.id)
-            .await
-            .map_err(CoreError::from)?;
+        let flows = self.cached_user_flows(tenant.id).await?;
         for app in apps {
             let flow = crate::directory::flow_serving(tenant, &flows, app);
             if flow.config.mfa == crate::directory::MfaPolicy::Required {

@@ -253,8 +253,7 @@ impl Portico {
             return Ok(false);
         }
         let mfa_somewhere = self
-            .store
-            .user_flows(tenant.id)
+            .cached_user_flows(tenant.id)
             .await?
             .iter()
             .any(|flow| flow.config.mfa == MfaPolicy::Required);

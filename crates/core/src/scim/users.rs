@@ -9,12 +9,12 @@ use super::query::sort_field;
 use super::resource::{ListPage, ListParams, Precondition, ScimResource};
 use super::schema::{CustomAttr, custom_attributes};
 use super::{ScimCaller, ScimProblem};
+use crate::Portico;
 use crate::directory::{Tenant, User};
 use crate::ids::UserId;
 use crate::signin::engine::PasswordProblem;
 use crate::signin::{PASSWORD_HISTORY, check_new_password};
 use crate::store::{ScimUserRecord, UserGroup};
-use crate::{CoreError, Portico};
 
 fn user_id(id: &str) -> Result<UserId, ScimProblem> {
     id.parse().map_err(|_| ScimProblem::NotFound("user"))
@@ -22,11 +22,7 @@ fn user_id(id: &str) -> Result<UserId, ScimProblem> {
 
 impl Portico {
     async fn custom_attributes(&self, tenant: &Tenant) -> Result<Vec<CustomAttr>, ScimProblem> {
-        let flows = self
-            .store
-            .user_flows(tenant.id)
-            .await
-            .map_err(CoreError::from)?;
+        let flows = self.cached_user_flows(tenant.id).await?;
         Ok(custom_attributes(&flows))
     }
 

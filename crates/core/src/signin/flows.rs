@@ -238,11 +238,11 @@ impl Portico {
         let config = match client {
             Some(client) => self.user_flow_for_app(tenant, client).await?.config,
             None => self
-                .user_flows(&crate::directory::TenantRef::Id(tenant.id))
+                .cached_user_flows(tenant.id)
                 .await?
-                .into_iter()
+                .iter()
                 .find(|f| f.is_default)
-                .map(|f| f.config)
+                .map(|f| f.config.clone())
                 .unwrap_or_default(),
         };
         self.start_flow_under(tenant, client, journey, origin, config, ip)
