@@ -7,6 +7,7 @@
 //! embedded and applied on connect.
 
 mod filter_sql;
+mod migrations;
 mod postgres;
 mod queries;
 mod rows;

@@ -44,7 +44,7 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(db_err)?;
-        sqlx::migrate!("./migrations/postgres")
+        crate::migrations::migrator(crate::migrations::POSTGRES)
             .run(&pool)
             .await
             .map_err(migrate_err)?;

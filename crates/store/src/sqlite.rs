@@ -132,7 +132,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(db_err)?;
-        sqlx::migrate!("./migrations/sqlite")
+        crate::migrations::migrator(crate::migrations::SQLITE)
             .run(&pool)
             .await
             .map_err(migrate_err)?;
