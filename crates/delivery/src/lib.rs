@@ -8,6 +8,7 @@
 mod callout;
 mod logout;
 mod mail;
+mod relay_tls;
 mod sms;
 mod smtp;
 mod worker;

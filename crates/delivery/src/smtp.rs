@@ -13,10 +13,11 @@ use std::time::Duration;
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::extension::ClientId;
 
 use crate::DeliveryError;
+use crate::relay_tls::RelayTls;
 
 /// How long one message may take, connecting included.
 const TIMEOUT: Duration = Duration::from_secs(15);
@@ -28,9 +29,9 @@ enum Security {
     /// Plain SMTP (a relay on the same host or a private network).
     Plain,
     /// STARTTLS after the greeting: always (`tls=required`), or when offered.
-    StartTls { required: bool, tls: TlsParameters },
+    StartTls { required: bool, tls: Box<RelayTls> },
     /// TLS from the first byte (`smtps://`).
-    Implicit(TlsParameters),
+    Implicit(Box<RelayTls>),
 }
 
 /// A relay and the connections open to it.
@@ -47,15 +48,29 @@ impl SmtpRelay {
     /// Parses `smtp://host[:port][/ehlo-name]` (`?tls=required` or `?tls=opportunistic` for
     /// STARTTLS, port 587 then) or `smtps://…` (port 465), with optional percent-encoded
     /// `user:password@` for AUTH PLAIN or LOGIN: lettre's URL format, kept as operators know it.
+    /// `ca=/path/to/ca.pem` trusts a private CA for the relay's certificate, besides the
+    /// system's roots (read now: the server does not start with a file it cannot read).
     pub(crate) fn from_url(url: &str) -> Result<Self, &'static str> {
         const HINT: &str = "use smtp://host:port or smtps://user:pass@host:port";
         let parsed = url::Url::parse(url).map_err(|_| HINT)?;
         let host = parsed.host_str().ok_or(HINT)?.to_owned();
-        let tls = parsed
-            .query_pairs()
-            .find(|(k, _)| k == "tls")
-            .map(|(_, v)| v.into_owned());
-        let parameters = || TlsParameters::new(host.clone()).map_err(|_| HINT);
+        let query = |name: &str| {
+            parsed
+                .query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        let tls = query("tls");
+        let ca = match query("ca") {
+            Some(path) => Some(std::fs::read(path).map_err(|_| "cannot read the ca= file")?),
+            None => None,
+        };
+        // An IPv6 literal is named without its brackets in TLS.
+        let tls_name = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let parameters = || RelayTls::new(&tls_name, ca.as_deref()).map(Box::new);
         let (security, default_port) = match (parsed.scheme(), tls.as_deref()) {
             ("smtp", None) => (Security::Plain, 25),
             ("smtp", Some(mode @ ("required" | "opportunistic"))) => (
@@ -68,6 +83,9 @@ impl SmtpRelay {
             ("smtps", _) => (Security::Implicit(parameters()?), 465),
             _ => return Err("use smtp://, smtp://…?tls=required, or smtps://"),
         };
+        if ca.is_some() && matches!(security, Security::Plain) {
+            return Err("ca= is for TLS: add ?tls=required, or use smtps://");
+        }
         let decode = |text: &str| {
             percent_encoding::percent_decode_str(text)
                 .decode_utf8()
@@ -134,40 +152,36 @@ impl SmtpRelay {
     }
 
     async fn connect(&self) -> Result<AsyncSmtpConnection, DeliveryError> {
-        let mut connection = if let Security::Implicit(tls) = &self.security {
-            // TLS from the first byte: lettre opens this socket itself, and Nagle's delay
-            // stays on it (lettre offers no way to reach it).
-            AsyncSmtpConnection::connect_tokio1(
-                (self.host.as_str(), self.port),
-                Some(TIMEOUT),
-                &self.hello,
-                Some(tls.clone()),
-                None,
-            )
+        let unreachable = |e: std::io::Error| {
+            DeliveryError::Transient(format!("{}:{}: {e}", self.host, self.port))
+        };
+        let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
-            .map_err(refused)?
-        } else {
-            let unreachable = |e: std::io::Error| {
-                DeliveryError::Transient(format!("{}:{}: {e}", self.host, self.port))
-            };
-            let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
-                .await
-                .map_err(unreachable)?;
-            stream.set_nodelay(true).map_err(unreachable)?;
-            let mut connection =
+            .map_err(unreachable)?;
+        stream.set_nodelay(true).map_err(unreachable)?;
+        let mut connection = match &self.security {
+            Security::Implicit(tls) => {
+                let stream = tls.implicit(stream).await.map_err(|e| {
+                    DeliveryError::Transient(format!("{}:{}: TLS: {e}", self.host, self.port))
+                })?;
                 AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello)
                     .await
-                    .map_err(refused)?;
-            if let Security::StartTls { required, tls } = &self.security
-                && (*required || connection.can_starttls())
-            {
-                connection
-                    .starttls(tls.clone(), &self.hello)
-                    .await
-                    .map_err(refused)?;
+                    .map_err(refused)?
             }
-            connection
+            Security::Plain | Security::StartTls { .. } => {
+                AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello)
+                    .await
+                    .map_err(refused)?
+            }
         };
+        if let Security::StartTls { required, tls } = &self.security
+            && (*required || connection.can_starttls())
+        {
+            connection
+                .starttls(tls.starttls.clone(), &self.hello)
+                .await
+                .map_err(refused)?;
+        }
         if let Some(credentials) = &self.credentials {
             connection
                 .auth(&[Mechanism::Plain, Mechanism::Login], credentials)

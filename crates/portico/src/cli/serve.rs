@@ -32,7 +32,8 @@ pub struct ServeArgs {
     /// the public listener.
     #[arg(long, env = "PORTICO_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
-    /// Mail delivery: smtp://host:port, smtps://user:pass@host:port, or file:///dir
+    /// Mail delivery: smtp://host:port (?tls=required for STARTTLS), smtps://user:pass@host:port,
+    /// or file:///dir; `ca=/path/ca.pem` trusts a relay's private CA
     /// (default: .eml files in DATA_DIR/outbox/mail).
     #[arg(long, env = "PORTICO_MAIL_URL")]
     pub mail_url: Option<String>,

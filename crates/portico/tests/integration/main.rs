@@ -65,6 +65,7 @@ mod scim_groups;
 mod scim_users;
 mod security;
 mod sms_pumping;
+mod smtp_relay;
 mod spa_sdk;
 mod store_suite;
 mod token_cors;

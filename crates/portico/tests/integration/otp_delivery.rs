@@ -2,7 +2,6 @@
 //! aiosmtpd), including a server that is down at first.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +15,7 @@ use portico_keys::SigningAlgorithm;
 
 use crate::harness::{Backend, TestServer};
 use crate::page::authorize;
+use crate::smtp_relay::SmtpSink;
 use portico_core::directory::AppKind;
 
 fn code_mail(to: &str) -> impl FnOnce(&str) -> OutboundMessage {
@@ -372,79 +372,6 @@ async fn sms_codes_arrive_as_json_files() {
     assert_eq!(json["to"], "+15551234567");
     assert_eq!(code_in(json["body"].as_str().unwrap()).len(), 8);
     server.stop().await;
-}
-
-struct SmtpSink {
-    child: Child,
-    maildir: tempfile::TempDir,
-}
-
-impl SmtpSink {
-    /// Python's aiosmtpd with its Mailbox handler, or `None` (skip) when it is not installed.
-    fn start(port: u16) -> Option<Self> {
-        let installed = Command::new("python3")
-            .args(["-c", "import aiosmtpd"])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !installed {
-            if std::env::var_os("PORTICO_REQUIRE_SMTP").is_some() {
-                panic!("python3 with aiosmtpd is required (pip install aiosmtpd)");
-            }
-            eprintln!(
-                "SKIPPED: python3 -c 'import aiosmtpd' failed; pip install aiosmtpd to run SMTP tests"
-            );
-            return None;
-        }
-        let maildir = tempfile::tempdir().unwrap();
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            .arg(maildir.path().join("box"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        Some(Self { child, maildir })
-    }
-
-    async fn wait_listening(&self, port: u16) {
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("aiosmtpd did not start");
-    }
-
-    fn messages(&self) -> Vec<String> {
-        let new = self.maildir.path().join("box").join("new");
-        std::fs::read_dir(new)
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .map(|e| std::fs::read_to_string(e.path()).unwrap())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// SMTP down when the code is issued: the message waits in the outbox and arrives, once the
