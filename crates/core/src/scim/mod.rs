@@ -4,6 +4,7 @@
 
 mod document;
 pub mod filter;
+mod group_patch;
 mod groups;
 mod patch;
 mod query;
