@@ -48,7 +48,12 @@ impl Portico {
             return Ok(());
         }
         // One read of the tenant's flows serves both apps.
-        let flows = self.cached_user_flows(tenant.id).await?;
+        // Read from the store, not the cache: this decides whether a token is issued.
+        let flows = self
+            .store
+            .user_flows(tenant.id)
+            .await
+            .map_err(CoreError::from)?;
         for app in apps {
             let flow = crate::directory::flow_serving(tenant, &flows, app);
             if flow.config.mfa == crate::directory::MfaPolicy::Required {

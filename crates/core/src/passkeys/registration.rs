@@ -252,8 +252,10 @@ impl Portico {
         if session.record.auth_time < self.now() - FRESH_SECS {
             return Ok(false);
         }
+        // Read from the store, not the cache: a passkey counts as two factors.
         let mfa_somewhere = self
-            .cached_user_flows(tenant.id)
+            .store
+            .user_flows(tenant.id)
             .await?
             .iter()
             .any(|flow| flow.config.mfa == MfaPolicy::Required);

@@ -343,42 +343,39 @@ macro_rules! apps_queries {
             }
 
             async fn user_flows(&self, tenant: TenantId) -> Result<Vec<UserFlow>, StoreError> {
+                // One statement, so one snapshot: two reads could see an app moved to a flow
+                // the first read did not see yet, and the app would be served by the default
+                // flow (cached then, for the cache's lifetime).
                 let rows = sqlx::query(
-                    "SELECT id, name, config, is_default, created_at FROM user_flows WHERE tenant_id = $1 \
-                     ORDER BY is_default DESC, name",
+                    "SELECT f.id, f.name, f.config, f.is_default, f.created_at, a.client_id \
+                     FROM user_flows f LEFT JOIN user_flow_apps a ON a.tenant_id = f.tenant_id AND a.flow_id = f.id \
+                     WHERE f.tenant_id = $1 ORDER BY f.is_default DESC, f.name, f.id, a.client_id",
                 )
                 .bind(tenant.to_string())
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db_err)?;
-                let attached = sqlx::query("SELECT client_id, flow_id FROM user_flow_apps WHERE tenant_id = $1 ORDER BY client_id")
-                    .bind(tenant.to_string())
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                let mut links: Vec<(String, ClientId)> = Vec::with_capacity(attached.len());
-                for row in &attached {
-                    links.push((
-                        row.try_get("flow_id").map_err(db_err)?,
-                        parse(&row.try_get::<String, _>("client_id").map_err(db_err)?, "client_id")?,
-                    ));
-                }
-                rows.iter()
-                    .map(|row| {
-                        let id: String = row.try_get("id").map_err(db_err)?;
+                let mut flows: Vec<UserFlow> = Vec::new();
+                for row in &rows {
+                    let id = parse(&row.try_get::<String, _>("id").map_err(db_err)?, "id")?;
+                    if flows.last().is_none_or(|flow| flow.id != id) {
                         let config: UserFlowConfig = serde_json::from_str(&row.try_get::<String, _>("config").map_err(db_err)?)
                             .map_err(|e| StoreError::Backend(format!("unreadable flow config: {e}")))?;
-                        Ok(UserFlow {
-                            id: parse(&id, "id")?,
+                        flows.push(UserFlow {
+                            id,
                             tenant_id: tenant,
                             name: row.try_get("name").map_err(db_err)?,
                             config,
                             is_default: row.try_get("is_default").map_err(db_err)?,
-                            apps: links.iter().filter(|(flow, _)| *flow == id).map(|(_, app)| *app).collect(),
+                            apps: Vec::new(),
                             created_at: row.try_get("created_at").map_err(db_err)?,
-                        })
-                    })
-                    .collect()
+                        });
+                    }
+                    if let (Some(flow), Some(app)) = (flows.last_mut(), row.try_get::<Option<String>, _>("client_id").map_err(db_err)?) {
+                        flow.apps.push(parse(&app, "client_id")?);
+                    }
+                }
+                Ok(flows)
             }
         }
     };
