@@ -28,7 +28,7 @@ pub enum DeliveryError {
     BadUrl {
         /// mail or sms.
         what: &'static str,
-        /// The URL.
+        /// The URL, its password (if any) masked: the error reaches logs.
         url: String,
         /// What would work.
         hint: &'static str,
@@ -39,6 +39,20 @@ pub enum DeliveryError {
     /// The transport failed (server down, refused): try again later.
     #[error("delivery failed: {0}")]
     Transient(String),
+}
+
+/// A transport URL as errors show it: a password in it masked (it would reach logs), and
+/// nothing of one that does not parse (it could hold one anyway).
+fn shown_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "(not a URL)".to_owned(),
+    }
 }
 
 /// Reads a `file:///DIR` URL into a directory path.

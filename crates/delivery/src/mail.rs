@@ -32,7 +32,7 @@ impl MailTransport {
     pub fn from_url(url: &str) -> Result<Self, DeliveryError> {
         let bad = |hint| DeliveryError::BadUrl {
             what: "mail",
-            url: url.to_owned(),
+            url: crate::shown_url(url),
             hint,
         };
         if url.starts_with("file:") {

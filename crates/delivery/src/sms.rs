@@ -24,7 +24,7 @@ impl SmsTransport {
     pub fn from_url(url: &str) -> Result<Self, DeliveryError> {
         let bad = |hint| DeliveryError::BadUrl {
             what: "sms",
-            url: url.to_owned(),
+            url: crate::shown_url(url),
             hint,
         };
         if url.starts_with("file:") {

@@ -53,7 +53,13 @@ impl SmtpRelay {
     pub(crate) fn from_url(url: &str) -> Result<Self, &'static str> {
         const HINT: &str = "use smtp://host:port or smtps://user:pass@host:port";
         let parsed = url::Url::parse(url).map_err(|_| HINT)?;
-        let host = parsed.host_str().ok_or(HINT)?.to_owned();
+        // An IPv6 literal is named without its brackets, to connect and in TLS.
+        let host = parsed
+            .host_str()
+            .ok_or(HINT)?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         let query = |name: &str| {
             parsed
                 .query_pairs()
@@ -65,12 +71,7 @@ impl SmtpRelay {
             Some(path) => Some(std::fs::read(path).map_err(|_| "cannot read the ca= file")?),
             None => None,
         };
-        // An IPv6 literal is named without its brackets in TLS.
-        let tls_name = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
-        let parameters = || RelayTls::new(&tls_name, ca.as_deref()).map(Box::new);
+        let parameters = || RelayTls::new(&host, ca.as_deref()).map(Box::new);
         let (security, default_port) = match (parsed.scheme(), tls.as_deref()) {
             ("smtp", None) => (Security::Plain, 25),
             ("smtp", Some(mode @ ("required" | "opportunistic"))) => (
@@ -174,6 +175,7 @@ impl SmtpRelay {
                     .map_err(refused)?
             }
         };
+        let mut encrypted = matches!(self.security, Security::Implicit(_));
         if let Security::StartTls { required, tls } = &self.security
             && (*required || connection.can_starttls())
         {
@@ -181,6 +183,18 @@ impl SmtpRelay {
                 .starttls(tls.starttls.clone(), &self.hello)
                 .await
                 .map_err(refused)?;
+            encrypted = true;
+        }
+        // A relay reached with `tls=opportunistic` that offers no STARTTLS may be someone who
+        // stripped the offer: the password does not go to it in the clear.
+        if self.credentials.is_some()
+            && !encrypted
+            && matches!(self.security, Security::StartTls { .. })
+        {
+            return Err(DeliveryError::Transient(format!(
+                "{}:{} offered no STARTTLS: the relay's password is only sent encrypted",
+                self.host, self.port
+            )));
         }
         if let Some(credentials) = &self.credentials {
             connection
@@ -235,6 +249,9 @@ mod tests {
         let implicit = relay("smtps://mail.example.com");
         assert_eq!(implicit.port, 465);
         assert!(matches!(implicit.security, Security::Implicit(_)));
+        // An IPv6 literal is connected to, and checked in TLS, without its brackets.
+        let literal = relay("smtps://[::1]:2465");
+        assert_eq!((literal.host.as_str(), literal.port), ("::1", 2465));
     }
 
     #[test]

@@ -201,13 +201,17 @@ async fn mail_reaches_a_relay_over_smtps_and_starttls_trusting_its_private_ca() 
 #[tokio::test]
 async fn a_relay_whose_certificate_no_one_vouches_for_gets_no_mail() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, cert, key) = relay_certificate(dir.path(), "mallory");
+    let (own_ca, cert, key) = relay_certificate(dir.path(), "mallory");
     let (trusted_ca, _, _) = relay_certificate(dir.path(), "contoso");
     let Some([(smtps, implicit), (required, starttls)]) = tls_relays(&cert, &key).await else {
         return;
     };
     let other_ca = trusted_ca.display();
+    let own_ca = own_ca.display();
     for url in [
+        // The certificate's own CA, but not the name it was issued for (127.0.0.1).
+        format!("smtps://localhost:{implicit}?ca={own_ca}"),
+        format!("smtp://localhost:{starttls}?tls=required&ca={own_ca}"),
         format!("smtps://127.0.0.1:{implicit}"),
         format!("smtps://127.0.0.1:{implicit}?ca={other_ca}"),
         format!("smtp://127.0.0.1:{starttls}?tls=required"),
@@ -231,15 +235,47 @@ fn a_bad_ca_file_is_refused_at_start() {
     let (ca, _, _) = relay_certificate(dir.path(), "contoso");
     for url in [
         format!(
-            "smtps://mail.example.com?ca={}",
+            "smtps://ada:s3cret@mail.example.com?ca={}",
             dir.path().join("missing.pem").display()
         ),
-        format!("smtps://mail.example.com?ca={}", empty.display()),
-        format!("smtp://mail.example.com?ca={}", ca.display()),
+        format!("smtps://ada:s3cret@mail.example.com?ca={}", empty.display()),
+        format!("smtp://ada:s3cret@mail.example.com?ca={}", ca.display()),
+        "smtp://ada:s3cret@mail.example.com?tls=sometimes".to_owned(),
     ] {
-        assert!(MailTransport::from_url(&url).is_err(), "{url}");
+        let refused = MailTransport::from_url(&url).unwrap_err().to_string();
+        // The error goes to the log: the relay's password is not in it.
+        assert!(!refused.contains("s3cret"), "{refused}");
+        assert!(refused.contains("ada:***@"), "{refused}");
     }
     assert!(
         MailTransport::from_url(&format!("smtps://mail.example.com?ca={}", ca.display())).is_ok()
     );
+}
+
+/// Someone between Portico and a relay reached with `tls=opportunistic` strips the STARTTLS
+/// offer: the mail would go in the clear (that is what opportunistic means), but the relay's
+/// password does not.
+#[tokio::test]
+async fn a_relay_that_hides_starttls_gets_no_password() {
+    let port = free_port();
+    let Some(plain) = SmtpSink::start(port) else {
+        return;
+    };
+    plain.wait_listening(port).await;
+    let refused = send(
+        &format!("smtp://ada:s3cret@127.0.0.1:{port}?tls=opportunistic"),
+        "ada@example.com",
+    )
+    .await
+    .unwrap_err();
+    assert!(refused.contains("offered no STARTTLS"), "{refused}");
+    assert!(plain.messages().is_empty());
+    // Without a password to protect, opportunistic TLS sends as it always did.
+    send(
+        &format!("smtp://127.0.0.1:{port}?tls=opportunistic"),
+        "ada@example.com",
+    )
+    .await
+    .unwrap();
+    assert_eq!(plain.messages().len(), 1);
 }
