@@ -2,6 +2,7 @@
 //! PKCE, scopes, userinfo and logout (RP-initiated, front- and back-channel). Wire parsing lives in the HTTP crate; the rules live here.
 
 mod authorize;
+mod authorize_answer;
 mod backchannel;
 mod bearer;
 mod client_assertion;

@@ -12,9 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AdminAuth;
-use super::apps::{
-    ApiBody, ApiScopeBody, AppRoleBody, ApplicationOut, ExchangeRuleBody, client_id,
-};
+use super::api_body::{ApiBody, ApiScopeBody, AppRoleBody, ExchangeRuleBody};
+use super::apps::{ApplicationOut, client_id};
 use super::body::Body;
 use crate::AppState;
 use crate::error::Problem;

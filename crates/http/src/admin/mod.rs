@@ -1,6 +1,7 @@
 //! The admin REST API under `/admin/api/v1/` (bearer admin token), described by OpenAPI 3.1.
 
 mod api;
+mod api_body;
 mod apps;
 mod auth;
 mod body;
@@ -85,12 +86,12 @@ pub use extensions::{ExtensionCallOut, ExtensionOut};
         apps::ApplicationCreated,
         apps::ApplicationOut,
         apps::UpdateApplication,
-        apps::ApiBody,
-        apps::ApiScopeBody,
-        apps::AppRoleBody,
-        apps::RoleMembersName,
-        apps::ScopeConsentName,
-        apps::ExchangeRuleBody,
+        api_body::ApiBody,
+        api_body::ApiScopeBody,
+        api_body::AppRoleBody,
+        api_body::RoleMembersName,
+        api_body::ScopeConsentName,
+        api_body::ExchangeRuleBody,
         apps::ImplicitName,
         api::ExposeApiBody,
         api::GrantPermissions,
