@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::AsyncSmtpConnection;
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream};
 use lettre::transport::smtp::extension::ClientId;
 
 use crate::DeliveryError;
@@ -160,21 +160,15 @@ impl SmtpRelay {
             .await
             .map_err(unreachable)?;
         stream.set_nodelay(true).map_err(unreachable)?;
-        let mut connection = match &self.security {
-            Security::Implicit(tls) => {
-                let stream = tls.implicit(stream).await.map_err(|e| {
-                    DeliveryError::Transient(format!("{}:{}: TLS: {e}", self.host, self.port))
-                })?;
-                AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello)
-                    .await
-                    .map_err(refused)?
-            }
-            Security::Plain | Security::StartTls { .. } => {
-                AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello)
-                    .await
-                    .map_err(refused)?
-            }
+        let transport: Box<dyn AsyncTokioStream> = match &self.security {
+            Security::Implicit(tls) => Box::new(tls.implicit(stream).await.map_err(|e| {
+                DeliveryError::Transient(format!("{}:{}: TLS: {e}", self.host, self.port))
+            })?),
+            Security::Plain | Security::StartTls { .. } => Box::new(stream),
         };
+        let mut connection = AsyncSmtpConnection::connect_with_transport(transport, &self.hello)
+            .await
+            .map_err(refused)?;
         let mut encrypted = matches!(self.security, Security::Implicit(_));
         if let Security::StartTls { required, tls } = &self.security
             && (*required || connection.can_starttls())
