@@ -19,35 +19,46 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-/// How to verify one relay's certificate, for both kinds of TLS.
-pub(crate) struct RelayTls {
-    /// For STARTTLS, through lettre.
-    pub(crate) starttls: TlsParameters,
+const NO_CA: &str = "the ca= file must hold one or more PEM certificates";
+
+/// The certificates of a `ca=` file; an error if it holds none.
+fn extra_roots(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, &'static str> {
+    let roots: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<_, _>>()
+        .map_err(|_| NO_CA)?;
+    if roots.is_empty() {
+        return Err(NO_CA);
+    }
+    Ok(roots)
+}
+
+/// STARTTLS to `host`, through lettre: the system's roots, and those in `extra` (PEM) too.
+/// (Each kind of TLS builds only its own verifier: each reads the system's roots.)
+pub(crate) fn starttls(host: &str, extra: Option<&[u8]>) -> Result<TlsParameters, &'static str> {
+    let mut parameters = TlsParameters::builder(host.to_owned());
+    if let Some(pem) = extra {
+        extra_roots(pem)?;
+        parameters =
+            parameters.add_root_certificate(Certificate::from_pem(pem).map_err(|_| NO_CA)?);
+    }
+    parameters
+        .build_rustls()
+        .map_err(|_| "cannot set up TLS for this relay")
+}
+
+/// TLS from the first byte to one relay, verified as STARTTLS is.
+pub(crate) struct ImplicitTls {
     connector: TlsConnector,
     name: ServerName<'static>,
 }
 
-impl RelayTls {
-    /// Trust for `host`: the system's roots, and those in `extra_roots` (PEM) too.
-    pub(crate) fn new(host: &str, extra_roots: Option<&[u8]>) -> Result<Self, &'static str> {
-        const NO_CA: &str = "the ca= file must hold one or more PEM certificates";
-        let roots: Vec<CertificateDer<'static>> = match extra_roots {
-            Some(pem) => CertificateDer::pem_slice_iter(pem)
-                .collect::<Result<_, _>>()
-                .map_err(|_| NO_CA)?,
+impl ImplicitTls {
+    /// Trust for `host`: the system's roots, and those in `extra` (PEM) too.
+    pub(crate) fn new(host: &str, extra: Option<&[u8]>) -> Result<Self, &'static str> {
+        let roots = match extra {
+            Some(pem) => extra_roots(pem)?,
             None => Vec::new(),
         };
-        if extra_roots.is_some() && roots.is_empty() {
-            return Err(NO_CA);
-        }
-        let mut starttls = TlsParameters::builder(host.to_owned());
-        if let Some(pem) = extra_roots {
-            starttls =
-                starttls.add_root_certificate(Certificate::from_pem(pem).map_err(|_| NO_CA)?);
-        }
-        let starttls = starttls
-            .build_rustls()
-            .map_err(|_| "cannot set up TLS for this relay")?;
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let verifier =
             rustls_platform_verifier::Verifier::new_with_extra_roots(roots, Arc::clone(&provider))
@@ -63,7 +74,6 @@ impl RelayTls {
         let name = ServerName::try_from(host.to_owned())
             .map_err(|_| "the relay's host name is not valid")?;
         Ok(Self {
-            starttls,
             connector: TlsConnector::from(Arc::new(config)),
             name,
         })

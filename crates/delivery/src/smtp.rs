@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 
 use crate::DeliveryError;
-use crate::relay_tls::RelayTls;
+use crate::relay_tls::{ImplicitTls, starttls};
 
 /// How long one message may take, connecting included.
 const TIMEOUT: Duration = Duration::from_secs(15);
@@ -29,9 +29,12 @@ enum Security {
     /// Plain SMTP (a relay on the same host or a private network).
     Plain,
     /// STARTTLS after the greeting: always (`tls=required`), or when offered.
-    StartTls { required: bool, tls: Box<RelayTls> },
+    StartTls {
+        required: bool,
+        tls: Box<TlsParameters>,
+    },
     /// TLS from the first byte (`smtps://`).
-    Implicit(Box<RelayTls>),
+    Implicit(Box<ImplicitTls>),
 }
 
 /// A relay and the connections open to it.
@@ -71,17 +74,19 @@ impl SmtpRelay {
             Some(path) => Some(std::fs::read(path).map_err(|_| "cannot read the ca= file")?),
             None => None,
         };
-        let parameters = || RelayTls::new(&host, ca.as_deref()).map(Box::new);
         let (security, default_port) = match (parsed.scheme(), tls.as_deref()) {
             ("smtp", None) => (Security::Plain, 25),
             ("smtp", Some(mode @ ("required" | "opportunistic"))) => (
                 Security::StartTls {
                     required: mode == "required",
-                    tls: parameters()?,
+                    tls: Box::new(starttls(&host, ca.as_deref())?),
                 },
                 587,
             ),
-            ("smtps", _) => (Security::Implicit(parameters()?), 465),
+            ("smtps", _) => (
+                Security::Implicit(Box::new(ImplicitTls::new(&host, ca.as_deref())?)),
+                465,
+            ),
             _ => return Err("use smtp://, smtp://…?tls=required, or smtps://"),
         };
         if ca.is_some() && matches!(security, Security::Plain) {
@@ -174,7 +179,7 @@ impl SmtpRelay {
             && (*required || connection.can_starttls())
         {
             connection
-                .starttls(tls.starttls.clone(), &self.hello)
+                .starttls(TlsParameters::clone(tls), &self.hello)
                 .await
                 .map_err(refused)?;
             encrypted = true;
